@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `pyralog` command. The TypeScript sources are compiled to dist/ by
+// `npm run build` (npm runs it on install through the `prepare` script).
+import { main } from '../dist/src/cli/main.js';
+
+main(process.argv.slice(2)).then(
+  (exitCode) => {
+    if (typeof exitCode === 'number') process.exitCode = exitCode;
+  },
+  (error) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  },
+);

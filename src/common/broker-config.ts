@@ -1,0 +1,156 @@
+import { ConfigError } from './errors.js';
+
+/**
+ * Everything the broker can be told, with its built-in default. One place
+ * holds every limit (TigerStyle: put a limit on everything), and
+ * `validateBrokerConfig` checks each value and how the limits relate.
+ *
+ * `pyralog serve` fills this from, in rising precedence: these defaults, a
+ * JSON config file, `PYRALOG_*` environment variables, command-line options.
+ */
+
+/** `always`: fdatasync covers every acknowledged acks=-1 write; `never`: leave it to the OS; a number: sync every that many ms. */
+export type FsyncPolicy = 'always' | 'never' | { readonly intervalMs: number };
+
+export type TimestampType = 'CreateTime' | 'LogAppendTime';
+
+/** Per-topic settings; a topic created without them takes the broker's defaults. */
+export interface TopicConfig {
+  readonly segmentBytes: number;
+  readonly segmentMs: number;
+  /** -1: unlimited. */
+  readonly retentionBytes: number;
+  /** -1: unlimited. */
+  readonly retentionMs: number;
+  readonly maxMessageBytes: number;
+  readonly timestampType: TimestampType;
+}
+
+export interface BrokerConfig {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly kafkaPort: number;
+  readonly httpPort: number;
+  /** Host and port Metadata tells clients to connect to; default: host and kafkaPort. */
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+  readonly nodeId: number;
+  readonly shardCount: number;
+  readonly fsync: FsyncPolicy;
+  readonly autoCreateTopics: boolean;
+  readonly defaultPartitions: number;
+  readonly topicDefaults: TopicConfig;
+
+  /** Bytes of each shard's request ring and reply ring (a power of two). */
+  readonly ringBytes: number;
+  /** Largest Kafka request frame accepted, header included. */
+  readonly maxRequestBytes: number;
+  /** Largest WebSocket message accepted. */
+  readonly maxFrameBytes: number;
+  /** Largest response a single fetch may build, over all partitions. */
+  readonly fetchMaxBytes: number;
+  readonly maxConnections: number;
+  readonly maxInFlightRequestsPerConnection: number;
+  readonly maxWaitMsMax: number;
+  readonly idleTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
+  segmentBytes: 256 * MiB,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  retentionBytes: -1,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  maxMessageBytes: 8 * MiB,
+  timestampType: 'CreateTime',
+};
+
+export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
+  return {
+    dataDir: './data',
+    host: '127.0.0.1',
+    kafkaPort: 9092,
+    httpPort: 8080,
+    advertisedHost: '127.0.0.1',
+    advertisedPort: 9092,
+    nodeId: 0,
+    shardCount: Math.max(1, cpuCount),
+    fsync: 'always',
+    autoCreateTopics: true,
+    defaultPartitions: 1,
+    topicDefaults: DEFAULT_TOPIC_CONFIG,
+    ringBytes: 16 * MiB,
+    maxRequestBytes: 16 * MiB,
+    maxFrameBytes: 16 * MiB,
+    fetchMaxBytes: 50 * MiB,
+    maxConnections: 10_000,
+    maxInFlightRequestsPerConnection: 64,
+    maxWaitMsMax: 30_000,
+    idleTimeoutMs: 600_000,
+    requestTimeoutMs: 30_000,
+    shutdownTimeoutMs: 10_000,
+    logLevel: 'warn',
+  };
+}
+
+function isPowerOfTwo(value: number): boolean {
+  return Number.isInteger(value) && value > 0 && (value & (value - 1)) === 0;
+}
+
+function requireInteger(option: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(option, `must be a whole number from ${min} to ${max}, got ${value}`);
+  }
+}
+
+export function validateTopicConfig(config: TopicConfig, optionPrefix = 'topic.'): void {
+  requireInteger(`${optionPrefix}segment.bytes`, config.segmentBytes, 1024, 2 ** 31 - 1);
+  requireInteger(`${optionPrefix}segment.ms`, config.segmentMs, 1, Number.MAX_SAFE_INTEGER);
+  requireInteger(`${optionPrefix}retention.bytes`, config.retentionBytes, -1, Number.MAX_SAFE_INTEGER);
+  requireInteger(`${optionPrefix}retention.ms`, config.retentionMs, -1, Number.MAX_SAFE_INTEGER);
+  requireInteger(`${optionPrefix}max.message.bytes`, config.maxMessageBytes, 64, 2 ** 30);
+  if (config.timestampType !== 'CreateTime' && config.timestampType !== 'LogAppendTime') {
+    throw new ConfigError(`${optionPrefix}message.timestamp.type`, 'must be CreateTime or LogAppendTime');
+  }
+}
+
+/** Throws a `ConfigError` naming the first option that is out of range or inconsistent with another. */
+export function validateBrokerConfig(config: BrokerConfig): void {
+  if (config.dataDir.length === 0) throw new ConfigError('data', 'must name a directory');
+  if (config.host.length === 0) throw new ConfigError('host', 'must name an address');
+  requireInteger('kafka-port', config.kafkaPort, 0, 65535);
+  requireInteger('http-port', config.httpPort, 0, 65535);
+  requireInteger('advertised-port', config.advertisedPort, 0, 65535);
+  requireInteger('node-id', config.nodeId, 0, 2 ** 31 - 1);
+  requireInteger('shards', config.shardCount, 1, 256);
+  if (typeof config.fsync === 'object') requireInteger('fsync', config.fsync.intervalMs, 1, 3_600_000);
+  requireInteger('default-partitions', config.defaultPartitions, 1, 100_000);
+  validateTopicConfig(config.topicDefaults, 'topic.');
+  if (!isPowerOfTwo(config.ringBytes) || config.ringBytes < 64 * 1024 || config.ringBytes > 1024 * MiB) {
+    throw new ConfigError('ring-bytes', `must be a power of two from 64 KiB to 1 GiB, got ${config.ringBytes}`);
+  }
+  requireInteger('max-request-bytes', config.maxRequestBytes, 1024, 1024 * MiB);
+  requireInteger('max-frame-bytes', config.maxFrameBytes, 1024, 1024 * MiB);
+  requireInteger('fetch-max-bytes', config.fetchMaxBytes, 1024, 1024 * MiB);
+  requireInteger('max-connections', config.maxConnections, 1, 1_000_000);
+  requireInteger('max-in-flight', config.maxInFlightRequestsPerConnection, 1, 100_000);
+  requireInteger('max-wait-ms-max', config.maxWaitMsMax, 0, 3_600_000);
+  requireInteger('idle-timeout-ms', config.idleTimeoutMs, 1000, 24 * 3_600_000);
+  requireInteger('request-timeout-ms', config.requestTimeoutMs, 100, 3_600_000);
+  requireInteger('shutdown-timeout-ms', config.shutdownTimeoutMs, 100, 600_000);
+  // A request is copied whole into one ring record, so a ring must hold the
+  // largest request twice over: once in flight and once being claimed.
+  if (config.maxRequestBytes * 2 > config.ringBytes) {
+    throw new ConfigError('max-request-bytes', `must be at most half of ring-bytes (${config.ringBytes})`);
+  }
+  if (config.maxFrameBytes * 2 > config.ringBytes) {
+    throw new ConfigError('max-frame-bytes', `must be at most half of ring-bytes (${config.ringBytes})`);
+  }
+  if (config.topicDefaults.maxMessageBytes > config.maxRequestBytes) {
+    throw new ConfigError('topic.max.message.bytes', 'must not exceed max-request-bytes');
+  }
+}

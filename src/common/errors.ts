@@ -1,0 +1,62 @@
+import { KafkaErrorCode, kafkaErrorName } from './kafka-error-code.js';
+
+/**
+ * An operating error: something a client or the environment did that the
+ * broker answers rather than crashes on. Each carries the Kafka error code it
+ * maps to, so a front door never has to guess. Programming errors (broken
+ * invariants) are plain `AssertionError`s and are not caught as these.
+ */
+export class PyralogError extends Error {
+  readonly kafkaCode: KafkaErrorCode;
+
+  constructor(kafkaCode: KafkaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PyralogError';
+    this.kafkaCode = kafkaCode;
+  }
+
+  /** The stable, client-visible name of the error, e.g. `CORRUPT_MESSAGE`. */
+  get code(): string {
+    return kafkaErrorName(this.kafkaCode);
+  }
+}
+
+/** A record batch that fails validation: bad length, magic, CRC, counts or attributes. */
+export class InvalidBatchError extends PyralogError {
+  constructor(kafkaCode: KafkaErrorCode, message: string) {
+    super(kafkaCode, message);
+    this.name = 'InvalidBatchError';
+  }
+}
+
+/** A batch uses a compression codec this build cannot open (it is still stored untouched). */
+export class UnsupportedCompressionError extends PyralogError {
+  constructor(codecName: string) {
+    super(KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${codecName} is not supported here`);
+    this.name = 'UnsupportedCompressionError';
+  }
+}
+
+/** Damage found on disk that recovery could not repair by truncating the active segment's tail. */
+export class StorageCorruptionError extends PyralogError {
+  constructor(message: string) {
+    super(KafkaErrorCode.KAFKA_STORAGE_ERROR, message);
+    this.name = 'StorageCorruptionError';
+  }
+}
+
+/** A configuration value that failed validation; `option` names it as the user wrote it. */
+export class ConfigError extends PyralogError {
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(KafkaErrorCode.INVALID_CONFIG, `${option}: ${message}`);
+    this.name = 'ConfigError';
+    this.option = option;
+  }
+}
+
+/** Throws an `Error` naming a broken invariant. Used where continuing would corrupt state. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}

@@ -1,0 +1,98 @@
+import type { TopicConfig } from '../common/broker-config.js';
+import type { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { Offset } from '../common/offset.js';
+
+/**
+ * The one interface every front door (Kafka TCP, WebSocket, HTTP, the CLI's
+ * in-process tools) uses to reach the partitions. The implementation routes
+ * each partition's work over the rings to the shard that owns it; callers
+ * never see threads. Operating errors come back as Kafka error codes in the
+ * outcome, never as rejected promises; a rejected promise is a bug.
+ */
+
+/** 0: no acknowledgement; 1: after the append; -1: after the append is durable per the fsync policy. */
+export type Acks = 0 | 1 | -1;
+
+export interface ProduceOutcome {
+  errorCode: KafkaErrorCode;
+  /** Offset given to the batch's first record; -1 on error. */
+  baseOffset: Offset;
+  /** The append time written into the batch for LogAppendTime topics; -1 for CreateTime. */
+  logAppendTimeMs: number;
+  logStartOffset: Offset;
+  /** Human-readable detail for errors; empty when there is none. */
+  errorMessage: string;
+}
+
+export interface FetchPartitionRequest {
+  topic: string;
+  partition: number;
+  offset: Offset;
+  /** Most bytes for this partition; the first batch is returned whole even when larger (KIP-74). */
+  maxBytes: number;
+}
+
+export interface FetchRequest {
+  partitions: readonly FetchPartitionRequest[];
+  /** How long to hold the fetch when fewer than minBytes are available. */
+  maxWaitMs: number;
+  minBytes: number;
+  /** Most bytes over all partitions. */
+  maxBytes: number;
+}
+
+export interface FetchPartitionOutcome {
+  errorCode: KafkaErrorCode;
+  highWatermark: Offset;
+  lastStableOffset: Offset;
+  logStartOffset: Offset;
+  /** Whole RecordBatch v2 batches, concatenated; may start below the requested offset. */
+  records: Uint8Array;
+}
+
+export interface FetchOutcome {
+  /** One per requested partition, in request order. */
+  partitions: FetchPartitionOutcome[];
+}
+
+export interface ListOffsetsOutcome {
+  errorCode: KafkaErrorCode;
+  /** -1 when no record has a timestamp at or after the one asked for. */
+  offset: Offset;
+  timestampMs: number;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  shard: number;
+  logStartOffset: Offset;
+  logEndOffset: Offset;
+  highWatermark: Offset;
+}
+
+export interface TopicDescription {
+  name: string;
+  /** Stable id from the broker's sequencer; never reused. */
+  topicId: number;
+  partitionCount: number;
+  config: TopicConfig;
+}
+
+/** Timestamps ListOffsets gives special meaning to. */
+export const ListOffsetsTimestamp = { LATEST: -1, EARLIEST: -2 } as const;
+
+export interface Engine {
+  produce(topic: string, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome>;
+  fetch(request: FetchRequest): Promise<FetchOutcome>;
+  listOffsets(topic: string, partition: number, timestampMs: number): Promise<ListOffsetsOutcome>;
+
+  createTopic(name: string, partitionCount: number, config?: Partial<TopicConfig>): Promise<KafkaErrorCode>;
+  deleteTopic(name: string): Promise<KafkaErrorCode>;
+  /** Known topics, from metadata the acceptor holds: no shard round trip. */
+  listTopics(): TopicDescription[];
+  describeTopic(name: string): TopicDescription | undefined;
+  /** Start, end and high-watermark offsets of each partition, asked of the shards. */
+  describePartitions(topic: string): Promise<PartitionDescription[] | undefined>;
+  /** Fresh producer ids from the broker's persistent sequencer (never repeats across restarts). */
+  nextProducerId(): Promise<number>;
+}
