@@ -1,0 +1,196 @@
+import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from '../../src/common/broker-config.js';
+import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
+import { type Offset, readInt64, writeInt64 } from '../../src/common/offset.js';
+import type {
+  Acks,
+  Engine,
+  FetchOutcome,
+  FetchPartitionOutcome,
+  FetchRequest,
+  ListOffsetsOutcome,
+  PartitionDescription,
+  ProduceOutcome,
+  TopicDescription,
+} from '../../src/engine/engine-api.js';
+import { BatchHeader } from '../../src/record/batch-header.js';
+import { checkBatch } from '../../src/record/batch-check.js';
+
+/**
+ * A test double for the `Engine` interface: partitions are arrays of batches
+ * in memory, on the calling thread. Front-door tests use it to exercise their
+ * protocol handling without worker threads; the real engine is tested on its
+ * own and end to end.
+ */
+interface MemoryPartition {
+  batches: { baseOffset: number; lastOffset: number; maxTimestampMs: number; bytes: Uint8Array }[];
+  logEndOffset: number;
+  waiters: Set<() => void>;
+}
+
+interface MemoryTopic {
+  description: TopicDescription;
+  partitions: MemoryPartition[];
+}
+
+export class MemoryEngine implements Engine {
+  private readonly topics = new Map<string, MemoryTopic>();
+  private nextTopicId = 1;
+  private producerId = 1000;
+  autoCreatePartitions = 0;
+
+  async produce(topic: string, partition: number, batch: Uint8Array, _acks: Acks): Promise<ProduceOutcome> {
+    if (!this.topics.has(topic) && this.autoCreatePartitions > 0) await this.createTopic(topic, this.autoCreatePartitions);
+    const target = this.topics.get(topic)?.partitions[partition];
+    if (target === undefined) return produceError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const copy = batch.slice();
+    const view = new DataView(copy.buffer);
+    if (checkBatch(copy, view, 0, copy.length) !== copy.length) return produceError(KafkaErrorCode.CORRUPT_MESSAGE);
+    const baseOffset = target.logEndOffset;
+    writeInt64(view, BatchHeader.BASE_OFFSET, baseOffset);
+    const lastOffset = baseOffset + view.getInt32(BatchHeader.LAST_OFFSET_DELTA);
+    target.batches.push({
+      baseOffset,
+      lastOffset,
+      maxTimestampMs: readInt64(view, BatchHeader.MAX_TIMESTAMP),
+      bytes: copy,
+    });
+    target.logEndOffset = lastOffset + 1;
+    for (const wake of target.waiters) wake();
+    return {
+      errorCode: KafkaErrorCode.NONE,
+      baseOffset: baseOffset as Offset,
+      logAppendTimeMs: -1,
+      logStartOffset: 0 as Offset,
+      errorMessage: '',
+    };
+  }
+
+  async fetch(request: FetchRequest): Promise<FetchOutcome> {
+    let outcome = this.fetchNow(request);
+    const available = outcome.partitions.reduce((sum, p) => sum + p.records.length, 0);
+    if (available >= Math.max(1, request.minBytes) || request.maxWaitMs <= 0) return outcome;
+    await new Promise<void>((resolve) => {
+      const parts = request.partitions
+        .map((p) => this.topics.get(p.topic)?.partitions[p.partition])
+        .filter((p): p is MemoryPartition => p !== undefined);
+      const done = (): void => {
+        clearTimeout(timer);
+        for (const p of parts) p.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, request.maxWaitMs);
+      for (const p of parts) p.waiters.add(done);
+    });
+    outcome = this.fetchNow(request);
+    return outcome;
+  }
+
+  private fetchNow(request: FetchRequest): FetchOutcome {
+    let budgetBytes = request.maxBytes;
+    const partitions: FetchPartitionOutcome[] = request.partitions.map((p) => {
+      const target = this.topics.get(p.topic)?.partitions[p.partition];
+      if (target === undefined) return fetchError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const hw = target.logEndOffset as Offset;
+      if (p.offset > target.logEndOffset || p.offset < 0) {
+        return { ...fetchError(KafkaErrorCode.OFFSET_OUT_OF_RANGE), highWatermark: hw };
+      }
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for (const batch of target.batches) {
+        if (batch.lastOffset < p.offset) continue;
+        const limit = Math.min(p.maxBytes, budgetBytes);
+        if (size > 0 && size + batch.bytes.length > limit) break;
+        chunks.push(batch.bytes);
+        size += batch.bytes.length;
+      }
+      budgetBytes -= size;
+      const records = new Uint8Array(size);
+      let position = 0;
+      for (const chunk of chunks) {
+        records.set(chunk, position);
+        position += chunk.length;
+      }
+      return {
+        errorCode: KafkaErrorCode.NONE,
+        highWatermark: hw,
+        lastStableOffset: hw,
+        logStartOffset: 0 as Offset,
+        records,
+      };
+    });
+    return { partitions };
+  }
+
+  async listOffsets(topic: string, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {
+    const target = this.topics.get(topic)?.partitions[partition];
+    if (target === undefined) {
+      return { errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: -1 as Offset, timestampMs: -1 };
+    }
+    if (timestampMs === -1) return { errorCode: 0, offset: target.logEndOffset as Offset, timestampMs: -1 };
+    if (timestampMs === -2) return { errorCode: 0, offset: 0 as Offset, timestampMs: -1 };
+    const batch = target.batches.find((b) => b.maxTimestampMs >= timestampMs);
+    return batch === undefined
+      ? { errorCode: 0, offset: -1 as Offset, timestampMs: -1 }
+      : { errorCode: 0, offset: batch.baseOffset as Offset, timestampMs: batch.maxTimestampMs };
+  }
+
+  async createTopic(name: string, partitionCount: number, config?: Partial<TopicConfig>): Promise<KafkaErrorCode> {
+    if (this.topics.has(name)) return KafkaErrorCode.TOPIC_ALREADY_EXISTS;
+    if (partitionCount < 1) return KafkaErrorCode.INVALID_PARTITIONS;
+    this.topics.set(name, {
+      description: {
+        name,
+        topicId: this.nextTopicId++,
+        partitionCount,
+        config: { ...DEFAULT_TOPIC_CONFIG, ...config },
+      },
+      partitions: Array.from({ length: partitionCount }, () => ({
+        batches: [],
+        logEndOffset: 0,
+        waiters: new Set<() => void>(),
+      })),
+    });
+    return KafkaErrorCode.NONE;
+  }
+
+  async deleteTopic(name: string): Promise<KafkaErrorCode> {
+    return this.topics.delete(name) ? KafkaErrorCode.NONE : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  }
+
+  listTopics(): TopicDescription[] {
+    return [...this.topics.values()].map((t) => t.description);
+  }
+
+  describeTopic(name: string): TopicDescription | undefined {
+    return this.topics.get(name)?.description;
+  }
+
+  async describePartitions(name: string): Promise<PartitionDescription[] | undefined> {
+    const topic = this.topics.get(name);
+    return topic?.partitions.map((p, partition) => ({
+      partition,
+      shard: 0,
+      logStartOffset: 0 as Offset,
+      logEndOffset: p.logEndOffset as Offset,
+      highWatermark: p.logEndOffset as Offset,
+    }));
+  }
+
+  async nextProducerId(): Promise<number> {
+    return this.producerId++;
+  }
+}
+
+function produceError(errorCode: KafkaErrorCode): ProduceOutcome {
+  return { errorCode, baseOffset: -1 as Offset, logAppendTimeMs: -1, logStartOffset: -1 as Offset, errorMessage: '' };
+}
+
+function fetchError(errorCode: KafkaErrorCode): FetchPartitionOutcome {
+  return {
+    errorCode,
+    highWatermark: -1 as Offset,
+    lastStableOffset: -1 as Offset,
+    logStartOffset: -1 as Offset,
+    records: new Uint8Array(0),
+  };
+}
