@@ -1,0 +1,121 @@
+import type { KafkaErrorCode } from '../common/kafka-error-code.js';
+
+/**
+ * What the Kafka front door asks of the consumer group coordinator. The
+ * coordinator runs on the acceptor thread (groups are few and their traffic is
+ * light); committed offsets are stored durably through the engine.
+ * Operating errors are Kafka error codes in the results, never rejections.
+ */
+
+export interface GroupProtocol {
+  name: string;
+  metadata: Uint8Array;
+}
+
+export interface JoinGroupRequest {
+  groupId: string;
+  /** Empty on a member's first join. */
+  memberId: string;
+  sessionTimeoutMs: number;
+  /** JoinGroup v0 has no rebalance timeout: pass sessionTimeoutMs. */
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: readonly GroupProtocol[];
+  clientId: string;
+  clientHost: string;
+}
+
+export interface JoinGroupMember {
+  memberId: string;
+  metadata: Uint8Array;
+}
+
+export interface JoinGroupResult {
+  errorCode: KafkaErrorCode;
+  generationId: number;
+  protocolName: string;
+  leaderId: string;
+  memberId: string;
+  /** Filled for the leader only; empty for followers. */
+  members: JoinGroupMember[];
+}
+
+export interface SyncGroupRequest {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  /** Sent by the leader only; followers send none. */
+  assignments: readonly { memberId: string; assignment: Uint8Array }[];
+}
+
+export interface SyncGroupResult {
+  errorCode: KafkaErrorCode;
+  assignment: Uint8Array;
+}
+
+export interface MemberRef {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+}
+
+export interface OffsetCommitPartition {
+  partition: number;
+  offset: number;
+  metadata: string | null;
+}
+
+export interface OffsetCommitRequest {
+  groupId: string;
+  /** -1 with an empty memberId: a commit from a consumer outside any group generation (simple consumer). */
+  generationId: number;
+  memberId: string;
+  topics: readonly { topic: string; partitions: readonly OffsetCommitPartition[] }[];
+}
+
+export interface OffsetCommitResult {
+  topics: { topic: string; partitions: { partition: number; errorCode: KafkaErrorCode }[] }[];
+}
+
+export interface OffsetFetchRequest {
+  groupId: string;
+  /** null: every partition the group has committed. */
+  topics: readonly { topic: string; partitions: readonly number[] }[] | null;
+}
+
+export interface OffsetFetchResult {
+  errorCode: KafkaErrorCode;
+  topics: {
+    topic: string;
+    partitions: { partition: number; offset: number; metadata: string | null; errorCode: KafkaErrorCode }[];
+  }[];
+}
+
+export interface GroupDescription {
+  errorCode: KafkaErrorCode;
+  groupId: string;
+  /** Kafka's state names: Empty, PreparingRebalance, CompletingRebalance, Stable, Dead. */
+  state: string;
+  protocolType: string;
+  protocolName: string;
+  members: {
+    memberId: string;
+    clientId: string;
+    clientHost: string;
+    metadata: Uint8Array;
+    assignment: Uint8Array;
+  }[];
+}
+
+export interface GroupCoordinatorApi {
+  joinGroup(request: JoinGroupRequest): Promise<JoinGroupResult>;
+  syncGroup(request: SyncGroupRequest): Promise<SyncGroupResult>;
+  heartbeat(request: MemberRef): Promise<KafkaErrorCode>;
+  leaveGroup(groupId: string, memberId: string): Promise<KafkaErrorCode>;
+  commitOffsets(request: OffsetCommitRequest): Promise<OffsetCommitResult>;
+  fetchOffsets(request: OffsetFetchRequest): Promise<OffsetFetchResult>;
+  describeGroup(groupId: string): GroupDescription;
+  listGroups(): { groupId: string; protocolType: string }[];
+  /** Stops timers and fails held requests with COORDINATOR_NOT_AVAILABLE. */
+  close(): Promise<void>;
+}
