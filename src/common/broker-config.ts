@@ -65,7 +65,7 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   segmentMs: 7 * 24 * 3600 * 1000,
   retentionBytes: -1,
   retentionMs: 7 * 24 * 3600 * 1000,
-  maxMessageBytes: 8 * MiB,
+  maxMessageBytes: 4 * MiB,
   timestampType: 'CreateTime',
 };
 
@@ -84,9 +84,9 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     defaultPartitions: 1,
     topicDefaults: DEFAULT_TOPIC_CONFIG,
     ringBytes: 16 * MiB,
-    maxRequestBytes: 16 * MiB,
-    maxFrameBytes: 16 * MiB,
-    fetchMaxBytes: 50 * MiB,
+    maxRequestBytes: 8 * MiB,
+    maxFrameBytes: 8 * MiB,
+    fetchMaxBytes: 8 * MiB,
     maxConnections: 10_000,
     maxInFlightRequestsPerConnection: 64,
     maxWaitMsMax: 30_000,
@@ -149,6 +149,10 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   }
   if (config.maxFrameBytes * 2 > config.ringBytes) {
     throw new ConfigError('max-frame-bytes', `must be at most half of ring-bytes (${config.ringBytes})`);
+  }
+  // A fetch reply travels back through one reply ring record likewise.
+  if (config.fetchMaxBytes * 2 > config.ringBytes) {
+    throw new ConfigError('fetch-max-bytes', `must be at most half of ring-bytes (${config.ringBytes})`);
   }
   if (config.topicDefaults.maxMessageBytes > config.maxRequestBytes) {
     throw new ConfigError('topic.max.message.bytes', 'must not exceed max-request-bytes');

@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import {
+  type BrokerConfig,
+  type FsyncPolicy,
+  type TopicConfig,
+  defaultBrokerConfig,
+  validateBrokerConfig,
+} from '../common/broker-config.js';
+import { ConfigError } from '../common/errors.js';
+
+/**
+ * `pyralog serve` options. Each option can be given, in rising precedence,
+ * in a JSON config file (`--config FILE`, keys spelled like the options:
+ * `{"kafka-port": 9093, "fsync": "always"}`), as an environment variable
+ * (`PYRALOG_KAFKA_PORT=9093`), or on the command line (`--kafka-port 9093`).
+ * Every value is checked, and an error names the option as the user wrote it.
+ */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Draft = Omit<Mutable<BrokerConfig>, 'topicDefaults'> & { topicDefaults: Mutable<TopicConfig> };
+
+interface OptionSpec {
+  name: string;
+  help: string;
+  apply(config: Draft, value: string, source: string): void;
+}
+
+function parseInteger(source: string, value: string): number {
+  const match = /^\s*(-?\d+)\s*(b|kib|mib|gib|kb|mb|gb)?\s*$/i.exec(value);
+  if (match === null) throw new ConfigError(source, `expected a whole number, got "${value}"`);
+  const unit = (match[2] ?? 'b').toLowerCase();
+  const scale: Record<string, number> = {
+    b: 1,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    kb: 1000,
+    mb: 1000 ** 2,
+    gb: 1000 ** 3,
+  };
+  const parsed = Number(match[1]) * scale[unit]!;
+  if (!Number.isSafeInteger(parsed)) throw new ConfigError(source, `number out of range: "${value}"`);
+  return parsed;
+}
+
+function parseBoolean(source: string, value: string): boolean {
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  throw new ConfigError(source, `expected true or false, got "${value}"`);
+}
+
+export function parseFsync(source: string, value: string): FsyncPolicy {
+  if (value === 'always' || value === 'never') return value;
+  if (/^\d+$/.test(value)) return { intervalMs: Number(value) };
+  throw new ConfigError(source, `expected always, never or an interval in ms, got "${value}"`);
+}
+
+const int =
+  (set: (config: Draft, value: number) => void) =>
+  (config: Draft, value: string, source: string): void =>
+    set(config, parseInteger(source, value));
+
+export const serveOptions: readonly OptionSpec[] = [
+  { name: 'data', help: 'data directory (default ./data)', apply: (c, v) => void (c.dataDir = v) },
+  { name: 'host', help: 'address to bind (default 127.0.0.1)', apply: (c, v) => void (c.host = v) },
+  { name: 'kafka-port', help: 'Kafka protocol port (default 9092)', apply: int((c, v) => void (c.kafkaPort = v)) },
+  { name: 'http-port', help: 'HTTP and WebSocket port (default 8080)', apply: int((c, v) => void (c.httpPort = v)) },
+  { name: 'advertised-host', help: 'host clients are told to use', apply: (c, v) => void (c.advertisedHost = v) },
+  { name: 'advertised-port', help: 'port clients are told to use', apply: int((c, v) => void (c.advertisedPort = v)) },
+  { name: 'node-id', help: 'broker id in Metadata (default 0)', apply: int((c, v) => void (c.nodeId = v)) },
+  { name: 'shards', help: 'shard worker threads (default: one per core)', apply: int((c, v) => void (c.shardCount = v)) },
+  { name: 'fsync', help: 'always | never | <interval ms> (default always)', apply: (c, v, s) => void (c.fsync = parseFsync(s, v)) },
+  {
+    name: 'auto-create-topics',
+    help: 'create topics on first use (default true)',
+    apply: (c, v, s) => void (c.autoCreateTopics = parseBoolean(s, v)),
+  },
+  {
+    name: 'default-partitions',
+    help: 'partitions of auto-created topics (default 1)',
+    apply: int((c, v) => void (c.defaultPartitions = v)),
+  },
+  { name: 'segment-bytes', help: 'roll segments at this size', apply: int((c, v) => void (c.topicDefaults.segmentBytes = v)) },
+  { name: 'segment-ms', help: 'roll segments at this age', apply: int((c, v) => void (c.topicDefaults.segmentMs = v)) },
+  {
+    name: 'retention-bytes',
+    help: 'keep at most this many bytes per partition (-1: no limit)',
+    apply: int((c, v) => void (c.topicDefaults.retentionBytes = v)),
+  },
+  {
+    name: 'retention-ms',
+    help: 'delete segments older than this (-1: never)',
+    apply: int((c, v) => void (c.topicDefaults.retentionMs = v)),
+  },
+  {
+    name: 'max-message-bytes',
+    help: 'largest record batch accepted',
+    apply: int((c, v) => void (c.topicDefaults.maxMessageBytes = v)),
+  },
+  { name: 'ring-bytes', help: 'bytes of each shard ring (power of two)', apply: int((c, v) => void (c.ringBytes = v)) },
+  { name: 'max-request-bytes', help: 'largest Kafka request', apply: int((c, v) => void (c.maxRequestBytes = v)) },
+  { name: 'max-frame-bytes', help: 'largest WebSocket message', apply: int((c, v) => void (c.maxFrameBytes = v)) },
+  { name: 'fetch-max-bytes', help: 'largest fetch response', apply: int((c, v) => void (c.fetchMaxBytes = v)) },
+  { name: 'max-connections', help: 'connections per front door', apply: int((c, v) => void (c.maxConnections = v)) },
+  {
+    name: 'max-in-flight',
+    help: 'requests in flight per connection',
+    apply: int((c, v) => void (c.maxInFlightRequestsPerConnection = v)),
+  },
+  { name: 'max-wait-ms-max', help: 'cap on a fetch long-poll', apply: int((c, v) => void (c.maxWaitMsMax = v)) },
+  { name: 'idle-timeout-ms', help: 'close idle connections after', apply: int((c, v) => void (c.idleTimeoutMs = v)) },
+  { name: 'request-timeout-ms', help: 'cap on any request', apply: int((c, v) => void (c.requestTimeoutMs = v)) },
+  { name: 'shutdown-timeout-ms', help: 'graceful stop bound', apply: int((c, v) => void (c.shutdownTimeoutMs = v)) },
+  {
+    name: 'log-level',
+    help: 'silent | error | warn | info | debug (default warn)',
+    apply: (c, v, s) => {
+      if (!['silent', 'error', 'warn', 'info', 'debug'].includes(v)) {
+        throw new ConfigError(s, 'expected silent, error, warn, info or debug');
+      }
+      c.logLevel = v as BrokerConfig['logLevel'];
+    },
+  },
+];
+
+const specsByName = new Map(serveOptions.map((spec) => [spec.name, spec]));
+
+function envName(option: string): string {
+  return `PYRALOG_${option.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** Splits `--name value` and `--name=value` pairs; a lone `--flag` of a boolean option means true. */
+function parseArgv(argv: readonly string[]): Map<string, string> {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected argument; options look like --name value');
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (name !== 'config' && !specsByName.has(name)) {
+      throw new ConfigError(`--${name}`, 'unknown option (see `pyralog serve --help`)');
+    }
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else if (name === 'auto-create-topics' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) value = 'true';
+    else value = argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name}`, 'needs a value');
+    values.set(name, value);
+  }
+  return values;
+}
+
+export function resolveServeConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cpuCount = availableParallelism(),
+): BrokerConfig {
+  const defaults = defaultBrokerConfig(cpuCount);
+  const draft: Draft = { ...defaults, topicDefaults: { ...defaults.topicDefaults } };
+  const cli = parseArgv(argv);
+  let advertisedHostSet = false;
+  let advertisedPortSet = false;
+  const apply = (name: string, value: string, source: string): void => {
+    const spec = specsByName.get(name);
+    if (spec === undefined) throw new ConfigError(source, 'unknown option');
+    spec.apply(draft, value, source);
+    if (name === 'advertised-host') advertisedHostSet = true;
+    if (name === 'advertised-port') advertisedPortSet = true;
+  };
+
+  const configPath = cli.get('config') ?? env.PYRALOG_CONFIG;
+  if (configPath !== undefined) {
+    let file: Record<string, unknown>;
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError('--config', `cannot read ${configPath}: ${(error as Error).message}`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+      throw new ConfigError('--config', `${configPath} must hold a JSON object`);
+    }
+    for (const [name, value] of Object.entries(file)) apply(name, String(value), `${configPath}: ${name}`);
+  }
+  for (const spec of serveOptions) {
+    const value = env[envName(spec.name)];
+    if (value !== undefined) apply(spec.name, value, envName(spec.name));
+  }
+  for (const [name, value] of cli) if (name !== 'config') apply(name, value, `--${name}`);
+
+  if (!advertisedHostSet) draft.advertisedHost = draft.host === '0.0.0.0' ? '127.0.0.1' : draft.host;
+  if (!advertisedPortSet) draft.advertisedPort = draft.kafkaPort;
+  validateBrokerConfig(draft);
+  return draft;
+}
+
+export function serveUsage(): string {
+  const lines = ['Usage: pyralog serve [options]', '', 'Options (also PYRALOG_<NAME> env vars, or keys of --config FILE):'];
+  lines.push('  --config FILE'.padEnd(28) + 'JSON file of options');
+  for (const spec of serveOptions) lines.push(`  --${spec.name} <value>`.padEnd(28) + spec.help);
+  return lines.join('\n');
+}

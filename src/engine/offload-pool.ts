@@ -1,0 +1,43 @@
+import { Piscina } from 'piscina';
+import { workerEntry } from '../common/worker-entry.js';
+import type { ArrowTaskInput, OffloadTask, SegmentVerification } from './offload-task.js';
+
+/**
+ * The piscina pool for off-path CPU work (Arrow encoding, decompression,
+ * full-segment verification). Owned by the acceptor thread. Its size is small
+ * on purpose: it shares the cores with the shards and must not starve them.
+ */
+export class OffloadPool {
+  private readonly pool: Piscina;
+
+  constructor(threads: number) {
+    const entry = workerEntry('offload');
+    this.pool = new Piscina({
+      filename: entry.filename,
+      workerData: entry.bootData,
+      minThreads: 1,
+      maxThreads: Math.max(1, threads),
+      idleTimeout: 30_000,
+    });
+  }
+
+  encodeArrow(input: ArrowTaskInput): Promise<Uint8Array> {
+    return this.run({ kind: 'arrow', input }) as Promise<Uint8Array>;
+  }
+
+  decompress(codec: number, compressed: Uint8Array): Promise<Uint8Array> {
+    return this.run({ kind: 'decompress', codec, compressed }) as Promise<Uint8Array>;
+  }
+
+  verifySegment(path: string): Promise<SegmentVerification> {
+    return this.run({ kind: 'verify-segment', path }) as Promise<SegmentVerification>;
+  }
+
+  private run(task: OffloadTask): Promise<unknown> {
+    return this.pool.run(task);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

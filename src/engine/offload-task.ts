@@ -1,0 +1,27 @@
+/**
+ * Work the piscina offload pool does off the acceptor and the shards: CPU
+ * work that must never sit on the produce or fetch path. Tasks and results
+ * are structured-cloned; large byte results are transferred, not copied.
+ */
+export interface ArrowTaskInput {
+  /** Concatenated RecordBatch v2 batches. */
+  records: Uint8Array;
+  fromOffset: number;
+  limit: number;
+  valuesAsJson: boolean;
+}
+
+export type OffloadTask =
+  | { kind: 'arrow'; input: ArrowTaskInput }
+  | { kind: 'decompress'; codec: number; compressed: Uint8Array }
+  | { kind: 'verify-segment'; path: string };
+
+export interface SegmentVerification {
+  path: string;
+  batches: number;
+  /** Bytes of whole, valid batches from the start of the file. */
+  validBytes: number;
+  fileBytes: number;
+  /** Empty when the whole segment is valid. */
+  problem: string;
+}

@@ -1,0 +1,218 @@
+import { PyralogError } from '../common/errors.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { RingReader, RingRecord } from '../ring/index.js';
+import type { ReplyWriter } from './reply-writer.js';
+import { FetchReplyField, FetchRequestField, MessageType, REPLY_FLAG, partitionKey, wallClockMs } from './shard-message.js';
+import { Counter, type ShardMetricsWriter, Stage } from './shard-metrics.js';
+import type { FetchWaiter, ShardPartition } from './shard-partition.js';
+
+/**
+ * Fetch on a shard, including the long poll: a fetch with fewer than
+ * minBytes available is held (its request copied out of the ring) until an
+ * append to one of its partitions brings enough, its maxWaitMs ends, or the
+ * acceptor wakes it because another shard already answered. Owned by the
+ * shard thread.
+ *
+ * Reads return views into each log's reusable read buffer, so the bytes are
+ * copied exactly once: from the page cache into the reply ring.
+ */
+class HeldFetch implements FetchWaiter {
+  timer: NodeJS.Timeout | null = null;
+  readonly partitions: ShardPartition[] = [];
+
+  constructor(
+    readonly fetcher: ShardFetcher,
+    readonly correlationId: number,
+    readonly request: Uint8Array,
+    readonly requestView: DataView,
+    readonly minBytes: number,
+  ) {}
+
+  onAppend(): void {
+    this.fetcher.retryHeld(this);
+  }
+}
+
+export class ShardFetcher {
+  private readonly held = new Map<number, HeldFetch>();
+  private stamp = 0;
+  // Per-entry results of the fetch being answered, reused across fetches.
+  private readonly chunks: Uint8Array[] = [];
+  private readonly codes: number[] = [];
+  private readonly highWatermarks: number[] = [];
+  private readonly logStartOffsets: number[] = [];
+  private readonly entryPartitions: (ShardPartition | undefined)[] = [];
+  private readonly empty = new Uint8Array(0);
+
+  constructor(
+    private readonly partitions: Map<number, ShardPartition>,
+    private readonly reader: RingReader,
+    private readonly out: ReplyWriter,
+    private readonly metrics: ShardMetricsWriter,
+  ) {}
+
+  fetch(record: RingRecord): void {
+    const view = this.reader.view;
+    const p = record.payloadPosition;
+    const maxWaitMs = view.getUint32(p + FetchRequestField.MAX_WAIT_MS);
+    const minBytes = view.getUint32(p + FetchRequestField.MIN_BYTES);
+    const startedMs = wallClockMs();
+    const result = this.collect(view, p);
+    this.metrics.observeMs(Stage.FETCH_READ, wallClockMs() - startedMs);
+    if (result.errors > 0 || result.totalBytes >= Math.max(1, minBytes) || maxWaitMs === 0) {
+      this.writeReply(record.correlationId, result.count, result.totalBytes);
+      return;
+    }
+    // Hold it: copy the request out of the ring, which is about to be released.
+    const request = this.reader.bytes.slice(p, p + record.payloadBytes);
+    const held = new HeldFetch(this, record.correlationId, request, new DataView(request.buffer), minBytes);
+    for (let i = 0; i < result.count; i++) {
+      const partition = this.entryPartitions[i];
+      if (partition !== undefined && !partition.waiters.has(held)) {
+        partition.waiters.add(held);
+        held.partitions.push(partition);
+      }
+    }
+    held.timer = setTimeout(() => this.answerHeld(held), maxWaitMs);
+    this.held.set(record.correlationId, held);
+    this.metrics.set(Counter.HELD_FETCHES, this.held.size);
+  }
+
+  /** The acceptor asks for an answer now (another shard's part of the fetch was enough). */
+  wake(correlationId: number): void {
+    const held = this.held.get(correlationId);
+    if (held !== undefined) this.answerHeld(held);
+  }
+
+  /** An append landed in `partition`: re-check the fetches waiting on it. */
+  notifyAppend(partition: ShardPartition): void {
+    if (partition.waiters.size === 0) return;
+    for (const waiter of partition.waiters) waiter.onAppend();
+  }
+
+  retryHeld(held: HeldFetch): void {
+    const result = this.collect(held.requestView, 0);
+    if (result.errors > 0 || result.totalBytes >= Math.max(1, held.minBytes)) {
+      this.release(held);
+      this.writeReply(held.correlationId, result.count, result.totalBytes);
+      // Replies written from an append notification are published with the
+      // produce's reply at the end of the drain; from a timer, right away.
+    }
+  }
+
+  /** Stops watching a deleted partition; fetches held on it are answered now. */
+  forgetPartition(partition: ShardPartition): void {
+    for (const waiter of [...partition.waiters]) {
+      if (waiter instanceof HeldFetch) this.answerHeld(waiter);
+    }
+    partition.waiters.clear();
+  }
+
+  answerAll(): void {
+    for (const held of [...this.held.values()]) this.answerHeld(held);
+  }
+
+  private answerHeld(held: HeldFetch): void {
+    if (!this.held.has(held.correlationId)) return;
+    this.release(held);
+    const result = this.collect(held.requestView, 0);
+    this.writeReply(held.correlationId, result.count, result.totalBytes);
+    this.out.publish();
+  }
+
+  private release(held: HeldFetch): void {
+    if (held.timer !== null) clearTimeout(held.timer);
+    for (const partition of held.partitions) partition.waiters.delete(held);
+    this.held.delete(held.correlationId);
+    this.metrics.set(Counter.HELD_FETCHES, this.held.size);
+  }
+
+  private readonly collected = { count: 0, totalBytes: 0, errors: 0 };
+
+  /** Reads every partition of the request at `p` in `view` into the reused result arrays. */
+  private collect(view: DataView, p: number): { count: number; totalBytes: number; errors: number } {
+    const count = view.getUint32(p + FetchRequestField.PARTITION_COUNT);
+    const ringBudget =
+      this.out.maxPayloadBytes - FetchReplyField.PARTITIONS - count * FetchReplyField.ENTRY_HEADER_BYTES;
+    let remainingBytes = Math.min(view.getUint32(p + FetchRequestField.MAX_BYTES), ringBudget);
+    let totalBytes = 0;
+    let errors = 0;
+    const stamp = ++this.stamp;
+    for (let i = 0; i < count; i++) {
+      const e = p + FetchRequestField.PARTITIONS + i * FetchRequestField.ENTRY_BYTES;
+      const partition = this.partitions.get(
+        partitionKey(view.getUint32(e + FetchRequestField.ENTRY_TOPIC_ID), view.getUint32(e + FetchRequestField.ENTRY_PARTITION)),
+      );
+      this.entryPartitions[i] = partition;
+      this.chunks[i] = this.empty;
+      if (partition === undefined) {
+        this.codes[i] = KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        this.highWatermarks[i] = -1;
+        this.logStartOffsets[i] = -1;
+        errors++;
+        continue;
+      }
+      const log = partition.log;
+      this.codes[i] = KafkaErrorCode.NONE;
+      this.highWatermarks[i] = log.highWatermark;
+      this.logStartOffsets[i] = log.logStartOffset;
+      if (remainingBytes <= 0) continue;
+      if (partition.lastReadStamp === stamp) this.detachEarlierRead(partition, i);
+      partition.lastReadStamp = stamp;
+      try {
+        const offset = view.getFloat64(e + FetchRequestField.ENTRY_OFFSET);
+        const maxBytes = Math.min(view.getUint32(e + FetchRequestField.ENTRY_MAX_BYTES), remainingBytes);
+        const chunk = log.read(offset as never, maxBytes);
+        // The first data in a response may exceed maxBytes (KIP-74) so a
+        // consumer always progresses; later partitions must fit what is left.
+        if (chunk.length > remainingBytes && totalBytes > 0) continue;
+        this.chunks[i] = chunk;
+        totalBytes += chunk.length;
+        remainingBytes -= chunk.length;
+      } catch (error) {
+        this.codes[i] = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
+        errors++;
+      }
+    }
+    const collected = this.collected;
+    collected.count = count;
+    collected.totalBytes = totalBytes;
+    collected.errors = errors;
+    return collected;
+  }
+
+  /** A partition read twice in one fetch: its earlier view would be overwritten by the next read, so copy it. */
+  private detachEarlierRead(partition: ShardPartition, before: number): void {
+    for (let j = 0; j < before; j++) {
+      if (this.entryPartitions[j] === partition) this.chunks[j] = this.chunks[j]!.slice();
+    }
+  }
+
+  private writeReply(correlationId: number, count: number, totalBytes: number): void {
+    const size = FetchReplyField.PARTITIONS + count * FetchReplyField.ENTRY_HEADER_BYTES + totalBytes;
+    const r = this.out.claim(MessageType.FETCH | REPLY_FLAG, correlationId, size);
+    const out = this.out.view;
+    const bytes = this.out.bytes;
+    out.setUint32(r + FetchReplyField.PARTITION_COUNT, count);
+    out.setUint32(r + 4, 0);
+    let e = r + FetchReplyField.PARTITIONS;
+    let fetchedBytes = 0;
+    let errors = 0;
+    for (let i = 0; i < count; i++) {
+      const chunk = this.chunks[i]!;
+      out.setInt16(e + FetchReplyField.ENTRY_ERROR_CODE, this.codes[i]!);
+      out.setUint16(e + 2, 0);
+      out.setUint32(e + FetchReplyField.ENTRY_RECORDS_BYTES, chunk.length);
+      out.setFloat64(e + FetchReplyField.ENTRY_HIGH_WATERMARK, this.highWatermarks[i]!);
+      out.setFloat64(e + FetchReplyField.ENTRY_LOG_START_OFFSET, this.logStartOffsets[i]!);
+      bytes.set(chunk, e + FetchReplyField.ENTRY_HEADER_BYTES);
+      e += FetchReplyField.ENTRY_HEADER_BYTES + chunk.length;
+      fetchedBytes += chunk.length;
+      if (this.codes[i] !== KafkaErrorCode.NONE) errors++;
+      this.chunks[i] = this.empty;
+    }
+    this.metrics.add(Counter.FETCH_REQUESTS, 1);
+    this.metrics.add(Counter.FETCH_BYTES, fetchedBytes);
+    this.metrics.add(Counter.FETCH_ERRORS, errors);
+  }
+}

@@ -1,0 +1,539 @@
+import { Worker } from 'node:worker_threads';
+import type { BrokerConfig, TopicConfig } from '../common/broker-config.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { Offset } from '../common/offset.js';
+import { workerEntry } from '../common/worker-entry.js';
+import { RingReader, type RingRecord, RingWriter, createRingBuffer } from '../ring/index.js';
+import type { Acks, FetchPartitionOutcome, ListOffsetsOutcome, ProduceOutcome } from './engine-api.js';
+import type { PartitionAssignment } from './shard.js';
+import {
+  DescribeReply,
+  FetchReplyField,
+  FetchRequestField,
+  ListOffsetsField,
+  ListOffsetsReply,
+  MessageType,
+  PartitionRangeField,
+  ProduceReply,
+  ProduceRequest,
+  REPLY_FLAG,
+  RequestField,
+  StatusReply,
+  wallClockMs,
+} from './shard-message.js';
+import { SHARD_METRICS_BYTES } from './shard-metrics.js';
+import type { ShardControlMessage, ShardWorkerData } from './shard-worker-data.js';
+
+/**
+ * The acceptor's handle on one shard: its worker thread, the request ring it
+ * writes and the reply ring it reads, and the requests waiting for replies.
+ * Owned by the acceptor (main) thread.
+ *
+ * Requests are written straight into the ring (the only copy of a produced
+ * batch between the socket and the shard) and published once per tick, so a
+ * burst of requests costs one store and at most one wake-up. When the ring is
+ * full, requests queue in order behind a single waiter; the queue is bounded
+ * by the front doors' per-connection in-flight limits.
+ *
+ * If the worker dies, every request in flight fails with a retriable error,
+ * a new worker starts on fresh rings and recovers the shard's partitions, and
+ * the other shards are not involved.
+ */
+export interface FetchEntry {
+  topicId: number;
+  partition: number;
+  offset: number;
+  maxBytes: number;
+}
+
+export interface PartitionState {
+  errorCode: KafkaErrorCode;
+  logStartOffset: Offset;
+  logEndOffset: Offset;
+  highWatermark: Offset;
+}
+
+type ReplyHandler = (host: ShardHost, bytes: Uint8Array, view: DataView, record: RingRecord) => void;
+
+interface Pending {
+  type: number;
+  resolve: (value: never) => void;
+}
+
+type RequestFiller = (bytes: Uint8Array, view: DataView, position: number) => void;
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+const RETRIABLE = KafkaErrorCode.NOT_LEADER_OR_FOLLOWER;
+
+export class ShardHost {
+  private worker: Worker | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private requests!: RingWriter;
+  private replies!: RingReader;
+  private generation = 0;
+  private state: 'starting' | 'ready' | 'restarting' | 'stopping' | 'stopped' = 'starting';
+  private readonly pending = new Map<number, Pending>();
+  private nextCorrelationId = 1;
+  private publishScheduled = false;
+  private readonly blocked: { payloadBytes: number; type: number; correlationId: number; fill: RequestFiller }[] =
+    [];
+  private drainingBlocked = false;
+  private readonly publishNow = (): void => {
+    this.publishScheduled = false;
+    this.requests.publish();
+  };
+  readonly metricsBuffer = new SharedArrayBuffer(SHARD_METRICS_BYTES);
+  restarts = 0;
+
+  constructor(
+    readonly shardId: number,
+    private readonly config: BrokerConfig,
+    private readonly assignments: () => PartitionAssignment[],
+    private readonly retentionCheckIntervalMs: number,
+  ) {}
+
+  /** Starts the worker and resolves once it has opened and recovered its partitions. */
+  start(): Promise<void> {
+    this.generation++;
+    const generation = this.generation;
+    const requestRing = createRingBuffer(this.config.ringBytes);
+    const replyRing = createRingBuffer(this.config.ringBytes);
+    this.requests = new RingWriter(requestRing);
+    this.replies = new RingReader(replyRing);
+    const entry = workerEntry('shard');
+    const workerData: ShardWorkerData = {
+      ...entry.bootData,
+      shardId: this.shardId,
+      dataDir: this.config.dataDir,
+      fsync: this.config.fsync,
+      retentionCheckIntervalMs: this.retentionCheckIntervalMs,
+      requestRing,
+      replyRing,
+      metricsBuffer: this.metricsBuffer,
+      partitions: this.assignments(),
+    };
+    const worker = new Worker(entry.filename, { workerData, name: `pyralog-shard-${this.shardId}` });
+    this.worker = worker;
+    this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: ShardControlMessage) => {
+        if (message.kind === 'ready' && generation === this.generation) {
+          this.state = 'ready';
+          void this.pumpReplies(generation);
+          resolve();
+        }
+      });
+      worker.on('error', (error) => {
+        if (this.state === 'starting') reject(error);
+      });
+      worker.on('exit', () => {
+        if (generation !== this.generation) return;
+        if (this.state === 'starting') reject(new Error(`shard ${this.shardId} exited while starting`));
+        if (this.state === 'ready') this.onWorkerDied();
+      });
+    });
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** For tests and operators: kills the worker as a crash would. */
+  async killForTest(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
+  /** Bytes waiting in the request ring: how far the shard is behind. */
+  requestRingUsedBytes(): number {
+    return this.state === 'ready' ? this.requests.bytes.length - this.requests.freeBytes() : 0;
+  }
+
+  private onWorkerDied(): void {
+    this.state = 'restarting';
+    this.restarts++;
+    this.failAllPending();
+    // Restart on fresh rings: the old ones may hold a half-written record.
+    this.start().catch(() => {
+      this.state = 'stopped';
+    });
+  }
+
+  private failAllPending(): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    this.blocked.length = 0;
+    for (const request of pending) failPending(request);
+  }
+
+  // ---- requests --------------------------------------------------------
+
+  produce(topicId: number, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome> {
+    return new Promise<ProduceOutcome>((resolve) => {
+      if (this.state !== 'ready') return resolve(produceFailure(RETRIABLE, 'shard is restarting'));
+      const correlationId = this.register(MessageType.PRODUCE, resolve);
+      const payloadBytes = ProduceRequest.BATCH + batch.length;
+      const p = this.tryClaim(payloadBytes, MessageType.PRODUCE, correlationId);
+      if (p >= 0) {
+        fillProduce(this.requests.bytes, this.requests.view, p, topicId, partition, acks, batch);
+      } else {
+        // Slow path only: the ring is full, so keep a copy of what to write.
+        const copy = batch.slice();
+        this.enqueueBlocked(payloadBytes, MessageType.PRODUCE, correlationId, (bytes, view, position) =>
+          fillProduce(bytes, view, position, topicId, partition, acks, copy),
+        );
+      }
+    });
+  }
+
+  /** Sends one shard's part of a fetch; returns its correlation id (for wakeFetch) and the outcomes. */
+  fetch(
+    entries: readonly FetchEntry[],
+    maxWaitMs: number,
+    minBytes: number,
+    maxBytes: number,
+  ): { correlationId: number; outcome: Promise<FetchPartitionOutcome[]> } {
+    let correlationId = 0;
+    const outcome = new Promise<FetchPartitionOutcome[]>((resolve) => {
+      if (this.state !== 'ready') return resolve(entries.map(() => fetchFailure(RETRIABLE)));
+      correlationId = this.register(MessageType.FETCH, resolve);
+      const payloadBytes = FetchRequestField.PARTITIONS + entries.length * FetchRequestField.ENTRY_BYTES;
+      const fill: RequestFiller = (bytes, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + FetchRequestField.MAX_WAIT_MS, maxWaitMs);
+        view.setUint32(p + FetchRequestField.MIN_BYTES, minBytes);
+        view.setUint32(p + FetchRequestField.MAX_BYTES, maxBytes);
+        view.setUint32(p + FetchRequestField.PARTITION_COUNT, entries.length);
+        let e = p + FetchRequestField.PARTITIONS;
+        for (const entry of entries) {
+          view.setUint32(e + FetchRequestField.ENTRY_TOPIC_ID, entry.topicId);
+          view.setUint32(e + FetchRequestField.ENTRY_PARTITION, entry.partition);
+          view.setFloat64(e + FetchRequestField.ENTRY_OFFSET, entry.offset);
+          view.setUint32(e + FetchRequestField.ENTRY_MAX_BYTES, entry.maxBytes);
+          view.setUint32(e + 20, 0);
+          e += FetchRequestField.ENTRY_BYTES;
+        }
+        void bytes;
+      };
+      this.sendWith(payloadBytes, MessageType.FETCH, correlationId, fill);
+    });
+    return { correlationId, outcome };
+  }
+
+  /** Asks the shard to answer a held fetch now. */
+  wakeFetch(correlationId: number): void {
+    if (this.state !== 'ready' || !this.pending.has(correlationId)) return;
+    this.sendWith(RequestField.BODY, MessageType.WAKE_FETCH, correlationId, (_bytes, view, p) => {
+      view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+    });
+  }
+
+  listOffsets(topicId: number, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {
+    return new Promise<ListOffsetsOutcome>((resolve) => {
+      if (this.state !== 'ready') return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
+      const correlationId = this.register(MessageType.LIST_OFFSETS, resolve);
+      this.sendWith(ListOffsetsField.SIZE_BYTES, MessageType.LIST_OFFSETS, correlationId, (_bytes, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
+        view.setUint32(p + ListOffsetsField.PARTITION, partition);
+        view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
+      });
+    });
+  }
+
+  createPartitions(topicId: number, topic: string, partitions: number[], config: TopicConfig): Promise<KafkaErrorCode> {
+    return this.partitionRange(MessageType.CREATE_PARTITIONS, topicId, partitions, { topic, config, partitions });
+  }
+
+  deletePartitions(topicId: number, partitions: number[]): Promise<KafkaErrorCode> {
+    return this.partitionRange(MessageType.DELETE_PARTITIONS, topicId, partitions, { partitions });
+  }
+
+  describePartitions(topicId: number, partitions: number[]): Promise<PartitionState[]> {
+    return new Promise<PartitionState[]>((resolve) => {
+      if (this.state !== 'ready') return resolve(partitions.map(() => partitionStateFailure(RETRIABLE)));
+      const correlationId = this.register(MessageType.DESCRIBE_PARTITIONS, resolve);
+      this.sendWith(16 + partitions.length * 4, MessageType.DESCRIBE_PARTITIONS, correlationId, (_b, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + 8, topicId);
+        view.setUint32(p + 12, partitions.length);
+        for (let i = 0; i < partitions.length; i++) view.setUint32(p + 16 + i * 4, partitions[i]!);
+      });
+    });
+  }
+
+  flush(): Promise<KafkaErrorCode> {
+    return new Promise<KafkaErrorCode>((resolve) => {
+      if (this.state !== 'ready') return resolve(RETRIABLE);
+      const correlationId = this.register(MessageType.FLUSH, resolve);
+      this.sendWith(RequestField.BODY, MessageType.FLUSH, correlationId, (_b, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+      });
+    });
+  }
+
+  /** Graceful stop: the shard answers what is in its ring, syncs and closes every log, then exits. */
+  async stop(timeoutMs: number): Promise<void> {
+    const worker = this.worker;
+    if (worker === null || this.state === 'stopped') return;
+    this.state = 'stopping';
+    const stopped = new Promise<boolean>((resolve) => {
+      worker.on('message', (message: ShardControlMessage) => {
+        if (message.kind === 'stopped') resolve(true);
+      });
+      worker.on('exit', () => resolve(true));
+      setTimeout(() => resolve(false), timeoutMs).unref();
+    });
+    worker.postMessage({ kind: 'stop' } satisfies ShardControlMessage);
+    const clean = await stopped;
+    // Let the reply pump deliver the last replies before failing the rest.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    this.state = 'stopped';
+    this.failAllPending();
+    if (!clean) await worker.terminate();
+    await this.exited;
+  }
+
+  // ---- ring plumbing ---------------------------------------------------
+
+  private register(type: number, resolve: (value: never) => void): number {
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = (this.nextCorrelationId + 1) >>> 0 || 1;
+    this.pending.set(correlationId, { type, resolve });
+    return correlationId;
+  }
+
+  private partitionRange(
+    type: number,
+    topicId: number,
+    partitions: number[],
+    body: Record<string, unknown>,
+  ): Promise<KafkaErrorCode> {
+    return new Promise<KafkaErrorCode>((resolve) => {
+      if (this.state !== 'ready') return resolve(RETRIABLE);
+      const json = textEncoder.encode(JSON.stringify(body));
+      const correlationId = this.register(type, resolve);
+      this.sendWith(PartitionRangeField.BODY + json.length, type, correlationId, (bytes, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + PartitionRangeField.TOPIC_ID, topicId);
+        view.setUint32(p + PartitionRangeField.FIRST_PARTITION, partitions[0] ?? 0);
+        view.setUint32(p + PartitionRangeField.PARTITION_COUNT, partitions.length);
+        bytes.set(json, p + PartitionRangeField.BODY);
+      });
+    });
+  }
+
+  private tryClaim(payloadBytes: number, type: number, correlationId: number): number {
+    if (this.blocked.length > 0) return -1;
+    const p = this.requests.tryClaim(payloadBytes, type, 0, correlationId);
+    if (p >= 0) this.schedulePublish();
+    return p;
+  }
+
+  private sendWith(payloadBytes: number, type: number, correlationId: number, fill: RequestFiller): void {
+    const p = this.tryClaim(payloadBytes, type, correlationId);
+    if (p >= 0) fill(this.requests.bytes, this.requests.view, p);
+    else this.enqueueBlocked(payloadBytes, type, correlationId, fill);
+  }
+
+  private schedulePublish(): void {
+    if (this.publishScheduled) return;
+    this.publishScheduled = true;
+    queueMicrotask(this.publishNow);
+  }
+
+  private enqueueBlocked(payloadBytes: number, type: number, correlationId: number, fill: RequestFiller): void {
+    this.blocked.push({ payloadBytes, type, correlationId, fill });
+    if (!this.drainingBlocked) void this.drainBlocked(this.generation);
+  }
+
+  /** Writes queued requests, in order, as the shard frees ring space. */
+  private async drainBlocked(generation: number): Promise<void> {
+    this.drainingBlocked = true;
+    try {
+      while (this.blocked.length > 0 && generation === this.generation && this.state === 'ready') {
+        const next = this.blocked[0]!;
+        const p = this.requests.tryClaim(next.payloadBytes, next.type, 0, next.correlationId);
+        if (p < 0) {
+          await this.requests.waitForSpace(next.payloadBytes, 1000);
+          continue;
+        }
+        next.fill(this.requests.bytes, this.requests.view, p);
+        this.blocked.shift();
+        this.requests.publish();
+      }
+    } finally {
+      this.drainingBlocked = false;
+    }
+  }
+
+  /** Reads replies for as long as this worker generation lives. */
+  private async pumpReplies(generation: number): Promise<void> {
+    const record: RingRecord = { type: 0, flags: 0, correlationId: 0, payloadPosition: 0, payloadBytes: 0 };
+    const replies = this.replies;
+    while (generation === this.generation && this.state !== 'stopped') {
+      let handled = 0;
+      while (replies.tryRead(record)) {
+        this.dispatchReply(replies.bytes, replies.view, record);
+        handled++;
+      }
+      if (handled > 0) {
+        replies.release();
+        // Let sockets and timers run between bursts of replies.
+        await new Promise((resolve) => setImmediate(resolve));
+      } else {
+        await replies.waitAsync(100);
+      }
+    }
+  }
+
+  private dispatchReply(bytes: Uint8Array, view: DataView, record: RingRecord): void {
+    const handler = replyHandlers[record.type & ~REPLY_FLAG];
+    if (handler === undefined) return;
+    handler(this, bytes, view, record);
+  }
+
+  /** Takes the pending request a reply answers (undefined if it already failed). */
+  take(correlationId: number): Pending | undefined {
+    const pending = this.pending.get(correlationId);
+    if (pending !== undefined) this.pending.delete(correlationId);
+    return pending;
+  }
+}
+
+function fillProduce(
+  bytes: Uint8Array,
+  view: DataView,
+  p: number,
+  topicId: number,
+  partition: number,
+  acks: Acks,
+  batch: Uint8Array,
+): void {
+  view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+  view.setUint32(p + ProduceRequest.TOPIC_ID, topicId);
+  view.setUint32(p + ProduceRequest.PARTITION, partition);
+  view.setInt8(p + ProduceRequest.ACKS, acks);
+  view.setInt8(p + ProduceRequest.ACKS + 1, 0);
+  view.setUint16(p + ProduceRequest.ACKS + 2, 0);
+  view.setUint32(p + ProduceRequest.ACKS + 4, 0);
+  bytes.set(batch, p + ProduceRequest.BATCH);
+}
+
+const replyHandlers: Record<number, ReplyHandler> = {
+  [MessageType.PRODUCE]: (host, bytes, view, record) => {
+    const pending = host.take(record.correlationId);
+    if (pending === undefined) return;
+    const p = record.payloadPosition;
+    const messageBytes = view.getUint16(p + ProduceReply.MESSAGE_BYTES);
+    const outcome: ProduceOutcome = {
+      errorCode: view.getInt16(p + ProduceReply.ERROR_CODE) as KafkaErrorCode,
+      baseOffset: view.getFloat64(p + ProduceReply.BASE_OFFSET) as Offset,
+      logAppendTimeMs: view.getFloat64(p + ProduceReply.LOG_APPEND_TIME_MS),
+      logStartOffset: view.getFloat64(p + ProduceReply.LOG_START_OFFSET) as Offset,
+      errorMessage:
+        messageBytes === 0
+          ? ''
+          : textDecoder.decode(bytes.subarray(p + ProduceReply.MESSAGE, p + ProduceReply.MESSAGE + messageBytes)),
+    };
+    pending.resolve(outcome as never);
+  },
+  [MessageType.FETCH]: (host, bytes, view, record) => {
+    const pending = host.take(record.correlationId);
+    if (pending === undefined) return;
+    const p = record.payloadPosition;
+    // One copy of the whole reply out of the ring; partitions are views into it.
+    const copy = bytes.slice(p, p + record.payloadBytes);
+    const count = view.getUint32(p + FetchReplyField.PARTITION_COUNT);
+    const outcomes: FetchPartitionOutcome[] = new Array(count);
+    let e = FetchReplyField.PARTITIONS;
+    for (let i = 0; i < count; i++) {
+      const recordsBytes = view.getUint32(p + e + FetchReplyField.ENTRY_RECORDS_BYTES);
+      const highWatermark = view.getFloat64(p + e + FetchReplyField.ENTRY_HIGH_WATERMARK) as Offset;
+      const start = e + FetchReplyField.ENTRY_HEADER_BYTES;
+      outcomes[i] = {
+        errorCode: view.getInt16(p + e + FetchReplyField.ENTRY_ERROR_CODE) as KafkaErrorCode,
+        highWatermark,
+        lastStableOffset: highWatermark,
+        logStartOffset: view.getFloat64(p + e + FetchReplyField.ENTRY_LOG_START_OFFSET) as Offset,
+        records: copy.subarray(start, start + recordsBytes),
+      };
+      e = start + recordsBytes;
+    }
+    pending.resolve(outcomes as never);
+  },
+  [MessageType.LIST_OFFSETS]: (host, _bytes, view, record) => {
+    const pending = host.take(record.correlationId);
+    if (pending === undefined) return;
+    const p = record.payloadPosition;
+    const outcome: ListOffsetsOutcome = {
+      errorCode: view.getInt16(p + ListOffsetsReply.ERROR_CODE) as KafkaErrorCode,
+      offset: view.getFloat64(p + ListOffsetsReply.OFFSET) as Offset,
+      timestampMs: view.getFloat64(p + ListOffsetsReply.TIMESTAMP_MS),
+    };
+    pending.resolve(outcome as never);
+  },
+  [MessageType.CREATE_PARTITIONS]: resolveStatus,
+  [MessageType.DELETE_PARTITIONS]: resolveStatus,
+  [MessageType.FLUSH]: resolveStatus,
+  [MessageType.DESCRIBE_PARTITIONS]: (host, _bytes, view, record) => {
+    const pending = host.take(record.correlationId);
+    if (pending === undefined) return;
+    const p = record.payloadPosition;
+    const count = view.getUint32(p + DescribeReply.COUNT);
+    const states: PartitionState[] = [];
+    for (let i = 0; i < count; i++) {
+      const e = p + DescribeReply.ENTRIES + i * DescribeReply.ENTRY_BYTES;
+      states.push({
+        errorCode: view.getInt16(e + DescribeReply.ENTRY_ERROR_CODE) as KafkaErrorCode,
+        logStartOffset: view.getFloat64(e + DescribeReply.ENTRY_LOG_START) as Offset,
+        logEndOffset: view.getFloat64(e + DescribeReply.ENTRY_LOG_END) as Offset,
+        highWatermark: view.getFloat64(e + DescribeReply.ENTRY_HIGH_WATERMARK) as Offset,
+      });
+    }
+    pending.resolve(states as never);
+  },
+};
+
+function resolveStatus(host: ShardHost, _bytes: Uint8Array, view: DataView, record: RingRecord): void {
+  host.take(record.correlationId)?.resolve(view.getInt16(record.payloadPosition + StatusReply.ERROR_CODE) as never);
+}
+
+function produceFailure(errorCode: KafkaErrorCode, errorMessage: string): ProduceOutcome {
+  return { errorCode, baseOffset: -1 as Offset, logAppendTimeMs: -1, logStartOffset: -1 as Offset, errorMessage };
+}
+
+export function fetchFailure(errorCode: KafkaErrorCode): FetchPartitionOutcome {
+  return {
+    errorCode,
+    highWatermark: -1 as Offset,
+    lastStableOffset: -1 as Offset,
+    logStartOffset: -1 as Offset,
+    records: new Uint8Array(0),
+  };
+}
+
+function partitionStateFailure(errorCode: KafkaErrorCode): PartitionState {
+  return { errorCode, logStartOffset: -1 as Offset, logEndOffset: -1 as Offset, highWatermark: -1 as Offset };
+}
+
+/** Fails a request whose shard died or stopped, with an error a client retries. */
+function failPending(request: Pending): void {
+  switch (request.type) {
+    case MessageType.PRODUCE:
+      request.resolve(produceFailure(RETRIABLE, 'shard restarted; retry') as never);
+      return;
+    case MessageType.FETCH:
+      // The caller knows how many partitions it asked for; an empty list means "all failed".
+      request.resolve([] as never);
+      return;
+    case MessageType.LIST_OFFSETS:
+      request.resolve({ errorCode: RETRIABLE, offset: -1, timestampMs: -1 } as never);
+      return;
+    case MessageType.DESCRIBE_PARTITIONS:
+      request.resolve([] as never);
+      return;
+    default:
+      request.resolve(RETRIABLE as never);
+  }
+}

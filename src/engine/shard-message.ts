@@ -1,0 +1,139 @@
+/**
+ * Messages between the acceptor and a shard, carried as ring records
+ * (src/ring). The ring record header already holds the payload length, the
+ * message type, flags and a correlation id; this file defines the payloads.
+ * Layout version 1. All integers big-endian; offsets and times are float64
+ * (exact safe integers), which keeps the code free of bigint.
+ *
+ * Every request payload starts with the same 8 bytes:
+ *   0  f64  sentAtMs     wall-clock ms (performance.timeOrigin + now()) when the
+ *                        acceptor published it, so the shard can measure ring wait
+ *
+ * PRODUCE (1)                         reply PRODUCE_REPLY (0x8001)
+ *   8  u32  topicId                     0  i16  errorCode
+ *  12  u32  partition                   2  u16  messageBytes
+ *  16  i8   acks (0, 1, -1)             4  u32  reserved
+ *  17  u8[7] reserved                   8  f64  baseOffset
+ *  24  …    one RecordBatch v2         16  f64  logAppendTimeMs (-1: CreateTime)
+ *                                      24  f64  logStartOffset
+ *                                      32  …    message (utf8)
+ *
+ * FETCH (2): one shard's part of a fetch; held up to maxWaitMs until minBytes
+ *   8  u32  maxWaitMs                 reply FETCH_REPLY (0x8002)
+ *  12  u32  minBytes                    0  u32  partitionCount
+ *  16  u32  maxBytes (this shard)       4  u32  reserved
+ *  20  u32  partitionCount              8  …    per partition, in request order:
+ *  24  …    per partition (24 bytes):        0 i16 errorCode, 2 u16 reserved,
+ *           0 u32 topicId, 4 u32 partition,  4 u32 recordsBytes,
+ *           8 f64 offset, 16 u32 maxBytes,   8 f64 highWatermark,
+ *           20 u32 reserved                 16 f64 logStartOffset,
+ *                                           24 …   recordsBytes of whole batches
+ *
+ * WAKE_FETCH (9): answer the held FETCH whose correlation id is in the record
+ *   header now, with what is there. No reply of its own.
+ *
+ * LIST_OFFSETS (3)                    reply (0x8003)
+ *   8  u32 topicId, 12 u32 partition,   0 i16 errorCode, 2 u16/4 u32 reserved,
+ *  16  f64 timestampMs (-1 latest,      8 f64 offset, 16 f64 timestampMs
+ *      -2 earliest)
+ *
+ * CREATE_PARTITIONS (4)               reply (0x8004): 0 i16 errorCode
+ *   8  u32 topicId, 12 u32 firstPartition, 16 u32 partitionCount,
+ *  20  …  utf8 JSON {"topic": name, "config": TopicConfig} (control path only)
+ *
+ * DELETE_PARTITIONS (5)               reply (0x8005): 0 i16 errorCode
+ *   8  u32 topicId, 12 u32 firstPartition, 16 u32 partitionCount
+ *
+ * DESCRIBE_PARTITIONS (6)             reply (0x8006)
+ *   8  u32 topicId, 12 u32 count,       0 u32 count, 4 u32 reserved, then per
+ *  16  u32 partition × count                partition (32 bytes): 0 i16 errorCode,
+ *                                           8 f64 logStart, 16 f64 logEnd, 24 f64 hw
+ *
+ * FLUSH (7): sync every partition     reply (0x8007): 0 i16 errorCode
+ *
+ * A reply carries the correlation id of its request in the ring header.
+ */
+export const SHARD_MESSAGE_LAYOUT_VERSION = 1;
+
+export const MessageType = {
+  PRODUCE: 1,
+  FETCH: 2,
+  LIST_OFFSETS: 3,
+  CREATE_PARTITIONS: 4,
+  DELETE_PARTITIONS: 5,
+  DESCRIBE_PARTITIONS: 6,
+  FLUSH: 7,
+  WAKE_FETCH: 9,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+/** A reply's type is its request's type with the high bit set. */
+export const REPLY_FLAG = 0x8000;
+
+export const RequestField = { SENT_AT_MS: 0, BODY: 8 } as const;
+
+export const ProduceRequest = { TOPIC_ID: 8, PARTITION: 12, ACKS: 16, BATCH: 24 } as const;
+export const ProduceReply = {
+  ERROR_CODE: 0,
+  MESSAGE_BYTES: 2,
+  BASE_OFFSET: 8,
+  LOG_APPEND_TIME_MS: 16,
+  LOG_START_OFFSET: 24,
+  MESSAGE: 32,
+} as const;
+
+export const FetchRequestField = {
+  MAX_WAIT_MS: 8,
+  MIN_BYTES: 12,
+  MAX_BYTES: 16,
+  PARTITION_COUNT: 20,
+  PARTITIONS: 24,
+  ENTRY_BYTES: 24,
+  ENTRY_TOPIC_ID: 0,
+  ENTRY_PARTITION: 4,
+  ENTRY_OFFSET: 8,
+  ENTRY_MAX_BYTES: 16,
+} as const;
+
+export const FetchReplyField = {
+  PARTITION_COUNT: 0,
+  PARTITIONS: 8,
+  ENTRY_HEADER_BYTES: 24,
+  ENTRY_ERROR_CODE: 0,
+  ENTRY_RECORDS_BYTES: 4,
+  ENTRY_HIGH_WATERMARK: 8,
+  ENTRY_LOG_START_OFFSET: 16,
+} as const;
+
+export const ListOffsetsField = { TOPIC_ID: 8, PARTITION: 12, TIMESTAMP_MS: 16, SIZE_BYTES: 24 } as const;
+export const ListOffsetsReply = { ERROR_CODE: 0, OFFSET: 8, TIMESTAMP_MS: 16, SIZE_BYTES: 24 } as const;
+
+export const PartitionRangeField = { TOPIC_ID: 8, FIRST_PARTITION: 12, PARTITION_COUNT: 16, BODY: 20 } as const;
+
+export const DescribeField = { TOPIC_ID: 8, COUNT: 12, PARTITIONS: 16 } as const;
+export const DescribeReply = {
+  COUNT: 0,
+  ENTRIES: 8,
+  ENTRY_BYTES: 32,
+  ENTRY_ERROR_CODE: 0,
+  ENTRY_LOG_START: 8,
+  ENTRY_LOG_END: 16,
+  ENTRY_HIGH_WATERMARK: 24,
+} as const;
+
+export const StatusReply = { ERROR_CODE: 0, SIZE_BYTES: 8 } as const;
+
+/**
+ * Key of a partition inside a shard's table: topic id and partition packed into
+ * one safe integer, so lookups on the produce path allocate no strings.
+ */
+export const PARTITIONS_PER_TOPIC_MAX = 1 << 20;
+
+export function partitionKey(topicId: number, partition: number): number {
+  return topicId * PARTITIONS_PER_TOPIC_MAX + partition;
+}
+
+/** Wall-clock milliseconds with sub-ms precision, comparable across threads. */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,20 @@
+import type { FsyncPolicy } from '../common/broker-config.js';
+import type { PartitionAssignment } from './shard.js';
+
+/** What a shard worker is started with (structured-cloned once, at start). */
+export interface ShardWorkerData {
+  shardId: number;
+  dataDir: string;
+  fsync: FsyncPolicy;
+  retentionCheckIntervalMs: number;
+  requestRing: SharedArrayBuffer;
+  replyRing: SharedArrayBuffer;
+  metricsBuffer: SharedArrayBuffer;
+  /** Partitions to open (and recover) before reporting ready. */
+  partitions: PartitionAssignment[];
+  /** Set by workerEntry() when running from TypeScript sources. */
+  pyralogEntry?: string;
+}
+
+/** Control messages between the acceptor and a shard; never used for produce or fetch. */
+export type ShardControlMessage = { kind: 'ready' } | { kind: 'stop' } | { kind: 'stopped' };

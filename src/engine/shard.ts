@@ -1,0 +1,410 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FsyncPolicy, TopicConfig } from '../common/broker-config.js';
+import { PyralogError } from '../common/errors.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { RingReader, RingRecord } from '../ring/index.js';
+import { validateProducedBatch } from '../record/validate.js';
+import { PartitionLog } from '../storage/partition-log.js';
+import type { ReplyWriter } from './reply-writer.js';
+import { ShardFetcher } from './shard-fetcher.js';
+import {
+  DescribeField,
+  DescribeReply,
+  ListOffsetsField,
+  ListOffsetsReply,
+  MessageType,
+  PartitionRangeField,
+  ProduceReply,
+  ProduceRequest,
+  REPLY_FLAG,
+  RequestField,
+  StatusReply,
+  partitionKey,
+  wallClockMs,
+} from './shard-message.js';
+import { Counter, type ShardMetricsWriter, Stage } from './shard-metrics.js';
+import { ShardPartition } from './shard-partition.js';
+
+/**
+ * A shard: the partitions placed on one worker thread and everything done to
+ * them. Owned by that thread alone; nothing here is shared but the rings and
+ * the metrics buffer. The worker entry (workers/shard.ts) feeds it ring
+ * records; it answers through its ReplyWriter.
+ */
+export interface ShardOptions {
+  shardId: number;
+  dataDir: string;
+  fsync: FsyncPolicy;
+  retentionCheckIntervalMs: number;
+}
+
+/** A partition the acceptor asks a new shard to open at start-up. */
+export interface PartitionAssignment {
+  topicId: number;
+  topicName: string;
+  partition: number;
+  config: TopicConfig;
+}
+
+export function partitionDir(dataDir: string, topicName: string, partition: number): string {
+  return join(dataDir, `${topicName}-${partition}`);
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+export class Shard {
+  readonly partitions = new Map<number, ShardPartition>();
+  private readonly fetcher: ShardFetcher;
+  private readonly retentionTimer: NodeJS.Timeout;
+  private readonly durableSyncs = new Set<ShardPartition>();
+  private readonly releaseAck: (correlationId: number, baseOffset: number, appendTimeMs: number, enqueuedMs: number) => void;
+  private releasingPartition: ShardPartition | null = null;
+
+  constructor(
+    private readonly options: ShardOptions,
+    private readonly reader: RingReader,
+    private readonly out: ReplyWriter,
+    private readonly metrics: ShardMetricsWriter,
+  ) {
+    this.fetcher = new ShardFetcher(this.partitions, reader, out, metrics);
+    this.retentionTimer = setInterval(() => this.enforceRetention(), options.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+    // One bound function reused for every released ack: no closure per produce.
+    this.releaseAck = (correlationId, baseOffset, appendTimeMs, enqueuedMs) => {
+      const partition = this.releasingPartition!;
+      this.metrics.observeMs(Stage.FSYNC_WAIT, wallClockMs() - enqueuedMs);
+      this.writeProduceReply(correlationId, KafkaErrorCode.NONE, baseOffset, appendTimeMs, partition.log.logStartOffset, '');
+    };
+  }
+
+  /** Opens (and recovers) the partitions placed on this shard. */
+  openPartitions(assignments: readonly PartitionAssignment[]): void {
+    for (const assignment of assignments) this.openPartition(assignment);
+  }
+
+  /** Handles every request available in the ring, frees it, and publishes the replies. Returns how many it handled. */
+  drain(record: RingRecord): number {
+    let handled = 0;
+    while (this.reader.tryRead(record)) {
+      this.handle(record);
+      handled++;
+      if ((handled & 63) === 0) {
+        // Free ring space and flush replies regularly during long bursts.
+        this.reader.release();
+        this.out.publish();
+      }
+    }
+    if (handled > 0) {
+      this.reader.release();
+      this.out.publish();
+    }
+    return handled;
+  }
+
+  private handle(record: RingRecord): void {
+    const view = this.reader.view;
+    const sentAtMs = view.getFloat64(record.payloadPosition + RequestField.SENT_AT_MS);
+    this.metrics.observeMs(Stage.RING_WAIT, wallClockMs() - sentAtMs);
+    switch (record.type) {
+      case MessageType.PRODUCE:
+        this.produce(record);
+        return;
+      case MessageType.FETCH:
+        this.fetcher.fetch(record);
+        return;
+      case MessageType.WAKE_FETCH:
+        this.fetcher.wake(record.correlationId);
+        return;
+      case MessageType.LIST_OFFSETS:
+        this.listOffsets(record);
+        return;
+      case MessageType.CREATE_PARTITIONS:
+        this.createPartitions(record);
+        return;
+      case MessageType.DELETE_PARTITIONS:
+        void this.deletePartitions(record);
+        return;
+      case MessageType.DESCRIBE_PARTITIONS:
+        this.describePartitions(record);
+        return;
+      case MessageType.FLUSH:
+        void this.flush(record.correlationId);
+        return;
+      default:
+        // An unknown message type means the two sides disagree on the layout:
+        // answer with an error rather than guess at the payload.
+        this.writeStatus(record.type | REPLY_FLAG, record.correlationId, KafkaErrorCode.INVALID_REQUEST);
+    }
+  }
+
+  private produce(record: RingRecord): void {
+    const view = this.reader.view;
+    const position = record.payloadPosition;
+    const startedMs = wallClockMs();
+    this.metrics.add(Counter.PRODUCE_REQUESTS, 1);
+    const topicId = view.getUint32(position + ProduceRequest.TOPIC_ID);
+    const partitionIndex = view.getUint32(position + ProduceRequest.PARTITION);
+    const acks = view.getInt8(position + ProduceRequest.ACKS);
+    const partition = this.partitions.get(partitionKey(topicId, partitionIndex));
+    if (partition === undefined) {
+      this.produceError(record.correlationId, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'partition is not on this shard');
+      return;
+    }
+    const batchStart = position + ProduceRequest.BATCH;
+    const batch = this.reader.bytes.subarray(batchStart, position + record.payloadBytes);
+    let lastOffset: number;
+    let baseOffset: number;
+    let appendTimeMs: number;
+    try {
+      validateProducedBatch(batch, partition.config.maxMessageBytes);
+      const result = partition.log.append(batch, Date.now());
+      baseOffset = result.baseOffset;
+      lastOffset = result.lastOffset;
+      appendTimeMs = result.logAppendTimeMs;
+    } catch (error) {
+      const code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
+      this.produceError(record.correlationId, code, error instanceof Error ? error.message : String(error));
+      return;
+    }
+    this.metrics.add(Counter.PRODUCE_BYTES, batch.length);
+    const nowMs = wallClockMs();
+    this.metrics.observeMs(Stage.APPEND, nowMs - startedMs);
+    this.fetcher.notifyAppend(partition);
+    if (acks === -1 && this.options.fsync === 'always' && partition.log.durableOffset <= lastOffset) {
+      partition.enqueueAck(record.correlationId, baseOffset, lastOffset, appendTimeMs, nowMs);
+      this.metrics.add(Counter.PENDING_DURABLE_ACKS, 1);
+      return;
+    }
+    this.writeProduceReply(record.correlationId, KafkaErrorCode.NONE, baseOffset, appendTimeMs, partition.log.logStartOffset, '');
+  }
+
+  /** Called by a partition log after a sync: answers the acks=-1 produces it covered. */
+  private onDurable(partition: ShardPartition): void {
+    const before = partition.pendingAcks();
+    if (before === 0) return;
+    this.releasingPartition = partition;
+    partition.releaseAcks(partition.log.durableOffset, this.releaseAck);
+    this.releasingPartition = null;
+    this.metrics.add(Counter.PENDING_DURABLE_ACKS, partition.pendingAcks() - before);
+    this.out.publish();
+  }
+
+  private produceError(correlationId: number, code: KafkaErrorCode, message: string): void {
+    this.metrics.add(Counter.PRODUCE_ERRORS, 1);
+    this.writeProduceReply(correlationId, code, -1, -1, -1, message);
+  }
+
+  private writeProduceReply(
+    correlationId: number,
+    code: KafkaErrorCode,
+    baseOffset: number,
+    appendTimeMs: number,
+    logStartOffset: number,
+    message: string,
+  ): void {
+    const messageBytes = message.length === 0 ? null : textEncoder.encode(message.slice(0, 1000));
+    const size = ProduceReply.MESSAGE + (messageBytes?.length ?? 0);
+    const p = this.out.claim(MessageType.PRODUCE | REPLY_FLAG, correlationId, size);
+    const view = this.out.view;
+    view.setInt16(p + ProduceReply.ERROR_CODE, code);
+    view.setUint16(p + ProduceReply.MESSAGE_BYTES, messageBytes?.length ?? 0);
+    view.setUint32(p + 4, 0);
+    view.setFloat64(p + ProduceReply.BASE_OFFSET, baseOffset);
+    view.setFloat64(p + ProduceReply.LOG_APPEND_TIME_MS, appendTimeMs);
+    view.setFloat64(p + ProduceReply.LOG_START_OFFSET, logStartOffset);
+    if (messageBytes !== null) this.out.bytes.set(messageBytes, p + ProduceReply.MESSAGE);
+  }
+
+  private listOffsets(record: RingRecord): void {
+    const view = this.reader.view;
+    const p = record.payloadPosition;
+    this.metrics.add(Counter.OTHER_REQUESTS, 1);
+    const partition = this.partitions.get(
+      partitionKey(view.getUint32(p + ListOffsetsField.TOPIC_ID), view.getUint32(p + ListOffsetsField.PARTITION)),
+    );
+    const timestampMs = view.getFloat64(p + ListOffsetsField.TIMESTAMP_MS);
+    let code: KafkaErrorCode = KafkaErrorCode.NONE;
+    let offset = -1;
+    let foundTimestampMs = -1;
+    if (partition === undefined) {
+      code = KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    } else if (timestampMs === -1) {
+      offset = partition.log.logEndOffset;
+    } else if (timestampMs === -2) {
+      offset = partition.log.logStartOffset;
+    } else {
+      const found = partition.log.offsetForTimestamp(timestampMs);
+      if (found !== null) {
+        offset = found.offset;
+        foundTimestampMs = found.timestampMs;
+      }
+    }
+    const r = this.out.claim(MessageType.LIST_OFFSETS | REPLY_FLAG, record.correlationId, ListOffsetsReply.SIZE_BYTES);
+    const out = this.out.view;
+    out.setInt16(r + ListOffsetsReply.ERROR_CODE, code);
+    out.setInt16(r + 2, 0);
+    out.setUint32(r + 4, 0);
+    out.setFloat64(r + ListOffsetsReply.OFFSET, offset);
+    out.setFloat64(r + ListOffsetsReply.TIMESTAMP_MS, foundTimestampMs);
+  }
+
+  private createPartitions(record: RingRecord): void {
+    const view = this.reader.view;
+    const p = record.payloadPosition;
+    this.metrics.add(Counter.OTHER_REQUESTS, 1);
+    const topicId = view.getUint32(p + PartitionRangeField.TOPIC_ID);
+    const first = view.getUint32(p + PartitionRangeField.FIRST_PARTITION);
+    const count = view.getUint32(p + PartitionRangeField.PARTITION_COUNT);
+    let code: KafkaErrorCode = KafkaErrorCode.NONE;
+    try {
+      const body = JSON.parse(
+        textDecoder.decode(this.reader.bytes.subarray(p + PartitionRangeField.BODY, p + record.payloadBytes)),
+      ) as { topic: string; config: TopicConfig; partitions: number[] };
+      for (const partition of body.partitions ?? range(first, count)) {
+        if (!this.partitions.has(partitionKey(topicId, partition))) {
+          this.openPartition({ topicId, topicName: body.topic, partition, config: body.config });
+        }
+      }
+    } catch (error) {
+      code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    this.writeStatus(MessageType.CREATE_PARTITIONS | REPLY_FLAG, record.correlationId, code);
+  }
+
+  private async deletePartitions(record: RingRecord): Promise<void> {
+    const view = this.reader.view;
+    const p = record.payloadPosition;
+    const correlationId = record.correlationId;
+    this.metrics.add(Counter.OTHER_REQUESTS, 1);
+    const topicId = view.getUint32(p + PartitionRangeField.TOPIC_ID);
+    const body = JSON.parse(
+      textDecoder.decode(this.reader.bytes.subarray(p + PartitionRangeField.BODY, p + record.payloadBytes)),
+    ) as { partitions: number[]; dirs: string[] };
+    const closing: Promise<void>[] = [];
+    for (const index of body.partitions) {
+      const key = partitionKey(topicId, index);
+      const partition = this.partitions.get(key);
+      if (partition === undefined) continue;
+      this.partitions.delete(key);
+      this.fetcher.forgetPartition(partition);
+      partition.failAllAcks((id) =>
+        this.writeProduceReply(id, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1, 'topic deleted'),
+      );
+      closing.push(partition.log.destroy());
+    }
+    let code: KafkaErrorCode = KafkaErrorCode.NONE;
+    try {
+      await Promise.all(closing);
+      // Directories of partitions this shard never opened (placed elsewhere
+      // before a shard-count change) are removed too.
+      for (const dir of body.dirs ?? []) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      code = KafkaErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    this.metrics.set(Counter.PARTITIONS, this.partitions.size);
+    this.writeStatus(MessageType.DELETE_PARTITIONS | REPLY_FLAG, correlationId, code);
+    this.out.publish();
+  }
+
+  private describePartitions(record: RingRecord): void {
+    const view = this.reader.view;
+    const p = record.payloadPosition;
+    this.metrics.add(Counter.OTHER_REQUESTS, 1);
+    const topicId = view.getUint32(p + DescribeField.TOPIC_ID);
+    const count = view.getUint32(p + DescribeField.COUNT);
+    const r = this.out.claim(
+      MessageType.DESCRIBE_PARTITIONS | REPLY_FLAG,
+      record.correlationId,
+      DescribeReply.ENTRIES + count * DescribeReply.ENTRY_BYTES,
+    );
+    const out = this.out.view;
+    out.setUint32(r + DescribeReply.COUNT, count);
+    out.setUint32(r + 4, 0);
+    for (let i = 0; i < count; i++) {
+      const partition = this.partitions.get(partitionKey(topicId, view.getUint32(p + DescribeField.PARTITIONS + i * 4)));
+      const e = r + DescribeReply.ENTRIES + i * DescribeReply.ENTRY_BYTES;
+      out.setInt16(e + DescribeReply.ENTRY_ERROR_CODE, partition ? 0 : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      out.setInt16(e + 2, 0);
+      out.setUint32(e + 4, 0);
+      out.setFloat64(e + DescribeReply.ENTRY_LOG_START, partition?.log.logStartOffset ?? -1);
+      out.setFloat64(e + DescribeReply.ENTRY_LOG_END, partition?.log.logEndOffset ?? -1);
+      out.setFloat64(e + DescribeReply.ENTRY_HIGH_WATERMARK, partition?.log.highWatermark ?? -1);
+    }
+  }
+
+  private async flush(correlationId: number): Promise<void> {
+    let code: KafkaErrorCode = KafkaErrorCode.NONE;
+    try {
+      await Promise.all([...this.partitions.values()].map((partition) => partition.log.flush()));
+    } catch {
+      code = KafkaErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    this.writeStatus(MessageType.FLUSH | REPLY_FLAG, correlationId, code);
+    this.out.publish();
+  }
+
+  private writeStatus(type: number, correlationId: number, code: KafkaErrorCode): void {
+    const r = this.out.claim(type, correlationId, StatusReply.SIZE_BYTES);
+    this.out.view.setInt16(r + StatusReply.ERROR_CODE, code);
+    this.out.view.setInt16(r + 2, 0);
+    this.out.view.setUint32(r + 4, 0);
+  }
+
+  private openPartition(assignment: PartitionAssignment): void {
+    const log = PartitionLog.open({
+      dir: partitionDir(this.options.dataDir, assignment.topicName, assignment.partition),
+      config: assignment.config,
+      fsync: this.options.fsync,
+    });
+    const partition = new ShardPartition(
+      assignment.topicId,
+      assignment.partition,
+      assignment.topicName,
+      assignment.config,
+      log,
+    );
+    log.onDurable = () => this.onDurable(partition);
+    this.partitions.set(partitionKey(assignment.topicId, assignment.partition), partition);
+    this.metrics.set(Counter.PARTITIONS, this.partitions.size);
+  }
+
+  private enforceRetention(): void {
+    const nowMs = Date.now();
+    let sizeBytes = 0;
+    for (const partition of this.partitions.values()) {
+      try {
+        partition.log.enforceRetention(nowMs);
+        sizeBytes += partition.log.sizeBytes();
+      } catch {
+        // A failed deletion is retried on the next tick; the log stays readable.
+      }
+    }
+    this.metrics.set(Counter.LOG_BYTES, sizeBytes);
+  }
+
+  /** Answers held fetches, fails pending durable acks, and closes every log (final sync, clean marker). */
+  async close(): Promise<void> {
+    clearInterval(this.retentionTimer);
+    this.fetcher.answerAll();
+    const closing: Promise<void>[] = [];
+    for (const partition of this.partitions.values()) {
+      closing.push(
+        partition.log.close().then(() => this.onDurable(partition)),
+      );
+    }
+    await Promise.all(closing);
+    for (const partition of this.partitions.values()) {
+      partition.failAllAcks((id) =>
+        this.writeProduceReply(id, KafkaErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1, -1, 'shard stopping'),
+      );
+    }
+    this.out.publish();
+    this.partitions.clear();
+  }
+}
+
+function range(first: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => first + i);
+}

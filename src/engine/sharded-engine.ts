@@ -1,0 +1,294 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrokerConfig, TopicConfig } from '../common/broker-config.js';
+import { PyralogError } from '../common/errors.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { Offset } from '../common/offset.js';
+import { ObeliskSequencer } from '../storage/obelisk-sequencer.js';
+import type {
+  Acks,
+  Engine,
+  FetchOutcome,
+  FetchPartitionOutcome,
+  FetchRequest,
+  ListOffsetsOutcome,
+  PartitionDescription,
+  ProduceOutcome,
+  TopicDescription,
+} from './engine-api.js';
+import { type PartitionAssignment, partitionDir } from './shard.js';
+import { type FetchEntry, ShardHost, fetchFailure } from './shard-host.js';
+import { PARTITIONS_PER_TOPIC_MAX } from './shard-message.js';
+import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-registry.js';
+
+/**
+ * The engine as the acceptor thread runs it: topic metadata here, partitions
+ * on shard worker threads, requests routed by (topic, partition) to the shard
+ * that owns it. Owned by the acceptor thread.
+ */
+export interface ShardedEngineOptions {
+  /** How often shards apply retention and time-based segment rolls. */
+  retentionCheckIntervalMs?: number;
+}
+
+const NO_OFFSET = -1 as Offset;
+
+export class ShardedEngine implements Engine {
+  readonly hosts: ShardHost[];
+  private readonly creating = new Set<string>();
+
+  private constructor(
+    readonly config: BrokerConfig,
+    private readonly registry: TopicRegistry,
+    private readonly topicIds: ObeliskSequencer,
+    private readonly producerIds: ObeliskSequencer,
+    retentionCheckIntervalMs: number,
+  ) {
+    this.hosts = Array.from(
+      { length: config.shardCount },
+      (_, shardId) =>
+        new ShardHost(shardId, config, () => this.assignmentsFor(shardId), retentionCheckIntervalMs),
+    );
+  }
+
+  /** Loads metadata and starts every shard; shards open and recover their partitions in parallel. */
+  static async start(config: BrokerConfig, options: ShardedEngineOptions = {}): Promise<ShardedEngine> {
+    const registry = TopicRegistry.open(config.dataDir, config.shardCount);
+    const metaDir = join(config.dataDir, 'meta');
+    // Topic id 0 is never handed out, so 0 can mean "none" on the rings.
+    const topicIds = ObeliskSequencer.open(join(metaDir, 'topic-id.seq'));
+    if (topicIds.get() === 0) topicIds.next();
+    const producerIds = ObeliskSequencer.open(join(metaDir, 'producer-id.seq'));
+    const engine = new ShardedEngine(
+      config,
+      registry,
+      topicIds,
+      producerIds,
+      options.retentionCheckIntervalMs ?? 30_000,
+    );
+    try {
+      await Promise.all(engine.hosts.map((host) => host.start()));
+    } catch (error) {
+      await engine.stop();
+      throw error;
+    }
+    return engine;
+  }
+
+  private assignmentsFor(shardId: number): PartitionAssignment[] {
+    const assignments: PartitionAssignment[] = [];
+    for (const topic of this.registry.all()) {
+      for (let partition = 0; partition < topic.partitionCount; partition++) {
+        if (topic.shards[partition] === shardId) {
+          assignments.push({ topicId: topic.topicId, topicName: topic.name, partition, config: topic.config });
+        }
+      }
+    }
+    return assignments;
+  }
+
+  private route(topic: string, partition: number): { entry: TopicEntry; host: ShardHost } | null {
+    const entry = this.registry.get(topic);
+    if (entry === undefined || !Number.isInteger(partition) || partition < 0 || partition >= entry.partitionCount) {
+      return null;
+    }
+    return { entry, host: this.hosts[entry.shards[partition]!]! };
+  }
+
+  produce(topic: string, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome> {
+    const target = this.route(topic, partition);
+    if (target === null) {
+      return Promise.resolve({
+        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        baseOffset: NO_OFFSET,
+        logAppendTimeMs: -1,
+        logStartOffset: NO_OFFSET,
+        errorMessage: `unknown topic or partition ${topic}-${partition}`,
+      });
+    }
+    if (batch.length > target.entry.config.maxMessageBytes || batch.length > this.config.maxRequestBytes) {
+      return Promise.resolve({
+        errorCode: KafkaErrorCode.MESSAGE_TOO_LARGE,
+        baseOffset: NO_OFFSET,
+        logAppendTimeMs: -1,
+        logStartOffset: NO_OFFSET,
+        errorMessage: `batch of ${batch.length} bytes exceeds max.message.bytes`,
+      });
+    }
+    return target.host.produce(target.entry.topicId, partition, batch, acks);
+  }
+
+  /**
+   * Splits the fetch by shard. Each shard holds its part up to maxWaitMs; as
+   * soon as the parts answered so far hold minBytes, the others are woken so
+   * the whole fetch answers at once, as one Kafka broker would.
+   */
+  async fetch(request: FetchRequest): Promise<FetchOutcome> {
+    const results: FetchPartitionOutcome[] = new Array(request.partitions.length);
+    const byShard = new Map<number, { entries: FetchEntry[]; indexes: number[] }>();
+    for (let i = 0; i < request.partitions.length; i++) {
+      const wanted = request.partitions[i]!;
+      const target = this.route(wanted.topic, wanted.partition);
+      if (target === null) {
+        results[i] = fetchFailure(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      let group = byShard.get(target.host.shardId);
+      if (group === undefined) {
+        group = { entries: [], indexes: [] };
+        byShard.set(target.host.shardId, group);
+      }
+      group.entries.push({
+        topicId: target.entry.topicId,
+        partition: wanted.partition,
+        offset: wanted.offset,
+        maxBytes: Math.max(0, wanted.maxBytes),
+      });
+      group.indexes.push(i);
+    }
+    const minBytes = Math.max(1, request.minBytes);
+    const maxWaitMs = Math.max(0, Math.min(request.maxWaitMs, this.config.maxWaitMsMax));
+    const maxBytes = Math.max(1, Math.min(request.maxBytes, this.config.fetchMaxBytes));
+    const inFlight: { host: ShardHost; correlationId: number; done: boolean }[] = [];
+    let bytesSoFar = 0;
+    const parts: Promise<void>[] = [];
+    for (const [shardId, group] of byShard) {
+      const host = this.hosts[shardId]!;
+      const sent = host.fetch(group.entries, maxWaitMs, minBytes, maxBytes);
+      const handle = { host, correlationId: sent.correlationId, done: false };
+      inFlight.push(handle);
+      parts.push(
+        sent.outcome.then((outcomes) => {
+          handle.done = true;
+          for (let j = 0; j < group.indexes.length; j++) {
+            const outcome = outcomes[j] ?? fetchFailure(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
+            results[group.indexes[j]!] = outcome;
+            bytesSoFar += outcome.records.length;
+          }
+          if (bytesSoFar >= minBytes && inFlight.length > 1) {
+            for (const other of inFlight) if (!other.done) other.host.wakeFetch(other.correlationId);
+          }
+        }),
+      );
+    }
+    await Promise.all(parts);
+    return { partitions: results };
+  }
+
+  listOffsets(topic: string, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {
+    const target = this.route(topic, partition);
+    if (target === null) {
+      return Promise.resolve({ errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: NO_OFFSET, timestampMs: -1 });
+    }
+    return target.host.listOffsets(target.entry.topicId, partition, timestampMs);
+  }
+
+  async createTopic(name: string, partitionCount: number, config?: Partial<TopicConfig>): Promise<KafkaErrorCode> {
+    if (topicNameProblem(name) !== null) return KafkaErrorCode.INVALID_TOPIC_EXCEPTION;
+    if (this.registry.get(name) !== undefined || this.creating.has(name)) return KafkaErrorCode.TOPIC_ALREADY_EXISTS;
+    if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount >= PARTITIONS_PER_TOPIC_MAX) {
+      return KafkaErrorCode.INVALID_PARTITIONS;
+    }
+    const topicConfig: TopicConfig = { ...this.config.topicDefaults, ...config };
+    this.creating.add(name);
+    try {
+      let entry: TopicEntry;
+      try {
+        entry = this.registry.add(name, this.topicIds.next(), partitionCount, topicConfig);
+      } catch (error) {
+        return error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.INVALID_CONFIG;
+      }
+      const codes = await Promise.all(
+        this.hosts.map((host) => {
+          const owned = ownedBy(entry, host.shardId);
+          return owned.length === 0
+            ? KafkaErrorCode.NONE
+            : host.createPartitions(entry.topicId, name, owned, entry.config);
+        }),
+      );
+      return codes.find((code) => code !== KafkaErrorCode.NONE) ?? KafkaErrorCode.NONE;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  async deleteTopic(name: string): Promise<KafkaErrorCode> {
+    const entry = this.registry.get(name);
+    if (entry === undefined) return KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    // Forget it first so no new request is routed to partitions being removed.
+    this.registry.remove(name);
+    const codes = await Promise.all(
+      this.hosts.map((host) => {
+        const owned = ownedBy(entry, host.shardId);
+        return owned.length === 0 ? KafkaErrorCode.NONE : host.deletePartitions(entry.topicId, owned);
+      }),
+    );
+    // Directories left by an earlier placement (another shard count) go too.
+    for (let partition = 0; partition < entry.partitionCount; partition++) {
+      rmSync(partitionDir(this.config.dataDir, name, partition), { recursive: true, force: true });
+    }
+    return codes.find((code) => code !== KafkaErrorCode.NONE) ?? KafkaErrorCode.NONE;
+  }
+
+  listTopics(): TopicDescription[] {
+    return this.registry.all().map(describe);
+  }
+
+  describeTopic(name: string): TopicDescription | undefined {
+    const entry = this.registry.get(name);
+    return entry === undefined ? undefined : describe(entry);
+  }
+
+  async describePartitions(name: string): Promise<PartitionDescription[] | undefined> {
+    const entry = this.registry.get(name);
+    if (entry === undefined) return undefined;
+    const descriptions: PartitionDescription[] = new Array(entry.partitionCount);
+    await Promise.all(
+      this.hosts.map(async (host) => {
+        const owned = ownedBy(entry, host.shardId);
+        if (owned.length === 0) return;
+        const states = await host.describePartitions(entry.topicId, owned);
+        owned.forEach((partition, i) => {
+          const state = states[i];
+          descriptions[partition] = {
+            partition,
+            shard: host.shardId,
+            logStartOffset: state?.logStartOffset ?? NO_OFFSET,
+            logEndOffset: state?.logEndOffset ?? NO_OFFSET,
+            highWatermark: state?.highWatermark ?? NO_OFFSET,
+          };
+        });
+      }),
+    );
+    return descriptions;
+  }
+
+  async nextProducerId(): Promise<number> {
+    return this.producerIds.next();
+  }
+
+  /** Makes every partition durable now, whatever the fsync policy. */
+  async flush(): Promise<KafkaErrorCode> {
+    const codes = await Promise.all(this.hosts.map((host) => host.flush()));
+    return codes.find((code) => code !== KafkaErrorCode.NONE) ?? KafkaErrorCode.NONE;
+  }
+
+  /** Graceful stop: every shard answers what it holds, syncs, writes clean-shutdown markers and exits. */
+  async stop(): Promise<void> {
+    await Promise.all(this.hosts.map((host) => host.stop(this.config.shutdownTimeoutMs)));
+    this.topicIds.close();
+    this.producerIds.close();
+  }
+}
+
+function ownedBy(entry: TopicEntry, shardId: number): number[] {
+  const owned: number[] = [];
+  for (let partition = 0; partition < entry.partitionCount; partition++) {
+    if (entry.shards[partition] === shardId) owned.push(partition);
+  }
+  return owned;
+}
+
+function describe(entry: TopicEntry): TopicDescription {
+  return { name: entry.name, topicId: entry.topicId, partitionCount: entry.partitionCount, config: entry.config };
+}

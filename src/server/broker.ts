@@ -1,0 +1,89 @@
+import { availableParallelism } from 'node:os';
+import { pino, type Logger } from 'pino';
+import type { BrokerConfig } from '../common/broker-config.js';
+import type { ArrowTaskInput } from '../engine/offload-task.js';
+import { OffloadPool } from '../engine/offload-pool.js';
+import { ShardedEngine } from '../engine/sharded-engine.js';
+import { GroupCoordinator } from '../groups/group-coordinator.js';
+import { startHttpServer } from './http-server.js';
+import { startKafkaListener } from './kafka-listener.js';
+import { renderMetrics } from './metrics-exposition.js';
+
+/**
+ * A whole broker in one process: the engine (shards on worker threads), the
+ * consumer group coordinator, the offload pool, and both front doors in the
+ * acceptor thread. `stop()` is the graceful path SIGINT and SIGTERM take.
+ */
+export interface Broker {
+  readonly config: BrokerConfig;
+  readonly engine: ShardedEngine;
+  readonly kafkaPort: number;
+  readonly httpPort: number;
+  stop(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  logger?: Logger;
+  retentionCheckIntervalMs?: number;
+  /** Front doors to start; both by default. */
+  kafka?: boolean;
+  http?: boolean;
+}
+
+export async function startBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
+  const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
+  const startedMs = Date.now();
+  const engineOptions =
+    options.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: options.retentionCheckIntervalMs };
+  const engine = await ShardedEngine.start(config, engineOptions);
+  const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
+  const groups = await GroupCoordinator.open(engine);
+  const stops: (() => Promise<void>)[] = [];
+  let kafkaPort = -1;
+  let httpPort = -1;
+  try {
+    if (options.kafka !== false) {
+      const kafka = await startKafkaListener({ config, engine, groups });
+      kafkaPort = kafka.port;
+      stops.push(() => kafka.close());
+    }
+    if (options.http !== false) {
+      const http = await startHttpServer({
+        config,
+        engine,
+        metricsText: () => renderMetrics(engine),
+        encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),
+      });
+      httpPort = http.port;
+      stops.push(() => http.close());
+    }
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop();
+    await groups.close();
+    await offload.close();
+    await engine.stop();
+    throw error;
+  }
+  logger.info(
+    { kafkaPort, httpPort, shards: config.shardCount, dataDir: config.dataDir, startupMs: Date.now() - startedMs },
+    'pyralog started',
+  );
+  let stopping: Promise<void> | null = null;
+  return {
+    config,
+    engine,
+    kafkaPort,
+    httpPort,
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        // Stop accepting first, then let the shards drain, sync and close.
+        for (const stop of stops.reverse()) await stop();
+        await groups.close();
+        await offload.close();
+        await engine.stop();
+        logger.info('pyralog stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { BUCKETS_US, Counter, Stage, counterNames, readHistogram, stageNames } from '../engine/shard-metrics.js';
+
+/**
+ * Renders Prometheus text exposition (format 0.0.4) from the shards' shared
+ * metrics buffers, read on the acceptor thread without asking the shards.
+ * Counters carry a `shard` label; latency histograms are merged over shards.
+ */
+export interface MetricsSource {
+  readonly hosts: readonly {
+    readonly shardId: number;
+    readonly metricsBuffer: SharedArrayBuffer;
+    readonly restarts: number;
+    requestRingUsedBytes(): number;
+  }[];
+}
+
+/** Extra acceptor-side figures a front door wants exposed (connections, requests). */
+export type ExtraMetrics = () => readonly { name: string; help: string; type: 'counter' | 'gauge'; value: number }[];
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Number.POSITIVE_INFINITY) return '+Inf';
+  return String(value);
+}
+
+export function renderMetrics(source: MetricsSource, extra?: ExtraMetrics): string {
+  const lines: string[] = [];
+  for (const key of Object.keys(Counter) as (keyof typeof Counter)[]) {
+    const meta = counterNames[key];
+    lines.push(`# HELP ${meta.name} ${meta.help}`, `# TYPE ${meta.name} ${meta.type}`);
+    for (const host of source.hosts) {
+      const slots = new Float64Array(host.metricsBuffer);
+      lines.push(`${meta.name}{shard="${host.shardId}"} ${formatValue(slots[Counter[key]]!)}`);
+    }
+  }
+  lines.push('# HELP pyralog_request_ring_used_bytes Bytes waiting in a shard request ring', '# TYPE pyralog_request_ring_used_bytes gauge');
+  for (const host of source.hosts) {
+    lines.push(`pyralog_request_ring_used_bytes{shard="${host.shardId}"} ${host.requestRingUsedBytes()}`);
+  }
+  lines.push('# HELP pyralog_shard_restarts_total Shard worker restarts after a crash', '# TYPE pyralog_shard_restarts_total counter');
+  for (const host of source.hosts) lines.push(`pyralog_shard_restarts_total{shard="${host.shardId}"} ${host.restarts}`);
+
+  const buffers = source.hosts.map((host) => host.metricsBuffer);
+  for (const key of Object.keys(Stage) as (keyof typeof Stage)[]) {
+    const meta = stageNames[key];
+    const snapshot = readHistogram(buffers, Stage[key]);
+    lines.push(`# HELP ${meta.name} ${meta.help}`, `# TYPE ${meta.name} histogram`);
+    let cumulative = 0;
+    for (let i = 0; i < BUCKETS_US.length; i++) {
+      cumulative += snapshot.bucketCounts[i]!;
+      lines.push(`${meta.name}_bucket{le="${BUCKETS_US[i]! / 1e6}"} ${cumulative}`);
+    }
+    cumulative += snapshot.bucketCounts[BUCKETS_US.length]!;
+    lines.push(`${meta.name}_bucket{le="+Inf"} ${cumulative}`);
+    lines.push(`${meta.name}_sum ${formatValue(snapshot.sumSeconds)}`, `${meta.name}_count ${snapshot.count}`);
+  }
+  for (const metric of extra?.() ?? []) {
+    lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);
+    lines.push(`${metric.name} ${formatValue(metric.value)}`);
+  }
+  const memory = process.memoryUsage();
+  lines.push('# HELP pyralog_process_resident_memory_bytes Resident set size', '# TYPE pyralog_process_resident_memory_bytes gauge');
+  lines.push(`pyralog_process_resident_memory_bytes ${memory.rss}`);
+  lines.push('# HELP pyralog_process_heap_used_bytes V8 heap in use on the acceptor thread', '# TYPE pyralog_process_heap_used_bytes gauge');
+  lines.push(`pyralog_process_heap_used_bytes ${memory.heapUsed}`);
+  return `${lines.join('\n')}\n`;
+}

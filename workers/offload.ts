@@ -1,0 +1,24 @@
+/**
+ * Entry point of the piscina offload workers: CPU work kept off the acceptor
+ * and the shards. Results that are byte arrays are transferred, not copied.
+ */
+import { Piscina } from 'piscina';
+import type { OffloadTask } from '../src/engine/offload-task.js';
+import { verifySegment } from '../src/engine/segment-verifier.js';
+import { decompressRecords } from '../src/record/compression.js';
+import { encodeRecordsAsArrow } from '../src/server/arrow-export.js';
+
+function transfer(bytes: Uint8Array): unknown {
+  return Piscina.move(bytes);
+}
+
+export default function runOffloadTask(task: OffloadTask): unknown {
+  switch (task.kind) {
+    case 'arrow':
+      return transfer(encodeRecordsAsArrow(task.input));
+    case 'decompress':
+      return transfer(decompressRecords(task.codec, task.compressed));
+    case 'verify-segment':
+      return verifySegment(task.path);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Entry point of a shard worker thread. It owns the partitions placed on it:
+ * only this thread opens their files. Requests arrive through the request
+ * ring and replies leave through the reply ring; postMessage carries only
+ * control (ready, stop, stopped).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ReplyWriter } from '../src/engine/reply-writer.js';
+import { Shard } from '../src/engine/shard.js';
+import { ShardMetricsWriter } from '../src/engine/shard-metrics.js';
+import type { ShardControlMessage, ShardWorkerData } from '../src/engine/shard-worker-data.js';
+import { RingReader, type RingRecord, RingWriter } from '../src/ring/index.js';
+
+const data = workerData as ShardWorkerData;
+const port = parentPort;
+if (port === null) throw new Error('workers/shard.ts must run as a worker thread');
+
+const reader = new RingReader(data.requestRing);
+const shard = new Shard(
+  {
+    shardId: data.shardId,
+    dataDir: data.dataDir,
+    fsync: data.fsync,
+    retentionCheckIntervalMs: data.retentionCheckIntervalMs,
+  },
+  reader,
+  new ReplyWriter(new RingWriter(data.replyRing)),
+  new ShardMetricsWriter(data.metricsBuffer),
+);
+
+let stopping = false;
+port.on('message', (message: ShardControlMessage) => {
+  if (message.kind === 'stop') stopping = true;
+});
+
+/** Yields to the event loop (I/O callbacks such as fdatasync completions, timers) between bursts. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+async function serve(): Promise<void> {
+  shard.openPartitions(data.partitions);
+  port!.postMessage({ kind: 'ready' } satisfies ShardControlMessage);
+  const record: RingRecord = { type: 0, flags: 0, correlationId: 0, payloadPosition: 0, payloadBytes: 0 };
+  while (!stopping) {
+    if (shard.drain(record) > 0) {
+      await yieldToEventLoop();
+    } else {
+      await reader.waitAsync(100);
+    }
+  }
+  // Stopping: answer what is already in the ring, then close every log.
+  shard.drain(record);
+  await shard.close();
+  port!.postMessage({ kind: 'stopped' } satisfies ShardControlMessage);
+  port!.close();
+}
+
+void serve();
