@@ -1,0 +1,110 @@
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+
+/**
+ * Idempotent-producer bookkeeping for one partition, owned by its shard.
+ *
+ * For each producer id it keeps the current epoch and the sequence ranges of
+ * the last five batches appended (Kafka clients keep at most five in flight,
+ * so a retry is always one of them). A batch is then:
+ *   - a duplicate when its first and last sequence equal one of those five:
+ *     it is not appended, and the original base offset is returned;
+ *   - in order when it starts right after the last sequence (wrapping at 2^31);
+ *   - out of order otherwise (OUT_OF_ORDER_SEQUENCE_NUMBER);
+ *   - fenced when its epoch is older than the producer's (INVALID_PRODUCER_EPOCH).
+ * A new epoch must start at sequence 0. A producer id never seen (or whose
+ * state was not rebuilt because it was idle for long) is accepted at any
+ * sequence, as Kafka does since KIP-360, and tracked from there.
+ *
+ * The state is rebuilt on open by scanning the log's tail (see Shard), so it
+ * survives restarts and crashes without a file of its own.
+ */
+export const DUPLICATE = 1;
+export const APPEND = 0;
+
+const BATCHES_KEPT = 5;
+const SEQUENCE_MODULUS = 2 ** 31;
+
+class ProducerEntry {
+  epoch: number;
+  /** Ring of the last five batches: first sequence, last sequence, base offset. */
+  readonly firstSequences = new Array<number>(BATCHES_KEPT).fill(-1);
+  readonly lastSequences = new Array<number>(BATCHES_KEPT).fill(-1);
+  readonly baseOffsets = new Array<number>(BATCHES_KEPT).fill(-1);
+  next = 0;
+  count = 0;
+
+  constructor(epoch: number) {
+    this.epoch = epoch;
+  }
+
+  lastSequence(): number {
+    return this.lastSequences[(this.next + BATCHES_KEPT - 1) % BATCHES_KEPT]!;
+  }
+
+  remember(firstSequence: number, lastSequence: number, baseOffset: number): void {
+    this.firstSequences[this.next] = firstSequence;
+    this.lastSequences[this.next] = lastSequence;
+    this.baseOffsets[this.next] = baseOffset;
+    this.next = (this.next + 1) % BATCHES_KEPT;
+    if (this.count < BATCHES_KEPT) this.count++;
+  }
+
+  reset(epoch: number): void {
+    this.epoch = epoch;
+    this.count = 0;
+    this.next = 0;
+  }
+}
+
+export class ProducerStateTable {
+  private readonly producers = new Map<number, ProducerEntry>();
+  /** Set by check(): the original base offset of a duplicate, or the error of a rejected batch. */
+  duplicateBaseOffset = -1;
+  errorCode: KafkaErrorCode = KafkaErrorCode.NONE;
+
+  /**
+   * Decides what to do with a batch from an idempotent producer. Returns
+   * APPEND or DUPLICATE; any other value is a Kafka error code (also left in
+   * `errorCode`). Changes nothing: call `recordAppend` after appending.
+   */
+  check(producerId: number, epoch: number, firstSequence: number, recordCount: number): number {
+    this.errorCode = KafkaErrorCode.NONE;
+    if (producerId < 0) return APPEND;
+    const entry = this.producers.get(producerId);
+    if (entry === undefined) return APPEND;
+    if (epoch < entry.epoch) return this.fail(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
+    if (epoch > entry.epoch) return firstSequence === 0 ? APPEND : this.fail(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    const lastSequence = (firstSequence + recordCount - 1) % SEQUENCE_MODULUS;
+    for (let i = 0; i < entry.count; i++) {
+      if (entry.firstSequences[i] === firstSequence && entry.lastSequences[i] === lastSequence) {
+        this.duplicateBaseOffset = entry.baseOffsets[i]!;
+        return DUPLICATE;
+      }
+    }
+    if (entry.count === 0) return APPEND;
+    if (firstSequence === (entry.lastSequence() + 1) % SEQUENCE_MODULUS) return APPEND;
+    return this.fail(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  }
+
+  /** Records an appended batch (also used when rebuilding from the log). */
+  recordAppend(producerId: number, epoch: number, firstSequence: number, recordCount: number, baseOffset: number): void {
+    if (producerId < 0) return;
+    let entry = this.producers.get(producerId);
+    if (entry === undefined) {
+      entry = new ProducerEntry(epoch);
+      this.producers.set(producerId, entry);
+    } else if (epoch !== entry.epoch) {
+      entry.reset(epoch);
+    }
+    entry.remember(firstSequence, (firstSequence + recordCount - 1) % SEQUENCE_MODULUS, baseOffset);
+  }
+
+  size(): number {
+    return this.producers.size;
+  }
+
+  private fail(code: KafkaErrorCode): number {
+    this.errorCode = code;
+    return code;
+  }
+}
