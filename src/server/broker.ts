@@ -5,6 +5,7 @@ import type { ArrowTaskInput } from '../engine/offload-task.js';
 import { OffloadPool } from '../engine/offload-pool.js';
 import { ShardedEngine } from '../engine/sharded-engine.js';
 import { GroupCoordinator } from '../groups/group-coordinator.js';
+import type { FrontDoorDeps } from './front-door-deps.js';
 import { startHttpServer } from './http-server.js';
 import { startKafkaListener } from './kafka-listener.js';
 import { renderMetrics } from './metrics-exposition.js';
@@ -41,19 +42,21 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const stops: (() => Promise<void>)[] = [];
   let kafkaPort = -1;
   let httpPort = -1;
+  const deps: FrontDoorDeps = {
+    config,
+    engine,
+    groups,
+    metricsText: () => renderMetrics(engine),
+    encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),
+  };
   try {
     if (options.kafka !== false) {
-      const kafka = await startKafkaListener({ config, engine, groups });
+      const kafka = await startKafkaListener(deps);
       kafkaPort = kafka.port;
       stops.push(() => kafka.close());
     }
     if (options.http !== false) {
-      const http = await startHttpServer({
-        config,
-        engine,
-        metricsText: () => renderMetrics(engine),
-        encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),
-      });
+      const http = await startHttpServer(deps);
       httpPort = http.port;
       stops.push(() => http.close());
     }

@@ -1,0 +1,26 @@
+import type { BrokerConfig } from '../common/broker-config.js';
+import type { Engine } from '../engine/engine-api.js';
+import type { ArrowTaskInput } from '../engine/offload-task.js';
+import type { GroupCoordinatorApi } from '../groups/group-coordinator-api.js';
+
+/**
+ * What every front door (Kafka TCP listener, uWS HTTP + WebSocket app) is
+ * given by the broker. Front doors run on the acceptor thread and reach the
+ * partitions only through `engine`; tests pass a MemoryEngine instead.
+ */
+export interface FrontDoorDeps {
+  readonly config: BrokerConfig;
+  readonly engine: Engine;
+  readonly groups: GroupCoordinatorApi;
+  /** Prometheus text exposition of the broker's metrics, rendered on demand. */
+  metricsText(): string;
+  /** Encodes records as an Arrow IPC stream in the offload pool (never on the acceptor). */
+  encodeArrow(input: ArrowTaskInput): Promise<Uint8Array>;
+}
+
+/** A started front door: the port it is bound to (useful with port 0) and how to stop it. */
+export interface FrontDoor {
+  readonly port: number;
+  /** Stops accepting, closes connections, and resolves when the port is free. */
+  close(): Promise<void>;
+}
