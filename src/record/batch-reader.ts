@@ -33,6 +33,12 @@ function readBytesField(bytes: Uint8Array, cursor: Cursor, limit: number): Uint8
 
 /** The plain records section of one batch, decompressing when its attributes say so. */
 export function recordsSection(batch: Uint8Array): Uint8Array {
+  if (batch.length < BatchHeader.SIZE_BYTES) {
+    throw new InvalidBatchError(
+      KafkaErrorCode.CORRUPT_MESSAGE,
+      `batch of ${batch.length} bytes is shorter than its header`,
+    );
+  }
   const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   const codec = view.getInt16(BatchHeader.ATTRIBUTES) & BatchAttributes.COMPRESSION_MASK;
   const section = batch.subarray(BatchHeader.SIZE_BYTES);
@@ -47,10 +53,17 @@ export function recordsSection(batch: Uint8Array): Uint8Array {
  * `UnsupportedCompressionError` for a codec this build cannot open.
  */
 export function decodeBatchRecords(batch: Uint8Array): ConsumedRecord[] {
+  if (batch.length < BatchHeader.SIZE_BYTES) {
+    throw new InvalidBatchError(
+      KafkaErrorCode.CORRUPT_MESSAGE,
+      `batch of ${batch.length} bytes is shorter than its header`,
+    );
+  }
   const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   const baseOffset = readInt64(view, BatchHeader.BASE_OFFSET);
   const baseTimestampMs = readInt64(view, BatchHeader.BASE_TIMESTAMP);
-  const logAppendTime = (view.getInt16(BatchHeader.ATTRIBUTES) & BatchAttributes.TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+  const logAppendTime =
+    (view.getInt16(BatchHeader.ATTRIBUTES) & BatchAttributes.TIMESTAMP_TYPE_LOG_APPEND) !== 0;
   const maxTimestampMs = readInt64(view, BatchHeader.MAX_TIMESTAMP);
   const recordCount = view.getInt32(BatchHeader.RECORD_COUNT);
   const section = recordsSection(batch);
@@ -100,7 +113,8 @@ export function decodeRecordSet(records: Uint8Array): ConsumedRecord[] {
   while (records.length - position >= BatchHeader.SIZE_BYTES) {
     const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
     if (sizeBytes < BatchHeader.SIZE_BYTES || position + sizeBytes > records.length) break;
-    for (const record of decodeBatchRecords(records.subarray(position, position + sizeBytes))) out.push(record);
+    for (const record of decodeBatchRecords(records.subarray(position, position + sizeBytes)))
+      out.push(record);
     position += sizeBytes;
   }
   return out;
