@@ -7,7 +7,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const entry = workerData?.pyralogEntry;
-if (typeof entry !== 'string') throw new Error('tsx-boot: workerData.pyralogEntry must name the worker module');
+if (typeof entry !== 'string')
+  throw new Error('tsx-boot: workerData.pyralogEntry must name the worker module');
 const loaded = await import(entry);
 // piscina expects the task function as this module's default export.
 export default loaded.default;

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
   type BrokerConfig,
+  defaultBrokerConfig,
   type FsyncPolicy,
   type TopicConfig,
-  defaultBrokerConfig,
   validateBrokerConfig,
 } from '../common/broker-config.js';
 import { ConfigError } from '../common/errors.js';
@@ -61,56 +61,188 @@ const int =
     set(config, parseInteger(source, value));
 
 export const serveOptions: readonly OptionSpec[] = [
-  { name: 'data', help: 'data directory (default ./data)', apply: (c, v) => void (c.dataDir = v) },
-  { name: 'host', help: 'address to bind (default 127.0.0.1)', apply: (c, v) => void (c.host = v) },
-  { name: 'kafka-port', help: 'Kafka protocol port (default 9092)', apply: int((c, v) => void (c.kafkaPort = v)) },
-  { name: 'http-port', help: 'HTTP and WebSocket port (default 8080)', apply: int((c, v) => void (c.httpPort = v)) },
-  { name: 'advertised-host', help: 'host clients are told to use', apply: (c, v) => void (c.advertisedHost = v) },
-  { name: 'advertised-port', help: 'port clients are told to use', apply: int((c, v) => void (c.advertisedPort = v)) },
-  { name: 'node-id', help: 'broker id in Metadata (default 0)', apply: int((c, v) => void (c.nodeId = v)) },
-  { name: 'shards', help: 'shard worker threads (default: one per core)', apply: int((c, v) => void (c.shardCount = v)) },
-  { name: 'fsync', help: 'always | never | <interval ms> (default always)', apply: (c, v, s) => void (c.fsync = parseFsync(s, v)) },
+  {
+    name: 'data',
+    help: 'data directory (default ./data)',
+    apply: (c, v) => {
+      c.dataDir = v;
+    },
+  },
+  {
+    name: 'host',
+    help: 'address to bind (default 127.0.0.1)',
+    apply: (c, v) => {
+      c.host = v;
+    },
+  },
+  {
+    name: 'kafka-port',
+    help: 'Kafka protocol port (default 9092)',
+    apply: int((c, v) => {
+      c.kafkaPort = v;
+    }),
+  },
+  {
+    name: 'http-port',
+    help: 'HTTP and WebSocket port (default 8080)',
+    apply: int((c, v) => {
+      c.httpPort = v;
+    }),
+  },
+  {
+    name: 'advertised-host',
+    help: 'host clients are told to use',
+    apply: (c, v) => {
+      c.advertisedHost = v;
+    },
+  },
+  {
+    name: 'advertised-port',
+    help: 'port clients are told to use',
+    apply: int((c, v) => {
+      c.advertisedPort = v;
+    }),
+  },
+  {
+    name: 'node-id',
+    help: 'broker id in Metadata (default 0)',
+    apply: int((c, v) => {
+      c.nodeId = v;
+    }),
+  },
+  {
+    name: 'shards',
+    help: 'shard worker threads (default: one per core)',
+    apply: int((c, v) => {
+      c.shardCount = v;
+    }),
+  },
+  {
+    name: 'fsync',
+    help: 'always | never | <interval ms> (default always)',
+    apply: (c, v, s) => {
+      c.fsync = parseFsync(s, v);
+    },
+  },
   {
     name: 'auto-create-topics',
     help: 'create topics on first use (default true)',
-    apply: (c, v, s) => void (c.autoCreateTopics = parseBoolean(s, v)),
+    apply: (c, v, s) => {
+      c.autoCreateTopics = parseBoolean(s, v);
+    },
   },
   {
     name: 'default-partitions',
     help: 'partitions of auto-created topics (default 1)',
-    apply: int((c, v) => void (c.defaultPartitions = v)),
+    apply: int((c, v) => {
+      c.defaultPartitions = v;
+    }),
   },
-  { name: 'segment-bytes', help: 'roll segments at this size', apply: int((c, v) => void (c.topicDefaults.segmentBytes = v)) },
-  { name: 'segment-ms', help: 'roll segments at this age', apply: int((c, v) => void (c.topicDefaults.segmentMs = v)) },
+  {
+    name: 'segment-bytes',
+    help: 'roll segments at this size',
+    apply: int((c, v) => {
+      c.topicDefaults.segmentBytes = v;
+    }),
+  },
+  {
+    name: 'segment-ms',
+    help: 'roll segments at this age',
+    apply: int((c, v) => {
+      c.topicDefaults.segmentMs = v;
+    }),
+  },
   {
     name: 'retention-bytes',
     help: 'keep at most this many bytes per partition (-1: no limit)',
-    apply: int((c, v) => void (c.topicDefaults.retentionBytes = v)),
+    apply: int((c, v) => {
+      c.topicDefaults.retentionBytes = v;
+    }),
   },
   {
     name: 'retention-ms',
     help: 'delete segments older than this (-1: never)',
-    apply: int((c, v) => void (c.topicDefaults.retentionMs = v)),
+    apply: int((c, v) => {
+      c.topicDefaults.retentionMs = v;
+    }),
   },
   {
     name: 'max-message-bytes',
     help: 'largest record batch accepted',
-    apply: int((c, v) => void (c.topicDefaults.maxMessageBytes = v)),
+    apply: int((c, v) => {
+      c.topicDefaults.maxMessageBytes = v;
+    }),
   },
-  { name: 'ring-bytes', help: 'bytes of each shard ring (power of two)', apply: int((c, v) => void (c.ringBytes = v)) },
-  { name: 'max-request-bytes', help: 'largest Kafka request', apply: int((c, v) => void (c.maxRequestBytes = v)) },
-  { name: 'max-frame-bytes', help: 'largest WebSocket message', apply: int((c, v) => void (c.maxFrameBytes = v)) },
-  { name: 'fetch-max-bytes', help: 'largest fetch response', apply: int((c, v) => void (c.fetchMaxBytes = v)) },
-  { name: 'max-connections', help: 'connections per front door', apply: int((c, v) => void (c.maxConnections = v)) },
+  {
+    name: 'ring-bytes',
+    help: 'bytes of each shard ring (power of two)',
+    apply: int((c, v) => {
+      c.ringBytes = v;
+    }),
+  },
+  {
+    name: 'max-request-bytes',
+    help: 'largest Kafka request',
+    apply: int((c, v) => {
+      c.maxRequestBytes = v;
+    }),
+  },
+  {
+    name: 'max-frame-bytes',
+    help: 'largest WebSocket message',
+    apply: int((c, v) => {
+      c.maxFrameBytes = v;
+    }),
+  },
+  {
+    name: 'fetch-max-bytes',
+    help: 'largest fetch response',
+    apply: int((c, v) => {
+      c.fetchMaxBytes = v;
+    }),
+  },
+  {
+    name: 'max-connections',
+    help: 'connections per front door',
+    apply: int((c, v) => {
+      c.maxConnections = v;
+    }),
+  },
   {
     name: 'max-in-flight',
     help: 'requests in flight per connection',
-    apply: int((c, v) => void (c.maxInFlightRequestsPerConnection = v)),
+    apply: int((c, v) => {
+      c.maxInFlightRequestsPerConnection = v;
+    }),
   },
-  { name: 'max-wait-ms-max', help: 'cap on a fetch long-poll', apply: int((c, v) => void (c.maxWaitMsMax = v)) },
-  { name: 'idle-timeout-ms', help: 'close idle connections after', apply: int((c, v) => void (c.idleTimeoutMs = v)) },
-  { name: 'request-timeout-ms', help: 'cap on any request', apply: int((c, v) => void (c.requestTimeoutMs = v)) },
-  { name: 'shutdown-timeout-ms', help: 'graceful stop bound', apply: int((c, v) => void (c.shutdownTimeoutMs = v)) },
+  {
+    name: 'max-wait-ms-max',
+    help: 'cap on a fetch long-poll',
+    apply: int((c, v) => {
+      c.maxWaitMsMax = v;
+    }),
+  },
+  {
+    name: 'idle-timeout-ms',
+    help: 'close idle connections after',
+    apply: int((c, v) => {
+      c.idleTimeoutMs = v;
+    }),
+  },
+  {
+    name: 'request-timeout-ms',
+    help: 'cap on any request',
+    apply: int((c, v) => {
+      c.requestTimeoutMs = v;
+    }),
+  },
+  {
+    name: 'shutdown-timeout-ms',
+    help: 'graceful stop bound',
+    apply: int((c, v) => {
+      c.shutdownTimeoutMs = v;
+    }),
+  },
   {
     name: 'log-level',
     help: 'silent | error | warn | info | debug (default warn)',
@@ -134,7 +266,8 @@ function parseArgv(argv: readonly string[]): Map<string, string> {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected argument; options look like --name value');
+    if (!arg.startsWith('--'))
+      throw new ConfigError(arg, 'unexpected argument; options look like --name value');
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     if (name !== 'config' && !specsByName.has(name)) {
@@ -142,7 +275,8 @@ function parseArgv(argv: readonly string[]): Map<string, string> {
     }
     let value: string | undefined;
     if (eq !== -1) value = arg.slice(eq + 1);
-    else if (name === 'auto-create-topics' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) value = 'true';
+    else if (name === 'auto-create-topics' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')))
+      value = 'true';
     else value = argv[++i];
     if (value === undefined) throw new ConfigError(`--${name}`, 'needs a value');
     values.set(name, value);
@@ -194,8 +328,12 @@ export function resolveServeConfig(
 }
 
 export function serveUsage(): string {
-  const lines = ['Usage: pyralog serve [options]', '', 'Options (also PYRALOG_<NAME> env vars, or keys of --config FILE):'];
-  lines.push('  --config FILE'.padEnd(28) + 'JSON file of options');
-  for (const spec of serveOptions) lines.push(`  --${spec.name} <value>`.padEnd(28) + spec.help);
+  const lines = [
+    'Usage: pyralog serve [options]',
+    '',
+    'Options (also PYRALOG_<NAME> env vars, or keys of --config FILE):',
+  ];
+  lines.push(`${'  --config FILE'.padEnd(28)}JSON file of options`);
+  for (const spec of serveOptions) lines.push(`${`  --${spec.name} <value>`.padEnd(28)}${spec.help}`);
   return lines.join('\n');
 }

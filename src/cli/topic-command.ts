@@ -22,7 +22,8 @@ export async function topicCommand(argv: readonly string[]): Promise<number> {
     case 'create': {
       if (name === undefined) throw new Error('topic create needs a NAME');
       const partitions = Number(flags.get('partitions') ?? '1');
-      if (!Number.isInteger(partitions) || partitions < 1) throw new Error('--partitions must be a whole number >= 1');
+      if (!Number.isInteger(partitions) || partitions < 1)
+        throw new Error('--partitions must be a whole number >= 1');
       const config = flags.has('config') ? (JSON.parse(flags.get('config')!) as unknown) : undefined;
       const body = JSON.stringify({ name, partitions, ...(config === undefined ? {} : { config }) });
       console.log(JSON.stringify(await requestJson(`${url}/topics`, { method: 'POST', body }), null, 2));

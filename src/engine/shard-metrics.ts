@@ -22,17 +22,45 @@ export const Counter = {
   HELD_FETCHES: 8,
   PENDING_DURABLE_ACKS: 9,
   LOG_BYTES: 10,
+  DUPLICATE_BATCHES: 11,
 } as const;
 const COUNTER_COUNT = 16;
 
-export const counterNames: Record<keyof typeof Counter, { name: string; help: string; type: 'counter' | 'gauge' }> = {
-  PRODUCE_REQUESTS: { name: 'pyralog_produce_requests_total', help: 'Batches produced to this shard', type: 'counter' },
-  PRODUCE_BYTES: { name: 'pyralog_produce_bytes_total', help: 'Record batch bytes appended', type: 'counter' },
-  PRODUCE_ERRORS: { name: 'pyralog_produce_errors_total', help: 'Produce requests answered with an error', type: 'counter' },
+export const counterNames: Record<
+  keyof typeof Counter,
+  { name: string; help: string; type: 'counter' | 'gauge' }
+> = {
+  PRODUCE_REQUESTS: {
+    name: 'pyralog_produce_requests_total',
+    help: 'Batches produced to this shard',
+    type: 'counter',
+  },
+  PRODUCE_BYTES: {
+    name: 'pyralog_produce_bytes_total',
+    help: 'Record batch bytes appended',
+    type: 'counter',
+  },
+  PRODUCE_ERRORS: {
+    name: 'pyralog_produce_errors_total',
+    help: 'Produce requests answered with an error',
+    type: 'counter',
+  },
   FETCH_REQUESTS: { name: 'pyralog_fetch_requests_total', help: 'Fetch requests answered', type: 'counter' },
-  FETCH_BYTES: { name: 'pyralog_fetch_bytes_total', help: 'Record batch bytes returned by fetches', type: 'counter' },
-  FETCH_ERRORS: { name: 'pyralog_fetch_errors_total', help: 'Partition fetches answered with an error', type: 'counter' },
-  OTHER_REQUESTS: { name: 'pyralog_shard_other_requests_total', help: 'Admin requests handled', type: 'counter' },
+  FETCH_BYTES: {
+    name: 'pyralog_fetch_bytes_total',
+    help: 'Record batch bytes returned by fetches',
+    type: 'counter',
+  },
+  FETCH_ERRORS: {
+    name: 'pyralog_fetch_errors_total',
+    help: 'Partition fetches answered with an error',
+    type: 'counter',
+  },
+  OTHER_REQUESTS: {
+    name: 'pyralog_shard_other_requests_total',
+    help: 'Admin requests handled',
+    type: 'counter',
+  },
   PARTITIONS: { name: 'pyralog_partitions', help: 'Partitions owned by the shard', type: 'gauge' },
   HELD_FETCHES: { name: 'pyralog_fetches_held', help: 'Long-poll fetches waiting for data', type: 'gauge' },
   PENDING_DURABLE_ACKS: {
@@ -41,6 +69,11 @@ export const counterNames: Record<keyof typeof Counter, { name: string; help: st
     type: 'gauge',
   },
   LOG_BYTES: { name: 'pyralog_log_size_bytes', help: 'Bytes on disk in the shard partitions', type: 'gauge' },
+  DUPLICATE_BATCHES: {
+    name: 'pyralog_produce_duplicate_batches_total',
+    help: 'Retried idempotent batches answered without appending',
+    type: 'counter',
+  },
 };
 
 export const Stage = {

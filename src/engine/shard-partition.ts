@@ -1,5 +1,6 @@
 import type { TopicConfig } from '../common/broker-config.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { ProducerStateTable } from './producer-state.js';
 
 /**
  * One partition as its shard holds it. Owned by the shard thread.
@@ -15,6 +16,8 @@ export interface FetchWaiter {
 
 export class ShardPartition {
   readonly waiters = new Set<FetchWaiter>();
+  /** Idempotent producers' last sequence ranges on this partition. */
+  readonly producers = new ProducerStateTable();
   /** Pending acks=-1 replies, oldest first: correlation id, last offset, base offset, append time, enqueue time. */
   private ackCorrelation: number[] = [];
   private ackLastOffset: number[] = [];
@@ -37,7 +40,13 @@ export class ShardPartition {
     return this.ackCorrelation.length - this.ackHead;
   }
 
-  enqueueAck(correlationId: number, baseOffset: number, lastOffset: number, appendTimeMs: number, nowMs: number): void {
+  enqueueAck(
+    correlationId: number,
+    baseOffset: number,
+    lastOffset: number,
+    appendTimeMs: number,
+    nowMs: number,
+  ): void {
     this.ackCorrelation.push(correlationId);
     this.ackBaseOffset.push(baseOffset);
     this.ackLastOffset.push(lastOffset);
@@ -55,7 +64,12 @@ export class ShardPartition {
   ): void {
     while (this.ackHead < this.ackCorrelation.length && this.ackLastOffset[this.ackHead]! < durableOffset) {
       const i = this.ackHead++;
-      release(this.ackCorrelation[i]!, this.ackBaseOffset[i]!, this.ackAppendTimeMs[i]!, this.ackEnqueuedMs[i]!);
+      release(
+        this.ackCorrelation[i]!,
+        this.ackBaseOffset[i]!,
+        this.ackAppendTimeMs[i]!,
+        this.ackEnqueuedMs[i]!,
+      );
     }
     this.compactAcks();
   }

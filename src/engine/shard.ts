@@ -3,9 +3,13 @@ import { join } from 'node:path';
 import type { FsyncPolicy, TopicConfig } from '../common/broker-config.js';
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
-import type { RingReader, RingRecord } from '../ring/index.js';
+import { readInt64 } from '../common/offset.js';
+import { BatchHeader } from '../record/batch-header.js';
 import { validateProducedBatch } from '../record/validate.js';
+import type { RingReader, RingRecord } from '../ring/index.js';
 import { PartitionLog } from '../storage/partition-log.js';
+import { APPEND, DUPLICATE } from './producer-state.js';
+import { rebuildProducerState } from './producer-state-rebuild.js';
 import type { ReplyWriter } from './reply-writer.js';
 import { ShardFetcher } from './shard-fetcher.js';
 import {
@@ -17,10 +21,10 @@ import {
   PartitionRangeField,
   ProduceReply,
   ProduceRequest,
+  partitionKey,
   REPLY_FLAG,
   RequestField,
   StatusReply,
-  partitionKey,
   wallClockMs,
 } from './shard-message.js';
 import { Counter, type ShardMetricsWriter, Stage } from './shard-metrics.js';
@@ -58,8 +62,12 @@ export class Shard {
   readonly partitions = new Map<number, ShardPartition>();
   private readonly fetcher: ShardFetcher;
   private readonly retentionTimer: NodeJS.Timeout;
-  private readonly durableSyncs = new Set<ShardPartition>();
-  private readonly releaseAck: (correlationId: number, baseOffset: number, appendTimeMs: number, enqueuedMs: number) => void;
+  private readonly releaseAck: (
+    correlationId: number,
+    baseOffset: number,
+    appendTimeMs: number,
+    enqueuedMs: number,
+  ) => void;
   private releasingPartition: ShardPartition | null = null;
 
   constructor(
@@ -75,7 +83,14 @@ export class Shard {
     this.releaseAck = (correlationId, baseOffset, appendTimeMs, enqueuedMs) => {
       const partition = this.releasingPartition!;
       this.metrics.observeMs(Stage.FSYNC_WAIT, wallClockMs() - enqueuedMs);
-      this.writeProduceReply(correlationId, KafkaErrorCode.NONE, baseOffset, appendTimeMs, partition.log.logStartOffset, '');
+      this.writeProduceReply(
+        correlationId,
+        KafkaErrorCode.NONE,
+        baseOffset,
+        appendTimeMs,
+        partition.log.logStartOffset,
+        '',
+      );
     };
   }
 
@@ -149,7 +164,11 @@ export class Shard {
     const acks = view.getInt8(position + ProduceRequest.ACKS);
     const partition = this.partitions.get(partitionKey(topicId, partitionIndex));
     if (partition === undefined) {
-      this.produceError(record.correlationId, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'partition is not on this shard');
+      this.produceError(
+        record.correlationId,
+        KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        'partition is not on this shard',
+      );
       return;
     }
     const batchStart = position + ProduceRequest.BATCH;
@@ -159,10 +178,35 @@ export class Shard {
     let appendTimeMs: number;
     try {
       validateProducedBatch(batch, partition.config.maxMessageBytes);
+      const batchView = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+      const producerId = readInt64(batchView, BatchHeader.PRODUCER_ID);
+      const producerEpoch = batchView.getInt16(BatchHeader.PRODUCER_EPOCH);
+      const baseSequence = batchView.getInt32(BatchHeader.BASE_SEQUENCE);
+      const recordCount = batchView.getInt32(BatchHeader.RECORD_COUNT);
+      if (producerId >= 0) {
+        const verdict = partition.producers.check(producerId, producerEpoch, baseSequence, recordCount);
+        if (verdict === DUPLICATE) {
+          this.answerDuplicate(
+            record.correlationId,
+            partition,
+            acks,
+            partition.producers.duplicateBaseOffset,
+            recordCount,
+          );
+          return;
+        }
+        if (verdict !== APPEND) {
+          this.produceError(record.correlationId, partition.producers.errorCode, duplicateProblem(verdict));
+          return;
+        }
+      }
       const result = partition.log.append(batch, Date.now());
       baseOffset = result.baseOffset;
       lastOffset = result.lastOffset;
       appendTimeMs = result.logAppendTimeMs;
+      if (producerId >= 0) {
+        partition.producers.recordAppend(producerId, producerEpoch, baseSequence, recordCount, baseOffset);
+      }
     } catch (error) {
       const code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
       this.produceError(record.correlationId, code, error instanceof Error ? error.message : String(error));
@@ -177,7 +221,14 @@ export class Shard {
       this.metrics.add(Counter.PENDING_DURABLE_ACKS, 1);
       return;
     }
-    this.writeProduceReply(record.correlationId, KafkaErrorCode.NONE, baseOffset, appendTimeMs, partition.log.logStartOffset, '');
+    this.writeProduceReply(
+      record.correlationId,
+      KafkaErrorCode.NONE,
+      baseOffset,
+      appendTimeMs,
+      partition.log.logStartOffset,
+      '',
+    );
   }
 
   /** Called by a partition log after a sync: answers the acks=-1 produces it covered. */
@@ -189,6 +240,34 @@ export class Shard {
     this.releasingPartition = null;
     this.metrics.add(Counter.PENDING_DURABLE_ACKS, partition.pendingAcks() - before);
     this.out.publish();
+  }
+
+  /**
+   * A retried batch an idempotent producer already got appended: answer with
+   * the original base offset, once that batch is as durable as acks asks.
+   */
+  private answerDuplicate(
+    correlationId: number,
+    partition: ShardPartition,
+    acks: number,
+    baseOffset: number,
+    recordCount: number,
+  ): void {
+    this.metrics.add(Counter.DUPLICATE_BATCHES, 1);
+    const lastOffset = baseOffset + recordCount - 1;
+    if (acks === -1 && this.options.fsync === 'always' && partition.log.durableOffset <= lastOffset) {
+      partition.enqueueAck(correlationId, baseOffset, lastOffset, -1, wallClockMs());
+      this.metrics.add(Counter.PENDING_DURABLE_ACKS, 1);
+      return;
+    }
+    this.writeProduceReply(
+      correlationId,
+      KafkaErrorCode.NONE,
+      baseOffset,
+      -1,
+      partition.log.logStartOffset,
+      '',
+    );
   }
 
   private produceError(correlationId: number, code: KafkaErrorCode, message: string): void {
@@ -222,7 +301,10 @@ export class Shard {
     const p = record.payloadPosition;
     this.metrics.add(Counter.OTHER_REQUESTS, 1);
     const partition = this.partitions.get(
-      partitionKey(view.getUint32(p + ListOffsetsField.TOPIC_ID), view.getUint32(p + ListOffsetsField.PARTITION)),
+      partitionKey(
+        view.getUint32(p + ListOffsetsField.TOPIC_ID),
+        view.getUint32(p + ListOffsetsField.PARTITION),
+      ),
     );
     const timestampMs = view.getFloat64(p + ListOffsetsField.TIMESTAMP_MS);
     let code: KafkaErrorCode = KafkaErrorCode.NONE;
@@ -241,7 +323,11 @@ export class Shard {
         foundTimestampMs = found.timestampMs;
       }
     }
-    const r = this.out.claim(MessageType.LIST_OFFSETS | REPLY_FLAG, record.correlationId, ListOffsetsReply.SIZE_BYTES);
+    const r = this.out.claim(
+      MessageType.LIST_OFFSETS | REPLY_FLAG,
+      record.correlationId,
+      ListOffsetsReply.SIZE_BYTES,
+    );
     const out = this.out.view;
     out.setInt16(r + ListOffsetsReply.ERROR_CODE, code);
     out.setInt16(r + 2, 0);
@@ -323,9 +409,14 @@ export class Shard {
     out.setUint32(r + DescribeReply.COUNT, count);
     out.setUint32(r + 4, 0);
     for (let i = 0; i < count; i++) {
-      const partition = this.partitions.get(partitionKey(topicId, view.getUint32(p + DescribeField.PARTITIONS + i * 4)));
+      const partition = this.partitions.get(
+        partitionKey(topicId, view.getUint32(p + DescribeField.PARTITIONS + i * 4)),
+      );
       const e = r + DescribeReply.ENTRIES + i * DescribeReply.ENTRY_BYTES;
-      out.setInt16(e + DescribeReply.ENTRY_ERROR_CODE, partition ? 0 : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      out.setInt16(
+        e + DescribeReply.ENTRY_ERROR_CODE,
+        partition ? 0 : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      );
       out.setInt16(e + 2, 0);
       out.setUint32(e + 4, 0);
       out.setFloat64(e + DescribeReply.ENTRY_LOG_START, partition?.log.logStartOffset ?? -1);
@@ -366,6 +457,7 @@ export class Shard {
       log,
     );
     log.onDurable = () => this.onDurable(partition);
+    rebuildProducerState(partition.producers, log);
     this.partitions.set(partitionKey(assignment.topicId, assignment.partition), partition);
     this.metrics.set(Counter.PARTITIONS, this.partitions.size);
   }
@@ -390,9 +482,7 @@ export class Shard {
     this.fetcher.answerAll();
     const closing: Promise<void>[] = [];
     for (const partition of this.partitions.values()) {
-      closing.push(
-        partition.log.close().then(() => this.onDurable(partition)),
-      );
+      closing.push(partition.log.close().then(() => this.onDurable(partition)));
     }
     await Promise.all(closing);
     for (const partition of this.partitions.values()) {
@@ -407,4 +497,10 @@ export class Shard {
 
 function range(first: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => first + i);
+}
+
+function duplicateProblem(code: number): string {
+  return code === KafkaErrorCode.INVALID_PRODUCER_EPOCH
+    ? 'producer epoch is older than the current one'
+    : 'batch sequence does not follow the last one appended';
 }

@@ -1,4 +1,11 @@
-import { BUCKETS_US, Counter, Stage, counterNames, readHistogram, stageNames } from '../engine/shard-metrics.js';
+import {
+  BUCKETS_US,
+  Counter,
+  counterNames,
+  readHistogram,
+  Stage,
+  stageNames,
+} from '../engine/shard-metrics.js';
 
 /**
  * Renders Prometheus text exposition (format 0.0.4) from the shards' shared
@@ -15,7 +22,12 @@ export interface MetricsSource {
 }
 
 /** Extra acceptor-side figures a front door wants exposed (connections, requests). */
-export type ExtraMetrics = () => readonly { name: string; help: string; type: 'counter' | 'gauge'; value: number }[];
+export type ExtraMetrics = () => readonly {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  value: number;
+}[];
 
 function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
@@ -33,12 +45,19 @@ export function renderMetrics(source: MetricsSource, extra?: ExtraMetrics): stri
       lines.push(`${meta.name}{shard="${host.shardId}"} ${formatValue(slots[Counter[key]]!)}`);
     }
   }
-  lines.push('# HELP pyralog_request_ring_used_bytes Bytes waiting in a shard request ring', '# TYPE pyralog_request_ring_used_bytes gauge');
+  lines.push(
+    '# HELP pyralog_request_ring_used_bytes Bytes waiting in a shard request ring',
+    '# TYPE pyralog_request_ring_used_bytes gauge',
+  );
   for (const host of source.hosts) {
     lines.push(`pyralog_request_ring_used_bytes{shard="${host.shardId}"} ${host.requestRingUsedBytes()}`);
   }
-  lines.push('# HELP pyralog_shard_restarts_total Shard worker restarts after a crash', '# TYPE pyralog_shard_restarts_total counter');
-  for (const host of source.hosts) lines.push(`pyralog_shard_restarts_total{shard="${host.shardId}"} ${host.restarts}`);
+  lines.push(
+    '# HELP pyralog_shard_restarts_total Shard worker restarts after a crash',
+    '# TYPE pyralog_shard_restarts_total counter',
+  );
+  for (const host of source.hosts)
+    lines.push(`pyralog_shard_restarts_total{shard="${host.shardId}"} ${host.restarts}`);
 
   const buffers = source.hosts.map((host) => host.metricsBuffer);
   for (const key of Object.keys(Stage) as (keyof typeof Stage)[]) {
@@ -52,16 +71,25 @@ export function renderMetrics(source: MetricsSource, extra?: ExtraMetrics): stri
     }
     cumulative += snapshot.bucketCounts[BUCKETS_US.length]!;
     lines.push(`${meta.name}_bucket{le="+Inf"} ${cumulative}`);
-    lines.push(`${meta.name}_sum ${formatValue(snapshot.sumSeconds)}`, `${meta.name}_count ${snapshot.count}`);
+    lines.push(
+      `${meta.name}_sum ${formatValue(snapshot.sumSeconds)}`,
+      `${meta.name}_count ${snapshot.count}`,
+    );
   }
   for (const metric of extra?.() ?? []) {
     lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);
     lines.push(`${metric.name} ${formatValue(metric.value)}`);
   }
   const memory = process.memoryUsage();
-  lines.push('# HELP pyralog_process_resident_memory_bytes Resident set size', '# TYPE pyralog_process_resident_memory_bytes gauge');
+  lines.push(
+    '# HELP pyralog_process_resident_memory_bytes Resident set size',
+    '# TYPE pyralog_process_resident_memory_bytes gauge',
+  );
   lines.push(`pyralog_process_resident_memory_bytes ${memory.rss}`);
-  lines.push('# HELP pyralog_process_heap_used_bytes V8 heap in use on the acceptor thread', '# TYPE pyralog_process_heap_used_bytes gauge');
+  lines.push(
+    '# HELP pyralog_process_heap_used_bytes V8 heap in use on the acceptor thread',
+    '# TYPE pyralog_process_heap_used_bytes gauge',
+  );
   lines.push(`pyralog_process_heap_used_bytes ${memory.heapUsed}`);
   return `${lines.join('\n')}\n`;
 }

@@ -17,7 +17,9 @@ describe('topic registry', () => {
     const reopened = TopicRegistry.open(temp.dir, 3);
     expect(reopened.get('orders')).toEqual(added);
     expect(reopened.byTopicId(5)?.name).toBe('orders');
-    const file = JSON.parse(readFileSync(join(temp.dir, 'meta', 'topics.json'), 'utf8')) as { shardCount: number };
+    const file = JSON.parse(readFileSync(join(temp.dir, 'meta', 'topics.json'), 'utf8')) as {
+      shardCount: number;
+    };
     expect(file.shardCount).toBe(3);
   });
 

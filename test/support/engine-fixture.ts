@@ -22,6 +22,9 @@ export function testBrokerConfig(dataDir: string, overrides: Partial<BrokerConfi
   };
 }
 
-export async function startTestEngine(dataDir: string, overrides: Partial<BrokerConfig> = {}): Promise<ShardedEngine> {
+export async function startTestEngine(
+  dataDir: string,
+  overrides: Partial<BrokerConfig> = {},
+): Promise<ShardedEngine> {
   return ShardedEngine.start(testBrokerConfig(dataDir, overrides), { retentionCheckIntervalMs: 60_000 });
 }

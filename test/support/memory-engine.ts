@@ -12,8 +12,8 @@ import type {
   ProduceOutcome,
   TopicDescription,
 } from '../../src/engine/engine-api.js';
-import { BatchHeader } from '../../src/record/batch-header.js';
 import { checkBatch } from '../../src/record/batch-check.js';
+import { BatchHeader } from '../../src/record/batch-header.js';
 
 /**
  * A test double for the `Engine` interface: partitions are arrays of batches
@@ -39,12 +39,14 @@ export class MemoryEngine implements Engine {
   autoCreatePartitions = 0;
 
   async produce(topic: string, partition: number, batch: Uint8Array, _acks: Acks): Promise<ProduceOutcome> {
-    if (!this.topics.has(topic) && this.autoCreatePartitions > 0) await this.createTopic(topic, this.autoCreatePartitions);
+    if (!this.topics.has(topic) && this.autoCreatePartitions > 0)
+      await this.createTopic(topic, this.autoCreatePartitions);
     const target = this.topics.get(topic)?.partitions[partition];
     if (target === undefined) return produceError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const copy = batch.slice();
     const view = new DataView(copy.buffer);
-    if (checkBatch(copy, view, 0, copy.length) !== copy.length) return produceError(KafkaErrorCode.CORRUPT_MESSAGE);
+    if (checkBatch(copy, view, 0, copy.length) !== copy.length)
+      return produceError(KafkaErrorCode.CORRUPT_MESSAGE);
     const baseOffset = target.logEndOffset;
     writeInt64(view, BatchHeader.BASE_OFFSET, baseOffset);
     const lastOffset = baseOffset + view.getInt32(BatchHeader.LAST_OFFSET_DELTA);
@@ -134,7 +136,11 @@ export class MemoryEngine implements Engine {
       : { errorCode: 0, offset: batch.baseOffset as Offset, timestampMs: batch.maxTimestampMs };
   }
 
-  async createTopic(name: string, partitionCount: number, config?: Partial<TopicConfig>): Promise<KafkaErrorCode> {
+  async createTopic(
+    name: string,
+    partitionCount: number,
+    config?: Partial<TopicConfig>,
+  ): Promise<KafkaErrorCode> {
     if (this.topics.has(name)) return KafkaErrorCode.TOPIC_ALREADY_EXISTS;
     if (partitionCount < 1) return KafkaErrorCode.INVALID_PARTITIONS;
     this.topics.set(name, {
@@ -182,7 +188,13 @@ export class MemoryEngine implements Engine {
 }
 
 function produceError(errorCode: KafkaErrorCode): ProduceOutcome {
-  return { errorCode, baseOffset: -1 as Offset, logAppendTimeMs: -1, logStartOffset: -1 as Offset, errorMessage: '' };
+  return {
+    errorCode,
+    baseOffset: -1 as Offset,
+    logAppendTimeMs: -1,
+    logStartOffset: -1 as Offset,
+    errorMessage: '',
+  };
 }
 
 function fetchError(errorCode: KafkaErrorCode): FetchPartitionOutcome {

@@ -1,0 +1,44 @@
+import { readInt64 } from '../common/offset.js';
+import { BatchHeader, batchSizeBytes } from '../record/batch-header.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import type { ProducerStateTable } from './producer-state.js';
+
+/**
+ * Rebuilds idempotent-producer state from the tail of a partition's log when
+ * its shard opens it, so duplicate detection survives restarts and crashes
+ * without a snapshot file: the batches themselves carry producer id, epoch
+ * and sequence. Only the tail matters because a producer retries only its
+ * last five in-flight batches; producers idle for longer are accepted afresh
+ * at any sequence, as Kafka does since KIP-360.
+ */
+export const PRODUCER_STATE_TAIL_OFFSETS = 50_000;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+export function rebuildProducerState(table: ProducerStateTable, log: PartitionLog): void {
+  let offset = Math.max(log.logStartOffset, log.logEndOffset - PRODUCER_STATE_TAIL_OFFSETS);
+  while (offset < log.logEndOffset) {
+    const chunk = log.read(offset, READ_CHUNK_BYTES);
+    if (chunk.length < BatchHeader.SIZE_BYTES) return;
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let position = 0;
+    while (chunk.length - position >= BatchHeader.SIZE_BYTES) {
+      const sizeBytes = batchSizeBytes(view, position);
+      if (position + sizeBytes > chunk.length) break;
+      const baseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
+      const recordCount = view.getInt32(position + BatchHeader.RECORD_COUNT);
+      const producerId = readInt64(view, position + BatchHeader.PRODUCER_ID);
+      if (producerId >= 0) {
+        table.recordAppend(
+          producerId,
+          view.getInt16(position + BatchHeader.PRODUCER_EPOCH),
+          view.getInt32(position + BatchHeader.BASE_SEQUENCE),
+          recordCount,
+          baseOffset,
+        );
+      }
+      offset = baseOffset + view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) + 1;
+      position += sizeBytes;
+    }
+    if (position === 0) return;
+  }
+}
