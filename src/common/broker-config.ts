@@ -131,7 +131,10 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('default-partitions', config.defaultPartitions, 1, 100_000);
   validateTopicConfig(config.topicDefaults, 'topic.');
   if (!isPowerOfTwo(config.ringBytes) || config.ringBytes < 64 * 1024 || config.ringBytes > 1024 * MiB) {
-    throw new ConfigError('ring-bytes', `must be a power of two from 64 KiB to 1 GiB, got ${config.ringBytes}`);
+    throw new ConfigError(
+      'ring-bytes',
+      `must be a power of two from 64 KiB to 1 GiB, got ${config.ringBytes}`,
+    );
   }
   requireInteger('max-request-bytes', config.maxRequestBytes, 1024, 1024 * MiB);
   requireInteger('max-frame-bytes', config.maxFrameBytes, 1024, 1024 * MiB);

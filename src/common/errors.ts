@@ -32,7 +32,10 @@ export class InvalidBatchError extends PyralogError {
 /** A batch uses a compression codec this build cannot open (it is still stored untouched). */
 export class UnsupportedCompressionError extends PyralogError {
   constructor(codecName: string) {
-    super(KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${codecName} is not supported here`);
+    super(
+      KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      `compression codec ${codecName} is not supported here`,
+    );
     this.name = 'UnsupportedCompressionError';
   }
 }

@@ -73,7 +73,8 @@ export class ProducerStateTable {
     const entry = this.producers.get(producerId);
     if (entry === undefined) return APPEND;
     if (epoch < entry.epoch) return this.fail(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
-    if (epoch > entry.epoch) return firstSequence === 0 ? APPEND : this.fail(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    if (epoch > entry.epoch)
+      return firstSequence === 0 ? APPEND : this.fail(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     const lastSequence = (firstSequence + recordCount - 1) % SEQUENCE_MODULUS;
     for (let i = 0; i < entry.count; i++) {
       if (entry.firstSequences[i] === firstSequence && entry.lastSequences[i] === lastSequence) {
@@ -87,7 +88,13 @@ export class ProducerStateTable {
   }
 
   /** Records an appended batch (also used when rebuilding from the log). */
-  recordAppend(producerId: number, epoch: number, firstSequence: number, recordCount: number, baseOffset: number): void {
+  recordAppend(
+    producerId: number,
+    epoch: number,
+    firstSequence: number,
+    recordCount: number,
+    baseOffset: number,
+  ): void {
     if (producerId < 0) return;
     let entry = this.producers.get(producerId);
     if (entry === undefined) {

@@ -2,7 +2,14 @@ import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
 import type { ReplyWriter } from './reply-writer.js';
-import { FetchReplyField, FetchRequestField, MessageType, REPLY_FLAG, partitionKey, wallClockMs } from './shard-message.js';
+import {
+  FetchReplyField,
+  FetchRequestField,
+  MessageType,
+  partitionKey,
+  REPLY_FLAG,
+  wallClockMs,
+} from './shard-message.js';
 import { Counter, type ShardMetricsWriter, Stage } from './shard-metrics.js';
 import type { FetchWaiter, ShardPartition } from './shard-partition.js';
 
@@ -141,7 +148,10 @@ export class ShardFetcher {
     for (let i = 0; i < count; i++) {
       const e = p + FetchRequestField.PARTITIONS + i * FetchRequestField.ENTRY_BYTES;
       const partition = this.partitions.get(
-        partitionKey(view.getUint32(e + FetchRequestField.ENTRY_TOPIC_ID), view.getUint32(e + FetchRequestField.ENTRY_PARTITION)),
+        partitionKey(
+          view.getUint32(e + FetchRequestField.ENTRY_TOPIC_ID),
+          view.getUint32(e + FetchRequestField.ENTRY_PARTITION),
+        ),
       );
       this.entryPartitions[i] = partition;
       this.chunks[i] = this.empty;

@@ -3,7 +3,7 @@ import type { BrokerConfig, TopicConfig } from '../common/broker-config.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import { workerEntry } from '../common/worker-entry.js';
-import { RingReader, type RingRecord, RingWriter, createRingBuffer } from '../ring/index.js';
+import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../ring/index.js';
 import type { Acks, FetchPartitionOutcome, ListOffsetsOutcome, ProduceOutcome } from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
 import {
@@ -76,8 +76,12 @@ export class ShardHost {
   private readonly pending = new Map<number, Pending>();
   private nextCorrelationId = 1;
   private publishScheduled = false;
-  private readonly blocked: { payloadBytes: number; type: number; correlationId: number; fill: RequestFiller }[] =
-    [];
+  private readonly blocked: {
+    payloadBytes: number;
+    type: number;
+    correlationId: number;
+    fill: RequestFiller;
+  }[] = [];
   private drainingBlocked = false;
   private readonly publishNow = (): void => {
     this.publishScheduled = false;
@@ -230,19 +234,34 @@ export class ShardHost {
 
   listOffsets(topicId: number, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {
     return new Promise<ListOffsetsOutcome>((resolve) => {
-      if (this.state !== 'ready') return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
+      if (this.state !== 'ready')
+        return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
       const correlationId = this.register(MessageType.LIST_OFFSETS, resolve);
-      this.sendWith(ListOffsetsField.SIZE_BYTES, MessageType.LIST_OFFSETS, correlationId, (_bytes, view, p) => {
-        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-        view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
-        view.setUint32(p + ListOffsetsField.PARTITION, partition);
-        view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
-      });
+      this.sendWith(
+        ListOffsetsField.SIZE_BYTES,
+        MessageType.LIST_OFFSETS,
+        correlationId,
+        (_bytes, view, p) => {
+          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+          view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
+          view.setUint32(p + ListOffsetsField.PARTITION, partition);
+          view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
+        },
+      );
     });
   }
 
-  createPartitions(topicId: number, topic: string, partitions: number[], config: TopicConfig): Promise<KafkaErrorCode> {
-    return this.partitionRange(MessageType.CREATE_PARTITIONS, topicId, partitions, { topic, config, partitions });
+  createPartitions(
+    topicId: number,
+    topic: string,
+    partitions: number[],
+    config: TopicConfig,
+  ): Promise<KafkaErrorCode> {
+    return this.partitionRange(MessageType.CREATE_PARTITIONS, topicId, partitions, {
+      topic,
+      config,
+      partitions,
+    });
   }
 
   deletePartitions(topicId: number, partitions: number[]): Promise<KafkaErrorCode> {
@@ -253,12 +272,17 @@ export class ShardHost {
     return new Promise<PartitionState[]>((resolve) => {
       if (this.state !== 'ready') return resolve(partitions.map(() => partitionStateFailure(RETRIABLE)));
       const correlationId = this.register(MessageType.DESCRIBE_PARTITIONS, resolve);
-      this.sendWith(16 + partitions.length * 4, MessageType.DESCRIBE_PARTITIONS, correlationId, (_b, view, p) => {
-        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-        view.setUint32(p + 8, topicId);
-        view.setUint32(p + 12, partitions.length);
-        for (let i = 0; i < partitions.length; i++) view.setUint32(p + 16 + i * 4, partitions[i]!);
-      });
+      this.sendWith(
+        16 + partitions.length * 4,
+        MessageType.DESCRIBE_PARTITIONS,
+        correlationId,
+        (_b, view, p) => {
+          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+          view.setUint32(p + 8, topicId);
+          view.setUint32(p + 12, partitions.length);
+          for (let i = 0; i < partitions.length; i++) view.setUint32(p + 16 + i * 4, partitions[i]!);
+        },
+      );
     });
   }
 
@@ -342,7 +366,12 @@ export class ShardHost {
     queueMicrotask(this.publishNow);
   }
 
-  private enqueueBlocked(payloadBytes: number, type: number, correlationId: number, fill: RequestFiller): void {
+  private enqueueBlocked(
+    payloadBytes: number,
+    type: number,
+    correlationId: number,
+    fill: RequestFiller,
+  ): void {
     this.blocked.push({ payloadBytes, type, correlationId, fill });
     if (!this.drainingBlocked) void this.drainBlocked(this.generation);
   }
@@ -434,7 +463,9 @@ const replyHandlers: Record<number, ReplyHandler> = {
       errorMessage:
         messageBytes === 0
           ? ''
-          : textDecoder.decode(bytes.subarray(p + ProduceReply.MESSAGE, p + ProduceReply.MESSAGE + messageBytes)),
+          : textDecoder.decode(
+              bytes.subarray(p + ProduceReply.MESSAGE, p + ProduceReply.MESSAGE + messageBytes),
+            ),
     };
     pending.resolve(outcome as never);
   },
@@ -496,11 +527,19 @@ const replyHandlers: Record<number, ReplyHandler> = {
 };
 
 function resolveStatus(host: ShardHost, _bytes: Uint8Array, view: DataView, record: RingRecord): void {
-  host.take(record.correlationId)?.resolve(view.getInt16(record.payloadPosition + StatusReply.ERROR_CODE) as never);
+  host
+    .take(record.correlationId)
+    ?.resolve(view.getInt16(record.payloadPosition + StatusReply.ERROR_CODE) as never);
 }
 
 function produceFailure(errorCode: KafkaErrorCode, errorMessage: string): ProduceOutcome {
-  return { errorCode, baseOffset: -1 as Offset, logAppendTimeMs: -1, logStartOffset: -1 as Offset, errorMessage };
+  return {
+    errorCode,
+    baseOffset: -1 as Offset,
+    logAppendTimeMs: -1,
+    logStartOffset: -1 as Offset,
+    errorMessage,
+  };
 }
 
 export function fetchFailure(errorCode: KafkaErrorCode): FetchPartitionOutcome {

@@ -108,7 +108,12 @@ export const FetchReplyField = {
 export const ListOffsetsField = { TOPIC_ID: 8, PARTITION: 12, TIMESTAMP_MS: 16, SIZE_BYTES: 24 } as const;
 export const ListOffsetsReply = { ERROR_CODE: 0, OFFSET: 8, TIMESTAMP_MS: 16, SIZE_BYTES: 24 } as const;
 
-export const PartitionRangeField = { TOPIC_ID: 8, FIRST_PARTITION: 12, PARTITION_COUNT: 16, BODY: 20 } as const;
+export const PartitionRangeField = {
+  TOPIC_ID: 8,
+  FIRST_PARTITION: 12,
+  PARTITION_COUNT: 16,
+  BODY: 20,
+} as const;
 
 export const DescribeField = { TOPIC_ID: 8, COUNT: 12, PARTITIONS: 16 } as const;
 export const DescribeReply = {

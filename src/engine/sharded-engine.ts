@@ -17,7 +17,7 @@ import type {
   TopicDescription,
 } from './engine-api.js';
 import { type PartitionAssignment, partitionDir } from './shard.js';
-import { type FetchEntry, ShardHost, fetchFailure } from './shard-host.js';
+import { type FetchEntry, fetchFailure, ShardHost } from './shard-host.js';
 import { PARTITIONS_PER_TOPIC_MAX } from './shard-message.js';
 import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-registry.js';
 
@@ -80,7 +80,12 @@ export class ShardedEngine implements Engine {
     for (const topic of this.registry.all()) {
       for (let partition = 0; partition < topic.partitionCount; partition++) {
         if (topic.shards[partition] === shardId) {
-          assignments.push({ topicId: topic.topicId, topicName: topic.name, partition, config: topic.config });
+          assignments.push({
+            topicId: topic.topicId,
+            topicName: topic.name,
+            partition,
+            config: topic.config,
+          });
         }
       }
     }
@@ -89,7 +94,12 @@ export class ShardedEngine implements Engine {
 
   private route(topic: string, partition: number): { entry: TopicEntry; host: ShardHost } | null {
     const entry = this.registry.get(topic);
-    if (entry === undefined || !Number.isInteger(partition) || partition < 0 || partition >= entry.partitionCount) {
+    if (
+      entry === undefined ||
+      !Number.isInteger(partition) ||
+      partition < 0 ||
+      partition >= entry.partitionCount
+    ) {
       return null;
     }
     return { entry, host: this.hosts[entry.shards[partition]!]! };
@@ -178,15 +188,28 @@ export class ShardedEngine implements Engine {
   listOffsets(topic: string, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {
     const target = this.route(topic, partition);
     if (target === null) {
-      return Promise.resolve({ errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: NO_OFFSET, timestampMs: -1 });
+      return Promise.resolve({
+        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        offset: NO_OFFSET,
+        timestampMs: -1,
+      });
     }
     return target.host.listOffsets(target.entry.topicId, partition, timestampMs);
   }
 
-  async createTopic(name: string, partitionCount: number, config?: Partial<TopicConfig>): Promise<KafkaErrorCode> {
+  async createTopic(
+    name: string,
+    partitionCount: number,
+    config?: Partial<TopicConfig>,
+  ): Promise<KafkaErrorCode> {
     if (topicNameProblem(name) !== null) return KafkaErrorCode.INVALID_TOPIC_EXCEPTION;
-    if (this.registry.get(name) !== undefined || this.creating.has(name)) return KafkaErrorCode.TOPIC_ALREADY_EXISTS;
-    if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount >= PARTITIONS_PER_TOPIC_MAX) {
+    if (this.registry.get(name) !== undefined || this.creating.has(name))
+      return KafkaErrorCode.TOPIC_ALREADY_EXISTS;
+    if (
+      !Number.isInteger(partitionCount) ||
+      partitionCount < 1 ||
+      partitionCount >= PARTITIONS_PER_TOPIC_MAX
+    ) {
       return KafkaErrorCode.INVALID_PARTITIONS;
     }
     const topicConfig: TopicConfig = { ...this.config.topicDefaults, ...config };
@@ -290,5 +313,10 @@ function ownedBy(entry: TopicEntry, shardId: number): number[] {
 }
 
 function describe(entry: TopicEntry): TopicDescription {
-  return { name: entry.name, topicId: entry.topicId, partitionCount: entry.partitionCount, config: entry.config };
+  return {
+    name: entry.name,
+    topicId: entry.topicId,
+    partitionCount: entry.partitionCount,
+    config: entry.config,
+  };
 }

@@ -61,11 +61,15 @@ export class TopicRegistry {
       file = JSON.parse(readFileSync(registry.path, 'utf8')) as RegistryFile;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, `cannot read ${registry.path}: ${String(error)}`);
+        throw new PyralogError(
+          KafkaErrorCode.KAFKA_STORAGE_ERROR,
+          `cannot read ${registry.path}: ${String(error)}`,
+        );
       }
     }
     if (file !== null) {
-      if (file.version !== 1) throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'unknown topics.json version');
+      if (file.version !== 1)
+        throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'unknown topics.json version');
       for (const topic of file.topics) {
         const entry: TopicEntry = {
           ...topic,
@@ -137,5 +141,7 @@ export class TopicRegistry {
 }
 
 function placeAll(topicId: number, partitionCount: number, shardCount: number): number[] {
-  return Array.from({ length: partitionCount }, (_, partition) => shardForPartition(topicId, partition, shardCount));
+  return Array.from({ length: partitionCount }, (_, partition) =>
+    shardForPartition(topicId, partition, shardCount),
+  );
 }

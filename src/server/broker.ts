@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { BrokerConfig } from '../common/broker-config.js';
-import type { ArrowTaskInput } from '../engine/offload-task.js';
 import { OffloadPool } from '../engine/offload-pool.js';
+import type { ArrowTaskInput } from '../engine/offload-task.js';
 import { ShardedEngine } from '../engine/sharded-engine.js';
 import { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { FrontDoorDeps } from './front-door-deps.js';
@@ -35,7 +35,9 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
   const startedMs = Date.now();
   const engineOptions =
-    options.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: options.retentionCheckIntervalMs };
+    options.retentionCheckIntervalMs === undefined
+      ? {}
+      : { retentionCheckIntervalMs: options.retentionCheckIntervalMs };
   const engine = await ShardedEngine.start(config, engineOptions);
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
   const groups = await GroupCoordinator.open(engine);
@@ -68,7 +70,13 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     throw error;
   }
   logger.info(
-    { kafkaPort, httpPort, shards: config.shardCount, dataDir: config.dataDir, startupMs: Date.now() - startedMs },
+    {
+      kafkaPort,
+      httpPort,
+      shards: config.shardCount,
+      dataDir: config.dataDir,
+      startupMs: Date.now() - startedMs,
+    },
     'pyralog started',
   );
   let stopping: Promise<void> | null = null;

@@ -51,7 +51,11 @@ describe('pyralog serve options', () => {
   });
 
   it('parses fsync intervals, sizes with units and --name=value', () => {
-    const config = resolveServeConfig(['--fsync=25', '--segment-bytes', '64MiB', '--ring-bytes', '32MiB'], {}, 2);
+    const config = resolveServeConfig(
+      ['--fsync=25', '--segment-bytes', '64MiB', '--ring-bytes', '32MiB'],
+      {},
+      2,
+    );
     expect(config.fsync).toEqual({ intervalMs: 25 });
     expect(config.topicDefaults.segmentBytes).toBe(64 * 1024 * 1024);
     expect(config.ringBytes).toBe(32 * 1024 * 1024);
@@ -65,11 +69,15 @@ describe('pyralog serve options', () => {
     expect(errorOf(() => resolveServeConfig(['--shards'], {}, 2)).option).toBe('--shards');
     expect(errorOf(() => resolveServeConfig([], { PYRALOG_SHARDS: 'x' }, 2)).option).toBe('PYRALOG_SHARDS');
     expect(errorOf(() => resolveServeConfig(['--ring-bytes', '100000'], {}, 2)).option).toBe('ring-bytes');
-    expect(errorOf(() => resolveServeConfig(['--config', '/nonexistent/pyralog.json'], {}, 2)).option).toBe('--config');
+    expect(errorOf(() => resolveServeConfig(['--config', '/nonexistent/pyralog.json'], {}, 2)).option).toBe(
+      '--config',
+    );
   });
 
   it('rejects limits that contradict each other', () => {
-    const error = errorOf(() => resolveServeConfig(['--ring-bytes', '1MiB', '--max-request-bytes', '1MiB'], {}, 2));
+    const error = errorOf(() =>
+      resolveServeConfig(['--ring-bytes', '1MiB', '--max-request-bytes', '1MiB'], {}, 2),
+    );
     expect(error.option).toBe('max-request-bytes');
   });
 });

@@ -74,7 +74,9 @@ describe('sharded engine', () => {
     expect((await engine.produce('nope', 0, batchOf(['x']), 1)).errorCode).toBe(
       KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     );
-    expect((await engine.produce('t', 3, batchOf(['x']), 1)).errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((await engine.produce('t', 3, batchOf(['x']), 1)).errorCode).toBe(
+      KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
     const corrupt = batchOf(['y']);
     corrupt[corrupt.length - 1]! ^= 0xff;
     expect((await engine.produce('t', 0, corrupt, 1)).errorCode).toBe(KafkaErrorCode.CORRUPT_MESSAGE);
@@ -112,7 +114,9 @@ describe('sharded engine', () => {
     await engine.produce('poll', 2, batchOf(['wake up']), 1);
     const outcome = await waiting;
     expect(Date.now() - startedMs).toBeLessThan(3000);
-    const values = outcome.partitions.flatMap((p) => decodeRecordSet(p.records).map((r) => decoder.decode(r.value!)));
+    const values = outcome.partitions.flatMap((p) =>
+      decodeRecordSet(p.records).map((r) => decoder.decode(r.value!)),
+    );
     expect(values).toEqual(['wake up']);
   });
 
@@ -123,7 +127,12 @@ describe('sharded engine', () => {
     await engine.createTopic('quiet', 2);
     const startedMs = Date.now();
     const outcome = await engine.fetch({
-      partitions: [0, 1].map((partition) => ({ topic: 'quiet', partition, offset: 0 as Offset, maxBytes: 1000 })),
+      partitions: [0, 1].map((partition) => ({
+        topic: 'quiet',
+        partition,
+        offset: 0 as Offset,
+        maxBytes: 1000,
+      })),
       maxWaitMs: 300,
       minBytes: 1,
       maxBytes: 1000,
