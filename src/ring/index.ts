@@ -1,0 +1,9 @@
+/** The SharedArrayBuffer SPSC ring: layout, producer side and consumer side. */
+export {
+  createRingBuffer,
+  createRingBufferNearIndexWrap,
+  maxPayloadBytesFor,
+  type RingRecord,
+} from './ring-layout.js';
+export { RingReader } from './ring-reader.js';
+export { RingWriter } from './ring-writer.js';

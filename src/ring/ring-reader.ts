@@ -1,0 +1,114 @@
+import {
+  RECORD_HEADER_BYTES,
+  RecordField,
+  type RingRecord,
+  RingSlot,
+  recordBytes,
+  ringViews,
+  WRAP_MARKER,
+} from './ring-layout.js';
+
+/**
+ * The consumer side of a ring (see ring-layout.ts). Owned by exactly one
+ * thread: a shard for a request ring, the acceptor for a reply ring.
+ *
+ * Records are read in place: `tryRead` fills a caller-owned RingRecord with
+ * where the payload is, and the bytes stay valid until `release()`, which
+ * hands everything read so far back to the producer with one store.
+ *
+ * Waiting uses the doorbell protocol: set "consumer sleeping", re-check the
+ * write index, then wait on it. The producer notifies only when the flag is
+ * set, so a busy ring makes no wake-up calls at all.
+ */
+export class RingReader {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  private readonly control: Int32Array;
+  private readonly dataBytes: number;
+  private readonly mask: number;
+  /** Read index including records read but not yet released. */
+  private readPosition: number;
+  private released: number;
+  /** Last write index seen; reloaded only when the reader catches up with it. */
+  private cachedWrite: number;
+
+  constructor(buffer: SharedArrayBuffer) {
+    const views = ringViews(buffer);
+    this.control = views.control;
+    this.bytes = views.bytes;
+    this.view = views.view;
+    this.dataBytes = views.dataBytes;
+    this.mask = views.mask;
+    this.readPosition = Atomics.load(this.control, RingSlot.READ_INDEX);
+    this.released = this.readPosition;
+    this.cachedWrite = Atomics.load(this.control, RingSlot.WRITE_INDEX);
+  }
+
+  /** Fills `out` with the next published record; false when there is none. */
+  tryRead(out: RingRecord): boolean {
+    for (;;) {
+      if (this.readPosition === this.cachedWrite) {
+        this.cachedWrite = Atomics.load(this.control, RingSlot.WRITE_INDEX);
+        if (this.readPosition === this.cachedWrite) return false;
+      }
+      const position = this.readPosition & this.mask;
+      const payloadBytes = this.view.getUint32(position + RecordField.PAYLOAD_BYTES);
+      if (payloadBytes === WRAP_MARKER) {
+        this.readPosition = (this.readPosition + this.dataBytes - position) | 0;
+        continue;
+      }
+      out.payloadBytes = payloadBytes;
+      out.type = this.view.getUint16(position + RecordField.TYPE);
+      out.flags = this.view.getUint16(position + RecordField.FLAGS);
+      out.correlationId = this.view.getUint32(position + RecordField.CORRELATION_ID);
+      out.payloadPosition = position + RECORD_HEADER_BYTES;
+      this.readPosition = (this.readPosition + recordBytes(payloadBytes)) | 0;
+      return true;
+    }
+  }
+
+  /** Frees every record read so far; wakes the producer only if it waits for space. */
+  release(): void {
+    if (this.readPosition === this.released) return;
+    this.released = this.readPosition;
+    Atomics.store(this.control, RingSlot.READ_INDEX, this.readPosition);
+    if (Atomics.load(this.control, RingSlot.PRODUCER_WAITING) !== 0) {
+      Atomics.add(this.control, RingSlot.NOTIFY_COUNT, 1);
+      Atomics.notify(this.control, RingSlot.READ_INDEX);
+    }
+  }
+
+  /** Bytes published and not yet released. */
+  usedBytes(): number {
+    return (Atomics.load(this.control, RingSlot.WRITE_INDEX) - this.released) >>> 0;
+  }
+
+  /** True when a record is published and not yet read. */
+  hasData(): boolean {
+    return this.readPosition !== Atomics.load(this.control, RingSlot.WRITE_INDEX);
+  }
+
+  /**
+   * For threads with an event loop: resolves when a record is published or
+   * after `timeoutMs`, without blocking the thread (Atomics.waitAsync).
+   */
+  async waitAsync(timeoutMs: number): Promise<void> {
+    Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 1);
+    const observedWrite = Atomics.load(this.control, RingSlot.WRITE_INDEX);
+    if (observedWrite === this.readPosition) {
+      const result = Atomics.waitAsync(this.control, RingSlot.WRITE_INDEX, observedWrite, timeoutMs);
+      if (result.async) await result.value;
+    }
+    Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 0);
+  }
+
+  /** For threads with nothing else to do: blocks until a record is published; false on timeout. */
+  waitSync(timeoutMs: number): boolean {
+    Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 1);
+    const observedWrite = Atomics.load(this.control, RingSlot.WRITE_INDEX);
+    if (observedWrite === this.readPosition)
+      Atomics.wait(this.control, RingSlot.WRITE_INDEX, observedWrite, timeoutMs);
+    Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 0);
+    return this.hasData();
+  }
+}
