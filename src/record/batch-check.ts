@@ -31,7 +31,8 @@ export function batchCheckFailureName(failure: number): string {
 /**
  * Checks the batch starting at `position` and ending at or before `limit`.
  * `view` must be a DataView over the same memory as `bytes` (callers keep one
- * for reuse). Returns the batch's total size in bytes (> 0), or a negative
+ * for reuse). With `verifyCrc` false only the structure is checked (a header
+ * walk over data whose CRCs were checked before). Returns the batch's total size in bytes (> 0), or a negative
  * `BatchCheckFailure`.
  */
 export function checkBatch(
@@ -40,12 +41,14 @@ export function checkBatch(
   position: number,
   limit: number,
   maxBatchBytes = 0x7fff_ffff,
+  verifyCrc = true,
 ): number {
   if (limit - position < BatchHeader.SIZE_BYTES) return BatchCheckFailure.TRUNCATED;
   const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
   if (sizeBytes < BatchHeader.SIZE_BYTES || sizeBytes > maxBatchBytes) return BatchCheckFailure.BAD_LENGTH;
   if (view.getInt8(position + BatchHeader.MAGIC) !== BatchHeader.MAGIC_V2) return BatchCheckFailure.BAD_MAGIC;
   if (limit - position < sizeBytes) return BatchCheckFailure.TRUNCATED;
+  if (!verifyCrc) return sizeBytes;
   const storedCrc = view.getUint32(position + BatchHeader.CRC);
   if (crc32c(bytes, position + BatchHeader.CRC_START, position + sizeBytes) !== storedCrc) {
     return BatchCheckFailure.BAD_CRC;

@@ -1,0 +1,127 @@
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+
+/**
+ * Sparse offset index of one segment: one entry per ~4 KiB of log, mapping
+ * an offset to the file position of the batch that starts there.
+ *
+ * File layout (`.index`), entries back to back, big-endian:
+ *   0  u32  relativeOffset   batch base offset - segment base offset
+ *   4  u32  position         byte position of that batch in the `.log` file
+ *
+ * Entries are kept in memory (two growing typed arrays) and written to the
+ * file when the segment closes; the active segment's index is rebuilt from
+ * its log on an unclean start, so it never needs to be synced on the hot path.
+ */
+export const INDEX_ENTRY_BYTES = 8;
+export const INDEX_INTERVAL_BYTES = 4096;
+
+export class OffsetIndex {
+  private relativeOffsets = new Uint32Array(64);
+  private positions = new Uint32Array(64);
+  private count = 0;
+  /** Log bytes appended since the last entry; an entry is due past INDEX_INTERVAL_BYTES. */
+  private bytesSinceEntry = Number.POSITIVE_INFINITY;
+
+  get entries(): number {
+    return this.count;
+  }
+
+  /** Notes a batch appended at `position`; adds an entry when the interval has passed. */
+  onAppend(relativeOffset: number, position: number, batchBytes: number): void {
+    if (this.bytesSinceEntry >= INDEX_INTERVAL_BYTES) {
+      this.add(relativeOffset, position);
+      this.bytesSinceEntry = 0;
+    }
+    this.bytesSinceEntry += batchBytes;
+  }
+
+  add(relativeOffset: number, position: number): void {
+    if (this.count === this.positions.length) {
+      const grownOffsets = new Uint32Array(this.count * 2);
+      grownOffsets.set(this.relativeOffsets);
+      this.relativeOffsets = grownOffsets;
+      const grownPositions = new Uint32Array(this.count * 2);
+      grownPositions.set(this.positions);
+      this.positions = grownPositions;
+    }
+    this.relativeOffsets[this.count] = relativeOffset;
+    this.positions[this.count] = position;
+    this.count++;
+  }
+
+  /** File position of the last indexed batch starting at or below `relativeOffset` (0 when none). */
+  positionFor(relativeOffset: number): number {
+    let low = 0;
+    let high = this.count - 1;
+    let found = 0;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.relativeOffsets[middle]! <= relativeOffset) {
+        found = this.positions[middle]!;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found;
+  }
+
+  /** The last entry, or null when there is none. */
+  lastEntry(): { relativeOffset: number; position: number } | null {
+    if (this.count === 0) return null;
+    return {
+      relativeOffset: this.relativeOffsets[this.count - 1]!,
+      position: this.positions[this.count - 1]!,
+    };
+  }
+
+  /** Forgets entries at or past `position` (after a truncation). */
+  truncateToPosition(position: number): void {
+    while (this.count > 0 && this.positions[this.count - 1]! >= position) this.count--;
+    this.bytesSinceEntry = Number.POSITIVE_INFINITY;
+  }
+
+  /** Writes the whole index to `path` and syncs it. */
+  writeFile(path: string): void {
+    const bytes = new Uint8Array(this.count * INDEX_ENTRY_BYTES);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < this.count; i++) {
+      view.setUint32(i * INDEX_ENTRY_BYTES, this.relativeOffsets[i]!);
+      view.setUint32(i * INDEX_ENTRY_BYTES + 4, this.positions[i]!);
+    }
+    const fd = openSync(path, 'w');
+    try {
+      writeSync(fd, bytes, 0, bytes.length, 0);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Loads an index file, or returns null when it is missing or disagrees with
+   * its log: entries must be strictly increasing and point inside the log.
+   */
+  static readFile(path: string, logSizeBytes: number): OffsetIndex | null {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      return null;
+    }
+    if (bytes.length % INDEX_ENTRY_BYTES !== 0) return null;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const index = new OffsetIndex();
+    let lastOffset = -1;
+    let lastPosition = -1;
+    for (let at = 0; at < bytes.length; at += INDEX_ENTRY_BYTES) {
+      const relativeOffset = view.getUint32(at);
+      const position = view.getUint32(at + 4);
+      if (relativeOffset <= lastOffset || position <= lastPosition || position >= logSizeBytes) return null;
+      index.add(relativeOffset, position);
+      lastOffset = relativeOffset;
+      lastPosition = position;
+    }
+    return index;
+  }
+}

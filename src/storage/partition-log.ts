@@ -1,0 +1,446 @@
+import { fstatSync, ftruncateSync, mkdirSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
+import type { FsyncPolicy, TopicConfig } from '../common/broker-config.js';
+import { assert, PyralogError, StorageCorruptionError } from '../common/errors.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { readInt64, writeInt64 } from '../common/offset.js';
+import { checkBatch } from '../record/batch-check.js';
+import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
+import { crc32c } from '../record/crc32c.js';
+import { takeCleanMarker, writeCleanMarker } from './clean-marker.js';
+import { GroupCommit, type SyncTarget } from './group-commit.js';
+import { recoverSegments } from './log-recovery.js';
+import { findBatchContaining, timestampLookup } from './log-search.js';
+import { Segment } from './segment.js';
+import { fsyncDirectory } from './segment-files.js';
+
+/**
+ * The log of one partition: an ordered list of segments, the last one
+ * active. Owned by the partition's shard thread, which alone opens its files.
+ *
+ * Appends write the producer's batch bytes as they are (only baseOffset and
+ * partitionLeaderEpoch are rewritten, plus the timestamp fields and CRC for
+ * LogAppendTime topics) with one positional write. Durability follows the
+ * fsync policy through group commit (group-commit.ts); `durableOffset` tells
+ * how far a completed sync reaches, and `onDurable` fires when it advances.
+ *
+ * Reads return whole batches from one segment, from the batch containing
+ * the asked-for offset, as a view into a scratch buffer reused by the next
+ * read. A batch from disk whose CRC was never checked in this process is
+ * checked before it is returned; one that fails is never returned.
+ */
+export interface PartitionLogOptions {
+  dir: string;
+  config: TopicConfig;
+  fsync: FsyncPolicy;
+  /** Clock for segment ages; Date.now by default. */
+  nowMs?: () => number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The append time written into the batch for LogAppendTime topics; -1 for CreateTime. */
+  logAppendTimeMs: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const SCRATCH_BYTES_MIN = 1024 * 1024;
+/** Headroom read past maxBytes so the batch holding the offset is usually in the same read. */
+const SEARCH_SLACK_BYTES = 16 * 1024;
+
+export class PartitionLog implements SyncTarget {
+  onDurable: (() => void) | null = null;
+  /** Problems recovery found and repaired (by truncation) when the log was opened. */
+  readonly recoveryProblems: string[];
+  private readonly segments: Segment[];
+  private active: Segment;
+  private durable: number;
+  private readonly groupCommit: GroupCommit;
+  private readonly intervalTimer: NodeJS.Timeout | null = null;
+  private scratch = new Uint8Array(SCRATCH_BYTES_MIN);
+  private scratchView = new DataView(this.scratch.buffer);
+  private viewBuffer: ArrayBufferLike | null = null;
+  private batchView: DataView = new DataView(new ArrayBuffer(0));
+  private readonly result: AppendResult = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1 };
+  private failure: Error | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly options: PartitionLogOptions,
+    segments: Segment[],
+    recoveryProblems: string[],
+  ) {
+    this.segments = segments;
+    this.active = segments[segments.length - 1]!;
+    this.recoveryProblems = recoveryProblems;
+    this.durable = this.active.nextOffset;
+    this.groupCommit = new GroupCommit(this);
+    if (typeof options.fsync === 'object') {
+      this.intervalTimer = setInterval(() => {
+        if (this.durable < this.logEndOffset) this.groupCommit.request();
+      }, options.fsync.intervalMs);
+      this.intervalTimer.unref();
+    }
+  }
+
+  /** Opens the log in `dir` (creating it), recovering from whatever state the last run left. */
+  static open(options: PartitionLogOptions): PartitionLog {
+    mkdirSync(options.dir, { recursive: true });
+    const marker = takeCleanMarker(options.dir);
+    const { segments, problems } = recoverSegments(options.dir, readdirSync(options.dir), marker);
+    // A recovered active segment's age for segment.ms counts from this open.
+    const active = segments[segments.length - 1];
+    if (active !== undefined && active.sizeBytes > 0) active.createdMs = (options.nowMs ?? Date.now)();
+    if (segments.length === 0) {
+      segments.push(Segment.create(options.dir, 0));
+      fsyncDirectory(options.dir);
+    }
+    return new PartitionLog(options, segments, problems);
+  }
+
+  get logStartOffset(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Single broker: every appended offset is committed, so the high watermark is the log end. */
+  get highWatermark(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Every offset below this is covered by a completed fdatasync (or by the `never` policy). */
+  get durableOffset(): number {
+    return this.options.fsync === 'never' ? this.active.nextOffset : this.durable;
+  }
+
+  /** Syncs completed so far (statistics for tests and benchmarks). */
+  get syncCount(): number {
+    return this.groupCommit.syncCount;
+  }
+
+  segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /**
+   * Appends one validated RecordBatch v2. `batch` may be a view into a ring:
+   * its bytes are rewritten in place (offset, epoch, and for LogAppendTime the
+   * timestamps and CRC), written to the file, and not kept.
+   */
+  append(batch: Uint8Array, nowMs: number): AppendResult {
+    if (this.failure !== null)
+      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, this.failure.message);
+    assert(!this.closed, 'append to a closed log');
+    const sizeBytes = batch.length;
+    assert(sizeBytes >= BatchHeader.SIZE_BYTES, 'append of a batch shorter than its header');
+    if (this.active.sizeBytes > 0 && this.shouldRoll(sizeBytes, nowMs)) this.roll();
+    const view = this.viewOf(batch);
+    const at = batch.byteOffset;
+    const baseOffset = this.active.nextOffset;
+    const lastOffset = baseOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
+    writeInt64(view, at + BatchHeader.BASE_OFFSET, baseOffset);
+    view.setInt32(at + BatchHeader.PARTITION_LEADER_EPOCH, 0);
+    let logAppendTimeMs = -1;
+    if (this.options.config.timestampType === 'LogAppendTime') {
+      logAppendTimeMs = nowMs;
+      view.setInt16(
+        at + BatchHeader.ATTRIBUTES,
+        view.getInt16(at + BatchHeader.ATTRIBUTES) | BatchAttributes.TIMESTAMP_TYPE_LOG_APPEND,
+      );
+      writeInt64(view, at + BatchHeader.MAX_TIMESTAMP, nowMs);
+      view.setUint32(at + BatchHeader.CRC, crc32c(batch, BatchHeader.CRC_START));
+    }
+    const position = this.active.sizeBytes;
+    this.writeFully(batch, position);
+    if (this.active.createdMs < 0) this.active.createdMs = nowMs;
+    this.active.onAppend(
+      position,
+      baseOffset,
+      lastOffset + 1,
+      readInt64(view, at + BatchHeader.MAX_TIMESTAMP),
+      sizeBytes,
+    );
+    this.active.verifiedBytes = this.active.sizeBytes;
+    this.active.dirty = true;
+    if (this.options.fsync === 'always') this.groupCommit.request();
+    const result = this.result;
+    result.baseOffset = baseOffset;
+    result.lastOffset = lastOffset;
+    result.logAppendTimeMs = logAppendTimeMs;
+    return result;
+  }
+
+  /**
+   * Whole batches from the one containing `offset`, up to `maxBytes` (at least
+   * one batch, even a larger one). Empty at the log end; OFFSET_OUT_OF_RANGE
+   * outside [logStartOffset, logEndOffset]. The view is valid until the next read.
+   */
+  read(offset: number, maxBytes: number): Uint8Array {
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw new PyralogError(
+        KafkaErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${offset} is outside ${this.logStartOffset}..${this.logEndOffset}`,
+      );
+    }
+    if (offset === this.logEndOffset) return EMPTY;
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (offset >= segment.nextOffset) continue; // a gap left by a repaired segment
+      const chunk = this.readFromSegment(segment, Math.max(offset, segment.baseOffset), maxBytes);
+      if (chunk.length > 0) return chunk;
+    }
+    return EMPTY;
+  }
+
+  /** The first offset whose record timestamp is at or after `timestampMs`; null when there is none. */
+  offsetForTimestamp(timestampMs: number): { offset: number; timestampMs: number } | null {
+    for (const segment of this.segments) {
+      if (segment.timeIndex.maxTimestampMs < timestampMs) continue;
+      const startOffset = segment.baseOffset + segment.timeIndex.startOffsetFor(timestampMs);
+      const found = timestampLookup(
+        (offset) => this.read(offset, SCRATCH_BYTES_MIN),
+        startOffset,
+        segment.nextOffset,
+        timestampMs,
+      );
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  /** Deletes whole closed segments past retention.ms or beyond retention.bytes; never the active one. */
+  enforceRetention(nowMs: number): void {
+    const { retentionMs, retentionBytes } = this.options.config;
+    let totalBytes = this.sizeBytes();
+    let removed = false;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      if (oldest.syncing || oldest.dirty) break;
+      const expired = retentionMs >= 0 && oldest.timeIndex.maxTimestampMs < nowMs - retentionMs;
+      const oversize = retentionBytes >= 0 && totalBytes - oldest.sizeBytes >= retentionBytes;
+      if (!expired && !oversize) break;
+      this.segments.shift();
+      totalBytes -= oldest.sizeBytes;
+      oldest.remove();
+      removed = true;
+    }
+    if (removed) fsyncDirectory(this.options.dir);
+  }
+
+  sizeBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.sizeBytes;
+    return total;
+  }
+
+  /** Syncs everything appended so far; resolves once durableOffset covers it. */
+  async flush(): Promise<void> {
+    if (this.closed) return;
+    this.groupCommit.request();
+    await this.groupCommit.idle();
+    if (this.failure !== null)
+      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, this.failure.message);
+  }
+
+  /** Final sync, index files, clean-shutdown marker; closes every file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    await this.flush();
+    this.closed = true;
+    this.active.writeIndexes();
+    writeCleanMarker(this.options.dir, {
+      activeBaseOffset: this.active.baseOffset,
+      activeSizeBytes: this.active.sizeBytes,
+      logEndOffset: this.active.nextOffset,
+    });
+    for (const segment of this.segments) segment.close();
+  }
+
+  /** Closes the log without a final sync and removes its directory (topic deleted). */
+  async destroy(): Promise<void> {
+    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    await this.groupCommit.idle();
+    this.closed = true;
+    for (const segment of this.segments) segment.close();
+    rmSync(this.options.dir, { recursive: true, force: true });
+  }
+
+  // ---- SyncTarget (group-commit.ts) ----------------------------------------
+
+  takeDirtySegments(): Segment[] {
+    const dirty: Segment[] = [];
+    for (const segment of this.segments) {
+      if (segment.dirty) {
+        segment.dirty = false;
+        dirty.push(segment);
+      }
+    }
+    return dirty;
+  }
+
+  onSynced(coveredOffset: number): void {
+    if (coveredOffset > this.durable) {
+      this.durable = coveredOffset;
+      this.onDurable?.();
+    }
+  }
+
+  onSyncFailed(error: Error): void {
+    // After a failed fdatasync the kernel may have dropped the dirty pages: no
+    // later sync can prove they reached the disk, so the log stops taking writes.
+    this.failure = new Error(`fdatasync failed, partition log stopped: ${error.message}`);
+  }
+
+  // ---- internals --------------------------------------------------------------
+
+  private shouldRoll(incomingBytes: number, nowMs: number): boolean {
+    const { segmentBytes, segmentMs } = this.options.config;
+    if (this.active.sizeBytes + incomingBytes > segmentBytes) return true;
+    return this.active.createdMs >= 0 && nowMs - this.active.createdMs >= segmentMs;
+  }
+
+  /** Closes the active segment (indexes written and synced; its log synced by the next group commit) and starts another. */
+  private roll(): void {
+    const closing = this.active;
+    closing.writeIndexes();
+    const next = Segment.create(this.options.dir, closing.nextOffset);
+    fsyncDirectory(this.options.dir);
+    this.segments.push(next);
+    this.active = next;
+    // The closed segment's last appends are synced with the next group commit
+    // (it stays in the dirty set); under `never` it is synced now, in the background.
+    if (this.options.fsync !== 'always') this.groupCommit.request();
+  }
+
+  private writeFully(batch: Uint8Array, position: number): void {
+    let written = 0;
+    try {
+      while (written < batch.length) {
+        written += writeSync(this.active.fd, batch, written, batch.length - written, position + written);
+      }
+    } catch (error) {
+      // Cut off whatever part of the batch reached the file, so the log stays whole batches.
+      try {
+        ftruncateSync(this.active.fd, position);
+      } catch {
+        this.failure = error instanceof Error ? error : new Error(String(error));
+      }
+      throw new PyralogError(
+        KafkaErrorCode.KAFKA_STORAGE_ERROR,
+        `write failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private viewOf(batch: Uint8Array): DataView {
+    if (batch.buffer !== this.viewBuffer) {
+      this.viewBuffer = batch.buffer;
+      this.batchView = new DataView(batch.buffer);
+    }
+    return this.batchView;
+  }
+
+  /** Index of the last segment whose base offset is at or below `offset`. */
+  private segmentIndexFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.segments[middle]!.baseOffset <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
+  private ensureScratch(bytes: number): void {
+    if (this.scratch.length >= bytes) return;
+    this.scratch = new Uint8Array(Math.max(bytes, this.scratch.length * 2));
+    this.scratchView = new DataView(this.scratch.buffer);
+  }
+
+  private readFromSegment(segment: Segment, offset: number, maxBytes: number): Uint8Array {
+    let position = segment.offsetIndex.positionFor(offset - segment.baseOffset);
+    // Find the batch that contains `offset`, reading from the indexed position.
+    let start = -1;
+    let got = 0;
+    let at = 0;
+    while (start < 0) {
+      const want = Math.min(
+        segment.sizeBytes - position,
+        Math.max(maxBytes, SCRATCH_BYTES_MIN) + SEARCH_SLACK_BYTES,
+      );
+      if (want <= 0) return EMPTY;
+      this.ensureScratch(want);
+      got = readSync(segment.fd, this.scratch, 0, want, position);
+      const found = findBatchContaining(this.scratchView, got, offset);
+      if (found.position >= 0) {
+        at = found.position;
+        start = position + at;
+      } else if (found.scannedBytes > 0) {
+        position += found.scannedBytes;
+      } else {
+        throw new StorageCorruptionError(`unreadable batch header at byte ${position} of ${segment.logPath}`);
+      }
+    }
+    // Take whole batches up to maxBytes (at least one), re-reading when the first read fell short.
+    const wanted = Math.min(maxBytes, segment.sizeBytes - start);
+    if (got - at < wanted || got - at < BatchHeader.LOG_OVERHEAD_BYTES) {
+      const firstBatchBytes = this.batchSizeAt(segment, start, at, got);
+      const readBytes = Math.min(Math.max(wanted, firstBatchBytes), segment.sizeBytes - start);
+      this.ensureScratch(readBytes);
+      got = readSync(segment.fd, this.scratch, 0, readBytes, start);
+      at = 0;
+    }
+    let end = at;
+    while (end + BatchHeader.LOG_OVERHEAD_BYTES <= got) {
+      const sizeBytes =
+        this.scratchView.getInt32(end + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+      if (end + sizeBytes > got || (end > at && end + sizeBytes - at > maxBytes)) break;
+      end += sizeBytes;
+    }
+    end = this.verifiedEnd(segment, start, at, end);
+    return this.scratch.subarray(at, end);
+  }
+
+  /** Size of the batch at file position `start` (already in scratch at `at` when its header was read). */
+  private batchSizeAt(segment: Segment, start: number, at: number, got: number): number {
+    if (got - at >= BatchHeader.LOG_OVERHEAD_BYTES) {
+      return this.scratchView.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+    }
+    const header = new Uint8Array(BatchHeader.LOG_OVERHEAD_BYTES);
+    readSync(segment.fd, header, 0, header.length, start);
+    return new DataView(header.buffer).getInt32(BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+  }
+
+  /**
+   * Checks the CRC of every batch in scratch[at, end) that lies past the
+   * segment's verified prefix; cuts the result before the first bad one.
+   */
+  private verifiedEnd(segment: Segment, start: number, at: number, end: number): number {
+    if (start + (end - at) <= segment.verifiedBytes) return end;
+    let cursor = at;
+    while (cursor < end) {
+      const sizeBytes =
+        this.scratchView.getInt32(cursor + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+      const filePosition = start + (cursor - at);
+      if (filePosition + sizeBytes > segment.verifiedBytes) {
+        if (checkBatch(this.scratch, this.scratchView, cursor, end) !== sizeBytes) {
+          if (cursor === at) {
+            throw new StorageCorruptionError(
+              `batch at byte ${filePosition} of ${segment.logPath} fails its CRC32C`,
+            );
+          }
+          return cursor;
+        }
+      }
+      cursor += sizeBytes;
+    }
+    if (start <= segment.verifiedBytes)
+      segment.verifiedBytes = Math.max(segment.verifiedBytes, start + (end - at));
+    return end;
+  }
+}

@@ -1,0 +1,47 @@
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * File names in a partition directory `<topic>-<partition>/`:
+ *
+ *   00000000000000000000.log        RecordBatch v2 batches, exactly as on the wire
+ *   00000000000000000000.index      sparse offset index (offset-index.ts)
+ *   00000000000000000000.timeindex  sparse time index (time-index.ts)
+ *   clean-shutdown                  marker written by a clean close (clean-marker.ts)
+ *
+ * A segment is named by its base offset, zero-padded to 20 digits so that a
+ * plain sort of the names is a sort by offset.
+ */
+export const OFFSET_DIGITS = 20;
+export const LOG_SUFFIX = '.log';
+export const INDEX_SUFFIX = '.index';
+export const TIME_INDEX_SUFFIX = '.timeindex';
+export const CLEAN_MARKER_NAME = 'clean-shutdown';
+
+const segmentNamePattern = /^(\d{20})\.log$/;
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return `${String(baseOffset).padStart(OFFSET_DIGITS, '0')}${suffix}`;
+}
+
+export function segmentPath(dir: string, baseOffset: number, suffix: string): string {
+  return join(dir, segmentFileName(baseOffset, suffix));
+}
+
+/** The base offset a `.log` file name encodes, or -1 when the name is not a segment's. */
+export function parseSegmentName(name: string): number {
+  const match = segmentNamePattern.exec(name);
+  if (match === null) return -1;
+  const baseOffset = Number(match[1]);
+  return Number.isSafeInteger(baseOffset) ? baseOffset : -1;
+}
+
+/** Makes a directory's entries (created, renamed or deleted files) durable. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

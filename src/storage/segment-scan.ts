@@ -1,0 +1,86 @@
+import { readSync } from 'node:fs';
+import { readInt64 } from '../common/offset.js';
+import { batchCheckFailureName, checkBatch } from '../record/batch-check.js';
+import { BatchHeader } from '../record/batch-header.js';
+import type { Segment } from './segment.js';
+
+/**
+ * Walks a segment's batches from `fromPosition` to the end of its file,
+ * checking each (length and magic always; the CRC32C too when `verifyCrc`),
+ * and that offsets follow on without overlap. It stops at the first batch
+ * that is torn, corrupt or out of sequence: everything before that point is
+ * good, everything from it on is not. The segment's indexes, size and next
+ * offset are brought up to date as it goes.
+ *
+ * This is recovery's workhorse: the full CRC scan of an active segment after
+ * an unclean stop, and the short header walk that finds a closed segment's
+ * end from its last index entry.
+ */
+export interface ScanResult {
+  /** Position just past the last good batch. */
+  validBytes: number;
+  /** Why the scan stopped before the end of the file; '' when it reached the end cleanly. */
+  problem: string;
+}
+
+const CHUNK_BYTES = 1024 * 1024;
+
+export function scanSegment(
+  segment: Segment,
+  fileBytes: number,
+  fromPosition: number,
+  fromOffset: number,
+  verifyCrc: boolean,
+): ScanResult {
+  let buffer = new Uint8Array(CHUNK_BYTES);
+  let view = new DataView(buffer.buffer);
+  let position = fromPosition;
+  let expectedOffset = fromOffset;
+  while (position < fileBytes) {
+    if (fileBytes - position < BatchHeader.SIZE_BYTES) return stop(segment, position, 'torn batch header');
+    const got = readSync(segment.fd, buffer, 0, Math.min(buffer.length, fileBytes - position), position);
+    let at = 0;
+    while (got - at >= BatchHeader.SIZE_BYTES) {
+      const sizeBytes = view.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+      if (sizeBytes < BatchHeader.SIZE_BYTES)
+        return stop(segment, position + at, 'batch length out of range');
+      if (sizeBytes > fileBytes - position - at)
+        return stop(segment, position + at, 'batch runs past the end of the file');
+      if (sizeBytes > got - at) {
+        if (at === 0) {
+          // A batch larger than the buffer: grow it, then re-read from this batch.
+          buffer = new Uint8Array(sizeBytes);
+          view = new DataView(buffer.buffer);
+        }
+        break;
+      }
+      const checked = checkBatch(buffer, view, at, got, 0x7fff_ffff, verifyCrc);
+      if (checked < 0) return stop(segment, position + at, batchCheckFailureName(checked));
+      const baseOffset = readInt64(view, at + BatchHeader.BASE_OFFSET);
+      const nextOffset = baseOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA) + 1;
+      if (baseOffset !== expectedOffset || nextOffset <= baseOffset) {
+        return stop(
+          segment,
+          position + at,
+          `batch offset ${baseOffset} where ${expectedOffset} was expected`,
+        );
+      }
+      segment.onAppend(
+        position + at,
+        baseOffset,
+        nextOffset,
+        readInt64(view, at + BatchHeader.MAX_TIMESTAMP),
+        checked,
+      );
+      expectedOffset = nextOffset;
+      at += checked;
+    }
+    position += at;
+  }
+  return { validBytes: position, problem: '' };
+}
+
+function stop(segment: Segment, position: number, problem: string): ScanResult {
+  segment.sizeBytes = position;
+  return { validBytes: position, problem: `${problem} at byte ${position} of ${segment.logPath}` };
+}

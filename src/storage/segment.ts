@@ -1,0 +1,97 @@
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { OffsetIndex } from './offset-index.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, segmentPath, TIME_INDEX_SUFFIX } from './segment-files.js';
+import { TimeIndex } from './time-index.js';
+
+/**
+ * One segment of a partition log: a `.log` file of whole RecordBatch v2
+ * batches starting at `baseOffset`, with its sparse offset and time indexes.
+ * Owned by the partition's shard thread; the PartitionLog does all I/O
+ * through `fd`.
+ */
+export class Segment {
+  /** Bytes of whole batches in the file. */
+  sizeBytes = 0;
+  /** One past the last offset in the segment (= baseOffset when empty). */
+  nextOffset: number;
+  /** Wall-clock time of the first append (or the file's mtime when recovered); -1 while empty. */
+  createdMs = -1;
+  /**
+   * Bytes from the start whose CRCs are known good: everything appended by
+   * this process, and what recovery or earlier reads checked. Reads check
+   * batches past this before returning them.
+   */
+  verifiedBytes = 0;
+  /** Appended since the last sync was started. */
+  dirty = false;
+  /** Part of a sync in flight: its fd must stay open. */
+  syncing = false;
+  closed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    readonly fd: number,
+    public offsetIndex: OffsetIndex,
+    public timeIndex: TimeIndex,
+  ) {
+    this.nextOffset = baseOffset;
+  }
+
+  static create(dir: string, baseOffset: number): Segment {
+    const fd = openSync(segmentPath(dir, baseOffset, LOG_SUFFIX), 'w+');
+    return new Segment(dir, baseOffset, fd, new OffsetIndex(), new TimeIndex());
+  }
+
+  static openExisting(dir: string, baseOffset: number): Segment {
+    const fd = openSync(segmentPath(dir, baseOffset, LOG_SUFFIX), 'r+');
+    return new Segment(dir, baseOffset, fd, new OffsetIndex(), new TimeIndex());
+  }
+
+  get logPath(): string {
+    return segmentPath(this.dir, this.baseOffset, LOG_SUFFIX);
+  }
+
+  get indexPath(): string {
+    return segmentPath(this.dir, this.baseOffset, INDEX_SUFFIX);
+  }
+
+  get timeIndexPath(): string {
+    return segmentPath(this.dir, this.baseOffset, TIME_INDEX_SUFFIX);
+  }
+
+  /** Records a batch just written at `position`. */
+  onAppend(
+    position: number,
+    baseOffset: number,
+    nextOffset: number,
+    maxTimestampMs: number,
+    batchBytes: number,
+  ): void {
+    const relativeOffset = baseOffset - this.baseOffset;
+    this.offsetIndex.onAppend(relativeOffset, position, batchBytes);
+    this.timeIndex.onAppend(relativeOffset, maxTimestampMs, batchBytes);
+    this.sizeBytes = position + batchBytes;
+    this.nextOffset = nextOffset;
+  }
+
+  /** Writes both index files (synced); called when the segment closes. */
+  writeIndexes(): void {
+    this.offsetIndex.writeFile(this.indexPath);
+    this.timeIndex.writeFile(this.timeIndexPath);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  /** Closes and removes the segment's files. */
+  remove(): void {
+    this.close();
+    rmSync(this.logPath, { force: true });
+    rmSync(this.indexPath, { force: true });
+    rmSync(this.timeIndexPath, { force: true });
+  }
+}

@@ -1,0 +1,121 @@
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+
+/**
+ * Sparse time index of one segment: one entry per ~4 KiB of log, mapping the
+ * largest timestamp seen so far to the base offset of the batch that follows.
+ * Looking up a timestamp finds a batch at or before the first one that may
+ * hold it; a short scan of batch headers finishes the search.
+ *
+ * File layout (`.timeindex`), entries back to back, big-endian:
+ *   0  i64  maxTimestampMs   largest batch maxTimestamp before this entry's batch
+ *   8  u32  relativeOffset   that batch's base offset - segment base offset
+ *
+ * Kept in memory and written when the segment closes, like the offset index.
+ */
+export const TIME_INDEX_ENTRY_BYTES = 12;
+const INTERVAL_BYTES = 4096;
+
+export class TimeIndex {
+  private timestampsMs = new Float64Array(64);
+  private relativeOffsets = new Uint32Array(64);
+  private count = 0;
+  private bytesSinceEntry = Number.POSITIVE_INFINITY;
+  /** Largest timestamp of any batch in the segment; -1 when empty. */
+  maxTimestampMs = -1;
+
+  get entries(): number {
+    return this.count;
+  }
+
+  /** Notes a batch appended with `batchMaxTimestampMs`. */
+  onAppend(relativeOffset: number, batchMaxTimestampMs: number, batchBytes: number): void {
+    if (this.bytesSinceEntry >= INTERVAL_BYTES) {
+      this.add(this.maxTimestampMs, relativeOffset);
+      this.bytesSinceEntry = 0;
+    }
+    this.bytesSinceEntry += batchBytes;
+    if (batchMaxTimestampMs > this.maxTimestampMs) this.maxTimestampMs = batchMaxTimestampMs;
+  }
+
+  add(timestampMs: number, relativeOffset: number): void {
+    if (this.count === this.relativeOffsets.length) {
+      const grownTimes = new Float64Array(this.count * 2);
+      grownTimes.set(this.timestampsMs);
+      this.timestampsMs = grownTimes;
+      const grownOffsets = new Uint32Array(this.count * 2);
+      grownOffsets.set(this.relativeOffsets);
+      this.relativeOffsets = grownOffsets;
+    }
+    this.timestampsMs[this.count] = timestampMs;
+    this.relativeOffsets[this.count] = relativeOffset;
+    this.count++;
+  }
+
+  /**
+   * The relative offset to start scanning from for `timestampMs`: the last
+   * entry whose preceding batches all have smaller timestamps (0 when none).
+   */
+  startOffsetFor(timestampMs: number): number {
+    let found = 0;
+    for (let i = 0; i < this.count; i++) {
+      if (this.timestampsMs[i]! >= timestampMs) break;
+      found = this.relativeOffsets[i]!;
+    }
+    return found;
+  }
+
+  /**
+   * Forgets entries at or past `relativeOffset`. The first entry removed
+   * holds the largest timestamp before its batch, which becomes the running
+   * maximum again, so re-walking the batches from there rebuilds the rest.
+   */
+  truncateToOffset(relativeOffset: number): void {
+    while (this.count > 0 && this.relativeOffsets[this.count - 1]! >= relativeOffset) {
+      this.count--;
+      this.maxTimestampMs = this.timestampsMs[this.count]!;
+    }
+    this.bytesSinceEntry = Number.POSITIVE_INFINITY;
+  }
+
+  /** Relative offset of the last entry; -1 when there is none. */
+  lastRelativeOffset(): number {
+    return this.count === 0 ? -1 : this.relativeOffsets[this.count - 1]!;
+  }
+
+  writeFile(path: string): void {
+    const bytes = new Uint8Array(this.count * TIME_INDEX_ENTRY_BYTES);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < this.count; i++) {
+      view.setBigInt64(i * TIME_INDEX_ENTRY_BYTES, BigInt(this.timestampsMs[i]!));
+      view.setUint32(i * TIME_INDEX_ENTRY_BYTES + 8, this.relativeOffsets[i]!);
+    }
+    const fd = openSync(path, 'w');
+    try {
+      writeSync(fd, bytes, 0, bytes.length, 0);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Loads a time index file, or null when it is missing or malformed. */
+  static readFile(path: string): TimeIndex | null {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      return null;
+    }
+    if (bytes.length % TIME_INDEX_ENTRY_BYTES !== 0) return null;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const index = new TimeIndex();
+    let lastOffset = -1;
+    for (let at = 0; at < bytes.length; at += TIME_INDEX_ENTRY_BYTES) {
+      const relativeOffset = view.getUint32(at + 8);
+      if (relativeOffset <= lastOffset && at > 0) return null;
+      index.add(Number(view.getBigInt64(at)), relativeOffset);
+      lastOffset = relativeOffset;
+    }
+    return index;
+  }
+}
