@@ -39,10 +39,15 @@
  *
  * CREATE_PARTITIONS (4)               reply (0x8004): 0 i16 errorCode
  *   8  u32 topicId, 12 u32 firstPartition, 16 u32 partitionCount,
- *  20  …  utf8 JSON {"topic": name, "config": TopicConfig} (control path only)
+ *  20  …  utf8 JSON {"topic": name, "config": TopicConfig, "partitions": [n, …]}
  *
  * DELETE_PARTITIONS (5)               reply (0x8005): 0 i16 errorCode
- *   8  u32 topicId, 12 u32 firstPartition, 16 u32 partitionCount
+ *   8  u32 topicId, 12 u32 firstPartition, 16 u32 partitionCount,
+ *  20  …  utf8 JSON {"partitions": [n, …]}
+ *
+ *   The two admin messages carry their partition list and topic config as
+ *   JSON after the fixed fields: they are rare control traffic, and a
+ *   TopicConfig grows fields over time. Produce and fetch never use JSON.
  *
  * DESCRIBE_PARTITIONS (6)             reply (0x8006)
  *   8  u32 topicId, 12 u32 count,       0 u32 count, 4 u32 reserved, then per
