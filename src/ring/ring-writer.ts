@@ -5,6 +5,7 @@ import {
   RingSlot,
   recordBytes,
   ringViews,
+  SPIN_POLLS,
   WRAP_MARKER,
 } from './ring-layout.js';
 
@@ -73,6 +74,7 @@ export class RingWriter {
     view.setUint16(position + RecordField.TYPE, type);
     view.setUint16(position + RecordField.FLAGS, flags);
     view.setUint32(position + RecordField.CORRELATION_ID, correlationId);
+    view.setUint32(position + RecordField.RESERVED, 0);
     this.claimed = (this.claimed + size) | 0;
     return position + RECORD_HEADER_BYTES;
   }
@@ -118,6 +120,10 @@ export class RingWriter {
 
   /** For threads with nothing else to do: blocks until a claim would succeed; false on timeout. */
   waitForSpaceSync(payloadBytes: number, timeoutMs: number): boolean {
+    for (let spin = 0; spin < SPIN_POLLS; spin++) {
+      this.cachedRead = Atomics.load(this.control, RingSlot.READ_INDEX);
+      if (this.bytesNeeded(payloadBytes) <= this.freeBytesCached()) return true;
+    }
     const deadlineMs = performance.now() + timeoutMs;
     let fits = false;
     for (;;) {
