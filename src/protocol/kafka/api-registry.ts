@@ -1,0 +1,51 @@
+import { type RegisteredApi, registerApi } from './api.js';
+import { apiVersions } from './api-versions.js';
+import { createTopics } from './create-topics.js';
+import { deleteTopics } from './delete-topics.js';
+import { describeConfigs } from './describe-configs.js';
+import { describeGroups } from './describe-groups.js';
+import { fetch } from './fetch.js';
+import { findCoordinator } from './find-coordinator.js';
+import { heartbeat } from './heartbeat.js';
+import { initProducerId } from './init-producer-id.js';
+import { joinGroup } from './join-group.js';
+import { leaveGroup } from './leave-group.js';
+import { listGroups } from './list-groups.js';
+import { listOffsets } from './list-offsets.js';
+import { metadata } from './metadata.js';
+import { offsetCommit } from './offset-commit.js';
+import { offsetFetch } from './offset-fetch.js';
+import { produce } from './produce.js';
+import { syncGroup } from './sync-group.js';
+
+/**
+ * Every Kafka API this broker serves. ApiVersions advertises exactly this
+ * list, so a version is never promised that no code decodes.
+ */
+export const kafkaApis: readonly RegisteredApi[] = [
+  registerApi(produce),
+  registerApi(fetch),
+  registerApi(listOffsets),
+  registerApi(metadata),
+  registerApi(offsetCommit),
+  registerApi(offsetFetch),
+  registerApi(findCoordinator),
+  registerApi(joinGroup),
+  registerApi(heartbeat),
+  registerApi(leaveGroup),
+  registerApi(syncGroup),
+  registerApi(describeGroups),
+  registerApi(listGroups),
+  registerApi(apiVersions),
+  registerApi(createTopics),
+  registerApi(deleteTopics),
+  registerApi(initProducerId),
+  registerApi(describeConfigs),
+];
+
+/** Lookup by API key (at most a few dozen keys: a dense array). */
+export const kafkaApisByKey: readonly (RegisteredApi | undefined)[] = (() => {
+  const byKey: (RegisteredApi | undefined)[] = [];
+  for (const api of kafkaApis) byKey[api.apiKey] = api;
+  return byKey;
+})();

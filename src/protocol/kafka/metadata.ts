@@ -1,0 +1,98 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { ApiKey, type KafkaApi } from './api.js';
+import { ensureTopic } from './auto-create.js';
+
+/**
+ * Metadata (key 3), versions 0–5. Grammar (non-flexible):
+ *   Request:  topics [name STRING] (v0: an array, empty = all topics;
+ *             v1+: NULLABLE, null = all, empty = none),
+ *             allow_auto_topic_creation BOOLEAN (v4+)
+ *   Response: throttle_time_ms INT32 (v3+),
+ *             brokers [node_id INT32, host STRING, port INT32, rack NULLABLE_STRING (v1+)],
+ *             cluster_id NULLABLE_STRING (v2+), controller_id INT32 (v1+),
+ *             topics [error_code INT16, name STRING, is_internal BOOLEAN (v1+),
+ *               partitions [error_code INT16, partition_index INT32, leader_id INT32,
+ *                 replica_nodes [INT32], isr_nodes [INT32], offline_replicas [INT32] (v5+)]]
+ * One broker: it is the controller and leads every partition, with itself as
+ * the only replica. Host and port are the advertised ones.
+ */
+export interface MetadataRequest {
+  /** null: every topic. */
+  topics: string[] | null;
+  allowAutoTopicCreation: boolean;
+}
+
+export interface MetadataTopic {
+  errorCode: number;
+  name: string;
+  isInternal: boolean;
+  partitionCount: number;
+}
+
+export interface MetadataResponse {
+  nodeId: number;
+  host: string;
+  port: number;
+  topics: MetadataTopic[];
+}
+
+export const CLUSTER_ID = 'pyralog';
+
+export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
+  apiKey: ApiKey.METADATA,
+  name: 'Metadata',
+  minVersion: 0,
+  maxVersion: 5,
+  decode(reader, version) {
+    let topics = version === 0 ? reader.array((r) => r.string()) : reader.nullableArray((r) => r.string());
+    if (version === 0 && topics !== null && topics.length === 0) topics = null;
+    const allowAutoTopicCreation = version >= 4 ? reader.boolean() : true;
+    return { topics, allowAutoTopicCreation };
+  },
+  async handle(request, context) {
+    const { engine, config } = context.deps;
+    let topics: MetadataTopic[];
+    if (request.topics === null) {
+      topics = engine.listTopics().map((topic) => ({
+        errorCode: KafkaErrorCode.NONE,
+        name: topic.name,
+        isInternal: topic.name.startsWith('__'),
+        partitionCount: topic.partitionCount,
+      }));
+    } else {
+      topics = await Promise.all(
+        request.topics.map(async (name) => {
+          const code = await ensureTopic(context, name, request.allowAutoTopicCreation);
+          const topic = engine.describeTopic(name);
+          return {
+            errorCode:
+              topic === undefined ? code || KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION : KafkaErrorCode.NONE,
+            name,
+            isInternal: name.startsWith('__'),
+            partitionCount: topic?.partitionCount ?? 0,
+          };
+        }),
+      );
+    }
+    return { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, topics };
+  },
+  encode(writer, response, version) {
+    if (version >= 3) writer.int32(0);
+    writer.int32(1);
+    writer.int32(response.nodeId).string(response.host).int32(response.port);
+    if (version >= 1) writer.nullableString(null);
+    if (version >= 2) writer.nullableString(CLUSTER_ID);
+    if (version >= 1) writer.int32(response.nodeId);
+    writer.array(response.topics, (w, topic) => {
+      w.int16(topic.errorCode).string(topic.name);
+      if (version >= 1) w.boolean(topic.isInternal);
+      w.int32(topic.partitionCount);
+      for (let partition = 0; partition < topic.partitionCount; partition++) {
+        w.int16(KafkaErrorCode.NONE).int32(partition).int32(response.nodeId);
+        w.int32(1).int32(response.nodeId); // replica_nodes
+        w.int32(1).int32(response.nodeId); // isr_nodes
+        if (version >= 5) w.int32(0); // offline_replicas
+      }
+    });
+  },
+};

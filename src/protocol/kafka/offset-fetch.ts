@@ -1,0 +1,33 @@
+import type { OffsetFetchRequest, OffsetFetchResult } from '../../groups/group-coordinator-api.js';
+import { ApiKey, type KafkaApi } from './api.js';
+
+/**
+ * OffsetFetch (key 9), version 1. Grammar (non-flexible):
+ *   Request:  group_id STRING, topics [name STRING, partition_indexes [INT32]]
+ *   Response: topics [name STRING, partitions [partition_index INT32, committed_offset INT64,
+ *               metadata NULLABLE_STRING, error_code INT16]]
+ * A partition with nothing committed answers offset -1 and no error.
+ */
+export const offsetFetch: KafkaApi<OffsetFetchRequest, OffsetFetchResult> = {
+  apiKey: ApiKey.OFFSET_FETCH,
+  name: 'OffsetFetch',
+  minVersion: 1,
+  maxVersion: 1,
+  decode(reader) {
+    return {
+      groupId: reader.string(),
+      topics: reader.array((r) => ({ topic: r.string(), partitions: r.array((p) => p.int32()) })),
+    };
+  },
+  handle(request, context) {
+    return context.deps.groups.fetchOffsets(request);
+  },
+  encode(writer, response) {
+    writer.array(response.topics, (w, topic) => {
+      w.string(topic.topic);
+      w.array(topic.partitions, (pw, p) =>
+        pw.int32(p.partition).int64(p.offset).nullableString(p.metadata).int16(p.errorCode),
+      );
+    });
+  },
+};

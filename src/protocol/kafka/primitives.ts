@@ -1,0 +1,261 @@
+import { PyralogError } from '../../common/errors.js';
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { readInt64, writeInt64 } from '../../common/offset.js';
+
+/**
+ * The Kafka protocol's primitive types (non-flexible encodings only), all
+ * big-endian:
+ *
+ *   INT8/16/32/64 · BOOLEAN (1 byte) · STRING (i16 length, UTF-8) ·
+ *   NULLABLE_STRING (length -1 = null) · BYTES / NULLABLE_BYTES (i32 length) ·
+ *   ARRAY (i32 count, -1 = null, then the elements)
+ *
+ * `KafkaReader` reads a request body in place; byte fields come back as
+ * views into the request frame, so a produced batch is never copied here.
+ * Reading past the end, or a length that lies, throws a MalformedRequestError,
+ * which the listener answers by closing the connection.
+ */
+export class MalformedRequestError extends PyralogError {
+  constructor(message: string) {
+    super(KafkaErrorCode.INVALID_REQUEST, message);
+    this.name = 'MalformedRequestError';
+  }
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: false });
+const textEncoder = new TextEncoder();
+
+/** Most elements an array in a request may claim; far above what a valid request holds. */
+const ARRAY_COUNT_MAX = 1_000_000;
+
+export class KafkaReader {
+  private readonly view: DataView;
+  position: number;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    start = 0,
+    private readonly end = bytes.length,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.position = start;
+  }
+
+  remaining(): number {
+    return this.end - this.position;
+  }
+
+  private need(byteCount: number): number {
+    const at = this.position;
+    if (byteCount < 0 || at + byteCount > this.end) {
+      throw new MalformedRequestError(
+        `request ends early: ${byteCount} bytes needed at ${at}, ${this.end - at} left`,
+      );
+    }
+    this.position = at + byteCount;
+    return at;
+  }
+
+  int8(): number {
+    return this.view.getInt8(this.need(1));
+  }
+
+  int16(): number {
+    return this.view.getInt16(this.need(2));
+  }
+
+  int32(): number {
+    return this.view.getInt32(this.need(4));
+  }
+
+  int64(): number {
+    const at = this.need(8);
+    const high = this.view.getInt32(at);
+    // Values outside the safe-integer range (never valid offsets or ids here) are clamped, not wrapped.
+    if (high > 0x1f_ffff) return Number.MAX_SAFE_INTEGER;
+    if (high < -0x20_0000) return Number.MIN_SAFE_INTEGER;
+    return readInt64(this.view, at);
+  }
+
+  boolean(): boolean {
+    return this.int8() !== 0;
+  }
+
+  string(): string {
+    const value = this.nullableString();
+    if (value === null) throw new MalformedRequestError('null where a string is required');
+    return value;
+  }
+
+  nullableString(): string | null {
+    const length = this.int16();
+    if (length < 0) return null;
+    const at = this.need(length);
+    return textDecoder.decode(this.bytes.subarray(at, at + length));
+  }
+
+  /** A view into the request, not a copy. */
+  bytesField(): Uint8Array {
+    const value = this.nullableBytes();
+    if (value === null) throw new MalformedRequestError('null where bytes are required');
+    return value;
+  }
+
+  nullableBytes(): Uint8Array | null {
+    const length = this.int32();
+    if (length < 0) return null;
+    const at = this.need(length);
+    return this.bytes.subarray(at, at + length);
+  }
+
+  array<T>(element: (reader: KafkaReader) => T): T[] {
+    const items = this.nullableArray(element);
+    if (items === null) throw new MalformedRequestError('null where an array is required');
+    return items;
+  }
+
+  nullableArray<T>(element: (reader: KafkaReader) => T): T[] | null {
+    const count = this.int32();
+    if (count < 0) return null;
+    // Every element takes at least one byte: a count beyond what is left is a lie.
+    if (count > ARRAY_COUNT_MAX || count > this.remaining()) {
+      throw new MalformedRequestError(`array of ${count} elements cannot fit in ${this.remaining()} bytes`);
+    }
+    const items = new Array<T>(count);
+    for (let i = 0; i < count; i++) items[i] = element(this);
+    return items;
+  }
+}
+
+/**
+ * Builds a response. Bytes are written into one growing buffer; large byte
+ * fields (fetched record batches) can be appended as views instead, so they
+ * go to the socket without a copy. `finish()` returns the chunks in order.
+ */
+export class KafkaWriter {
+  private buffer: Uint8Array;
+  private view: DataView;
+  private position = 0;
+  private chunkStart = 0;
+  private readonly chunks: Uint8Array[] = [];
+  private viewBytes = 0;
+  private sealedBytes = 0;
+
+  constructor(initialBytes = 256) {
+    this.buffer = new Uint8Array(initialBytes);
+    this.view = new DataView(this.buffer.buffer);
+  }
+
+  /** Bytes written so far, views included. */
+  get length(): number {
+    return this.position - this.chunkStart + this.sealedBytes + this.viewBytes;
+  }
+
+  private ensure(byteCount: number): number {
+    if (this.position + byteCount > this.buffer.length) {
+      // Seal what is written and continue in a fresh, larger buffer.
+      if (this.position > this.chunkStart) {
+        this.chunks.push(this.buffer.subarray(this.chunkStart, this.position));
+        this.sealedBytes += this.position - this.chunkStart;
+      }
+      this.buffer = new Uint8Array(Math.max(byteCount, this.buffer.length * 2));
+      this.view = new DataView(this.buffer.buffer);
+      this.position = 0;
+      this.chunkStart = 0;
+    }
+    const at = this.position;
+    this.position += byteCount;
+    return at;
+  }
+
+  int8(value: number): this {
+    this.view.setInt8(this.ensure(1), value);
+    return this;
+  }
+
+  int16(value: number): this {
+    this.view.setInt16(this.ensure(2), value);
+    return this;
+  }
+
+  int32(value: number): this {
+    this.view.setInt32(this.ensure(4), value);
+    return this;
+  }
+
+  int64(value: number): this {
+    writeInt64(this.view, this.ensure(8), value);
+    return this;
+  }
+
+  boolean(value: boolean): this {
+    return this.int8(value ? 1 : 0);
+  }
+
+  string(value: string): this {
+    return this.nullableString(value);
+  }
+
+  nullableString(value: string | null): this {
+    if (value === null) return this.int16(-1);
+    const encoded = textEncoder.encode(value);
+    this.int16(encoded.length);
+    this.buffer.set(encoded, this.ensure(encoded.length));
+    return this;
+  }
+
+  bytesField(value: Uint8Array): this {
+    this.int32(value.length);
+    this.buffer.set(value, this.ensure(value.length));
+    return this;
+  }
+
+  nullableBytes(value: Uint8Array | null): this {
+    return value === null ? this.int32(-1) : this.bytesField(value);
+  }
+
+  /** Writes `value` as a BYTES field whose content is sent as a view, not copied. */
+  bytesView(value: Uint8Array): this {
+    this.int32(value.length);
+    if (value.length === 0) return this;
+    if (this.position > this.chunkStart) {
+      this.chunks.push(this.buffer.subarray(this.chunkStart, this.position));
+      this.sealedBytes += this.position - this.chunkStart;
+      this.chunkStart = this.position;
+    }
+    this.chunks.push(value);
+    this.viewBytes += value.length;
+    return this;
+  }
+
+  array<T>(items: readonly T[], element: (writer: KafkaWriter, item: T) => void): this {
+    this.int32(items.length);
+    for (const item of items) element(this, item);
+    return this;
+  }
+
+  nullableArray<T>(items: readonly T[] | null, element: (writer: KafkaWriter, item: T) => void): this {
+    return items === null ? this.int32(-1) : this.array(items, element);
+  }
+
+  /** The response's bytes, in order. */
+  finish(): Uint8Array[] {
+    if (this.position > this.chunkStart) {
+      this.chunks.push(this.buffer.subarray(this.chunkStart, this.position));
+      this.sealedBytes += this.position - this.chunkStart;
+      this.chunkStart = this.position;
+    }
+    return this.chunks;
+  }
+}
+
+/** Concatenates chunks (tests and small responses). */
+export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import type { Acks } from '../../engine/engine-api.js';
+import { ApiKey, type KafkaApi, type KafkaRequestContext } from './api.js';
+
+/**
+ * Produce (key 0), versions 3–7. Grammar (non-flexible):
+ *   Request:  transactional_id NULLABLE_STRING, acks INT16, timeout_ms INT32,
+ *             topic_data [name STRING, partition_data [index INT32, records NULLABLE_BYTES]]
+ *   Response: responses [name STRING, partition_responses [index INT32, error_code INT16,
+ *               base_offset INT64, log_append_time_ms INT64, log_start_offset INT64 (v5+)]],
+ *             throttle_time_ms INT32
+ * Versions 3–7 differ only by log_start_offset (v5+) and by what the broker
+ * promises about errors, so one decoder and encoder serve them all.
+ * `records` is a view into the request frame: the engine copies it once, into
+ * the owning shard's ring. acks=0 gets no response at all.
+ */
+export interface ProducePartitionData {
+  index: number;
+  records: Uint8Array | null;
+}
+
+export interface ProduceRequest {
+  transactionalId: string | null;
+  acks: number;
+  timeoutMs: number;
+  topics: { name: string; partitions: ProducePartitionData[] }[];
+}
+
+export interface ProducePartitionResponse {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+export interface ProduceResponse {
+  topics: { name: string; partitions: ProducePartitionResponse[] }[];
+}
+
+function failed(index: number, errorCode: number): ProducePartitionResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+}
+
+async function producePartition(
+  context: KafkaRequestContext,
+  topic: string,
+  topicKnown: number,
+  partition: ProducePartitionData,
+  acks: Acks,
+): Promise<ProducePartitionResponse> {
+  if (topicKnown !== KafkaErrorCode.NONE) return failed(partition.index, topicKnown);
+  if (partition.records === null || partition.records.length === 0) {
+    return failed(partition.index, KafkaErrorCode.INVALID_RECORD);
+  }
+  const outcome = await context.deps.engine.produce(topic, partition.index, partition.records, acks);
+  return {
+    index: partition.index,
+    errorCode: outcome.errorCode,
+    baseOffset: outcome.baseOffset,
+    logAppendTimeMs: outcome.logAppendTimeMs,
+    logStartOffset: outcome.logStartOffset,
+  };
+}
+
+export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
+  apiKey: ApiKey.PRODUCE,
+  name: 'Produce',
+  minVersion: 3,
+  maxVersion: 7,
+  decode(reader) {
+    return {
+      transactionalId: reader.nullableString(),
+      acks: reader.int16(),
+      timeoutMs: reader.int32(),
+      topics: reader.array((r) => ({
+        name: r.string(),
+        partitions: r.array((p) => ({ index: p.int32(), records: p.nullableBytes() })),
+      })),
+    };
+  },
+  async handle(request, context) {
+    const acks = request.acks;
+    const validAcks = acks === 0 || acks === 1 || acks === -1;
+    // Kafka creates topics on Metadata, not on Produce: an unknown topic is
+    // UNKNOWN_TOPIC_OR_PARTITION from the engine, which clients answer with a
+    // Metadata request (and so the auto-creation) before they retry.
+    const code = !validAcks
+      ? KafkaErrorCode.INVALID_REQUIRED_ACKS
+      : request.transactionalId !== null
+        ? KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : KafkaErrorCode.NONE;
+    const responses = await Promise.all(
+      request.topics.map(async (topic) => ({
+        name: topic.name,
+        partitions: await Promise.all(
+          topic.partitions.map((partition) =>
+            producePartition(context, topic.name, code, partition, acks as Acks),
+          ),
+        ),
+      })),
+    );
+    return acks === 0 ? null : { topics: responses };
+  },
+  encode(writer, response, version) {
+    writer.array(response.topics, (w, topic) => {
+      w.string(topic.name);
+      w.array(topic.partitions, (pw, partition) => {
+        pw.int32(partition.index)
+          .int16(partition.errorCode)
+          .int64(partition.baseOffset)
+          .int64(partition.logAppendTimeMs);
+        if (version >= 5) pw.int64(partition.logStartOffset);
+      });
+    });
+    writer.int32(0);
+  },
+};

@@ -1,0 +1,49 @@
+import type { TopicConfig } from '../../common/broker-config.js';
+import { ConfigError } from '../../common/errors.js';
+
+/**
+ * Kafka's names for the topic settings Pyralog has, used by CreateTopics,
+ * DescribeConfigs and the HTTP API, and the conversion to TopicConfig.
+ */
+export const topicConfigKeys = {
+  'segment.bytes': 'segmentBytes',
+  'segment.ms': 'segmentMs',
+  'retention.bytes': 'retentionBytes',
+  'retention.ms': 'retentionMs',
+  'max.message.bytes': 'maxMessageBytes',
+  'message.timestamp.type': 'timestampType',
+} as const satisfies Record<string, keyof TopicConfig>;
+
+export type TopicConfigKey = keyof typeof topicConfigKeys;
+
+/** Turns Kafka-style `name → value` settings into a partial TopicConfig; throws ConfigError naming a bad one. */
+export function topicConfigFromKafka(
+  entries: readonly { name: string; value: string | null }[],
+): Partial<TopicConfig> {
+  const config: { -readonly [K in keyof TopicConfig]?: TopicConfig[K] } = {};
+  for (const { name, value } of entries) {
+    const field = topicConfigKeys[name as TopicConfigKey];
+    if (field === undefined) throw new ConfigError(name, 'is not a topic setting this broker knows');
+    if (value === null) continue;
+    if (field === 'timestampType') {
+      if (value !== 'CreateTime' && value !== 'LogAppendTime') {
+        throw new ConfigError(name, `must be CreateTime or LogAppendTime, got "${value}"`);
+      }
+      config.timestampType = value;
+    } else {
+      const parsed = Number(value);
+      if (!Number.isSafeInteger(parsed))
+        throw new ConfigError(name, `must be a whole number, got "${value}"`);
+      config[field] = parsed;
+    }
+  }
+  return config;
+}
+
+/** The Kafka-style settings of a topic, for DescribeConfigs and the HTTP API. */
+export function topicConfigToKafka(config: TopicConfig): { name: TopicConfigKey; value: string }[] {
+  return (Object.keys(topicConfigKeys) as TopicConfigKey[]).map((name) => ({
+    name,
+    value: String(config[topicConfigKeys[name]]),
+  }));
+}

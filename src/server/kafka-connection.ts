@@ -1,0 +1,210 @@
+import type { Socket } from 'node:net';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { ApiKey, type KafkaRequestContext } from '../protocol/kafka/api.js';
+import { kafkaApis, kafkaApisByKey } from '../protocol/kafka/api-registry.js';
+import { apiVersions } from '../protocol/kafka/api-versions.js';
+import { KafkaReader, KafkaWriter, MalformedRequestError } from '../protocol/kafka/primitives.js';
+import type { FrontDoorDeps } from './front-door-deps.js';
+
+/**
+ * One Kafka client connection, on the acceptor thread.
+ *
+ * Framing: each request is `INT32 size` then `size` bytes: the request header
+ * v1 (api_key INT16, api_version INT16, correlation_id INT32, client_id
+ * NULLABLE_STRING) and the body. A frame larger than maxRequestBytes, or one
+ * that does not decode, closes the connection: the stream cannot be trusted
+ * past it. Responses are `INT32 size`, correlation_id INT32 (response header
+ * v0), body.
+ *
+ * Clients pipeline requests and match responses in order, so responses are
+ * written in the order requests arrived even when handlers finish out of
+ * order; acks=0 produces hold a place in that order but send nothing. At most
+ * maxInFlightRequestsPerConnection requests are in progress: past that the
+ * socket is paused, which pushes back on the client through TCP.
+ */
+const SIZE_BYTES = 4;
+const REQUEST_HEADER_MIN_BYTES = 8;
+
+interface Slot {
+  correlationId: number;
+  done: boolean;
+  chunks: Uint8Array[] | null;
+}
+
+export interface ConnectionLog {
+  warn(details: object, message: string): void;
+}
+
+export class KafkaConnection {
+  private readonly chunks: Buffer[] = [];
+  private bufferedBytes = 0;
+  private readonly slots: Slot[] = [];
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly deps: FrontDoorDeps,
+    private readonly log: ConnectionLog,
+  ) {
+    socket.setNoDelay(true);
+    socket.setTimeout(deps.config.idleTimeoutMs, () => this.close('idle timeout'));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.close('socket error'));
+    socket.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason !== 'socket error' && reason !== 'idle timeout')
+      this.log.warn({ reason }, 'closing Kafka connection');
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bufferedBytes += chunk.length;
+    while (!this.closed && this.bufferedBytes >= SIZE_BYTES) {
+      const size = this.peekSize();
+      if (size < REQUEST_HEADER_MIN_BYTES || size > this.deps.config.maxRequestBytes) {
+        this.close(
+          `request size ${size} outside ${REQUEST_HEADER_MIN_BYTES}..${this.deps.config.maxRequestBytes}`,
+        );
+        return;
+      }
+      if (this.bufferedBytes < SIZE_BYTES + size) return;
+      const frame = this.take(SIZE_BYTES + size).subarray(SIZE_BYTES);
+      this.onFrame(frame);
+    }
+  }
+
+  private peekSize(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= SIZE_BYTES) return first.readInt32BE(0);
+    return this.take(0, SIZE_BYTES).readInt32BE(0);
+  }
+
+  /** Removes `byteCount` bytes from the front (a view when they sit in one chunk); with `peek`, only looks. */
+  private take(byteCount: number, peek = 0): Buffer {
+    if (peek > 0) return Buffer.concat(this.chunks, Math.min(this.bufferedBytes, 64)).subarray(0, peek);
+    const first = this.chunks[0]!;
+    let frame: Buffer;
+    if (first.length >= byteCount) {
+      frame = first.subarray(0, byteCount);
+      if (first.length === byteCount) this.chunks.shift();
+      else this.chunks[0] = first.subarray(byteCount);
+    } else {
+      // The frame spans chunks: join them once.
+      const joined = Buffer.concat(this.chunks, this.bufferedBytes);
+      frame = joined.subarray(0, byteCount);
+      this.chunks.length = 0;
+      if (joined.length > byteCount) this.chunks.push(joined.subarray(byteCount));
+    }
+    this.bufferedBytes -= byteCount;
+    return frame;
+  }
+
+  private onFrame(frame: Buffer): void {
+    const reader = new KafkaReader(frame);
+    let apiKey: number;
+    let apiVersion: number;
+    let correlationId: number;
+    let clientId: string;
+    try {
+      apiKey = reader.int16();
+      apiVersion = reader.int16();
+      correlationId = reader.int32();
+      clientId = reader.nullableString() ?? '';
+    } catch {
+      this.close('malformed request header');
+      return;
+    }
+    const api = kafkaApisByKey[apiKey];
+    if (api === undefined) {
+      this.close(`unknown API key ${apiKey}`);
+      return;
+    }
+    const slot: Slot = { correlationId, done: false, chunks: null };
+    if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
+      if (apiKey !== ApiKey.API_VERSIONS) {
+        this.close(`${api.name} v${apiVersion} is not supported (${api.minVersion}..${api.maxVersion})`);
+        return;
+      }
+      // A newer client's ApiVersions: answer in the v0 layout with the list, so it can fall back.
+      this.slots.push(slot);
+      const writer = new KafkaWriter();
+      apiVersions.encode(writer, { errorCode: KafkaErrorCode.UNSUPPORTED_VERSION, apis: kafkaApis }, 0);
+      this.complete(slot, writer);
+      return;
+    }
+    const context: KafkaRequestContext = {
+      deps: this.deps,
+      apiVersion,
+      clientId,
+      clientHost: this.socket.remoteAddress ?? '',
+      apis: kafkaApis,
+    };
+    let running: Promise<((writer: KafkaWriter) => void) | null>;
+    try {
+      running = api.run(reader, context);
+    } catch (error) {
+      this.close(
+        error instanceof MalformedRequestError ? `malformed ${api.name}: ${error.message}` : String(error),
+      );
+      return;
+    }
+    this.slots.push(slot);
+    if (this.slots.length >= this.deps.config.maxInFlightRequestsPerConnection && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    running.then(
+      (encode) => {
+        if (encode === null) {
+          slot.done = true;
+          this.flush();
+          return;
+        }
+        const writer = new KafkaWriter();
+        encode(writer);
+        this.complete(slot, writer);
+      },
+      (error: unknown) => {
+        // A handler that rejects has a bug: the client cannot be answered sensibly.
+        this.log.warn({ api: api.name, error: String(error) }, 'Kafka handler failed');
+        this.close(`${api.name} handler failed`);
+      },
+    );
+  }
+
+  private complete(slot: Slot, writer: KafkaWriter): void {
+    const body = writer.finish();
+    const header = Buffer.allocUnsafe(8);
+    header.writeInt32BE(4 + writer.length, 0);
+    header.writeInt32BE(slot.correlationId, 4);
+    slot.chunks = [header, ...body];
+    slot.done = true;
+    this.flush();
+  }
+
+  /** Writes every finished response at the head of the queue, in arrival order. */
+  private flush(): void {
+    if (this.closed) return;
+    let wrote = false;
+    while (this.slots.length > 0 && this.slots[0]!.done) {
+      const slot = this.slots.shift()!;
+      if (slot.chunks === null) continue;
+      if (!wrote) this.socket.cork();
+      wrote = true;
+      for (const chunk of slot.chunks) this.socket.write(chunk);
+    }
+    if (wrote) this.socket.uncork();
+    if (this.paused && this.slots.length < this.deps.config.maxInFlightRequestsPerConnection) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+}

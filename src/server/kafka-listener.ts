@@ -1,0 +1,44 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { pino } from 'pino';
+import type { FrontDoor, FrontDoorDeps } from './front-door-deps.js';
+import { KafkaConnection } from './kafka-connection.js';
+
+/**
+ * The Kafka protocol front door: a TCP listener on the acceptor thread
+ * (`--host`, `--kafka-port`). Each connection frames and routes requests
+ * (kafka-connection.ts); partition work goes to the shards through the engine.
+ * When `--advertised-port` was left at its default, Metadata and
+ * FindCoordinator advertise the port actually bound (which matters with port 0).
+ */
+export async function startKafkaListener(deps: FrontDoorDeps): Promise<FrontDoor> {
+  const logger = pino({ level: deps.config.logLevel }, pino.destination(2));
+  const connections = new Set<Socket>();
+  let connectionDeps = deps;
+  const server: Server = createServer((socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+    new KafkaConnection(socket, connectionDeps, logger);
+  });
+  server.maxConnections = deps.config.maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.config.kafkaPort, deps.config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : deps.config.kafkaPort;
+  if (deps.config.advertisedPort === deps.config.kafkaPort && port !== deps.config.kafkaPort) {
+    connectionDeps = { ...deps, config: { ...deps.config, advertisedPort: port } };
+  }
+  return {
+    port,
+    close(): Promise<void> {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of connections) socket.destroy();
+      });
+    },
+  };
+}
