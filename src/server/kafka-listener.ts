@@ -7,8 +7,9 @@ import { KafkaConnection } from './kafka-connection.js';
  * The Kafka protocol front door: a TCP listener on the acceptor thread
  * (`--host`, `--kafka-port`). Each connection frames and routes requests
  * (kafka-connection.ts); partition work goes to the shards through the engine.
- * When `--advertised-port` was left at its default, Metadata and
- * FindCoordinator advertise the port actually bound (which matters with port 0).
+ * Metadata and FindCoordinator advertise the port actually bound when
+ * `--advertised-port` follows `--kafka-port` (its default), when it is 0, or
+ * when the listener was asked for an ephemeral port (0).
  */
 export async function startKafkaListener(deps: FrontDoorDeps): Promise<FrontDoor> {
   const logger = pino({ level: deps.config.logLevel }, pino.destination(2));
@@ -29,7 +30,9 @@ export async function startKafkaListener(deps: FrontDoorDeps): Promise<FrontDoor
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : deps.config.kafkaPort;
-  if (deps.config.advertisedPort === deps.config.kafkaPort && port !== deps.config.kafkaPort) {
+  const advertiseBound =
+    deps.config.kafkaPort === 0 || deps.config.advertisedPort === 0 || deps.config.advertisedPort === deps.config.kafkaPort;
+  if (advertiseBound && deps.config.advertisedPort !== port) {
     connectionDeps = { ...deps, config: { ...deps.config, advertisedPort: port } };
   }
   return {

@@ -43,7 +43,7 @@ export class MemoryEngine implements Engine {
       await this.createTopic(topic, this.autoCreatePartitions);
     const target = this.topics.get(topic)?.partitions[partition];
     if (target === undefined) return produceError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    const copy = batch.slice();
+    const copy = new Uint8Array(batch);
     const view = new DataView(copy.buffer);
     if (checkBatch(copy, view, 0, copy.length) !== copy.length)
       return produceError(KafkaErrorCode.CORRUPT_MESSAGE);

@@ -32,11 +32,16 @@ export class KafkaReader {
   private readonly view: DataView;
   position: number;
 
+  readonly bytes: Uint8Array;
+
   constructor(
-    readonly bytes: Uint8Array,
+    bytes: Uint8Array,
     start = 0,
     private readonly end = bytes.length,
   ) {
+    // A plain Uint8Array view even when given a Buffer: Buffer#slice makes
+    // views, not copies, and byte fields handed out must behave as Uint8Arrays.
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.position = start;
   }
