@@ -182,7 +182,7 @@ export class ShardHost {
         fillProduce(this.requests.bytes, this.requests.view, p, topicId, partition, acks, batch);
       } else {
         // Slow path only: the ring is full, so keep a copy of what to write.
-        const copy = batch.slice();
+        const copy = new Uint8Array(batch); // a copy even when given a Buffer (whose slice is a view)
         this.enqueueBlocked(payloadBytes, MessageType.PRODUCE, correlationId, (bytes, view, position) =>
           fillProduce(bytes, view, position, topicId, partition, acks, copy),
         );
