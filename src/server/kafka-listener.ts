@@ -31,7 +31,9 @@ export async function startKafkaListener(deps: FrontDoorDeps): Promise<FrontDoor
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : deps.config.kafkaPort;
   const advertiseBound =
-    deps.config.kafkaPort === 0 || deps.config.advertisedPort === 0 || deps.config.advertisedPort === deps.config.kafkaPort;
+    deps.config.kafkaPort === 0 ||
+    deps.config.advertisedPort === 0 ||
+    deps.config.advertisedPort === deps.config.kafkaPort;
   if (advertiseBound && deps.config.advertisedPort !== port) {
     connectionDeps = { ...deps, config: { ...deps.config, advertisedPort: port } };
   }

@@ -1,0 +1,33 @@
+import {
+  App,
+  type us_listen_socket,
+  us_listen_socket_close,
+  us_socket_local_port,
+} from '@trufflesuite/uws-js-unofficial';
+import type { FrontDoor, FrontDoorDeps } from './front-door-deps.js';
+import { registerHttpRoutes } from './http-routes.js';
+import { attachWebSocketRoute } from './ws-route.js';
+
+/**
+ * The uWebSockets.js app on the acceptor thread (`--host`, `--http-port`):
+ * the HTTP API (http-routes.ts) and the WebSocket protocol at /ws
+ * (ws-route.ts).
+ */
+export async function startHttpServer(deps: FrontDoorDeps): Promise<FrontDoor> {
+  const app = App();
+  const ws = attachWebSocketRoute(app, deps);
+  registerHttpRoutes(app, deps);
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(deps.config.host, deps.config.httpPort, (socket) => {
+      if (socket === false) reject(new Error(`cannot listen on ${deps.config.host}:${deps.config.httpPort}`));
+      else resolve(socket);
+    });
+  });
+  return {
+    port: us_socket_local_port(listenSocket),
+    async close() {
+      us_listen_socket_close(listenSocket);
+      ws.close();
+    },
+  };
+}
