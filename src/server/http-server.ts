@@ -1,9 +1,4 @@
-import {
-  App,
-  type us_listen_socket,
-  us_listen_socket_close,
-  us_socket_local_port,
-} from '@trufflesuite/uws-js-unofficial';
+import uWS, { type us_listen_socket } from '@trufflesuite/uws-js-unofficial';
 import type { FrontDoor, FrontDoorDeps } from './front-door-deps.js';
 import { registerHttpRoutes } from './http-routes.js';
 import { attachWebSocketRoute } from './ws-route.js';
@@ -14,7 +9,8 @@ import { attachWebSocketRoute } from './ws-route.js';
  * (ws-route.ts).
  */
 export async function startHttpServer(deps: FrontDoorDeps): Promise<FrontDoor> {
-  const app = App();
+  // The package is CommonJS: its functions come from the default export.
+  const app = uWS.App();
   const ws = attachWebSocketRoute(app, deps);
   registerHttpRoutes(app, deps);
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -24,9 +20,9 @@ export async function startHttpServer(deps: FrontDoorDeps): Promise<FrontDoor> {
     });
   });
   return {
-    port: us_socket_local_port(listenSocket),
+    port: uWS.us_socket_local_port(listenSocket),
     async close() {
-      us_listen_socket_close(listenSocket);
+      uWS.us_listen_socket_close(listenSocket);
       ws.close();
     },
   };

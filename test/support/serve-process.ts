@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runs `pyralog serve` (the compiled bin, as a user would) in a child
+ * process, for tests of the command's lifecycle: option errors, signals,
+ * graceful stop, crash and restart.
+ */
+export const PYRALOG_BIN = fileURLToPath(new URL('../../bin/pyralog.mjs', import.meta.url));
+
+export interface ServeProcess {
+  child: ChildProcess;
+  kafkaPort: number;
+  httpPort: number;
+  stderr(): string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+}
+
+/** Starts `pyralog serve` with `args` on ephemeral ports and waits for its "serving" line. */
+export async function startServe(args: readonly string[], timeoutMs = 20_000): Promise<ServeProcess> {
+  const child = spawn(
+    process.execPath,
+    [PYRALOG_BIN, 'serve', '--kafka-port', '0', '--http-port', '0', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYRALOG_LOG_LEVEL: 'warn' },
+    },
+  );
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.resume();
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  const ports = await new Promise<{ kafkaPort: number; httpPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pyralog serve did not start within ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    child.stderr!.on('data', (chunk: string) => {
+      stderr += chunk;
+      const match = /kafka [^:]+:(\d+), http\/ws [^:]+:(\d+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ kafkaPort: Number(match[1]), httpPort: Number(match[2]) });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`pyralog serve exited (${code}) before serving:\n${stderr}`));
+    });
+  });
+  return { child, ...ports, stderr: () => stderr, exited };
+}
+
+/** Runs `pyralog <args>` to completion and returns its exit code and output. */
+export function runPyralog(
+  args: readonly string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PYRALOG_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pyralog ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? signal ?? -1, stdout, stderr });
+    });
+  });
+}
