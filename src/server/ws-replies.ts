@@ -118,9 +118,16 @@ export class WsReplies {
     this.out.send(frame.finish(), true);
   }
 
-  subscribed(mode: WsMode, id: number): void {
-    if (mode === 'json') this.out.send(JSON.stringify({ id, ok: true, sub: id }), false);
-    else this.out.send(new FrameWriter(WsOpCode.SUBSCRIBED, id, 16).u32(id).finish(), true);
+  subscribed(mode: WsMode, id: number, starts: readonly { partition: number; offset: number }[]): void {
+    if (mode === 'json') {
+      this.out.send(JSON.stringify({ id, ok: true, sub: id, offsets: starts }), false);
+      return;
+    }
+    const frame = new FrameWriter(WsOpCode.SUBSCRIBED, id, 16 + starts.length * 12)
+      .u32(id)
+      .u16(starts.length);
+    for (const start of starts) frame.i32(start.partition).f64(start.offset);
+    this.out.send(frame.finish(), true);
   }
 
   ok(mode: WsMode, id: number): void {

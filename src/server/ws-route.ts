@@ -7,8 +7,8 @@ import { SEND_BUFFER_HIGH_BYTES, WsSession } from './ws-session.js';
  * (src/protocol/ws/binary-frame.ts) and JSON text messages
  * (src/protocol/ws/json-request.ts) on the same connection.
  *
- * Limits: a message over maxFrameBytes closes the connection with 1009 (uWS
- * maxPayloadLength); an idle connection is closed after idleTimeoutMs (uWS
+ * Limits: a message over maxFrameBytes closes the connection with 1009 and
+ * a reason (uWS itself drops one over twice that); an idle connection is closed after idleTimeoutMs (uWS
  * pings healthy ones); past maxConnections an upgrade is refused with 503;
  * a client whose unsent data reaches 64 MiB (it stopped reading while its
  * requests were answered) is closed rather than buffered without limit.
@@ -29,7 +29,9 @@ const BACKPRESSURE_CLOSE_BYTES = 64 * 1024 * 1024;
 export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): WebSocketRoute {
   const open = new Set<WebSocket<UserData>>();
   app.ws<UserData>('/ws', {
-    maxPayloadLength: deps.config.maxFrameBytes,
+    // uWS drops a connection past maxPayloadLength without a close frame, so its cap sits at twice
+    // the limit and the session closes cleanly (1009) for messages between the two.
+    maxPayloadLength: deps.config.maxFrameBytes * 2,
     idleTimeout: Math.min(960, Math.max(8, Math.round(deps.config.idleTimeoutMs / 1000))),
     maxBackpressure: Math.max(BACKPRESSURE_CLOSE_BYTES, SEND_BUFFER_HIGH_BYTES * 4),
     closeOnBackpressureLimit: 1,
@@ -78,7 +80,16 @@ export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): We
         closed = true;
       };
     },
-    message: (ws, message, isBinary) => ws.getUserData().session?.onMessage(message, isBinary),
+    message: (ws, message, isBinary) => {
+      if (message.byteLength > deps.config.maxFrameBytes) {
+        ws.end(
+          1009,
+          `message of ${message.byteLength} bytes exceeds the limit of ${deps.config.maxFrameBytes}`,
+        );
+        return;
+      }
+      ws.getUserData().session?.onMessage(message, isBinary);
+    },
     drain: (ws) => ws.getUserData().session?.onDrain(),
     close: (ws) => {
       open.delete(ws);

@@ -304,7 +304,11 @@ export class WsSession {
     );
     const subscription: Subscription = { id, active: true, mode };
     this.subscriptions.set(id, subscription);
-    this.replies.subscribed(mode, id);
+    this.replies.subscribed(
+      mode,
+      id,
+      chosen.map((partition, i) => ({ partition, offset: starts[i]! })),
+    );
     // The subscribe request is answered; the loops run on their own and do not count as in flight.
     chosen.forEach((partition, i) => {
       void this.follow(subscription, topicName, partition, starts[i]!);

@@ -32,7 +32,8 @@ import type { SubscribeFrom, WsRequest } from './ws-request.js';
  *   0x81 PRODUCED     i32 partition, f64 baseOffset (-1 for acks=0), u32 recordCount
  *   0x82 FETCHED      i32 partition, f64 highWatermark, f64 nextOffset, then RecordBatch v2 bytes to
  *                     the end of the frame (whole batches; the first may start below the offset asked)
- *   0x83 SUBSCRIBED   u32 subscriptionId
+ *   0x83 SUBSCRIBED   u32 subscriptionId (= the request id), u16 partitionCount,
+ *                     per partition: i32 partition, f64 startOffset (where pushes begin)
  *   0x84 OK           (unsubscribe, commit)
  *   0x86 OFFSET       f64 committedOffset (-1: none)
  *   0x87 ARROW        Arrow IPC stream bytes to the end of the frame

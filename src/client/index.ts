@@ -1,0 +1,9 @@
+/** Pyralog's TypeScript client for its WebSocket protocol. */
+export { PyralogClientError } from './client-errors.js';
+export {
+  type ClientRecord,
+  type FetchResult,
+  PyralogClient,
+  type PyralogClientOptions,
+} from './pyralog-client.js';
+export { Subscription } from './subscription.js';

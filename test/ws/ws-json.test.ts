@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type HttpFixture, startHttpFixture } from '../support/http-fixture.js';
+
+/** The JSON text mode, from a plain WebSocket client and the docs alone. */
+class JsonPeer {
+  private readonly inbox: Record<string, unknown>[] = [];
+  private waiters: (() => void)[] = [];
+  constructor(readonly socket: WebSocket) {
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) this.inbox.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+  static async open(url: string): Promise<JsonPeer> {
+    const socket = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    return new JsonPeer(socket);
+  }
+  send(message: unknown): void {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+  /** The first message matching `match`, waiting up to 5 s. */
+  async receive(match: (message: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const index = this.inbox.findIndex(match);
+      if (index >= 0) return this.inbox.splice(index, 1)[0]!;
+      if (Date.now() > deadline) throw new Error('no matching message within 5 s');
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  }
+  reply(id: number) {
+    return this.receive((m) => m.id === id);
+  }
+}
+
+describe('WebSocket JSON mode', () => {
+  let fixture: HttpFixture;
+  beforeAll(async () => {
+    fixture = await startHttpFixture({ maxFrameBytes: 64 * 1024, maxInFlightRequestsPerConnection: 4 });
+    await fixture.engine.createTopic('t', 2);
+  });
+  afterAll(() => fixture.close());
+
+  it('produces, fetches, and pushes records to a subscriber in order', async () => {
+    const peer = await JsonPeer.open(fixture.wsUrl);
+    peer.send({ op: 'subscribe', id: 3, topic: 't', partition: 0, from: 'earliest' });
+    expect(await peer.reply(3)).toMatchObject({ id: 3, ok: true });
+    peer.send({
+      op: 'produce',
+      id: 1,
+      topic: 't',
+      records: [{ key: 'k', value: 'v', partition: 0, headers: { h: 'x' } }],
+      acks: 1,
+    });
+    expect(await peer.reply(1)).toEqual({ id: 1, ok: true, offsets: [{ partition: 0, offset: 0 }] });
+    peer.send({ op: 'fetch', id: 2, topic: 't', partition: 0, offset: 0, maxBytes: 1048576 });
+    const fetched = await peer.reply(2);
+    expect(fetched).toMatchObject({ id: 2, ok: true, highWatermark: 1 });
+    expect(fetched.records).toEqual([
+      expect.objectContaining({ offset: 0, key: 'k', value: 'v', headers: { h: 'x' } }),
+    ]);
+    const pushed = await peer.receive((m) => m.sub === 3);
+    expect(pushed).toMatchObject({ sub: 3, partition: 0 });
+    expect((pushed.records as { value: string }[]).map((r) => r.value)).toEqual(['v']);
+    // Records produced after the subscription started arrive too, in order.
+    peer.send({
+      op: 'produce',
+      id: 4,
+      topic: 't',
+      records: [
+        { value: 'a', partition: 0 },
+        { value: 'b', partition: 0 },
+      ],
+    });
+    await peer.reply(4);
+    const values: string[] = [];
+    while (values.length < 2) {
+      const push = await peer.receive((m) => m.sub === 3);
+      values.push(...(push.records as { value: string }[]).map((r) => r.value));
+    }
+    expect(values).toEqual(['a', 'b']);
+    peer.send({ op: 'unsubscribe', id: 5, sub: 3 });
+    expect(await peer.reply(5)).toEqual({ id: 5, ok: true });
+    peer.socket.close();
+  });
+
+  it('commits and reads a named consumer offset', async () => {
+    const peer = await JsonPeer.open(fixture.wsUrl);
+    peer.send({ op: 'offset', id: 1, consumer: 'reader', topic: 't', partition: 1 });
+    expect(await peer.reply(1)).toEqual({ id: 1, ok: true, offset: -1 });
+    peer.send({ op: 'commit', id: 2, consumer: 'reader', topic: 't', partition: 1, offset: 7 });
+    expect(await peer.reply(2)).toEqual({ id: 2, ok: true });
+    peer.send({ op: 'offset', id: 3, consumer: 'reader', topic: 't', partition: 1 });
+    expect(await peer.reply(3)).toEqual({ id: 3, ok: true, offset: 7 });
+    peer.socket.close();
+  });
+
+  it('answers malformed requests with typed errors and keeps the connection', async () => {
+    const peer = await JsonPeer.open(fixture.wsUrl);
+    const cases: [unknown, string][] = [
+      ['{not json', 'BAD_REQUEST'],
+      [{ op: 'fly', id: 10 }, 'BAD_REQUEST'],
+      [{ op: 'fetch', id: 11, topic: 't' }, 'BAD_REQUEST'],
+      [{ op: 'produce', id: 12, topic: 'missing', records: [{ value: 'x' }] }, 'UNKNOWN_TOPIC'],
+      [{ op: 'fetch', id: 13, topic: 't', partition: 0, offset: 999 }, 'OFFSET_OUT_OF_RANGE'],
+      [{ op: 'produce', id: 14, topic: 't', records: [{ value: 5 }] }, 'BAD_REQUEST'],
+    ];
+    for (const [message, code] of cases) {
+      peer.send(message);
+      const answer = await peer.receive((m) => m.ok === false);
+      expect((answer.error as { code: string }).code).toBe(code);
+    }
+    peer.send({ op: 'offset', id: 20, consumer: 'c', topic: 't', partition: 0 });
+    expect(await peer.reply(20)).toMatchObject({ ok: true });
+    peer.socket.close();
+  });
+
+  it('closes a connection whose message is over the frame limit with 1009', async () => {
+    const peer = await JsonPeer.open(fixture.wsUrl);
+    const closed = new Promise<number>((resolve) => peer.socket.once('close', (code) => resolve(code)));
+    peer.send({ op: 'produce', id: 1, topic: 't', records: [{ value: 'x'.repeat(100 * 1024) }] });
+    expect(await closed).toBe(1009);
+  });
+
+  it('answers requests beyond the in-flight limit with TOO_MANY_IN_FLIGHT', async () => {
+    const peer = await JsonPeer.open(fixture.wsUrl);
+    // Long-poll fetches at the log end stay in flight for their whole wait.
+    for (let id = 1; id <= 6; id++)
+      peer.send({ op: 'fetch', id, topic: 't', partition: 1, offset: 0, maxWaitMs: 1000 });
+    const refused = await peer.receive((m) => m.ok === false);
+    expect((refused.error as { code: string }).code).toBe('TOO_MANY_IN_FLIGHT');
+    peer.socket.close();
+  });
+});
