@@ -385,9 +385,9 @@ export class PyralogClient {
       (reply) => {
         const partition = reply.i32();
         const baseOffset = reply.f64();
-        batch.waiters.forEach((waiter, i) =>
-          waiter.resolve({ partition, offset: baseOffset < 0 ? -1 : baseOffset + i }),
-        );
+        batch.waiters.forEach((waiter, i) => {
+          waiter.resolve({ partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
+        });
       },
       (error: Error) => {
         for (const waiter of batch.waiters) waiter.reject(error);

@@ -78,7 +78,10 @@ export class OffsetStore {
   }
 
   /** Stores commits durably; resolves with NONE once they are, or with the error that stopped them. */
-  async commit(groupId: string, entries: readonly { key: OffsetKey; value: OffsetValue }[]): Promise<KafkaErrorCode> {
+  async commit(
+    groupId: string,
+    entries: readonly { key: OffsetKey; value: OffsetValue }[],
+  ): Promise<KafkaErrorCode> {
     if (entries.length === 0) return KafkaErrorCode.NONE;
     const batch = buildRecordBatch(
       entries.map((entry) => ({ key: encodeOffsetKey(entry.key), value: encodeOffsetValue(entry.value) })),

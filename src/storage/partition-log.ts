@@ -1,4 +1,4 @@
-import { fstatSync, ftruncateSync, mkdirSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
+import { ftruncateSync, mkdirSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import type { FsyncPolicy, TopicConfig } from '../common/broker-config.js';
 import { assert, PyralogError, StorageCorruptionError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';

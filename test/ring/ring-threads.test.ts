@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { createRingBuffer, createRingBufferNearIndexWrap, RingWriter } from '../../src/ring/index.js';
+import { createRingBuffer, createRingBufferNearIndexWrap } from '../../src/ring/index.js';
 import type { TrafficOptions } from './ring-traffic.js';
 
 const boot = fileURLToPath(new URL('../../workers/tsx-boot.mjs', import.meta.url));

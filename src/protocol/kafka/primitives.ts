@@ -205,13 +205,15 @@ export class KafkaWriter {
     if (value === null) return this.int16(-1);
     const encoded = textEncoder.encode(value);
     this.int16(encoded.length);
-    this.buffer.set(encoded, this.ensure(encoded.length));
+    const at = this.ensure(encoded.length); // may replace the buffer: take the position first
+    this.buffer.set(encoded, at);
     return this;
   }
 
   bytesField(value: Uint8Array): this {
     this.int32(value.length);
-    this.buffer.set(value, this.ensure(value.length));
+    const at = this.ensure(value.length); // may replace the buffer: take the position first
+    this.buffer.set(value, at);
     return this;
   }
 

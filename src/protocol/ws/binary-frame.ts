@@ -314,7 +314,8 @@ export class FrameWriter {
     const bytes = encoder.encode(value);
     if (bytes.length > 0xffff) throw new RangeError('string longer than 65535 bytes');
     this.u16(bytes.length);
-    this.buffer.set(bytes, this.ensure(bytes.length));
+    const at = this.ensure(bytes.length); // may replace the buffer: take the position first
+    this.buffer.set(bytes, at);
     return this;
   }
   nullableBytes(value: Uint8Array | null): this {
@@ -323,7 +324,8 @@ export class FrameWriter {
     return this.raw(value);
   }
   raw(value: Uint8Array): this {
-    this.buffer.set(value, this.ensure(value.length));
+    const at = this.ensure(value.length); // may replace the buffer: take the position first
+    this.buffer.set(value, at);
     return this;
   }
 

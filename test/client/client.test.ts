@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { PyralogClient } from '../../src/client/index.js';
+import { FrameReader, FrameWriter, readFrameHeader, WsOpCode } from '../../src/protocol/ws/binary-frame.js';
+import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { type HttpFixture, startHttpFixture } from '../support/http-fixture.js';
+import { MemoryEngine } from '../support/memory-engine.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+
+/** The TypeScript client and the binary WebSocket protocol, over real sockets on 127.0.0.1. */
+const decoder = new TextDecoder();
+
+async function take<T>(iterator: AsyncIterator<T>, count: number, timeoutMs = 10_000): Promise<T[]> {
+  const out: T[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < count) {
+    const next = await Promise.race([
+      iterator.next(),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`only ${out.length} of ${count} arrived`)),
+          Math.max(1, deadline - Date.now()),
+        ),
+      ),
+    ]);
+    if (next.done) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
+describe('PyralogClient', () => {
+  const fixtures: HttpFixture[] = [];
+  const clients: PyralogClient[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) await client.close();
+    for (const fixture of fixtures.splice(0)) await fixture.close();
+  });
+  const start = async (engine = new MemoryEngine()) => {
+    const fixture = await startHttpFixture({}, engine);
+    fixtures.push(fixture);
+    return fixture;
+  };
+  const connect = async (
+    fixture: HttpFixture,
+    options: { lingerMs?: number; subscriptionHighWaterRecords?: number } = {},
+  ) => {
+    const client = await PyralogClient.connect({ url: fixture.wsUrl, reconnectDelayMs: 50, ...options });
+    clients.push(client);
+    return client;
+  };
+
+  it('batches produced records with linger and reads them back with fetch and subscribe', async () => {
+    const fixture = await start();
+    await fixture.engine.createTopic('orders', 1);
+    const client = await connect(fixture, { lingerMs: 20 });
+    const sent = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        client.produce('orders', {
+          key: `k${i % 3}`,
+          value: `order-${i}`,
+          partition: 0,
+          headers: { n: String(i) },
+        }),
+      ),
+    );
+    expect(sent.map((s) => s.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    // Lingering put the 50 records into far fewer batches than records.
+    const fetched = await client.fetch('orders', 0, 10);
+    expect(fetched.records[0]?.offset).toBe(10);
+    expect(fetched.highWatermark).toBe(50);
+    expect(decoder.decode(fetched.records[0]!.value!)).toBe('order-10');
+    const subscription = client.subscribe('orders', 0, 'earliest');
+    const records = await take(subscription, 50);
+    expect(records.map((r) => decoder.decode(r.value!))).toEqual(
+      Array.from({ length: 50 }, (_, i) => `order-${i}`),
+    );
+    subscription.close();
+  });
+
+  it('delivers records produced after subscribing, and resumes after a reconnect with no gap or duplicate', async () => {
+    const engine = new MemoryEngine();
+    const fixture = await start(engine);
+    await engine.createTopic('stream', 1);
+    const proxy = await startTcpProxy(fixture.server.port);
+    const client = await PyralogClient.connect({
+      url: `ws://127.0.0.1:${proxy.port}/ws`,
+      reconnectDelayMs: 50,
+      lingerMs: 0,
+    });
+    clients.push(client);
+    try {
+      const subscription = client.subscribe('stream', 0, 'latest');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 10; i++) await client.produce('stream', { value: `before-${i}`, partition: 0 });
+      const early = await take(subscription, 10);
+      // The network drops; records land while the client is away; then it comes back by itself.
+      proxy.dropAll();
+      for (let i = 0; i < 5; i++) {
+        await engine.produce(
+          'stream',
+          0,
+          buildRecordBatch([{ key: null, value: new TextEncoder().encode(`while-away-${i}`) }]),
+          1,
+        );
+      }
+      for (let i = 0; i < 5; i++) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await client.produce('stream', { value: `after-${i}`, partition: 0 });
+            break;
+          } catch (error) {
+            if (attempt > 50) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
+      }
+      const late = await take(subscription, 10);
+      expect([...early, ...late].map((r) => r.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(late.map((r) => decoder.decode(r.value!))).toEqual([
+        ...Array.from({ length: 5 }, (_, i) => `while-away-${i}`),
+        ...Array.from({ length: 5 }, (_, i) => `after-${i}`),
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('commits and reads a named consumer offset', async () => {
+    const fixture = await start();
+    await fixture.engine.createTopic('c', 1);
+    const client = await connect(fixture);
+    expect(await client.committedOffset('app', 'c', 0)).toBe(-1);
+    await client.commit('app', 'c', 0, 42);
+    expect(await client.committedOffset('app', 'c', 0)).toBe(42);
+  });
+
+  it('raises the broker error code for an unknown topic', async () => {
+    const fixture = await start();
+    const client = await connect(fixture);
+    await expect(client.fetch('ghost', 0, 0)).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+  });
+
+  it('keeps a fast subscriber fast while a slow one stalls, and holds the slow one to bounded memory', async () => {
+    const fixture = await start();
+    await fixture.engine.createTopic('firehose', 1);
+    const producer = await connect(fixture, { lingerMs: 2 });
+    const value = 'x'.repeat(2000);
+    await Promise.all(
+      Array.from({ length: 3000 }, () => producer.produce('firehose', { value, partition: 0 })),
+    );
+    // A raw socket that subscribes and then never reads: its server-side buffer must stay bounded.
+    const slow = new WebSocket(fixture.wsUrl);
+    await new Promise((resolve) => slow.once('open', resolve));
+    slow.send(new FrameWriter(WsOpCode.SUBSCRIBE, 7).str('firehose').i16(1).i32(0).u8(1).f64(0).finish());
+    await new Promise((resolve) => slow.once('message', resolve));
+    slow.pause();
+    const fast = await connect(fixture);
+    const startedMs = Date.now();
+    const subscription = fast.subscribe('firehose', 0, 'earliest');
+    const records = await take(subscription, 3000, 20_000);
+    expect(records).toHaveLength(3000);
+    expect(Date.now() - startedMs).toBeLessThan(15_000);
+    slow.terminate();
+  }, 40_000);
+
+  it('answers a malformed binary frame with an ERROR frame and keeps the connection', async () => {
+    const fixture = await start();
+    const socket = new WebSocket(fixture.wsUrl);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const replies: Uint8Array[] = [];
+    socket.on('message', (data: Buffer) => replies.push(new Uint8Array(data)));
+    socket.send(Uint8Array.from([1, 0x02, 0, 0, 0, 0, 0, 9, 0xff])); // FETCH cut short
+    socket.send(Uint8Array.from([7, 0x02, 0, 0, 0, 0, 0, 10])); // wrong version
+    socket.send(new FrameWriter(WsOpCode.OFFSET, 11).str('c').str('t').i32(0).finish());
+    const deadline = Date.now() + 5000;
+    while (replies.length < 3 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const headers = replies.map((bytes) => readFrameHeader(bytes));
+    expect(headers.slice(0, 2).map((h) => h.op)).toEqual([WsOpCode.ERROR, WsOpCode.ERROR]);
+    expect(new FrameReader(replies[0]!).at(8).str()).toBe('BAD_REQUEST');
+    expect(headers[2]).toEqual({ op: WsOpCode.OFFSET_REPLY, id: 11 });
+    socket.close();
+  });
+});
