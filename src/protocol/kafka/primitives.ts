@@ -174,22 +174,26 @@ export class KafkaWriter {
   }
 
   int8(value: number): this {
-    this.view.setInt8(this.ensure(1), value);
+    const at = this.ensure(1); // may replace the buffer and view: take the position first
+    this.view.setInt8(at, value);
     return this;
   }
 
   int16(value: number): this {
-    this.view.setInt16(this.ensure(2), value);
+    const at = this.ensure(2); // may replace the buffer and view: take the position first
+    this.view.setInt16(at, value);
     return this;
   }
 
   int32(value: number): this {
-    this.view.setInt32(this.ensure(4), value);
+    const at = this.ensure(4); // may replace the buffer and view: take the position first
+    this.view.setInt32(at, value);
     return this;
   }
 
   int64(value: number): this {
-    writeInt64(this.view, this.ensure(8), value);
+    const at = this.ensure(8); // may replace the buffer and view: take the position first
+    writeInt64(this.view, at, value);
     return this;
   }
 

@@ -283,31 +283,38 @@ export class FrameWriter {
   }
 
   u8(value: number): this {
-    this.view.setUint8(this.ensure(1), value);
+    const at = this.ensure(1); // may replace the buffer and view: take the position first
+    this.view.setUint8(at, value);
     return this;
   }
   i8(value: number): this {
-    this.view.setInt8(this.ensure(1), value);
+    const at = this.ensure(1); // may replace the buffer and view: take the position first
+    this.view.setInt8(at, value);
     return this;
   }
   u16(value: number): this {
-    this.view.setUint16(this.ensure(2), value);
+    const at = this.ensure(2); // may replace the buffer and view: take the position first
+    this.view.setUint16(at, value);
     return this;
   }
   i16(value: number): this {
-    this.view.setInt16(this.ensure(2), value);
+    const at = this.ensure(2); // may replace the buffer and view: take the position first
+    this.view.setInt16(at, value);
     return this;
   }
   u32(value: number): this {
-    this.view.setUint32(this.ensure(4), value);
+    const at = this.ensure(4); // may replace the buffer and view: take the position first
+    this.view.setUint32(at, value);
     return this;
   }
   i32(value: number): this {
-    this.view.setInt32(this.ensure(4), value);
+    const at = this.ensure(4); // may replace the buffer and view: take the position first
+    this.view.setInt32(at, value);
     return this;
   }
   f64(value: number): this {
-    this.view.setFloat64(this.ensure(8), value);
+    const at = this.ensure(8); // may replace the buffer and view: take the position first
+    this.view.setFloat64(at, value);
     return this;
   }
   str(value: string): this {
