@@ -1,0 +1,263 @@
+import { describe, expect, it } from 'vitest';
+import type { KafkaApi } from '../../src/protocol/kafka/api.js';
+import { apiVersions } from '../../src/protocol/kafka/api-versions.js';
+import { createTopics } from '../../src/protocol/kafka/create-topics.js';
+import { deleteTopics } from '../../src/protocol/kafka/delete-topics.js';
+import { describeConfigs } from '../../src/protocol/kafka/describe-configs.js';
+import { describeGroups } from '../../src/protocol/kafka/describe-groups.js';
+import { fetch } from '../../src/protocol/kafka/fetch.js';
+import { findCoordinator } from '../../src/protocol/kafka/find-coordinator.js';
+import { heartbeat } from '../../src/protocol/kafka/heartbeat.js';
+import { initProducerId } from '../../src/protocol/kafka/init-producer-id.js';
+import { joinGroup } from '../../src/protocol/kafka/join-group.js';
+import { leaveGroup } from '../../src/protocol/kafka/leave-group.js';
+import { listGroups } from '../../src/protocol/kafka/list-groups.js';
+import { listOffsets } from '../../src/protocol/kafka/list-offsets.js';
+import { metadata } from '../../src/protocol/kafka/metadata.js';
+import { offsetCommit } from '../../src/protocol/kafka/offset-commit.js';
+import { offsetFetch } from '../../src/protocol/kafka/offset-fetch.js';
+import {
+  concatChunks,
+  KafkaReader,
+  KafkaWriter,
+  MalformedRequestError,
+} from '../../src/protocol/kafka/primitives.js';
+import { produce } from '../../src/protocol/kafka/produce.js';
+import { syncGroup } from '../../src/protocol/kafka/sync-group.js';
+import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { type KafkaFixture, startKafkaFixture } from '../support/kafka-fixture.js';
+import { KafkaWire } from '../support/kafka-wire.js';
+
+/**
+ * Mutation fuzzing of the Kafka request decoders (a million frames) and of
+ * the listener itself (through a real socket): a damaged request is either
+ * decoded or refused with MalformedRequestError, never anything else, and the
+ * broker keeps answering good requests afterwards.
+ */
+type AnyApi = KafkaApi<unknown, unknown>;
+
+function body(write: (w: KafkaWriter) => void): Uint8Array {
+  const writer = new KafkaWriter();
+  write(writer);
+  return concatChunks(writer.finish());
+}
+
+const batch = buildRecordBatch([
+  { key: new TextEncoder().encode('k'), value: new TextEncoder().encode('value') },
+]);
+const seeds: { api: AnyApi; version: number; bytes: Uint8Array }[] = [
+  {
+    api: produce as AnyApi,
+    version: 7,
+    bytes: body((w) =>
+      w.nullableString(null).int16(-1).int32(1000).int32(1).string('t').int32(1).int32(0).bytesField(batch),
+    ),
+  },
+  {
+    api: fetch as AnyApi,
+    version: 11,
+    bytes: body((w) =>
+      w
+        .int32(-1)
+        .int32(100)
+        .int32(1)
+        .int32(1 << 20)
+        .int8(0)
+        .int32(0)
+        .int32(-1)
+        .int32(1)
+        .string('t')
+        .int32(1)
+        .int32(0)
+        .int32(-1)
+        .int64(5)
+        .int64(0)
+        .int32(1 << 16)
+        .int32(0)
+        .string('rack'),
+    ),
+  },
+  {
+    api: fetch as AnyApi,
+    version: 4,
+    bytes: body((w) =>
+      w
+        .int32(-1)
+        .int32(100)
+        .int32(1)
+        .int32(1 << 20)
+        .int8(0)
+        .int32(1)
+        .string('t')
+        .int32(1)
+        .int32(0)
+        .int64(5)
+        .int32(1 << 16),
+    ),
+  },
+  {
+    api: metadata as AnyApi,
+    version: 5,
+    bytes: body((w) => w.int32(2).string('a').string('b').boolean(true)),
+  },
+  { api: metadata as AnyApi, version: 0, bytes: body((w) => w.int32(1).string('a')) },
+  {
+    api: listOffsets as AnyApi,
+    version: 2,
+    bytes: body((w) => w.int32(-1).int8(0).int32(1).string('t').int32(1).int32(0).int64(-1)),
+  },
+  {
+    api: createTopics as AnyApi,
+    version: 3,
+    bytes: body((w) =>
+      w
+        .int32(1)
+        .string('t')
+        .int32(3)
+        .int16(1)
+        .int32(0)
+        .int32(1)
+        .string('retention.ms')
+        .nullableString('5')
+        .int32(100)
+        .boolean(false),
+    ),
+  },
+  { api: deleteTopics as AnyApi, version: 1, bytes: body((w) => w.int32(1).string('t').int32(100)) },
+  { api: initProducerId as AnyApi, version: 1, bytes: body((w) => w.nullableString(null).int32(1000)) },
+  { api: findCoordinator as AnyApi, version: 2, bytes: body((w) => w.string('g').int8(0)) },
+  {
+    api: joinGroup as AnyApi,
+    version: 2,
+    bytes: body((w) =>
+      w
+        .string('g')
+        .int32(1000)
+        .int32(2000)
+        .string('')
+        .string('consumer')
+        .int32(1)
+        .string('range')
+        .bytesField(Uint8Array.of(1, 2)),
+    ),
+  },
+  {
+    api: syncGroup as AnyApi,
+    version: 1,
+    bytes: body((w) => w.string('g').int32(1).string('m').int32(1).string('m').bytesField(Uint8Array.of(3))),
+  },
+  { api: heartbeat as AnyApi, version: 1, bytes: body((w) => w.string('g').int32(1).string('m')) },
+  { api: leaveGroup as AnyApi, version: 1, bytes: body((w) => w.string('g').string('m')) },
+  {
+    api: offsetCommit as AnyApi,
+    version: 2,
+    bytes: body((w) =>
+      w
+        .string('g')
+        .int32(1)
+        .string('m')
+        .int64(-1)
+        .int32(1)
+        .string('t')
+        .int32(1)
+        .int32(0)
+        .int64(9)
+        .nullableString(null),
+    ),
+  },
+  {
+    api: offsetFetch as AnyApi,
+    version: 1,
+    bytes: body((w) => w.string('g').int32(1).string('t').int32(1).int32(0)),
+  },
+  { api: describeGroups as AnyApi, version: 0, bytes: body((w) => w.int32(1).string('g')) },
+  { api: listGroups as AnyApi, version: 1, bytes: new Uint8Array(0) },
+  { api: apiVersions as AnyApi, version: 2, bytes: new Uint8Array(0) },
+  {
+    api: describeConfigs as AnyApi,
+    version: 0,
+    bytes: body((w) => w.int32(1).int8(2).string('t').int32(-1)),
+  },
+];
+
+function xorshift(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+/** Bit flips, byte overwrites, truncation, or a length field made to lie. */
+function mutate(seed: Uint8Array, random: () => number): Uint8Array {
+  const roll = random();
+  if (seed.length === 0 || roll < 0.1) {
+    const junk = new Uint8Array(Math.floor(random() * 64));
+    for (let i = 0; i < junk.length; i++) junk[i] = Math.floor(random() * 256);
+    return junk;
+  }
+  if (roll < 0.3) return seed.subarray(0, Math.floor(random() * seed.length));
+  const bytes = seed.slice();
+  const edits = 1 + Math.floor(random() * 3);
+  for (let i = 0; i < edits; i++) {
+    const at = Math.floor(random() * bytes.length);
+    if (random() < 0.5) bytes[at]! ^= 1 << Math.floor(random() * 8);
+    else bytes[at] = random() < 0.5 ? 0xff : Math.floor(random() * 256);
+  }
+  return bytes;
+}
+
+describe('Kafka request fuzzing', () => {
+  it('decodes or refuses 1,000,000 mutated requests with MalformedRequestError only', () => {
+    const random = xorshift(0xc0ffee);
+    let refused = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      const seed = seeds[i % seeds.length]!;
+      const mutated = mutate(seed.bytes, random);
+      try {
+        seed.api.decode(new KafkaReader(mutated), seed.version);
+      } catch (error) {
+        if (!(error instanceof MalformedRequestError)) {
+          throw new Error(
+            `${seed.api.name} v${seed.version} threw ${String(error)} on [${[...mutated].join(',')}]`,
+          );
+        }
+        refused++;
+      }
+    }
+    // Most mutations break something; some land in values (offsets, names) and decode fine.
+    expect(refused).toBeGreaterThan(100_000);
+  }, 120_000);
+
+  it('keeps the listener answering after 3,000 mutated frames over real sockets', async () => {
+    const fixture: KafkaFixture = await startKafkaFixture({ maxRequestBytes: 64 * 1024 });
+    try {
+      await fixture.engine.createTopic('t', 1);
+      const random = xorshift(42);
+      let wire = await KafkaWire.open(fixture.listener.port);
+      for (let i = 0; i < 3000; i++) {
+        if (wire.closed) wire = await KafkaWire.open(fixture.listener.port);
+        const seed = seeds[i % seeds.length]!;
+        wire.request(
+          seed.api.apiKey,
+          random() < 0.9 ? seed.version : Math.floor(random() * 20) - 2,
+          i,
+          (w) => {
+            const mutated = mutate(seed.bytes, random);
+            for (const byte of mutated) w.int8((byte << 24) >> 24);
+          },
+        );
+        if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      wire.close();
+      const healthy = await KafkaWire.open(fixture.listener.port);
+      healthy.request(metadata.apiKey, 1, 99, (w) => w.int32(-1));
+      expect((await healthy.next())?.correlationId).toBe(99);
+      healthy.close();
+    } finally {
+      await fixture.close();
+    }
+  }, 60_000);
+});
