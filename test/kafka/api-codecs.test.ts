@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { KafkaApi } from '../../src/protocol/kafka/api.js';
 import { apiVersions } from '../../src/protocol/kafka/api-versions.js';
 import { createTopics } from '../../src/protocol/kafka/create-topics.js';
@@ -344,7 +345,7 @@ describe('Kafka API codecs (byte vectors from the message schemas)', () => {
       protocols: [],
     });
     const joined = {
-      errorCode: 0,
+      errorCode: KafkaErrorCode.NONE,
       generationId: 1,
       protocolName: 'range',
       leaderId: 'm',
