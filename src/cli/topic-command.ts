@@ -2,7 +2,7 @@ import { parseCommon, requestJson } from './http-admin.js';
 
 const usage = `Usage:
   pyralog topic list                             [--url http://127.0.0.1:8080]
-  pyralog topic create NAME [--partitions N] [--config '{"retentionMs":3600000}']
+  pyralog topic create NAME [--partitions N] [--config '{"retention.ms":3600000}']
   pyralog topic describe NAME
   pyralog topic delete NAME`;
 
