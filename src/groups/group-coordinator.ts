@@ -164,7 +164,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         return everyPartition(KafkaErrorCode.UNKNOWN_MEMBER_ID);
       if (request.generationId !== group.generationId)
         return everyPartition(KafkaErrorCode.ILLEGAL_GENERATION);
-      if (group.state === 'PreparingRebalance') return everyPartition(KafkaErrorCode.REBALANCE_IN_PROGRESS);
+      // As in Kafka, members may still commit while a rebalance is being prepared (that is when they
+      // commit what they processed before giving partitions up), but not while it completes.
+      if (group.state === 'CompletingRebalance') return everyPartition(KafkaErrorCode.REBALANCE_IN_PROGRESS);
       this.touchSession(group, member);
     }
     const nowMs = Date.now();

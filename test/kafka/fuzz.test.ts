@@ -213,6 +213,7 @@ describe('Kafka request fuzzing', () => {
   it('decodes or refuses 1,000,000 mutated requests with MalformedRequestError only', () => {
     const random = xorshift(0xc0ffee);
     let refused = 0;
+    const heapBeforeBytes = process.memoryUsage().heapUsed;
     for (let i = 0; i < 1_000_000; i++) {
       const seed = seeds[i % seeds.length]!;
       const mutated = mutate(seed.bytes, random);
@@ -229,6 +230,8 @@ describe('Kafka request fuzzing', () => {
     }
     // Most mutations break something; some land in values (offsets, names) and decode fine.
     expect(refused).toBeGreaterThan(100_000);
+    // Lying lengths never make the decoder allocate what they claim: the heap stays flat.
+    expect(process.memoryUsage().heapUsed - heapBeforeBytes).toBeLessThan(64 * 1024 * 1024);
   }, 120_000);
 
   it('keeps the listener answering after 3,000 mutated frames over real sockets', async () => {
