@@ -1,0 +1,48 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Starts `pyralog serve` in its own process for benchmarks, so the load
+ * generator never shares the broker's acceptor thread. Runs the compiled
+ * build when there is one, else the TypeScript sources through tsx.
+ */
+export interface BrokerProcess {
+  kafkaPort: number;
+  httpPort: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export async function startBrokerProcess(args: readonly string[]): Promise<BrokerProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', `${root}src/cli/main.ts`, 'serve', '--kafka-port', '0', '--http-port', '0', ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: root },
+  );
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  const ports = await new Promise<{ kafkaPort: number; httpPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${stderr}`)), 30_000);
+    child.stderr!.on('data', (chunk: string) => {
+      stderr += chunk;
+      const match = /kafka [^:]+:(\d+), http\/ws [^:]+:(\d+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ kafkaPort: Number(match[1]), httpPort: Number(match[2]) });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`broker exited (${code}):\n${stderr}`)));
+  });
+  return {
+    ...ports,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+      }),
+  };
+}

@@ -1,0 +1,124 @@
+import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Baselines measured in the same run as a benchmark, on the same machine:
+ * raw loopback TCP request/response and raw sequential disk writes.
+ */
+
+/**
+ * A TCP server on another thread that reads size-prefixed frames and answers
+ * each with an 8-byte ack, the least a request/response protocol can do.
+ * Returns its port and a stop function.
+ */
+export async function startAckServer(): Promise<{ port: number; stop(): Promise<void> }> {
+  const source = `
+    const { createServer } = require('node:net');
+    const { parentPort } = require('node:worker_threads');
+    const server = createServer((socket) => {
+      socket.setNoDelay(true);
+      let buffered = Buffer.alloc(0);
+      socket.on('data', (chunk) => {
+        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+        let acks = 0;
+        while (buffered.length >= 4) {
+          const size = buffered.readInt32BE(0);
+          if (buffered.length < 4 + size) break;
+          buffered = buffered.subarray(4 + size);
+          acks++;
+        }
+        if (acks > 0) socket.write(Buffer.alloc(8 * acks));
+      });
+      socket.on('error', () => {});
+    });
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+    parentPort.on('message', () => server.close(() => process.exit(0)));
+  `;
+  const worker = new Worker(source, { eval: true });
+  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+  return {
+    port,
+    stop: async () => {
+      worker.postMessage('stop');
+      await worker.terminate();
+    },
+  };
+}
+
+/** Bytes per second of `connections` × `inFlight` pipelined frames of `frameBytes` through the ack server for `seconds`. */
+export async function rawTcpBytesPerSecond(
+  port: number,
+  frameBytes: number,
+  connections: number,
+  inFlight: number,
+  seconds: number,
+): Promise<number> {
+  const { connect } = await import('node:net');
+  const frame = Buffer.alloc(4 + frameBytes, 7);
+  frame.writeInt32BE(frameBytes, 0);
+  let acked = 0;
+  const endMs = performance.now() + seconds * 1000;
+  const startMs = performance.now();
+  await Promise.all(
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = connect(port, '127.0.0.1');
+          socket.setNoDelay(true);
+          let outstanding = 0;
+          let pendingAckBytes = 0;
+          const fill = (): void => {
+            while (outstanding < inFlight && performance.now() < endMs) {
+              socket.write(frame);
+              outstanding++;
+            }
+            if (outstanding === 0) {
+              socket.destroy();
+              resolve();
+            }
+          };
+          socket.on('data', (chunk: Buffer) => {
+            pendingAckBytes += chunk.length;
+            const acks = Math.floor(pendingAckBytes / 8);
+            pendingAckBytes -= acks * 8;
+            outstanding -= acks;
+            acked += acks;
+            fill();
+          });
+          socket.once('connect', fill);
+        }),
+    ),
+  );
+  return (acked * frameBytes) / ((performance.now() - startMs) / 1000);
+}
+
+/** Bytes per second of writing `batchBytes` `groupSize` times, then one fdatasync, repeated for `seconds`. */
+export async function rawWriteSyncBytesPerSecond(
+  dir: string,
+  batchBytes: number,
+  groupSize: number,
+  seconds: number,
+): Promise<number> {
+  const work = mkdtempSync(join(dir, 'raw-'));
+  const fd = openSync(join(work, 'raw.bin'), 'w');
+  const batch = new Uint8Array(batchBytes).fill(3);
+  let position = 0;
+  const endMs = performance.now() + seconds * 1000;
+  const startMs = performance.now();
+  while (performance.now() < endMs) {
+    for (let i = 0; i < groupSize; i++) {
+      writeSync(fd, batch, 0, batch.length, position);
+      position += batch.length;
+    }
+    await new Promise<void>((resolve, reject) =>
+      fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+  const elapsedS = (performance.now() - startMs) / 1000;
+  closeSync(fd);
+  rmSync(work, { recursive: true, force: true });
+  return position / elapsedS;
+}
