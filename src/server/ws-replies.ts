@@ -68,25 +68,17 @@ export class WsReplies {
     records: Uint8Array,
     encoding: JsonEncoding,
   ): void {
-    const nextOffset = nextOffsetAfter(records, fromOffset);
-    if (mode === 'json') {
-      const body = {
-        id,
-        ok: true,
-        partition,
-        records: jsonRecords(records, fromOffset, encoding),
-        highWatermark,
-        nextOffset,
-      };
-      this.out.send(JSON.stringify(body), false);
-      return;
-    }
-    const frame = new FrameWriter(WsOpCode.FETCHED, id, 32 + records.length)
-      .i32(partition)
-      .f64(highWatermark)
-      .f64(nextOffset)
-      .raw(records);
-    this.out.send(frame.finish(), true);
+    this.records(
+      mode,
+      WsOpCode.FETCHED,
+      { id, ok: true },
+      id,
+      partition,
+      highWatermark,
+      fromOffset,
+      records,
+      encoding,
+    );
   }
 
   pushRecords(
@@ -98,10 +90,35 @@ export class WsReplies {
     records: Uint8Array,
     encoding: JsonEncoding,
   ): void {
+    this.records(
+      mode,
+      WsOpCode.RECORDS,
+      { sub: subscription },
+      subscription,
+      partition,
+      highWatermark,
+      fromOffset,
+      records,
+      encoding,
+    );
+  }
+
+  /** A fetch reply or a push: the batches as they are in binary mode, decoded records from `fromOffset` in JSON. */
+  private records(
+    mode: WsMode,
+    op: number,
+    jsonHead: Record<string, unknown>,
+    id: number,
+    partition: number,
+    highWatermark: number,
+    fromOffset: number,
+    records: Uint8Array,
+    encoding: JsonEncoding,
+  ): void {
     const nextOffset = nextOffsetAfter(records, fromOffset);
     if (mode === 'json') {
       const body = {
-        sub: subscription,
+        ...jsonHead,
         partition,
         records: jsonRecords(records, fromOffset, encoding),
         highWatermark,
@@ -110,7 +127,7 @@ export class WsReplies {
       this.out.send(JSON.stringify(body), false);
       return;
     }
-    const frame = new FrameWriter(WsOpCode.RECORDS, subscription, 32 + records.length)
+    const frame = new FrameWriter(op, id, 32 + records.length)
       .i32(partition)
       .f64(highWatermark)
       .f64(nextOffset)

@@ -1,5 +1,6 @@
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
+import type { FetchPartitionOutcome } from '../engine/engine-api.js';
 import { FrontDoorError, FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
 import type { JsonEncoding } from '../protocol/record-json.js';
 import { decodeBinaryRequest, FrameError } from '../protocol/ws/binary-frame.js';
@@ -106,25 +107,19 @@ export class WsSession {
   }
 
   private async serve(request: WsRequest, mode: WsMode): Promise<void> {
-    const { engine, config, groups } = this.deps;
+    const { groups } = this.deps;
     switch (request.op) {
       case 'produce':
         return this.produce(request, mode);
       case 'fetch': {
-        const outcome = await engine.fetch({
-          partitions: [
-            {
-              topic: request.topic,
-              partition: request.partition,
-              offset: request.offset as Offset,
-              maxBytes: Math.min(request.maxBytes, config.fetchMaxBytes),
-            },
-          ],
-          maxWaitMs: Math.min(request.maxWaitMs, config.maxWaitMsMax),
-          minBytes: 1,
-          maxBytes: Math.min(request.maxBytes, config.fetchMaxBytes),
-        });
-        const result = outcome.partitions[0]!;
+        const result = await this.fetchOne(
+          request.topic,
+          request.partition,
+          request.offset,
+          request.maxBytes,
+          request.maxWaitMs,
+          1,
+        );
         if (result.errorCode !== KafkaErrorCode.NONE)
           throw kafkaProblem(result.errorCode, `fetch ${request.topic}-${request.partition}`);
         if (!this.closed) {
@@ -177,20 +172,14 @@ export class WsSession {
         return;
       }
       case 'arrow': {
-        const outcome = await engine.fetch({
-          partitions: [
-            {
-              topic: request.topic,
-              partition: request.partition,
-              offset: request.offset as Offset,
-              maxBytes: Math.min(request.maxBytes, config.fetchMaxBytes),
-            },
-          ],
-          maxWaitMs: 0,
-          minBytes: 0,
-          maxBytes: Math.min(request.maxBytes, config.fetchMaxBytes),
-        });
-        const result = outcome.partitions[0]!;
+        const result = await this.fetchOne(
+          request.topic,
+          request.partition,
+          request.offset,
+          request.maxBytes,
+          0,
+          0,
+        );
         if (result.errorCode !== KafkaErrorCode.NONE)
           throw kafkaProblem(result.errorCode, `arrow ${request.topic}-${request.partition}`);
         const ipc = await this.deps.encodeArrow({
@@ -203,6 +192,26 @@ export class WsSession {
         return;
       }
     }
+  }
+
+  /** One partition's fetch, with the sizes and wait capped by the broker's limits. */
+  private async fetchOne(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    maxWaitMs: number,
+    minBytes: number,
+  ): Promise<FetchPartitionOutcome> {
+    const { engine, config } = this.deps;
+    const cappedBytes = Math.min(maxBytes, config.fetchMaxBytes);
+    const outcome = await engine.fetch({
+      partitions: [{ topic, partition, offset: offset as Offset, maxBytes: cappedBytes }],
+      maxWaitMs: Math.min(maxWaitMs, config.maxWaitMsMax),
+      minBytes,
+      maxBytes: cappedBytes,
+    });
+    return outcome.partitions[0]!;
   }
 
   private async produce(request: Extract<WsRequest, { op: 'produce' }>, mode: WsMode): Promise<void> {

@@ -27,6 +27,7 @@ import { syncGroup } from '../../src/protocol/kafka/sync-group.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { type KafkaFixture, startKafkaFixture } from '../support/kafka-fixture.js';
 import { KafkaWire } from '../support/kafka-wire.js';
+import { xorshift } from '../support/xorshift.js';
 
 /**
  * Mutation fuzzing of the Kafka request decoders (a million frames) and of
@@ -179,16 +180,6 @@ const seeds: { api: AnyApi; version: number; bytes: Uint8Array }[] = [
     bytes: body((w) => w.int32(1).int8(2).string('t').int32(-1)),
   },
 ];
-
-function xorshift(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 /** Bit flips, byte overwrites, truncation, or a length field made to lie. */
 function mutate(seed: Uint8Array, random: () => number): Uint8Array {

@@ -4,6 +4,7 @@ import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { decodeBatchRecords, decodeRecordSet } from '../../src/record/batch-reader.js';
 import { buildCompressedBatch } from '../../src/record/compression.js';
 import { validateProducedBatch } from '../../src/record/validate.js';
+import { xorshift } from '../support/xorshift.js';
 
 /**
  * Mutation fuzzing of the record reader and the produce validator: damaged
@@ -11,15 +12,6 @@ import { validateProducedBatch } from '../../src/record/validate.js';
  * TypeError, a RangeError from a DataView, an endless loop or a huge
  * allocation. A seeded generator keeps failures reproducible.
  */
-function xorshift(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 const text = new TextEncoder();
 const seeds = [

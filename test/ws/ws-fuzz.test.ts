@@ -8,21 +8,13 @@ import {
 } from '../../src/protocol/ws/binary-frame.js';
 import { decodeJsonRequest, JsonRequestError } from '../../src/protocol/ws/json-request.js';
 import { type HttpFixture, startHttpFixture } from '../support/http-fixture.js';
+import { xorshift } from '../support/xorshift.js';
 
 /**
  * Random and mutated WebSocket frames: the decoders answer each with a
  * request or a typed error (100k binary and 100k JSON), and the server, fed
  * thousands over a real socket, answers errors and keeps serving.
  */
-function xorshift(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 const binarySeeds = [
   new FrameWriter(WsOpCode.PRODUCE, 1)
