@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'hdr-histogram-js';
+import WebSocket from 'ws';
+import { PyralogClient } from '../src/client/index.js';
+import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
+import { startBrokerProcess } from '../tools/broker-process.js';
+import { printTable } from './support/mitata-ratios.js';
+
+/**
+ * `npm run bench -- ws`: WebSocket ingest through the TypeScript client
+ * (1 KiB records, client batching with linger) into the broker (its own
+ * process, fsync never, acks=1), against a raw uWebSockets.js echo of the same
+ * frames measured in the same run; then produce latency at a fixed offered
+ * rate (open loop, from each record's scheduled time).
+ *
+ * Flags: --seconds=N (default 4), --rate=N records/s for the latency run (default 2000).
+ */
+const RECORD_BYTES = 1024;
+const RECORDS_PER_FRAME = 64;
+const FRAMES_IN_FLIGHT = 16;
+
+function flag(args: readonly string[], name: string, fallback: number): number {
+  const found = args.find((arg) => arg.startsWith(`--${name}=`));
+  return found === undefined ? fallback : Number(found.slice(name.length + 3));
+}
+
+/** A PRODUCE frame of RECORDS_PER_FRAME records, as the client builds it. */
+function produceFrame(): Uint8Array {
+  const value = new Uint8Array(RECORD_BYTES).fill(7);
+  const frame = new FrameWriter(WsOpCode.PRODUCE, 1, RECORDS_PER_FRAME * (RECORD_BYTES + 32))
+    .str('ingest')
+    .i32(0)
+    .i8(1)
+    .u8(0)
+    .u32(RECORDS_PER_FRAME);
+  for (let i = 0; i < RECORDS_PER_FRAME; i++) frame.nullableBytes(null).nullableBytes(value).f64(-1).u16(0);
+  return frame.finish();
+}
+
+async function echoBaseline(seconds: number): Promise<number> {
+  const script = fileURLToPath(new URL('../tools/uws-echo-server.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const port = await new Promise<number>((resolve) =>
+    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+  );
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  await new Promise((resolve) => socket.once('open', resolve));
+  const frame = produceFrame();
+  let echoed = 0;
+  const endMs = performance.now() + seconds * 1000;
+  const startMs = performance.now();
+  await new Promise<void>((resolve) => {
+    let outstanding = 0;
+    const fill = (): void => {
+      while (outstanding < FRAMES_IN_FLIGHT && performance.now() < endMs) {
+        socket.send(frame);
+        outstanding++;
+      }
+      if (outstanding === 0) resolve();
+    };
+    socket.on('message', () => {
+      outstanding--;
+      echoed++;
+      fill();
+    });
+    fill();
+  });
+  const recordsPerSecond = (echoed * RECORDS_PER_FRAME) / ((performance.now() - startMs) / 1000);
+  socket.close();
+  child.kill('SIGTERM');
+  return recordsPerSecond;
+}
+
+async function clientIngest(url: string, seconds: number): Promise<number> {
+  const client = await PyralogClient.connect({
+    url,
+    lingerMs: 2,
+    batchMaxRecords: RECORDS_PER_FRAME,
+    acks: 1,
+  });
+  const value = new Uint8Array(RECORD_BYTES).fill(7);
+  let acknowledged = 0;
+  const endMs = performance.now() + seconds * 1000;
+  const startMs = performance.now();
+  await Promise.all(
+    Array.from({ length: FRAMES_IN_FLIGHT }, async () => {
+      while (performance.now() < endMs) {
+        await Promise.all(
+          Array.from({ length: RECORDS_PER_FRAME }, () => client.produce('ingest', { value, partition: 0 })),
+        );
+        acknowledged += RECORDS_PER_FRAME;
+      }
+    }),
+  );
+  const recordsPerSecond = acknowledged / ((performance.now() - startMs) / 1000);
+  await client.close();
+  return recordsPerSecond;
+}
+
+async function clientLatency(url: string, rate: number, seconds: number) {
+  const client = await PyralogClient.connect({ url, lingerMs: 0, acks: 1 });
+  const value = new Uint8Array(RECORD_BYTES).fill(9);
+  const histogram = build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const intervalMs = 1000 / rate;
+  const startMs = performance.now() + 20;
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < rate * seconds; i++) {
+    const scheduledMs = startMs + i * intervalMs;
+    const waitMs = scheduledMs - performance.now();
+    if (waitMs > 2) await new Promise((resolve) => setTimeout(resolve, waitMs - 1.5));
+    while (performance.now() < scheduledMs) await new Promise((resolve) => setImmediate(resolve));
+    inFlight.push(
+      client.produce('latency', { value, partition: 0 }).then(() => {
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
+      }),
+    );
+    if (inFlight.length >= 1000) await Promise.all(inFlight.splice(0, 500));
+  }
+  await Promise.all(inFlight);
+  await client.close();
+  const result = {
+    p50: histogram.getValueAtPercentile(50),
+    p99: histogram.getValueAtPercentile(99),
+    p999: histogram.getValueAtPercentile(99.9),
+    max: histogram.maxValue,
+  };
+  histogram.destroy();
+  return result;
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  const seconds = flag(args, 'seconds', 4);
+  const rate = flag(args, 'rate', 2000);
+  const root = join(process.cwd(), 'bench', 'out');
+  mkdirSync(root, { recursive: true });
+  const dir = mkdtempSync(join(root, 'ws-'));
+  try {
+    const echo = await echoBaseline(seconds);
+    const broker = await startBrokerProcess(['--data', dir, '--fsync', 'never', '--shards', '2']);
+    try {
+      for (const name of ['ingest', 'latency']) {
+        await fetch(`http://127.0.0.1:${broker.httpPort}/topics`, {
+          method: 'POST',
+          body: JSON.stringify({ name, partitions: 1 }),
+        });
+      }
+      const url = `ws://127.0.0.1:${broker.httpPort}/ws`;
+      const ingest = await clientIngest(url, seconds);
+      const latency = await clientLatency(url, rate, seconds);
+      const mb = (recordsPerSecond: number) => ((recordsPerSecond * RECORD_BYTES) / 1e6).toFixed(1);
+      printTable([
+        ['measure', 'records/s', 'MB/s', 'ratio'],
+        [
+          `raw uWS echo of ${RECORDS_PER_FRAME}-record PRODUCE frames, ${FRAMES_IN_FLIGHT} in flight`,
+          echo.toFixed(0),
+          mb(echo),
+          '1.00',
+        ],
+        [
+          `client produce, batches of ${RECORDS_PER_FRAME} (linger 2 ms), acks=1, fsync never`,
+          ingest.toFixed(0),
+          mb(ingest),
+          (ingest / echo).toFixed(2),
+        ],
+      ]);
+      console.log(
+        `\nproduce latency at ${rate} records/s (1 KiB, linger 0, acks=1, open loop): p50 ${latency.p50} µs, ` +
+          `p99 ${latency.p99} µs, p99.9 ${latency.p999} µs, max ${latency.max} µs`,
+      );
+    } finally {
+      await broker.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
