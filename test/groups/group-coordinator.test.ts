@@ -211,6 +211,11 @@ describe('group coordinator', () => {
     expect((await commit(a.generationId, 'nobody')).topics[0]?.partitions[0]?.errorCode).toBe(
       KafkaErrorCode.UNKNOWN_MEMBER_ID,
     );
+    // Between join and the leader's sync the group is completing its rebalance: commits wait for it.
+    expect((await commit(a.generationId, a.memberId)).topics[0]?.partitions[0]?.errorCode).toBe(
+      KafkaErrorCode.REBALANCE_IN_PROGRESS,
+    );
+    await groups.syncGroup({ groupId: 'g', generationId: a.generationId, memberId: a.memberId, assignments: [] });
     expect((await commit(a.generationId, a.memberId)).topics[0]?.partitions[0]?.errorCode).toBe(
       KafkaErrorCode.NONE,
     );
