@@ -244,6 +244,13 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'verify-segments',
+    help: 'check every segment CRC at start, in the background (default false)',
+    apply: (c, v, s) => {
+      c.verifySegmentsOnStart = parseBoolean(s, v);
+    },
+  },
+  {
     name: 'log-level',
     help: 'silent | error | warn | info | debug (default warn)',
     apply: (c, v, s) => {

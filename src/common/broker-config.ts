@@ -56,6 +56,8 @@ export interface BrokerConfig {
   readonly requestTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Check every segment's CRCs at start, in the offload pool, while the broker serves. */
+  readonly verifySegmentsOnStart: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -94,6 +96,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     requestTimeoutMs: 30_000,
     shutdownTimeoutMs: 10_000,
     logLevel: 'warn',
+    verifySegmentsOnStart: false,
   };
 }
 

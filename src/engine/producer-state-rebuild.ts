@@ -1,3 +1,4 @@
+import { PyralogError } from '../common/errors.js';
 import { readInt64 } from '../common/offset.js';
 import { BatchHeader, batchSizeBytes } from '../record/batch-header.js';
 import type { PartitionLog } from '../storage/partition-log.js';
@@ -17,7 +18,16 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 export function rebuildProducerState(table: ProducerStateTable, log: PartitionLog): void {
   let offset = Math.max(log.logStartOffset, log.logEndOffset - PRODUCER_STATE_TAIL_OFFSETS);
   while (offset < log.logEndOffset) {
-    const chunk = log.read(offset, READ_CHUNK_BYTES);
+    let chunk: Uint8Array;
+    try {
+      chunk = log.read(offset, READ_CHUNK_BYTES);
+    } catch (error) {
+      // A damaged batch (it fails its CRC, and reads refuse it) holds no trustworthy producer state:
+      // step past it. The partition still opens and serves everything else.
+      if (!(error instanceof PyralogError)) throw error;
+      offset++;
+      continue;
+    }
     if (chunk.length < BatchHeader.SIZE_BYTES) return;
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let position = 0;

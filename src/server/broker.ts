@@ -2,13 +2,14 @@ import { availableParallelism } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { BrokerConfig } from '../common/broker-config.js';
 import { OffloadPool } from '../engine/offload-pool.js';
-import type { ArrowTaskInput } from '../engine/offload-task.js';
+import type { ArrowTaskInput, SegmentVerification } from '../engine/offload-task.js';
 import { ShardedEngine } from '../engine/sharded-engine.js';
 import { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { FrontDoorDeps } from './front-door-deps.js';
 import { startHttpServer } from './http-server.js';
 import { startKafkaListener } from './kafka-listener.js';
 import { renderMetrics } from './metrics-exposition.js';
+import { auditSegments } from './segment-audit.js';
 
 /**
  * A whole broker in one process: the engine (shards on worker threads), the
@@ -20,6 +21,8 @@ export interface Broker {
   readonly engine: ShardedEngine;
   readonly kafkaPort: number;
   readonly httpPort: number;
+  /** With `--verify-segments`: resolves with the damaged segments once all are checked; else with none. */
+  readonly segmentAudit: Promise<SegmentVerification[]>;
   stop(): Promise<void>;
 }
 
@@ -79,17 +82,32 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     },
     'pyralog started',
   );
+  const audit = config.verifySegmentsOnStart
+    ? auditSegments(config.dataDir, offload).then(
+        (problems) => {
+          for (const problem of problems) logger.error(problem, 'segment verification found damage');
+          logger.info({ damagedSegments: problems.length }, 'segment verification finished');
+          return problems;
+        },
+        (error: unknown) => {
+          logger.error({ error: String(error) }, 'segment verification failed');
+          return [];
+        },
+      )
+    : Promise.resolve([]);
   let stopping: Promise<void> | null = null;
   return {
     config,
     engine,
     kafkaPort,
     httpPort,
+    segmentAudit: audit,
     stop(): Promise<void> {
       stopping ??= (async () => {
         // Stop accepting first, then let the shards drain, sync and close.
         for (const stop of stops.reverse()) await stop();
         await groups.close();
+        await audit;
         await offload.close();
         await engine.stop();
         logger.info('pyralog stopped');
