@@ -32,6 +32,11 @@ export interface PyralogClientOptions {
   reconnectDelayMaxMs?: number;
   /** Records a subscription may hold unread before the socket is paused. */
   subscriptionHighWaterRecords?: number;
+  /**
+   * Produce batches sent and not yet acknowledged; further batches wait their
+   * turn here, so the client never exceeds the broker's per-connection limit.
+   */
+  maxInFlightBatches?: number;
 }
 
 export interface ClientRecord {
@@ -83,6 +88,8 @@ export class PyralogClient {
   private closed = false;
   private connecting: Promise<void> | null = null;
   private pausedBy = 0;
+  private batchesInFlight = 0;
+  private readonly waitingBatches: (() => void)[] = [];
   private readonly options: Required<PyralogClientOptions>;
 
   private constructor(options: PyralogClientOptions) {
@@ -95,6 +102,7 @@ export class PyralogClient {
       reconnectDelayMs: 100,
       reconnectDelayMaxMs: 5_000,
       subscriptionHighWaterRecords: 10_000,
+      maxInFlightBatches: 32,
       ...options,
     };
   }
@@ -381,18 +389,29 @@ export class PyralogClient {
       frame.u16(headers.length);
       for (const header of headers) frame.str(header.key).nullableBytes(header.value);
     }
-    this.request(frame, WsOpCode.PRODUCED).then(
-      (reply) => {
-        const partition = reply.i32();
-        const baseOffset = reply.f64();
-        batch.waiters.forEach((waiter, i) => {
-          waiter.resolve({ partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
+    // Backpressure: past maxInFlightBatches a batch waits for an earlier one to be acknowledged.
+    const send = (): void => {
+      this.batchesInFlight++;
+      this.request(frame, WsOpCode.PRODUCED)
+        .then(
+          (reply) => {
+            const partition = reply.i32();
+            const baseOffset = reply.f64();
+            batch.waiters.forEach((waiter, i) => {
+              waiter.resolve({ partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
+            });
+          },
+          (error: Error) => {
+            for (const waiter of batch.waiters) waiter.reject(error);
+          },
+        )
+        .finally(() => {
+          this.batchesInFlight--;
+          this.waitingBatches.shift()?.();
         });
-      },
-      (error: Error) => {
-        for (const waiter of batch.waiters) waiter.reject(error);
-      },
-    );
+    };
+    if (this.batchesInFlight < this.options.maxInFlightBatches) send();
+    else this.waitingBatches.push(send);
   }
 
   // ---- subscriptions ---------------------------------------------------------------

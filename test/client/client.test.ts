@@ -126,6 +126,27 @@ describe('PyralogClient', () => {
     }
   }, 30_000);
 
+  it('keeps its batches within the broker in-flight limit: thousands of concurrent produces all succeed', async () => {
+    const fixture = await startHttpFixture({ maxInFlightRequestsPerConnection: 4 });
+    fixtures.push(fixture);
+    await fixture.engine.createTopic('burst', 4);
+    const client = await PyralogClient.connect({
+      url: fixture.wsUrl,
+      lingerMs: 0,
+      batchMaxRecords: 10,
+      maxInFlightBatches: 4,
+    });
+    clients.push(client);
+    const results = await Promise.all(
+      Array.from({ length: 2000 }, (_, i) => client.produce('burst', { value: `v${i}`, partition: i % 4 })),
+    );
+    expect(results).toHaveLength(2000);
+    for (let partition = 0; partition < 4; partition++) {
+      const offsets = results.filter((r) => r.partition === partition).map((r) => r.offset);
+      expect(offsets.sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    }
+  });
+
   it('commits and reads a named consumer offset', async () => {
     const fixture = await start();
     await fixture.engine.createTopic('c', 1);

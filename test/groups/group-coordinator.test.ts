@@ -215,7 +215,12 @@ describe('group coordinator', () => {
     expect((await commit(a.generationId, a.memberId)).topics[0]?.partitions[0]?.errorCode).toBe(
       KafkaErrorCode.REBALANCE_IN_PROGRESS,
     );
-    await groups.syncGroup({ groupId: 'g', generationId: a.generationId, memberId: a.memberId, assignments: [] });
+    await groups.syncGroup({
+      groupId: 'g',
+      generationId: a.generationId,
+      memberId: a.memberId,
+      assignments: [],
+    });
     expect((await commit(a.generationId, a.memberId)).topics[0]?.partitions[0]?.errorCode).toBe(
       KafkaErrorCode.NONE,
     );

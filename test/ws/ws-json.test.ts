@@ -130,6 +130,27 @@ describe('WebSocket JSON mode', () => {
     expect(await closed).toBe(1009);
   });
 
+  it('refuses a connection past maxConnections with HTTP 503 and keeps the others', async () => {
+    const small = await startHttpFixture({ maxConnections: 2 });
+    try {
+      const first = await JsonPeer.open(small.wsUrl);
+      const second = await JsonPeer.open(small.wsUrl);
+      const refused = await new Promise<number>((resolve) => {
+        const third = new WebSocket(small.wsUrl);
+        third.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+        third.once('open', () => resolve(101));
+        third.once('error', () => undefined);
+      });
+      expect(refused).toBe(503);
+      first.send({ op: 'offset', id: 1, consumer: 'c', topic: 'x', partition: 0 });
+      expect(await first.reply(1)).toMatchObject({ ok: true });
+      first.socket.close();
+      second.socket.close();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('answers requests beyond the in-flight limit with TOO_MANY_IN_FLIGHT', async () => {
     const peer = await JsonPeer.open(fixture.wsUrl);
     // Long-poll fetches at the log end stay in flight for their whole wait.
