@@ -30,6 +30,7 @@ export interface BenchOptions {
 }
 
 export const benchUsage = `Usage: pyralog bench [produce|consume|e2e] [options]     load a running broker
+       pyralog bench peers [--seconds N]     Pyralog, NATS JetStream and Redis Streams side by side
        pyralog bench plot RESULT.json [RESULT.json …] [--out DIR]   charts (SVG) from results
 
 Options (defaults in brackets):

@@ -1,0 +1,258 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'hdr-histogram-js';
+import { startBrokerProcess } from '../broker-process.js';
+import { startAckServer } from '../raw-baselines.js';
+import { natsClient, type PeerClient, pyralogClient, redisClient } from './peer-clients.js';
+import { startNats, startRedis } from './peer-servers.js';
+
+/**
+ * `pyralog bench peers` / `npm run bench:peers`: the same scenarios against
+ * Pyralog, NATS JetStream and Redis Streams on this machine in one run, each
+ * server started here on 127.0.0.1 with a temporary data directory:
+ *
+ * - max produce throughput: 1 KiB records, 32 sends of 16 records in flight;
+ * - latency at 5,000 and 20,000 records/s of 1 KiB, one record per send, open
+ *   loop (measured from each send's scheduled time);
+ * - baselines from the same run: raw loopback TCP request/response of 1 KiB
+ *   frames at the same rates, and raw sequential disk write.
+ *
+ * Durability is matched like for like: "interval" = Pyralog --fsync 1000 with
+ * acks=1 vs Redis appendfsync everysec vs NATS JetStream file storage (which
+ * acknowledges after writing to its file and syncs on its own interval);
+ * "every ack" = Pyralog --fsync always with acks=-1 vs Redis appendfsync always.
+ */
+interface Row {
+  system: string;
+  durability: string;
+  throughput: number;
+  latency: Map<number, Latency>;
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+const RECORD_BYTES = 1024;
+const RATES = [5000, 20_000];
+
+async function closedLoop(client: PeerClient, seconds: number): Promise<number> {
+  let records = 0;
+  const endMs = performance.now() + seconds * 1000;
+  const startMs = performance.now();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (performance.now() < endMs) {
+        await client.send(16);
+        records += 16;
+      }
+    }),
+  );
+  return records / ((performance.now() - startMs) / 1000);
+}
+
+async function openLoop(send: () => Promise<void>, rate: number, seconds: number): Promise<Latency> {
+  const histogram = build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const intervalMs = 1000 / rate;
+  const startMs = performance.now() + 20;
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0; i < rate * seconds; i++) {
+    const scheduledMs = startMs + i * intervalMs;
+    const waitMs = scheduledMs - performance.now();
+    if (waitMs > 2) await new Promise((resolve) => setTimeout(resolve, waitMs - 1.5));
+    while (performance.now() < scheduledMs) await new Promise((resolve) => setImmediate(resolve));
+    const sending = send().then(() => {
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
+    });
+    inFlight.add(sending);
+    void sending.finally(() => inFlight.delete(sending));
+  }
+  await Promise.all(inFlight);
+  const result = {
+    p50: histogram.getValueAtPercentile(50),
+    p99: histogram.getValueAtPercentile(99),
+    p999: histogram.getValueAtPercentile(99.9),
+    max: histogram.maxValue,
+  };
+  histogram.destroy();
+  return result;
+}
+
+async function measure(client: PeerClient, durability: string, seconds: number): Promise<Row> {
+  const throughput = await closedLoop(client, seconds);
+  const latency = new Map<number, Latency>();
+  for (const rate of RATES) latency.set(rate, await openLoop(() => client.send(1), rate, seconds));
+  await client.close();
+  return { system: client.name, durability, throughput, latency };
+}
+
+async function rawTcpLatency(rate: number, seconds: number): Promise<Latency> {
+  const server = await startAckServer();
+  const { connect } = await import('node:net');
+  const socket = connect(server.port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const waiting: (() => void)[] = [];
+  let pending = 0;
+  socket.on('data', (chunk: Buffer) => {
+    pending += chunk.length;
+    while (pending >= 8) {
+      pending -= 8;
+      waiting.shift()?.();
+    }
+  });
+  const frame = Buffer.alloc(4 + RECORD_BYTES, 1);
+  frame.writeInt32BE(RECORD_BYTES, 0);
+  const latency = await openLoop(
+    () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        socket.write(frame);
+      }),
+    rate,
+    seconds,
+  );
+  socket.destroy();
+  await server.stop();
+  return latency;
+}
+
+async function rawDiskWriteMbPerSecond(dir: string, seconds: number): Promise<number> {
+  const { openSync, writeSync, closeSync, fsyncSync } = await import('node:fs');
+  const fd = openSync(join(dir, 'raw-write.bin'), 'w');
+  const chunk = new Uint8Array(1024 * 1024).fill(2);
+  let written = 0;
+  const startMs = performance.now();
+  while (performance.now() - startMs < seconds * 1000)
+    written += writeSync(fd, chunk, 0, chunk.length, written);
+  fsyncSync(fd);
+  const elapsedS = (performance.now() - startMs) / 1000;
+  closeSync(fd);
+  return written / elapsedS / 1e6;
+}
+
+const format = (us: number): string =>
+  us >= 10_000 ? `${(us / 1000).toFixed(0)} ms` : us >= 1000 ? `${(us / 1000).toFixed(1)} ms` : `${us} µs`;
+
+export async function runPeers(seconds: number, log: (line: string) => void = console.log): Promise<Row[]> {
+  const root = join(process.cwd(), 'bench', 'out');
+  mkdirSync(root, { recursive: true });
+  const dir = mkdtempSync(join(root, 'peers-'));
+  const rows: Row[] = [];
+  try {
+    log('measuring baselines…');
+    const tcp = new Map<number, Latency>();
+    for (const rate of RATES) tcp.set(rate, await rawTcpLatency(rate, seconds));
+    const diskMb = await rawDiskWriteMbPerSecond(dir, Math.min(seconds, 3));
+    for (const [durability, fsync, acks] of [
+      ['interval (1 s)', '1000', 1],
+      ['every ack', 'always', -1],
+    ] as const) {
+      log(`pyralog, ${durability}…`);
+      const broker = await startBrokerProcess(['--data', join(dir, `pyralog-${fsync}`), '--fsync', fsync]);
+      await fetch(`http://127.0.0.1:${broker.httpPort}/topics`, {
+        method: 'POST',
+        body: JSON.stringify({ name: 'peers', partitions: 8 }),
+      });
+      rows.push(
+        await measure(await pyralogClient(broker.kafkaPort, RECORD_BYTES, acks, 8), durability, seconds),
+      );
+      await broker.stop();
+    }
+    for (const [durability, appendfsync] of [
+      ['interval (1 s)', 'everysec'],
+      ['every ack', 'always'],
+    ] as const) {
+      log(`redis, ${durability}…`);
+      const redisDir = join(dir, `redis-${appendfsync}`);
+      mkdirSync(redisDir);
+      const redis = await startRedis(redisDir, appendfsync);
+      rows.push(await measure(await redisClient(redis.port, RECORD_BYTES), durability, seconds));
+      await redis.stop();
+    }
+    log('nats jetstream…');
+    const natsDir = join(dir, 'nats');
+    mkdirSync(natsDir);
+    const natsServer = await startNats(natsDir);
+    rows.push(
+      await measure(await natsClient(natsServer.port, RECORD_BYTES), 'interval (server default)', seconds),
+    );
+    await natsServer.stop();
+
+    const header = [
+      'system',
+      'durability',
+      'max records/s',
+      ...RATES.flatMap((r) => [
+        `p50 @${r / 1000}k`,
+        `p99 @${r / 1000}k`,
+        `p99.9 @${r / 1000}k`,
+        `max @${r / 1000}k`,
+      ]),
+    ];
+    const table = [header];
+    table.push([
+      'raw loopback TCP',
+      '-',
+      '-',
+      ...RATES.flatMap((r) => {
+        const l = tcp.get(r)!;
+        return [format(l.p50), format(l.p99), format(l.p999), format(l.max)];
+      }),
+    ]);
+    for (const row of rows) {
+      table.push([
+        row.system,
+        row.durability,
+        row.throughput.toFixed(0),
+        ...RATES.flatMap((r) => {
+          const l = row.latency.get(r)!;
+          return [format(l.p50), format(l.p99), format(l.p999), format(l.max)];
+        }),
+      ]);
+    }
+    const widths = header.map((_, c) => Math.max(...table.map((line) => (line[c] ?? '').length)));
+    log('');
+    for (const line of table) log(line.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
+    log(`raw sequential disk write: ${diskMb.toFixed(0)} MB/s; records are ${RECORD_BYTES} B`);
+    log(
+      'durability: "interval" = Pyralog --fsync 1000, acks=1 | Redis appendfsync everysec | NATS JetStream file store (acks after its write, syncs on its own interval);',
+    );
+    log('            "every ack" = Pyralog --fsync always, acks=-1 | Redis appendfsync always');
+    const find = (system: string, durability: string) =>
+      rows.find((r) => r.system === system && r.durability.startsWith(durability));
+    const pyralogInterval = find('pyralog', 'interval')!;
+    const nats = find('nats-jetstream', 'interval')!;
+    const redisInterval = find('redis', 'interval')!;
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    log('');
+    log(
+      `target: max throughput >= 1.5x NATS JetStream: ${(pyralogInterval.throughput / nats.throughput).toFixed(2)}x — ${verdict(pyralogInterval.throughput >= 1.5 * nats.throughput)}`,
+    );
+    log(
+      `target: max throughput >= 1x Redis Streams (everysec): ${(pyralogInterval.throughput / redisInterval.throughput).toFixed(2)}x — ${verdict(pyralogInterval.throughput >= redisInterval.throughput)}`,
+    );
+    for (const durability of ['interval', 'every ack']) {
+      const ours = find('pyralog', durability)!;
+      for (const peer of rows.filter((r) => r.system !== 'pyralog' && r.durability.startsWith(durability))) {
+        for (const rate of RATES) {
+          const a = ours.latency.get(rate)!;
+          const b = peer.latency.get(rate)!;
+          log(
+            `target: p99/p99.9 at ${rate / 1000}k vs ${peer.system} (${durability}): ${format(a.p99)}/${format(a.p999)} vs ${format(b.p99)}/${format(b.p999)} — ${verdict(a.p99 <= b.p99 && a.p999 <= b.p999)}`,
+          );
+        }
+      }
+    }
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
