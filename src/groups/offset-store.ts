@@ -1,3 +1,4 @@
+import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import type { Engine } from '../engine/engine-api.js';
@@ -14,110 +15,141 @@ import {
 
 /**
  * Committed offsets, durable in the internal topic `__consumer_offsets`
- * (offset-record.ts) and cached in memory. A commit is visible only after
- * its records were produced with acks=-1, so an acknowledged commit survives
- * a crash under `--fsync always`. On open the topic is read from the start
- * and the latest record for each key wins.
+ * (records laid out by offset-record.ts) and cached in memory. A commit
+ * becomes visible only after its records were produced with acks=-1, so an
+ * acknowledged commit survives a crash as far as the broker's fsync policy
+ * promises. On open every partition of the topic is read from its start and
+ * the latest record for each key wins. Owned by the acceptor thread.
+ *
+ * The topic is created with unlimited retention: committed offsets are kept
+ * until overwritten (there is no compaction, so the topic grows by one small
+ * record per committed partition).
  */
 export const OFFSETS_TOPIC = '__consumer_offsets';
+
+/** Bytes asked for per fetch while loading; a larger batch still comes whole (KIP-74). */
 const LOAD_FETCH_BYTES = 1024 * 1024;
 
-function keyOf(groupId: string, topic: string, partition: number): string {
-  return `${groupId}\u0000${topic}\u0000${partition}`;
+export interface OffsetEntry {
+  key: OffsetKey;
+  value: OffsetValue;
+}
+
+interface StoredOffset {
+  topic: string;
+  partition: number;
+  value: OffsetValue;
+  /** Where the record that set it sits in its offsets partition: a later record always wins. */
+  logOffset: number;
+}
+
+function keyOf(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 export class OffsetStore {
-  /** group id → (topic\0partition key → committed value). */
-  private readonly byGroup = new Map<
-    string,
-    Map<string, { topic: string; partition: number; value: OffsetValue }>
-  >();
-
-  /** Partitions of the offsets topic (taken from the topic when it already exists). */
-  private partitionsInUse: number;
+  /** group id → (topic\0partition → committed offset). */
+  private readonly byGroup = new Map<string, Map<string, StoredOffset>>();
 
   private constructor(
     private readonly engine: Engine,
-    partitions: number,
-  ) {
-    this.partitionsInUse = partitions;
-  }
+    /** Partitions of the offsets topic (the topic's own count when it already exists). */
+    private readonly partitionCount: number,
+  ) {}
 
+  /** Creates the offsets topic if missing, then reads it back. Throws a `PyralogError` if it cannot. */
   static async open(engine: Engine, partitions: number): Promise<OffsetStore> {
-    const store = new OffsetStore(engine, partitions);
-    const existing = engine.describeTopic(OFFSETS_TOPIC);
+    let existing = engine.describeTopic(OFFSETS_TOPIC);
     if (existing === undefined) {
-      const code = await engine.createTopic(OFFSETS_TOPIC, partitions);
-      if (code !== KafkaErrorCode.NONE && code !== KafkaErrorCode.TOPIC_ALREADY_EXISTS) {
-        throw new Error(`cannot create ${OFFSETS_TOPIC}: error ${code}`);
-      }
-    } else {
-      store.partitionsInUse = existing.partitionCount;
+      const code = await engine.createTopic(OFFSETS_TOPIC, partitions, {
+        retentionMs: -1,
+        retentionBytes: -1,
+      });
+      if (code !== KafkaErrorCode.NONE && code !== KafkaErrorCode.TOPIC_ALREADY_EXISTS)
+        throw new PyralogError(code, `cannot create ${OFFSETS_TOPIC}`);
+      existing = engine.describeTopic(OFFSETS_TOPIC);
     }
-    for (let partition = 0; partition < store.partitionsInUse; partition++) await store.load(partition);
+    const store = new OffsetStore(engine, existing?.partitionCount ?? partitions);
+    for (let partition = 0; partition < store.partitionCount; partition++) await store.load(partition);
     return store;
   }
 
+  /** Every group with at least one committed offset. */
   groups(): string[] {
     return [...this.byGroup.keys()];
   }
 
+  hasGroup(groupId: string): boolean {
+    return this.byGroup.has(groupId);
+  }
+
   get(groupId: string, topic: string, partition: number): OffsetValue | undefined {
-    return this.byGroup.get(groupId)?.get(keyOf(groupId, topic, partition))?.value;
+    return this.byGroup.get(groupId)?.get(keyOf(topic, partition))?.value;
   }
 
   /** Every committed partition of a group, by topic. */
   all(groupId: string): Map<string, { partition: number; value: OffsetValue }[]> {
     const byTopic = new Map<string, { partition: number; value: OffsetValue }[]>();
     for (const entry of this.byGroup.get(groupId)?.values() ?? []) {
-      const list = byTopic.get(entry.topic) ?? [];
+      let list = byTopic.get(entry.topic);
+      if (list === undefined) {
+        list = [];
+        byTopic.set(entry.topic, list);
+      }
       list.push({ partition: entry.partition, value: entry.value });
-      byTopic.set(entry.topic, list);
     }
     return byTopic;
   }
 
-  /** Stores commits durably; resolves with NONE once they are, or with the error that stopped them. */
+  /**
+   * Stores commits durably as one record batch (all or nothing) and resolves with NONE once they
+   * are, or with the produce's error; only then do they become visible.
+   */
   async commit(
     groupId: string,
-    entries: readonly { key: OffsetKey; value: OffsetValue }[],
+    entries: readonly OffsetEntry[],
+    timestampMs: number,
   ): Promise<KafkaErrorCode> {
     if (entries.length === 0) return KafkaErrorCode.NONE;
     const batch = buildRecordBatch(
       entries.map((entry) => ({ key: encodeOffsetKey(entry.key), value: encodeOffsetValue(entry.value) })),
+      { baseTimestampMs: timestampMs },
     );
     const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
     if (outcome.errorCode !== KafkaErrorCode.NONE) return outcome.errorCode;
-    for (const entry of entries) this.apply(entry.key, entry.value);
+    for (let i = 0; i < entries.length; i++) this.apply(entries[i]!, outcome.baseOffset + i);
     return KafkaErrorCode.NONE;
   }
 
+  /** The offsets partition of a group: a stable hash of its id, so its records stay in one log. */
   private partitionFor(groupId: string): number {
     let hash = 0;
     for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
-    return (hash >>> 0) % this.partitionsInUse;
+    return (hash >>> 0) % this.partitionCount;
   }
 
-  private apply(key: OffsetKey, value: OffsetValue): void {
-    let group = this.byGroup.get(key.groupId);
+  private apply(entry: OffsetEntry, logOffset: number): void {
+    let group = this.byGroup.get(entry.key.groupId);
     if (group === undefined) {
       group = new Map();
-      this.byGroup.set(key.groupId, group);
+      this.byGroup.set(entry.key.groupId, group);
     }
-    group.set(keyOf(key.groupId, key.topic, key.partition), {
-      topic: key.topic,
-      partition: key.partition,
-      value,
-    });
+    const key = keyOf(entry.key.topic, entry.key.partition);
+    // Two commits in flight at once may be answered in either order; the log's order decides.
+    const current = group.get(key);
+    if (current !== undefined && current.logOffset > logOffset) return;
+    group.set(key, { topic: entry.key.topic, partition: entry.key.partition, value: entry.value, logOffset });
   }
 
+  /** Reads one partition of the offsets topic from its start to its end offset. */
   private async load(partition: number): Promise<void> {
     const end = await this.engine.listOffsets(OFFSETS_TOPIC, partition, -1);
     const start = await this.engine.listOffsets(OFFSETS_TOPIC, partition, -2);
     if (end.errorCode !== KafkaErrorCode.NONE || start.errorCode !== KafkaErrorCode.NONE) {
-      throw new Error(`cannot read ${OFFSETS_TOPIC}-${partition}: error ${end.errorCode || start.errorCode}`);
+      const code = end.errorCode !== KafkaErrorCode.NONE ? end.errorCode : start.errorCode;
+      throw new PyralogError(code, `cannot find the offsets of ${OFFSETS_TOPIC}-${partition}`);
     }
-    let offset = start.offset;
+    let offset = start.offset as number;
     while (offset < end.offset) {
       const fetched = await this.engine.fetch({
         partitions: [
@@ -127,18 +159,24 @@ export class OffsetStore {
         minBytes: 0,
         maxBytes: LOAD_FETCH_BYTES,
       });
-      const result = fetched.partitions[0]!;
-      if (result.errorCode !== KafkaErrorCode.NONE)
-        throw new Error(`cannot read ${OFFSETS_TOPIC}: error ${result.errorCode}`);
+      const result = fetched.partitions[0];
+      if (result === undefined || result.errorCode !== KafkaErrorCode.NONE) {
+        const code = result?.errorCode ?? KafkaErrorCode.UNKNOWN_SERVER_ERROR;
+        throw new PyralogError(code, `cannot read ${OFFSETS_TOPIC}-${partition} at offset ${offset}`);
+      }
       const records = decodeRecordSet(result.records);
-      if (records.length === 0) break;
+      const last = records[records.length - 1];
+      // Nothing past the offset asked for: stop rather than ask again for the same bytes.
+      if (last === undefined || last.offset < offset) break;
       for (const record of records) {
+        // A fetch may start with a whole batch that begins below the offset asked for.
         if (record.offset < offset || record.key === null || record.value === null) continue;
         const key = decodeOffsetKey(record.key);
         const value = decodeOffsetValue(record.value);
-        if (key !== null && value !== null) this.apply(key, value);
+        // Records of a layout this build does not know are skipped, not fatal.
+        if (key !== null && value !== null) this.apply({ key, value }, record.offset);
       }
-      offset = (records[records.length - 1]!.offset + 1) as Offset;
+      offset = last.offset + 1;
     }
   }
 }
