@@ -20,7 +20,9 @@ import type { FrontDoorDeps } from './front-door-deps.js';
  * written in the order requests arrived even when handlers finish out of
  * order; acks=0 produces hold a place in that order but send nothing. At most
  * maxInFlightRequestsPerConnection requests are in progress: past that the
- * socket is paused, which pushes back on the client through TCP.
+ * socket is paused and frames already received wait unparsed, which pushes
+ * back on the client through TCP. Every response is encoded into the
+ * connection's one writer (see KafkaWriter.beginFrame).
  */
 const SIZE_BYTES = 4;
 const REQUEST_HEADER_MIN_BYTES = 8;
@@ -40,7 +42,9 @@ export class KafkaConnection {
   private bufferedBytes = 0;
   private readonly slots: Slot[] = [];
   private paused = false;
+  private parsing = false;
   private closed = false;
+  private readonly writer = new KafkaWriter(16 * 1024);
 
   constructor(
     private readonly socket: Socket,
@@ -67,17 +71,30 @@ export class KafkaConnection {
   private onData(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
-    while (!this.closed && this.bufferedBytes >= SIZE_BYTES) {
-      const size = this.peekSize();
-      if (size < REQUEST_HEADER_MIN_BYTES || size > this.deps.config.maxRequestBytes) {
-        this.close(
-          `request size ${size} outside ${REQUEST_HEADER_MIN_BYTES}..${this.deps.config.maxRequestBytes}`,
-        );
-        return;
+    this.parse();
+  }
+
+  /** Handles every whole frame received, until the in-flight limit pauses the connection. */
+  private parse(): void {
+    // A response finishing synchronously inside onFrame may unpause and call back here: the loop below
+    // already continues, so the nested call does nothing.
+    if (this.parsing) return;
+    this.parsing = true;
+    try {
+      while (!this.closed && !this.paused && this.bufferedBytes >= SIZE_BYTES) {
+        const size = this.peekSize();
+        if (size < REQUEST_HEADER_MIN_BYTES || size > this.deps.config.maxRequestBytes) {
+          this.close(
+            `request size ${size} outside ${REQUEST_HEADER_MIN_BYTES}..${this.deps.config.maxRequestBytes}`,
+          );
+          return;
+        }
+        if (this.bufferedBytes < SIZE_BYTES + size) return;
+        const frame = this.take(SIZE_BYTES + size).subarray(SIZE_BYTES);
+        this.onFrame(frame);
       }
-      if (this.bufferedBytes < SIZE_BYTES + size) return;
-      const frame = this.take(SIZE_BYTES + size).subarray(SIZE_BYTES);
-      this.onFrame(frame);
+    } finally {
+      this.parsing = false;
     }
   }
 
@@ -135,9 +152,9 @@ export class KafkaConnection {
       }
       // A newer client's ApiVersions: answer in the v0 layout with the list, so it can fall back.
       this.slots.push(slot);
-      const writer = new KafkaWriter();
-      apiVersions.encode(writer, { errorCode: KafkaErrorCode.UNSUPPORTED_VERSION, apis: kafkaApis }, 0);
-      this.complete(slot, writer);
+      this.complete(slot, (writer) =>
+        apiVersions.encode(writer, { errorCode: KafkaErrorCode.UNSUPPORTED_VERSION, apis: kafkaApis }, 0),
+      );
       return;
     }
     const context: KafkaRequestContext = {
@@ -168,24 +185,27 @@ export class KafkaConnection {
           this.flush();
           return;
         }
-        const writer = new KafkaWriter();
-        encode(writer);
-        this.complete(slot, writer);
+        try {
+          this.complete(slot, encode);
+        } catch (error) {
+          this.fail(api.name, error);
+        }
       },
-      (error: unknown) => {
-        // A handler that rejects has a bug: the client cannot be answered sensibly.
-        this.log.warn({ api: api.name, error: String(error) }, 'Kafka handler failed');
-        this.close(`${api.name} handler failed`);
-      },
+      (error: unknown) => this.fail(api.name, error),
     );
   }
 
-  private complete(slot: Slot, writer: KafkaWriter): void {
-    const body = writer.finish();
-    const header = Buffer.allocUnsafe(8);
-    header.writeInt32BE(4 + writer.length, 0);
-    header.writeInt32BE(slot.correlationId, 4);
-    slot.chunks = [header, ...body];
+  /** A handler or encoder that fails has a bug: the client cannot be answered sensibly, so it is dropped. */
+  private fail(apiName: string, error: unknown): void {
+    this.log.warn({ api: apiName, error: String(error) }, 'Kafka handler failed');
+    this.close(`${apiName} handler failed`);
+  }
+
+  /** Encodes the response (header v0: correlation_id, then the body) as one frame and queues it. */
+  private complete(slot: Slot, encode: (writer: KafkaWriter) => void): void {
+    const writer = this.writer.beginFrame().int32(slot.correlationId);
+    encode(writer);
+    slot.chunks = writer.finishFrame();
     slot.done = true;
     this.flush();
   }
@@ -205,6 +225,7 @@ export class KafkaConnection {
     if (this.paused && this.slots.length < this.deps.config.maxInFlightRequestsPerConnection) {
       this.paused = false;
       this.socket.resume();
+      this.parse();
     }
   }
 }

@@ -132,19 +132,30 @@ export class KafkaReader {
   }
 }
 
+/** A fresh buffer for a writer never exceeds this unless one field needs more. */
+const SLAB_BYTES_MAX = 64 * 1024;
+
 /**
- * Builds a response. Bytes are written into one growing buffer; large byte
+ * Builds a response. Bytes are written into a buffer that grows by slabs
+ * (each full slab is sealed as a chunk and a new one started); large byte
  * fields (fetched record batches) can be appended as views instead, so they
  * go to the socket without a copy. `finish()` returns the chunks in order.
+ *
+ * One writer serves a whole connection: `beginFrame()` starts the next
+ * response right after the bytes of the previous one, never over them, since
+ * those may still sit in the socket's write queue. Only when a slab is full
+ * is a new one allocated, so responses cost no buffer allocation of their own.
  */
 export class KafkaWriter {
   private buffer: Uint8Array;
   private view: DataView;
   private position = 0;
   private chunkStart = 0;
-  private readonly chunks: Uint8Array[] = [];
+  private chunks: Uint8Array[] = [];
   private viewBytes = 0;
   private sealedBytes = 0;
+  private frameSizeView: DataView | null = null;
+  private frameSizeAt = 0;
 
   constructor(initialBytes = 256) {
     this.buffer = new Uint8Array(initialBytes);
@@ -163,7 +174,7 @@ export class KafkaWriter {
         this.chunks.push(this.buffer.subarray(this.chunkStart, this.position));
         this.sealedBytes += this.position - this.chunkStart;
       }
-      this.buffer = new Uint8Array(Math.max(byteCount, this.buffer.length * 2));
+      this.buffer = new Uint8Array(Math.max(byteCount, Math.min(this.buffer.length * 2, SLAB_BYTES_MAX)));
       this.view = new DataView(this.buffer.buffer);
       this.position = 0;
       this.chunkStart = 0;
@@ -247,6 +258,31 @@ export class KafkaWriter {
 
   nullableArray<T>(items: readonly T[] | null, element: (writer: KafkaWriter, item: T) => void): this {
     return items === null ? this.int32(-1) : this.array(items, element);
+  }
+
+  /**
+   * Starts a new size-prefixed frame after everything written before: the
+   * previous chunks are forgotten (their bytes are left alone) and an INT32
+   * size placeholder is written, filled in by `finishFrame()`.
+   */
+  beginFrame(): this {
+    this.chunks = [];
+    this.sealedBytes = 0;
+    this.viewBytes = 0;
+    this.chunkStart = this.position;
+    const at = this.ensure(4); // may replace the buffer and view: take the position first
+    this.frameSizeView = this.view;
+    this.frameSizeAt = at;
+    return this;
+  }
+
+  /** The frame begun by `beginFrame()`, its size field filled in with the bytes after it. */
+  finishFrame(): Uint8Array[] {
+    const chunks = this.finish();
+    if (this.frameSizeView === null) throw new Error('finishFrame() without beginFrame()');
+    this.frameSizeView.setInt32(this.frameSizeAt, this.length - 4);
+    this.frameSizeView = null;
+    return chunks;
   }
 
   /** The response's bytes, in order. */
