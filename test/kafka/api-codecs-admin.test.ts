@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
+import type { KafkaApi } from '../../src/protocol/kafka/api.js';
+import { apiVersions } from '../../src/protocol/kafka/api-versions.js';
+import { deleteTopics } from '../../src/protocol/kafka/delete-topics.js';
+import { describeConfigs } from '../../src/protocol/kafka/describe-configs.js';
+import { describeGroups } from '../../src/protocol/kafka/describe-groups.js';
+import { leaveGroup } from '../../src/protocol/kafka/leave-group.js';
+import { listGroups } from '../../src/protocol/kafka/list-groups.js';
+import { concatChunks, KafkaReader, KafkaWriter } from '../../src/protocol/kafka/primitives.js';
+
+/**
+ * The group administration, DescribeConfigs and DeleteTopics v0 codecs, and
+ * the response frame writer, against byte vectors written out by hand from
+ * Apache Kafka's message schemas
+ * (clients/src/main/resources/common/message/<Api>Request.json and
+ * <Api>Response.json, non-flexible versions): fields in schema order,
+ * big-endian, STRING as INT16 length + UTF-8, BYTES as INT32 length, arrays as
+ * INT32 count. The helpers spell bytes and share no code with the codecs.
+ */
+const i8 = (v: number) => [v & 0xff];
+const i16 = (v: number) => [(v >> 8) & 0xff, v & 0xff];
+const i32 = (v: number) => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
+const str = (s: string) => [...i16(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+const nullStr = () => i16(-1);
+const bytes = (b: number[]) => [...i32(b.length), ...b];
+
+function decode<Q, R>(api: KafkaApi<Q, R>, version: number, body: number[]): Q {
+  const reader = new KafkaReader(Uint8Array.from(body));
+  const request = api.decode(reader, version);
+  expect(reader.remaining(), 'bytes left after decoding').toBe(0);
+  return request;
+}
+
+function encode<Q, R>(api: KafkaApi<Q, R>, version: number, response: R): number[] {
+  const writer = new KafkaWriter(8);
+  api.encode(writer, response, version);
+  return [...concatChunks(writer.finish())];
+}
+
+describe('Kafka admin API codecs (byte vectors from the message schemas)', () => {
+  it('ApiVersions v0-2 requests are empty; v1 response ends with throttle_time_ms', () => {
+    for (const version of [0, 1, 2]) expect(decode(apiVersions, version, [])).toBeNull();
+    const apis = [{ apiKey: 0, minVersion: 3, maxVersion: 7 }];
+    expect(encode(apiVersions, 1, { errorCode: 0, apis })).toEqual([
+      ...i16(0),
+      ...i32(1),
+      ...i16(0),
+      ...i16(3),
+      ...i16(7),
+      ...i32(0),
+    ]);
+  });
+
+  it('LeaveGroup v0 and v1: group_id, member_id; response error_code, after throttle_time_ms from v1', () => {
+    const body = [...str('g'), ...str('m-1')];
+    expect(decode(leaveGroup, 0, body)).toEqual({ groupId: 'g', memberId: 'm-1' });
+    expect(decode(leaveGroup, 1, body)).toEqual({ groupId: 'g', memberId: 'm-1' });
+    expect(encode(leaveGroup, 0, KafkaErrorCode.UNKNOWN_MEMBER_ID)).toEqual([
+      ...i16(KafkaErrorCode.UNKNOWN_MEMBER_ID),
+    ]);
+    expect(encode(leaveGroup, 1, KafkaErrorCode.NONE)).toEqual([...i32(0), ...i16(0)]);
+  });
+
+  it('DescribeGroups v0: groups [STRING]; response groups with members and their metadata/assignment bytes', () => {
+    expect(decode(describeGroups, 0, [...i32(2), ...str('a'), ...str('b')])).toEqual(['a', 'b']);
+    const group = {
+      errorCode: KafkaErrorCode.NONE,
+      groupId: 'a',
+      state: 'Stable',
+      protocolType: 'consumer',
+      protocolName: 'range',
+      members: [
+        {
+          memberId: 'm',
+          clientId: 'c',
+          clientHost: '/h',
+          metadata: Uint8Array.of(1, 2),
+          assignment: Uint8Array.of(3),
+        },
+      ],
+    };
+    expect(encode(describeGroups, 0, [group])).toEqual([
+      ...i32(1),
+      ...i16(0),
+      ...str('a'),
+      ...str('Stable'),
+      ...str('consumer'),
+      ...str('range'),
+      ...i32(1),
+      ...str('m'),
+      ...str('c'),
+      ...str('/h'),
+      ...bytes([1, 2]),
+      ...bytes([3]),
+    ]);
+  });
+
+  it('ListGroups v0 and v1: empty request; response error_code then groups, after throttle_time_ms from v1', () => {
+    expect(decode(listGroups, 0, [])).toBeNull();
+    const groups = [{ groupId: 'g', protocolType: 'consumer' }];
+    const tail = [...i16(0), ...i32(1), ...str('g'), ...str('consumer')];
+    expect(encode(listGroups, 0, groups)).toEqual(tail);
+    expect(encode(listGroups, 1, groups)).toEqual([...i32(0), ...tail]);
+  });
+
+  it('DescribeConfigs v0: resources with nullable key lists; results with is_default and is_sensitive', () => {
+    const body = [
+      ...i32(2),
+      ...i8(2),
+      ...str('t'),
+      ...i32(-1),
+      ...i8(4),
+      ...str('0'),
+      ...i32(1),
+      ...str('k'),
+    ];
+    expect(decode(describeConfigs, 0, body)).toEqual([
+      { resourceType: 2, resourceName: 't', keys: null },
+      { resourceType: 4, resourceName: '0', keys: ['k'] },
+    ]);
+    const results = [
+      {
+        errorCode: 0,
+        errorMessage: null,
+        resourceType: 2,
+        resourceName: 't',
+        configs: [{ name: 'retention.ms', value: '1000', readOnly: true }],
+      },
+      { errorCode: 3, errorMessage: 'unknown topic', resourceType: 2, resourceName: 'x', configs: [] },
+    ];
+    expect(encode(describeConfigs, 0, results)).toEqual([
+      ...i32(0),
+      ...i32(2),
+      ...i16(0),
+      ...nullStr(),
+      ...i8(2),
+      ...str('t'),
+      ...i32(1),
+      ...str('retention.ms'),
+      ...str('1000'),
+      ...i8(1),
+      ...i8(0),
+      ...i8(0),
+      ...i16(3),
+      ...str('unknown topic'),
+      ...i8(2),
+      ...str('x'),
+      ...i32(0),
+    ]);
+  });
+
+  it('DeleteTopics v0: topic_names then timeout_ms; response has no throttle_time_ms', () => {
+    expect(decode(deleteTopics, 0, [...i32(2), ...str('a'), ...str('b'), ...i32(30000)])).toEqual({
+      names: ['a', 'b'],
+    });
+    expect(encode(deleteTopics, 0, { topics: [{ name: 'a', errorCode: 3 }] })).toEqual([
+      ...i32(1),
+      ...str('a'),
+      ...i16(3),
+    ]);
+  });
+
+  it('a reused frame writer prefixes each frame with its size and never rewrites bytes already handed out', () => {
+    const writer = new KafkaWriter(16);
+    const first = writer.beginFrame().int32(7).string('abc').finishFrame();
+    const firstBytes = [...concatChunks(first)];
+    expect(firstBytes).toEqual([...i32(9), ...i32(7), ...str('abc')]);
+    // The second frame crosses the 16-byte slab and carries a view; the first frame's bytes stay as they were.
+    const view = Uint8Array.of(9, 9, 9);
+    const second = writer.beginFrame().int32(8).string('defghijk').bytesView(view).int16(1).finishFrame();
+    expect([...concatChunks(second)]).toEqual([
+      ...i32(4 + 10 + 4 + 3 + 2),
+      ...i32(8),
+      ...str('defghijk'),
+      ...bytes([9, 9, 9]),
+      ...i16(1),
+    ]);
+    expect(second).toContain(view);
+    expect([...concatChunks(first)]).toEqual(firstBytes);
+  });
+});
