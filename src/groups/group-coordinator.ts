@@ -16,8 +16,8 @@ import type {
   SyncGroupResult,
 } from './group-coordinator-api.js';
 import { OFFSET_METADATA_BYTES_MAX, SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from './group-limits.js';
-import type { OffsetEntry } from './offset-store.js';
-import { OffsetStore } from './offset-store.js';
+import { OFFSET_KEY_STRING_BYTES_MAX } from './offset-record.js';
+import { type OffsetEntry, OffsetStore } from './offset-store.js';
 
 /**
  * The consumer group coordinator: Kafka's join → sync → heartbeat protocol
@@ -32,6 +32,8 @@ export interface GroupCoordinatorOptions {
   /** Partitions of `__consumer_offsets` when this creates it (default 1). */
   offsetsPartitions?: number;
 }
+
+type CommitPartition = OffsetCommitRequest['topics'][number]['partitions'][number];
 
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
@@ -110,11 +112,17 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (code !== KafkaErrorCode.NONE) return everyPartition(request, () => code);
     const commitTimeMs = this.nowMs();
     const entries: OffsetEntry[] = [];
-    const tooLarge = new Set<OffsetCommitRequest['topics'][number]['partitions'][number]>();
+    // Partitions refused on their own, with the reason; the rest are stored together.
+    const refused = new Map<CommitPartition, KafkaErrorCode>();
     for (const topic of request.topics) {
+      const topicTooLong = utf8.encode(topic.topic).length > OFFSET_KEY_STRING_BYTES_MAX;
       for (const p of topic.partitions) {
+        if (topicTooLong) {
+          refused.set(p, KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+          continue;
+        }
         if (p.metadata !== null && utf8.encode(p.metadata).length > OFFSET_METADATA_BYTES_MAX) {
-          tooLarge.add(p);
+          refused.set(p, KafkaErrorCode.OFFSET_METADATA_TOO_LARGE);
           continue;
         }
         entries.push({
@@ -125,9 +133,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     }
     // The answer waits for the produce: an acknowledged commit is durable, a failed one is not visible.
     const stored = await this.offsets.commit(request.groupId, entries, commitTimeMs);
-    return everyPartition(request, (p) =>
-      tooLarge.has(p) ? KafkaErrorCode.OFFSET_METADATA_TOO_LARGE : stored,
-    );
+    return everyPartition(request, (p) => refused.get(p) ?? stored);
   }
 
   async fetchOffsets(request: OffsetFetchRequest): Promise<OffsetFetchResult> {
@@ -192,6 +198,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   /** Whether a commit may be stored now; the group's own rules apply when it has members. */
   private commitCheck(request: OffsetCommitRequest): KafkaErrorCode {
     if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    // An empty group id is allowed, as in Kafka (old clients commit under it); an endless one is not.
+    if (utf8.encode(request.groupId).length > OFFSET_KEY_STRING_BYTES_MAX)
+      return KafkaErrorCode.INVALID_GROUP_ID;
     const group = this.groups.get(request.groupId);
     if (group !== undefined) return group.checkCommit(request.generationId, request.memberId);
     // No members: a consumer outside any generation may commit; a generation names members we do not have.
@@ -201,7 +210,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
 function everyPartition(
   request: OffsetCommitRequest,
-  codeOf: (partition: OffsetCommitRequest['topics'][number]['partitions'][number]) => KafkaErrorCode,
+  codeOf: (partition: CommitPartition) => KafkaErrorCode,
 ): OffsetCommitResult {
   return {
     topics: request.topics.map((topic) => ({

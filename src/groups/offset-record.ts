@@ -11,8 +11,19 @@
  *           2 f64 offset        (exact for safe integers)
  *          10 f64 commitTimeMs
  *          18 i32 metadataBytes (-1: null), metadata (UTF-8)
+ *
+ * Records are keyed so the latest value per (group, topic, partition) can be
+ * rebuilt by reading the log in order; a record whose key or value has
+ * another version is skipped by this build, so a later layout can be added
+ * next to this one. Offsets and times are f64 because JavaScript numbers are;
+ * every offset a log can reach is a safe integer.
  */
+import { assert } from '../common/errors.js';
+
 export const OFFSET_RECORD_VERSION = 1;
+
+/** Most UTF-8 bytes of a group id or topic name in a key (their lengths are u16). */
+export const OFFSET_KEY_STRING_BYTES_MAX = 0xffff;
 
 export interface OffsetKey {
   groupId: string;
@@ -32,6 +43,12 @@ const decoder = new TextDecoder();
 export function encodeOffsetKey(key: OffsetKey): Uint8Array {
   const group = encoder.encode(key.groupId);
   const topic = encoder.encode(key.topic);
+  // Callers check lengths first (the coordinator answers INVALID_GROUP_ID / INVALID_TOPIC_EXCEPTION);
+  // a longer string here would wrap its u16 length and corrupt the key.
+  assert(
+    group.length <= OFFSET_KEY_STRING_BYTES_MAX && topic.length <= OFFSET_KEY_STRING_BYTES_MAX,
+    'offset key strings fit a u16 length',
+  );
   const bytes = new Uint8Array(2 + 2 + group.length + 2 + topic.length + 4);
   const view = new DataView(bytes.buffer);
   view.setUint16(0, OFFSET_RECORD_VERSION);
