@@ -133,7 +133,7 @@ describe('HTTP API', () => {
       ],
       ['/topics/beta/records', { method: 'POST', body: '[]' }, 400, 'BAD_REQUEST'],
       ['/topics/beta/records', { method: 'POST', body: '[{"value":5}]' }, 400, 'BAD_REQUEST'],
-      ['/topics/beta/partitions/9/records', undefined, 400, 'BAD_REQUEST'],
+      ['/topics/beta/partitions/9/records', undefined, 404, 'NOT_FOUND'],
       ['/topics/beta/partitions/0/records?offset=99', undefined, 416, 'OFFSET_OUT_OF_RANGE'],
       ['/nowhere', undefined, 404, 'NOT_FOUND'],
       ['/health', { method: 'PUT' }, 405, 'METHOD_NOT_ALLOWED'],

@@ -1,0 +1,98 @@
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { Offset } from '../common/offset.js';
+import { FrontDoorError, FrontDoorProblem, problemFromKafkaCode } from '../protocol/front-door-errors.js';
+import { type JsonRecordOut, recordToJson } from '../protocol/record-json.js';
+import '../record/compression.js';
+import type { FrontDoorDeps } from './front-door-deps.js';
+import { withDeadline } from './http-deadline.js';
+import { choiceParameter, integerParameter } from './http-params.js';
+import { recordWindow } from './http-record-window.js';
+import type { HttpRoute } from './http-route-table.js';
+import { requireTopic } from './http-topic-routes.js';
+
+/**
+ * GET /topics/:topic/partitions/:partition/records
+ *     ?offset=0&maxBytes=1048576&limit=&maxWaitMs=0&encoding=utf8|base64
+ *     &format=json|arrow&values=json
+ *
+ * JSON: 200 {"records":[{"offset","timestamp","key","value","headers"}],
+ *            "highWatermark":N,"nextOffset":N}
+ * Arrow: 200 application/vnd.apache.arrow.stream (schema in arrow-export.ts),
+ *        encoded in the offload pool; `values=json` adds typed columns.
+ *
+ * The engine answers whole batches, the first of which may start before
+ * `offset`; records before it are skipped, and at most `limit` are returned.
+ * `maxWaitMs` (up to the broker's max-wait-ms-max) holds the request until a
+ * record arrives, for long polling.
+ */
+export const LIMIT_MAX = 100_000;
+export const MAX_BYTES_DEFAULT = 1024 * 1024;
+export const ARROW_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
+
+export function readRoute(deps: FrontDoorDeps): HttpRoute {
+  const { engine, config } = deps;
+  return {
+    method: 'get',
+    pattern: '/topics/:topic/partitions/:partition/records',
+    handler: async (exchange, request) => {
+      const [name, partitionText] = request.parameters as [string, string];
+      const query = request.query;
+      const topic = requireTopic(engine, name);
+      const partition = integerParameter(partitionText, 'partition', -1, 0, Number.MAX_SAFE_INTEGER);
+      if (partition < 0 || partition >= topic.partitionCount) {
+        throw new FrontDoorProblem(
+          FrontDoorError.NOT_FOUND,
+          `topic "${name}" has partitions 0 to ${topic.partitionCount - 1}, not "${partitionText.slice(0, 40)}"`,
+        );
+      }
+      const offset = integerParameter(query.get('offset'), 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+      const maxBytes = integerParameter(
+        query.get('maxBytes'),
+        'maxBytes',
+        Math.min(MAX_BYTES_DEFAULT, config.fetchMaxBytes),
+        1,
+        config.fetchMaxBytes,
+      );
+      const limit = integerParameter(query.get('limit'), 'limit', LIMIT_MAX, 1, LIMIT_MAX);
+      const maxWaitMs = integerParameter(query.get('maxWaitMs'), 'maxWaitMs', 0, 0, config.maxWaitMsMax);
+      const format = choiceParameter(query.get('format'), 'format', ['json', 'arrow'], 'json');
+      const encoding = choiceParameter(query.get('encoding'), 'encoding', ['utf8', 'base64'], 'utf8');
+      const values = choiceParameter(query.get('values'), 'values', ['bytes', 'json'], 'bytes');
+      if (values === 'json' && format !== 'arrow')
+        throw new FrontDoorProblem(FrontDoorError.BAD_REQUEST, 'values=json applies to format=arrow');
+
+      const fetched = await withDeadline(
+        engine.fetch({
+          partitions: [{ topic: name, partition, offset: offset as Offset, maxBytes }],
+          maxWaitMs,
+          minBytes: 1,
+          maxBytes,
+        }),
+        maxWaitMs + config.requestTimeoutMs,
+        'fetch',
+      );
+      const result = fetched.partitions[0]!;
+      if (result.errorCode !== KafkaErrorCode.NONE)
+        throw problemFromKafkaCode(result.errorCode, `fetch ${name}-${partition} at offset ${offset}`);
+      const highWatermark = String(result.highWatermark);
+
+      if (format === 'arrow') {
+        const ipc = await withDeadline(
+          deps.encodeArrow({
+            records: result.records,
+            fromOffset: offset,
+            limit,
+            valuesAsJson: values === 'json',
+          }),
+          config.requestTimeoutMs,
+          'Arrow encoding',
+        );
+        exchange.send(200, ARROW_CONTENT_TYPE, ipc, [['x-pyralog-high-watermark', highWatermark]]);
+        return;
+      }
+      const window = recordWindow(result.records, offset, limit);
+      const records: JsonRecordOut[] = window.records.map((record) => recordToJson(record, encoding));
+      exchange.sendJson(200, { records, highWatermark: result.highWatermark, nextOffset: window.nextOffset });
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-js-unofficial';
+import { FrontDoorError } from '../protocol/front-door-errors.js';
+import { readBody } from './http-body.js';
+import type { BodyBudget } from './http-body-budget.js';
+import { HttpExchange } from './http-exchange.js';
+import type { HttpMetrics } from './http-metrics.js';
+import { pathParameter } from './http-params.js';
+
+/**
+ * How a route is mounted on the uWS app, in one place, so that every route
+ * keeps uWS's rules: `onAborted` is registered and everything needed from the
+ * request (path parameters, query, headers) is read synchronously before the
+ * handler's first await; the body is collected from the same tick; and
+ * whatever the handler throws, synchronously or not, is answered as a JSON
+ * error instead of escaping into uWS (which would end the process).
+ */
+export type HttpMethod = 'get' | 'post' | 'del';
+
+export interface HttpRequestParts {
+  /** Percent-decoded path parameters, in pattern order. */
+  readonly parameters: readonly string[];
+  readonly query: URLSearchParams;
+  /** Lower-cased, without parameters (`application/json`). */
+  readonly mediaType: string;
+  /** The whole body (bounded); empty for routes that take none. */
+  readonly body: Promise<Uint8Array>;
+}
+
+export type HttpHandler = (exchange: HttpExchange, request: HttpRequestParts) => Promise<void>;
+
+export interface HttpRoute {
+  readonly method: HttpMethod;
+  readonly pattern: string;
+  readonly handler: HttpHandler;
+}
+
+export interface RouteContext {
+  readonly budget: BodyBudget;
+  readonly metrics: HttpMetrics;
+  readonly maxBodyBytes: number;
+}
+
+const EMPTY_BODY = Promise.resolve(new Uint8Array(0));
+
+function parameterNames(pattern: string): string[] {
+  return pattern
+    .split('/')
+    .filter((segment) => segment.startsWith(':'))
+    .map((segment) => segment.slice(1));
+}
+
+function readParts(
+  exchange: HttpExchange,
+  res: HttpResponse,
+  req: HttpRequest,
+  route: HttpRoute,
+  names: readonly string[],
+  context: RouteContext,
+): HttpRequestParts {
+  const parameters = names.map((name, i) => pathParameter(req.getParameter(i), name));
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const mediaType = (req.getHeader('content-type').split(';')[0] ?? '').trim().toLowerCase();
+  const body =
+    route.method === 'post'
+      ? readBody(exchange, res, req.getHeader('content-length'), context.maxBodyBytes)
+      : EMPTY_BODY;
+  // A handler that fails before it reads the body leaves this promise unobserved.
+  body.catch(() => undefined);
+  return { parameters, query, mediaType, body };
+}
+
+export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteContext): void {
+  const names = parameterNames(route.pattern);
+  app[route.method](route.pattern, (res, req) => {
+    const exchange = new HttpExchange(res, route.pattern, context.budget, context.metrics);
+    let parts: HttpRequestParts;
+    try {
+      parts = readParts(exchange, res, req, route, names, context);
+    } catch (error) {
+      exchange.fail(error);
+      exchange.finish();
+      return;
+    }
+    let work: Promise<void>;
+    try {
+      work = route.handler(exchange, parts);
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    work
+      .catch((error: unknown) => exchange.fail(error))
+      .finally(() => {
+        // A handler that returned without answering is a bug; the client still gets an answer.
+        if (exchange.open) exchange.sendError(FrontDoorError.INTERNAL, 'the handler sent no response');
+        exchange.finish();
+      });
+  });
+}
+
+const METHOD_NAMES: Record<HttpMethod, string> = { get: 'GET', post: 'POST', del: 'DELETE' };
+
+function matches(pattern: string, url: string): boolean {
+  const want = pattern.split('/');
+  const got = url.split('/');
+  if (want.length !== got.length) return false;
+  return want.every((segment, i) => segment.startsWith(':') || segment === got[i]);
+}
+
+/**
+ * The catch-all: 405 with an `allow` header when the path is one of ours but
+ * the method is not, else 404. Mounted last so every real route wins.
+ */
+export function mountFallback(app: TemplatedApp, routes: readonly HttpRoute[], context: RouteContext): void {
+  app.any('/*', (res, req) => {
+    const exchange = new HttpExchange(res, '*', context.budget, context.metrics);
+    const method = req.getMethod().toUpperCase();
+    const url = req.getUrl();
+    const allowed = routes.filter((route) => matches(route.pattern, url)).map((r) => METHOD_NAMES[r.method]);
+    if (url === '/ws') {
+      exchange.sendError(
+        FrontDoorError.BAD_REQUEST,
+        'GET /ws needs a WebSocket upgrade (see docs/websocket.md)',
+      );
+    } else if (allowed.length > 0) {
+      exchange.sendError(FrontDoorError.METHOD_NOT_ALLOWED, `${method} is not allowed on ${url}`, [
+        ['allow', allowed.join(', ')],
+      ]);
+    } else {
+      exchange.sendError(FrontDoorError.NOT_FOUND, `no route for ${method} ${url.slice(0, 200)}`);
+    }
+    exchange.finish();
+  });
+}
