@@ -1,11 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'hdr-histogram-js';
+import { bench, do_not_optimize } from 'mitata';
+import { type FetchResponseData, fetch as fetchApi } from '../src/protocol/kafka/fetch.js';
+import { concatChunks, KafkaReader, KafkaWriter } from '../src/protocol/kafka/primitives.js';
+import { type ProduceResponse, produce as produceApi } from '../src/protocol/kafka/produce.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { LeanKafkaProducer } from '../tools/lean-kafka-producer.js';
 import { rawTcpBytesPerSecond, rawWriteSyncBytesPerSecond, startAckServer } from '../tools/raw-baselines.js';
-import { printTable } from './support/mitata-ratios.js';
+import { printTable, runWithRatios } from './support/mitata-ratios.js';
 
 /**
  * `npm run bench -- kafka`: the broker (its own process) driven over the
@@ -21,7 +25,12 @@ import { printTable } from './support/mitata-ratios.js';
  * - round-trip latency at 5,000 requests/s of one 1 KiB record, acks=1,
  *   open loop (measured from each request's scheduled time) (target p99 ≤ 1 ms).
  *
- * Flags: --seconds=N (default 4).
+ * Before those, the protocol codecs alone (mitata): decoding a Produce v7
+ * request of 8 partitions × 16 KiB batches and a Fetch v11 request of 8
+ * partitions, and encoding their responses (the Fetch response with 8 × 16 KiB
+ * of records as views), each beside copying the same number of bytes.
+ *
+ * Flags: --seconds=N (default 4); --codec-only skips the broker runs.
  */
 const CONNECTIONS = 4;
 const PARTITIONS = 8;
@@ -110,6 +119,136 @@ async function latencyAtRate(kafkaPort: number, topic: string, ratePerSecond: nu
   return result;
 }
 
+function bodyOf(write: (writer: KafkaWriter) => void): Uint8Array {
+  const writer = new KafkaWriter();
+  write(writer);
+  return concatChunks(writer.finish());
+}
+
+/** Request decode and response encode of Produce and Fetch, each against a copy of as many bytes. */
+async function codecs(batch: Uint8Array): Promise<void> {
+  const partitions = Array.from({ length: PARTITIONS }, (_, index) => index);
+  const produceRequest = bodyOf((w) => {
+    w.nullableString(null).int16(1).int32(30_000).int32(1).string('ingest');
+    w.array(partitions, (pw, index) => pw.int32(index).bytesField(batch));
+  });
+  const fetchRequest = bodyOf((w) => {
+    w.int32(-1)
+      .int32(500)
+      .int32(1)
+      .int32(50 << 20)
+      .int8(0)
+      .int32(0)
+      .int32(-1);
+    w.int32(1).string('ingest');
+    w.array(partitions, (pw, index) =>
+      pw
+        .int32(index)
+        .int32(-1)
+        .int64(1_000_000)
+        .int64(0)
+        .int32(1 << 20),
+    );
+    w.int32(0).string('');
+  });
+  const produceResponse: ProduceResponse = {
+    topics: [
+      {
+        name: 'ingest',
+        partitions: partitions.map((index) => ({
+          index,
+          errorCode: 0,
+          baseOffset: 1_000_000,
+          logAppendTimeMs: -1,
+          logStartOffset: 0,
+        })),
+      },
+    ],
+  };
+  const fetchResponse: FetchResponseData = {
+    topics: [
+      {
+        topic: 'ingest',
+        partitions: partitions.map((partition) => ({
+          partition,
+          errorCode: 0,
+          highWatermark: 2_000_000,
+          lastStableOffset: 2_000_000,
+          logStartOffset: 0,
+          records: batch,
+        })),
+      },
+    ],
+  };
+  const writer = new KafkaWriter(16 * 1024);
+  const frameBytes = (encode: (w: KafkaWriter) => void) => {
+    encode(writer.beginFrame().int32(1));
+    let total = 0;
+    for (const chunk of writer.finishFrame()) total += chunk.length;
+    return total;
+  };
+  const produceResponseBytes = frameBytes((w) => produceApi.encode(w, produceResponse, 7));
+  const fetchResponseBytes = frameBytes((w) => fetchApi.encode(w, fetchResponse, 11));
+  const copySource = new Uint8Array(Math.max(produceRequest.length, fetchResponseBytes));
+  const copyTarget = new Uint8Array(copySource.length);
+  const copyOf = (byteCount: number) => () => copyTarget.set(copySource.subarray(0, byteCount));
+
+  const names = {
+    produceCopy: `copy ${produceRequest.length} B (Produce request)`,
+    produceDecode: `decode Produce v7 request, ${PARTITIONS} x ${batch.length} B`,
+    fetchCopy: `copy ${fetchRequest.length} B (Fetch request)`,
+    fetchDecode: `decode Fetch v11 request, ${PARTITIONS} partitions`,
+    produceResponseCopy: `copy ${produceResponseBytes} B (Produce response)`,
+    produceEncode: `encode Produce v7 response, ${PARTITIONS} partitions`,
+    fetchResponseCopy: `copy ${fetchResponseBytes} B (Fetch response)`,
+    fetchEncode: `encode Fetch v11 response, ${PARTITIONS} x ${batch.length} B as views`,
+  };
+  bench(names.produceCopy, copyOf(produceRequest.length));
+  bench(names.produceDecode, () => do_not_optimize(produceApi.decode(new KafkaReader(produceRequest), 7)));
+  bench(names.fetchCopy, copyOf(fetchRequest.length));
+  bench(names.fetchDecode, () => do_not_optimize(fetchApi.decode(new KafkaReader(fetchRequest), 11)));
+  bench(names.produceResponseCopy, copyOf(produceResponseBytes));
+  bench(names.produceEncode, () =>
+    do_not_optimize(frameBytes((w) => produceApi.encode(w, produceResponse, 7))),
+  );
+  bench(names.fetchResponseCopy, copyOf(fetchResponseBytes));
+  bench(names.fetchEncode, () => do_not_optimize(frameBytes((w) => fetchApi.encode(w, fetchResponse, 11))));
+  await runWithRatios([
+    { name: names.produceCopy, baseline: names.produceCopy, bytesPerOp: produceRequest.length },
+    {
+      name: names.produceDecode,
+      baseline: names.produceCopy,
+      bytesPerOp: produceRequest.length,
+      itemsPerOp: PARTITIONS,
+    },
+    { name: names.fetchCopy, baseline: names.fetchCopy, bytesPerOp: fetchRequest.length },
+    {
+      name: names.fetchDecode,
+      baseline: names.fetchCopy,
+      bytesPerOp: fetchRequest.length,
+      itemsPerOp: PARTITIONS,
+    },
+    {
+      name: names.produceResponseCopy,
+      baseline: names.produceResponseCopy,
+      bytesPerOp: produceResponseBytes,
+    },
+    {
+      name: names.produceEncode,
+      baseline: names.produceResponseCopy,
+      bytesPerOp: produceResponseBytes,
+      itemsPerOp: PARTITIONS,
+    },
+    { name: names.fetchResponseCopy, baseline: names.fetchResponseCopy, bytesPerOp: fetchResponseBytes },
+    {
+      name: names.fetchEncode,
+      baseline: names.fetchResponseCopy,
+      bytesPerOp: fetchResponseBytes,
+      itemsPerOp: PARTITIONS,
+    },
+  ]);
+}
+
 export async function run(args: readonly string[]): Promise<void> {
   const seconds = flag(args, 'seconds', 4);
   const root = join(process.cwd(), 'bench', 'out');
@@ -119,6 +258,12 @@ export async function run(args: readonly string[]): Promise<void> {
     Array.from({ length: 16 }, (_, i) => ({ key: null, value: new Uint8Array(1000).fill(i) })),
   );
   const mb = (bytesPerS: number) => (bytesPerS / 1e6).toFixed(1);
+  console.log('Kafka codecs (ratio: copy time / codec time; above 1 is faster than copying the bytes)');
+  await codecs(batch);
+  if (args.includes('--codec-only')) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   try {
     const ackServer = await startAckServer();
     const rawTcp = await rawTcpBytesPerSecond(ackServer.port, batch.length, CONNECTIONS, IN_FLIGHT, seconds);

@@ -161,6 +161,28 @@ describe('Kafka admin API codecs (byte vectors from the message schemas)', () =>
     ]);
   });
 
+  it('strings go out as INT16 length + UTF-8 whether ASCII, non-ASCII or long, and read back the same', () => {
+    const long = 'x'.repeat(300);
+    const writer = new KafkaWriter(8);
+    writer.string('abc').string('größe-日本').nullableString(null).string(long);
+    const out = concatChunks(writer.finish());
+    const utf8 = [...new TextEncoder().encode('größe-日本')];
+    expect([...out.subarray(0, 5 + 2 + utf8.length + 2)]).toEqual([
+      ...str('abc'),
+      ...i16(utf8.length),
+      ...utf8,
+      ...nullStr(),
+    ]);
+    const reader = new KafkaReader(out);
+    expect([reader.string(), reader.string(), reader.nullableString(), reader.string()]).toEqual([
+      'abc',
+      'größe-日本',
+      null,
+      long,
+    ]);
+    expect(reader.remaining()).toBe(0);
+  });
+
   it('a reused frame writer prefixes each frame with its size and never rewrites bytes already handed out', () => {
     const writer = new KafkaWriter(16);
     const first = writer.beginFrame().int32(7).string('abc').finishFrame();

@@ -30,6 +30,9 @@ export class MalformedRequestError extends PyralogError {
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 const textEncoder = new TextEncoder();
 
+/** Strings up to this many characters are written by char code when they are ASCII. */
+const ASCII_FAST_PATH_MAX = 255;
+
 /** Most elements an array in a request may claim; far above what a valid request holds. */
 const ARRAY_COUNT_MAX = 1_000_000;
 
@@ -223,6 +226,19 @@ export class KafkaWriter {
 
   nullableString(value: string | null): this {
     if (value === null) return this.int16(-1);
+    const length = value.length;
+    if (length <= ASCII_FAST_PATH_MAX) {
+      // ASCII (the usual name) goes straight in by char code; TextEncoder.encode allocates and is slow.
+      let ascii = 0;
+      for (let i = 0; i < length; i++) ascii |= value.charCodeAt(i);
+      if (ascii < 0x80) {
+        const at = this.ensure(2 + length); // may replace the buffer and view: take the position first
+        this.view.setInt16(at, length);
+        const buffer = this.buffer;
+        for (let i = 0; i < length; i++) buffer[at + 2 + i] = value.charCodeAt(i);
+        return this;
+      }
+    }
     const encoded = textEncoder.encode(value);
     this.int16(encoded.length);
     const at = this.ensure(encoded.length); // may replace the buffer: take the position first
