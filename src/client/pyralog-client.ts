@@ -1,23 +1,34 @@
 import WebSocket from 'ws';
 import type { Acks } from '../engine/engine-api.js';
-import { FrameReader, FrameWriter, readFrameHeader, WsOpCode } from '../protocol/ws/binary-frame.js';
+import { encodeArrowRequest, readArrowReply } from '../protocol/ws/arrow-frame.js';
+import { FrameReader, readFrameHeader, stampFrameId, WsOpCode } from '../protocol/ws/binary-frame.js';
+import { encodeCommit, encodeOffsetRequest, readOffsetReply } from '../protocol/ws/consumer-offset-frame.js';
+import { encodeFetch, readRecordsFrame } from '../protocol/ws/fetch-frame.js';
+import { ProduceFrameBuilder, readProduced } from '../protocol/ws/produce-frame.js';
+import { readError } from '../protocol/ws/status-frame.js';
+import { encodeSubscribe, encodeUnsubscribe, readSubscribed } from '../protocol/ws/subscribe-frame.js';
+import type { ProducedOffset, SubscribeFrom } from '../protocol/ws/ws-request.js';
 import { decodeRecordSet } from '../record/batch-reader.js';
 import '../record/compression.js';
-import type { ConsumedRecord, ProducedRecord } from '../record/record.js';
+import type { ConsumedRecord, RecordHeader } from '../record/record.js';
 import { PyralogClientError } from './client-errors.js';
 import { disconnectedError, Subscription } from './subscription.js';
 
 /**
  * A TypeScript client for Pyralog's binary WebSocket protocol
- * (docs/websocket.md), for Node.
+ * (docs/websocket.md), for Node. One connection; not shared between threads.
  *
  * - produce() batches records per topic and partition: a batch goes out when
  *   it reaches batchMaxRecords or batchMaxBytes, or lingerMs after its first
- *   record, as a Kafka producer's linger.ms does. Each call resolves with its
- *   record's partition and offset.
+ *   record, as a Kafka producer's linger.ms does. Records that name no
+ *   partition share one batch per topic and the broker spreads them by key.
+ *   Each call resolves with its record's partition and offset. At most
+ *   maxInFlightBatches batches wait for their acknowledgement; later ones
+ *   queue here, so the broker's in-flight limit is never met.
  * - subscribe() returns an async iterator of records, resumed after a
  *   reconnect from the last offset seen, with no gap or duplicate.
- * - The connection is re-established with exponential backoff; requests in
+ * - The connection is re-established with exponential backoff. Requests made
+ *   while it is down wait for it (within requestTimeoutMs); requests in
  *   flight when it dropped fail with DISCONNECTED (a produce may or may not
  *   have been appended: retry it if duplicates are acceptable).
  */
@@ -32,11 +43,10 @@ export interface PyralogClientOptions {
   reconnectDelayMaxMs?: number;
   /** Records a subscription may hold unread before the socket is paused. */
   subscriptionHighWaterRecords?: number;
-  /**
-   * Produce batches sent and not yet acknowledged; further batches wait their
-   * turn here, so the client never exceeds the broker's per-connection limit.
-   */
+  /** Produce batches sent and not yet acknowledged; further batches wait their turn here. */
   maxInFlightBatches?: number;
+  /** The largest message accepted from the broker. */
+  maxMessageBytes?: number;
 }
 
 export interface ClientRecord {
@@ -54,20 +64,21 @@ export interface FetchResult {
 }
 
 interface Pending {
-  resolve: (frame: FrameReader, op: number) => void;
+  expectedOp: number;
+  resolve: (reader: FrameReader) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
 
+interface Waiter {
+  resolve: (value: ProducedOffset) => void;
+  reject: (error: Error) => void;
+}
+
 interface Batch {
-  topic: string;
-  partition: number;
-  records: ProducedRecord[];
-  bytes: number;
-  waiters: {
-    resolve: (value: { partition: number; offset: number }) => void;
-    reject: (error: Error) => void;
-  }[];
+  key: string;
+  frame: ProduceFrameBuilder;
+  waiters: Waiter[];
   timer: NodeJS.Timeout | null;
 }
 
@@ -87,9 +98,11 @@ export class PyralogClient {
   private readonly bySubscriptionId = new Map<number, Subscription>();
   private closed = false;
   private connecting: Promise<void> | null = null;
+  private connectedWaiters: (() => void)[] = [];
   private pausedBy = 0;
   private batchesInFlight = 0;
-  private readonly waitingBatches: (() => void)[] = [];
+  private readonly queuedBatches: (() => void)[] = [];
+  private readonly unacknowledged = new Set<Promise<void>>();
   private readonly options: Required<PyralogClientOptions>;
 
   private constructor(options: PyralogClientOptions) {
@@ -103,6 +116,7 @@ export class PyralogClient {
       reconnectDelayMaxMs: 5_000,
       subscriptionHighWaterRecords: 10_000,
       maxInFlightBatches: 32,
+      maxMessageBytes: 256 * 1024 * 1024,
       ...options,
     };
   }
@@ -113,64 +127,43 @@ export class PyralogClient {
     return client;
   }
 
-  /** Queues a record; resolves when its batch is acknowledged. */
-  produce(topic: string, record: ClientRecord): Promise<{ partition: number; offset: number }> {
+  /** Queues a record; resolves with its partition and offset once its batch is acknowledged. */
+  produce(topic: string, record: ClientRecord): Promise<ProducedOffset> {
     if (this.closed) return Promise.reject(new PyralogClientError('CLOSED', 'the client is closed'));
-    const key = bytesOf(record.key);
     const partition = record.partition ?? -1;
-    // Records without a partition are batched by key, so the broker's key hash sends each batch where its key goes.
-    const batchKey = `${topic}\u0000${partition}\u0000${partition < 0 && key !== null ? Buffer.from(key).toString('hex') : ''}`;
-    let batch = this.batches.get(batchKey);
+    const key = `${partition}\u0000${topic}`;
+    let batch = this.batches.get(key);
     if (batch === undefined) {
-      batch = { topic, partition, records: [], bytes: 0, waiters: [], timer: null };
-      this.batches.set(batchKey, batch);
+      batch = {
+        key,
+        frame: new ProduceFrameBuilder(topic, partition, this.options.acks, 256),
+        waiters: [],
+        timer: null,
+      };
+      this.batches.set(key, batch);
       const created = batch;
-      batch.timer = setTimeout(() => this.sendBatch(batchKey, created), this.options.lingerMs);
+      batch.timer = setTimeout(() => this.sendBatch(created), this.options.lingerMs);
     }
-    const produced: ProducedRecord = {
-      key,
-      value: bytesOf(record.value),
-      headers: Object.entries(record.headers ?? {}).map(([name, value]) => ({
-        key: name,
-        value: bytesOf(value),
-      })),
-      ...(record.timestampMs === undefined ? {} : { timestampMs: record.timestampMs }),
-    };
-    batch.records.push(produced);
-    batch.bytes += (produced.key?.length ?? 0) + (produced.value?.length ?? 0) + 32;
-    const result = new Promise<{ partition: number; offset: number }>((resolve, reject) =>
-      batch.waiters.push({ resolve, reject }),
-    );
-    if (batch.records.length >= this.options.batchMaxRecords || batch.bytes >= this.options.batchMaxBytes) {
-      this.sendBatch(batchKey, batch);
+    let headers: RecordHeader[] | null = null;
+    if (record.headers !== undefined) {
+      headers = [];
+      for (const name in record.headers) headers.push({ key: name, value: bytesOf(record.headers[name]) });
     }
+    batch.frame.add(bytesOf(record.key), bytesOf(record.value), record.timestampMs ?? -1, headers);
+    const target = batch;
+    const result = new Promise<ProducedOffset>((resolve, reject) => target.waiters.push({ resolve, reject }));
+    if (
+      batch.frame.recordCount >= this.options.batchMaxRecords ||
+      batch.frame.sizeBytes >= this.options.batchMaxBytes
+    )
+      this.sendBatch(batch);
     return result;
   }
 
-  /** Sends every batch still lingering and waits for their acknowledgements. */
+  /** Sends every lingering batch and waits until every batch sent so far is answered. */
   async flush(): Promise<void> {
-    const waits: Promise<unknown>[] = [];
-    for (const [batchKey, batch] of [...this.batches]) {
-      waits.push(
-        ...batch.waiters.map(
-          (w) =>
-            new Promise((resolve) => {
-              const original = w.resolve;
-              const originalReject = w.reject;
-              w.resolve = (value) => {
-                original(value);
-                resolve(undefined);
-              };
-              w.reject = (error) => {
-                originalReject(error);
-                resolve(undefined);
-              };
-            }),
-        ),
-      );
-      this.sendBatch(batchKey, batch);
-    }
-    await Promise.all(waits);
+    for (const batch of [...this.batches.values()]) this.sendBatch(batch);
+    while (this.unacknowledged.size > 0) await Promise.all([...this.unacknowledged]);
   }
 
   async fetch(
@@ -179,27 +172,25 @@ export class PyralogClient {
     offset: number,
     options: { maxBytes?: number; maxWaitMs?: number } = {},
   ): Promise<FetchResult> {
-    const frame = new FrameWriter(WsOpCode.FETCH, 0)
-      .str(topic)
-      .i32(partition)
-      .f64(offset)
-      .u32(options.maxBytes ?? 1024 * 1024)
-      .u32(options.maxWaitMs ?? 0);
-    const reply = await this.request(frame, WsOpCode.FETCHED);
-    reply.i32();
-    const highWatermark = reply.f64();
-    const nextOffset = reply.f64();
-    const records = decodeRecordSet(reply.rest()).filter((record) => record.offset >= offset);
-    return { records, highWatermark, nextOffset };
+    const frame = encodeFetch(
+      0,
+      topic,
+      partition,
+      offset,
+      options.maxBytes ?? 1024 * 1024,
+      options.maxWaitMs ?? 0,
+    );
+    const reply = readRecordsFrame(await this.request(frame, WsOpCode.FETCHED));
+    const records = decodeRecordSet(reply.batches).filter((record) => record.offset >= offset);
+    return { records, highWatermark: reply.highWatermark, nextOffset: reply.nextOffset };
   }
 
-  /** Records of `partition` from `from` on, as they are appended. */
-  subscribe(topic: string, partition: number, from: 'earliest' | 'latest' | number = 'latest'): Subscription {
-    const start = typeof from === 'number' ? from : -1;
+  /** Records of `partition` from `from` on, as they are appended, as an async iterator. */
+  subscribe(topic: string, partition: number, from: SubscribeFrom = 'latest'): Subscription {
     const subscription = new Subscription(
       topic,
       partition,
-      start,
+      from,
       {
         pause: () => this.pauseReading(),
         resume: () => this.resumeReading(),
@@ -208,23 +199,38 @@ export class PyralogClient {
       this.options.subscriptionHighWaterRecords,
     );
     this.subscriptions.add(subscription);
-    void this.startSubscription(subscription, from).catch((error: Error) => subscription.fail(error));
+    void this.startSubscription(subscription);
     return subscription;
   }
 
   async commit(consumer: string, topic: string, partition: number, offset: number): Promise<void> {
-    await this.request(
-      new FrameWriter(WsOpCode.COMMIT, 0).str(consumer).str(topic).i32(partition).f64(offset),
-      WsOpCode.OK,
+    await this.request(encodeCommit(0, consumer, topic, partition, offset), WsOpCode.OK);
+  }
+
+  /** The consumer's committed offset, or -1 when it has none. */
+  async committedOffset(consumer: string, topic: string, partition: number): Promise<number> {
+    return readOffsetReply(
+      await this.request(encodeOffsetRequest(0, consumer, topic, partition), WsOpCode.OFFSET_REPLY),
     );
   }
 
-  async committedOffset(consumer: string, topic: string, partition: number): Promise<number> {
-    const reply = await this.request(
-      new FrameWriter(WsOpCode.OFFSET, 0).str(consumer).str(topic).i32(partition),
-      WsOpCode.OFFSET_REPLY,
+  /** Records from `offset` on as an Arrow IPC stream (read it with apache-arrow's tableFromIPC). */
+  async arrow(
+    topic: string,
+    partition: number,
+    offset: number,
+    options: { limit?: number; maxBytes?: number; valuesAsJson?: boolean } = {},
+  ): Promise<Uint8Array> {
+    const frame = encodeArrowRequest(
+      0,
+      topic,
+      partition,
+      offset,
+      options.maxBytes ?? 1024 * 1024,
+      options.limit ?? 1000,
+      options.valuesAsJson ?? false,
     );
-    return reply.f64();
+    return readArrowReply(await this.request(frame, WsOpCode.ARROW_REPLY)).slice();
   }
 
   async close(): Promise<void> {
@@ -234,28 +240,28 @@ export class PyralogClient {
     for (const subscription of this.subscriptions) subscription.close();
     this.socket?.close(1000, 'client closing');
     this.failPending(new PyralogClientError('CLOSED', 'the client is closed'));
+    for (const wake of this.connectedWaiters.splice(0)) wake();
   }
 
   // ---- connection -------------------------------------------------------------
 
   private open(): Promise<void> {
     this.connecting ??= new Promise<void>((resolve, reject) => {
-      const socket = new WebSocket(this.options.url, { maxPayload: 0 });
+      const socket = new WebSocket(this.options.url, { maxPayload: this.options.maxMessageBytes });
       socket.binaryType = 'nodebuffer';
+      let opened = false;
       socket.once('open', () => {
+        opened = true;
         this.socket = socket;
         this.connecting = null;
         if (this.pausedBy > 0) socket.pause();
         resolve();
-        for (const subscription of this.subscriptions) {
-          if (!subscription.closed)
-            void this.startSubscription(subscription, subscription.nextOffset).catch((error: Error) =>
-              subscription.fail(error),
-            );
-        }
+        for (const wake of this.connectedWaiters.splice(0)) wake();
+        for (const subscription of this.subscriptions) void this.startSubscription(subscription);
       });
-      socket.once('error', (error) => {
-        if (this.socket !== socket) {
+      // 'error' may come more than once; 'close' always follows it.
+      socket.on('error', (error) => {
+        if (!opened) {
           this.connecting = null;
           reject(new PyralogClientError('DISCONNECTED', error.message));
         }
@@ -273,6 +279,7 @@ export class PyralogClient {
   private onDisconnect(): void {
     this.socket = null;
     this.bySubscriptionId.clear();
+    for (const subscription of this.subscriptions) subscription.confirmed = false;
     this.failPending(disconnectedError());
     if (!this.closed) void this.reconnect();
   }
@@ -281,6 +288,7 @@ export class PyralogClient {
     let delayMs = this.options.reconnectDelayMs;
     while (!this.closed && this.socket === null) {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (this.closed) return;
       try {
         await this.open();
       } catch {
@@ -297,36 +305,47 @@ export class PyralogClient {
     this.pending.clear();
   }
 
-  private request(frame: FrameWriter, expectedOp: number): Promise<FrameReader> {
+  /** Sends a frame (its id is stamped here) and resolves with a reader of the reply's body. */
+  private request(frame: Uint8Array, expectedOp: number, onId?: (id: number) => void): Promise<FrameReader> {
+    if (this.closed) return Promise.reject(new PyralogClientError('CLOSED', 'the client is closed'));
     return new Promise<FrameReader>((resolve, reject) => {
-      const socket = this.socket;
-      if (socket === null || socket.readyState !== WebSocket.OPEN) {
-        reject(disconnectedError());
-        return;
-      }
-      const id = this.nextId;
-      this.nextId = (this.nextId % 0xffff_fff0) + 1;
-      const bytes = frame.finish();
-      new DataView(bytes.buffer, bytes.byteOffset).setUint32(4, id);
+      let settled = false;
       const timer = setTimeout(() => {
-        this.pending.delete(id);
+        settled = true;
+        for (const [id, pending] of this.pending) if (pending.timer === timer) this.pending.delete(id);
         reject(new PyralogClientError('TIMEOUT', `no answer within ${this.options.requestTimeoutMs} ms`));
       }, this.options.requestTimeoutMs);
-      this.pending.set(id, {
-        resolve: (reader, op) => {
-          if (op === expectedOp) resolve(reader);
-          else
-            reject(
-              new PyralogClientError(
-                'BAD_REPLY',
-                `expected op 0x${expectedOp.toString(16)}, got 0x${op.toString(16)}`,
-              ),
-            );
-        },
-        reject,
-        timer,
-      });
-      socket.send(bytes);
+      const send = (): void => {
+        if (settled) return;
+        const socket = this.socket;
+        if (this.closed) {
+          clearTimeout(timer);
+          reject(new PyralogClientError('CLOSED', 'the client is closed'));
+          return;
+        }
+        if (socket === null || socket.readyState !== WebSocket.OPEN) {
+          this.connectedWaiters.push(send); // the connection is being re-established
+          return;
+        }
+        const id = this.nextId;
+        this.nextId = (this.nextId % 0xffff_fff0) + 1;
+        stampFrameId(frame, id);
+        onId?.(id);
+        this.pending.set(id, {
+          expectedOp,
+          resolve: (reader) => {
+            settled = true;
+            resolve(reader);
+          },
+          reject: (error) => {
+            settled = true;
+            reject(error);
+          },
+          timer,
+        });
+        socket.send(frame);
+      };
+      send();
     });
   }
 
@@ -335,126 +354,122 @@ export class PyralogClient {
     try {
       header = readFrameHeader(bytes);
     } catch {
-      return;
+      return; // not ours to understand: a broker of another protocol version
     }
-    const reader = new FrameReader(bytes, header.id).at(8);
+    const reader = new FrameReader(bytes, header.id);
     if (header.op === WsOpCode.RECORDS) {
       const subscription = this.bySubscriptionId.get(header.id);
       if (subscription === undefined) return;
-      reader.i32();
-      reader.f64();
-      const nextOffset = reader.f64();
-      subscription.deliver(decodeRecordSet(reader.rest()), nextOffset);
-      return;
-    }
-    if (header.op === WsOpCode.ERROR) {
-      const code = reader.str();
-      const message = reader.str();
-      const subscription = this.bySubscriptionId.get(header.id);
-      const pending = this.pending.get(header.id);
-      if (pending !== undefined) {
-        this.pending.delete(header.id);
-        clearTimeout(pending.timer);
-        pending.reject(new PyralogClientError(code, message));
-      } else if (subscription !== undefined) {
-        subscription.fail(new PyralogClientError(code, message));
+      try {
+        const push = readRecordsFrame(reader);
+        subscription.deliver(decodeRecordSet(push.batches), push.nextOffset);
+      } catch (error) {
+        subscription.fail(error as Error);
       }
       return;
     }
     const pending = this.pending.get(header.id);
+    if (header.op === WsOpCode.ERROR) {
+      let failure: PyralogClientError;
+      try {
+        const { code, message } = readError(reader);
+        failure = new PyralogClientError(code, message);
+      } catch (error) {
+        failure = new PyralogClientError('BAD_REPLY', (error as Error).message);
+      }
+      if (pending !== undefined) {
+        this.pending.delete(header.id);
+        clearTimeout(pending.timer);
+        pending.reject(failure);
+      } else {
+        this.bySubscriptionId.get(header.id)?.fail(failure);
+      }
+      return;
+    }
     if (pending === undefined) return;
     this.pending.delete(header.id);
     clearTimeout(pending.timer);
-    pending.resolve(reader, header.op);
+    if (header.op === pending.expectedOp) pending.resolve(reader);
+    else
+      pending.reject(
+        new PyralogClientError(
+          'BAD_REPLY',
+          `expected op 0x${pending.expectedOp.toString(16)}, got 0x${header.op.toString(16)}`,
+        ),
+      );
   }
 
   // ---- produce batching -------------------------------------------------------------
 
-  private sendBatch(batchKey: string, batch: Batch): void {
-    if (this.batches.get(batchKey) !== batch) return;
-    this.batches.delete(batchKey);
+  private sendBatch(batch: Batch): void {
+    if (this.batches.get(batch.key) !== batch) return;
+    this.batches.delete(batch.key);
     if (batch.timer !== null) clearTimeout(batch.timer);
-    const frame = new FrameWriter(WsOpCode.PRODUCE, 0, 64 + batch.bytes)
-      .str(batch.topic)
-      .i32(batch.partition)
-      .i8(this.options.acks)
-      .u8(0)
-      .u32(batch.records.length);
-    for (const record of batch.records) {
-      frame
-        .nullableBytes(record.key)
-        .nullableBytes(record.value)
-        .f64(record.timestampMs ?? -1);
-      const headers = record.headers ?? [];
-      frame.u16(headers.length);
-      for (const header of headers) frame.str(header.key).nullableBytes(header.value);
-    }
-    // Backpressure: past maxInFlightBatches a batch waits for an earlier one to be acknowledged.
+    const frame = batch.frame.finish();
     const send = (): void => {
       this.batchesInFlight++;
-      this.request(frame, WsOpCode.PRODUCED)
-        .then(
-          (reply) => {
-            const partition = reply.i32();
-            const baseOffset = reply.f64();
-            batch.waiters.forEach((waiter, i) => {
-              waiter.resolve({ partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
-            });
-          },
-          (error: Error) => {
-            for (const waiter of batch.waiters) waiter.reject(error);
-          },
-        )
+      const answered = this.request(frame, WsOpCode.PRODUCED)
+        .then((reply) => {
+          const offsets = readProduced(reply);
+          if (offsets.length !== batch.waiters.length)
+            throw new PyralogClientError(
+              'BAD_REPLY',
+              `${offsets.length} offsets for ${batch.waiters.length} records`,
+            );
+          for (let i = 0; i < offsets.length; i++) batch.waiters[i]!.resolve(offsets[i]!);
+        })
+        .catch((error: Error) => {
+          for (const waiter of batch.waiters) waiter.reject(error);
+        })
         .finally(() => {
           this.batchesInFlight--;
-          this.waitingBatches.shift()?.();
+          this.unacknowledged.delete(answered);
+          this.queuedBatches.shift()?.();
         });
+      this.unacknowledged.add(answered);
     };
     if (this.batchesInFlight < this.options.maxInFlightBatches) send();
-    else this.waitingBatches.push(send);
+    else this.queuedBatches.push(send);
   }
 
   // ---- subscriptions ---------------------------------------------------------------
 
-  private async startSubscription(
-    subscription: Subscription,
-    from: 'earliest' | 'latest' | number,
-  ): Promise<void> {
-    if (this.socket === null) return; // resubscribed on reconnect
-    const fromKind = typeof from === 'number' && from >= 0 ? 0 : from === 'earliest' ? 1 : 2;
-    const frame = new FrameWriter(WsOpCode.SUBSCRIBE, 0)
-      .str(subscription.topic)
-      .i16(1)
-      .i32(subscription.partition)
-      .u8(fromKind)
-      .f64(typeof from === 'number' ? Math.max(0, from) : 0);
-    const bytes = frame.finish();
-    const id = this.nextId;
-    // The subscription id is the request id: register before the first push can arrive.
-    this.bySubscriptionId.set(id, subscription);
-    subscription.serverId = id;
-    let reply: FrameReader;
+  /** (Re)subscribes on the current connection, from the subscription's next offset once it has one. */
+  private async startSubscription(subscription: Subscription): Promise<void> {
+    if (subscription.closed || this.socket === null) return; // resubscribed on reconnect
+    subscription.confirmed = false;
+    const frame = encodeSubscribe(0, subscription.topic, [subscription.partition], subscription.resumeFrom());
+    let reader: FrameReader;
     try {
-      reply = await this.request(rewrap(bytes), WsOpCode.SUBSCRIBED);
+      // The subscription id is the request id: registered before the first push can arrive.
+      reader = await this.request(frame, WsOpCode.SUBSCRIBED, (id) => {
+        subscription.serverId = id;
+        this.bySubscriptionId.set(id, subscription);
+      });
     } catch (error) {
-      this.bySubscriptionId.delete(id);
+      if (this.bySubscriptionId.get(subscription.serverId) === subscription)
+        this.bySubscriptionId.delete(subscription.serverId);
       if (error instanceof PyralogClientError && error.code === 'DISCONNECTED') return; // retried on reconnect
-      throw error;
+      subscription.fail(error as Error);
+      return;
     }
-    reply.u32();
-    reply.u16();
-    reply.i32();
-    const startOffset = reply.f64();
-    // 'earliest' and 'latest' become a real offset, so a resubscription after a reconnect resumes, not restarts.
-    if (subscription.nextOffset < startOffset) subscription.nextOffset = startOffset;
+    const start = readSubscribed(reader).starts[0];
+    subscription.started(start?.offset ?? -1);
+    // Closed while the broker was subscribing: it could not be unsubscribed before it existed.
+    if (subscription.closed) this.sendUnsubscribe(subscription);
   }
 
   private unsubscribe(subscription: Subscription): void {
     this.subscriptions.delete(subscription);
+    if (subscription.confirmed) this.sendUnsubscribe(subscription);
+  }
+
+  private sendUnsubscribe(subscription: Subscription): void {
     const id = subscription.serverId;
     if (this.bySubscriptionId.get(id) !== subscription) return;
     this.bySubscriptionId.delete(id);
-    this.request(new FrameWriter(WsOpCode.UNSUBSCRIBE, 0).u32(id), WsOpCode.OK).catch(() => undefined);
+    subscription.confirmed = false;
+    if (this.socket !== null) this.request(encodeUnsubscribe(0, id), WsOpCode.OK).catch(() => undefined);
   }
 
   private pauseReading(): void {
@@ -464,11 +479,4 @@ export class PyralogClient {
   private resumeReading(): void {
     if (--this.pausedBy === 0) this.socket?.resume();
   }
-}
-
-/** A FrameWriter over already-built bytes, so request() can stamp its id into them. */
-function rewrap(bytes: Uint8Array): FrameWriter {
-  const writer = new FrameWriter(bytes[1]!, 0, bytes.length);
-  writer.raw(bytes.subarray(8));
-  return writer;
 }

@@ -1,3 +1,4 @@
+import type { SubscribeFrom } from '../protocol/ws/ws-request.js';
 import type { ConsumedRecord } from '../record/record.js';
 import { PyralogClientError } from './client-errors.js';
 
@@ -5,8 +6,9 @@ import { PyralogClientError } from './client-errors.js';
  * A live subscription to one partition as an async iterator of records.
  * Records arrive in offset order with no gap or duplicate, also across
  * reconnects: the client resubscribes from `nextOffset`. When the reader
- * falls `highWaterRecords` behind, the client pauses the socket, so memory
- * stays bounded however slowly the records are consumed.
+ * falls `highWaterRecords` behind, the client pauses the socket (and so
+ * everything else on that connection), so memory stays bounded however
+ * slowly the records are consumed; it resumes at half that.
  */
 export interface SubscriptionHooks {
   pause(): void;
@@ -15,10 +17,12 @@ export interface SubscriptionHooks {
 }
 
 export class Subscription implements AsyncIterableIterator<ConsumedRecord> {
-  /** The offset the next record must have; what a resubscription starts from. */
+  /** The offset the next record must have; -1 until the broker says where 'earliest' or 'latest' is. */
   nextOffset: number;
   /** The broker's id for the current server-side subscription (changes on reconnect). */
   serverId = 0;
+  /** Whether the broker confirmed `serverId` (SUBSCRIBED arrived on the current connection). */
+  confirmed = false;
   private readonly queue: ConsumedRecord[] = [];
   private head = 0;
   private waiting: ((result: IteratorResult<ConsumedRecord>) => void) | null = null;
@@ -30,14 +34,25 @@ export class Subscription implements AsyncIterableIterator<ConsumedRecord> {
   constructor(
     readonly topic: string,
     readonly partition: number,
-    startOffset: number,
+    private readonly from: SubscribeFrom,
     private readonly hooks: SubscriptionHooks,
     private readonly highWaterRecords: number,
   ) {
-    this.nextOffset = startOffset;
+    this.nextOffset = typeof from === 'number' ? from : -1;
   }
 
-  /** Called by the client with decoded records from a push (they may start below nextOffset). */
+  /** Where a (re)subscription starts: the next offset once known, else what the caller asked for. */
+  resumeFrom(): SubscribeFrom {
+    return this.nextOffset >= 0 ? this.nextOffset : this.from;
+  }
+
+  /** The broker confirmed the subscription, starting at `offset`. */
+  started(offset: number): void {
+    this.confirmed = true;
+    if (this.nextOffset < offset) this.nextOffset = offset;
+  }
+
+  /** Records from a push, decoded (the first batch may start below nextOffset: those are skipped). */
   deliver(records: readonly ConsumedRecord[], nextOffset: number): void {
     if (this.done) return;
     for (const record of records) {
@@ -53,9 +68,13 @@ export class Subscription implements AsyncIterableIterator<ConsumedRecord> {
     }
   }
 
+  /** Ends the iteration with `error` once the records already queued are read. */
   fail(error: Error): void {
+    if (this.done) return;
     this.error = error;
     this.done = true;
+    this.hooks.unsubscribe(this);
+    this.unpause();
     if (this.failed !== null) {
       const reject = this.failed;
       this.waiting = null;
@@ -71,10 +90,7 @@ export class Subscription implements AsyncIterableIterator<ConsumedRecord> {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
-      if (this.paused && this.queue.length - this.head < this.highWaterRecords / 2) {
-        this.paused = false;
-        this.hooks.resume();
-      }
+      if (this.paused && this.queue.length - this.head < this.highWaterRecords / 2) this.unpause();
       return Promise.resolve({ value, done: false });
     }
     if (this.error !== null) return Promise.reject(this.error);
@@ -90,7 +106,7 @@ export class Subscription implements AsyncIterableIterator<ConsumedRecord> {
     if (!this.done) {
       this.done = true;
       this.hooks.unsubscribe(this);
-      if (this.paused) this.hooks.resume();
+      this.unpause();
     }
     const resolve = this.waiting;
     this.waiting = null;
@@ -109,6 +125,12 @@ export class Subscription implements AsyncIterableIterator<ConsumedRecord> {
 
   get closed(): boolean {
     return this.done;
+  }
+
+  private unpause(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.hooks.resume();
   }
 
   private wake(): void {

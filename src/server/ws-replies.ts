@@ -1,183 +1,119 @@
-import { readInt64 } from '../common/offset.js';
-import { FrontDoorError, type FrontDoorErrorKind } from '../protocol/front-door-errors.js';
-import { type JsonEncoding, recordToJson } from '../protocol/record-json.js';
-import { FrameWriter, WsOpCode } from '../protocol/ws/binary-frame.js';
-import { BatchHeader } from '../record/batch-header.js';
 import { decodeRecordSet } from '../record/batch-reader.js';
 import '../record/compression.js';
+import { encodeArrowReply } from '../protocol/ws/arrow-frame.js';
+import { WsOpCode } from '../protocol/ws/binary-frame.js';
+import { encodeOffsetReply } from '../protocol/ws/consumer-offset-frame.js';
+import { nextOffsetAfter, recordsHead } from '../protocol/ws/fetch-frame.js';
+import {
+  arrowJson,
+  errorJson,
+  offsetJson,
+  okJson,
+  producedJson,
+  recordsJson,
+  subscribedJson,
+} from '../protocol/ws/json-reply.js';
+import { encodeProduced, type ProducedGroup } from '../protocol/ws/produce-frame.js';
+import { encodeError, encodeOk } from '../protocol/ws/status-frame.js';
+import { encodeSubscribed, type SubscriptionStart } from '../protocol/ws/subscribe-frame.js';
+import type { WsErrorKind } from '../protocol/ws/ws-error-code.js';
+import type { ProducedOffset, ValueEncoding } from '../protocol/ws/ws-request.js';
 
 /**
  * Replies and pushes in either WebSocket mode. A reply goes out in the mode
  * its request came in; a subscription's pushes in the mode of its subscribe.
- * Binary frames carry fetched RecordBatch bytes as they are (the client
- * decodes); JSON decodes them into records from the asked-for offset on.
+ * Binary frames carry fetched RecordBatch bytes as the engine returned them
+ * (no re-encoding, no copy on our side); JSON decodes them into records from
+ * the asked-for offset on.
  */
 export type WsMode = 'binary' | 'json';
 
-export interface WsOut {
+/** The connection as the session sees it (ws-route.ts wraps a uWS socket in this). */
+export interface WsSocket {
   send(message: Uint8Array | string, isBinary: boolean): void;
-}
-
-/** One past the last offset in concatenated batches; `fallback` when there are none. */
-export function nextOffsetAfter(records: Uint8Array, fallback: number): number {
-  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-  let position = 0;
-  let next = fallback;
-  while (position + BatchHeader.SIZE_BYTES <= records.length) {
-    next =
-      readInt64(view, position + BatchHeader.BASE_OFFSET) +
-      view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) +
-      1;
-    position += view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-  }
-  return next;
-}
-
-function jsonRecords(records: Uint8Array, fromOffset: number, encoding: JsonEncoding) {
-  const out = [];
-  for (const record of decodeRecordSet(records))
-    if (record.offset >= fromOffset) out.push(recordToJson(record, encoding));
-  return out;
+  /** One binary message made of a small head and a large body, sent as two fragments without joining them. */
+  sendInTwo(head: Uint8Array, body: Uint8Array): void;
+  /** Bytes queued for the client and not yet written to the network. */
+  bufferedAmount(): number;
+  end(code: number, reason: string): void;
 }
 
 export class WsReplies {
-  constructor(private readonly out: WsOut) {}
+  constructor(private readonly socket: WsSocket) {}
 
-  produced(mode: WsMode, id: number, offsets: readonly { partition: number; offset: number }[]): void {
-    if (mode === 'json') {
-      this.out.send(JSON.stringify({ id, ok: true, offsets }), false);
+  produced(mode: WsMode, id: number, groups: readonly ProducedGroup[], slots: Int32Array | null): void {
+    if (mode === 'binary') {
+      this.socket.send(encodeProduced(id, groups, slots), true);
       return;
     }
-    const first = offsets[0]!;
-    this.out.send(
-      new FrameWriter(WsOpCode.PRODUCED, id, 32)
-        .i32(first.partition)
-        .f64(first.offset)
-        .u32(offsets.length)
-        .finish(),
-      true,
-    );
+    const offsets: ProducedOffset[] = [];
+    const next = groups.map(() => 0);
+    const count = slots?.length ?? groups[0]!.recordCount;
+    for (let i = 0; i < count; i++) {
+      const slot = slots === null ? 0 : slots[i]!;
+      const group = groups[slot]!;
+      offsets.push({
+        partition: group.partition,
+        offset: group.baseOffset < 0 ? -1 : group.baseOffset + next[slot]!,
+      });
+      next[slot]!++;
+    }
+    this.socket.send(producedJson(id, offsets), false);
   }
 
-  fetched(
+  /**
+   * A FETCHED reply or a RECORDS push; returns the offset after the last
+   * record sent (`fromOffset` when there were none). JSON decoding may throw
+   * a PyralogError for a batch it cannot open (an unsupported codec).
+   */
+  records(
     mode: WsMode,
+    op: typeof WsOpCode.FETCHED | typeof WsOpCode.RECORDS,
     id: number,
     partition: number,
     highWatermark: number,
     fromOffset: number,
-    records: Uint8Array,
-    encoding: JsonEncoding,
-  ): void {
-    this.records(
-      mode,
-      WsOpCode.FETCHED,
-      { id, ok: true },
-      id,
-      partition,
-      highWatermark,
-      fromOffset,
-      records,
-      encoding,
-    );
-  }
-
-  pushRecords(
-    mode: WsMode,
-    subscription: number,
-    partition: number,
-    highWatermark: number,
-    fromOffset: number,
-    records: Uint8Array,
-    encoding: JsonEncoding,
-  ): void {
-    this.records(
-      mode,
-      WsOpCode.RECORDS,
-      { sub: subscription },
-      subscription,
-      partition,
-      highWatermark,
-      fromOffset,
-      records,
-      encoding,
-    );
-  }
-
-  /** A fetch reply or a push: the batches as they are in binary mode, decoded records from `fromOffset` in JSON. */
-  private records(
-    mode: WsMode,
-    op: number,
-    jsonHead: Record<string, unknown>,
-    id: number,
-    partition: number,
-    highWatermark: number,
-    fromOffset: number,
-    records: Uint8Array,
-    encoding: JsonEncoding,
-  ): void {
-    const nextOffset = nextOffsetAfter(records, fromOffset);
-    if (mode === 'json') {
-      const body = {
-        ...jsonHead,
-        partition,
-        records: jsonRecords(records, fromOffset, encoding),
-        highWatermark,
-        nextOffset,
-      };
-      this.out.send(JSON.stringify(body), false);
-      return;
+    batches: Uint8Array,
+    encoding: ValueEncoding,
+  ): number {
+    const nextOffset = nextOffsetAfter(batches, fromOffset);
+    if (mode === 'binary') {
+      const head = recordsHead(op, id, partition, highWatermark, nextOffset);
+      if (batches.length === 0) this.socket.send(head, true);
+      else this.socket.sendInTwo(head, batches);
+      return nextOffset;
     }
-    const frame = new FrameWriter(op, id, 32 + records.length)
-      .i32(partition)
-      .f64(highWatermark)
-      .f64(nextOffset)
-      .raw(records);
-    this.out.send(frame.finish(), true);
+    const records = decodeRecordSet(batches);
+    const head = op === WsOpCode.FETCHED ? { id, ok: true as const } : { sub: id };
+    this.socket.send(
+      recordsJson(head, partition, records, fromOffset, highWatermark, nextOffset, encoding),
+      false,
+    );
+    return nextOffset;
   }
 
-  subscribed(mode: WsMode, id: number, starts: readonly { partition: number; offset: number }[]): void {
-    if (mode === 'json') {
-      this.out.send(JSON.stringify({ id, ok: true, sub: id, offsets: starts }), false);
-      return;
-    }
-    const frame = new FrameWriter(WsOpCode.SUBSCRIBED, id, 16 + starts.length * 12)
-      .u32(id)
-      .u16(starts.length);
-    for (const start of starts) frame.i32(start.partition).f64(start.offset);
-    this.out.send(frame.finish(), true);
+  subscribed(mode: WsMode, id: number, starts: readonly SubscriptionStart[]): void {
+    if (mode === 'json') this.socket.send(subscribedJson(id, starts), false);
+    else this.socket.send(encodeSubscribed(id, starts), true);
   }
 
   ok(mode: WsMode, id: number): void {
-    if (mode === 'json') this.out.send(JSON.stringify({ id, ok: true }), false);
-    else this.out.send(new FrameWriter(WsOpCode.OK, id, 8).finish(), true);
+    if (mode === 'json') this.socket.send(okJson(id), false);
+    else this.socket.send(encodeOk(id), true);
   }
 
   offset(mode: WsMode, id: number, offset: number): void {
-    if (mode === 'json') this.out.send(JSON.stringify({ id, ok: true, offset }), false);
-    else this.out.send(new FrameWriter(WsOpCode.OFFSET_REPLY, id, 16).f64(offset).finish(), true);
+    if (mode === 'json') this.socket.send(offsetJson(id, offset), false);
+    else this.socket.send(encodeOffsetReply(id, offset), true);
   }
 
   arrow(mode: WsMode, id: number, ipc: Uint8Array): void {
-    if (mode === 'json') {
-      const base64 = Buffer.from(ipc.buffer, ipc.byteOffset, ipc.length).toString('base64');
-      this.out.send(JSON.stringify({ id, ok: true, arrow: base64 }), false);
-    } else {
-      this.out.send(new FrameWriter(WsOpCode.ARROW_REPLY, id, 8 + ipc.length).raw(ipc).finish(), true);
-    }
+    if (mode === 'json') this.socket.send(arrowJson(id, ipc), false);
+    else this.socket.send(encodeArrowReply(id, ipc), true);
   }
 
-  error(mode: WsMode, id: number, kind: FrontDoorErrorKind, message: string): void {
-    if (mode === 'json') {
-      this.out.send(JSON.stringify({ id, ok: false, error: { code: kind.code, message } }), false);
-    } else {
-      this.out.send(
-        new FrameWriter(WsOpCode.ERROR, id, 64).str(kind.code).str(message.slice(0, 1000)).finish(),
-        true,
-      );
-    }
-  }
-
-  internal(mode: WsMode, id: number, error: unknown): void {
-    this.error(mode, id, FrontDoorError.INTERNAL, error instanceof Error ? error.message : String(error));
+  error(mode: WsMode, id: number, kind: WsErrorKind, message: string): void {
+    if (mode === 'json') this.socket.send(errorJson(id, kind.code, message), false);
+    else this.socket.send(encodeError(id, kind.code, message), true);
   }
 }

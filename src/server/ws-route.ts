@@ -1,43 +1,57 @@
 import type { TemplatedApp, WebSocket } from '@trufflesuite/uws-js-unofficial';
+import { WsCloseCode, WsError } from '../protocol/ws/ws-error-code.js';
 import type { FrontDoorDeps } from './front-door-deps.js';
-import { SEND_BUFFER_HIGH_BYTES, WsSession } from './ws-session.js';
+import type { WsSocket } from './ws-replies.js';
+import { SEND_BUFFER_CLOSE_BYTES, WsSession } from './ws-session.js';
 
 /**
  * The WebSocket endpoint `/ws` on the uWS app: binary frames
  * (src/protocol/ws/binary-frame.ts) and JSON text messages
  * (src/protocol/ws/json-request.ts) on the same connection.
  *
- * Limits: a message over maxFrameBytes closes the connection with 1009 and
- * a reason (uWS itself drops one over twice that); an idle connection is closed after idleTimeoutMs (uWS
- * pings healthy ones); past maxConnections an upgrade is refused with 503;
- * a client whose unsent data reaches 64 MiB (it stopped reading while its
- * requests were answered) is closed rather than buffered without limit.
+ * Limits, each with its own signal:
+ * - a message over maxFrameBytes gets a FRAME_TOO_LARGE error and a 1009
+ *   close. uWS itself drops a connection whose message passes twice the
+ *   limit (it must not buffer without bound), with no close frame (1006).
+ * - past maxConnections the upgrade is refused: HTTP 503 with a JSON
+ *   TOO_MANY_CONNECTIONS body.
+ * - a connection with no request, none in flight and no subscription for
+ *   idleTimeoutMs is closed with 1001 "IDLE_TIMEOUT"; uWS pings the others
+ *   and drops a peer that stops answering (1006).
+ * - a client that stops reading while its unsent data passes
+ *   SEND_BUFFER_CLOSE_BYTES is closed with 1008 "SLOW_CONSUMER" (its
+ *   subscriptions pause long before that; see ws-session.ts).
  */
 export interface WebSocketRoute {
   close(): void;
   connectionCount(): number;
+  /** The largest send buffer of any open connection, in bytes (for tests and metrics). */
+  bufferedBytesMax(): number;
 }
 
 interface UserData {
   session: WsSession | null;
   /** Marks the socket closed for the session's sends (uWS must not be touched after close). */
-  close?: () => void;
+  markClosed: (() => void) | null;
 }
 
-const BACKPRESSURE_CLOSE_BYTES = 64 * 1024 * 1024;
+/** uWS counts idle time in seconds, from 8 (its timer's resolution is 4 s) to 960. */
+function uwsIdleTimeoutSeconds(idleTimeoutMs: number): number {
+  return Math.min(960, Math.max(8, Math.round(idleTimeoutMs / 1000)));
+}
 
 export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): WebSocketRoute {
+  const { config } = deps;
   const open = new Set<WebSocket<UserData>>();
   app.ws<UserData>('/ws', {
-    // uWS drops a connection past maxPayloadLength without a close frame, so its cap sits at twice
-    // the limit and the session closes cleanly (1009) for messages between the two.
-    maxPayloadLength: deps.config.maxFrameBytes * 2,
-    idleTimeout: Math.min(960, Math.max(8, Math.round(deps.config.idleTimeoutMs / 1000))),
-    maxBackpressure: Math.max(BACKPRESSURE_CLOSE_BYTES, SEND_BUFFER_HIGH_BYTES * 4),
-    closeOnBackpressureLimit: 1,
+    maxPayloadLength: config.maxFrameBytes * 2,
+    idleTimeout: uwsIdleTimeoutSeconds(config.idleTimeoutMs),
     sendPingsAutomatically: true,
+    // 0: uWS never drops a send by itself; the socket wrapper below closes a slow consumer instead.
+    maxBackpressure: 0,
+    closeOnBackpressureLimit: 0,
     upgrade: (res, req, context) => {
-      if (open.size >= deps.config.maxConnections) {
+      if (open.size >= config.maxConnections) {
         res.cork(() => {
           res
             .writeStatus('503 Service Unavailable')
@@ -45,8 +59,8 @@ export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): We
             .end(
               JSON.stringify({
                 error: {
-                  code: 'TOO_MANY_CONNECTIONS',
-                  message: `at most ${deps.config.maxConnections} connections`,
+                  code: WsError.TOO_MANY_CONNECTIONS.code,
+                  message: `at most ${config.maxConnections} WebSocket connections`,
                 },
               }),
             );
@@ -54,7 +68,7 @@ export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): We
         return;
       }
       res.upgrade<UserData>(
-        { session: null },
+        { session: null, markClosed: null },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -64,45 +78,77 @@ export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): We
     open: (ws) => {
       open.add(ws);
       let closed = false;
-      ws.getUserData().session = new WsSession(
-        {
-          send: (message, isBinary) => {
-            if (!closed) ws.send(message, isBinary);
-          },
-          bufferedAmount: () => (closed ? 0 : ws.getBufferedAmount()),
-          end: (code, reason) => {
-            if (!closed) ws.end(code, reason);
-          },
+      const end = (code: number, reason: string): void => {
+        if (closed) return;
+        closed = true;
+        ws.end(code, reason);
+      };
+      const checkBackpressure = (): void => {
+        const buffered = ws.getBufferedAmount();
+        if (buffered > SEND_BUFFER_CLOSE_BYTES)
+          end(WsCloseCode.POLICY_VIOLATION, `SLOW_CONSUMER: ${buffered} bytes unsent`);
+      };
+      const socket: WsSocket = {
+        send(message, isBinary) {
+          if (closed) return;
+          ws.send(message, isBinary);
+          checkBackpressure();
         },
-        deps,
-      );
-      ws.getUserData().close = () => {
+        sendInTwo(head, body) {
+          if (closed) return;
+          ws.cork(() => {
+            ws.sendFirstFragment(head, true);
+            ws.sendLastFragment(body);
+          });
+          checkBackpressure();
+        },
+        bufferedAmount: () => (closed ? 0 : ws.getBufferedAmount()),
+        end,
+      };
+      const data = ws.getUserData();
+      data.session = new WsSession(socket, deps);
+      data.markClosed = () => {
         closed = true;
       };
     },
     message: (ws, message, isBinary) => {
-      if (message.byteLength > deps.config.maxFrameBytes) {
-        ws.end(
-          1009,
-          `message of ${message.byteLength} bytes exceeds the limit of ${deps.config.maxFrameBytes}`,
-        );
-        return;
-      }
-      ws.getUserData().session?.onMessage(message, isBinary);
+      const session = ws.getUserData().session;
+      if (session === null) return;
+      if (message.byteLength > config.maxFrameBytes)
+        session.refuseOversize(message, isBinary, config.maxFrameBytes);
+      else session.onMessage(message, isBinary);
     },
     drain: (ws) => ws.getUserData().session?.onDrain(),
     close: (ws) => {
       open.delete(ws);
       const data = ws.getUserData();
-      data.close?.();
+      data.markClosed?.();
       data.session?.onClose();
       data.session = null;
     },
   });
+  // One sweep closes idle connections, rather than a timer per connection reset on every message.
+  const sweepMs = Math.max(250, Math.min(5000, Math.floor(config.idleTimeoutMs / 4)));
+  const sweeper = setInterval(() => {
+    const nowMs = Date.now();
+    for (const ws of open) {
+      if (ws.getUserData().session?.isIdle(nowMs, config.idleTimeoutMs)) {
+        ws.getUserData().markClosed?.();
+        ws.end(WsCloseCode.GOING_AWAY, `IDLE_TIMEOUT: no request for ${config.idleTimeoutMs} ms`);
+      }
+    }
+  }, sweepMs);
+  sweeper.unref();
   return {
     close() {
-      for (const ws of [...open]) ws.end(1001, 'server stopping');
+      clearInterval(sweeper);
+      for (const ws of [...open]) ws.end(WsCloseCode.GOING_AWAY, 'server stopping');
     },
     connectionCount: () => open.size,
+    bufferedBytesMax() {
+      let max = 0;
+      for (const ws of open) max = Math.max(max, ws.getBufferedAmount());
+      return max;
+    },
   };
 }

@@ -1,52 +1,65 @@
+import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
-import type { FetchPartitionOutcome } from '../engine/engine-api.js';
-import { FrontDoorError, FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
-import type { JsonEncoding } from '../protocol/record-json.js';
-import { decodeBinaryRequest, FrameError } from '../protocol/ws/binary-frame.js';
+import { ListOffsetsTimestamp, type TopicDescription } from '../engine/engine-api.js';
+import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
+import { FrameError, readFrameHeader, WsOpCode } from '../protocol/ws/binary-frame.js';
+import { decodeBinaryRequest } from '../protocol/ws/binary-request.js';
 import { decodeJsonRequest, JsonRequestError } from '../protocol/ws/json-request.js';
-import type { SubscribeFrom, WsRequest } from '../protocol/ws/ws-request.js';
+import { type PartitionBatch, type ProducedGroup, splitIntoBatches } from '../protocol/ws/produce-frame.js';
+import type { SubscriptionStart } from '../protocol/ws/subscribe-frame.js';
+import { WsError, type WsErrorKind, WsProblem } from '../protocol/ws/ws-error-code.js';
+import type {
+  ArrowRequest,
+  FetchRequest,
+  ProduceRequest,
+  SubscribeRequest,
+  WsRequest,
+} from '../protocol/ws/ws-request.js';
 import { buildRecordBatch } from '../record/batch-builder.js';
+import { BatchHeader } from '../record/batch-header.js';
 import type { ProducedRecord } from '../record/record.js';
 import type { FrontDoorDeps } from './front-door-deps.js';
 import { Partitioner } from './partitioner.js';
-import { nextOffsetAfter, type WsMode, type WsOut, WsReplies } from './ws-replies.js';
+import { type WsMode, WsReplies, type WsSocket } from './ws-replies.js';
+import { type SubscriptionHost, WsSubscription } from './ws-subscription.js';
 
 /**
  * One WebSocket connection's state on the acceptor thread: requests in
- * flight, live subscriptions, and backpressure.
+ * flight, live subscriptions, and backpressure both ways.
  *
- * - At most maxInFlightRequestsPerConnection requests are served at once;
- *   past that a request is answered TOO_MANY_IN_FLIGHT at once.
- * - A subscription is a long-poll fetch loop per partition. Before each fetch
- *   it waits until the socket's send buffer is below SEND_BUFFER_HIGH_BYTES
- *   (uWS `drain` wakes it), so a slow subscriber holds at most about one
- *   fetch of data in memory and never slows anyone else.
+ * - Requests: at most maxInFlightRequestsPerConnection at once, holding at
+ *   most IN_FLIGHT_FRAMES_MAX_FACTOR × maxFrameBytes of request bytes; past
+ *   either a request is answered TOO_MANY_IN_FLIGHT at once (uWS cannot
+ *   pause a WebSocket's reads, so this is how a producer that outruns its
+ *   shards is held back).
+ * - Replies and pushes: fetches (requested or for subscriptions) start only
+ *   while the send buffer is under SEND_BUFFER_HIGH_BYTES; uWS `drain`
+ *   resumes them. ws-route.ts closes a connection whose buffer still grows
+ *   past SEND_BUFFER_CLOSE_BYTES.
+ * - A uWS message lives only during its callback: everything a request keeps
+ *   (its record batches) is copied before the first wait.
  */
 export const SEND_BUFFER_HIGH_BYTES = 1024 * 1024;
-const SUBSCRIPTIONS_MAX = 256;
-const SUBSCRIBE_POLL_MS = 1000;
+export const SEND_BUFFER_CLOSE_BYTES = 64 * 1024 * 1024;
+export const SUBSCRIPTIONS_MAX = 64;
+export const IN_FLIGHT_FRAMES_MAX_FACTOR = 4;
 
-export interface WsSocket extends WsOut {
-  bufferedAmount(): number;
-  end(code: number, reason: string): void;
+interface PreparedProduce {
+  batches: PartitionBatch[];
+  /** Each record's index in `batches`, in request order; null when there is one batch. */
+  slots: Int32Array | null;
 }
 
-interface Subscription {
-  id: number;
-  active: boolean;
-  mode: WsMode;
-}
-
-export class WsSession {
+export class WsSession implements SubscriptionHost {
   private inFlight = 0;
+  private inFlightBytes = 0;
   private closed = false;
-  private readonly subscriptions = new Map<number, Subscription>();
+  private lastActiveMs = Date.now();
+  private readonly subscriptions = new Map<number, WsSubscription>();
   private drainWaiters: (() => void)[] = [];
-  private readonly replies: WsReplies;
+  readonly replies: WsReplies;
   private readonly partitioner = new Partitioner();
-  /** JSON fetch and push encoding for values: UTF-8 text unless a request asked for base64. */
-  private readonly encoding: JsonEncoding = 'utf8';
 
   constructor(
     private readonly socket: WsSocket,
@@ -55,7 +68,42 @@ export class WsSession {
     this.replies = new WsReplies(socket);
   }
 
+  get engine() {
+    return this.deps.engine;
+  }
+  get maxWaitMsMax(): number {
+    return this.deps.config.maxWaitMsMax;
+  }
+  get fetchMaxBytes(): number {
+    return this.deps.config.fetchMaxBytes;
+  }
+
+  /** True when nothing has happened for `idleTimeoutMs`: no request, none in flight, no subscription. */
+  isIdle(nowMs: number, idleTimeoutMs: number): boolean {
+    return this.inFlight === 0 && this.subscriptions.size === 0 && nowMs - this.lastActiveMs >= idleTimeoutMs;
+  }
+
+  subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  /** A message over the frame limit: one FRAME_TOO_LARGE error (with the id when it is readable), then 1009. */
+  refuseOversize(message: ArrayBuffer, isBinary: boolean, limitBytes: number): void {
+    let id = 0;
+    if (isBinary) {
+      try {
+        id = readFrameHeader(new Uint8Array(message, 0, Math.min(8, message.byteLength))).id;
+      } catch {
+        id = 0;
+      }
+    }
+    const text = `message of ${message.byteLength} bytes is over the limit of ${limitBytes}`;
+    this.replies.error(isBinary ? 'binary' : 'json', id, WsError.FRAME_TOO_LARGE, text);
+    this.socket.end(1009, `FRAME_TOO_LARGE: ${text}`.slice(0, 120));
+  }
+
   onMessage(message: ArrayBuffer, isBinary: boolean): void {
+    this.lastActiveMs = Date.now();
     const mode: WsMode = isBinary ? 'binary' : 'json';
     let request: WsRequest;
     try {
@@ -64,90 +112,98 @@ export class WsSession {
         : decodeJsonRequest(Buffer.from(message).toString('utf8'));
     } catch (error) {
       if (error instanceof FrameError || error instanceof JsonRequestError) {
-        this.replies.error(mode, error.id, FrontDoorError.BAD_REQUEST, error.message);
+        this.replies.error(mode, error.id, WsError.BAD_REQUEST, error.message);
         return;
       }
       throw error;
     }
-    if (this.inFlight >= this.deps.config.maxInFlightRequestsPerConnection) {
+    const { maxInFlightRequestsPerConnection, maxFrameBytes } = this.deps.config;
+    const sizeBytes = message.byteLength;
+    if (
+      this.inFlight >= maxInFlightRequestsPerConnection ||
+      this.inFlightBytes + sizeBytes > maxFrameBytes * IN_FLIGHT_FRAMES_MAX_FACTOR
+    ) {
       this.replies.error(
         mode,
         request.id,
-        FrontDoorError.TOO_MANY_IN_FLIGHT,
-        'too many requests in flight on this connection',
+        WsError.TOO_MANY_IN_FLIGHT,
+        `at most ${maxInFlightRequestsPerConnection} requests and ${maxFrameBytes * IN_FLIGHT_FRAMES_MAX_FACTOR} bytes in flight per connection`,
       );
       return;
     }
+    let prepared: PreparedProduce | null = null;
+    if (request.op === 'produce') {
+      try {
+        prepared = this.prepareProduce(request); // copies out of the message: it dies with this callback
+      } catch (error) {
+        this.answerFailure(mode, request.id, error);
+        return;
+      }
+    }
     this.inFlight++;
-    this.serve(request, mode)
-      .catch((error: unknown) => {
-        if (this.closed) return;
-        if (error instanceof FrontDoorProblem)
-          this.replies.error(mode, request.id, error.kind, error.message);
-        else this.replies.internal(mode, request.id, error);
-      })
+    this.inFlightBytes += sizeBytes;
+    this.serve(request, mode, prepared)
+      .catch((error: unknown) => this.answerFailure(mode, request.id, error))
       .finally(() => {
         this.inFlight--;
+        this.inFlightBytes -= sizeBytes;
+        this.lastActiveMs = Date.now();
       });
   }
 
   onDrain(): void {
-    if (this.socket.bufferedAmount() >= SEND_BUFFER_HIGH_BYTES) return;
+    if (this.closed || this.socket.bufferedAmount() < SEND_BUFFER_HIGH_BYTES) this.wakeDrainWaiters();
+  }
+
+  onClose(): void {
+    this.closed = true;
+    for (const subscription of this.subscriptions.values()) subscription.stop();
+    this.subscriptions.clear();
+    this.wakeDrainWaiters();
+  }
+
+  waitForRoom(): Promise<void> {
+    if (this.closed || this.socket.bufferedAmount() < SEND_BUFFER_HIGH_BYTES) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  stopped(subscription: WsSubscription): void {
+    if (this.subscriptions.get(subscription.id) === subscription) this.subscriptions.delete(subscription.id);
+  }
+
+  private wakeDrainWaiters(): void {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const wake of waiters) wake();
   }
 
-  onClose(): void {
-    this.closed = true;
-    for (const subscription of this.subscriptions.values()) subscription.active = false;
-    this.subscriptions.clear();
-    this.onDrain();
-    for (const wake of this.drainWaiters.splice(0)) wake();
+  private answerFailure(mode: WsMode, id: number, error: unknown): void {
+    if (this.closed) return;
+    let kind: WsErrorKind = WsError.INTERNAL;
+    if (error instanceof WsProblem || error instanceof FrontDoorProblem) kind = error.kind;
+    else if (error instanceof PyralogError) kind = fromKafkaCode(error.kafkaCode);
+    this.replies.error(mode, id, kind, error instanceof Error ? error.message : String(error));
   }
 
-  private async serve(request: WsRequest, mode: WsMode): Promise<void> {
-    const { groups } = this.deps;
+  private async serve(request: WsRequest, mode: WsMode, prepared: PreparedProduce | null): Promise<void> {
     switch (request.op) {
       case 'produce':
-        return this.produce(request, mode);
-      case 'fetch': {
-        const result = await this.fetchOne(
-          request.topic,
-          request.partition,
-          request.offset,
-          request.maxBytes,
-          request.maxWaitMs,
-          1,
-        );
-        if (result.errorCode !== KafkaErrorCode.NONE)
-          throw kafkaProblem(result.errorCode, `fetch ${request.topic}-${request.partition}`);
-        if (!this.closed) {
-          this.replies.fetched(
-            mode,
-            request.id,
-            request.partition,
-            result.highWatermark,
-            request.offset,
-            result.records,
-            this.encoding,
-          );
-        }
-        return;
-      }
+        return this.produce(request, mode, prepared!);
+      case 'fetch':
+        return this.fetch(request, mode);
       case 'subscribe':
-        return this.subscribe(request.id, request.topic, request.partitions, request.from, mode);
+        return this.subscribe(request, mode);
       case 'unsubscribe': {
         const subscription = this.subscriptions.get(request.subscription);
         if (subscription === undefined)
-          throw new FrontDoorProblem(FrontDoorError.NOT_FOUND, `no subscription ${request.subscription}`);
-        subscription.active = false;
+          throw new WsProblem(WsError.NOT_FOUND, `no subscription ${request.subscription}`);
+        subscription.stop();
         this.subscriptions.delete(request.subscription);
         this.replies.ok(mode, request.id);
         return;
       }
       case 'commit': {
-        const result = await groups.commitOffsets({
+        const result = await this.deps.groups.commitOffsets({
           groupId: request.consumer,
           generationId: -1,
           memberId: '',
@@ -160,223 +216,239 @@ export class WsSession {
         });
         const code = result.topics[0]?.partitions[0]?.errorCode ?? KafkaErrorCode.UNKNOWN_SERVER_ERROR;
         if (code !== KafkaErrorCode.NONE) throw kafkaProblem(code, `commit for ${request.consumer}`);
-        this.replies.ok(mode, request.id);
+        if (!this.closed) this.replies.ok(mode, request.id);
         return;
       }
       case 'offset': {
-        const result = await groups.fetchOffsets({
+        const result = await this.deps.groups.fetchOffsets({
           groupId: request.consumer,
           topics: [{ topic: request.topic, partitions: [request.partition] }],
         });
-        this.replies.offset(mode, request.id, result.topics[0]?.partitions[0]?.offset ?? -1);
+        const partition = result.topics[0]?.partitions[0];
+        const code =
+          result.errorCode !== KafkaErrorCode.NONE ? result.errorCode : (partition?.errorCode ?? 0);
+        if (code !== KafkaErrorCode.NONE) throw kafkaProblem(code, `offset of ${request.consumer}`);
+        if (!this.closed) this.replies.offset(mode, request.id, partition?.offset ?? -1);
         return;
       }
-      case 'arrow': {
-        const result = await this.fetchOne(
-          request.topic,
-          request.partition,
-          request.offset,
-          request.maxBytes,
-          0,
-          0,
-        );
-        if (result.errorCode !== KafkaErrorCode.NONE)
-          throw kafkaProblem(result.errorCode, `arrow ${request.topic}-${request.partition}`);
-        const ipc = await this.deps.encodeArrow({
-          records: result.records,
-          fromOffset: request.offset,
-          limit: request.limit,
-          valuesAsJson: request.valuesAsJson,
-        });
-        if (!this.closed) this.replies.arrow(mode, request.id, ipc);
-        return;
-      }
+      case 'arrow':
+        return this.arrow(request, mode);
     }
   }
 
-  /** One partition's fetch, with the sizes and wait capped by the broker's limits. */
-  private async fetchOne(
-    topic: string,
-    partition: number,
-    offset: number,
-    maxBytes: number,
-    maxWaitMs: number,
-    minBytes: number,
-  ): Promise<FetchPartitionOutcome> {
-    const { engine, config } = this.deps;
-    const cappedBytes = Math.min(maxBytes, config.fetchMaxBytes);
-    const outcome = await engine.fetch({
-      partitions: [{ topic, partition, offset: offset as Offset, maxBytes: cappedBytes }],
-      maxWaitMs: Math.min(maxWaitMs, config.maxWaitMsMax),
-      minBytes,
-      maxBytes: cappedBytes,
-    });
-    return outcome.partitions[0]!;
+  private topicOrThrow(name: string): TopicDescription {
+    const topic = this.deps.engine.describeTopic(name);
+    if (topic === undefined) throw new WsProblem(WsError.UNKNOWN_TOPIC, `topic "${name}" does not exist`);
+    return topic;
   }
 
-  private async produce(request: Extract<WsRequest, { op: 'produce' }>, mode: WsMode): Promise<void> {
-    const { engine } = this.deps;
-    const topic = engine.describeTopic(request.topic);
-    if (topic === undefined)
-      throw new FrontDoorProblem(FrontDoorError.UNKNOWN_TOPIC, `topic "${request.topic}" does not exist`);
-    if (request.batch !== null) {
-      const outcome = await engine.produce(
-        request.topic,
-        request.batch.partition,
-        request.batch.bytes,
-        request.acks,
+  private checkPartition(topic: TopicDescription, partition: number): void {
+    if (partition >= topic.partitionCount) {
+      throw new WsProblem(
+        WsError.BAD_REQUEST,
+        `partition ${partition} does not exist: topic "${topic.name}" has ${topic.partitionCount}`,
       );
-      if (outcome.errorCode !== KafkaErrorCode.NONE)
-        throw kafkaProblem(outcome.errorCode, outcome.errorMessage || 'produce');
-      this.replies.produced(mode, request.id, [
-        { partition: request.batch.partition, offset: outcome.baseOffset },
-      ]);
-      return;
     }
+  }
+
+  /**
+   * Picks partitions and builds the RecordBatches, synchronously. A record
+   * without a partition goes where Kafka's partitioner sends its key; records
+   * without a key stick to one partition per request, chosen round robin.
+   */
+  private prepareProduce(request: ProduceRequest): PreparedProduce {
+    const topic = this.topicOrThrow(request.topic);
+    let sticky = -1;
+    const partitionOf = (key: Uint8Array | null): number => {
+      if (key !== null) return this.partitioner.partitionFor(key, topic.partitionCount);
+      if (sticky < 0) sticky = this.partitioner.partitionFor(null, topic.partitionCount);
+      return sticky;
+    };
+    if (request.batch !== null) {
+      this.checkPartition(topic, request.batch.partition);
+      const batch = request.batch.bytes.slice();
+      return {
+        batches: [{ partition: request.batch.partition, batch, recordCount: batchRecordCount(batch) }],
+        slots: null,
+      };
+    }
+    if (request.frameRecords !== null) {
+      const fixed = request.frameRecords.partition;
+      if (fixed !== null) this.checkPartition(topic, fixed);
+      const split = splitIntoBatches(
+        request.frameRecords,
+        fixed === null ? partitionOf : () => fixed,
+        Date.now(),
+      );
+      // The slots are the splitter's scratch: copied, since the reply is written after a wait.
+      return { batches: split.batches, slots: split.slots === null ? null : split.slots.slice() };
+    }
+    // JSON records: group by partition, keeping each record's place.
     const entries = request.records!;
-    // Binary frames share one partition; a null one is picked once, by the first key.
-    const framePartition =
-      mode === 'binary' && entries[0]!.partition === null
-        ? this.partitioner.partitionFor(entries[0]!.record.key, topic.partitionCount)
-        : null;
-    const groups = new Map<number, { records: ProducedRecord[]; indexes: number[] }>();
-    entries.forEach((entry, index) => {
-      const partition =
-        entry.partition ??
-        framePartition ??
-        this.partitioner.partitionFor(entry.record.key, topic.partitionCount);
-      if (partition >= topic.partitionCount) {
-        throw new FrontDoorProblem(
-          FrontDoorError.BAD_REQUEST,
-          `record ${index}: topic has ${topic.partitionCount} partitions`,
-        );
+    const slots = new Int32Array(entries.length);
+    const groups: { partition: number; records: ProducedRecord[] }[] = [];
+    const groupOf = new Map<number, number>();
+    entries.forEach((entry, i) => {
+      const partition = entry.partition ?? partitionOf(entry.record.key);
+      this.checkPartition(topic, partition);
+      let index = groupOf.get(partition);
+      if (index === undefined) {
+        index = groups.length;
+        groupOf.set(partition, index);
+        groups.push({ partition, records: [] });
       }
-      const group = groups.get(partition) ?? { records: [], indexes: [] };
-      group.records.push(entry.record);
-      group.indexes.push(index);
-      groups.set(partition, group);
+      groups[index]!.records.push(entry.record);
+      slots[i] = index;
     });
-    const offsets = new Array<{ partition: number; offset: number }>(entries.length);
-    await Promise.all(
-      [...groups].map(async ([partition, group]) => {
-        const outcome = await engine.produce(
-          request.topic,
-          partition,
-          buildRecordBatch(group.records),
-          request.acks,
-        );
+    const batches = groups.map((group) => ({
+      partition: group.partition,
+      batch: buildRecordBatch(group.records),
+      recordCount: group.records.length,
+    }));
+    return { batches, slots: groups.length > 1 ? slots : null };
+  }
+
+  private async produce(request: ProduceRequest, mode: WsMode, prepared: PreparedProduce): Promise<void> {
+    const { engine } = this.deps;
+    const groups: ProducedGroup[] = await Promise.all(
+      prepared.batches.map(async (part) => {
+        const outcome = await engine.produce(request.topic, part.partition, part.batch, request.acks);
         if (outcome.errorCode !== KafkaErrorCode.NONE)
-          throw kafkaProblem(outcome.errorCode, outcome.errorMessage || 'produce');
-        group.indexes.forEach((index, i) => {
-          offsets[index] = { partition, offset: request.acks === 0 ? -1 : outcome.baseOffset + i };
-        });
+          throw kafkaProblem(
+            outcome.errorCode,
+            outcome.errorMessage || `produce to ${request.topic}-${part.partition}`,
+          );
+        return {
+          partition: part.partition,
+          baseOffset: request.acks === 0 ? -1 : outcome.baseOffset,
+          recordCount: part.recordCount,
+        };
       }),
     );
-    if (!this.closed) this.replies.produced(mode, request.id, offsets);
+    if (!this.closed) this.replies.produced(mode, request.id, groups, prepared.slots);
   }
 
-  private async subscribe(
-    id: number,
-    topicName: string,
-    partitions: number[] | null,
-    from: SubscribeFrom,
-    mode: WsMode,
-  ): Promise<void> {
+  private async fetch(request: FetchRequest, mode: WsMode): Promise<void> {
+    const { engine, config } = this.deps;
+    await this.waitForRoom();
+    if (this.closed) return;
+    const maxBytes = Math.max(1, Math.min(request.maxBytes, config.fetchMaxBytes));
+    const outcome = await engine.fetch({
+      partitions: [
+        { topic: request.topic, partition: request.partition, offset: request.offset as Offset, maxBytes },
+      ],
+      maxWaitMs: Math.min(request.maxWaitMs, config.maxWaitMsMax),
+      minBytes: 1,
+      maxBytes,
+    });
+    const result = outcome.partitions[0]!;
+    if (result.errorCode !== KafkaErrorCode.NONE)
+      throw kafkaProblem(
+        result.errorCode,
+        `fetch ${request.topic}-${request.partition} at ${request.offset}`,
+      );
+    if (this.closed) return;
+    this.replies.records(
+      mode,
+      WsOpCode.FETCHED,
+      request.id,
+      request.partition,
+      result.highWatermark,
+      request.offset,
+      result.records,
+      request.encoding,
+    );
+  }
+
+  private async subscribe(request: SubscribeRequest, mode: WsMode): Promise<void> {
     const { engine } = this.deps;
-    const topic = engine.describeTopic(topicName);
-    if (topic === undefined)
-      throw new FrontDoorProblem(FrontDoorError.UNKNOWN_TOPIC, `topic "${topicName}" does not exist`);
-    if (this.subscriptions.has(id))
-      throw new FrontDoorProblem(FrontDoorError.BAD_REQUEST, `subscription id ${id} is in use`);
+    const topic = this.topicOrThrow(request.topic);
+    if (this.subscriptions.has(request.id))
+      throw new WsProblem(WsError.BAD_REQUEST, `subscription id ${request.id} is in use`);
     if (this.subscriptions.size >= SUBSCRIPTIONS_MAX) {
-      throw new FrontDoorProblem(
-        FrontDoorError.TOO_MANY_IN_FLIGHT,
+      throw new WsProblem(
+        WsError.TOO_MANY_SUBSCRIPTIONS,
         `at most ${SUBSCRIPTIONS_MAX} subscriptions per connection`,
       );
     }
-    const chosen = partitions ?? Array.from({ length: topic.partitionCount }, (_, i) => i);
-    for (const partition of chosen) {
-      if (partition >= topic.partitionCount)
-        throw new FrontDoorProblem(
-          FrontDoorError.BAD_REQUEST,
-          `topic has ${topic.partitionCount} partitions`,
-        );
-    }
-    const starts = await Promise.all(
-      chosen.map(async (partition) => {
-        if (typeof from === 'number') return from;
-        const outcome = await engine.listOffsets(topicName, partition, from === 'earliest' ? -2 : -1);
-        if (outcome.errorCode !== KafkaErrorCode.NONE)
-          throw kafkaProblem(outcome.errorCode, `subscribe ${topicName}-${partition}`);
-        return outcome.offset;
+    const partitions = request.partitions ?? Array.from({ length: topic.partitionCount }, (_, i) => i);
+    for (const partition of partitions) this.checkPartition(topic, partition);
+    const listOffset = async (partition: number, timestampMs: number): Promise<number> => {
+      const outcome = await engine.listOffsets(request.topic, partition, timestampMs);
+      if (outcome.errorCode !== KafkaErrorCode.NONE)
+        throw kafkaProblem(outcome.errorCode, `subscribe ${request.topic}-${partition}`);
+      return outcome.offset;
+    };
+    const starts: SubscriptionStart[] = await Promise.all(
+      partitions.map(async (partition) => {
+        if (request.from === 'earliest')
+          return { partition, offset: await listOffset(partition, ListOffsetsTimestamp.EARLIEST) };
+        if (request.from === 'latest')
+          return { partition, offset: await listOffset(partition, ListOffsetsTimestamp.LATEST) };
+        // An offset must lie in the log (the end included, to wait for what comes next), so nothing is skipped.
+        const [first, end] = await Promise.all([
+          listOffset(partition, ListOffsetsTimestamp.EARLIEST),
+          listOffset(partition, ListOffsetsTimestamp.LATEST),
+        ]);
+        if (request.from < first || request.from > end) {
+          throw new WsProblem(
+            WsError.OFFSET_OUT_OF_RANGE,
+            `offset ${request.from} is outside ${request.topic}-${partition}'s log [${first}, ${end}]`,
+          );
+        }
+        return { partition, offset: request.from };
       }),
     );
-    const subscription: Subscription = { id, active: true, mode };
-    this.subscriptions.set(id, subscription);
-    this.replies.subscribed(
-      mode,
-      id,
-      chosen.map((partition, i) => ({ partition, offset: starts[i]! })),
-    );
-    // The subscribe request is answered; the loops run on their own and do not count as in flight.
-    chosen.forEach((partition, i) => {
-      void this.follow(subscription, topicName, partition, starts[i]!);
-    });
-  }
-
-  /** Pushes a partition's records to a subscriber as they land, in order, without gaps. */
-  private async follow(
-    subscription: Subscription,
-    topic: string,
-    partition: number,
-    startOffset: number,
-  ): Promise<void> {
-    const { engine, config } = this.deps;
-    let offset = startOffset;
-    while (subscription.active && !this.closed) {
-      await this.waitForDrain();
-      if (!subscription.active || this.closed) return;
-      const maxBytes = Math.min(config.fetchMaxBytes, SEND_BUFFER_HIGH_BYTES);
-      const outcome = await engine.fetch({
-        partitions: [{ topic, partition, offset: offset as Offset, maxBytes }],
-        maxWaitMs: Math.min(SUBSCRIBE_POLL_MS, config.maxWaitMsMax),
-        minBytes: 1,
-        maxBytes,
-      });
-      if (!subscription.active || this.closed) return;
-      const result = outcome.partitions[0]!;
-      if (result.errorCode !== KafkaErrorCode.NONE) {
-        if (result.errorCode === KafkaErrorCode.NOT_LEADER_OR_FOLLOWER) continue; // a shard restarting: retry
-        subscription.active = false;
-        this.subscriptions.delete(subscription.id);
-        this.replies.error(
-          subscription.mode,
-          subscription.id,
-          fromKafkaCode(result.errorCode),
-          `subscription to ${topic}-${partition} stopped at offset ${offset}: ${kafkaErrorName(result.errorCode)}`,
-        );
-        return;
-      }
-      if (result.records.length === 0) continue;
-      this.replies.pushRecords(
-        subscription.mode,
-        subscription.id,
-        partition,
-        result.highWatermark,
-        offset,
-        result.records,
-        this.encoding,
+    if (this.closed) return;
+    // Checked again: another subscribe with this id, or one too many, may have finished while we waited.
+    if (this.subscriptions.has(request.id))
+      throw new WsProblem(WsError.BAD_REQUEST, `subscription id ${request.id} is in use`);
+    if (this.subscriptions.size >= SUBSCRIPTIONS_MAX)
+      throw new WsProblem(
+        WsError.TOO_MANY_SUBSCRIPTIONS,
+        `at most ${SUBSCRIPTIONS_MAX} subscriptions per connection`,
       );
-      offset = nextOffsetAfter(result.records, offset);
-    }
+    const subscription = new WsSubscription(request.id, mode, request.encoding, request.topic, starts, this);
+    this.subscriptions.set(request.id, subscription);
+    this.replies.subscribed(mode, request.id, starts);
+    // The subscribe is answered; the loop runs on its own and does not count as in flight.
+    void subscription.run();
   }
 
-  private waitForDrain(): Promise<void> {
-    if (this.closed || this.socket.bufferedAmount() < SEND_BUFFER_HIGH_BYTES) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  private async arrow(request: ArrowRequest, mode: WsMode): Promise<void> {
+    const { engine, config } = this.deps;
+    await this.waitForRoom();
+    if (this.closed) return;
+    const maxBytes = Math.max(1, Math.min(request.maxBytes, config.fetchMaxBytes));
+    const outcome = await engine.fetch({
+      partitions: [
+        { topic: request.topic, partition: request.partition, offset: request.offset as Offset, maxBytes },
+      ],
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes,
+    });
+    const result = outcome.partitions[0]!;
+    if (result.errorCode !== KafkaErrorCode.NONE)
+      throw kafkaProblem(
+        result.errorCode,
+        `arrow ${request.topic}-${request.partition} at ${request.offset}`,
+      );
+    const ipc = await this.deps.encodeArrow({
+      records: result.records,
+      fromOffset: request.offset,
+      limit: request.limit,
+      valuesAsJson: request.valuesAsJson,
+    });
+    if (!this.closed) this.replies.arrow(mode, request.id, ipc);
   }
 }
 
-function kafkaProblem(code: number, context: string): FrontDoorProblem {
-  return new FrontDoorProblem(fromKafkaCode(code), `${context}: ${kafkaErrorName(code)}`);
+function kafkaProblem(code: number, context: string): WsProblem {
+  return new WsProblem(fromKafkaCode(code), `${context}: ${kafkaErrorName(code)}`);
+}
+
+/** The record count in a ready RecordBatch's header (checked by the engine, which refuses a wrong one). */
+function batchRecordCount(batch: Uint8Array): number {
+  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt32(BatchHeader.RECORD_COUNT);
 }

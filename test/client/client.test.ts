@@ -199,7 +199,7 @@ describe('PyralogClient', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     const headers = replies.map((bytes) => readFrameHeader(bytes));
     expect(headers.slice(0, 2).map((h) => h.op)).toEqual([WsOpCode.ERROR, WsOpCode.ERROR]);
-    expect(new FrameReader(replies[0]!).at(8).str()).toBe('BAD_REQUEST');
+    expect(new FrameReader(replies[0]!, 0).str()).toBe('BAD_REQUEST');
     expect(headers[2]).toEqual({ op: WsOpCode.OFFSET_REPLY, id: 11 });
     socket.close();
   });

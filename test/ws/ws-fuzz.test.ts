@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import {
-  decodeBinaryRequest,
-  FrameError,
-  FrameWriter,
-  WsOpCode,
-} from '../../src/protocol/ws/binary-frame.js';
+import { FrameError, FrameWriter, WsOpCode } from '../../src/protocol/ws/binary-frame.js';
+import { decodeBinaryRequest } from '../../src/protocol/ws/binary-request.js';
 import { decodeJsonRequest, JsonRequestError } from '../../src/protocol/ws/json-request.js';
 import { type HttpFixture, startHttpFixture } from '../support/http-fixture.js';
 import { xorshift } from '../support/xorshift.js';

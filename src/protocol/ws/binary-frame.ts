@@ -1,45 +1,30 @@
-import type { Acks } from '../../engine/engine-api.js';
-import type { ProducedRecord, RecordHeader } from '../../record/record.js';
-import type { SubscribeFrom, WsRequest } from './ws-request.js';
-
 /**
- * The binary WebSocket protocol, version 1 (docs/websocket.md has examples).
- * Every frame is one binary WebSocket message; integers big-endian; strings
- * are u16 length + UTF-8; offsets are f64 (exact for safe integers).
+ * The binary WebSocket protocol, version 1: the frame header, the op codes,
+ * and the bounds-checked reader and writer every frame family uses
+ * (docs/websocket.md has worked examples).
+ *
+ * Every frame is one binary WebSocket message. Integers are big-endian.
+ * `str` is a u16 byte length then UTF-8. Offsets are f64 holding a whole
+ * number (exact up to 2^53 - 1, which a browser reads with one getFloat64);
+ * a decoder refuses any other value. `bytes` is an i32 length (-1: null)
+ * then the bytes.
  *
  * Frame header (8 bytes), both directions:
- *   0 u8  version (1)
- *   1 u8  op
- *   2 u16 flags (0)
- *   4 u32 id         request id, echoed in the reply; a subscription id on pushes
+ *   0 u8  version    1
+ *   1 u8  op         requests 0x01-0x7F, replies and pushes 0x80-0xFF
+ *   2 u16 flags      0 (reserved)
+ *   4 u32 id         the request id, echoed in its reply; the subscription id on pushes
  *
- * Requests (client → server), body after the header:
- *   0x01 PRODUCE      str topic, i32 partition (-1: broker picks), i8 acks (0, 1, -1),
- *                     u8 kind: 0 = records: u32 count, then per record:
- *                               i32 keyBytes (-1 null), key, i32 valueBytes (-1 null), value,
- *                               f64 timestampMs (-1: now), u16 headerCount,
- *                               per header: str key, i32 valueBytes (-1 null), value
- *                          1 = a ready RecordBatch v2: the rest of the frame
- *   0x02 FETCH        str topic, i32 partition, f64 offset, u32 maxBytes, u32 maxWaitMs
- *   0x03 SUBSCRIBE    str topic, i16 partitionCount (-1: all), i32 × count,
- *                     u8 from (0 offset, 1 earliest, 2 latest), f64 offset
- *   0x04 UNSUBSCRIBE  u32 subscriptionId
- *   0x05 COMMIT       str consumer, str topic, i32 partition, f64 offset
- *   0x06 OFFSET       str consumer, str topic, i32 partition
- *   0x07 ARROW        str topic, i32 partition, f64 offset, u32 maxBytes, u32 limit, u8 valuesAsJson
- *
- * Replies and pushes (server → client):
- *   0x81 PRODUCED     i32 partition, f64 baseOffset (-1 for acks=0), u32 recordCount
- *   0x82 FETCHED      i32 partition, f64 highWatermark, f64 nextOffset, then RecordBatch v2 bytes to
- *                     the end of the frame (whole batches; the first may start below the offset asked)
- *   0x83 SUBSCRIBED   u32 subscriptionId (= the request id), u16 partitionCount,
- *                     per partition: i32 partition, f64 startOffset (where pushes begin)
- *   0x84 OK           (unsubscribe, commit)
- *   0x86 OFFSET       f64 committedOffset (-1: none)
- *   0x87 ARROW        Arrow IPC stream bytes to the end of the frame
- *   0x90 RECORDS      (push; id = subscription id) i32 partition, f64 highWatermark,
- *                     f64 nextOffset, then RecordBatch v2 bytes
- *   0xFF ERROR        str code, str message
+ * Ops, with the file that holds each family's body layout:
+ *   0x01 PRODUCE      → 0x81 PRODUCED         produce-frame.ts
+ *   0x02 FETCH        → 0x82 FETCHED          fetch-frame.ts
+ *                       0x90 RECORDS (push)   fetch-frame.ts
+ *   0x03 SUBSCRIBE    → 0x83 SUBSCRIBED       subscribe-frame.ts
+ *   0x04 UNSUBSCRIBE  → 0x84 OK               subscribe-frame.ts, status-frame.ts
+ *   0x05 COMMIT       → 0x84 OK               consumer-offset-frame.ts
+ *   0x06 OFFSET       → 0x86 OFFSET           consumer-offset-frame.ts
+ *   0x07 ARROW        → 0x87 ARROW            arrow-frame.ts
+ *   any request       → 0xFF ERROR            status-frame.ts
  */
 export const WS_PROTOCOL_VERSION = 1;
 export const FRAME_HEADER_BYTES = 8;
@@ -62,6 +47,7 @@ export const WsOpCode = {
   ERROR: 0xff,
 } as const;
 
+/** A frame that breaks the layout; the server answers it with a BAD_REQUEST error frame. */
 export class FrameError extends Error {
   constructor(
     message: string,
@@ -73,33 +59,62 @@ export class FrameError extends Error {
   }
 }
 
+export interface FrameHeader {
+  op: number;
+  id: number;
+}
+
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
-const RECORDS_PER_FRAME_MAX = 1_000_000;
 
-/** Reads a binary frame in place. Every read checks bounds; a frame that lies gets a FrameError. */
+/** Reads the header of a frame; throws FrameError when it is short or of another version. */
+export function readFrameHeader(bytes: Uint8Array): FrameHeader {
+  if (bytes.length < FRAME_HEADER_BYTES)
+    throw new FrameError(`frame of ${bytes.length} bytes is shorter than its 8-byte header`, 0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const id = view.getUint32(4);
+  const version = view.getUint8(0);
+  if (version !== WS_PROTOCOL_VERSION)
+    throw new FrameError(`protocol version ${version} is not ${WS_PROTOCOL_VERSION}`, id);
+  return { op: view.getUint8(1), id };
+}
+
+/** Writes a request id into a frame built earlier (the client numbers frames as it sends them). */
+export function stampFrameId(frame: Uint8Array, id: number): void {
+  new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES).setUint32(4, id);
+}
+
+/** Reads a frame's body in place. Every read checks bounds; a frame that lies gets a FrameError. */
 export class FrameReader {
   private readonly view: DataView;
-  private position = 0;
+  private at = FRAME_HEADER_BYTES;
 
   constructor(
     readonly bytes: Uint8Array,
-    private readonly id = 0,
+    /** The frame's id, for the errors this reader raises. */
+    readonly id: number,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  at(position: number): this {
-    this.position = position;
-    return this;
+  /** Where the next read starts, from the start of the frame. */
+  get position(): number {
+    return this.at;
   }
 
   private need(count: number): number {
-    const at = this.position;
-    if (count < 0 || at + count > this.bytes.length)
-      throw new FrameError(`frame ends early at byte ${at}`, this.id);
-    this.position += count;
+    const at = this.at;
+    if (at + count > this.bytes.length)
+      throw new FrameError(
+        `frame ends at byte ${this.bytes.length}, ${count} more bytes needed at ${at}`,
+        this.id,
+      );
+    this.at += count;
     return at;
+  }
+
+  fail(message: string): never {
+    throw new FrameError(message, this.id);
   }
 
   u8(): number {
@@ -124,153 +139,78 @@ export class FrameReader {
     return this.view.getFloat64(this.need(8));
   }
 
+  /** An i32 partition number that must be >= 0. */
+  partition(): number {
+    const partition = this.i32();
+    if (partition < 0) this.fail(`partition ${partition} is negative`);
+    return partition;
+  }
+
+  /** An f64 offset that must be a whole number >= `min` (0, or -1 where -1 means "none"). */
+  offset(what: string, min = 0): number {
+    const offset = this.f64();
+    if (!Number.isSafeInteger(offset) || offset < min)
+      this.fail(`${what} ${offset} is not a whole number >= ${min}`);
+    return offset;
+  }
+
   str(): string {
     const length = this.u16();
     const at = this.need(length);
     try {
       return decoder.decode(this.bytes.subarray(at, at + length));
     } catch {
-      throw new FrameError(`string at byte ${at} is not UTF-8`, this.id);
+      return this.fail(`string at byte ${at} is not UTF-8`);
     }
   }
 
-  /** i32 length (-1 null) then bytes, copied out (the frame's memory is not ours to keep). */
+  skip(count: number): void {
+    this.need(count);
+  }
+
+  /** A str that must not be empty (topic and consumer names). */
+  name(what: string): string {
+    const name = this.str();
+    if (name.length === 0) this.fail(`${what} is empty`);
+    return name;
+  }
+
+  /** i32 length (-1: null) then bytes, as a view into the frame. Copy it to keep it past the frame's life. */
   nullableBytes(): Uint8Array | null {
     const length = this.i32();
-    if (length < 0) return null;
+    if (length < -1) this.fail(`byte length ${length} is negative`);
+    if (length === -1) return null;
     const at = this.need(length);
-    return this.bytes.slice(at, at + length);
+    return this.bytes.subarray(at, at + length);
   }
 
+  /** The bytes from here to the end of the frame, as a view. */
   rest(): Uint8Array {
-    const at = this.position;
-    this.position = this.bytes.length;
-    return this.bytes.slice(at);
+    const at = this.at;
+    this.at = this.bytes.length;
+    return this.bytes.subarray(at);
+  }
+
+  /** Refuses bytes after the last field, so that a frame of another layout is not half understood. */
+  end(): void {
+    if (this.at !== this.bytes.length) this.fail(`${this.bytes.length - this.at} bytes after the last field`);
   }
 }
 
-export function readFrameHeader(bytes: Uint8Array): { op: number; id: number } {
-  if (bytes.length < FRAME_HEADER_BYTES)
-    throw new FrameError(`frame of ${bytes.length} bytes is shorter than its header`, 0);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const id = view.getUint32(4);
-  if (view.getUint8(0) !== WS_PROTOCOL_VERSION)
-    throw new FrameError(`protocol version ${view.getUint8(0)} is not 1`, id);
-  return { op: view.getUint8(1), id };
-}
-
-function readAcks(reader: FrameReader, id: number): Acks {
-  const acks = reader.i8();
-  if (acks !== 0 && acks !== 1 && acks !== -1)
-    throw new FrameError(`acks must be 0, 1 or -1, got ${acks}`, id);
-  return acks;
-}
-
-function readRecords(reader: FrameReader, id: number): ProducedRecord[] {
-  const count = reader.u32();
-  if (count === 0 || count > RECORDS_PER_FRAME_MAX)
-    throw new FrameError(`record count ${count} is out of range`, id);
-  const records: ProducedRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const key = reader.nullableBytes();
-    const value = reader.nullableBytes();
-    const timestampMs = reader.f64();
-    const headerCount = reader.u16();
-    const headers: RecordHeader[] = [];
-    for (let h = 0; h < headerCount; h++) headers.push({ key: reader.str(), value: reader.nullableBytes() });
-    records.push({ key, value, headers, ...(timestampMs >= 0 ? { timestampMs } : {}) });
-  }
-  return records;
-}
-
-/** Decodes a binary request frame; throws FrameError for anything malformed. */
-export function decodeBinaryRequest(bytes: Uint8Array): WsRequest {
-  const { op, id } = readFrameHeader(bytes);
-  const reader = new FrameReader(bytes, id).at(FRAME_HEADER_BYTES);
-  switch (op) {
-    case WsOpCode.PRODUCE: {
-      const topic = reader.str();
-      const partition = reader.i32();
-      const acks = readAcks(reader, id);
-      const kind = reader.u8();
-      if (kind !== 0 && kind !== 1)
-        throw new FrameError(`produce kind must be 0 (records) or 1 (batch), got ${kind}`, id);
-      if (kind === 1 && partition < 0) throw new FrameError('a ready RecordBatch needs a partition', id);
-      const chosen = partition < 0 ? null : partition;
-      return {
-        op: 'produce',
-        id,
-        topic,
-        acks,
-        records: kind === 0 ? readRecords(reader, id).map((record) => ({ record, partition: chosen })) : null,
-        batch: kind === 1 ? { bytes: reader.rest(), partition } : null,
-      };
-    }
-    case WsOpCode.FETCH:
-      return {
-        op: 'fetch',
-        id,
-        topic: reader.str(),
-        partition: reader.i32(),
-        offset: reader.f64(),
-        maxBytes: reader.u32(),
-        maxWaitMs: reader.u32(),
-      };
-    case WsOpCode.SUBSCRIBE: {
-      const topic = reader.str();
-      const count = reader.i16();
-      const partitions = count < 0 ? null : Array.from({ length: count }, () => reader.i32());
-      const fromKind = reader.u8();
-      const offset = reader.f64();
-      let from: SubscribeFrom;
-      if (fromKind === 0) from = offset;
-      else if (fromKind === 1) from = 'earliest';
-      else if (fromKind === 2) from = 'latest';
-      else throw new FrameError(`subscribe from must be 0, 1 or 2, got ${fromKind}`, id);
-      return { op: 'subscribe', id, topic, partitions, from };
-    }
-    case WsOpCode.UNSUBSCRIBE:
-      return { op: 'unsubscribe', id, subscription: reader.u32() };
-    case WsOpCode.COMMIT:
-      return {
-        op: 'commit',
-        id,
-        consumer: reader.str(),
-        topic: reader.str(),
-        partition: reader.i32(),
-        offset: reader.f64(),
-      };
-    case WsOpCode.OFFSET:
-      return { op: 'offset', id, consumer: reader.str(), topic: reader.str(), partition: reader.i32() };
-    case WsOpCode.ARROW:
-      return {
-        op: 'arrow',
-        id,
-        topic: reader.str(),
-        partition: reader.i32(),
-        offset: reader.f64(),
-        maxBytes: reader.u32(),
-        limit: reader.u32(),
-        valuesAsJson: reader.u8() !== 0,
-      };
-    default:
-      throw new FrameError(`unknown op 0x${op.toString(16)}`, id);
-  }
-}
-
-/** Builds a frame: header, then what `body` writes. Used by the server and the client. */
+/** Builds a frame: the header, then what the caller writes. The buffer grows as needed. */
 export class FrameWriter {
   private buffer: Uint8Array;
   private view: DataView;
   private position = 0;
 
-  constructor(op: number, id: number, capacity = 64) {
-    this.buffer = new Uint8Array(Math.max(capacity, FRAME_HEADER_BYTES));
+  constructor(op: number, id: number, capacityBytes = 64) {
+    this.buffer = new Uint8Array(Math.max(capacityBytes, FRAME_HEADER_BYTES));
     this.view = new DataView(this.buffer.buffer);
     this.u8(WS_PROTOCOL_VERSION).u8(op).u16(0).u32(id);
   }
 
-  private ensure(count: number): number {
+  /** Claims `count` bytes; may replace the buffer and view, so callers take the position first. */
+  private claim(count: number): number {
     if (this.position + count > this.buffer.length) {
       const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.position + count));
       grown.set(this.buffer.subarray(0, this.position));
@@ -282,48 +222,50 @@ export class FrameWriter {
     return at;
   }
 
+  get lengthBytes(): number {
+    return this.position;
+  }
+
   u8(value: number): this {
-    const at = this.ensure(1); // may replace the buffer and view: take the position first
+    const at = this.claim(1);
     this.view.setUint8(at, value);
     return this;
   }
   i8(value: number): this {
-    const at = this.ensure(1); // may replace the buffer and view: take the position first
+    const at = this.claim(1);
     this.view.setInt8(at, value);
     return this;
   }
   u16(value: number): this {
-    const at = this.ensure(2); // may replace the buffer and view: take the position first
+    const at = this.claim(2);
     this.view.setUint16(at, value);
     return this;
   }
   i16(value: number): this {
-    const at = this.ensure(2); // may replace the buffer and view: take the position first
+    const at = this.claim(2);
     this.view.setInt16(at, value);
     return this;
   }
   u32(value: number): this {
-    const at = this.ensure(4); // may replace the buffer and view: take the position first
+    const at = this.claim(4);
     this.view.setUint32(at, value);
     return this;
   }
   i32(value: number): this {
-    const at = this.ensure(4); // may replace the buffer and view: take the position first
+    const at = this.claim(4);
     this.view.setInt32(at, value);
     return this;
   }
   f64(value: number): this {
-    const at = this.ensure(8); // may replace the buffer and view: take the position first
+    const at = this.claim(8);
     this.view.setFloat64(at, value);
     return this;
   }
   str(value: string): this {
     const bytes = encoder.encode(value);
-    if (bytes.length > 0xffff) throw new RangeError('string longer than 65535 bytes');
+    if (bytes.length > 0xffff) throw new RangeError(`string of ${bytes.length} bytes is over 65535`);
     this.u16(bytes.length);
-    const at = this.ensure(bytes.length); // may replace the buffer: take the position first
-    this.buffer.set(bytes, at);
-    return this;
+    return this.raw(bytes);
   }
   nullableBytes(value: Uint8Array | null): this {
     if (value === null) return this.i32(-1);
@@ -331,11 +273,12 @@ export class FrameWriter {
     return this.raw(value);
   }
   raw(value: Uint8Array): this {
-    const at = this.ensure(value.length); // may replace the buffer: take the position first
+    const at = this.claim(value.length);
     this.buffer.set(value, at);
     return this;
   }
 
+  /** The frame so far, as a view of the writer's buffer. */
   finish(): Uint8Array {
     return this.buffer.subarray(0, this.position);
   }

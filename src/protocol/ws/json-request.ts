@@ -1,11 +1,25 @@
 import type { Acks } from '../../engine/engine-api.js';
 import { recordFromJson } from '../record-json.js';
-import type { SubscribeFrom, WsRequest } from './ws-request.js';
+import { ARROW_RECORDS_MAX } from './arrow-frame.js';
+import { SUBSCRIBE_PARTITIONS_MAX } from './subscribe-frame.js';
+import type { SubscribeFrom, ValueEncoding, WsRequest } from './ws-request.js';
 
 /**
  * The JSON text mode of the WebSocket protocol: one JSON object per text
- * message, with the shapes docs/websocket.md lists. Decoding checks every
- * field and names the first one that is wrong.
+ * message, with the shapes docs/websocket.md lists (json-reply.ts writes the
+ * answers). Decoding checks every field and names the first one that is
+ * wrong; fields it does not know are ignored.
+ *
+ *   {"op":"produce","id":1,"topic":"t","records":[{"key":"k","value":"v","partition":0,
+ *     "headers":{"h":"x"},"encoding":"base64"?}],"acks":1}
+ *   {"op":"fetch","id":2,"topic":"t","partition":0,"offset":0,"maxBytes":1048576,"maxWaitMs"?:0,
+ *     "encoding"?:"base64"}
+ *   {"op":"subscribe","id":3,"topic":"t","partition":0 | "partitions":[0,1],
+ *     "from":"earliest"|"latest"|<offset>,"encoding"?:"base64"}
+ *   {"op":"unsubscribe","id":4,"sub":3}
+ *   {"op":"commit","id":5,"consumer":"c","topic":"t","partition":0,"offset":42}
+ *   {"op":"offset","id":6,"consumer":"c","topic":"t","partition":0}
+ *   {"op":"arrow","id":7,"topic":"t","partition":0,"offset":0,"limit"?:1000,"maxBytes"?:n,"values"?:"json"}
  */
 export class JsonRequestError extends Error {
   constructor(
@@ -32,15 +46,30 @@ function need<T>(
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
-const isIndex = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0;
+const isIndex = (value: unknown): value is number =>
+  Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0x7fff_ffff;
 const isOffset = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
-function optionalIndex(object: Json, name: string, id: number, fallback: number, max: number): number {
+function optionalIndex(
+  object: Json,
+  name: string,
+  id: number,
+  fallback: number,
+  max: number,
+  min = 0,
+): number {
   const value = object[name];
   if (value === undefined) return fallback;
-  if (!isIndex(value) || value > max)
-    throw new JsonRequestError(`"${name}" must be a whole number from 0 to ${max}`, id);
+  if (!isIndex(value) || value > max || value < min)
+    throw new JsonRequestError(`"${name}" must be a whole number from ${min} to ${max}`, id);
   return value;
+}
+
+function encodingOf(object: Json, id: number): ValueEncoding {
+  const encoding = object.encoding ?? 'utf8';
+  if (encoding !== 'utf8' && encoding !== 'base64')
+    throw new JsonRequestError('"encoding" must be "utf8" or "base64"', id);
+  return encoding;
 }
 
 function acksOf(object: Json, id: number): Acks {
@@ -84,6 +113,7 @@ export function decodeJsonRequest(text: string): WsRequest {
             const { record, partition } = recordFromJson(item, index);
             return { record, partition: partition ?? null };
           }),
+          frameRecords: null,
           batch: null,
         };
       } catch (error) {
@@ -99,6 +129,7 @@ export function decodeJsonRequest(text: string): WsRequest {
         offset: need(object, 'offset', id, isOffset, 'an offset'),
         maxBytes: optionalIndex(object, 'maxBytes', id, 1024 * 1024, 2 ** 31 - 1),
         maxWaitMs: optionalIndex(object, 'maxWaitMs', id, 0, 2 ** 31 - 1),
+        encoding: encodingOf(object, id),
       };
     case 'subscribe': {
       const topic = need(object, 'topic', id, isString, 'a topic name');
@@ -110,15 +141,27 @@ export function decodeJsonRequest(text: string): WsRequest {
           object,
           'partitions',
           id,
-          (v): v is number[] => Array.isArray(v) && v.every(isIndex),
-          'an array of partition numbers',
+          (v): v is number[] =>
+            Array.isArray(v) &&
+            v.length > 0 &&
+            v.length <= SUBSCRIBE_PARTITIONS_MAX &&
+            v.every(isIndex) &&
+            new Set(v).size === v.length,
+          `an array of 1 to ${SUBSCRIBE_PARTITIONS_MAX} distinct partition numbers`,
         );
       }
       const from = object.from ?? 'latest';
       if (from !== 'earliest' && from !== 'latest' && !isOffset(from)) {
         throw new JsonRequestError('"from" must be "earliest", "latest" or an offset', id);
       }
-      return { op: 'subscribe', id, topic, partitions, from: from as SubscribeFrom };
+      return {
+        op: 'subscribe',
+        id,
+        topic,
+        partitions,
+        from: from as SubscribeFrom,
+        encoding: encodingOf(object, id),
+      };
     }
     case 'unsubscribe':
       return { op: 'unsubscribe', id, subscription: need(object, 'sub', id, isIndex, 'a subscription id') };
@@ -147,7 +190,7 @@ export function decodeJsonRequest(text: string): WsRequest {
         partition: need(object, 'partition', id, isIndex, 'a partition number'),
         offset: need(object, 'offset', id, isOffset, 'an offset'),
         maxBytes: optionalIndex(object, 'maxBytes', id, 1024 * 1024, 2 ** 31 - 1),
-        limit: optionalIndex(object, 'limit', id, 100_000, 100_000),
+        limit: optionalIndex(object, 'limit', id, ARROW_RECORDS_MAX, ARROW_RECORDS_MAX, 1),
         valuesAsJson: object.values === 'json',
       };
     default:
