@@ -29,7 +29,7 @@ import { printTable } from './support/mitata-ratios.js';
  */
 const MiB = 1024 * 1024;
 const APPEND_SLICE_BYTES = 8 * MiB;
-const SYNC_SLICES = 20;
+const SYNC_SLICES = 40;
 const READ_ROUNDS = 8;
 const RESTART_ROUNDS = 3;
 
