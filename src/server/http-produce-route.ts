@@ -47,6 +47,13 @@ function produceProblem(outcome: ProduceOutcome, partition: number): FrontDoorPr
   return new FrontDoorProblem(kind, `partition ${partition}: ${detail}`);
 }
 
+function tooLarge(partition: number, sizeBytes: number, limitBytes: number): FrontDoorProblem {
+  return new FrontDoorProblem(
+    FrontDoorError.TOO_LARGE,
+    `partition ${partition}: a batch of ${sizeBytes} bytes exceeds max.message.bytes (${limitBytes})`,
+  );
+}
+
 export function produceRoute(deps: FrontDoorDeps): HttpRoute {
   const { engine, config } = deps;
   const partitioner = new Partitioner();
@@ -62,6 +69,8 @@ export function produceRoute(deps: FrontDoorDeps): HttpRoute {
       topic.partitionCount - 1,
     );
     const batch = await request.body;
+    const batchBytesMax = Math.min(topic.config.maxMessageBytes, config.maxRequestBytes);
+    if (batch.length > batchBytesMax) throw tooLarge(partition, batch.length, batchBytesMax);
     const outcome = await withDeadline(engine.produce(name, partition, batch, acks), timeoutMs, 'produce');
     if (outcome.errorCode !== KafkaErrorCode.NONE) throw produceProblem(outcome, partition);
     exchange.sendJson(200, { offsets: [{ partition, offset: acks === 0 ? -1 : outcome.baseOffset }] });
@@ -79,6 +88,7 @@ export function produceRoute(deps: FrontDoorDeps): HttpRoute {
   ): Promise<void> {
     for (const [start, end] of batchRuns(records, batchBytesMax)) {
       const batch = buildRecordBatch(records.slice(start, end));
+      if (batch.length > batchBytesMax) throw tooLarge(partition, batch.length, batchBytesMax);
       const outcome = await withDeadline(engine.produce(name, partition, batch, acks), timeoutMs, 'produce');
       if (outcome.errorCode !== KafkaErrorCode.NONE) throw produceProblem(outcome, partition);
       for (let i = start; i < end; i++) {

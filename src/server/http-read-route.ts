@@ -38,7 +38,7 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
       const [name, partitionText] = request.parameters as [string, string];
       const query = request.query;
       const topic = requireTopic(engine, name);
-      const partition = integerParameter(partitionText, 'partition', -1, 0, Number.MAX_SAFE_INTEGER);
+      const partition = /^\d{1,9}$/.test(partitionText) ? Number(partitionText) : -1;
       if (partition < 0 || partition >= topic.partitionCount) {
         throw new FrontDoorProblem(
           FrontDoorError.NOT_FOUND,
