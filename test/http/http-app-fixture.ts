@@ -100,3 +100,8 @@ export function postJson(base: string, path: string, body: unknown): Promise<Ans
 export function errorCode(answer: Answer): string | undefined {
   return (answer.json as { error?: { code?: string } } | undefined)?.error?.code;
 }
+
+/** For requests that may see their connection closed early (bodies over the limit): the error, typed. */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

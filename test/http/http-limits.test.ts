@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorCode, type HttpAppFixture, postJson, startHttpApp } from './http-app-fixture.js';
+import { asError, call, errorCode, type HttpAppFixture, postJson, startHttpApp } from './http-app-fixture.js';
 import { rawConnect } from './raw-http.js';
 
 const FRAME_BYTES = 64 * 1024;
@@ -54,9 +54,7 @@ describe('HTTP body limits', () => {
 
   it('a body over the limit sent by fetch gets 413, and the server keeps serving', async () => {
     const big = JSON.stringify([{ value: 'x'.repeat(200 * 1024) }]);
-    const answer = await call(app.base, '/topics/t/records', { method: 'POST', body: big }).catch(
-      (error: unknown) => error,
-    );
+    const answer = await call(app.base, '/topics/t/records', { method: 'POST', body: big }).catch(asError);
     // Node's fetch may see the connection closed before it has read the 413; either way nothing was written.
     if (!(answer instanceof Error)) {
       expect(answer.status).toBe(413);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { xorshift } from '../support/xorshift.js';
-import { call, errorCode, type HttpAppFixture, postJson, startHttpApp } from './http-app-fixture.js';
+import { asError, call, errorCode, type HttpAppFixture, postJson, startHttpApp } from './http-app-fixture.js';
 import { rawConnect } from './raw-http.js';
 
 /** Unknown routes, wrong methods, and random or broken requests: a JSON answer every time, and no crash. */
@@ -100,7 +100,7 @@ describe('HTTP routing and bad requests', () => {
         init.body =
           random() < 0.2 ? new Uint8Array(Math.floor(random() * 2000)).map(() => random() * 256) : body;
       }
-      const answer = await call(app.base, path, init).catch((error: unknown) => error);
+      const answer = await call(app.base, path, init).catch(asError);
       // An oversized body may see its connection closed before the 413 is read.
       if (answer instanceof Error) continue;
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
