@@ -2,7 +2,7 @@ import type { TemplatedApp, WebSocket } from '@trufflesuite/uws-js-unofficial';
 import { WsCloseCode, WsError } from '../protocol/ws/ws-error-code.js';
 import type { FrontDoorDeps } from './front-door-deps.js';
 import type { WsSocket } from './ws-replies.js';
-import { SEND_BUFFER_CLOSE_BYTES, WsSession } from './ws-session.js';
+import { DEFAULT_WS_LIMITS, type WsLimits, WsSession } from './ws-session.js';
 
 /**
  * The WebSocket endpoint `/ws` on the uWS app: binary frames
@@ -19,7 +19,7 @@ import { SEND_BUFFER_CLOSE_BYTES, WsSession } from './ws-session.js';
  *   idleTimeoutMs is closed with 1001 "IDLE_TIMEOUT"; uWS pings the others
  *   and drops a peer that stops answering (1006).
  * - a client that stops reading while its unsent data passes
- *   SEND_BUFFER_CLOSE_BYTES is closed with 1008 "SLOW_CONSUMER" (its
+ *   sendBufferCloseBytes is closed with 1008 "SLOW_CONSUMER" (its
  *   subscriptions pause long before that; see ws-session.ts).
  */
 export interface WebSocketRoute {
@@ -40,8 +40,13 @@ function uwsIdleTimeoutSeconds(idleTimeoutMs: number): number {
   return Math.min(960, Math.max(8, Math.round(idleTimeoutMs / 1000)));
 }
 
-export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): WebSocketRoute {
+export function attachWebSocketRoute(
+  app: TemplatedApp,
+  deps: FrontDoorDeps,
+  limitOverrides: Partial<WsLimits> = {},
+): WebSocketRoute {
   const { config } = deps;
+  const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...limitOverrides };
   const open = new Set<WebSocket<UserData>>();
   app.ws<UserData>('/ws', {
     maxPayloadLength: config.maxFrameBytes * 2,
@@ -85,7 +90,7 @@ export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): We
       };
       const checkBackpressure = (): void => {
         const buffered = ws.getBufferedAmount();
-        if (buffered > SEND_BUFFER_CLOSE_BYTES)
+        if (buffered > limits.sendBufferCloseBytes)
           end(WsCloseCode.POLICY_VIOLATION, `SLOW_CONSUMER: ${buffered} bytes unsent`);
       };
       const socket: WsSocket = {
@@ -106,7 +111,7 @@ export function attachWebSocketRoute(app: TemplatedApp, deps: FrontDoorDeps): We
         end,
       };
       const data = ws.getUserData();
-      data.session = new WsSession(socket, deps);
+      data.session = new WsSession(socket, deps, limits);
       data.markClosed = () => {
         closed = true;
       };

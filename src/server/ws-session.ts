@@ -29,21 +29,34 @@ import { type SubscriptionHost, WsSubscription } from './ws-subscription.js';
  * flight, live subscriptions, and backpressure both ways.
  *
  * - Requests: at most maxInFlightRequestsPerConnection at once, holding at
- *   most IN_FLIGHT_FRAMES_MAX_FACTOR × maxFrameBytes of request bytes; past
+ *   most inFlightFramesMax × maxFrameBytes of request bytes; past
  *   either a request is answered TOO_MANY_IN_FLIGHT at once (uWS cannot
  *   pause a WebSocket's reads, so this is how a producer that outruns its
  *   shards is held back).
  * - Replies and pushes: fetches (requested or for subscriptions) start only
- *   while the send buffer is under SEND_BUFFER_HIGH_BYTES; uWS `drain`
+ *   while the send buffer is under sendBufferHighBytes; uWS `drain`
  *   resumes them. ws-route.ts closes a connection whose buffer still grows
- *   past SEND_BUFFER_CLOSE_BYTES.
+ *   past sendBufferCloseBytes. With the defaults a connection holds at most
+ *   about 1 MiB + 64 subscriptions × 512 KiB of pushes, far under the close.
  * - A uWS message lives only during its callback: everything a request keeps
  *   (its record batches) is copied before the first wait.
  */
-export const SEND_BUFFER_HIGH_BYTES = 1024 * 1024;
-export const SEND_BUFFER_CLOSE_BYTES = 64 * 1024 * 1024;
-export const SUBSCRIPTIONS_MAX = 64;
-export const IN_FLIGHT_FRAMES_MAX_FACTOR = 4;
+export interface WsLimits {
+  /** Fetches for a connection start only while its send buffer is under this. */
+  readonly sendBufferHighBytes: number;
+  /** A connection whose send buffer passes this is closed (1008 SLOW_CONSUMER). */
+  readonly sendBufferCloseBytes: number;
+  readonly subscriptionsMax: number;
+  /** Request bytes in flight per connection, as a multiple of maxFrameBytes. */
+  readonly inFlightFramesMax: number;
+}
+
+export const DEFAULT_WS_LIMITS: WsLimits = {
+  sendBufferHighBytes: 1024 * 1024,
+  sendBufferCloseBytes: 64 * 1024 * 1024,
+  subscriptionsMax: 64,
+  inFlightFramesMax: 4,
+};
 
 interface PreparedProduce {
   batches: PartitionBatch[];
@@ -64,6 +77,7 @@ export class WsSession implements SubscriptionHost {
   constructor(
     private readonly socket: WsSocket,
     private readonly deps: FrontDoorDeps,
+    private readonly limits: WsLimits = DEFAULT_WS_LIMITS,
   ) {
     this.replies = new WsReplies(socket);
   }
@@ -121,13 +135,13 @@ export class WsSession implements SubscriptionHost {
     const sizeBytes = message.byteLength;
     if (
       this.inFlight >= maxInFlightRequestsPerConnection ||
-      this.inFlightBytes + sizeBytes > maxFrameBytes * IN_FLIGHT_FRAMES_MAX_FACTOR
+      this.inFlightBytes + sizeBytes > maxFrameBytes * this.limits.inFlightFramesMax
     ) {
       this.replies.error(
         mode,
         request.id,
         WsError.TOO_MANY_IN_FLIGHT,
-        `at most ${maxInFlightRequestsPerConnection} requests and ${maxFrameBytes * IN_FLIGHT_FRAMES_MAX_FACTOR} bytes in flight per connection`,
+        `at most ${maxInFlightRequestsPerConnection} requests and ${maxFrameBytes * this.limits.inFlightFramesMax} bytes in flight per connection`,
       );
       return;
     }
@@ -152,7 +166,8 @@ export class WsSession implements SubscriptionHost {
   }
 
   onDrain(): void {
-    if (this.closed || this.socket.bufferedAmount() < SEND_BUFFER_HIGH_BYTES) this.wakeDrainWaiters();
+    if (this.closed || this.socket.bufferedAmount() < this.limits.sendBufferHighBytes)
+      this.wakeDrainWaiters();
   }
 
   onClose(): void {
@@ -163,7 +178,8 @@ export class WsSession implements SubscriptionHost {
   }
 
   waitForRoom(): Promise<void> {
-    if (this.closed || this.socket.bufferedAmount() < SEND_BUFFER_HIGH_BYTES) return Promise.resolve();
+    if (this.closed || this.socket.bufferedAmount() < this.limits.sendBufferHighBytes)
+      return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -365,10 +381,10 @@ export class WsSession implements SubscriptionHost {
     const topic = this.topicOrThrow(request.topic);
     if (this.subscriptions.has(request.id))
       throw new WsProblem(WsError.BAD_REQUEST, `subscription id ${request.id} is in use`);
-    if (this.subscriptions.size >= SUBSCRIPTIONS_MAX) {
+    if (this.subscriptions.size >= this.limits.subscriptionsMax) {
       throw new WsProblem(
         WsError.TOO_MANY_SUBSCRIPTIONS,
-        `at most ${SUBSCRIPTIONS_MAX} subscriptions per connection`,
+        `at most ${this.limits.subscriptionsMax} subscriptions per connection`,
       );
     }
     const partitions = request.partitions ?? Array.from({ length: topic.partitionCount }, (_, i) => i);
@@ -403,10 +419,10 @@ export class WsSession implements SubscriptionHost {
     // Checked again: another subscribe with this id, or one too many, may have finished while we waited.
     if (this.subscriptions.has(request.id))
       throw new WsProblem(WsError.BAD_REQUEST, `subscription id ${request.id} is in use`);
-    if (this.subscriptions.size >= SUBSCRIPTIONS_MAX)
+    if (this.subscriptions.size >= this.limits.subscriptionsMax)
       throw new WsProblem(
         WsError.TOO_MANY_SUBSCRIPTIONS,
-        `at most ${SUBSCRIPTIONS_MAX} subscriptions per connection`,
+        `at most ${this.limits.subscriptionsMax} subscriptions per connection`,
       );
     const subscription = new WsSubscription(request.id, mode, request.encoding, request.topic, starts, this);
     this.subscriptions.set(request.id, subscription);

@@ -11,7 +11,7 @@ export const WsError = {
   ...FrontDoorError,
   /** A message over --max-frame-bytes: sent just before the connection closes with 1009. */
   FRAME_TOO_LARGE: { code: 'FRAME_TOO_LARGE', status: 413 },
-  /** More subscriptions on one connection than SUBSCRIPTIONS_MAX. */
+  /** More subscriptions on one connection than the limit (64 by default). */
   TOO_MANY_SUBSCRIPTIONS: { code: 'TOO_MANY_SUBSCRIPTIONS', status: 429 },
   /** The upgrade of a connection past --max-connections (HTTP 503, JSON body). */
   TOO_MANY_CONNECTIONS: { code: 'TOO_MANY_CONNECTIONS', status: 503 },
@@ -31,7 +31,7 @@ export const WsCloseCode = {
   NORMAL: 1000,
   /** The server is stopping, or the connection sat idle past --idle-timeout-ms. */
   GOING_AWAY: 1001,
-  /** The client stopped reading while unsent data passed SEND_BUFFER_CLOSE_BYTES. */
+  /** The client stopped reading while its unsent data passed the limit (64 MiB by default). */
   POLICY_VIOLATION: 1008,
   /** A message over --max-frame-bytes. */
   MESSAGE_TOO_BIG: 1009,
