@@ -163,7 +163,8 @@ export class PartitionLog implements SyncTarget {
       readInt64(view, at + BatchHeader.MAX_TIMESTAMP),
       sizeBytes,
     );
-    this.active.verifiedBytes = this.active.sizeBytes;
+    if (this.active.verifiedBytes >= position) this.active.verifiedBytes = this.active.sizeBytes;
+    else this.active.appendedFrom = Math.min(this.active.appendedFrom, position);
     this.active.dirty = true;
     if (this.options.fsync === 'always') this.groupCommit.request();
     const result = this.result;
@@ -421,13 +422,13 @@ export class PartitionLog implements SyncTarget {
    * segment's verified prefix; cuts the result before the first bad one.
    */
   private verifiedEnd(segment: Segment, start: number, at: number, end: number): number {
-    if (start + (end - at) <= segment.verifiedBytes) return end;
+    if (start + (end - at) <= segment.verifiedBytes || start >= segment.appendedFrom) return end;
     let cursor = at;
     while (cursor < end) {
       const sizeBytes =
         this.scratchView.getInt32(cursor + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
       const filePosition = start + (cursor - at);
-      if (filePosition + sizeBytes > segment.verifiedBytes) {
+      if (filePosition + sizeBytes > segment.verifiedBytes && filePosition < segment.appendedFrom) {
         if (checkBatch(this.scratch, this.scratchView, cursor, end) !== sizeBytes) {
           if (cursor === at) {
             throw new StorageCorruptionError(
@@ -439,8 +440,14 @@ export class PartitionLog implements SyncTarget {
       }
       cursor += sizeBytes;
     }
-    if (start <= segment.verifiedBytes)
+    if (start <= segment.verifiedBytes) {
       segment.verifiedBytes = Math.max(segment.verifiedBytes, start + (end - at));
+      if (segment.verifiedBytes >= segment.appendedFrom) {
+        // The checked prefix now reaches what this process appended: all of it is known good.
+        segment.verifiedBytes = segment.sizeBytes;
+        segment.appendedFrom = Number.POSITIVE_INFINITY;
+      }
+    }
     return end;
   }
 }

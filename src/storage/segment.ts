@@ -22,6 +22,14 @@ export class Segment {
    * batches past this before returning them.
    */
   verifiedBytes = 0;
+  /**
+   * Position from which this process wrote every batch, while the bytes
+   * before it are not all verified (appends to an active segment a clean
+   * restart did not scan). Batches from here on need no check; infinity when
+   * there is no such suffix. Appends must not simply extend `verifiedBytes`
+   * over an unchecked prefix.
+   */
+  appendedFrom = Number.POSITIVE_INFINITY;
   /** Appended since the last sync was started. */
   dirty = false;
   /** Part of a sync in flight: its fd must stay open. */

@@ -126,6 +126,21 @@ describe('corrupted partition files', () => {
     await log.close();
   });
 
+  it('given a flipped byte in the active segment after a clean stop, when appends follow, then the bad batch is still never served', async () => {
+    const dir = await setup();
+    const active = segmentFiles(dir, '.log').at(-1)!;
+    flipByte(active, 300); // inside the records of the active segment's first batch
+    const log = PartitionLog.open({ dir, config, fsync: 'never' });
+    // The marker matches, so the segment is not scanned; the append must not vouch for the bytes before it.
+    const appended = log.append(buildRecordBatch([{ key: null, value: new Uint8Array(10) }]), 5);
+    const { offsets, errors } = readAll(log);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(StorageCorruptionError);
+    expect(offsets).toContain(appended.baseOffset);
+    expect(offsets.length).toBe(BATCHES);
+    await log.close();
+  });
+
   it('given a truncated closed segment, then the log opens, reports it, and serves what is whole', async () => {
     const dir = await setup();
     const closed = segmentFiles(dir, '.log')[0]!;
