@@ -1,5 +1,7 @@
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { assert } from '../common/errors.js';
+import { fsyncDirectory } from './segment-files.js';
 
 /**
  * The Obelisk sequencer: a persistent counter that never goes back, not even
@@ -27,7 +29,10 @@ export class ObeliskSequencer {
   ) {}
 
   static open(path: string): ObeliskSequencer {
+    const created = !existsSync(path);
     const fd = openSync(path, 'a+');
+    // A new file's directory entry must be durable too, or a power loss could lose the file and its values.
+    if (created) fsyncDirectory(dirname(path));
     const length = fstatSync(fd).size;
     return new ObeliskSequencer(fd, length, length);
   }
