@@ -1,8 +1,10 @@
+import { tableFromIPC } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PyralogClient } from '../../src/client/index.js';
 import { FrameReader, FrameWriter, readFrameHeader, WsOpCode } from '../../src/protocol/ws/binary-frame.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { murmur2 } from '../../src/server/partitioner.js';
 import { type HttpFixture, startHttpFixture } from '../support/http-fixture.js';
 import { MemoryEngine } from '../support/memory-engine.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
@@ -145,6 +147,79 @@ describe('PyralogClient', () => {
       const offsets = results.filter((r) => r.partition === partition).map((r) => r.offset);
       expect(offsets.sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
     }
+  });
+
+  it('sends records that name no partition where Kafka would put their keys, in shared batches', async () => {
+    const fixture = await start();
+    await fixture.engine.createTopic('keyed', 4);
+    const client = await connect(fixture, { lingerMs: 20 });
+    const keys = Array.from({ length: 60 }, (_, i) => `customer-${i % 12}`);
+    const results = await Promise.all(keys.map((key, i) => client.produce('keyed', { key, value: `v${i}` })));
+    const encoder = new TextEncoder();
+    results.forEach((result, i) => {
+      expect(result.partition).toBe((murmur2(encoder.encode(keys[i]!)) & 0x7fffffff) % 4);
+    });
+    for (let partition = 0; partition < 4; partition++) {
+      const offsets = results.filter((r) => r.partition === partition).map((r) => r.offset);
+      expect(offsets).toEqual(Array.from({ length: offsets.length }, (_, i) => i));
+      const page = await client.fetch('keyed', partition, 0);
+      const expected = keys
+        .map((key, i) => [key, `v${i}`])
+        .filter((_, i) => results[i]!.partition === partition);
+      expect(page.records.map((r) => [decoder.decode(r.key!), decoder.decode(r.value!)])).toEqual(expected);
+    }
+  });
+
+  it('waits for the connection to come back for requests made while it is down', async () => {
+    const engine = new MemoryEngine();
+    const fixture = await start(engine);
+    await engine.createTopic('w', 1);
+    const proxy = await startTcpProxy(fixture.server.port);
+    const client = await PyralogClient.connect({
+      url: `ws://127.0.0.1:${proxy.port}/ws`,
+      reconnectDelayMs: 50,
+    });
+    clients.push(client);
+    try {
+      await client.produce('w', { value: 'one', partition: 0 });
+      proxy.dropAll();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const page = await client.fetch('w', 0, 0);
+      expect(page.records.map((r) => decoder.decode(r.value!))).toEqual(['one']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('ends a subscription to a topic that does not exist with the broker error code', async () => {
+    const fixture = await start();
+    const client = await connect(fixture);
+    const subscription = client.subscribe('ghost', 0, 'earliest');
+    await expect(subscription.next()).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+  });
+
+  it('reads a range as Arrow IPC', async () => {
+    const fixture = await start();
+    await fixture.engine.createTopic('a', 1);
+    const client = await connect(fixture, { lingerMs: 1 });
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        client.produce('a', { key: `k${i}`, value: `v${i}`, partition: 0 }),
+      ),
+    );
+    const table = tableFromIPC(await client.arrow('a', 0, 2, { limit: 5 }));
+    expect(table.numRows).toBe(5);
+    expect([...(table.getChild('offset') ?? [])].map(Number)).toEqual([2, 3, 4, 5, 6]);
+    expect(decoder.decode(table.getChild('value')?.get(0) as Uint8Array)).toBe('v2');
+  });
+
+  it('flushes lingering records on close', async () => {
+    const fixture = await start();
+    await fixture.engine.createTopic('late', 1);
+    const client = await PyralogClient.connect({ url: fixture.wsUrl, lingerMs: 60_000 });
+    const sent = client.produce('late', { value: 'x', partition: 0 });
+    await client.close();
+    expect(await sent).toEqual({ partition: 0, offset: 0 });
   });
 
   it('commits and reads a named consumer offset', async () => {

@@ -92,6 +92,64 @@ describe('WebSocket JSON mode', () => {
     peer.socket.close();
   });
 
+  it('sends and returns values as base64 when asked, bytes that are not UTF-8 included', async () => {
+    await fixture.engine.createTopic('b64', 2);
+    const peer = await JsonPeer.open(fixture.wsUrl);
+    const value = Buffer.from([0xff, 0x00, 0xfe, 0x80]).toString('base64');
+    peer.send({
+      op: 'produce',
+      id: 1,
+      topic: 'b64',
+      records: [{ key: 'aw==', value, partition: 1, headers: { h: 'AQI=' }, encoding: 'base64' }],
+    });
+    const offset = ((await peer.reply(1)).offsets as { offset: number }[])[0]!.offset;
+    peer.send({ op: 'fetch', id: 2, topic: 'b64', partition: 1, offset, encoding: 'base64' });
+    const fetched = await peer.reply(2);
+    expect(fetched.encoding).toBe('base64');
+    expect(fetched.records).toEqual([
+      expect.objectContaining({ offset, key: 'aw==', value, headers: { h: 'AQI=' } }),
+    ]);
+    peer.send({ op: 'fetch', id: 3, topic: 'b64', partition: 1, offset, encoding: 'hex' });
+    expect(((await peer.reply(3)).error as { code: string }).code).toBe('BAD_REQUEST');
+    peer.socket.close();
+  });
+
+  it('resumes a subscription on a new connection from the last nextOffset, with no gap or duplicate', async () => {
+    await fixture.engine.createTopic('resume', 1);
+    const first = await JsonPeer.open(fixture.wsUrl);
+    first.send({ op: 'subscribe', id: 1, topic: 'resume', partition: 0, from: 'latest' });
+    await first.reply(1);
+    first.send({
+      op: 'produce',
+      id: 2,
+      topic: 'resume',
+      records: ['a', 'b', 'c'].map((value) => ({ value })),
+    });
+    await first.reply(2);
+    const seen: { offset: number; value: string }[] = [];
+    let nextOffset = 0;
+    while (seen.length < 3) {
+      const push = await first.receive((m) => m.sub === 1);
+      seen.push(...(push.records as { offset: number; value: string }[]));
+      nextOffset = push.nextOffset as number;
+    }
+    first.socket.close();
+    // Records land while no one listens; a new connection picks up where the last push ended.
+    const writer = await JsonPeer.open(fixture.wsUrl);
+    writer.send({ op: 'produce', id: 1, topic: 'resume', records: ['d', 'e'].map((value) => ({ value })) });
+    await writer.reply(1);
+    const second = await JsonPeer.open(fixture.wsUrl);
+    second.send({ op: 'subscribe', id: 7, topic: 'resume', partition: 0, from: nextOffset });
+    expect(await second.reply(7)).toMatchObject({ ok: true, offsets: [{ partition: 0, offset: 3 }] });
+    while (seen.length < 5) seen.push(...((await second.receive((m) => m.sub === 7)).records as typeof seen));
+    expect(seen.map((r) => [r.offset, r.value])).toEqual(['a', 'b', 'c', 'd', 'e'].map((v, i) => [i, v]));
+    // An offset past the end of the log is refused rather than silently waited on.
+    second.send({ op: 'subscribe', id: 8, topic: 'resume', partition: 0, from: 99 });
+    expect(((await second.reply(8)).error as { code: string }).code).toBe('OFFSET_OUT_OF_RANGE');
+    writer.socket.close();
+    second.socket.close();
+  });
+
   it('commits and reads a named consumer offset', async () => {
     const peer = await JsonPeer.open(fixture.wsUrl);
     peer.send({ op: 'offset', id: 1, consumer: 'reader', topic: 't', partition: 1 });
