@@ -16,10 +16,20 @@ import type { HttpMetrics } from './http-metrics.js';
  * status, and gives back the body bytes the request held. uWS requires
  * `onAborted` before the handler returns, so the constructor registers it.
  */
+/** A front-door error kind (front-door-errors.ts), or one only HTTP has, such as FORBIDDEN. */
+export interface HttpErrorKind {
+  readonly code: string;
+  readonly status: number;
+}
+
+/** A state-changing request from a web page of another origin (see http-route-table.ts). */
+export const FORBIDDEN: HttpErrorKind = { code: 'FORBIDDEN', status: 403 };
+
 const statusText: Record<number, string> = {
   200: 'OK',
   201: 'Created',
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
@@ -105,7 +115,7 @@ export class HttpExchange {
   }
 
   sendError(
-    kind: FrontDoorErrorKind,
+    kind: HttpErrorKind,
     message: string,
     headers: readonly [string, string][] = [],
     extra: Record<string, unknown> = {},
@@ -137,7 +147,7 @@ export class DetailedProblem extends FrontDoorProblem {
 }
 
 function asProblem(error: unknown): {
-  kind: FrontDoorErrorKind;
+  kind: HttpErrorKind;
   message: string;
   extra: Record<string, unknown>;
 } {

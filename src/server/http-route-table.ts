@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-
 import { FrontDoorError } from '../protocol/front-door-errors.js';
 import { readBody } from './http-body.js';
 import type { BodyBudget } from './http-body-budget.js';
-import { HttpExchange } from './http-exchange.js';
+import { FORBIDDEN, HttpExchange } from './http-exchange.js';
 import type { HttpMetrics } from './http-metrics.js';
 import { pathParameter } from './http-params.js';
 
@@ -24,6 +24,8 @@ export interface HttpRequestParts {
   readonly mediaType: string;
   /** The whole body (bounded); empty for routes that take none. */
   readonly body: Promise<Uint8Array>;
+  /** True when a browser sent this from a page of another origin. */
+  readonly crossOrigin: boolean;
 }
 
 export type HttpHandler = (exchange: HttpExchange, request: HttpRequestParts) => Promise<void>;
@@ -41,6 +43,24 @@ export interface RouteContext {
 }
 
 const EMPTY_BODY = Promise.resolve(new Uint8Array(0));
+
+/**
+ * Browsers send `origin` with every cross-origin POST and DELETE, and let a
+ * page send a "simple" POST (text/plain, form) to 127.0.0.1 without asking
+ * first. The API sends no CORS headers, so such a page could never read an
+ * answer, but it could still create topics or write records blind. State-
+ * changing requests whose origin is not this host are therefore refused;
+ * curl, scripts and same-origin pages send no foreign origin.
+ */
+function isCrossOrigin(origin: string, host: string): boolean {
+  if (origin === '') return false;
+  try {
+    return new URL(origin).host !== host.toLowerCase();
+  } catch {
+    // "null" (sandboxed frames, file://) and anything unparsable.
+    return true;
+  }
+}
 
 function parameterNames(pattern: string): string[] {
   return pattern
@@ -60,13 +80,14 @@ function readParts(
   const parameters = names.map((name, i) => pathParameter(req.getParameter(i), name));
   const query = new URLSearchParams(req.getQuery() ?? '');
   const mediaType = (req.getHeader('content-type').split(';')[0] ?? '').trim().toLowerCase();
+  const crossOrigin = isCrossOrigin(req.getHeader('origin'), req.getHeader('host'));
   const body =
     route.method === 'post'
       ? readBody(exchange, res, req.getHeader('content-length'), context.maxBodyBytes)
       : EMPTY_BODY;
   // A handler that fails before it reads the body leaves this promise unobserved.
   body.catch(() => undefined);
-  return { parameters, query, mediaType, body };
+  return { parameters, query, mediaType, body, crossOrigin };
 }
 
 export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteContext): void {
@@ -78,6 +99,14 @@ export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteCo
       parts = readParts(exchange, res, req, route, names, context);
     } catch (error) {
       exchange.fail(error);
+      exchange.finish();
+      return;
+    }
+    if (parts.crossOrigin && route.method !== 'get') {
+      exchange.sendError(
+        FORBIDDEN,
+        'requests that change state are not accepted from pages of another origin',
+      );
       exchange.finish();
       return;
     }

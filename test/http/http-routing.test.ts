@@ -51,6 +51,28 @@ describe('HTTP routing and bad requests', () => {
     expect((answer.json as { error: { message: string } }).error.message).toMatch(/WebSocket upgrade/);
   });
 
+  it('a POST or DELETE from a page of another origin is refused 403; same origin and reads are served', async () => {
+    const evil = { origin: 'http://evil.example' };
+    const refused = await call(app.base, '/topics', {
+      method: 'POST',
+      headers: { ...evil, 'content-type': 'text/plain' },
+      body: '{"name":"csrf"}',
+    });
+    expect(refused.status).toBe(403);
+    expect(errorCode(refused)).toBe('FORBIDDEN');
+    expect(
+      (await call(app.base, '/topics/here', { method: 'DELETE', headers: { origin: 'null' } })).status,
+    ).toBe(403);
+    expect((await call(app.base, '/topics/csrf')).status).toBe(404);
+    expect((await call(app.base, '/topics/here', { headers: evil })).status).toBe(200);
+    const same = await call(app.base, '/topics', {
+      method: 'POST',
+      headers: { origin: app.base },
+      body: '{"name":"same-origin"}',
+    });
+    expect(same.status).toBe(201);
+  });
+
   it('given 1000 random requests then each gets a well-formed answer and the server keeps serving', async () => {
     const random = xorshift(0x5eed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
