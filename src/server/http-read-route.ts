@@ -6,7 +6,7 @@ import '../record/compression.js';
 import type { FrontDoorDeps } from './front-door-deps.js';
 import { withDeadline } from './http-deadline.js';
 import { choiceParameter, integerParameter } from './http-params.js';
-import { recordWindow } from './http-record-window.js';
+import { decodablePrefix, recordWindow } from './http-record-window.js';
 import type { HttpRoute } from './http-route-table.js';
 import { requireTopic } from './http-topic-routes.js';
 
@@ -75,6 +75,15 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
       if (result.errorCode !== KafkaErrorCode.NONE)
         throw problemFromKafkaCode(result.errorCode, `fetch ${name}-${partition} at offset ${offset}`);
       const highWatermark = String(result.highWatermark);
+      const decodable = decodablePrefix(result.records, offset);
+      if (decodable.blocked !== null && decodable.endOffset <= offset) {
+        const { baseOffset, codecName } = decodable.blocked;
+        throw new FrontDoorProblem(
+          FrontDoorError.INVALID_RECORDS,
+          `records from offset ${baseOffset} are compressed with ${codecName}, which this broker stores but ` +
+            'cannot decode; read them with a Kafka client',
+        );
+      }
 
       if (format === 'arrow') {
         const ipc = await withDeadline(
@@ -90,7 +99,7 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
         exchange.send(200, ARROW_CONTENT_TYPE, ipc, [['x-pyralog-high-watermark', highWatermark]]);
         return;
       }
-      const window = recordWindow(result.records, offset, limit);
+      const window = recordWindow(decodable.bytes, offset, limit);
       const records: JsonRecordOut[] = window.records.map((record) => recordToJson(record, encoding));
       exchange.sendJson(200, { records, highWatermark: result.highWatermark, nextOffset: window.nextOffset });
     },

@@ -1,6 +1,8 @@
+import { UnsupportedCompressionError } from '../common/errors.js';
 import { readInt64 } from '../common/offset.js';
-import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
+import { BatchAttributes, BatchHeader, compressionCodecName } from '../record/batch-header.js';
 import { decodeBatchRecords } from '../record/batch-reader.js';
+import { decompressRecords } from '../record/compression.js';
 import type { ConsumedRecord } from '../record/record.js';
 
 /**
@@ -44,4 +46,57 @@ export function recordWindow(records: Uint8Array, fromOffset: number, limit: num
     position += sizeBytes;
   }
   return { records: out, nextOffset };
+}
+
+/** Whether this build can open a records section compressed with `codec` (asked once per codec). */
+const decodableCodecs = new Map<number, boolean>();
+function codecDecodable(codec: number): boolean {
+  let known = decodableCodecs.get(codec);
+  if (known === undefined) {
+    try {
+      decompressRecords(codec, new Uint8Array(0));
+      known = true;
+    } catch (error) {
+      // An empty input is corrupt for a codec that is supported; only a missing codec says so by name.
+      known = !(error instanceof UnsupportedCompressionError);
+    }
+    decodableCodecs.set(codec, known);
+  }
+  return known;
+}
+
+/**
+ * The leading batches of a fetch that this build can decode, and the first
+ * one it cannot (a codec such as snappy that Kafka clients may use but this
+ * broker only stores). Reads return records up to that batch; when it is
+ * the first one wanted, the read is refused with a message saying why,
+ * rather than failing deep inside the offload pool.
+ */
+export interface DecodablePrefix {
+  bytes: Uint8Array;
+  /** One past the last offset of the decodable batches (the first wanted offset when there are none). */
+  endOffset: number;
+  blocked: { baseOffset: number; codecName: string } | null;
+}
+
+export function decodablePrefix(records: Uint8Array, fromOffset: number): DecodablePrefix {
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let position = 0;
+  let endOffset = fromOffset;
+  while (records.length - position >= BatchHeader.SIZE_BYTES) {
+    const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+    if (sizeBytes < BatchHeader.SIZE_BYTES || position + sizeBytes > records.length) break;
+    const baseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
+    const codec = view.getInt16(position + BatchHeader.ATTRIBUTES) & BatchAttributes.COMPRESSION_MASK;
+    if (!codecDecodable(codec)) {
+      return {
+        bytes: records.subarray(0, position),
+        endOffset,
+        blocked: { baseOffset, codecName: compressionCodecName(codec) },
+      };
+    }
+    endOffset = Math.max(endOffset, baseOffset + view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) + 1);
+    position += sizeBytes;
+  }
+  return { bytes: records, endOffset, blocked: null };
 }

@@ -4,6 +4,8 @@ import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
 import type { Acks, ProduceOutcome } from '../../src/engine/engine-api.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { BatchHeader, CompressionCodec } from '../../src/record/batch-header.js';
+import { crc32c } from '../../src/record/crc32c.js';
 import { murmur2 } from '../../src/server/partitioner.js';
 import { MemoryEngine } from '../support/memory-engine.js';
 import {
@@ -30,6 +32,8 @@ interface ReadBody {
 interface Offsets {
   offsets: ({ partition: number; offset: number } | null)[];
 }
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
 
 const read = async (app: HttpAppFixture, path: string): Promise<ReadBody> => {
   const answer = await call(app.base, path);
@@ -245,6 +249,36 @@ describe('HTTP record routes', () => {
     expect([...(table.getChild('value.price') ?? [])]).toEqual([11, null]);
     expect([...(table.getChild('value.inStock') ?? [])]).toEqual([true, null]);
     expect(table.schema.metadata.get('pyralog.next_offset')).toBe('3');
+  });
+
+  it('a batch in a codec this broker cannot decode ends a read before it, and a read from it says why', async () => {
+    await postJson(app.base, '/topics', { name: 'codec' });
+    const octets = { 'content-type': 'application/octet-stream' };
+    const plain = (values: string[]) => buildRecordBatch(values.map((v) => ({ key: null, value: utf8(v) })));
+    // A batch marked snappy (the broker stores it as it is; only reading its records needs the codec).
+    const snappy = plain(['s2']);
+    const view = new DataView(snappy.buffer, snappy.byteOffset);
+    view.setInt16(BatchHeader.ATTRIBUTES, view.getInt16(BatchHeader.ATTRIBUTES) | CompressionCodec.SNAPPY);
+    view.setUint32(BatchHeader.CRC, crc32c(snappy.subarray(BatchHeader.CRC_START)));
+    for (const batch of [plain(['p0', 'p1']), snappy, plain(['p3'])]) {
+      const answer = await call(app.base, '/topics/codec/records', {
+        method: 'POST',
+        headers: octets,
+        body: batch,
+      });
+      expect(answer.status).toBe(200);
+    }
+    const before = await read(app, '/topics/codec/partitions/0/records?offset=0');
+    expect(before.records.map((r) => r.value)).toEqual(['p0', 'p1']);
+    expect(before.nextOffset).toBe(2);
+    for (const query of ['offset=2', 'offset=2&format=arrow']) {
+      const blocked = await call(app.base, `/topics/codec/partitions/0/records?${query}`);
+      expect(blocked.status).toBe(400);
+      expect(errorCode(blocked)).toBe('INVALID_RECORDS');
+      expect((blocked.json as { error: { message: string } }).error.message).toMatch(/offset 2 .*snappy/);
+    }
+    const after = await read(app, '/topics/codec/partitions/0/records?offset=3');
+    expect(after.records.map((r) => r.value)).toEqual(['p3']);
   });
 
   it('bad read parameters answer 400, an unknown partition 404, and an unknown topic 404', async () => {
