@@ -22,7 +22,8 @@ import { printTable } from './support/mitata-ratios.js';
  * Targets: ≥ 5M records/s at 64 B; ≥ 0.4 of memcpy bandwidth at 64 KiB;
  * round-trip p99 at most a third of postMessage's.
  *
- * Flags: `--quick` runs a tenth of the records (a smoke test, not a figure).
+ * Flags: `--quick` runs a tenth of the records (a smoke test, not a figure);
+ * `--throughput` or `--latency` runs only that half.
  */
 const boot = fileURLToPath(new URL('../workers/tsx-boot.mjs', import.meta.url));
 const entry = new URL('./ring-thread.ts', import.meta.url).href;
@@ -55,6 +56,18 @@ interface ThroughputRun {
   publishes: number;
   /** Atomics.notify calls in both directions: wake-ups of a sleeping consumer or a producer waiting for space. */
   doorbells: number;
+  /** CPU time of this process (both threads) over wall time: near 2 when each thread had a core to itself. */
+  coresUsed: number;
+}
+
+/**
+ * Reads the process's CPU time (all threads) in ms. Dividing its growth by
+ * the wall time shows whether the two threads really ran side by side or
+ * took turns on one core because other work held the other one.
+ */
+function cpuTimeMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 /** Producer on this thread, consumer on a worker that only reads each record in place. */
@@ -68,6 +81,7 @@ async function ringThroughput(payloadBytes: number, records: number): Promise<Th
   let unpublishedBytes = 0;
   let unpublished = 0;
   const startMs = performance.now();
+  const startCpuMs = cpuTimeMs();
   for (let i = 0; i < records; i++) {
     let position = writer.tryClaim(payloadBytes, 1, 0, i);
     while (position < 0) {
@@ -92,8 +106,14 @@ async function ringThroughput(payloadBytes: number, records: number): Promise<Th
   publishes++;
   await done;
   const elapsedMs = performance.now() - startMs;
+  const coresUsed = (cpuTimeMs() - startCpuMs) / elapsedMs;
   await consumer.terminate();
-  return { recordsPerSecond: (records / elapsedMs) * 1000, publishes, doorbells: writer.notifyCount() };
+  return {
+    recordsPerSecond: (records / elapsedMs) * 1000,
+    publishes,
+    doorbells: writer.notifyCount(),
+    coresUsed,
+  };
 }
 
 /**
@@ -119,9 +139,10 @@ interface Percentiles {
   p50: number;
   p99: number;
   p999: number;
+  coresUsed: number;
 }
 
-function percentiles(samplesUs: Float64Array): Percentiles {
+function percentiles(samplesUs: Float64Array, coresUsed: number): Percentiles {
   // Recorded in nanoseconds so sub-microsecond round trips keep their precision.
   const histogram = build({
     lowestDiscernibleValue: 1,
@@ -133,6 +154,7 @@ function percentiles(samplesUs: Float64Array): Percentiles {
     p50: histogram.getValueAtPercentile(50) / 1000,
     p99: histogram.getValueAtPercentile(99) / 1000,
     p999: histogram.getValueAtPercentile(99.9) / 1000,
+    coresUsed,
   };
   histogram.destroy();
   return result;
@@ -148,6 +170,8 @@ async function ringRoundTrips(count: number): Promise<Percentiles> {
   const done = onceMessage(echo);
   const record: RingRecord = { type: 0, flags: 0, correlationId: 0, payloadPosition: 0, payloadBytes: 0 };
   const samplesUs = new Float64Array(count);
+  const firstMs = performance.now();
+  const firstCpuMs = cpuTimeMs();
   for (let i = 0; i < count; i++) {
     const startMs = performance.now();
     writer.tryClaim(64, 1, 0, i);
@@ -158,8 +182,9 @@ async function ringRoundTrips(count: number): Promise<Percentiles> {
     samplesUs[i] = (performance.now() - startMs) * 1000;
   }
   await done;
+  const coresUsed = (cpuTimeMs() - firstCpuMs) / (performance.now() - firstMs);
   await echo.terminate();
-  return percentiles(samplesUs);
+  return percentiles(samplesUs, coresUsed);
 }
 
 /** Round trips of a 64 B Uint8Array by postMessage ping-pong; latencies in µs. */
@@ -167,6 +192,8 @@ async function postMessageRoundTrips(count: number): Promise<Percentiles> {
   const echo = await startThread({ role: 'postecho' });
   const samplesUs = new Float64Array(count);
   const payload = new Uint8Array(64);
+  const firstMs = performance.now();
+  const firstCpuMs = cpuTimeMs();
   for (let i = 0; i < count; i++) {
     const startMs = performance.now();
     const reply = onceMessage(echo);
@@ -174,8 +201,9 @@ async function postMessageRoundTrips(count: number): Promise<Percentiles> {
     await reply;
     samplesUs[i] = (performance.now() - startMs) * 1000;
   }
+  const coresUsed = (cpuTimeMs() - firstCpuMs) / (performance.now() - firstMs);
   await echo.terminate();
-  return percentiles(samplesUs);
+  return percentiles(samplesUs, coresUsed);
 }
 
 function targetNote(payloadBytes: number, recordsPerSecond: number, ratio: number): string {
@@ -186,6 +214,13 @@ function targetNote(payloadBytes: number, recordsPerSecond: number, ratio: numbe
 
 export async function run(args: readonly string[]): Promise<void> {
   const scale = args.includes('--quick') ? 0.1 : 1;
+  const onlyLatency = args.includes('--latency') && !args.includes('--throughput');
+  const onlyThroughput = args.includes('--throughput') && !args.includes('--latency');
+  if (!onlyLatency) await throughputTable(scale);
+  if (!onlyThroughput) await latencyTable(scale);
+}
+
+async function throughputTable(scale: number): Promise<void> {
   const rows = [
     [
       'record',
@@ -196,6 +231,7 @@ export async function run(args: readonly string[]): Promise<void> {
       'memcpy→SAB GB/s',
       'ratio',
       'doorbells/publish',
+      'cores used',
       'target',
     ],
   ];
@@ -207,12 +243,14 @@ export async function run(args: readonly string[]): Promise<void> {
     const records = Math.round(fullRecords * scale);
     const ringRates: number[] = [];
     const doorbellRates: number[] = [];
+    const coresUsed: number[] = [];
     const memcpyRates: number[] = [];
     const sharedRates: number[] = [];
     for (let trial = 0; trial < RUNS; trial++) {
       const ring = await ringThroughput(payloadBytes, records);
       ringRates.push(ring.recordsPerSecond);
       doorbellRates.push(ring.doorbells / ring.publishes);
+      coresUsed.push(ring.coresUsed);
       memcpyRates.push(memcpyBytesPerSecond(payloadBytes, records, false));
       sharedRates.push(memcpyBytesPerSecond(payloadBytes, records, true));
     }
@@ -230,6 +268,7 @@ export async function run(args: readonly string[]): Promise<void> {
       sharedGbPerS.toFixed(2),
       (ringGbPerS / sharedGbPerS).toFixed(2),
       median(doorbellRates).toFixed(3),
+      median(coresUsed).toFixed(2),
       targetNote(payloadBytes, recordsPerSecond, ratio),
     ]);
   }
@@ -237,20 +276,33 @@ export async function run(args: readonly string[]): Promise<void> {
     `throughput, median of ${RUNS} runs; ring of ${RING_BYTES / 1024 / 1024} MiB, producer on the main thread`,
   );
   printTable(rows);
+}
+
+async function latencyTable(scale: number): Promise<void> {
   const ring = await ringRoundTrips(Math.round(100_000 * scale));
   const post = await postMessageRoundTrips(Math.round(50_000 * scale));
   const p99Ratio = ring.p99 / post.p99;
   console.log('');
   printTable([
-    ['round trip (64 B)', 'p50 µs', 'p99 µs', 'p99.9 µs'],
-    ['ring pair', ring.p50.toFixed(1), ring.p99.toFixed(1), ring.p999.toFixed(1)],
-    ['postMessage ping-pong', post.p50.toFixed(1), post.p99.toFixed(1), post.p999.toFixed(1)],
+    ['round trip (64 B)', 'p50 µs', 'p99 µs', 'p99.9 µs', 'cores used'],
+    ['ring pair', ring.p50.toFixed(1), ring.p99.toFixed(1), ring.p999.toFixed(1), ring.coresUsed.toFixed(2)],
+    [
+      'postMessage ping-pong',
+      post.p50.toFixed(1),
+      post.p99.toFixed(1),
+      post.p999.toFixed(1),
+      post.coresUsed.toFixed(2),
+    ],
     [
       'ratio (ring / postMessage)',
       (ring.p50 / post.p50).toFixed(2),
       p99Ratio.toFixed(2),
       (ring.p999 / post.p999).toFixed(2),
+      '',
     ],
   ]);
   console.log(`target: ring p99 <= 1/3 of postMessage p99: ${p99Ratio <= 1 / 3 ? 'met' : 'MISSED'}`);
+  console.log(
+    'cores used: CPU time of both threads over wall time. Ring threads poll before they sleep, so near 2 means each had its own core; well below 2 means other work made them take turns.',
+  );
 }
