@@ -105,9 +105,10 @@ export class RingReader {
 
   /**
    * For threads with nothing else to do: blocks until a record is published;
-   * false on timeout. It first polls the write index for a few microseconds
-   * (a reply usually lands within that), and only then sleeps on the doorbell:
-   * a futex wake-up costs tens of microseconds.
+   * false on timeout. It first polls the write index for SPIN_POLLS loads
+   * (tens of microseconds; a reply or the next burst usually lands within
+   * that), and only then sleeps on the doorbell: a futex wake-up costs tens of
+   * microseconds on both sides.
    */
   waitSync(timeoutMs: number): boolean {
     for (let spin = 0; spin < SPIN_POLLS; spin++) {
