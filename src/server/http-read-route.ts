@@ -88,7 +88,12 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
       if (format === 'arrow') {
         const ipc = await withDeadline(
           deps.encodeArrow({
-            records: result.records,
+            // A compact copy when the view is part of a larger buffer: the pool's structured clone
+            // copies a view's whole buffer.
+            records:
+              decodable.bytes.byteLength === decodable.bytes.buffer.byteLength
+                ? decodable.bytes
+                : decodable.bytes.slice(),
             fromOffset: offset,
             limit,
             valuesAsJson: values === 'json',

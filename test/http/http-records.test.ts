@@ -271,6 +271,11 @@ describe('HTTP record routes', () => {
     const before = await read(app, '/topics/codec/partitions/0/records?offset=0');
     expect(before.records.map((r) => r.value)).toEqual(['p0', 'p1']);
     expect(before.nextOffset).toBe(2);
+    const arrow = await call(app.base, '/topics/codec/partitions/0/records?offset=0&format=arrow');
+    expect(arrow.status).toBe(200);
+    const table = tableFromIPC(arrow.bytes);
+    expect([...(table.getChild('offset') ?? [])]).toEqual([0n, 1n]);
+    expect(table.schema.metadata.get('pyralog.next_offset')).toBe('2');
     for (const query of ['offset=2', 'offset=2&format=arrow']) {
       const blocked = await call(app.base, `/topics/codec/partitions/0/records?${query}`);
       expect(blocked.status).toBe(400);
