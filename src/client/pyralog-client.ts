@@ -436,7 +436,8 @@ export class PyralogClient {
 
   /** (Re)subscribes on the current connection, from the subscription's next offset once it has one. */
   private async startSubscription(subscription: Subscription): Promise<void> {
-    if (subscription.closed || this.socket === null) return; // resubscribed on reconnect
+    // Not connected (or closing): the 'open' handler resubscribes, so a second SUBSCRIBE must not wait here.
+    if (subscription.closed || this.socket === null || this.socket.readyState !== WebSocket.OPEN) return;
     subscription.confirmed = false;
     const frame = encodeSubscribe(0, subscription.topic, [subscription.partition], subscription.resumeFrom());
     let reader: FrameReader;

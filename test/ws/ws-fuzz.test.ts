@@ -3,12 +3,15 @@ import WebSocket from 'ws';
 import { FrameError, FrameWriter, WsOpCode } from '../../src/protocol/ws/binary-frame.js';
 import { decodeBinaryRequest } from '../../src/protocol/ws/binary-request.js';
 import { decodeJsonRequest, JsonRequestError } from '../../src/protocol/ws/json-request.js';
+import { splitIntoBatches } from '../../src/protocol/ws/produce-frame.js';
+import { decodeBatchRecords } from '../../src/record/batch-reader.js';
 import { type HttpFixture, startHttpFixture } from '../support/http-fixture.js';
 import { xorshift } from '../support/xorshift.js';
 
 /**
  * Random and mutated WebSocket frames: the decoders answer each with a
- * request or a typed error (100k binary and 100k JSON), and the server, fed
+ * request or a typed error (100k binary and 100k JSON), a PRODUCE they let
+ * through becomes batches holding its records, and the server, fed
  * thousands over a real socket, answers errors and keeps serving.
  */
 
@@ -31,12 +34,30 @@ const binarySeeds = [
   new FrameWriter(WsOpCode.COMMIT, 4).str('c').str('t').i32(0).f64(5).finish(),
   new FrameWriter(WsOpCode.OFFSET, 5).str('c').str('t').i32(0).finish(),
   new FrameWriter(WsOpCode.UNSUBSCRIBE, 6).u32(3).finish(),
+  new FrameWriter(WsOpCode.PRODUCE, 7)
+    .str('t')
+    .i32(-1)
+    .i8(-1)
+    .u8(0)
+    .u32(2)
+    .nullableBytes(Uint8Array.of(107))
+    .nullableBytes(null)
+    .f64(1000)
+    .u16(0)
+    .nullableBytes(null)
+    .nullableBytes(Uint8Array.of(1))
+    .f64(-1)
+    .u16(0)
+    .finish(),
+  new FrameWriter(WsOpCode.ARROW, 8).str('t').i32(0).f64(0).u32(1024).u32(10).u8(1).finish(),
 ];
 const jsonSeeds = [
   '{"op":"produce","id":1,"topic":"t","records":[{"key":"k","value":"v","partition":0,"headers":{"h":"x"}}],"acks":1}',
   '{"op":"fetch","id":2,"topic":"t","partition":0,"offset":0,"maxBytes":1048576}',
   '{"op":"subscribe","id":3,"topic":"t","partition":0,"from":"earliest"}',
   '{"op":"commit","id":4,"consumer":"c","topic":"t","partition":0,"offset":1}',
+  '{"op":"subscribe","id":5,"topic":"t","partitions":[0,1],"from":3,"encoding":"base64"}',
+  '{"op":"produce","id":6,"topic":"t","records":[{"value":"AAE=","encoding":"base64","timestamp":5}]}',
 ];
 
 function mutateBytes(seed: Uint8Array, random: () => number): Uint8Array {
@@ -74,7 +95,18 @@ describe('WebSocket frame fuzzing', () => {
     for (let i = 0; i < 100_000; i++) {
       const bytes = mutateBytes(binarySeeds[i % binarySeeds.length]!, random);
       try {
-        decodeBinaryRequest(bytes);
+        const request = decodeBinaryRequest(bytes);
+        // What the decoder lets through, the splitter must turn into batches that decode back.
+        if (request.op === 'produce' && request.frameRecords !== null) {
+          const split = splitIntoBatches(
+            request.frameRecords,
+            (key) => (key === null ? 0 : key.length % 3),
+            0,
+          );
+          let records = 0;
+          for (const part of split.batches) records += decodeBatchRecords(part.batch).length;
+          expect(records).toBe(request.frameRecords.count);
+        }
       } catch (error) {
         if (!(error instanceof FrameError))
           throw new Error(`binary [${[...bytes].join(',')}] threw ${String(error)}`);
