@@ -33,6 +33,9 @@ describe('startHttpServer', () => {
         socket.once('error', reject);
       });
       socket.close();
+      const plain = await fetch(`${fixture.base}/ws`, { signal: AbortSignal.timeout(5_000) });
+      expect(plain.status).toBe(400);
+      expect(await plain.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
     } finally {
       await fixture.close();
     }
