@@ -1,12 +1,12 @@
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
-import { ListOffsetsTimestamp, type TopicDescription } from '../engine/engine-api.js';
+import { type Engine, ListOffsetsTimestamp, type TopicDescription } from '../engine/engine-api.js';
 import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
 import { FrameError, readFrameHeader, WsOpCode } from '../protocol/ws/binary-frame.js';
 import { decodeBinaryRequest } from '../protocol/ws/binary-request.js';
 import { decodeJsonRequest, JsonRequestError } from '../protocol/ws/json-request.js';
-import { type PartitionBatch, type ProducedGroup, splitIntoBatches } from '../protocol/ws/produce-frame.js';
+import type { ProducedGroup } from '../protocol/ws/produce-frame.js';
 import type { SubscriptionStart } from '../protocol/ws/subscribe-frame.js';
 import { WsError, type WsErrorKind, WsProblem } from '../protocol/ws/ws-error-code.js';
 import type {
@@ -16,11 +16,9 @@ import type {
   SubscribeRequest,
   WsRequest,
 } from '../protocol/ws/ws-request.js';
-import { buildRecordBatch } from '../record/batch-builder.js';
-import { BatchHeader } from '../record/batch-header.js';
-import type { ProducedRecord } from '../record/record.js';
 import type { FrontDoorDeps } from './front-door-deps.js';
 import { Partitioner } from './partitioner.js';
+import { checkPartition, type PreparedProduce, prepareProduce, topicOrThrow } from './ws-produce.js';
 import { type WsMode, WsReplies, type WsSocket } from './ws-replies.js';
 import { type SubscriptionHost, WsSubscription } from './ws-subscription.js';
 
@@ -58,12 +56,6 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
   inFlightFramesMax: 4,
 };
 
-interface PreparedProduce {
-  batches: PartitionBatch[];
-  /** Each record's index in `batches`, in request order; null when there is one batch. */
-  slots: Int32Array | null;
-}
-
 export class WsSession implements SubscriptionHost {
   private inFlight = 0;
   private inFlightBytes = 0;
@@ -82,7 +74,7 @@ export class WsSession implements SubscriptionHost {
     this.replies = new WsReplies(socket);
   }
 
-  get engine() {
+  get engine(): Engine {
     return this.deps.engine;
   }
   get maxWaitMsMax(): number {
@@ -148,7 +140,7 @@ export class WsSession implements SubscriptionHost {
     let prepared: PreparedProduce | null = null;
     if (request.op === 'produce') {
       try {
-        prepared = this.prepareProduce(request); // copies out of the message: it dies with this callback
+        prepared = prepareProduce(request, this.topicOrThrow(request.topic), this.partitioner); // copies out of the message: it dies with this callback
       } catch (error) {
         this.answerFailure(mode, request.id, error);
         return;
@@ -253,75 +245,7 @@ export class WsSession implements SubscriptionHost {
   }
 
   private topicOrThrow(name: string): TopicDescription {
-    const topic = this.deps.engine.describeTopic(name);
-    if (topic === undefined) throw new WsProblem(WsError.UNKNOWN_TOPIC, `topic "${name}" does not exist`);
-    return topic;
-  }
-
-  private checkPartition(topic: TopicDescription, partition: number): void {
-    if (partition >= topic.partitionCount) {
-      throw new WsProblem(
-        WsError.BAD_REQUEST,
-        `partition ${partition} does not exist: topic "${topic.name}" has ${topic.partitionCount}`,
-      );
-    }
-  }
-
-  /**
-   * Picks partitions and builds the RecordBatches, synchronously. A record
-   * without a partition goes where Kafka's partitioner sends its key; records
-   * without a key stick to one partition per request, chosen round robin.
-   */
-  private prepareProduce(request: ProduceRequest): PreparedProduce {
-    const topic = this.topicOrThrow(request.topic);
-    let sticky = -1;
-    const partitionOf = (key: Uint8Array | null): number => {
-      if (key !== null) return this.partitioner.partitionFor(key, topic.partitionCount);
-      if (sticky < 0) sticky = this.partitioner.partitionFor(null, topic.partitionCount);
-      return sticky;
-    };
-    if (request.batch !== null) {
-      this.checkPartition(topic, request.batch.partition);
-      const batch = request.batch.bytes.slice();
-      return {
-        batches: [{ partition: request.batch.partition, batch, recordCount: batchRecordCount(batch) }],
-        slots: null,
-      };
-    }
-    if (request.frameRecords !== null) {
-      const fixed = request.frameRecords.partition;
-      if (fixed !== null) this.checkPartition(topic, fixed);
-      const split = splitIntoBatches(
-        request.frameRecords,
-        fixed === null ? partitionOf : () => fixed,
-        Date.now(),
-      );
-      // The slots are the splitter's scratch: copied, since the reply is written after a wait.
-      return { batches: split.batches, slots: split.slots === null ? null : split.slots.slice() };
-    }
-    // JSON records: group by partition, keeping each record's place.
-    const entries = request.records!;
-    const slots = new Int32Array(entries.length);
-    const groups: { partition: number; records: ProducedRecord[] }[] = [];
-    const groupOf = new Map<number, number>();
-    entries.forEach((entry, i) => {
-      const partition = entry.partition ?? partitionOf(entry.record.key);
-      this.checkPartition(topic, partition);
-      let index = groupOf.get(partition);
-      if (index === undefined) {
-        index = groups.length;
-        groupOf.set(partition, index);
-        groups.push({ partition, records: [] });
-      }
-      groups[index]!.records.push(entry.record);
-      slots[i] = index;
-    });
-    const batches = groups.map((group) => ({
-      partition: group.partition,
-      batch: buildRecordBatch(group.records),
-      recordCount: group.records.length,
-    }));
-    return { batches, slots: groups.length > 1 ? slots : null };
+    return topicOrThrow(this.deps.engine, name);
   }
 
   private async produce(request: ProduceRequest, mode: WsMode, prepared: PreparedProduce): Promise<void> {
@@ -388,7 +312,7 @@ export class WsSession implements SubscriptionHost {
       );
     }
     const partitions = request.partitions ?? Array.from({ length: topic.partitionCount }, (_, i) => i);
-    for (const partition of partitions) this.checkPartition(topic, partition);
+    for (const partition of partitions) checkPartition(topic, partition);
     const listOffset = async (partition: number, timestampMs: number): Promise<number> => {
       const outcome = await engine.listOffsets(request.topic, partition, timestampMs);
       if (outcome.errorCode !== KafkaErrorCode.NONE)
@@ -462,9 +386,4 @@ export class WsSession implements SubscriptionHost {
 
 function kafkaProblem(code: number, context: string): WsProblem {
   return new WsProblem(fromKafkaCode(code), `${context}: ${kafkaErrorName(code)}`);
-}
-
-/** The record count in a ready RecordBatch's header (checked by the engine, which refuses a wrong one). */
-function batchRecordCount(batch: Uint8Array): number {
-  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt32(BatchHeader.RECORD_COUNT);
 }
