@@ -17,12 +17,7 @@ export async function startHttpServer(deps: FrontDoorDeps): Promise<FrontDoor> {
   const app: ClosableApp = uWS.App();
   const ws = attachWebSocketRoute(app, deps);
   registerHttpRoutes(app, deps);
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(deps.config.host, deps.config.httpPort, (socket) => {
-      if (socket === false) reject(new Error(`cannot listen on ${deps.config.host}:${deps.config.httpPort}`));
-      else resolve(socket);
-    });
-  });
+  const listenSocket = await listenWithRetry(app, deps.config.host, deps.config.httpPort);
   let closed = false;
   return {
     port: uWS.us_socket_local_port(listenSocket),
@@ -37,4 +32,31 @@ export async function startHttpServer(deps: FrontDoorDeps): Promise<FrontDoor> {
       app.close?.();
     },
   };
+}
+
+/** How long to keep trying a fixed port that connections of a previous run still hold. */
+const LISTEN_RETRY_MS = 90_000;
+
+/**
+ * uWebSockets.js listens without SO_REUSEADDR, so right after a restart on a
+ * fixed port the bind fails while the previous run's connections sit in
+ * TIME_WAIT (up to a minute on Linux). Rather than exit, keep trying for a
+ * while and say why on stderr; a port that stays taken still fails clearly.
+ */
+async function listenWithRetry(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  const deadlineMs = Date.now() + (port === 0 ? 0 : LISTEN_RETRY_MS);
+  let warned = false;
+  for (;;) {
+    const socket = await new Promise<us_listen_socket | false>((resolve) => app.listen(host, port, resolve));
+    if (socket !== false) return socket;
+    if (Date.now() >= deadlineMs)
+      throw new Error(`cannot listen on ${host}:${port} (is another process using it?)`);
+    if (!warned) {
+      warned = true;
+      process.stderr.write(
+        `pyralog: ${host}:${port} is still held (a previous run's connections?); retrying for up to ${LISTEN_RETRY_MS / 1000} s\n`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
