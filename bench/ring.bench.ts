@@ -236,8 +236,8 @@ async function throughputTable(scale: number): Promise<void> {
     ],
   ];
   for (const [payloadBytes, fullRecords] of [
-    [64, 20_000_000],
-    [1024, 4_000_000],
+    [64, 10_000_000],
+    [1024, 2_000_000],
     [64 * 1024, 100_000],
   ] as const) {
     const records = Math.round(fullRecords * scale);
