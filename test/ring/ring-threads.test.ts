@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { createRingBuffer, createRingBufferNearIndexWrap } from '../../src/ring/index.js';
+import { createRingBuffer, createRingBufferNearIndexWrap, RingReader } from '../../src/ring/index.js';
 import type { TrafficOptions } from './ring-traffic.js';
 
 const boot = fileURLToPath(new URL('../../workers/tsx-boot.mjs', import.meta.url));
@@ -52,4 +52,20 @@ describe('ring between two real threads', () => {
     const options = { records: 100_000, seed: 777, maxPayloadBytes: 2000, pauseEvery: 0, pauseMs: 0 };
     expect(await exchange(ring, options)).toBe('');
   }, 60_000);
+
+  it('wakes a consumer in waitAsync when another thread publishes', async () => {
+    const ring = createRingBuffer(1 << 12);
+    const reader = new RingReader(ring);
+    const worker = new Worker(boot, {
+      workerData: { pyralogEntry: new URL('./publish-later.ts', import.meta.url).href, ring, delayMs: 100 },
+    });
+    const startedMs = performance.now();
+    await reader.waitAsync(10_000);
+    const waitedMs = performance.now() - startedMs;
+    const record = { type: 0, flags: 0, correlationId: 0, payloadPosition: 0, payloadBytes: 0 };
+    expect(reader.tryRead(record)).toBe(true);
+    expect(record.correlationId).toBe(42);
+    expect(waitedMs).toBeLessThan(5_000);
+    await worker.terminate();
+  }, 30_000);
 });

@@ -11,13 +11,13 @@ const HEIGHT = 420;
 const MARGIN = { left: 70, right: 20, top: 40, bottom: 60 };
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf'];
 
-const escape = (text: string): string => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeXml = (text: string): string => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function frame(title: string, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
-    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">${escape(title)}</text>`,
+    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
     ...body,
     '</svg>',
   ].join('\n');
@@ -72,11 +72,11 @@ export function renderPercentileChart(results: readonly BenchResult[]): string {
       .map((t, i) => `${x(i).toFixed(1)},${y(latency.latencyUs[t.key]).toFixed(1)}`)
       .join(' ');
     body.push(`<polyline points="${points}" fill="none" stroke="${colour}" stroke-width="2"/>`);
-    ticks.forEach((t, i) =>
-      body.push(`<circle cx="${x(i)}" cy="${y(latency.latencyUs[t.key])}" r="3" fill="${colour}"/>`),
-    );
+    ticks.forEach((t, i) => {
+      body.push(`<circle cx="${x(i)}" cy="${y(latency.latencyUs[t.key])}" r="3" fill="${colour}"/>`);
+    });
     body.push(
-      `<text x="${MARGIN.left + 10}" y="${MARGIN.top + 16 + r * 16}" fill="${colour}">${escape(result.label)}</text>`,
+      `<text x="${MARGIN.left + 10}" y="${MARGIN.top + 16 + r * 16}" fill="${colour}">${escapeXml(result.label)}</text>`,
     );
   });
   return frame('Latency by percentile (log scale)', body);
@@ -110,7 +110,7 @@ export function renderThroughputChart(results: readonly BenchResult[]): string {
       .join(' ');
     body.push(`<polyline points="${points}" fill="none" stroke="${colour}" stroke-width="2"/>`);
     body.push(
-      `<text x="${MARGIN.left + 10}" y="${MARGIN.top + 16 + r * 16}" fill="${colour}">${escape(result.label)}</text>`,
+      `<text x="${MARGIN.left + 10}" y="${MARGIN.top + 16 + r * 16}" fill="${colour}">${escapeXml(result.label)}</text>`,
     );
   });
   return frame('Throughput over time', body);
