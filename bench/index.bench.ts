@@ -18,7 +18,8 @@ export async function run(): Promise<void> {
   }
   let probe = 0;
   bench('linear scan of 65,536 entries', () => {
-    const target = (probe = (probe + 7919) % (entries * 16));
+    probe = (probe + 7919) % (entries * 16);
+    const target = probe;
     let found = 0;
     for (let i = 0; i < entries && relativeOffsets[i]! <= target; i++) found = i;
     return do_not_optimize(found);

@@ -1,6 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'hdr-histogram-js';
 import { bench, do_not_optimize } from 'mitata';
 import { type FetchResponseData, fetch as fetchApi } from '../src/protocol/kafka/fetch.js';
 import { concatChunks, KafkaReader, KafkaWriter } from '../src/protocol/kafka/primitives.js';
@@ -8,6 +7,7 @@ import { type ProduceResponse, produce as produceApi } from '../src/protocol/kaf
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { LeanKafkaProducer } from '../tools/lean-kafka-producer.js';
+import { openLoop } from '../tools/open-loop.js';
 import { rawTcpBytesPerSecond, rawWriteSyncBytesPerSecond, startAckServer } from '../tools/raw-baselines.js';
 import { printTable, runWithRatios } from './support/mitata-ratios.js';
 
@@ -86,37 +86,11 @@ async function produceThroughput(
 async function latencyAtRate(kafkaPort: number, topic: string, ratePerSecond: number, seconds: number) {
   const producer = await LeanKafkaProducer.connect(kafkaPort);
   const batch = buildRecordBatch([{ key: null, value: new Uint8Array(1024).fill(5) }]);
-  const histogram = build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  const total = ratePerSecond * seconds;
-  const intervalMs = 1000 / ratePerSecond;
-  const startMs = performance.now() + 20;
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const scheduledMs = startMs + i * intervalMs;
-    const waitMs = scheduledMs - performance.now();
-    if (waitMs > 2) await new Promise((resolve) => setTimeout(resolve, waitMs - 1.5));
-    while (performance.now() < scheduledMs) await new Promise((resolve) => setImmediate(resolve));
-    inFlight.push(
-      producer.produce(topic, i % PARTITIONS, batch, 1).then(() => {
-        histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
-      }),
-    );
-    if (inFlight.length >= 1000) await Promise.all(inFlight.splice(0, 500));
+  try {
+    return await openLoop((i) => producer.produce(topic, i % PARTITIONS, batch, 1), ratePerSecond, seconds);
+  } finally {
+    producer.close();
   }
-  await Promise.all(inFlight);
-  producer.close();
-  const result = {
-    p50: histogram.getValueAtPercentile(50),
-    p99: histogram.getValueAtPercentile(99),
-    p999: histogram.getValueAtPercentile(99.9),
-    max: histogram.maxValue,
-  };
-  histogram.destroy();
-  return result;
 }
 
 function bodyOf(write: (writer: KafkaWriter) => void): Uint8Array {

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'hdr-histogram-js';
 import WebSocket from 'ws';
 import { PyralogClient } from '../src/client/index.js';
 import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
+import { openLoop } from '../tools/open-loop.js';
 import { printTable } from './support/mitata-ratios.js';
 
 /**
@@ -103,36 +103,11 @@ async function clientIngest(url: string, seconds: number): Promise<number> {
 async function clientLatency(url: string, rate: number, seconds: number) {
   const client = await PyralogClient.connect({ url, lingerMs: 0, acks: 1 });
   const value = new Uint8Array(RECORD_BYTES).fill(9);
-  const histogram = build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  const intervalMs = 1000 / rate;
-  const startMs = performance.now() + 20;
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < rate * seconds; i++) {
-    const scheduledMs = startMs + i * intervalMs;
-    const waitMs = scheduledMs - performance.now();
-    if (waitMs > 2) await new Promise((resolve) => setTimeout(resolve, waitMs - 1.5));
-    while (performance.now() < scheduledMs) await new Promise((resolve) => setImmediate(resolve));
-    inFlight.push(
-      client.produce('latency', { value, partition: 0 }).then(() => {
-        histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
-      }),
-    );
-    if (inFlight.length >= 1000) await Promise.all(inFlight.splice(0, 500));
+  try {
+    return await openLoop(() => client.produce('latency', { value, partition: 0 }), rate, seconds);
+  } finally {
+    await client.close();
   }
-  await Promise.all(inFlight);
-  await client.close();
-  const result = {
-    p50: histogram.getValueAtPercentile(50),
-    p99: histogram.getValueAtPercentile(99),
-    p999: histogram.getValueAtPercentile(99.9),
-    max: histogram.maxValue,
-  };
-  histogram.destroy();
-  return result;
 }
 
 export async function run(args: readonly string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'hdr-histogram-js';
 import { startBrokerProcess } from '../broker-process.js';
+import { openLoop } from '../open-loop.js';
 import { startAckServer } from '../raw-baselines.js';
 import { natsClient, type PeerClient, pyralogClient, redisClient } from './peer-clients.js';
 import { startNats, startRedis } from './peer-servers.js';
@@ -52,37 +52,6 @@ async function closedLoop(client: PeerClient, seconds: number): Promise<number> 
     }),
   );
   return records / ((performance.now() - startMs) / 1000);
-}
-
-async function openLoop(send: () => Promise<void>, rate: number, seconds: number): Promise<Latency> {
-  const histogram = build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 600_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  const intervalMs = 1000 / rate;
-  const startMs = performance.now() + 20;
-  const inFlight = new Set<Promise<void>>();
-  for (let i = 0; i < rate * seconds; i++) {
-    const scheduledMs = startMs + i * intervalMs;
-    const waitMs = scheduledMs - performance.now();
-    if (waitMs > 2) await new Promise((resolve) => setTimeout(resolve, waitMs - 1.5));
-    while (performance.now() < scheduledMs) await new Promise((resolve) => setImmediate(resolve));
-    const sending = send().then(() => {
-      histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
-    });
-    inFlight.add(sending);
-    void sending.finally(() => inFlight.delete(sending));
-  }
-  await Promise.all(inFlight);
-  const result = {
-    p50: histogram.getValueAtPercentile(50),
-    p99: histogram.getValueAtPercentile(99),
-    p999: histogram.getValueAtPercentile(99.9),
-    max: histogram.maxValue,
-  };
-  histogram.destroy();
-  return result;
 }
 
 async function measure(client: PeerClient, durability: string, seconds: number): Promise<Row> {
