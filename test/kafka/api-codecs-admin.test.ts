@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
-import type { KafkaApi } from '../../src/protocol/kafka/api.js';
 import { apiVersions } from '../../src/protocol/kafka/api-versions.js';
 import { deleteTopics } from '../../src/protocol/kafka/delete-topics.js';
 import { describeConfigs } from '../../src/protocol/kafka/describe-configs.js';
@@ -8,6 +7,7 @@ import { describeGroups } from '../../src/protocol/kafka/describe-groups.js';
 import { leaveGroup } from '../../src/protocol/kafka/leave-group.js';
 import { listGroups } from '../../src/protocol/kafka/list-groups.js';
 import { concatChunks, KafkaReader, KafkaWriter } from '../../src/protocol/kafka/primitives.js';
+import { bytes, decode, encode, i8, i16, i32, nullStr, str } from '../support/kafka-bytes.js';
 
 /**
  * The group administration, DescribeConfigs and DeleteTopics v0 codecs, and
@@ -18,25 +18,6 @@ import { concatChunks, KafkaReader, KafkaWriter } from '../../src/protocol/kafka
  * big-endian, STRING as INT16 length + UTF-8, BYTES as INT32 length, arrays as
  * INT32 count. The helpers spell bytes and share no code with the codecs.
  */
-const i8 = (v: number) => [v & 0xff];
-const i16 = (v: number) => [(v >> 8) & 0xff, v & 0xff];
-const i32 = (v: number) => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
-const str = (s: string) => [...i16(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const nullStr = () => i16(-1);
-const bytes = (b: number[]) => [...i32(b.length), ...b];
-
-function decode<Q, R>(api: KafkaApi<Q, R>, version: number, body: number[]): Q {
-  const reader = new KafkaReader(Uint8Array.from(body));
-  const request = api.decode(reader, version);
-  expect(reader.remaining(), 'bytes left after decoding').toBe(0);
-  return request;
-}
-
-function encode<Q, R>(api: KafkaApi<Q, R>, version: number, response: R): number[] {
-  const writer = new KafkaWriter(8);
-  api.encode(writer, response, version);
-  return [...concatChunks(writer.finish())];
-}
 
 describe('Kafka admin API codecs (byte vectors from the message schemas)', () => {
   it('ApiVersions v0-2 requests are empty; v1 response ends with throttle_time_ms', () => {

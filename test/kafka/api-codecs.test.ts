@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
-import type { KafkaApi } from '../../src/protocol/kafka/api.js';
 import { apiVersions } from '../../src/protocol/kafka/api-versions.js';
 import { createTopics } from '../../src/protocol/kafka/create-topics.js';
 import { deleteTopics } from '../../src/protocol/kafka/delete-topics.js';
@@ -13,14 +12,10 @@ import { listOffsets } from '../../src/protocol/kafka/list-offsets.js';
 import { metadata } from '../../src/protocol/kafka/metadata.js';
 import { offsetCommit } from '../../src/protocol/kafka/offset-commit.js';
 import { offsetFetch } from '../../src/protocol/kafka/offset-fetch.js';
-import {
-  concatChunks,
-  KafkaReader,
-  KafkaWriter,
-  MalformedRequestError,
-} from '../../src/protocol/kafka/primitives.js';
+import { MalformedRequestError } from '../../src/protocol/kafka/primitives.js';
 import { produce } from '../../src/protocol/kafka/produce.js';
 import { syncGroup } from '../../src/protocol/kafka/sync-group.js';
+import { bytes, decode, encode, i8, i16, i32, i64, nullStr, str } from '../support/kafka-bytes.js';
 
 /**
  * Request decoders and response encoders against byte vectors written out by
@@ -30,29 +25,6 @@ import { syncGroup } from '../../src/protocol/kafka/sync-group.js';
  * length + UTF-8, arrays as INT32 count. The helpers below spell the bytes;
  * they share no code with the codecs.
  */
-const i8 = (v: number) => [v & 0xff];
-const i16 = (v: number) => [(v >> 8) & 0xff, v & 0xff];
-const i32 = (v: number) => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
-const i64 = (v: number) => {
-  const high = Math.floor(v / 2 ** 32);
-  return [...i32(high | 0), ...i32(v >>> 0)];
-};
-const str = (s: string) => [...i16(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const nullStr = () => i16(-1);
-const bytes = (b: number[]) => [...i32(b.length), ...b];
-
-function decode<Q, R>(api: KafkaApi<Q, R>, version: number, body: number[]): Q {
-  const reader = new KafkaReader(Uint8Array.from(body));
-  const request = api.decode(reader, version);
-  expect(reader.remaining(), 'bytes left after decoding').toBe(0);
-  return request;
-}
-
-function encode<Q, R>(api: KafkaApi<Q, R>, version: number, response: R): number[] {
-  const writer = new KafkaWriter(8);
-  api.encode(writer, response, version);
-  return [...concatChunks(writer.finish())];
-}
 
 describe('Kafka API codecs (byte vectors from the message schemas)', () => {
   it('ApiVersions v0 and v2 responses', () => {
