@@ -238,6 +238,8 @@ export class ShardedEngine implements Engine {
   async deleteTopic(name: string): Promise<KafkaErrorCode> {
     const entry = this.registry.get(name);
     if (entry === undefined) return KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    // Internal topics (committed offsets) hold the broker's own state: a client may not delete them.
+    if (name.startsWith('__')) return KafkaErrorCode.POLICY_VIOLATION;
     // Forget it first so no new request is routed to partitions being removed.
     this.registry.remove(name);
     const codes = await Promise.all(

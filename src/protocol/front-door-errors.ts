@@ -51,6 +51,8 @@ export function fromKafkaCode(code: number): FrontDoorErrorKind {
     case KafkaErrorCode.INVALID_PRODUCER_EPOCH:
     case KafkaErrorCode.INVALID_TXN_STATE:
       return FrontDoorError.INVALID_RECORDS;
+    case KafkaErrorCode.POLICY_VIOLATION:
+      return FrontDoorError.BAD_REQUEST;
     case KafkaErrorCode.INVALID_CONFIG:
     case KafkaErrorCode.INVALID_PARTITIONS:
     case KafkaErrorCode.INVALID_TOPIC_EXCEPTION:

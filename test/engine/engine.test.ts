@@ -233,6 +233,15 @@ describe('sharded engine', () => {
     expect(next.baseOffset).toBe(10);
   });
 
+  it('refuses to delete an internal topic', async () => {
+    const temp = makeTempDir('engine');
+    cleanup = temp.cleanup;
+    engine = await startTestEngine(temp.dir);
+    expect(await engine.createTopic('__consumer_offsets', 1)).toBe(KafkaErrorCode.NONE);
+    expect(await engine.deleteTopic('__consumer_offsets')).toBe(KafkaErrorCode.POLICY_VIOLATION);
+    expect(engine.describeTopic('__consumer_offsets')).toBeDefined();
+  });
+
   it('deletes topics with their data, and hands out producer ids that never repeat across restarts', async () => {
     const temp = makeTempDir('engine');
     cleanup = temp.cleanup;
