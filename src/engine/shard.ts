@@ -178,11 +178,11 @@ export class Shard {
     let appendTimeMs: number;
     try {
       validateProducedBatch(batch, partition.config.maxMessageBytes);
-      const batchView = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-      const producerId = readInt64(batchView, BatchHeader.PRODUCER_ID);
-      const producerEpoch = batchView.getInt16(BatchHeader.PRODUCER_EPOCH);
-      const baseSequence = batchView.getInt32(BatchHeader.BASE_SEQUENCE);
-      const recordCount = batchView.getInt32(BatchHeader.RECORD_COUNT);
+      // The batch sits in the ring at batchStart: read its producer fields through the ring's view.
+      const producerId = readInt64(view, batchStart + BatchHeader.PRODUCER_ID);
+      const producerEpoch = view.getInt16(batchStart + BatchHeader.PRODUCER_EPOCH);
+      const baseSequence = view.getInt32(batchStart + BatchHeader.BASE_SEQUENCE);
+      const recordCount = view.getInt32(batchStart + BatchHeader.RECORD_COUNT);
       if (producerId >= 0) {
         const verdict = partition.producers.check(producerId, producerEpoch, baseSequence, recordCount);
         if (verdict === DUPLICATE) {

@@ -2,6 +2,7 @@ import { InvalidBatchError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { batchCheckFailureName, checkBatch } from './batch-check.js';
 import { BatchAttributes, BatchHeader, CompressionCodec, compressionCodecName } from './batch-header.js';
+import { BufferViews } from './buffer-views.js';
 import { type Cursor, readVarint } from './varint.js';
 
 /**
@@ -28,6 +29,7 @@ import { type Cursor, readVarint } from './varint.js';
  * reused cursor and a DataView per batch, and allocates nothing per record.
  */
 const cursor: Cursor = { position: 0 };
+const views = new BufferViews();
 
 function reject(code: KafkaErrorCode, message: string): never {
   throw new InvalidBatchError(code, message);
@@ -47,11 +49,13 @@ export function validateProducedBatch(batch: Uint8Array, maxMessageBytes: number
       `batch of ${batch.length} bytes is shorter than a RecordBatch header`,
     );
   }
-  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  const magic = view.getInt8(BatchHeader.MAGIC);
+  // Fields are read through views over the whole buffer (the shard's ring), so nothing is allocated per batch.
+  const { view, bytes } = views.of(batch);
+  const at = batch.byteOffset;
+  const magic = view.getInt8(at + BatchHeader.MAGIC);
   if (magic !== BatchHeader.MAGIC_V2)
     reject(KafkaErrorCode.INVALID_RECORD, `batch magic is ${magic}, only 2 is accepted`);
-  const sizeBytes = checkBatch(batch, view, 0, batch.length);
+  const sizeBytes = checkBatch(bytes, view, at, at + batch.length);
   if (sizeBytes < 0) {
     // A torn length, bad length or bad CRC all mean the bytes were damaged on their way here.
     reject(KafkaErrorCode.CORRUPT_MESSAGE, `invalid batch: ${batchCheckFailureName(sizeBytes)}`);
@@ -62,7 +66,7 @@ export function validateProducedBatch(batch: Uint8Array, maxMessageBytes: number
       `expected exactly one batch of ${sizeBytes} bytes, got ${batch.length} bytes`,
     );
   }
-  const attributes = view.getInt16(BatchHeader.ATTRIBUTES);
+  const attributes = view.getInt16(at + BatchHeader.ATTRIBUTES);
   if ((attributes & BatchAttributes.CONTROL) !== 0)
     reject(KafkaErrorCode.INVALID_RECORD, 'clients may not produce control batches');
   if ((attributes & BatchAttributes.TRANSACTIONAL) !== 0) {
@@ -75,10 +79,10 @@ export function validateProducedBatch(batch: Uint8Array, maxMessageBytes: number
       `unknown compression codec ${compressionCodecName(codec)}`,
     );
   }
-  const recordCount = view.getInt32(BatchHeader.RECORD_COUNT);
+  const recordCount = view.getInt32(at + BatchHeader.RECORD_COUNT);
   if (recordCount < 1)
     reject(KafkaErrorCode.INVALID_RECORD, `recordCount is ${recordCount}, must be at least 1`);
-  const lastOffsetDelta = view.getInt32(BatchHeader.LAST_OFFSET_DELTA);
+  const lastOffsetDelta = view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
   if (lastOffsetDelta !== recordCount - 1) {
     reject(
       KafkaErrorCode.INVALID_RECORD,

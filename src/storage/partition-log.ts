@@ -5,6 +5,7 @@ import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64, writeInt64 } from '../common/offset.js';
 import { checkBatch } from '../record/batch-check.js';
 import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
+import { BufferViews } from '../record/buffer-views.js';
 import { crc32c } from '../record/crc32c.js';
 import { takeCleanMarker, writeCleanMarker } from './clean-marker.js';
 import { GroupCommit, type SyncTarget } from './group-commit.js';
@@ -59,8 +60,7 @@ export class PartitionLog implements SyncTarget {
   private readonly intervalTimer: NodeJS.Timeout | null = null;
   private scratch = new Uint8Array(SCRATCH_BYTES_MIN);
   private scratchView = new DataView(this.scratch.buffer);
-  private viewBuffer: ArrayBufferLike | null = null;
-  private batchView: DataView = new DataView(new ArrayBuffer(0));
+  private readonly batchViews = new BufferViews();
   private readonly result: AppendResult = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1 };
   private failure: Error | null = null;
   private closed = false;
@@ -137,7 +137,7 @@ export class PartitionLog implements SyncTarget {
     const sizeBytes = batch.length;
     assert(sizeBytes >= BatchHeader.SIZE_BYTES, 'append of a batch shorter than its header');
     if (this.active.sizeBytes > 0 && this.shouldRoll(sizeBytes, nowMs)) this.roll();
-    const view = this.viewOf(batch);
+    const view = this.batchViews.of(batch).view;
     const at = batch.byteOffset;
     const baseOffset = this.active.nextOffset;
     const lastOffset = baseOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
@@ -335,14 +335,6 @@ export class PartitionLog implements SyncTarget {
         `write failed: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-  }
-
-  private viewOf(batch: Uint8Array): DataView {
-    if (batch.buffer !== this.viewBuffer) {
-      this.viewBuffer = batch.buffer;
-      this.batchView = new DataView(batch.buffer);
-    }
-    return this.batchView;
   }
 
   /** Index of the last segment whose base offset is at or below `offset`. */
