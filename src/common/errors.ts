@@ -9,8 +9,19 @@ import { KafkaErrorCode, kafkaErrorName } from './kafka-error-code.js';
 export class PyralogError extends Error {
   readonly kafkaCode: KafkaErrorCode;
 
-  constructor(kafkaCode: KafkaErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * With `stackless`, no stack trace is captured: for errors that answer a
+   * client (a malformed request) rather than report a bug, where capturing
+   * one would cost microseconds per garbage frame on the acceptor thread.
+   */
+  constructor(
+    kafkaCode: KafkaErrorCode,
+    message: string,
+    options?: { cause?: unknown; stackless?: boolean },
+  ) {
+    const resumeStackTraces = options?.stackless === true ? pauseStackTraces() : null;
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    resumeStackTraces?.();
     this.name = 'PyralogError';
     this.kafkaCode = kafkaCode;
   }
@@ -18,6 +29,38 @@ export class PyralogError extends Error {
   /** The stable, client-visible name of the error, e.g. `CORRUPT_MESSAGE`. */
   get code(): string {
     return kafkaErrorName(this.kafkaCode);
+  }
+}
+
+/**
+ * Turns stack-trace capture off and returns the function that turns it back
+ * on. The one place that plays with `Error.stackTraceLimit`.
+ */
+function pauseStackTraces(): () => void {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  return () => {
+    Error.stackTraceLimit = limit;
+  };
+}
+
+/** Runs `run` without capturing stack traces for errors it throws (e.g. JSON.parse on client input). */
+export function withoutStackTraces<T>(run: () => T): T {
+  const resume = pauseStackTraces();
+  try {
+    return run();
+  } finally {
+    resume();
+  }
+}
+
+/** An error that answers a client (a malformed frame or message) rather than reports a bug: no stack trace. */
+export class ClientInputError extends Error {
+  constructor(message: string) {
+    const resume = pauseStackTraces();
+    super(message);
+    resume();
+    this.name = 'ClientInputError';
   }
 }
 

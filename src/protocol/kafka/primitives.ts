@@ -19,10 +19,7 @@ export class MalformedRequestError extends PyralogError {
   constructor(message: string) {
     // No stack trace: the message says where the request broke, and capturing one costs several
     // microseconds, which a client streaming garbage frames would otherwise spend on the acceptor thread.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super(KafkaErrorCode.INVALID_REQUEST, message);
-    Error.stackTraceLimit = stackTraceLimit;
+    super(KafkaErrorCode.INVALID_REQUEST, message, { stackless: true });
     this.name = 'MalformedRequestError';
   }
 }

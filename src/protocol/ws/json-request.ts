@@ -1,3 +1,4 @@
+import { ClientInputError, withoutStackTraces } from '../../common/errors.js';
 import type { Acks } from '../../engine/engine-api.js';
 import { recordFromJson } from '../record-json.js';
 import { ARROW_RECORDS_MAX } from './arrow-frame.js';
@@ -22,14 +23,11 @@ import type { SubscribeFrom, ValueEncoding, WsRequest } from './ws-request.js';
  *   {"op":"arrow","id":7,"topic":"t","partition":0,"offset":0,"limit"?:1000,"maxBytes"?:n,"values"?:"json"}
  */
 /** A JSON request that is not one; answered BAD_REQUEST. Without a stack trace, as FrameError (binary-frame.ts). */
-export class JsonRequestError extends Error {
+export class JsonRequestError extends ClientInputError {
   readonly id: number;
 
   constructor(message: string, id: number) {
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
     super(message);
-    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'JsonRequestError';
     this.id = id;
   }
@@ -86,15 +84,11 @@ function acksOf(object: Json, id: number): Acks {
 /** Parses one JSON text message; throws JsonRequestError (with the id when it was readable). */
 export function decodeJsonRequest(text: string): WsRequest {
   let parsed: unknown;
-  // JSON.parse's SyntaxError would capture a stack nobody reads.
-  const stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
   try {
-    parsed = JSON.parse(text);
+    // JSON.parse's SyntaxError would capture a stack nobody reads.
+    parsed = withoutStackTraces(() => JSON.parse(text));
   } catch (error) {
     throw new JsonRequestError(`message is not valid JSON: ${(error as Error).message}`, 0);
-  } finally {
-    Error.stackTraceLimit = stackTraceLimit;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw new JsonRequestError('message must be a JSON object', 0);
