@@ -1,6 +1,7 @@
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
+import type { FetchPartitionOutcome } from '../engine/engine-api.js';
 import { type Engine, ListOffsetsTimestamp, type TopicDescription } from '../engine/engine-api.js';
 import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
 import { FrameError, readFrameHeader, WsOpCode } from '../protocol/ws/binary-frame.js';
@@ -269,25 +270,8 @@ export class WsSession implements SubscriptionHost {
   }
 
   private async fetch(request: FetchRequest, mode: WsMode): Promise<void> {
-    const { engine, config } = this.deps;
-    await this.waitForRoom();
-    if (this.closed) return;
-    const maxBytes = Math.max(1, Math.min(request.maxBytes, config.fetchMaxBytes));
-    const outcome = await engine.fetch({
-      partitions: [
-        { topic: request.topic, partition: request.partition, offset: request.offset as Offset, maxBytes },
-      ],
-      maxWaitMs: Math.min(request.maxWaitMs, config.maxWaitMsMax),
-      minBytes: 1,
-      maxBytes,
-    });
-    const result = outcome.partitions[0]!;
-    if (result.errorCode !== KafkaErrorCode.NONE)
-      throw kafkaProblem(
-        result.errorCode,
-        `fetch ${request.topic}-${request.partition} at ${request.offset}`,
-      );
-    if (this.closed) return;
+    const result = await this.fetchPartition(request, request.maxWaitMs, 1, 'fetch');
+    if (result === null) return;
     this.replies.records(
       mode,
       WsOpCode.FETCHED,
@@ -355,25 +339,42 @@ export class WsSession implements SubscriptionHost {
     void subscription.run();
   }
 
-  private async arrow(request: ArrowRequest, mode: WsMode): Promise<void> {
+  /**
+   * One partition's records for a fetch or Arrow request, once the socket has
+   * room, with sizes and waits capped by the broker's limits; null when the
+   * connection closed meanwhile.
+   */
+  private async fetchPartition(
+    request: { topic: string; partition: number; offset: number; maxBytes: number },
+    maxWaitMs: number,
+    minBytes: number,
+    what: string,
+  ): Promise<FetchPartitionOutcome | null> {
     const { engine, config } = this.deps;
     await this.waitForRoom();
-    if (this.closed) return;
+    if (this.closed) return null;
     const maxBytes = Math.max(1, Math.min(request.maxBytes, config.fetchMaxBytes));
     const outcome = await engine.fetch({
       partitions: [
         { topic: request.topic, partition: request.partition, offset: request.offset as Offset, maxBytes },
       ],
-      maxWaitMs: 0,
-      minBytes: 0,
+      maxWaitMs: Math.min(maxWaitMs, config.maxWaitMsMax),
+      minBytes,
       maxBytes,
     });
     const result = outcome.partitions[0]!;
-    if (result.errorCode !== KafkaErrorCode.NONE)
+    if (result.errorCode !== KafkaErrorCode.NONE) {
       throw kafkaProblem(
         result.errorCode,
-        `arrow ${request.topic}-${request.partition} at ${request.offset}`,
+        `${what} ${request.topic}-${request.partition} at ${request.offset}`,
       );
+    }
+    return this.closed ? null : result;
+  }
+
+  private async arrow(request: ArrowRequest, mode: WsMode): Promise<void> {
+    const result = await this.fetchPartition(request, 0, 0, 'arrow');
+    if (result === null) return;
     const ipc = await this.deps.encodeArrow({
       records: result.records,
       fromOffset: request.offset,
