@@ -1,9 +1,8 @@
-import { type BrokerConfig, defaultBrokerConfig } from '../../src/common/broker-config.js';
+import type { BrokerConfig } from '../../src/common/broker-config.js';
 import type { Engine } from '../../src/engine/engine-api.js';
-import { GroupCoordinator } from '../../src/groups/group-coordinator.js';
-import { encodeRecordsAsArrow } from '../../src/server/arrow-export.js';
-import type { FrontDoor, FrontDoorDeps } from '../../src/server/front-door-deps.js';
+import type { FrontDoor } from '../../src/server/front-door-deps.js';
 import { startHttpServer } from '../../src/server/http-server.js';
+import { testFrontDoorDeps } from './front-door-deps.js';
 import { MemoryEngine } from './memory-engine.js';
 
 /** The uWS app (HTTP + /ws) on 127.0.0.1:<ephemeral> over an in-memory engine and a real group coordinator. */
@@ -20,16 +19,11 @@ export async function startHttpFixture(
   overrides: Partial<BrokerConfig> = {},
   engine: Engine = new MemoryEngine(),
 ): Promise<HttpFixture> {
-  const config: BrokerConfig = { ...defaultBrokerConfig(1), httpPort: 0, logLevel: 'silent', ...overrides };
-  const groups = await GroupCoordinator.open(engine);
-  const deps: FrontDoorDeps = {
-    config,
-    engine,
-    groups,
+  const deps = await testFrontDoorDeps(engine, overrides, {
     metricsText: () =>
       '# HELP pyralog_test_total A test counter\n# TYPE pyralog_test_total counter\npyralog_test_total{shard="0"} 3\n',
-    encodeArrow: async (input) => encodeRecordsAsArrow(input),
-  };
+  });
+  const { config, groups } = deps;
   const server = await startHttpServer(deps);
   return {
     engine,

@@ -1,8 +1,9 @@
-import { type BrokerConfig, defaultBrokerConfig } from '../../src/common/broker-config.js';
+import type { BrokerConfig } from '../../src/common/broker-config.js';
 import type { Engine } from '../../src/engine/engine-api.js';
-import { GroupCoordinator } from '../../src/groups/group-coordinator.js';
-import type { FrontDoor, FrontDoorDeps } from '../../src/server/front-door-deps.js';
+import type { GroupCoordinator } from '../../src/groups/group-coordinator.js';
+import type { FrontDoor } from '../../src/server/front-door-deps.js';
 import { startKafkaListener } from '../../src/server/kafka-listener.js';
+import { testFrontDoorDeps } from './front-door-deps.js';
 import { MemoryEngine } from './memory-engine.js';
 
 /** A Kafka listener on 127.0.0.1:<ephemeral> over an in-memory engine and a real group coordinator. */
@@ -18,15 +19,10 @@ export async function startKafkaFixture(
   overrides: Partial<BrokerConfig> = {},
   engine: Engine = new MemoryEngine(),
 ): Promise<KafkaFixture> {
-  const config: BrokerConfig = { ...defaultBrokerConfig(1), kafkaPort: 0, logLevel: 'silent', ...overrides };
-  const groups = await GroupCoordinator.open(engine);
-  const deps: FrontDoorDeps = {
-    config,
-    engine,
-    groups,
-    metricsText: () => '',
+  const deps = await testFrontDoorDeps(engine, overrides, {
     encodeArrow: () => Promise.reject(new Error('no Arrow in Kafka tests')),
-  };
+  });
+  const { config, groups } = deps;
   const listener = await startKafkaListener(deps);
   return {
     engine,

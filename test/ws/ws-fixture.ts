@@ -1,13 +1,11 @@
 import uWS, { type us_listen_socket } from '@trufflesuite/uws-js-unofficial';
 import WebSocket from 'ws';
-import { type BrokerConfig, defaultBrokerConfig } from '../../src/common/broker-config.js';
+import type { BrokerConfig } from '../../src/common/broker-config.js';
 import type { Engine } from '../../src/engine/engine-api.js';
-import { GroupCoordinator } from '../../src/groups/group-coordinator.js';
 import { FrameReader, readFrameHeader } from '../../src/protocol/ws/binary-frame.js';
-import { encodeRecordsAsArrow } from '../../src/server/arrow-export.js';
-import type { FrontDoorDeps } from '../../src/server/front-door-deps.js';
 import { attachWebSocketRoute, type WebSocketRoute } from '../../src/server/ws-route.js';
 import type { WsLimits } from '../../src/server/ws-session.js';
+import { testFrontDoorDeps } from '../support/front-door-deps.js';
 import { MemoryEngine } from '../support/memory-engine.js';
 
 /**
@@ -28,15 +26,8 @@ export async function startWsFixture(
   limits: Partial<WsLimits> = {},
   engine: Engine = new MemoryEngine(),
 ): Promise<WsFixture> {
-  const config: BrokerConfig = { ...defaultBrokerConfig(1), httpPort: 0, logLevel: 'silent', ...overrides };
-  const groups = await GroupCoordinator.open(engine);
-  const deps: FrontDoorDeps = {
-    config,
-    engine,
-    groups,
-    metricsText: () => '',
-    encodeArrow: async (input) => encodeRecordsAsArrow(input),
-  };
+  const deps = await testFrontDoorDeps(engine, overrides);
+  const { config, groups } = deps;
   const app = uWS.App();
   const route = attachWebSocketRoute(app, deps, limits);
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
