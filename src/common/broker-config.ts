@@ -100,7 +100,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
   };
 }
 
-function isPowerOfTwo(value: number): boolean {
+export function isPowerOfTwo(value: number): boolean {
   return Number.isInteger(value) && value > 0 && (value & (value - 1)) === 0;
 }
 

@@ -1,3 +1,4 @@
+import { isPowerOfTwo } from '../common/broker-config.js';
 /**
  * The byte layout of a single-producer single-consumer ring in one
  * SharedArrayBuffer. Every shared slot is named here and nowhere else.
@@ -89,10 +90,6 @@ export interface RingRecord {
   /** Where the payload starts in the reader's `bytes` / `view`. */
   payloadPosition: number;
   payloadBytes: number;
-}
-
-export function isPowerOfTwo(value: number): boolean {
-  return Number.isInteger(value) && value > 0 && (value & (value - 1)) === 0;
 }
 
 /** Allocates a ring: control words and a data region of `dataBytes` (a power of two) in one SharedArrayBuffer. */

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { doubled } from './grow.js';
 
 /**
  * Sparse offset index of one segment: one entry per ~4 KiB of log, mapping
@@ -37,12 +38,8 @@ export class OffsetIndex {
 
   add(relativeOffset: number, position: number): void {
     if (this.count === this.positions.length) {
-      const grownOffsets = new Uint32Array(this.count * 2);
-      grownOffsets.set(this.relativeOffsets);
-      this.relativeOffsets = grownOffsets;
-      const grownPositions = new Uint32Array(this.count * 2);
-      grownPositions.set(this.positions);
-      this.positions = grownPositions;
+      this.relativeOffsets = doubled(this.relativeOffsets);
+      this.positions = doubled(this.positions);
     }
     this.relativeOffsets[this.count] = relativeOffset;
     this.positions[this.count] = position;

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { doubled } from './grow.js';
 
 /**
  * Sparse time index of one segment: one entry per ~4 KiB of log, mapping the
@@ -39,12 +40,8 @@ export class TimeIndex {
 
   add(timestampMs: number, relativeOffset: number): void {
     if (this.count === this.relativeOffsets.length) {
-      const grownTimes = new Float64Array(this.count * 2);
-      grownTimes.set(this.timestampsMs);
-      this.timestampsMs = grownTimes;
-      const grownOffsets = new Uint32Array(this.count * 2);
-      grownOffsets.set(this.relativeOffsets);
-      this.relativeOffsets = grownOffsets;
+      this.timestampsMs = doubled(this.timestampsMs);
+      this.relativeOffsets = doubled(this.relativeOffsets);
     }
     this.timestampsMs[this.count] = timestampMs;
     this.relativeOffsets[this.count] = relativeOffset;
