@@ -53,6 +53,32 @@ function integer(name: string, value: string, min: number, max: number): number 
   return parsed;
 }
 
+type IntegerOption =
+  | 'partitions'
+  | 'recordBytes'
+  | 'batchRecords'
+  | 'lingerMs'
+  | 'producers'
+  | 'consumers'
+  | 'durationS'
+  | 'warmupS'
+  | 'rate'
+  | 'inFlight';
+
+/** Whole-number options: the field each sets and its bounds. */
+const integerOptions: Record<string, readonly [IntegerOption, number, number]> = {
+  partitions: ['partitions', 1, 10_000],
+  'record-bytes': ['recordBytes', 8, 1024 * 1024],
+  'batch-records': ['batchRecords', 1, 100_000],
+  'linger-ms': ['lingerMs', 0, 10_000],
+  producers: ['producers', 0, 256],
+  consumers: ['consumers', 0, 256],
+  'duration-s': ['durationS', 1, 24 * 3600],
+  'warmup-s': ['warmupS', 0, 3600],
+  rate: ['rate', 0, 100_000_000],
+  'in-flight': ['inFlight', 1, 10_000],
+};
+
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const options: BenchOptions = {
     scenario: 'produce',
@@ -89,6 +115,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     }
     const value = args.shift();
     if (value === undefined) throw new BenchOptionError(`--${name} needs a value`);
+    const integerOption = Object.hasOwn(integerOptions, name) ? integerOptions[name] : undefined;
+    if (integerOption !== undefined) {
+      const [field, min, max] = integerOption;
+      options[field] = integer(name, value, min, max);
+      continue;
+    }
     switch (name) {
       case 'protocol':
         if (value !== 'kafka' && value !== 'ws') throw new BenchOptionError('--protocol must be kafka or ws');
@@ -108,24 +140,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       case 'topic':
         options.topic = value;
         break;
-      case 'partitions':
-        options.partitions = integer(name, value, 1, 10_000);
-        break;
-      case 'record-bytes':
-        options.recordBytes = integer(name, value, 8, 1024 * 1024);
-        break;
-      case 'batch-records':
-        options.batchRecords = integer(name, value, 1, 100_000);
-        break;
-      case 'linger-ms':
-        options.lingerMs = integer(name, value, 0, 10_000);
-        break;
-      case 'producers':
-        options.producers = integer(name, value, 0, 256);
-        break;
-      case 'consumers':
-        options.consumers = integer(name, value, 0, 256);
-        break;
       case 'acks': {
         const acks = integer(name, value, -1, 1);
         if (acks === 0)
@@ -133,18 +147,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         options.acks = acks as 1 | -1;
         break;
       }
-      case 'duration-s':
-        options.durationS = integer(name, value, 1, 24 * 3600);
-        break;
-      case 'warmup-s':
-        options.warmupS = integer(name, value, 0, 3600);
-        break;
-      case 'rate':
-        options.rate = integer(name, value, 0, 100_000_000);
-        break;
-      case 'in-flight':
-        options.inFlight = integer(name, value, 1, 10_000);
-        break;
       case 'out':
         options.outDir = value;
         break;
