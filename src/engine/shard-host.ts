@@ -7,6 +7,7 @@ import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../ri
 import type { Acks, FetchPartitionOutcome, ListOffsetsOutcome, ProduceOutcome } from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
 import {
+  batchSkewOf,
   DescribeReply,
   FetchReplyField,
   FetchRequestField,
@@ -176,15 +177,18 @@ export class ShardHost {
     return new Promise<ProduceOutcome>((resolve) => {
       if (this.state !== 'ready') return resolve(produceFailure(RETRIABLE, 'shard is restarting'));
       const correlationId = this.register(MessageType.PRODUCE, resolve);
-      const payloadBytes = ProduceRequest.BATCH + batch.length;
+      const payloadBytes = ProduceRequest.BATCH + batchSkewOf(batch) + batch.length;
       const p = this.tryClaim(payloadBytes, MessageType.PRODUCE, correlationId);
       if (p >= 0) {
         fillProduce(this.requests.bytes, this.requests.view, p, topicId, partition, acks, batch);
       } else {
         // Slow path only: the ring is full, so keep a copy of what to write.
         const copy = new Uint8Array(batch); // a copy even when given a Buffer (whose slice is a view)
-        this.enqueueBlocked(payloadBytes, MessageType.PRODUCE, correlationId, (bytes, view, position) =>
-          fillProduce(bytes, view, position, topicId, partition, acks, copy),
+        this.enqueueBlocked(
+          ProduceRequest.BATCH + batchSkewOf(copy) + copy.length,
+          MessageType.PRODUCE,
+          correlationId,
+          (bytes, view, position) => fillProduce(bytes, view, position, topicId, partition, acks, copy),
         );
       }
     });
@@ -443,10 +447,11 @@ function fillProduce(
   view.setUint32(p + ProduceRequest.TOPIC_ID, topicId);
   view.setUint32(p + ProduceRequest.PARTITION, partition);
   view.setInt8(p + ProduceRequest.ACKS, acks);
-  view.setInt8(p + ProduceRequest.ACKS + 1, 0);
-  view.setUint16(p + ProduceRequest.ACKS + 2, 0);
-  view.setUint32(p + ProduceRequest.ACKS + 4, 0);
-  bytes.set(batch, p + ProduceRequest.BATCH);
+  const skew = batchSkewOf(batch);
+  view.setUint8(p + ProduceRequest.BATCH_SKEW, skew);
+  view.setUint16(p + ProduceRequest.BATCH_SKEW + 1, 0);
+  view.setUint32(p + ProduceRequest.BATCH_SKEW + 3, 0);
+  bytes.set(batch, p + ProduceRequest.BATCH + skew);
 }
 
 const replyHandlers: Record<number, ReplyHandler> = {

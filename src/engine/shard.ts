@@ -171,7 +171,7 @@ export class Shard {
       );
       return;
     }
-    const batchStart = position + ProduceRequest.BATCH;
+    const batchStart = position + ProduceRequest.BATCH + view.getUint8(position + ProduceRequest.BATCH_SKEW);
     const batch = this.reader.bytes.subarray(batchStart, position + record.payloadBytes);
     let lastOffset: number;
     let baseOffset: number;

@@ -66,6 +66,25 @@ describe('sharded engine', () => {
     for (const partition of described) expect(partition.logEndOffset).toBe(5);
   });
 
+  it('given batches at every alignment in their source buffer should store each byte for byte', async () => {
+    const temp = makeTempDir('engine');
+    cleanup = temp.cleanup;
+    engine = await startTestEngine(temp.dir);
+    expect(await engine.createTopic('aligned', 1)).toBe(KafkaErrorCode.NONE);
+    // The acceptor pads a batch in the ring to keep its source address modulo 8; the shard must find it.
+    const values = Array.from({ length: 16 }, (_, i) => `skew-${i % 8}-${'x'.repeat(100 + i)}`);
+    for (let i = 0; i < values.length; i++) {
+      const batch = batchOf([values[i]!]);
+      const source = new Uint8Array(batch.length + 16);
+      const skew = i % 8;
+      source.set(batch, skew);
+      const view = source.subarray(skew, skew + batch.length);
+      expect(view.byteOffset % 8).toBe(skew);
+      expect((await engine.produce('aligned', 0, view, 1)).errorCode).toBe(KafkaErrorCode.NONE);
+    }
+    expect(await readAll(engine, 'aligned', 0)).toEqual(values);
+  });
+
   it('answers unknown topics, partitions and bad batches with Kafka error codes', async () => {
     const temp = makeTempDir('engine');
     cleanup = temp.cleanup;
