@@ -44,6 +44,11 @@ export class KafkaConnection {
   private paused = false;
   private parsing = false;
   private closed = false;
+  private flushScheduled = false;
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
   private readonly writer = new KafkaWriter(16 * 1024);
 
   constructor(
@@ -182,7 +187,7 @@ export class KafkaConnection {
       (encode) => {
         if (encode === null) {
           slot.done = true;
-          this.flush();
+          this.scheduleFlush();
           return;
         }
         try {
@@ -207,7 +212,18 @@ export class KafkaConnection {
     encode(writer);
     slot.chunks = writer.finishFrame();
     slot.done = true;
-    this.flush();
+    this.scheduleFlush();
+  }
+
+  /**
+   * Flushes once the microtasks queued so far have run (process.nextTick runs
+   * after the microtask queue drains): responses that finish in the same
+   * burst of shard replies leave in one write instead of one syscall each.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flushNow);
   }
 
   /** Writes every finished response at the head of the queue, in arrival order. */
