@@ -8,6 +8,11 @@ import type { Segment } from './segment.js';
  * under load many appends share each fdatasync, and an idle log syncs each
  * append at once.
  *
+ * A sync starts in a microtask, not inside request(): a shard appends a whole
+ * burst of ring records synchronously, and one sync after the burst covers
+ * all of it, where a sync started at its first append would cover only that
+ * one and leave the rest of the burst waiting a whole sync longer.
+ *
  * The sync runs on the libuv thread pool (fs.fdatasync), so the shard's event
  * loop keeps serving other partitions, and appends to this one, meanwhile.
  * Owned by the partition's shard thread.
@@ -29,6 +34,11 @@ function fdatasyncPromise(fd: number): Promise<void> {
 export class GroupCommit {
   private inFlight: Promise<void> | null = null;
   private wanted = false;
+  private startScheduled = false;
+  private readonly startNow = (): void => {
+    this.startScheduled = false;
+    if (this.inFlight === null && this.wanted) this.inFlight = this.run();
+  };
   /** Syncs completed; a test and benchmark statistic. */
   syncCount = 0;
 
@@ -36,15 +46,15 @@ export class GroupCommit {
 
   /** Asks for a sync covering everything appended so far. */
   request(): void {
-    if (this.inFlight !== null) {
-      this.wanted = true;
-      return;
-    }
-    this.inFlight = this.run();
+    this.wanted = true;
+    if (this.inFlight !== null || this.startScheduled) return;
+    this.startScheduled = true;
+    queueMicrotask(this.startNow);
   }
 
   /** Resolves when no sync is in flight or wanted. */
   async idle(): Promise<void> {
+    if (this.startScheduled) this.startNow();
     while (this.inFlight !== null) await this.inFlight;
   }
 
