@@ -7,6 +7,7 @@ import { BatchHeader } from '../../src/record/batch-header.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
 import { LeanKafkaConsumer } from '../lean-kafka-consumer.js';
 import { LeanKafkaProducer } from '../lean-kafka-producer.js';
+import { sleepUntil } from '../open-loop.js';
 import type { BenchOptions } from './bench-options.js';
 
 /**
@@ -70,12 +71,6 @@ function stampedBatch(sentMs: number): Uint8Array {
   return buildRecordBatch(Array.from({ length: options.batchRecords }, () => ({ key: null, value })));
 }
 
-async function sleepUntil(targetMs: number): Promise<void> {
-  const waitMs = targetMs - nowMs();
-  if (waitMs > 2) await new Promise((resolve) => setTimeout(resolve, waitMs - 1.5));
-  while (nowMs() < targetMs) await new Promise((resolve) => setImmediate(resolve));
-}
-
 async function kafkaProducer(): Promise<void> {
   const producer = await LeanKafkaProducer.connect(options.kafka.port, options.kafka.host);
   let next = 0;
@@ -87,7 +82,7 @@ async function kafkaProducer(): Promise<void> {
     for (let i = 0; ; i++) {
       const scheduledMs = data.measureFromMs - options.warmupS * 1000 + i * intervalMs;
       if (scheduledMs >= data.stopAtMs) break;
-      await sleepUntil(scheduledMs);
+      await sleepUntil(scheduledMs, nowMs);
       const sending = producer
         .produce(options.topic, partitionFor(), stampedBatch(scheduledMs), options.acks)
         .then((ack) => {
@@ -182,7 +177,7 @@ async function wsProducer(): Promise<void> {
     for (let i = 0; ; i++) {
       const scheduledMs = data.measureFromMs - options.warmupS * 1000 + i * intervalMs;
       if (scheduledMs >= data.stopAtMs) break;
-      await sleepUntil(scheduledMs);
+      await sleepUntil(scheduledMs, nowMs);
       const sending = produceOne(scheduledMs);
       inFlight.add(sending);
       void sending.finally(() => inFlight.delete(sending));
