@@ -112,7 +112,7 @@ export const serveOptions: readonly OptionSpec[] = [
   },
   {
     name: 'shards',
-    help: 'shard worker threads (default: one per core)',
+    help: "shard worker threads (default: one per core but the acceptor's, at least 1)",
     apply: int((c, v) => {
       c.shardCount = v;
     }),

@@ -19,14 +19,16 @@ describe('pyralog serve options', () => {
   let cleanup = (): void => {};
   afterEach(() => cleanup());
 
-  it('defaults to ./data, 127.0.0.1, Kafka 9092, HTTP 8080, one shard per core, fsync always', () => {
+  it("defaults to ./data, 127.0.0.1, Kafka 9092, HTTP 8080, a shard per core but the acceptor's, fsync always", () => {
+    expect(resolveServeConfig([], {}, 1).shardCount).toBe(1);
+    expect(resolveServeConfig([], {}, 2).shardCount).toBe(1);
     const config = resolveServeConfig([], {}, 4);
     expect(config).toMatchObject({
       dataDir: './data',
       host: '127.0.0.1',
       kafkaPort: 9092,
       httpPort: 8080,
-      shardCount: 4,
+      shardCount: 3,
       fsync: 'always',
       advertisedHost: '127.0.0.1',
       advertisedPort: 9092,
