@@ -42,6 +42,11 @@ class HeldFetch implements FetchWaiter {
 
 export class ShardFetcher {
   private readonly held = new Map<number, HeldFetch>();
+
+  /** Fetches waiting for data or their maxWaitMs. */
+  heldCount(): number {
+    return this.held.size;
+  }
   private stamp = 0;
   // Per-entry results of the fetch being answered, reused across fetches.
   private readonly chunks: Uint8Array[] = [];

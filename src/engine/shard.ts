@@ -69,6 +69,8 @@ export class Shard {
     enqueuedMs: number,
   ) => void;
   private releasingPartition: ShardPartition | null = null;
+  /** acks=-1 produces waiting for an fdatasync, over all partitions. */
+  private durableAcksWaiting = 0;
 
   constructor(
     private readonly options: ShardOptions,
@@ -218,7 +220,7 @@ export class Shard {
     this.fetcher.notifyAppend(partition);
     if (acks === -1 && this.options.fsync === 'always' && partition.log.durableOffset <= lastOffset) {
       partition.enqueueAck(record.correlationId, baseOffset, lastOffset, appendTimeMs, nowMs);
-      this.metrics.add(Counter.PENDING_DURABLE_ACKS, 1);
+      this.countDurableAcks(1);
       return;
     }
     this.writeProduceReply(
@@ -238,8 +240,24 @@ export class Shard {
     this.releasingPartition = partition;
     partition.releaseAcks(partition.log.durableOffset, this.releaseAck);
     this.releasingPartition = null;
-    this.metrics.add(Counter.PENDING_DURABLE_ACKS, partition.pendingAcks() - before);
+    this.countDurableAcks(partition.pendingAcks() - before);
     this.out.publish();
+  }
+
+  private countDurableAcks(delta: number): void {
+    this.durableAcksWaiting += delta;
+    this.metrics.add(Counter.PENDING_DURABLE_ACKS, delta);
+  }
+
+  /**
+   * True while a reply can only come from the event loop: a held fetch (its
+   * timer), an acks=-1 produce (its fdatasync), or a reply waiting for ring
+   * space. The worker then sleeps on the doorbell without blocking its event
+   * loop; otherwise it may block on the doorbell, which wakes faster and costs
+   * less CPU per request (see workers/shard.ts).
+   */
+  waitsOnEventLoop(): boolean {
+    return this.durableAcksWaiting > 0 || this.fetcher.heldCount() > 0 || this.out.pendingReplies() > 0;
   }
 
   /**
@@ -257,7 +275,7 @@ export class Shard {
     const lastOffset = baseOffset + recordCount - 1;
     if (acks === -1 && this.options.fsync === 'always' && partition.log.durableOffset <= lastOffset) {
       partition.enqueueAck(correlationId, baseOffset, lastOffset, -1, wallClockMs());
-      this.metrics.add(Counter.PENDING_DURABLE_ACKS, 1);
+      this.countDurableAcks(1);
       return;
     }
     this.writeProduceReply(
@@ -375,6 +393,7 @@ export class Shard {
       if (partition === undefined) continue;
       this.partitions.delete(key);
       this.fetcher.forgetPartition(partition);
+      this.countDurableAcks(-partition.pendingAcks());
       partition.failAllAcks((id) =>
         this.writeProduceReply(id, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1, 'topic deleted'),
       );
@@ -486,6 +505,7 @@ export class Shard {
     }
     await Promise.all(closing);
     for (const partition of this.partitions.values()) {
+      this.countDurableAcks(-partition.pendingAcks());
       partition.failAllAcks((id) =>
         this.writeProduceReply(id, KafkaErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1, -1, 'shard stopping'),
       );

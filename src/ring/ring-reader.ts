@@ -108,10 +108,11 @@ export class RingReader {
    * false on timeout. It first polls the write index for SPIN_POLLS loads
    * (tens of microseconds; a reply or the next burst usually lands within
    * that), and only then sleeps on the doorbell: a futex wake-up costs tens of
-   * microseconds on both sides.
+   * microseconds on both sides. `spinPolls` 0 sleeps at once (a thread that
+   * shares its core with the producer should not spin).
    */
-  waitSync(timeoutMs: number): boolean {
-    for (let spin = 0; spin < SPIN_POLLS; spin++) {
+  waitSync(timeoutMs: number, spinPolls = SPIN_POLLS): boolean {
+    for (let spin = 0; spin < spinPolls; spin++) {
       if (Atomics.load(this.control, RingSlot.WRITE_INDEX) !== this.readPosition) return true;
     }
     Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 1);

@@ -85,6 +85,25 @@ describe('sharded engine', () => {
     expect(await readAll(engine, 'aligned', 0)).toEqual(values);
   });
 
+  it('given idle shards with nothing pending should still run their timers (retention)', async () => {
+    const temp = makeTempDir('engine');
+    cleanup = temp.cleanup;
+    // An idle shard blocks on its doorbell between requests; its retention timer must fire regardless.
+    engine = await startTestEngine(temp.dir, {}, 50);
+    const config = { segmentBytes: 4096, retentionBytes: 8192 };
+    expect(await engine.createTopic('expiring', 1, config)).toBe(KafkaErrorCode.NONE);
+    const value = 'r'.repeat(1000);
+    for (let i = 0; i < 40; i++) {
+      expect((await engine.produce('expiring', 0, batchOf([value]), 1)).errorCode).toBe(KafkaErrorCode.NONE);
+    }
+    let logStartOffset = 0;
+    for (let attempt = 0; attempt < 100 && logStartOffset === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      logStartOffset = (await engine.describePartitions('expiring'))![0]!.logStartOffset;
+    }
+    expect(logStartOffset).toBeGreaterThan(0);
+  });
+
   it('answers unknown topics, partitions and bad batches with Kafka error codes', async () => {
     const temp = makeTempDir('engine');
     cleanup = temp.cleanup;

@@ -25,6 +25,7 @@ export function testBrokerConfig(dataDir: string, overrides: Partial<BrokerConfi
 export async function startTestEngine(
   dataDir: string,
   overrides: Partial<BrokerConfig> = {},
+  retentionCheckIntervalMs = 60_000,
 ): Promise<ShardedEngine> {
-  return ShardedEngine.start(testBrokerConfig(dataDir, overrides), { retentionCheckIntervalMs: 60_000 });
+  return ShardedEngine.start(testBrokerConfig(dataDir, overrides), { retentionCheckIntervalMs });
 }
