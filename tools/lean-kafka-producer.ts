@@ -2,7 +2,8 @@ import { connect, type Socket } from 'node:net';
 
 /**
  * A lean Kafka producer for load generation: it sends ready RecordBatches
- * in Produce v7 requests with many in flight on one connection, and matches
+ * in Produce v7 requests (one partition each, or one batch for each of several
+ * partitions as a Kafka client sends) with many in flight on one connection, and matches
  * responses by correlation id (Kafka answers in order). kafkajs would be the
  * bottleneck of a benchmark; this does as little as the protocol allows.
  */
@@ -14,11 +15,14 @@ export interface ProduceAck {
 const PRODUCE = 0;
 const VERSION = 7;
 const CLIENT_ID = 'pyralog-bench';
+/** index INT32, error_code INT16, base_offset INT64, log_append_time_ms INT64, log_start_offset INT64. */
+const PARTITION_RESPONSE_BYTES = 4 + 2 + 8 + 8 + 8;
 
 export class LeanKafkaProducer {
   private nextCorrelationId = 1;
   private readonly waiting = new Map<number, (ack: ProduceAck) => void>();
   private buffered: Buffer = Buffer.alloc(0);
+  private readonly partitionsOfOne = [0];
 
   private constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
@@ -34,29 +38,50 @@ export class LeanKafkaProducer {
 
   /** Sends one batch to one partition; resolves with the partition's error code and base offset (acks 1 or -1). */
   produce(topic: string, partition: number, batch: Uint8Array, acks: 1 | -1): Promise<ProduceAck> {
+    this.partitionsOfOne[0] = partition;
+    return this.produceToPartitions(topic, this.partitionsOfOne, batch, acks);
+  }
+
+  /**
+   * Sends `batch` to each of `partitions` in one request, as a Kafka client
+   * does with the batches ready for one broker. Resolves with the first
+   * non-zero error code (0 when all succeeded) and the first partition's base
+   * offset.
+   */
+  produceToPartitions(
+    topic: string,
+    partitions: readonly number[],
+    batch: Uint8Array,
+    acks: 1 | -1,
+  ): Promise<ProduceAck> {
     const correlationId = this.nextCorrelationId++;
     const topicBytes = Buffer.byteLength(topic);
-    const size = 2 + 2 + 4 + 2 + CLIENT_ID.length + 2 + 2 + 4 + 4 + 2 + topicBytes + 4 + 4 + 4 + batch.length;
-    const frame = Buffer.allocUnsafe(4 + size - batch.length);
-    let at = frame.writeInt32BE(size, 0);
-    at = frame.writeInt16BE(PRODUCE, at);
-    at = frame.writeInt16BE(VERSION, at);
-    at = frame.writeInt32BE(correlationId, at);
-    at = frame.writeInt16BE(CLIENT_ID.length, at);
-    at += frame.write(CLIENT_ID, at);
-    at = frame.writeInt16BE(-1, at); // transactional_id: null
-    at = frame.writeInt16BE(acks, at);
-    at = frame.writeInt32BE(30_000, at);
-    at = frame.writeInt32BE(1, at);
-    at = frame.writeInt16BE(topicBytes, at);
-    at += frame.write(topic, at);
-    at = frame.writeInt32BE(1, at);
-    at = frame.writeInt32BE(partition, at);
-    frame.writeInt32BE(batch.length, at);
+    const headBytes = 2 + 2 + 4 + 2 + CLIENT_ID.length + 2 + 2 + 4 + 4 + 2 + topicBytes + 4;
+    const size = headBytes + partitions.length * (4 + 4 + batch.length);
+    const head = Buffer.allocUnsafe(4 + headBytes);
+    let at = head.writeInt32BE(size, 0);
+    at = head.writeInt16BE(PRODUCE, at);
+    at = head.writeInt16BE(VERSION, at);
+    at = head.writeInt32BE(correlationId, at);
+    at = head.writeInt16BE(CLIENT_ID.length, at);
+    at += head.write(CLIENT_ID, at);
+    at = head.writeInt16BE(-1, at); // transactional_id: null
+    at = head.writeInt16BE(acks, at);
+    at = head.writeInt32BE(30_000, at);
+    at = head.writeInt32BE(1, at);
+    at = head.writeInt16BE(topicBytes, at);
+    at += head.write(topic, at);
+    head.writeInt32BE(partitions.length, at);
     const done = new Promise<ProduceAck>((resolve) => this.waiting.set(correlationId, resolve));
     this.socket.cork();
-    this.socket.write(frame);
-    this.socket.write(batch);
+    this.socket.write(head);
+    for (const partition of partitions) {
+      const partitionHead = Buffer.allocUnsafe(8);
+      partitionHead.writeInt32BE(partition, 0);
+      partitionHead.writeInt32BE(batch.length, 4);
+      this.socket.write(partitionHead);
+      this.socket.write(batch);
+    }
     this.socket.uncork();
     return done;
   }
@@ -71,12 +96,21 @@ export class LeanKafkaProducer {
       const size = this.buffered.readInt32BE(0);
       if (this.buffered.length < 4 + size) return;
       const correlationId = this.buffered.readInt32BE(4);
-      // responses[1] → name, partitions[1] → index, error_code, base_offset
+      // responses[1] → name, partition_responses[n] → index, error_code, base_offset, log_append_time_ms,
+      // log_start_offset (v5+)
       let at = 8 + 4;
       const nameBytes = this.buffered.readInt16BE(at);
-      at += 2 + nameBytes + 4 + 4;
-      const errorCode = this.buffered.readInt16BE(at);
-      const baseOffset = Number(this.buffered.readBigInt64BE(at + 2));
+      at += 2 + nameBytes;
+      const partitionCount = this.buffered.readInt32BE(at);
+      at += 4;
+      let errorCode = 0;
+      let baseOffset = -1;
+      for (let i = 0; i < partitionCount; i++) {
+        const partitionErrorCode = this.buffered.readInt16BE(at + 4);
+        if (errorCode === 0) errorCode = partitionErrorCode;
+        if (i === 0) baseOffset = Number(this.buffered.readBigInt64BE(at + 6));
+        at += PARTITION_RESPONSE_BYTES;
+      }
       this.buffered = this.buffered.subarray(4 + size);
       const resolve = this.waiting.get(correlationId);
       this.waiting.delete(correlationId);
