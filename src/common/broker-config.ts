@@ -75,7 +75,8 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
  * Shards when none are asked for: one per core except the acceptor's. The
  * acceptor thread runs all network I/O and is as busy as any shard under load;
  * with a shard on every core it shares one with a shard, and on two cores
- * that cost 20% of produce throughput and doubled p99 in the Kafka benchmark.
+ * that cost a fifth of produce throughput and raised p99 about 1.6x in the
+ * Kafka benchmark (bench/RESULTS.md).
  */
 export function defaultShardCount(cpuCount: number): number {
   return Math.max(1, cpuCount - 1);

@@ -42,11 +42,6 @@ class HeldFetch implements FetchWaiter {
 
 export class ShardFetcher {
   private readonly held = new Map<number, HeldFetch>();
-
-  /** Fetches waiting for data or their maxWaitMs. */
-  heldCount(): number {
-    return this.held.size;
-  }
   private stamp = 0;
   // Per-entry results of the fetch being answered, reused across fetches.
   private readonly chunks: Uint8Array[] = [];
@@ -88,6 +83,11 @@ export class ShardFetcher {
     held.timer = setTimeout(() => this.answerHeld(held), maxWaitMs);
     this.held.set(record.correlationId, held);
     this.metrics.set(Counter.HELD_FETCHES, this.held.size);
+  }
+
+  /** Fetches waiting for data or their maxWaitMs. */
+  heldCount(): number {
+    return this.held.size;
   }
 
   /** The acceptor asks for an answer now (another shard's part of the fetch was enough). */

@@ -50,8 +50,9 @@ export const RING_CONTROL_BYTES = 512;
  * loop costs about 15 ns on the 2-core bench machine, so this is some 60-70 µs:
  * longer than the gap between two publishes of a streaming producer (a 64 KiB
  * copy takes about 6 µs), so a consumer that keeps up does not sleep and the
- * producer rings no doorbell. Only the blocking waits poll; the async ones the
- * engine uses do not.
+ * producer rings no doorbell. Only the blocking waits poll, and only where a
+ * thread has a core to itself (benchmarks, tests): the engine's waits do not
+ * (async ones, and an idle shard's blocking wait with spinPolls 0).
  */
 export const SPIN_POLLS = 4000;
 export const RECORD_HEADER_BYTES = 16;
