@@ -17,6 +17,8 @@ export interface OpenLoopLatency {
   p999: number;
   max: number;
   mean: number;
+  /** Requests recorded (those scheduled after the warm-up). */
+  count: number;
 }
 
 /** A word nobody notifies: Atomics.wait on it is a precise sub-millisecond sleep. */
@@ -90,6 +92,7 @@ export async function openLoop(
     p999: histogram.getValueAtPercentile(99.9),
     max: histogram.maxValue,
     mean: Math.round(histogram.mean),
+    count: histogram.totalCount,
   };
   histogram.destroy();
   return result;
