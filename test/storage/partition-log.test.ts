@@ -50,6 +50,21 @@ describe('partition log', () => {
     await log.close();
   });
 
+  it('given fsync always, when a burst of appends is made in one go, then one sync covers the whole burst', async () => {
+    const log = PartitionLog.open({ dir: tempDir(), config: DEFAULT_TOPIC_CONFIG, fsync: 'always' });
+    const durableSeen: number[] = [];
+    log.onDurable = () => durableSeen.push(log.durableOffset);
+    // A shard appends every ring record of a drain synchronously; the sync starts after the burst.
+    for (let i = 0; i < 20; i++) log.append(buildRecordBatch([{ key: null, value: value(100) }]), 1);
+    for (let attempt = 0; attempt < 500 && log.durableOffset < 20; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(log.durableOffset).toBe(20);
+    expect(log.syncCount).toBe(1);
+    expect(durableSeen).toEqual([20]);
+    await log.close();
+  });
+
   it('given fsync never, then every append is durable at once as far as the policy goes', async () => {
     const log = PartitionLog.open({ dir: tempDir(), config: DEFAULT_TOPIC_CONFIG, fsync: 'never' });
     log.append(buildRecordBatch([{ key: null, value: value(10) }]), 1);
