@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseServingPorts, type ServingPorts } from '../src/cli/serving-line.js';
 
 /**
  * Starts `pyralog serve` in its own process for benchmarks, so the load
@@ -31,14 +32,14 @@ export async function startBrokerProcess(args: readonly string[]): Promise<Broke
   );
   let stderr = '';
   child.stderr!.setEncoding('utf8');
-  const ports = await new Promise<{ kafkaPort: number; httpPort: number }>((resolve, reject) => {
+  const ports = await new Promise<ServingPorts>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${stderr}`)), 30_000);
     child.stderr!.on('data', (chunk: string) => {
       stderr += chunk;
-      const match = /kafka [^:]+:(\d+), http\/ws [^:]+:(\d+)/.exec(stderr);
-      if (match) {
+      const ports = parseServingPorts(stderr);
+      if (ports !== null) {
         clearTimeout(timer);
-        resolve({ kafkaPort: Number(match[1]), httpPort: Number(match[2]) });
+        resolve(ports);
       }
     });
     child.once('exit', (code) => reject(new Error(`broker exited (${code}):\n${stderr}`)));

@@ -1,5 +1,6 @@
 import { startBroker } from '../server/broker.js';
 import { resolveServeConfig, serveUsage } from './serve-options.js';
+import { formatServingLine } from './serving-line.js';
 
 /**
  * `pyralog serve`: runs the broker until SIGINT or SIGTERM, then stops it
@@ -14,10 +15,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
   }
   const config = resolveServeConfig(argv);
   const broker = await startBroker(config);
-  console.error(
-    `pyralog serving: kafka ${config.host}:${broker.kafkaPort}, http/ws ${config.host}:${broker.httpPort}, ` +
-      `${config.shardCount} shard(s), data ${config.dataDir}, fsync ${typeof config.fsync === 'object' ? `${config.fsync.intervalMs}ms` : config.fsync}`,
-  );
+  console.error(formatServingLine(config, broker));
   await new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseServingPorts, type ServingPorts } from '../../src/cli/serving-line.js';
 
 /**
  * Runs `pyralog serve` (the compiled bin, as a user would) in a child
@@ -33,17 +34,17 @@ export async function startServe(args: readonly string[], timeoutMs = 20_000): P
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
-  const ports = await new Promise<{ kafkaPort: number; httpPort: number }>((resolve, reject) => {
+  const ports = await new Promise<ServingPorts>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`pyralog serve did not start within ${timeoutMs} ms:\n${stderr}`));
     }, timeoutMs);
     child.stderr!.on('data', (chunk: string) => {
       stderr += chunk;
-      const match = /kafka [^:]+:(\d+), http\/ws [^:]+:(\d+)/.exec(stderr);
-      if (match) {
+      const ports = parseServingPorts(stderr);
+      if (ports !== null) {
         clearTimeout(timer);
-        resolve({ kafkaPort: Number(match[1]), httpPort: Number(match[2]) });
+        resolve(ports);
       }
     });
     void exited.then((code) => {
