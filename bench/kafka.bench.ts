@@ -7,7 +7,7 @@ import { concatChunks, KafkaReader, KafkaWriter } from '../src/protocol/kafka/pr
 import { type ProduceResponse, produce as produceApi } from '../src/protocol/kafka/produce.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
-import { LeanKafkaProducer } from '../tools/lean-kafka-producer.js';
+import { LeanKafkaProducer, produceRequestBytes } from '../tools/lean-kafka-producer.js';
 import { openLoop } from '../tools/open-loop.js';
 import { rawTcpBytesPerSecond, rawWriteSyncBytesPerSecond, startAckServer } from '../tools/raw-baselines.js';
 import { printTable, runWithRatios } from './support/mitata-ratios.js';
@@ -43,11 +43,6 @@ const IN_FLIGHT = 8;
 /** Requests in flight per connection when each carries a batch for every partition. */
 const IN_FLIGHT_ALL_PARTITIONS = 4;
 const LATENCY_WARMUP_S = 1;
-/** Bytes of a Produce v7 request with one batch for each of `partitions` (topic "ingest", client id of the lean producer). */
-function allPartitionsFrameBytes(batchBytes: number): number {
-  const head = 2 + 2 + 4 + 2 + 'pyralog-bench'.length + 2 + 2 + 4 + 4 + 2 + 'ingest'.length + 4;
-  return head + PARTITIONS * (4 + 4 + batchBytes);
-}
 
 function flag(args: readonly string[], name: string, fallback: number): number {
   const found = args.find((arg) => arg.startsWith(`--${name}=`));
@@ -276,7 +271,7 @@ export async function run(args: readonly string[]): Promise<void> {
   try {
     const ackServer = await startAckServer();
     const rawTcp = await rawTcpBytesPerSecond(ackServer.port, batch.length, CONNECTIONS, IN_FLIGHT, seconds);
-    const allPartitionsBytes = allPartitionsFrameBytes(batch.length);
+    const allPartitionsBytes = produceRequestBytes('ingest', PARTITIONS, batch.length);
     const rawTcpAllPartitions =
       (await rawTcpBytesPerSecond(
         ackServer.port,

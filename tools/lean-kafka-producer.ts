@@ -18,6 +18,18 @@ const CLIENT_ID = 'pyralog-bench';
 /** index INT32, error_code INT16, base_offset INT64, log_append_time_ms INT64, log_start_offset INT64. */
 const PARTITION_RESPONSE_BYTES = 4 + 2 + 8 + 8 + 8;
 
+/** index INT32, then the records' length INT32, before each batch. */
+const PARTITION_HEAD_BYTES = 4 + 4;
+
+/**
+ * Bytes after the size prefix of a request `produceToPartitions` sends: the
+ * request header, the Produce body head, and a batch for each partition.
+ */
+export function produceRequestBytes(topic: string, partitionCount: number, batchBytes: number): number {
+  const headBytes = 2 + 2 + 4 + 2 + CLIENT_ID.length + 2 + 2 + 4 + 4 + 2 + Buffer.byteLength(topic) + 4;
+  return headBytes + partitionCount * (PARTITION_HEAD_BYTES + batchBytes);
+}
+
 export class LeanKafkaProducer {
   private nextCorrelationId = 1;
   private readonly waiting = new Map<number, (ack: ProduceAck) => void>();
@@ -56,9 +68,8 @@ export class LeanKafkaProducer {
   ): Promise<ProduceAck> {
     const correlationId = this.nextCorrelationId++;
     const topicBytes = Buffer.byteLength(topic);
-    const headBytes = 2 + 2 + 4 + 2 + CLIENT_ID.length + 2 + 2 + 4 + 4 + 2 + topicBytes + 4;
-    const size = headBytes + partitions.length * (4 + 4 + batch.length);
-    const head = Buffer.allocUnsafe(4 + headBytes);
+    const size = produceRequestBytes(topic, partitions.length, batch.length);
+    const head = Buffer.allocUnsafe(4 + produceRequestBytes(topic, 0, batch.length));
     let at = head.writeInt32BE(size, 0);
     at = head.writeInt16BE(PRODUCE, at);
     at = head.writeInt16BE(VERSION, at);
@@ -76,7 +87,7 @@ export class LeanKafkaProducer {
     this.socket.cork();
     this.socket.write(head);
     for (const partition of partitions) {
-      const partitionHead = Buffer.allocUnsafe(8);
+      const partitionHead = Buffer.allocUnsafe(PARTITION_HEAD_BYTES);
       partitionHead.writeInt32BE(partition, 0);
       partitionHead.writeInt32BE(batch.length, 4);
       this.socket.write(partitionHead);
