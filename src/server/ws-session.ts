@@ -4,18 +4,19 @@ import type { Offset } from '../common/offset.js';
 import type { FetchPartitionOutcome } from '../engine/engine-api.js';
 import { type Engine, ListOffsetsTimestamp, type TopicDescription } from '../engine/engine-api.js';
 import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
-import { FrameError, readFrameHeader, WsOpCode } from '../protocol/ws/binary-frame.js';
+import { readFrameHeader, WsOpCode } from '../protocol/ws/binary-frame.js';
 import { decodeBinaryRequest } from '../protocol/ws/binary-request.js';
-import { decodeJsonRequest, JsonRequestError } from '../protocol/ws/json-request.js';
+import { decodeJsonRequest } from '../protocol/ws/json-request.js';
 import type { ProducedGroup } from '../protocol/ws/produce-frame.js';
 import type { SubscriptionStart } from '../protocol/ws/subscribe-frame.js';
 import { WsError, type WsErrorKind, WsProblem } from '../protocol/ws/ws-error-code.js';
-import type {
-  ArrowRequest,
-  FetchRequest,
-  ProduceRequest,
-  SubscribeRequest,
-  WsRequest,
+import {
+  type ArrowRequest,
+  type FetchRequest,
+  type ProduceRequest,
+  type SubscribeRequest,
+  type WsRequest,
+  WsRequestError,
 } from '../protocol/ws/ws-request.js';
 import type { FrontDoorDeps } from './front-door-deps.js';
 import { Partitioner } from './partitioner.js';
@@ -118,7 +119,7 @@ export class WsSession implements SubscriptionHost {
         ? decodeBinaryRequest(new Uint8Array(message))
         : decodeJsonRequest(Buffer.from(message).toString('utf8'));
     } catch (error) {
-      if (error instanceof FrameError || error instanceof JsonRequestError) {
+      if (error instanceof WsRequestError) {
         this.replies.error(mode, error.id, WsError.BAD_REQUEST, error.message);
         return;
       }

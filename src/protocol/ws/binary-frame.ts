@@ -26,7 +26,7 @@
  *   0x07 ARROW        → 0x87 ARROW            arrow-frame.ts
  *   any request       → 0xFF ERROR            status-frame.ts
  */
-import { ClientInputError } from '../../common/errors.js';
+import { WsRequestError } from './ws-request.js';
 
 export const WS_PROTOCOL_VERSION = 1;
 export const FRAME_HEADER_BYTES = 8;
@@ -55,15 +55,8 @@ export const WsOpCode = {
  * bug, and capturing a stack costs ten times the rest of a refusal, which
  * matters when a client floods the acceptor with garbage.
  */
-export class FrameError extends ClientInputError {
-  /** The request id when the header was readable; 0 otherwise. */
-  readonly id: number;
-
-  constructor(message: string, id: number) {
-    super(message);
-    this.name = 'FrameError';
-    this.id = id;
-  }
+export class FrameError extends WsRequestError {
+  override name = 'FrameError';
 }
 
 export interface FrameHeader {

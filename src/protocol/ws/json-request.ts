@@ -1,9 +1,9 @@
-import { ClientInputError, withoutStackTraces } from '../../common/errors.js';
+import { withoutStackTraces } from '../../common/errors.js';
 import type { Acks } from '../../engine/engine-api.js';
 import { recordFromJson } from '../record-json.js';
 import { ARROW_RECORDS_MAX } from './arrow-frame.js';
 import { SUBSCRIBE_PARTITIONS_MAX } from './subscribe-frame.js';
-import type { SubscribeFrom, ValueEncoding, WsRequest } from './ws-request.js';
+import { type SubscribeFrom, type ValueEncoding, type WsRequest, WsRequestError } from './ws-request.js';
 
 /**
  * The JSON text mode of the WebSocket protocol: one JSON object per text
@@ -23,14 +23,8 @@ import type { SubscribeFrom, ValueEncoding, WsRequest } from './ws-request.js';
  *   {"op":"arrow","id":7,"topic":"t","partition":0,"offset":0,"limit"?:1000,"maxBytes"?:n,"values"?:"json"}
  */
 /** A JSON request that is not one; answered BAD_REQUEST. Without a stack trace, as FrameError (binary-frame.ts). */
-export class JsonRequestError extends ClientInputError {
-  readonly id: number;
-
-  constructor(message: string, id: number) {
-    super(message);
-    this.name = 'JsonRequestError';
-    this.id = id;
-  }
+export class JsonRequestError extends WsRequestError {
+  override name = 'JsonRequestError';
 }
 
 type Json = Record<string, unknown>;

@@ -1,5 +1,20 @@
+import { ClientInputError } from '../../common/errors.js';
 import type { Acks } from '../../engine/engine-api.js';
 import type { ProducedRecord } from '../../record/record.js';
+
+/**
+ * A WebSocket request that breaks its protocol (a binary frame or a JSON
+ * message); the server answers BAD_REQUEST with `id`, the request id when it
+ * was readable (0 otherwise). No stack trace (ClientInputError).
+ */
+export class WsRequestError extends ClientInputError {
+  constructor(
+    message: string,
+    readonly id: number,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * A WebSocket request after decoding, whichever mode (binary or JSON) it came
