@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { doubled } from './grow.js';
+import { countBelow } from './sorted-search.js';
 
 /**
  * Sparse offset index of one segment: one entry per ~4 KiB of log, mapping
@@ -48,19 +49,8 @@ export class OffsetIndex {
 
   /** File position of the last indexed batch starting at or below `relativeOffset` (0 when none). */
   positionFor(relativeOffset: number): number {
-    let low = 0;
-    let high = this.count - 1;
-    let found = 0;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.relativeOffsets[middle]! <= relativeOffset) {
-        found = this.positions[middle]!;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
-    return found;
+    const below = countBelow(this.relativeOffsets, this.count, relativeOffset, true);
+    return below === 0 ? 0 : this.positions[below - 1]!;
   }
 
   /** The last entry, or null when there is none. */

@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { doubled } from './grow.js';
+import { countBelow } from './sorted-search.js';
 
 /**
  * Sparse time index of one segment: one entry per ~4 KiB of log, mapping the
@@ -53,12 +54,9 @@ export class TimeIndex {
    * entry whose preceding batches all have smaller timestamps (0 when none).
    */
   startOffsetFor(timestampMs: number): number {
-    let found = 0;
-    for (let i = 0; i < this.count; i++) {
-      if (this.timestampsMs[i]! >= timestampMs) break;
-      found = this.relativeOffsets[i]!;
-    }
-    return found;
+    // Entries hold a running maximum, so they ascend and a binary search finds the last one below.
+    const below = countBelow(this.timestampsMs, this.count, timestampMs, false);
+    return below === 0 ? 0 : this.relativeOffsets[below - 1]!;
   }
 
   /**
@@ -107,11 +105,15 @@ export class TimeIndex {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const index = new TimeIndex();
     let lastOffset = -1;
+    let lastTimestampMs = Number.NEGATIVE_INFINITY;
     for (let at = 0; at < bytes.length; at += TIME_INDEX_ENTRY_BYTES) {
       const relativeOffset = view.getUint32(at + 8);
-      if (relativeOffset <= lastOffset && at > 0) return null;
-      index.add(Number(view.getBigInt64(at)), relativeOffset);
+      const timestampMs = Number(view.getBigInt64(at));
+      // Offsets ascend strictly and timestamps (a running maximum) never fall: anything else is damage.
+      if ((relativeOffset <= lastOffset && at > 0) || timestampMs < lastTimestampMs) return null;
+      index.add(timestampMs, relativeOffset);
       lastOffset = relativeOffset;
+      lastTimestampMs = timestampMs;
     }
     return index;
   }
