@@ -6,6 +6,7 @@ import { type BrokerConfig, DEFAULT_TOPIC_CONFIG, defaultBrokerConfig } from '..
 import { ShardedEngine } from '../src/engine/sharded-engine.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
+import { numberFlag, stringFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
 
 /**
@@ -24,11 +25,6 @@ const PARTITIONS = 16;
 const RECORDS_PER_BATCH = 16;
 const RECORD_BYTES = 1024;
 const IN_FLIGHT = 128;
-
-function flag(args: readonly string[], name: string, fallback: string): string {
-  const found = args.find((arg) => arg.startsWith(`--${name}=`));
-  return found === undefined ? fallback : found.slice(name.length + 3);
-}
 
 function makeBatch(): Uint8Array {
   return buildRecordBatch(
@@ -149,9 +145,9 @@ async function engineLatency(
 }
 
 export async function run(args: readonly string[]): Promise<void> {
-  const seconds = Number(flag(args, 'seconds', '3'));
-  const rate = Number(flag(args, 'rate', '2000'));
-  const fsync = flag(args, 'fsync', 'never') as 'never' | 'always';
+  const seconds = numberFlag(args, 'seconds', 3);
+  const rate = numberFlag(args, 'rate', 2000);
+  const fsync = stringFlag(args, 'fsync', 'never') as 'never' | 'always';
   const dir = mkdtempSync(join(tmpdir(), 'pyralog-bench-engine-'));
   const batch = makeBatch();
   const mb = (batchesPerS: number): string => ((batchesPerS * batch.length) / 1e6).toFixed(0);

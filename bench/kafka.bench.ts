@@ -10,6 +10,7 @@ import { startBrokerProcess } from '../tools/broker-process.js';
 import { LeanKafkaProducer, produceRequestBytes } from '../tools/lean-kafka-producer.js';
 import { openLoop } from '../tools/open-loop.js';
 import { rawTcpBytesPerSecond, rawWriteSyncBytesPerSecond, startAckServer } from '../tools/raw-baselines.js';
+import { numberFlag } from './support/flags.js';
 import { printTable, runWithRatios } from './support/mitata-ratios.js';
 
 /**
@@ -43,11 +44,6 @@ const IN_FLIGHT = 8;
 /** Requests in flight per connection when each carries a batch for every partition. */
 const IN_FLIGHT_ALL_PARTITIONS = 4;
 const LATENCY_WARMUP_S = 1;
-
-function flag(args: readonly string[], name: string, fallback: number): number {
-  const found = args.find((arg) => arg.startsWith(`--${name}=`));
-  return found === undefined ? fallback : Number(found.slice(name.length + 3));
-}
 
 /**
  * Writes back every dirty page before the next measurement (sync(1)): a run
@@ -254,7 +250,7 @@ async function codecs(batch: Uint8Array): Promise<void> {
 }
 
 export async function run(args: readonly string[]): Promise<void> {
-  const seconds = flag(args, 'seconds', 4);
+  const seconds = numberFlag(args, 'seconds', 4);
   const root = join(process.cwd(), 'bench', 'out');
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, 'kafka-'));

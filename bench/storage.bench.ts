@@ -4,6 +4,7 @@ import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { appendAlwaysSlices, appendNeverSlices } from './storage-append.js';
 import { readFigures } from './storage-read.js';
 import { median, pairedRow, spread, TABLE_HEADER } from './storage-stats.js';
+import { numberFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
 
 /**
@@ -33,11 +34,6 @@ const SYNC_SLICES = 40;
 const READ_ROUNDS = 8;
 const RESTART_ROUNDS = 3;
 
-function flag(args: readonly string[], name: string, fallback: number): number {
-  const found = args.find((arg) => arg.startsWith(`--${name}=`));
-  return found === undefined ? fallback : Number(found.slice(name.length + 3));
-}
-
 function batchOf(bytes: number): Uint8Array {
   const records = Math.max(1, Math.floor(bytes / 1024));
   return buildRecordBatch(
@@ -46,9 +42,9 @@ function batchOf(bytes: number): Uint8Array {
 }
 
 export async function run(args: readonly string[]): Promise<void> {
-  const appendBytes = flag(args, 'append-mib', 256) * MiB;
-  const syncSeconds = flag(args, 'sync-seconds', 8);
-  const readBytes = flag(args, 'read-mib', 1024) * MiB;
+  const appendBytes = numberFlag(args, 'append-mib', 256) * MiB;
+  const syncSeconds = numberFlag(args, 'sync-seconds', 8);
+  const readBytes = numberFlag(args, 'read-mib', 1024) * MiB;
   const benchRoot = join(process.cwd(), 'bench', 'out');
   mkdirSync(benchRoot, { recursive: true });
   const dir = mkdtempSync(join(benchRoot, 'storage-'));

@@ -7,6 +7,7 @@ import { PyralogClient } from '../src/client/index.js';
 import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { openLoop } from '../tools/open-loop.js';
+import { numberFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
 
 /**
@@ -21,11 +22,6 @@ import { printTable } from './support/mitata-ratios.js';
 const RECORD_BYTES = 1024;
 const RECORDS_PER_FRAME = 64;
 const FRAMES_IN_FLIGHT = 16;
-
-function flag(args: readonly string[], name: string, fallback: number): number {
-  const found = args.find((arg) => arg.startsWith(`--${name}=`));
-  return found === undefined ? fallback : Number(found.slice(name.length + 3));
-}
 
 /** A PRODUCE frame of RECORDS_PER_FRAME records, as the client builds it. */
 function produceFrame(): Uint8Array {
@@ -111,8 +107,8 @@ async function clientLatency(url: string, rate: number, seconds: number) {
 }
 
 export async function run(args: readonly string[]): Promise<void> {
-  const seconds = flag(args, 'seconds', 4);
-  const rate = flag(args, 'rate', 2000);
+  const seconds = numberFlag(args, 'seconds', 4);
+  const rate = numberFlag(args, 'rate', 2000);
   const root = join(process.cwd(), 'bench', 'out');
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, 'ws-'));
