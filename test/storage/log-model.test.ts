@@ -11,11 +11,14 @@ import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * The partition log against a simple model (an array of batches): random
- * sequences of append, read, roll (small segments and a moving clock),
- * retention and close-and-reopen must answer exactly as the model does.
+ * sequences of append (written at once, or buffered until writeBuffered or
+ * until a read, roll, sync or close writes them), read, roll (small segments
+ * and a moving clock), retention and close-and-reopen must answer exactly as
+ * the model does.
  */
 type Command =
-  | { kind: 'append'; records: number; valueBytes: number }
+  | { kind: 'append'; records: number; valueBytes: number; buffered: boolean }
+  | { kind: 'writeBuffered' }
   | { kind: 'read'; offsetPick: number; maxBytes: number }
   | { kind: 'advanceClock'; ms: number }
   | { kind: 'retention' }
@@ -47,8 +50,10 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       kind: fc.constant('append' as const),
       records: fc.integer({ min: 1, max: 5 }),
       valueBytes: fc.integer({ min: 0, max: 900 }),
+      buffered: fc.boolean(),
     }),
   },
+  { weight: 2, arbitrary: fc.constant({ kind: 'writeBuffered' as const }) },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -110,7 +115,9 @@ describe('partition log against an in-memory model', () => {
                 timestampMs: clockMs,
               }));
               const batch = buildRecordBatch(records);
-              const result = log.append(batch, clockMs);
+              const result = command.buffered
+                ? log.appendBuffered(batch, clockMs)
+                : log.append(batch, clockMs);
               expect(result.baseOffset).toBe(nextOffset);
               expect(result.lastOffset).toBe(nextOffset + command.records - 1);
               let active = segments[segments.length - 1]!;
@@ -141,6 +148,9 @@ describe('partition log against an in-memory model', () => {
               expect(got).toEqual(expectedRead(segment?.batches ?? [], offset, command.maxBytes));
               break;
             }
+            case 'writeBuffered':
+              log.writeBuffered();
+              break;
             case 'advanceClock':
               clockMs += command.ms;
               break;

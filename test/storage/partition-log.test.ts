@@ -1,5 +1,9 @@
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPIC_CONFIG } from '../../src/common/broker-config.js';
+import type { PyralogError } from '../../src/common/errors.js';
+import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { readInt64 } from '../../src/common/offset.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { checkBatch } from '../../src/record/batch-check.js';
@@ -7,6 +11,7 @@ import { BatchAttributes, BatchHeader } from '../../src/record/batch-header.js';
 import { decodeBatchRecords } from '../../src/record/batch-reader.js';
 import { ObeliskSequencer } from '../../src/storage/obelisk-sequencer.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
+import { LOG_SUFFIX, segmentFileName } from '../../src/storage/segment-files.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const value = (bytes: number, fill = 1): Uint8Array => new Uint8Array(bytes).fill(fill);
@@ -118,6 +123,70 @@ describe('partition log', () => {
     expect(log.segmentCount()).toBeGreaterThan(3);
     expect(decodeBatchRecords(log.read(13, 1))[0]?.value?.[0]).toBe(13);
     await log.close();
+  });
+
+  it('given buffered appends, then offsets advance at once but the file grows only at writeBuffered, in one piece', async () => {
+    const dir = tempDir();
+    const log = PartitionLog.open({ dir, config: DEFAULT_TOPIC_CONFIG, fsync: 'never' });
+    const batches = [1, 2, 3].map((fill) => buildRecordBatch([{ key: null, value: value(200, fill) }]));
+    const baseOffsets = batches.map((batch) => log.appendBuffered(batch, 1).baseOffset);
+    expect(baseOffsets).toEqual([0, 1, 2]);
+    expect(log.logEndOffset).toBe(3);
+    const file = join(dir, segmentFileName(0, LOG_SUFFIX));
+    expect(statSync(file).size).toBe(0);
+    log.writeBuffered();
+    const total = batches.reduce((sum, batch) => sum + batch.length, 0);
+    expect(statSync(file).size).toBe(total);
+    expect(readFileSync(file)).toEqual(Buffer.concat(batches));
+    await log.close();
+  });
+
+  it('given buffered appends, when the log is read, rolled or synced before writeBuffered, then they are written first', async () => {
+    const dir = tempDir();
+    const config = { ...DEFAULT_TOPIC_CONFIG, segmentBytes: 1000 };
+    const log = PartitionLog.open({ dir, config, fsync: 'always' });
+    log.appendBuffered(buildRecordBatch([{ key: null, value: value(300, 7) }]), 1);
+    expect(decodeBatchRecords(log.read(0, 1))[0]?.value?.[0]).toBe(7);
+    // Three more of ~370 bytes: the second of them rolls the 1000-byte segment while the first is buffered.
+    for (const fill of [8, 9, 10])
+      log.appendBuffered(buildRecordBatch([{ key: null, value: value(300, fill) }]), 1);
+    expect(log.segmentCount()).toBe(2);
+    await log.flush();
+    expect(log.durableOffset).toBe(4);
+    await log.close();
+    const reopened = PartitionLog.open({ dir, config, fsync: 'always' });
+    expect(reopened.recoveryProblems).toEqual([]);
+    const fills = [0, 1, 2, 3].map((offset) => decodeBatchRecords(reopened.read(offset, 1))[0]?.value?.[0]);
+    expect(fills).toEqual([7, 8, 9, 10]);
+    await reopened.close();
+  });
+
+  it('given a buffered write that fails, then it reports KAFKA_STORAGE_ERROR and the log takes no more appends', async () => {
+    const dir = tempDir();
+    const log = PartitionLog.open({ dir, config: DEFAULT_TOPIC_CONFIG, fsync: 'never' });
+    log.append(buildRecordBatch([{ key: null, value: value(50) }]), 1);
+    log.appendBuffered(buildRecordBatch([{ key: null, value: value(50) }]), 1);
+    // Pull the file out from under the log: its next write fails (EBADF).
+    const active = (log as unknown as { active: { fd: number } }).active;
+    closeSync(active.fd);
+    const codeOf = (action: () => unknown): number | undefined => {
+      try {
+        action();
+      } catch (error) {
+        return (error as PyralogError).kafkaCode;
+      }
+      return undefined;
+    };
+    expect(codeOf(() => log.writeBuffered())).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+    expect(codeOf(() => log.assertWritable())).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+    expect(codeOf(() => log.append(buildRecordBatch([{ key: null, value: value(5) }]), 1))).toBe(
+      KafkaErrorCode.KAFKA_STORAGE_ERROR,
+    );
+    expect(codeOf(() => log.appendBuffered(buildRecordBatch([{ key: null, value: value(5) }]), 1))).toBe(
+      KafkaErrorCode.KAFKA_STORAGE_ERROR,
+    );
+    active.fd = openSync(join(dir, segmentFileName(0, LOG_SUFFIX)), 'r+');
+    await log.destroy();
   });
 });
 
