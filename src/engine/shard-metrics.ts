@@ -86,7 +86,10 @@ export type Stage = (typeof Stage)[keyof typeof Stage];
 
 export const stageNames: Record<keyof typeof Stage, { name: string; help: string }> = {
   RING_WAIT: { name: 'pyralog_ring_wait_seconds', help: 'Time a request waited in the request ring' },
-  APPEND: { name: 'pyralog_append_seconds', help: 'Validation and append of one batch on its shard' },
+  APPEND: {
+    name: 'pyralog_append_seconds',
+    help: 'From a batch reaching its shard until it is written (with the rest of its ring drain)',
+  },
   FSYNC_WAIT: { name: 'pyralog_fsync_wait_seconds', help: 'Time from append until an fdatasync covered it' },
   FETCH_READ: { name: 'pyralog_fetch_read_seconds', help: 'Reading one fetch from the log' },
 };

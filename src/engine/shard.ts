@@ -8,6 +8,7 @@ import { BatchHeader } from '../record/batch-header.js';
 import { validateProducedBatch } from '../record/validate.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
 import { PartitionLog } from '../storage/partition-log.js';
+import { BufferedProduces } from './buffered-produces.js';
 import { APPEND, DUPLICATE } from './producer-state.js';
 import { rebuildProducerState } from './producer-state-rebuild.js';
 import type { ReplyWriter } from './reply-writer.js';
@@ -71,6 +72,8 @@ export class Shard {
   private releasingPartition: ShardPartition | null = null;
   /** acks=-1 produces waiting for an fdatasync, over all partitions. */
   private durableAcksWaiting = 0;
+  /** Produces of the current drain waiting for their logs' buffered write. */
+  private readonly buffered = new BufferedProduces();
 
   constructor(
     private readonly options: ShardOptions,
@@ -101,19 +104,30 @@ export class Shard {
     for (const assignment of assignments) this.openPartition(assignment);
   }
 
-  /** Handles every request available in the ring, frees it, and publishes the replies. Returns how many it handled. */
+  /**
+   * Handles every request available in the ring, frees it, and publishes the
+   * replies. Returns how many it handled.
+   *
+   * Produced batches are buffered in their logs and each log writes its part
+   * of the burst in one system call (completeBufferedProduces) before the
+   * ring space they sit in is freed, before any other kind of request (a
+   * fetch reads the file), and before their produces are answered.
+   */
   drain(record: RingRecord): number {
     let handled = 0;
     while (this.reader.tryRead(record)) {
+      if (record.type !== MessageType.PRODUCE) this.completeBufferedProduces();
       this.handle(record);
       handled++;
       if ((handled & 63) === 0) {
         // Free ring space and flush replies regularly during long bursts.
+        this.completeBufferedProduces();
         this.reader.release();
         this.out.publish();
       }
     }
     if (handled > 0) {
+      this.completeBufferedProduces();
       this.reader.release();
       this.out.publish();
     }
@@ -175,11 +189,10 @@ export class Shard {
     }
     const batchStart = position + ProduceRequest.BATCH + view.getUint8(position + ProduceRequest.BATCH_SKEW);
     const batch = this.reader.bytes.subarray(batchStart, position + record.payloadBytes);
-    let lastOffset: number;
-    let baseOffset: number;
-    let appendTimeMs: number;
     try {
       validateProducedBatch(batch, partition.config.maxMessageBytes);
+      // A stopped log answers even a retried batch with its error, never with an earlier success.
+      partition.log.assertWritable();
       // The batch sits in the ring at batchStart: read its producer fields through the ring's view.
       const producerId = readInt64(view, batchStart + BatchHeader.PRODUCER_ID);
       const producerEpoch = view.getInt16(batchStart + BatchHeader.PRODUCER_EPOCH);
@@ -188,12 +201,17 @@ export class Shard {
       if (producerId >= 0) {
         const verdict = partition.producers.check(producerId, producerEpoch, baseSequence, recordCount);
         if (verdict === DUPLICATE) {
-          this.answerDuplicate(
+          // A retried batch already appended: answered with its original offsets, once as durable as acks asks.
+          this.metrics.add(Counter.DUPLICATE_BATCHES, 1);
+          const duplicateBaseOffset = partition.producers.duplicateBaseOffset;
+          this.buffered.add(
             record.correlationId,
             partition,
             acks,
-            partition.producers.duplicateBaseOffset,
-            recordCount,
+            duplicateBaseOffset,
+            duplicateBaseOffset + recordCount - 1,
+            -1,
+            startedMs,
           );
           return;
         }
@@ -202,35 +220,81 @@ export class Shard {
           return;
         }
       }
-      const result = partition.log.append(batch, Date.now());
-      baseOffset = result.baseOffset;
-      lastOffset = result.lastOffset;
-      appendTimeMs = result.logAppendTimeMs;
+      const result = partition.log.appendBuffered(batch, Date.now());
       if (producerId >= 0) {
-        partition.producers.recordAppend(producerId, producerEpoch, baseSequence, recordCount, baseOffset);
+        partition.producers.recordAppend(
+          producerId,
+          producerEpoch,
+          baseSequence,
+          recordCount,
+          result.baseOffset,
+        );
       }
+      this.buffered.add(
+        record.correlationId,
+        partition,
+        acks,
+        result.baseOffset,
+        result.lastOffset,
+        result.logAppendTimeMs,
+        startedMs,
+      );
     } catch (error) {
       const code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
       this.produceError(record.correlationId, code, error instanceof Error ? error.message : String(error));
       return;
     }
     this.metrics.add(Counter.PRODUCE_BYTES, batch.length);
-    const nowMs = wallClockMs();
-    this.metrics.observeMs(Stage.APPEND, nowMs - startedMs);
-    this.fetcher.notifyAppend(partition);
-    if (acks === -1 && this.options.fsync === 'always' && partition.log.durableOffset <= lastOffset) {
-      partition.enqueueAck(record.correlationId, baseOffset, lastOffset, appendTimeMs, nowMs);
-      this.countDurableAcks(1);
-      return;
+  }
+
+  /**
+   * Writes the batches this drain buffered, one system call per log, then
+   * answers their produces: acks=1 at once, acks=-1 under `--fsync always`
+   * once a sync covers them, and KAFKA_STORAGE_ERROR for every produce of a
+   * log whose write failed.
+   */
+  private completeBufferedProduces(): void {
+    const buffered = this.buffered;
+    if (buffered.count === 0) return;
+    for (const partition of buffered.touched) {
+      try {
+        partition.log.writeBuffered();
+        this.fetcher.notifyAppend(partition);
+      } catch (error) {
+        partition.burstWriteFailure = error instanceof Error ? error.message : String(error);
+      }
     }
-    this.writeProduceReply(
-      record.correlationId,
-      KafkaErrorCode.NONE,
-      baseOffset,
-      appendTimeMs,
-      partition.log.logStartOffset,
-      '',
-    );
+    const nowMs = wallClockMs();
+    for (let i = 0; i < buffered.count; i++) {
+      const partition = buffered.partitions[i]!;
+      const correlationId = buffered.correlationIds[i]!;
+      if (partition.burstWriteFailure !== null) {
+        this.produceError(correlationId, KafkaErrorCode.KAFKA_STORAGE_ERROR, partition.burstWriteFailure);
+        continue;
+      }
+      this.metrics.observeMs(Stage.APPEND, nowMs - buffered.startedMs[i]!);
+      const baseOffset = buffered.baseOffsets[i]!;
+      const lastOffset = buffered.lastOffsets[i]!;
+      const appendTimeMs = buffered.appendTimesMs[i]!;
+      if (
+        buffered.acks[i] === -1 &&
+        this.options.fsync === 'always' &&
+        partition.log.durableOffset <= lastOffset
+      ) {
+        partition.enqueueAck(correlationId, baseOffset, lastOffset, appendTimeMs, nowMs);
+        this.countDurableAcks(1);
+        continue;
+      }
+      this.writeProduceReply(
+        correlationId,
+        KafkaErrorCode.NONE,
+        baseOffset,
+        appendTimeMs,
+        partition.log.logStartOffset,
+        '',
+      );
+    }
+    buffered.clear();
   }
 
   /** Called by a partition log after a sync: answers the acks=-1 produces it covered. */
@@ -258,34 +322,6 @@ export class Shard {
    */
   waitsOnEventLoop(): boolean {
     return this.durableAcksWaiting > 0 || this.fetcher.heldCount() > 0 || this.out.pendingReplies() > 0;
-  }
-
-  /**
-   * A retried batch an idempotent producer already got appended: answer with
-   * the original base offset, once that batch is as durable as acks asks.
-   */
-  private answerDuplicate(
-    correlationId: number,
-    partition: ShardPartition,
-    acks: number,
-    baseOffset: number,
-    recordCount: number,
-  ): void {
-    this.metrics.add(Counter.DUPLICATE_BATCHES, 1);
-    const lastOffset = baseOffset + recordCount - 1;
-    if (acks === -1 && this.options.fsync === 'always' && partition.log.durableOffset <= lastOffset) {
-      partition.enqueueAck(correlationId, baseOffset, lastOffset, -1, wallClockMs());
-      this.countDurableAcks(1);
-      return;
-    }
-    this.writeProduceReply(
-      correlationId,
-      KafkaErrorCode.NONE,
-      baseOffset,
-      -1,
-      partition.log.logStartOffset,
-      '',
-    );
   }
 
   private produceError(correlationId: number, code: KafkaErrorCode, message: string): void {
