@@ -8,8 +8,13 @@ import { type ProduceResponse, produce as produceApi } from '../src/protocol/kaf
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { LeanKafkaProducer, produceRequestBytes } from '../tools/lean-kafka-producer.js';
-import { openLoop } from '../tools/open-loop.js';
-import { rawTcpBytesPerSecond, rawWriteSyncBytesPerSecond, startAckServer } from '../tools/raw-baselines.js';
+import { type OpenLoopLatency, openLoop } from '../tools/open-loop.js';
+import {
+  rawTcpBytesPerSecond,
+  rawTcpLatencyAtRate,
+  rawWriteSyncBytesPerSecond,
+  startAckServer,
+} from '../tools/raw-baselines.js';
 import { numberFlag } from './support/flags.js';
 import { printTable, runWithRatios } from './support/mitata-ratios.js';
 
@@ -29,7 +34,9 @@ import { printTable, runWithRatios } from './support/mitata-ratios.js';
  *   fdatasync per 32 batches (the batches in flight) (target ≥ 0.6);
  * - round-trip latency at 5,000 requests/s of one 1 KiB record, acks=1,
  *   open loop (measured from each request's scheduled time), after a 1 s
- *   warm-up at the same rate that is not recorded (target p99 ≤ 1 ms).
+ *   warm-up at the same rate that is not recorded (target p99 ≤ 1 ms),
+ *   beside the same load of frames of the same size through raw loopback
+ *   TCP, the floor the machine and the generator set.
  *
  * Before those, the protocol codecs alone (mitata): decoding a Produce v7
  * request of 8 partitions × 16 KiB batches and a Fetch v11 request of 8
@@ -44,6 +51,7 @@ const IN_FLIGHT = 8;
 /** Requests in flight per connection when each carries a batch for every partition. */
 const IN_FLIGHT_ALL_PARTITIONS = 4;
 const LATENCY_WARMUP_S = 1;
+const LATENCY_RATE_PER_S = 5000;
 
 /**
  * Writes back every dirty page before the next measurement (sync(1)): a run
@@ -104,9 +112,19 @@ async function produceThroughput(
   return (acknowledged * batch.length) / elapsedS;
 }
 
-async function latencyAtRate(kafkaPort: number, topic: string, ratePerSecond: number, seconds: number) {
+/** The batch of the latency runs: one 1 KiB record. */
+function latencyRecordBatch(): Uint8Array {
+  return buildRecordBatch([{ key: null, value: new Uint8Array(1024).fill(5) }]);
+}
+
+async function latencyAtRate(
+  kafkaPort: number,
+  topic: string,
+  batch: Uint8Array,
+  ratePerSecond: number,
+  seconds: number,
+): Promise<OpenLoopLatency> {
   const producer = await LeanKafkaProducer.connect(kafkaPort);
-  const batch = buildRecordBatch([{ key: null, value: new Uint8Array(1024).fill(5) }]);
   try {
     return await openLoop(
       (i) => producer.produce(topic, i % PARTITIONS, batch, 1),
@@ -277,6 +295,14 @@ export async function run(args: readonly string[]): Promise<void> {
         seconds,
       )) *
       ((PARTITIONS * batch.length) / allPartitionsBytes);
+    const latencyBatch = latencyRecordBatch();
+    const rawLatency = await rawTcpLatencyAtRate(
+      ackServer.port,
+      produceRequestBytes('ingest', 1, latencyBatch.length),
+      LATENCY_RATE_PER_S,
+      seconds,
+      LATENCY_WARMUP_S,
+    );
     await ackServer.stop();
     settleDirtyPages();
     const rawSync = await rawWriteSyncBytesPerSecond(dir, batch.length, CONNECTIONS * IN_FLIGHT, seconds);
@@ -297,7 +323,9 @@ export async function run(args: readonly string[]): Promise<void> {
         await broker.stop();
       }
     };
-    const latency = await onFreshBroker('never', (port) => latencyAtRate(port, 'ingest', 5000, seconds));
+    const latency = await onFreshBroker('never', (port) =>
+      latencyAtRate(port, 'ingest', latencyBatch, LATENCY_RATE_PER_S, seconds),
+    );
     const nonDurable = await onFreshBroker('never', (port) =>
       produceThroughput(port, 'ingest', batch, 1, seconds),
     );
@@ -347,9 +375,23 @@ export async function run(args: readonly string[]): Promise<void> {
       ),
     ]);
     console.log(
-      `\nlatency at 5000 req/s (1 KiB, acks=1, open loop, after ${LATENCY_WARMUP_S} s warm-up): p50 ${latency.p50} µs, ` +
-        `p99 ${latency.p99} µs, p99.9 ${latency.p999} µs, max ${latency.max} µs (target p99 <= 1000 µs)`,
+      `\nround trip at ${LATENCY_RATE_PER_S} req/s (one 1 KiB record, open loop, after ${LATENCY_WARMUP_S} s warm-up; ` +
+        'baseline: raw loopback TCP of frames of the same size through the same generator)',
     );
+    const latencyRow = (name: string, figures: OpenLoopLatency, target: string) => [
+      name,
+      String(figures.p50),
+      String(figures.p99),
+      String(figures.p999),
+      String(figures.max),
+      target,
+    ];
+    printTable([
+      ['measure', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'target'],
+      latencyRow('raw loopback TCP', rawLatency, ''),
+      latencyRow('pyralog, acks=1, fsync never', latency, 'p99 <= 1000 µs'),
+    ]);
+    console.log(`p99 ratio, pyralog / raw loopback TCP: ${(latency.p99 / rawLatency.p99).toFixed(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

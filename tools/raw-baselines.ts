@@ -2,6 +2,7 @@ import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from '
 
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { type OpenLoopLatency, openLoop } from './open-loop.js';
 
 /**
  * Baselines measured in the same run as a benchmark, on the same machine:
@@ -93,6 +94,51 @@ export async function rawTcpBytesPerSecond(
     ),
   );
   return (acked * frameBytes) / ((performance.now() - startMs) / 1000);
+}
+
+/**
+ * Round-trip latency of frames of `frameBytes` through the ack server, one
+ * connection, sent open loop at `ratePerSecond` by the same generator the
+ * broker's latency is measured with: what the machine, the loopback and the
+ * generator cost before any broker work (the floor for a latency target).
+ */
+export async function rawTcpLatencyAtRate(
+  port: number,
+  frameBytes: number,
+  ratePerSecond: number,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<OpenLoopLatency> {
+  const { connect } = await import('node:net');
+  const frame = Buffer.alloc(4 + frameBytes, 7);
+  frame.writeInt32BE(frameBytes, 0);
+  const socket = connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  // The server acks in order with 8 bytes per frame.
+  const waiting: (() => void)[] = [];
+  let ackBytes = 0;
+  socket.on('data', (chunk: Buffer) => {
+    ackBytes += chunk.length;
+    for (; ackBytes >= 8; ackBytes -= 8) waiting.shift()?.();
+  });
+  try {
+    return await openLoop(
+      () =>
+        new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          socket.write(frame);
+        }),
+      ratePerSecond,
+      seconds,
+      warmupSeconds,
+    );
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** Bytes per second of writing `batchBytes` `groupSize` times, then one fdatasync, repeated for `seconds`. */
