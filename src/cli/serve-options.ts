@@ -340,7 +340,12 @@ export function serveUsage(): string {
     '',
     'Options (also PYRALOG_<NAME> env vars, or keys of --config FILE):',
   ];
-  lines.push(`${'  --config FILE'.padEnd(28)}JSON file of options`);
-  for (const spec of serveOptions) lines.push(`${`  --${spec.name} <value>`.padEnd(28)}${spec.help}`);
+  const rows: [string, string][] = [
+    ['  --config FILE', 'JSON file of options'],
+    ...serveOptions.map((spec): [string, string] => [`  --${spec.name} <value>`, spec.help]),
+  ];
+  // The help column starts two spaces after the longest option, so no option runs into its text.
+  const width = Math.max(...rows.map(([option]) => option.length)) + 2;
+  for (const [option, help] of rows) lines.push(`${option.padEnd(width)}${help}`);
   return lines.join('\n');
 }

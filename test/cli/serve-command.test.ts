@@ -27,5 +27,11 @@ describe('pyralog serve with bad options', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--fsync');
     expect(result.stdout).toContain('--kafka-port');
+    // Every option's help starts in one column, at least two spaces after the longest option.
+    const optionLines = result.stdout.split('\n').filter((line) => line.startsWith('  --'));
+    const optionColumn = /^ {2}--\S+(?: <value>| FILE)? {2,}(?=\S)/;
+    expect(optionLines.length).toBeGreaterThan(20);
+    expect(optionLines.filter((line) => !optionColumn.test(line))).toEqual([]);
+    expect(new Set(optionLines.map((line) => optionColumn.exec(line)?.[0].length)).size).toBe(1);
   });
 });
