@@ -119,11 +119,22 @@ export class KafkaConnection {
       if (first.length === byteCount) this.chunks.shift();
       else this.chunks[0] = first.subarray(byteCount);
     } else {
-      // The frame spans chunks: join them once.
-      const joined = Buffer.concat(this.chunks, this.bufferedBytes);
-      frame = joined.subarray(0, byteCount);
-      this.chunks.length = 0;
-      if (joined.length > byteCount) this.chunks.push(joined.subarray(byteCount));
+      // The frame spans chunks: copy just its bytes into one buffer; what follows it stays where it is.
+      frame = Buffer.allocUnsafeSlow(byteCount);
+      let filled = 0;
+      while (filled < byteCount) {
+        const chunk = this.chunks[0]!;
+        const wanted = byteCount - filled;
+        if (chunk.length <= wanted) {
+          frame.set(chunk, filled);
+          filled += chunk.length;
+          this.chunks.shift();
+        } else {
+          frame.set(chunk.subarray(0, wanted), filled);
+          this.chunks[0] = chunk.subarray(wanted);
+          filled = byteCount;
+        }
+      }
     }
     this.bufferedBytes -= byteCount;
     return frame;

@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Offset } from '../../src/common/offset.js';
 import { KafkaWriter } from '../../src/protocol/kafka/primitives.js';
+import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { decodeBatchRecords } from '../../src/record/batch-reader.js';
 import { KafkaConnection } from '../../src/server/kafka-connection.js';
 import { testFrontDoorDeps } from '../support/front-door-deps.js';
 import { MemoryEngine } from '../support/memory-engine.js';
@@ -50,6 +54,74 @@ function apiVersionsFrame(correlationId: number): Uint8Array {
   const chunks = writer.finishFrame();
   return Buffer.concat(chunks);
 }
+
+function produceFrame(correlationId: number, batch: Uint8Array): Uint8Array {
+  const writer = new KafkaWriter();
+  writer.beginFrame().int16(0).int16(7).int32(correlationId).nullableString('t');
+  writer.nullableString(null).int16(1).int32(30_000).int32(1).string('events');
+  writer.int32(1).int32(0).bytesField(batch);
+  return Buffer.concat(writer.finishFrame());
+}
+
+/** Whole size-prefixed frames in `written`. */
+function responseCount(written: Buffer): number {
+  let count = 0;
+  for (let at = 0; at + 4 <= written.length && at + 4 + written.readInt32BE(at) <= written.length; count++) {
+    at += 4 + written.readInt32BE(at);
+  }
+  return count;
+}
+
+async function settle(until: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !until(); i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('Kafka connection reads', () => {
+  it('given pipelined frames cut into chunks anywhere, hands every batch over whole and in order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 30 }),
+        async (valueSizes, chunkSizes) => {
+          const engine = new MemoryEngine();
+          await engine.createTopic('events', 1);
+          const socket = new RecordingSocket();
+          new KafkaConnection(socket as unknown as Socket, await testFrontDoorDeps(engine), {
+            warn: () => undefined,
+          });
+          const values = valueSizes.map((size, i) => new Uint8Array(size).fill(i + 1));
+          const stream = Buffer.concat(
+            values.map((value, i) => produceFrame(i + 1, buildRecordBatch([{ key: null, value }]))),
+          );
+          for (let at = 0, i = 0; at < stream.length; i++) {
+            const size = chunkSizes[i % chunkSizes.length]!;
+            socket.emit('data', stream.subarray(at, at + size));
+            at += size;
+          }
+          await settle(() => responseCount(Buffer.concat(socket.groups.flat())) === values.length);
+          const stored = (
+            await engine.fetch({
+              partitions: [{ topic: 'events', partition: 0, offset: 0 as Offset, maxBytes: 1 << 20 }],
+              maxWaitMs: 0,
+              minBytes: 0,
+              maxBytes: 1 << 20,
+            })
+          ).partitions[0]!;
+          const records: (Uint8Array | null)[] = [];
+          for (let at = 0; at < stored.records.length; ) {
+            const batchBytes =
+              12 + new DataView(stored.records.buffer, stored.records.byteOffset).getInt32(at + 8);
+            for (const record of decodeBatchRecords(stored.records.subarray(at, at + batchBytes)))
+              records.push(record.value);
+            at += batchBytes;
+          }
+          expect(records).toEqual(values);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
 
 describe('Kafka connection writes', () => {
   it('given pipelined requests that finish together, answers them in one corked write, in order', async () => {
