@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
+// Node flags: see src/cli/broker-node-flags.ts (V8 reads them only at start-up).
 // The `pyralog` command. The TypeScript sources are compiled to dist/ by
 // `npm run build` (npm runs it on install through the `prepare` script).
 import { main } from '../dist/src/cli/main.js';

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { BROKER_NODE_FLAGS } from '../src/cli/broker-node-flags.js';
 import { parseServingPorts, type ServingPorts } from '../src/cli/serving-line.js';
 
 /**
@@ -24,7 +25,7 @@ export async function startBrokerProcess(args: readonly string[]): Promise<Broke
   const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', `${root}src/cli/main.ts`];
   const child = spawn(
     process.execPath,
-    [...entry, 'serve', '--kafka-port', '0', '--http-port', '0', ...args],
+    [...BROKER_NODE_FLAGS, ...entry, 'serve', '--kafka-port', '0', '--http-port', '0', ...args],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
       cwd: root,

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BROKER_NODE_FLAGS } from '../../src/cli/broker-node-flags.js';
 import { parseServingPorts, type ServingPorts } from '../../src/cli/serving-line.js';
 
 /**
@@ -22,7 +23,7 @@ export interface ServeProcess {
 export async function startServe(args: readonly string[], timeoutMs = 20_000): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    [PYRALOG_BIN, 'serve', '--kafka-port', '0', '--http-port', '0', ...args],
+    [...BROKER_NODE_FLAGS, PYRALOG_BIN, 'serve', '--kafka-port', '0', '--http-port', '0', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PYRALOG_LOG_LEVEL: 'warn' },
