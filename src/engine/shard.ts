@@ -88,14 +88,7 @@ export class Shard {
     this.releaseAck = (correlationId, baseOffset, appendTimeMs, enqueuedMs) => {
       const partition = this.releasingPartition!;
       this.metrics.observeMs(Stage.FSYNC_WAIT, wallClockMs() - enqueuedMs);
-      this.writeProduceReply(
-        correlationId,
-        KafkaErrorCode.NONE,
-        baseOffset,
-        appendTimeMs,
-        partition.log.logStartOffset,
-        '',
-      );
+      this.writeProduceSuccess(correlationId, partition, baseOffset, appendTimeMs);
     };
   }
 
@@ -259,10 +252,11 @@ export class Shard {
     for (const partition of buffered.touched) {
       try {
         partition.log.writeBuffered();
-        this.fetcher.notifyAppend(partition);
       } catch (error) {
         partition.burstWriteFailure = error instanceof Error ? error.message : String(error);
+        continue;
       }
+      this.fetcher.notifyAppend(partition);
     }
     const nowMs = wallClockMs();
     for (let i = 0; i < buffered.count; i++) {
@@ -285,14 +279,7 @@ export class Shard {
         this.countDurableAcks(1);
         continue;
       }
-      this.writeProduceReply(
-        correlationId,
-        KafkaErrorCode.NONE,
-        baseOffset,
-        appendTimeMs,
-        partition.log.logStartOffset,
-        '',
-      );
+      this.writeProduceSuccess(correlationId, partition, baseOffset, appendTimeMs);
     }
     buffered.clear();
   }
@@ -327,6 +314,22 @@ export class Shard {
   private produceError(correlationId: number, code: KafkaErrorCode, message: string): void {
     this.metrics.add(Counter.PRODUCE_ERRORS, 1);
     this.writeProduceReply(correlationId, code, -1, -1, -1, message);
+  }
+
+  private writeProduceSuccess(
+    correlationId: number,
+    partition: ShardPartition,
+    baseOffset: number,
+    appendTimeMs: number,
+  ): void {
+    this.writeProduceReply(
+      correlationId,
+      KafkaErrorCode.NONE,
+      baseOffset,
+      appendTimeMs,
+      partition.log.logStartOffset,
+      '',
+    );
   }
 
   private writeProduceReply(
