@@ -1,5 +1,5 @@
 import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type OpenLoopLatency, openLoop } from './open-loop.js';
@@ -48,6 +48,13 @@ export async function startAckServer(): Promise<{ port: number; stop(): Promise<
   };
 }
 
+/** A size-prefixed frame of `frameBytes` for the ack server. */
+function ackServerFrame(frameBytes: number): Buffer {
+  const frame = Buffer.alloc(4 + frameBytes, 7);
+  frame.writeInt32BE(frameBytes, 0);
+  return frame;
+}
+
 /** Bytes per second of `connections` × `inFlight` pipelined frames of `frameBytes` through the ack server for `seconds`. */
 export async function rawTcpBytesPerSecond(
   port: number,
@@ -56,9 +63,7 @@ export async function rawTcpBytesPerSecond(
   inFlight: number,
   seconds: number,
 ): Promise<number> {
-  const { connect } = await import('node:net');
-  const frame = Buffer.alloc(4 + frameBytes, 7);
-  frame.writeInt32BE(frameBytes, 0);
+  const frame = ackServerFrame(frameBytes);
   let acked = 0;
   const endMs = performance.now() + seconds * 1000;
   const startMs = performance.now();
@@ -109,9 +114,7 @@ export async function rawTcpLatencyAtRate(
   seconds: number,
   warmupSeconds: number,
 ): Promise<OpenLoopLatency> {
-  const { connect } = await import('node:net');
-  const frame = Buffer.alloc(4 + frameBytes, 7);
-  frame.writeInt32BE(frameBytes, 0);
+  const frame = ackServerFrame(frameBytes);
   const socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {
