@@ -14,6 +14,7 @@ import {
   rawTcpLatencyAtRate,
   rawWriteSyncBytesPerSecond,
   startAckServer,
+  threadWakeLatencyAtRate,
 } from '../tools/raw-baselines.js';
 import { numberFlag } from './support/flags.js';
 import { printTable, runWithRatios } from './support/mitata-ratios.js';
@@ -36,7 +37,8 @@ import { printTable, runWithRatios } from './support/mitata-ratios.js';
  *   open loop (measured from each request's scheduled time), after a 1 s
  *   warm-up at the same rate that is not recorded (target p99 ≤ 1 ms),
  *   beside the same load of frames of the same size through raw loopback
- *   TCP, the floor the machine and the generator set.
+ *   TCP, the floor the machine and the generator set, and beside two threads
+ *   waking each other at that rate (a broker request crosses four wake-ups).
  *
  * Before those, the protocol codecs alone (mitata): decoding a Produce v7
  * request of 8 partitions × 16 KiB batches and a Fetch v11 request of 8
@@ -304,6 +306,7 @@ export async function run(args: readonly string[]): Promise<void> {
       LATENCY_WARMUP_S,
     );
     await ackServer.stop();
+    const threadWake = await threadWakeLatencyAtRate(LATENCY_RATE_PER_S, seconds, LATENCY_WARMUP_S);
     settleDirtyPages();
     const rawSync = await rawWriteSyncBytesPerSecond(dir, batch.length, CONNECTIONS * IN_FLIGHT, seconds);
 
@@ -388,6 +391,7 @@ export async function run(args: readonly string[]): Promise<void> {
     ];
     printTable([
       ['measure', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'target'],
+      latencyRow('two threads waking each other (Atomics), no I/O', threadWake, ''),
       latencyRow('raw loopback TCP', rawLatency, ''),
       latencyRow('pyralog, acks=1, fsync never', latency, 'p99 <= 1000 µs'),
     ]);

@@ -1,4 +1,4 @@
-import { build } from 'hdr-histogram-js';
+import { build, type Histogram } from 'hdr-histogram-js';
 
 /**
  * An open-loop load: `send` is called at a fixed rate whatever happens to
@@ -65,11 +65,7 @@ export async function openLoop(
   seconds: number,
   warmupSeconds = 0,
 ): Promise<OpenLoopLatency> {
-  const histogram = build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 600_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
+  const histogram = createLatencyHistogram();
   const intervalMs = 1000 / ratePerSecond;
   const startMs = performance.now() + 20;
   const inFlight = new Set<Promise<void>>();
@@ -85,6 +81,20 @@ export async function openLoop(
     void sending.finally(() => inFlight.delete(sending));
   }
   await Promise.all(inFlight);
+  return summarizeAndDestroy(histogram);
+}
+
+/** An HdrHistogram of latencies in microseconds, 1 µs to 10 minutes, 3 significant digits. */
+export function createLatencyHistogram(): Histogram {
+  return build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+}
+
+/** The percentiles of a latency histogram; frees the histogram. */
+export function summarizeAndDestroy(histogram: Histogram): OpenLoopLatency {
   const result = {
     p50: histogram.getValueAtPercentile(50),
     p90: histogram.getValueAtPercentile(90),

@@ -2,7 +2,7 @@ import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type OpenLoopLatency, openLoop } from './open-loop.js';
+import { createLatencyHistogram, type OpenLoopLatency, openLoop, summarizeAndDestroy } from './open-loop.js';
 
 /**
  * Baselines measured in the same run as a benchmark, on the same machine:
@@ -46,6 +46,55 @@ export async function startAckServer(): Promise<{ port: number; stop(): Promise<
       await worker.terminate();
     },
   };
+}
+
+/**
+ * Round trips between this thread and a worker that wake each other
+ * (Atomics.notify, Atomics.wait), one every 1/`ratePerSecond` s, measured
+ * from each scheduled time: the wake-up latency of this machine's threads,
+ * which every thread hop of a request pays (a Kafka produce to the broker
+ * crosses four: client, acceptor, shard, acceptor, client). Blocks this
+ * thread while it runs.
+ */
+export async function threadWakeLatencyAtRate(
+  ratePerSecond: number,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<OpenLoopLatency> {
+  const words = new Int32Array(new SharedArrayBuffer(12));
+  const [REQUEST, ANSWER, IDLE] = [0, 1, 2];
+  const echo = new Worker(
+    `const { workerData: words } = require('node:worker_threads');
+     for (let seen = 0; ; ) {
+       Atomics.wait(words, ${REQUEST}, seen);
+       seen = Atomics.load(words, ${REQUEST});
+       if (seen < 0) break;
+       Atomics.store(words, ${ANSWER}, seen);
+       Atomics.notify(words, ${ANSWER});
+     }`,
+    { eval: true, workerData: words },
+  );
+  await new Promise((resolve) => echo.once('online', resolve));
+  const histogram = createLatencyHistogram();
+  const intervalMs = 1000 / ratePerSecond;
+  const warmupRounds = Math.round(ratePerSecond * warmupSeconds);
+  const startMs = performance.now() + 10;
+  for (let round = 1; round <= warmupRounds + ratePerSecond * seconds; round++) {
+    const scheduledMs = startMs + round * intervalMs;
+    // Sleep until just before the scheduled time, then spin the rest, so the send is on time.
+    const sleepMs = scheduledMs - performance.now() - 0.1;
+    if (sleepMs > 0) Atomics.wait(words, IDLE, 0, sleepMs);
+    while (performance.now() < scheduledMs);
+    Atomics.store(words, REQUEST, round);
+    Atomics.notify(words, REQUEST);
+    while (Atomics.load(words, ANSWER) !== round) Atomics.wait(words, ANSWER, round - 1, 100);
+    if (round > warmupRounds)
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
+  }
+  Atomics.store(words, REQUEST, -1);
+  Atomics.notify(words, REQUEST);
+  await echo.terminate();
+  return summarizeAndDestroy(histogram);
 }
 
 /** A size-prefixed frame of `frameBytes` for the ack server. */

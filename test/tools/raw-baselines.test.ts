@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rawTcpBytesPerSecond, rawTcpLatencyAtRate, startAckServer } from '../../tools/raw-baselines.js';
+import {
+  rawTcpBytesPerSecond,
+  rawTcpLatencyAtRate,
+  startAckServer,
+  threadWakeLatencyAtRate,
+} from '../../tools/raw-baselines.js';
 
 describe('raw loopback TCP baselines', () => {
   const stops: (() => Promise<void>)[] = [];
@@ -15,6 +20,13 @@ describe('raw loopback TCP baselines', () => {
     expect(latency.p50).toBeGreaterThan(0);
     expect(latency.p99).toBeGreaterThanOrEqual(latency.p50);
     expect(latency.max).toBeGreaterThanOrEqual(latency.p99);
+  });
+
+  it('measures two threads waking each other at a fixed rate, only after the warm-up', async () => {
+    const latency = await threadWakeLatencyAtRate(1000, 0.3, 0.1);
+    expect(latency.count).toBe(300);
+    expect(latency.p50).toBeGreaterThan(0);
+    expect(latency.max).toBeGreaterThanOrEqual(latency.p50);
   });
 
   it('measures bytes per second of acknowledged frames', async () => {
