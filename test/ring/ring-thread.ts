@@ -11,8 +11,7 @@ interface RingThreadData {
 
 const data = workerData as RingThreadData;
 if (data.role === 'produce') {
-  produceTraffic(new RingWriter(data.ring), data.options);
-  parentPort!.postMessage({ problem: '' });
+  parentPort!.postMessage({ problem: produceTraffic(new RingWriter(data.ring), data.options) });
 } else {
   parentPort!.postMessage({ problem: consumeTraffic(new RingReader(data.ring), data.options) });
 }

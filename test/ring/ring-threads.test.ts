@@ -37,6 +37,7 @@ describe('ring between two real threads', () => {
       maxPayloadBytes: 4096,
       pauseEvery: 0,
       pauseMs: 0,
+      publishEveryMax: 2048,
     };
     expect(await exchange(ring, options)).toBe('');
   }, 120_000);

@@ -14,6 +14,14 @@ export interface TrafficOptions {
   /** Consumer pauses this long every `pauseEvery` records, so the producer fills the ring and bursts. */
   pauseEvery: number;
   pauseMs: number;
+  /**
+   * The producer publishes after a seeded random 1..publishEveryMax records
+   * (64 when absent). A consumer that keeps up sleeps between publishes, and
+   * each publish then costs a wake-up, which on a loaded two-core machine can
+   * take milliseconds: coarser publishing keeps a long exchange's run time
+   * bounded by the machine's load rather than by its wake-up latency.
+   */
+  publishEveryMax?: number;
 }
 
 export function nextRandom(state: Uint32Array): number {
@@ -49,9 +57,17 @@ function verify(
   return true;
 }
 
-/** Writes `records` records, publishing in bursts; blocks (Atomics.wait) when the ring is full. */
-export function produceTraffic(writer: RingWriter, options: TrafficOptions): void {
+/**
+ * Writes `records` records, publishing in bursts (see publishEveryMax); blocks
+ * (Atomics.wait) when the ring is full. Returns '' or why it stopped.
+ */
+export function produceTraffic(writer: RingWriter, options: TrafficOptions): string {
   const state = Uint32Array.of(options.seed);
+  const publishState = Uint32Array.of(options.seed ^ 0x5bd1e995);
+  const publishEveryMax = options.publishEveryMax;
+  const nextPublishAfter = (): number =>
+    publishEveryMax === undefined ? 64 : 1 + (nextRandom(publishState) % publishEveryMax);
+  let publishAfter = nextPublishAfter();
   let unpublished = 0;
   for (let sequence = 0; sequence < options.records; sequence++) {
     const size = payloadSize(state, options.maxPayloadBytes);
@@ -59,18 +75,23 @@ export function produceTraffic(writer: RingWriter, options: TrafficOptions): voi
     if (position < 0) {
       writer.publish();
       unpublished = 0;
+      let fullWaits = 0;
       while (position < 0) {
-        writer.waitForSpaceSync(size, 1000);
+        // The consumer frees space within a wait unless it is gone: report that instead of hanging the test.
+        if (!writer.waitForSpaceSync(size, 1000) && ++fullWaits > 10)
+          return `producer stalled at record ${sequence}: ring full for over 10 s`;
         position = writer.tryClaim(size, sequence & 0xffff, (sequence >>> 16) & 0xffff, sequence);
       }
     }
     fill(writer.bytes, writer.view, position, size, sequence);
-    if (++unpublished === 64) {
+    if (++unpublished >= publishAfter) {
       writer.publish();
       unpublished = 0;
+      publishAfter = nextPublishAfter();
     }
   }
   writer.publish();
+  return '';
 }
 
 /** Reads and checks `records` records; returns the first problem found, or '' when all were right. */
