@@ -95,12 +95,15 @@ async function produceThroughput(
   await Promise.all(
     producers.flatMap((producer, c) =>
       Array.from({ length: inFlight }, async (_, slot) => {
+        // Each slot builds its requests once (one per partition it rotates through, or the one carrying every
+        // partition) and sends each again once it is answered, as the raw TCP baseline resends its frame.
+        const requests =
+          shape === 'one-partition'
+            ? allPartitions.map((partition) => producer.prepare(topic, [partition], batch, acks))
+            : [producer.prepare(topic, allPartitions, batch, acks)];
         let partition = (c * inFlight + slot) % PARTITIONS;
         while (performance.now() < endMs) {
-          const ack =
-            shape === 'one-partition'
-              ? await producer.produce(topic, partition, batch, acks)
-              : await producer.produceToPartitions(topic, allPartitions, batch, acks);
+          const ack = await producer.send(requests[shape === 'one-partition' ? partition : 0]!);
           if (ack.errorCode !== 0) errors++;
           acknowledged += batchesPerRequest;
           partition = (partition + 1) % PARTITIONS;

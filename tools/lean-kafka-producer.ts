@@ -18,6 +18,14 @@ const CLIENT_ID = 'pyralog-bench';
 /** index INT32, error_code INT16, base_offset INT64, log_append_time_ms INT64, log_start_offset INT64. */
 const PARTITION_RESPONSE_BYTES = 4 + 2 + 8 + 8 + 8;
 
+/** Where the correlation id sits in a request frame: after size INT32, api_key INT16, api_version INT16. */
+const CORRELATION_ID_AT = 8;
+
+/** A Produce request built by LeanKafkaProducer.prepare. */
+export interface PreparedProduce {
+  readonly frame: Buffer;
+}
+
 /** index INT32, then the records' length INT32, before each batch. */
 const PARTITION_HEAD_BYTES = 4 + 4;
 
@@ -58,7 +66,8 @@ export class LeanKafkaProducer {
    * Sends `batch` to each of `partitions` in one request, as a Kafka client
    * does with the batches ready for one broker. Resolves with the first
    * non-zero error code (0 when all succeeded) and the first partition's base
-   * offset.
+   * offset. Builds the request anew (copying the batch); a load generator
+   * sending the same request again and again should `prepare` it once.
    */
   produceToPartitions(
     topic: string,
@@ -66,34 +75,50 @@ export class LeanKafkaProducer {
     batch: Uint8Array,
     acks: 1 | -1,
   ): Promise<ProduceAck> {
-    const correlationId = this.nextCorrelationId++;
-    const topicBytes = Buffer.byteLength(topic);
+    return this.send(this.prepare(topic, partitions, batch, acks));
+  }
+
+  /**
+   * Builds a whole Produce request (size, header, body, `batch` for each of
+   * `partitions`) once, for `send` to write again and again with a new
+   * correlation id each time: one write of ready bytes per request, as a
+   * raw TCP baseline does.
+   */
+  prepare(topic: string, partitions: readonly number[], batch: Uint8Array, acks: 1 | -1): PreparedProduce {
     const size = produceRequestBytes(topic, partitions.length, batch.length);
-    const head = Buffer.allocUnsafe(4 + produceRequestBytes(topic, 0, batch.length));
-    let at = head.writeInt32BE(size, 0);
-    at = head.writeInt16BE(PRODUCE, at);
-    at = head.writeInt16BE(VERSION, at);
-    at = head.writeInt32BE(correlationId, at);
-    at = head.writeInt16BE(CLIENT_ID.length, at);
-    at += head.write(CLIENT_ID, at);
-    at = head.writeInt16BE(-1, at); // transactional_id: null
-    at = head.writeInt16BE(acks, at);
-    at = head.writeInt32BE(30_000, at);
-    at = head.writeInt32BE(1, at);
-    at = head.writeInt16BE(topicBytes, at);
-    at += head.write(topic, at);
-    head.writeInt32BE(partitions.length, at);
-    const done = new Promise<ProduceAck>((resolve) => this.waiting.set(correlationId, resolve));
-    this.socket.cork();
-    this.socket.write(head);
+    const frame = Buffer.allocUnsafe(4 + size);
+    let at = frame.writeInt32BE(size, 0);
+    at = frame.writeInt16BE(PRODUCE, at);
+    at = frame.writeInt16BE(VERSION, at);
+    at = frame.writeInt32BE(0, at); // correlation id, set by send()
+    at = frame.writeInt16BE(CLIENT_ID.length, at);
+    at += frame.write(CLIENT_ID, at);
+    at = frame.writeInt16BE(-1, at); // transactional_id: null
+    at = frame.writeInt16BE(acks, at);
+    at = frame.writeInt32BE(30_000, at);
+    at = frame.writeInt32BE(1, at);
+    at = frame.writeInt16BE(Buffer.byteLength(topic), at);
+    at += frame.write(topic, at);
+    at = frame.writeInt32BE(partitions.length, at);
     for (const partition of partitions) {
-      const partitionHead = Buffer.allocUnsafe(PARTITION_HEAD_BYTES);
-      partitionHead.writeInt32BE(partition, 0);
-      partitionHead.writeInt32BE(batch.length, 4);
-      this.socket.write(partitionHead);
-      this.socket.write(batch);
+      at = frame.writeInt32BE(partition, at);
+      at = frame.writeInt32BE(batch.length, at);
+      frame.set(batch, at);
+      at += batch.length;
     }
-    this.socket.uncork();
+    return { frame };
+  }
+
+  /**
+   * Sends a prepared request under the next correlation id. A prepared
+   * request is rewritten in place, so send it again only after its previous
+   * send was answered (the broker answers only what it has fully received).
+   */
+  send(prepared: PreparedProduce): Promise<ProduceAck> {
+    const correlationId = this.nextCorrelationId++;
+    prepared.frame.writeInt32BE(correlationId, CORRELATION_ID_AT);
+    const done = new Promise<ProduceAck>((resolve) => this.waiting.set(correlationId, resolve));
+    this.socket.write(prepared.frame);
     return done;
   }
 

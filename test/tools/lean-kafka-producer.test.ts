@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
+import type { Offset } from '../../src/common/offset.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { LeanKafkaProducer } from '../../tools/lean-kafka-producer.js';
@@ -44,5 +45,20 @@ describe('lean Kafka producer', () => {
     const ack = await producer.produceToPartitions('lean', [0, 7], batch, 1);
     expect(ack.errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect(ack.baseOffset).toBe(4);
+  });
+
+  it('sends a prepared request again and again, each time as a new request with its own answer', async () => {
+    const prepared = producer.prepare('lean', [3], batch, 1);
+    const offsets: number[] = [];
+    for (let i = 0; i < 5; i++) offsets.push((await producer.send(prepared)).baseOffset);
+    expect(offsets).toEqual([1, 2, 3, 4, 5]);
+    const stored = await broker.engine.fetch({
+      partitions: [{ topic: 'lean', partition: 3, offset: 5 as Offset, maxBytes: 1 << 20 }],
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+    });
+    // The broker stored the producer's batch as sent (past the base offset and leader epoch it rewrites).
+    expect(Buffer.from(stored.partitions[0]!.records.subarray(16))).toEqual(Buffer.from(batch.subarray(16)));
   });
 });
