@@ -252,6 +252,9 @@ export class Shard {
     for (const partition of buffered.touched) {
       try {
         partition.log.writeBuffered();
+        // A roll in this burst may have written (and failed to write) part of it already: a stopped log
+        // means some of the burst is not in the file.
+        partition.log.assertWritable();
       } catch (error) {
         partition.burstWriteFailure = error instanceof Error ? error.message : String(error);
         continue;

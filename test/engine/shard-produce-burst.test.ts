@@ -32,7 +32,7 @@ interface ProduceAnswer {
   baseOffset: number;
 }
 
-function startShard(dataDir: string) {
+function startShard(dataDir: string, config = DEFAULT_TOPIC_CONFIG) {
   const requestRing = createRingBuffer(1 << 20);
   const replyRing = createRingBuffer(1 << 20);
   const shard = new Shard(
@@ -46,7 +46,7 @@ function startShard(dataDir: string) {
       topicId: TOPIC_ID,
       topicName: 'events',
       partition,
-      config: DEFAULT_TOPIC_CONFIG,
+      config,
     })),
   );
   const requests = new RingWriter(requestRing);
@@ -158,6 +158,24 @@ describe('shard produce bursts', () => {
       { correlationId: later, errorCode: KafkaErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1 },
     ]);
     expect(readFileSync(path).length).toBe(0);
+    await expect(shard.shard.close()).rejects.toThrow(/write failed/);
+  });
+
+  it('given a roll mid-burst whose write of the burst so far fails, answers the earlier produces with errors too', async () => {
+    const dataDir = tempDir();
+    // Segments of 300 bytes: the second ~170-byte batch rolls the segment, which writes the first one.
+    const shard = startShard(dataDir, { ...DEFAULT_TOPIC_CONFIG, segmentBytes: 300 });
+    const log = shard.shard.partitions.get(partitionKey(TOPIC_ID, 0))!.log;
+    const active = (log as unknown as { active: { fd: number } }).active;
+    active.fd = openSync(`${partitionDir(dataDir, 'events', 0)}/${segmentFileName(0, LOG_SUFFIX)}`, 'r');
+    const ids = [shard.produce(0, batchOf(1)), shard.produce(0, batchOf(2))];
+    shard.shard.drain(record);
+    const answers = shard.answers();
+    expect(answers.map((answer) => answer.correlationId).sort()).toEqual(ids);
+    expect(answers.map((answer) => answer.errorCode)).toEqual([
+      KafkaErrorCode.KAFKA_STORAGE_ERROR,
+      KafkaErrorCode.KAFKA_STORAGE_ERROR,
+    ]);
     await expect(shard.shard.close()).rejects.toThrow(/write failed/);
   });
 });
