@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PyralogError } from '../../src/common/errors.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
-import type { Acks, ProduceOutcome } from '../../src/engine/engine-api.js';
 import { OFFSET_METADATA_BYTES_MAX } from '../../src/groups/group-limits.js';
 import {
   decodeOffsetValue,
@@ -13,6 +12,7 @@ import {
 import { OFFSETS_TOPIC } from '../../src/groups/offset-store.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
+import { GatedEngine } from '../support/gated-engine.js';
 import { MemoryEngine } from '../support/memory-engine.js';
 import {
   Coordinators,
@@ -307,24 +307,3 @@ describe('committed offsets', () => {
     );
   });
 });
-
-/** Appends at once but, while `hold` is set, keeps the produce answer back until `release()`. */
-class GatedEngine extends MemoryEngine {
-  hold = false;
-  private readonly held: (() => void)[] = [];
-
-  override async produce(
-    topic: string,
-    partition: number,
-    batch: Uint8Array,
-    acks: Acks,
-  ): Promise<ProduceOutcome> {
-    const outcome = await super.produce(topic, partition, batch, acks);
-    if (this.hold) await new Promise<void>((resolve) => this.held.push(resolve));
-    return outcome;
-  }
-
-  release(): void {
-    for (const resolve of this.held.splice(0)) resolve();
-  }
-}

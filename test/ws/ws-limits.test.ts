@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { Acks, ProduceOutcome } from '../../src/engine/engine-api.js';
 import { FrameWriter, WsOpCode } from '../../src/protocol/ws/binary-frame.js';
 import { encodeFetch, readRecordsFrame } from '../../src/protocol/ws/fetch-frame.js';
 import { ProduceFrameBuilder, readProduced } from '../../src/protocol/ws/produce-frame.js';
@@ -8,32 +7,12 @@ import { readError } from '../../src/protocol/ws/status-frame.js';
 import { encodeSubscribe } from '../../src/protocol/ws/subscribe-frame.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
-import { MemoryEngine } from '../support/memory-engine.js';
+import { GatedEngine } from '../support/gated-engine.js';
 import { BinaryPeer, startWsFixture, type WsFixture } from './ws-fixture.js';
 
 /** Every WebSocket limit, exceeded: each gets its error frame or close code, and the server keeps serving. */
 const KiB = 1024;
 const MiB = 1024 * 1024;
-
-/** A MemoryEngine whose appends wait until the test opens the gate. */
-class GatedEngine extends MemoryEngine {
-  private open: () => void = () => {};
-  private gate: Promise<void> = new Promise((resolve) => {
-    this.open = resolve;
-  });
-  release(): void {
-    this.open();
-  }
-  override async produce(
-    topic: string,
-    partition: number,
-    batch: Uint8Array,
-    acks: Acks,
-  ): Promise<ProduceOutcome> {
-    await this.gate;
-    return super.produce(topic, partition, batch, acks);
-  }
-}
 
 function produceFrame(topic: string, valueBytes: number, count = 1): Uint8Array {
   const builder = new ProduceFrameBuilder(topic, 0, 1, valueBytes * count + 64);
@@ -125,6 +104,7 @@ describe('WebSocket limits', () => {
 
   it('refuses produce frames past the in-flight bytes with TOO_MANY_IN_FLIGHT, and serves them once the first is done', async () => {
     const engine = new GatedEngine();
+    engine.hold = true;
     const fixture = await start({ maxFrameBytes: 64 * KiB }, { inFlightFramesMax: 1 }, engine);
     await engine.createTopic('t', 1);
     const peer = await open(fixture);
