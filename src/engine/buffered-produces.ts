@@ -21,8 +21,6 @@ export class BufferedProduces {
   readonly appendTimesMs: number[] = [];
   /** When the shard started handling each produce (for the append-stage histogram). */
   readonly startedMs: number[] = [];
-  /** Partitions with buffered batches in this burst, each once. */
-  readonly touched: ShardPartition[] = [];
 
   add(
     correlationId: number,
@@ -41,20 +39,11 @@ export class BufferedProduces {
     this.lastOffsets[i] = lastOffset;
     this.appendTimesMs[i] = appendTimeMs;
     this.startedMs[i] = startedMs;
-    if (!partition.inBurst) {
-      partition.inBurst = true;
-      this.touched.push(partition);
-    }
   }
 
   /** Forgets the burst (and its partitions, which may be deleted next). */
   clear(): void {
     for (let i = 0; i < this.count; i++) this.partitions[i] = null;
-    for (const partition of this.touched) {
-      partition.inBurst = false;
-      partition.burstWriteFailure = null;
-    }
-    this.touched.length = 0;
     this.count = 0;
   }
 }

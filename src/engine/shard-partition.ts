@@ -27,10 +27,6 @@ export class ShardPartition {
   private ackHead = 0;
   /** Fetch bookkeeping: the fetch stamp of the last read, to detect a partition read twice in one fetch. */
   lastReadStamp = -1;
-  /** Set while batches of the current ring drain are buffered in the log (buffered-produces.ts). */
-  inBurst = false;
-  /** Why writing this drain's buffered batches failed; null when it did not. */
-  burstWriteFailure: string | null = null;
 
   constructor(
     readonly topicId: number,

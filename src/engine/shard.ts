@@ -249,24 +249,26 @@ export class Shard {
   private completeBufferedProduces(): void {
     const buffered = this.buffered;
     if (buffered.count === 0) return;
-    for (const partition of buffered.touched) {
+    for (let i = 0; i < buffered.count; i++) {
+      // A log's first produce in the burst writes all of its buffered batches; later ones find none left.
+      const partition = buffered.partitions[i]!;
+      let writtenBytes: number;
       try {
-        partition.log.writeBuffered();
-        // A roll in this burst may have written (and failed to write) part of it already: a stopped log
-        // means some of the burst is not in the file.
-        partition.log.assertWritable();
-      } catch (error) {
-        partition.burstWriteFailure = error instanceof Error ? error.message : String(error);
-        continue;
+        writtenBytes = partition.log.writeBuffered();
+      } catch {
+        continue; // the log is stopped now: its produces are answered with its failure below
       }
-      this.fetcher.notifyAppend(partition);
+      if (writtenBytes > 0) this.fetcher.notifyAppend(partition);
     }
     const nowMs = wallClockMs();
     for (let i = 0; i < buffered.count; i++) {
       const partition = buffered.partitions[i]!;
       const correlationId = buffered.correlationIds[i]!;
-      if (partition.burstWriteFailure !== null) {
-        this.produceError(correlationId, KafkaErrorCode.KAFKA_STORAGE_ERROR, partition.burstWriteFailure);
+      // Every produce here was taken while its log was writable, so a log stopped now failed to write
+      // this burst: at the end or in a roll that wrote part of it.
+      const writeFailure = partition.log.failureMessage;
+      if (writeFailure !== null) {
+        this.produceError(correlationId, KafkaErrorCode.KAFKA_STORAGE_ERROR, writeFailure);
         continue;
       }
       this.metrics.observeMs(Stage.APPEND, nowMs - buffered.startedMs[i]!);

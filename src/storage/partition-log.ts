@@ -176,14 +176,17 @@ export class PartitionLog implements SyncTarget {
 
   /**
    * Writes the batches `appendBuffered` took, back to back in one system call
-   * where the kernel allows. If that fails, the log stops taking writes (its
+   * where the kernel allows, and returns how many bytes that was (0 when
+   * nothing was buffered). If that fails, the log stops taking writes (its
    * offsets already count the lost batches) and this throws
    * KAFKA_STORAGE_ERROR; reopening the log recovers what reached the file.
    */
-  writeBuffered(): void {
-    if (this.buffered.length === 0) return;
+  writeBuffered(): number {
+    if (this.buffered.length === 0) return 0;
+    const writtenBytes = this.bufferedBytes;
     try {
       writeAllAt(this.active.fd, this.buffered, this.bufferedBytes, this.bufferedPosition);
+      return writtenBytes;
     } catch (error) {
       this.failure = new Error(`write failed, partition log stopped: ${messageOf(error)}`);
       try {
@@ -196,6 +199,11 @@ export class PartitionLog implements SyncTarget {
       this.buffered.length = 0;
       this.bufferedBytes = 0;
     }
+  }
+
+  /** Why the log stopped taking appends (a failed write or sync); null while it takes them. */
+  get failureMessage(): string | null {
+    return this.failure?.message ?? null;
   }
 
   /** Throws KAFKA_STORAGE_ERROR once a write or sync has failed: the log takes no more appends. */
