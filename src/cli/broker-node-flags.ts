@@ -10,7 +10,9 @@
  * generation ran three to four mark-compacts a second; their concurrent
  * marking took about a fifth of a core on a two-core machine (perf). Starting
  * the old generation at 128 MiB (a limit, not memory taken up front) removes
- * them in steady state: 0 in a 4 s run at ~290 MB/s, and acks=1 throughput
- * rose by about a fifth (bench/RESULTS.md).
+ * them in steady state: 0 in a 4 s run at ~290 MB/s. The throughput gain was
+ * small beside the noise (mean +3% over four interleaved pairs) and latency did
+ * not change (bench/RESULTS.md); the CPU the marking threads took goes back to
+ * the acceptor and the shards.
  */
 export const BROKER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
