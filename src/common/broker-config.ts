@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { isPowerOfTwo } from './power-of-two.js';
 
 /**
  * Everything the broker can be told, with its built-in default. One place
@@ -109,10 +110,6 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     logLevel: 'warn',
     verifySegmentsOnStart: false,
   };
-}
-
-export function isPowerOfTwo(value: number): boolean {
-  return Number.isInteger(value) && value > 0 && (value & (value - 1)) === 0;
 }
 
 function requireInteger(option: string, value: number, min: number, max: number): void {

@@ -1,4 +1,4 @@
-import { isPowerOfTwo } from '../common/broker-config.js';
+import { isPowerOfTwo } from '../common/power-of-two.js';
 /**
  * The byte layout of a single-producer single-consumer ring in one
  * SharedArrayBuffer. Every shared slot is named here and nowhere else.
