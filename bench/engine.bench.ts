@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'hdr-histogram-js';
 import { type BrokerConfig, DEFAULT_TOPIC_CONFIG, defaultBrokerConfig } from '../src/common/broker-config.js';
 import { ShardedEngine } from '../src/engine/sharded-engine.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
+import { openLoop } from '../tools/open-loop.js';
 import { numberFlag, stringFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
 
@@ -106,40 +106,14 @@ async function engineLatency(
   batch: Uint8Array,
 ) {
   const engine = await ShardedEngine.start(engineConfig(dir, shards, fsync));
-  const histogram = build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
   try {
     await engine.createTopic('latency', PARTITIONS);
-    const total = rate * seconds;
-    const intervalMs = 1000 / rate;
-    const startMs = performance.now() + 50;
-    const inFlight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const scheduledMs = startMs + i * intervalMs;
-      // Sleep coarsely, then yield to the event loop until the scheduled moment:
-      // timers alone are ~1 ms coarse, which would add up to 1 ms to every sample.
-      const waitMs = scheduledMs - performance.now();
-      if (waitMs > 2) await new Promise((resolve) => setTimeout(resolve, waitMs - 1.5));
-      while (performance.now() < scheduledMs) await new Promise((resolve) => setImmediate(resolve));
-      inFlight.push(
-        engine.produce('latency', i % PARTITIONS, batch, fsync === 'always' ? -1 : 1).then(() => {
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
-        }),
-      );
-      if (inFlight.length > 10_000) await Promise.all(inFlight.splice(0));
-    }
-    await Promise.all(inFlight);
-    return {
-      p50: histogram.getValueAtPercentile(50),
-      p99: histogram.getValueAtPercentile(99),
-      p999: histogram.getValueAtPercentile(99.9),
-      max: histogram.maxValue,
-    };
+    return await openLoop(
+      (i) => engine.produce('latency', i % PARTITIONS, batch, fsync === 'always' ? -1 : 1),
+      rate,
+      seconds,
+    );
   } finally {
-    histogram.destroy();
     await engine.stop();
   }
 }
