@@ -156,6 +156,7 @@ export class ShardHost {
 
   private onWorkerDied(): void {
     this.state = 'restarting';
+    this.stopPump();
     this.restarts++;
     this.failAllPending();
     // Restart on fresh rings: the old ones may hold a half-written record.
@@ -317,6 +318,7 @@ export class ShardHost {
     // Let the reply pump deliver the last replies before failing the rest.
     await new Promise((resolve) => setTimeout(resolve, 20));
     this.state = 'stopped';
+    this.stopPump();
     this.failAllPending();
     if (!clean) await worker.terminate();
     await this.exited;
@@ -400,11 +402,20 @@ export class ShardHost {
     }
   }
 
+  /**
+   * Ends the reply pump of the current rings: it waits without a timeout, so
+   * it must be woken to see that its generation or the host's state changed
+   * (a pump left waiting would keep its ring alive in V8's wait list).
+   */
+  private stopPump(): void {
+    this.replies.interrupt();
+  }
+
   /** Reads replies for as long as this worker generation lives. */
   private async pumpReplies(generation: number): Promise<void> {
     const record: RingRecord = { type: 0, flags: 0, correlationId: 0, payloadPosition: 0, payloadBytes: 0 };
     const replies = this.replies;
-    while (generation === this.generation && this.state !== 'stopped') {
+    while (generation === this.generation && (this.state === 'ready' || this.state === 'stopping')) {
       let handled = 0;
       while (replies.tryRead(record)) {
         this.dispatchReply(replies.bytes, replies.view, record);
@@ -415,7 +426,8 @@ export class ShardHost {
         // Let sockets and timers run between bursts of replies.
         await new Promise((resolve) => setImmediate(resolve));
       } else {
-        await replies.waitAsync(100);
+        // No timeout: stop and restart interrupt this wait (see stopPump).
+        await replies.waitAsync(Number.POSITIVE_INFINITY);
       }
     }
   }

@@ -90,8 +90,12 @@ export class RingReader {
   }
 
   /**
-   * For threads with an event loop: resolves when a record is published or
-   * after `timeoutMs`, without blocking the thread (Atomics.waitAsync).
+   * For threads with an event loop: resolves when a record is published, when
+   * `interrupt` is called, or after `timeoutMs`, without blocking the thread
+   * (Atomics.waitAsync). Pass Infinity where another thread can interrupt:
+   * each finite timeout makes V8 post a delayed task to the event loop (an
+   * eventfd write and a libuv timer per wait), ~10% of the acceptor's CPU at
+   * 5,000 requests/s when its reply pump waited with one.
    */
   async waitAsync(timeoutMs: number): Promise<void> {
     Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 1);
@@ -101,6 +105,11 @@ export class RingReader {
       if (result.async) await result.value;
     }
     Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 0);
+  }
+
+  /** Wakes a consumer waiting in waitAsync or waitSync without publishing anything (to make it re-check why it waits). */
+  interrupt(): void {
+    Atomics.notify(this.control, RingSlot.WRITE_INDEX);
   }
 
   /**

@@ -208,6 +208,20 @@ describe('doorbell', () => {
     expect(reader.hasData()).toBe(false);
   });
 
+  it('ends a waitAsync without a timeout when interrupted, with nothing to read', async () => {
+    const reader = new RingReader(createRingBuffer(DATA_BYTES));
+    let woke = false;
+    const waiting = reader.waitAsync(Number.POSITIVE_INFINITY).then(() => {
+      woke = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(woke).toBe(false);
+    reader.interrupt();
+    await waiting;
+    expect(woke).toBe(true);
+    expect(reader.hasData()).toBe(false);
+  });
+
   it('wakes a producer waiting for space when the consumer releases', async () => {
     const buffer = createRingBuffer(DATA_BYTES);
     const writer = new RingWriter(buffer);
