@@ -104,18 +104,23 @@ function ackServerFrame(frameBytes: number): Buffer {
   return frame;
 }
 
-/** Bytes per second of `connections` × `inFlight` pipelined frames of `frameBytes` through the ack server for `seconds`. */
+/**
+ * Bytes per second of `connections` × `inFlight` pipelined frames of
+ * `frameBytes` through the ack server for `seconds`, after `warmupSeconds` of
+ * the same load that are not counted.
+ */
 export async function rawTcpBytesPerSecond(
   port: number,
   frameBytes: number,
   connections: number,
   inFlight: number,
   seconds: number,
+  warmupSeconds = 0,
 ): Promise<number> {
   const frame = ackServerFrame(frameBytes);
   let acked = 0;
-  const endMs = performance.now() + seconds * 1000;
-  const startMs = performance.now();
+  const startMs = performance.now() + warmupSeconds * 1000;
+  const endMs = startMs + seconds * 1000;
   await Promise.all(
     Array.from(
       { length: connections },
@@ -140,7 +145,7 @@ export async function rawTcpBytesPerSecond(
             const acks = Math.floor(pendingAckBytes / 8);
             pendingAckBytes -= acks * 8;
             outstanding -= acks;
-            acked += acks;
+            if (performance.now() >= startMs) acked += acks;
             fill();
           });
           socket.once('connect', fill);
@@ -194,11 +199,31 @@ export async function rawTcpLatencyAtRate(
 }
 
 /** Bytes per second of writing `batchBytes` `groupSize` times, then one fdatasync, repeated for `seconds`. */
-export async function rawWriteSyncBytesPerSecond(
+export function rawWriteSyncBytesPerSecond(
   dir: string,
   batchBytes: number,
   groupSize: number,
   seconds: number,
+): Promise<number> {
+  return appendBytesPerSecond(dir, batchBytes, groupSize, seconds, true);
+}
+
+/**
+ * Bytes per second of appending writes of `batchBytes` to a new file for
+ * `seconds`, never syncing: how fast this machine takes new data into its
+ * page cache, which a broker pays for every byte it accepts even with
+ * --fsync never (loopback TCP never touches new memory).
+ */
+export function rawAppendBytesPerSecond(dir: string, batchBytes: number, seconds: number): Promise<number> {
+  return appendBytesPerSecond(dir, batchBytes, 32, seconds, false);
+}
+
+async function appendBytesPerSecond(
+  dir: string,
+  batchBytes: number,
+  groupSize: number,
+  seconds: number,
+  syncEachGroup: boolean,
 ): Promise<number> {
   const work = mkdtempSync(join(dir, 'raw-'));
   const fd = openSync(join(work, 'raw.bin'), 'w');
@@ -206,17 +231,21 @@ export async function rawWriteSyncBytesPerSecond(
   let position = 0;
   const endMs = performance.now() + seconds * 1000;
   const startMs = performance.now();
-  while (performance.now() < endMs) {
-    for (let i = 0; i < groupSize; i++) {
-      writeSync(fd, batch, 0, batch.length, position);
-      position += batch.length;
+  try {
+    while (performance.now() < endMs) {
+      for (let i = 0; i < groupSize; i++) {
+        writeSync(fd, batch, 0, batch.length, position);
+        position += batch.length;
+      }
+      if (syncEachGroup) {
+        await new Promise<void>((resolve, reject) =>
+          fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+        );
+      }
     }
-    await new Promise<void>((resolve, reject) =>
-      fdatasync(fd, (error) => (error ? reject(error) : resolve())),
-    );
+    return position / ((performance.now() - startMs) / 1000);
+  } finally {
+    closeSync(fd);
+    rmSync(work, { recursive: true, force: true });
   }
-  const elapsedS = (performance.now() - startMs) / 1000;
-  closeSync(fd);
-  rmSync(work, { recursive: true, force: true });
-  return position / elapsedS;
 }

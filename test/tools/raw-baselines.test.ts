@@ -1,7 +1,12 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  rawAppendBytesPerSecond,
   rawTcpBytesPerSecond,
   rawTcpLatencyAtRate,
+  rawWriteSyncBytesPerSecond,
   startAckServer,
   threadWakeLatencyAtRate,
 } from '../../tools/raw-baselines.js';
@@ -34,5 +39,41 @@ describe('raw loopback TCP baselines', () => {
     stops.push(server.stop);
     const bytesPerSecond = await rawTcpBytesPerSecond(server.port, 16_384, 2, 4, 0.3);
     expect(bytesPerSecond).toBeGreaterThan(1_000_000);
+  });
+
+  it('runs the warm-up before the measured seconds', async () => {
+    const server = await startAckServer();
+    stops.push(server.stop);
+    const startMs = performance.now();
+    const bytesPerSecond = await rawTcpBytesPerSecond(server.port, 16_384, 2, 4, 0.3, 0.2);
+    expect(performance.now() - startMs).toBeGreaterThanOrEqual(500);
+    expect(bytesPerSecond).toBeGreaterThan(1_000_000);
+    expect(bytesPerSecond).toBeLessThan(50e9);
+  });
+});
+
+describe('raw disk baselines', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const scratch = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'pyralog-raw-'));
+    dirs.push(dir);
+    return dir;
+  };
+
+  it('measures appends into the page cache and leaves no file behind', async () => {
+    const dir = scratch();
+    const bytesPerSecond = await rawAppendBytesPerSecond(dir, 16_384, 0.2);
+    expect(bytesPerSecond).toBeGreaterThan(1_000_000);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('measures writes with an fdatasync per group and leaves no file behind', async () => {
+    const dir = scratch();
+    const bytesPerSecond = await rawWriteSyncBytesPerSecond(dir, 16_384, 4, 0.2);
+    expect(bytesPerSecond).toBeGreaterThan(100_000);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
