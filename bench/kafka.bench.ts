@@ -33,18 +33,18 @@ import { printTable, runWithRatios } from './support/mitata-ratios.js';
  *   (8 in flight per connection), and one batch for each of the 8 partitions
  *   per request (4 in flight per connection), which is how Kafka clients fill
  *   a request for a broker that leads every partition; and, for what storage
- *   alone allows, against appending the same batches
- *   to a new file from one thread with nothing else to do (no target: every
- *   byte a broker accepts lands in new page-cache pages, which loopback TCP
- *   never touches);
+ *   alone allows, against appending the same batches to a new file from one
+ *   thread with nothing else to do (no target: every byte a broker accepts
+ *   lands in new page-cache pages, which loopback TCP never touches);
  * - the same with acks=-1 and --fsync always, against raw writes plus one
  *   fdatasync per 32 batches (the batches in flight) (target ≥ 0.6);
  * - round-trip latency at 5,000 requests/s of one 1 KiB record, acks=1,
  *   open loop (measured from each request's scheduled time), in steady state
  *   after LATENCY_WARMUP_S at the same rate (target p99 ≤ 1 ms), and over
- *   that warm-up too, as the latency of a cold broker; beside the same load of frames of the same size through raw loopback
- *   TCP, the floor the machine and the generator set, and beside two threads
- *   waking each other at that rate (a broker request crosses four wake-ups).
+ *   that warm-up too, as the latency of a cold broker; beside the same load
+ *   of frames of the same size through raw loopback TCP, the floor the
+ *   machine and the generator set, and beside two threads waking each other
+ *   at that rate (a broker request crosses four wake-ups).
  *
  * Before those, the protocol codecs alone (mitata): decoding a Produce v7
  * request of 8 partitions × 16 KiB batches and a Fetch v11 request of 8

@@ -48,7 +48,6 @@ describe('raw loopback TCP baselines', () => {
     const bytesPerSecond = await rawTcpBytesPerSecond(server.port, 16_384, 2, 4, 0.3, 0.2);
     expect(performance.now() - startMs).toBeGreaterThanOrEqual(500);
     expect(bytesPerSecond).toBeGreaterThan(1_000_000);
-    expect(bytesPerSecond).toBeLessThan(50e9);
   });
 });
 
