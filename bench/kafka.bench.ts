@@ -68,7 +68,7 @@ const THROUGHPUT_WARMUP_S = 2;
  * second from a fresh broker at 5,000 req/s (bench/RESULTS.md): p99 is tens
  * of ms in the first second and 2–4 ms in seconds 2–5, then 0.6–0.8 ms. The
  * early tail is V8 compiling on its background threads (TurboFan jobs of up to
- * 8 ms, each holding one of the two cores) and recompiling the ring's claim
+ * 15 ms, each holding one of the two cores) and recompiling the ring's claim
  * and drain loops after the ring first wraps (16 MiB at ~6 MB/s: ~3 s in),
  * in the broker and in the load generator alike.
  */
