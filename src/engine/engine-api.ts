@@ -96,3 +96,25 @@ export interface Engine {
   /** Fresh producer ids from the broker's persistent sequencer (never repeats across restarts). */
   nextProducerId(): Promise<number>;
 }
+
+/** The outcome of a produce that did not happen: `errorCode`, no offsets. */
+export function produceFailure(errorCode: KafkaErrorCode, errorMessage: string): ProduceOutcome {
+  return {
+    errorCode,
+    baseOffset: -1 as Offset,
+    logAppendTimeMs: -1,
+    logStartOffset: -1 as Offset,
+    errorMessage,
+  };
+}
+
+/** The outcome of a fetch of one partition that read nothing: `errorCode`, no offsets, no records. */
+export function fetchFailure(errorCode: KafkaErrorCode): FetchPartitionOutcome {
+  return {
+    errorCode,
+    highWatermark: -1 as Offset,
+    lastStableOffset: -1 as Offset,
+    logStartOffset: -1 as Offset,
+    records: new Uint8Array(0),
+  };
+}

@@ -4,7 +4,14 @@ import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import { workerEntry } from '../common/worker-entry.js';
 import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../ring/index.js';
-import type { Acks, FetchPartitionOutcome, ListOffsetsOutcome, ProduceOutcome } from './engine-api.js';
+import {
+  type Acks,
+  type FetchPartitionOutcome,
+  fetchFailure,
+  type ListOffsetsOutcome,
+  type ProduceOutcome,
+  produceFailure,
+} from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
 import {
   batchSkewOf,
@@ -547,26 +554,6 @@ function resolveStatus(host: ShardHost, _bytes: Uint8Array, view: DataView, reco
   host
     .take(record.correlationId)
     ?.resolve(view.getInt16(record.payloadPosition + StatusReply.ERROR_CODE) as never);
-}
-
-function produceFailure(errorCode: KafkaErrorCode, errorMessage: string): ProduceOutcome {
-  return {
-    errorCode,
-    baseOffset: -1 as Offset,
-    logAppendTimeMs: -1,
-    logStartOffset: -1 as Offset,
-    errorMessage,
-  };
-}
-
-export function fetchFailure(errorCode: KafkaErrorCode): FetchPartitionOutcome {
-  return {
-    errorCode,
-    highWatermark: -1 as Offset,
-    lastStableOffset: -1 as Offset,
-    logStartOffset: -1 as Offset,
-    records: new Uint8Array(0),
-  };
 }
 
 function partitionStateFailure(errorCode: KafkaErrorCode): PartitionState {

@@ -5,19 +5,20 @@ import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import { ObeliskSequencer } from '../storage/obelisk-sequencer.js';
-import type {
-  Acks,
-  Engine,
-  FetchOutcome,
-  FetchPartitionOutcome,
-  FetchRequest,
-  ListOffsetsOutcome,
-  PartitionDescription,
-  ProduceOutcome,
-  TopicDescription,
+import {
+  type Acks,
+  type Engine,
+  type FetchOutcome,
+  type FetchPartitionOutcome,
+  type FetchRequest,
+  fetchFailure,
+  type ListOffsetsOutcome,
+  type PartitionDescription,
+  type ProduceOutcome,
+  type TopicDescription,
 } from './engine-api.js';
 import { type PartitionAssignment, partitionDir } from './shard.js';
-import { type FetchEntry, fetchFailure, ShardHost } from './shard-host.js';
+import { type FetchEntry, ShardHost } from './shard-host.js';
 import { PARTITIONS_PER_TOPIC_MAX } from './shard-message.js';
 import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-registry.js';
 

@@ -1,4 +1,4 @@
-import type { Acks, ProduceOutcome } from '../../src/engine/engine-api.js';
+import { type Acks, type ProduceOutcome, produceFailure } from '../../src/engine/engine-api.js';
 import { GroupCoordinator, type GroupCoordinatorOptions } from '../../src/groups/group-coordinator.js';
 import type {
   JoinGroupRequest,
@@ -121,12 +121,6 @@ export class FaultyEngine extends MemoryEngine {
   ): Promise<ProduceOutcome> {
     this.produceCalls++;
     if (this.failProduceWith === null) return super.produce(topic, partition, batch, acks);
-    return {
-      errorCode: this.failProduceWith,
-      baseOffset: -1 as ProduceOutcome['baseOffset'],
-      logAppendTimeMs: -1,
-      logStartOffset: -1 as ProduceOutcome['logStartOffset'],
-      errorMessage: 'injected',
-    };
+    return produceFailure(this.failProduceWith, 'injected');
   }
 }

@@ -1,8 +1,7 @@
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
-import type { Offset } from '../../src/common/offset.js';
-import type { Acks, ProduceOutcome } from '../../src/engine/engine-api.js';
+import { type Acks, type ProduceOutcome, produceFailure } from '../../src/engine/engine-api.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { BatchHeader, CompressionCodec } from '../../src/record/batch-header.js';
 import { crc32c } from '../../src/record/crc32c.js';
@@ -360,13 +359,7 @@ class FlakyEngine extends MemoryEngine {
   ): Promise<ProduceOutcome> {
     if (topic === 'stuck') return new Promise<ProduceOutcome>(() => undefined);
     if (partition === 1) {
-      return {
-        errorCode: KafkaErrorCode.KAFKA_STORAGE_ERROR,
-        baseOffset: -1 as Offset,
-        logAppendTimeMs: -1,
-        logStartOffset: -1 as Offset,
-        errorMessage: 'disk on fire',
-      };
+      return produceFailure(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'disk on fire');
     }
     return super.produce(topic, partition, batch, acks);
   }

@@ -1,16 +1,18 @@
 import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from '../../src/common/broker-config.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { type Offset, readInt64, writeInt64 } from '../../src/common/offset.js';
-import type {
-  Acks,
-  Engine,
-  FetchOutcome,
-  FetchPartitionOutcome,
-  FetchRequest,
-  ListOffsetsOutcome,
-  PartitionDescription,
-  ProduceOutcome,
-  TopicDescription,
+import {
+  type Acks,
+  type Engine,
+  type FetchOutcome,
+  type FetchPartitionOutcome,
+  type FetchRequest,
+  fetchFailure,
+  type ListOffsetsOutcome,
+  type PartitionDescription,
+  type ProduceOutcome,
+  produceFailure,
+  type TopicDescription,
 } from '../../src/engine/engine-api.js';
 import { checkBatch } from '../../src/record/batch-check.js';
 import { BatchHeader } from '../../src/record/batch-header.js';
@@ -42,11 +44,11 @@ export class MemoryEngine implements Engine {
     if (!this.topics.has(topic) && this.autoCreatePartitions > 0)
       await this.createTopic(topic, this.autoCreatePartitions);
     const target = this.topics.get(topic)?.partitions[partition];
-    if (target === undefined) return produceError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (target === undefined) return produceFailure(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, '');
     const copy = new Uint8Array(batch);
     const view = new DataView(copy.buffer);
     if (checkBatch(copy, view, 0, copy.length) !== copy.length)
-      return produceError(KafkaErrorCode.CORRUPT_MESSAGE);
+      return produceFailure(KafkaErrorCode.CORRUPT_MESSAGE, '');
     const baseOffset = target.logEndOffset;
     writeInt64(view, BatchHeader.BASE_OFFSET, baseOffset);
     const lastOffset = baseOffset + view.getInt32(BatchHeader.LAST_OFFSET_DELTA);
@@ -91,10 +93,10 @@ export class MemoryEngine implements Engine {
     let budgetBytes = request.maxBytes;
     const partitions: FetchPartitionOutcome[] = request.partitions.map((p) => {
       const target = this.topics.get(p.topic)?.partitions[p.partition];
-      if (target === undefined) return fetchError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      if (target === undefined) return fetchFailure(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       const hw = target.logEndOffset as Offset;
       if (p.offset > target.logEndOffset || p.offset < 0) {
-        return { ...fetchError(KafkaErrorCode.OFFSET_OUT_OF_RANGE), highWatermark: hw };
+        return { ...fetchFailure(KafkaErrorCode.OFFSET_OUT_OF_RANGE), highWatermark: hw };
       }
       const chunks: Uint8Array[] = [];
       let size = 0;
@@ -185,24 +187,4 @@ export class MemoryEngine implements Engine {
   async nextProducerId(): Promise<number> {
     return this.producerId++;
   }
-}
-
-function produceError(errorCode: KafkaErrorCode): ProduceOutcome {
-  return {
-    errorCode,
-    baseOffset: -1 as Offset,
-    logAppendTimeMs: -1,
-    logStartOffset: -1 as Offset,
-    errorMessage: '',
-  };
-}
-
-function fetchError(errorCode: KafkaErrorCode): FetchPartitionOutcome {
-  return {
-    errorCode,
-    highWatermark: -1 as Offset,
-    lastStableOffset: -1 as Offset,
-    logStartOffset: -1 as Offset,
-    records: new Uint8Array(0),
-  };
 }
