@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../common/errors.js';
+import { ConfigError, errorMessage } from '../common/errors.js';
 import { serve } from './serve.js';
 
 /**
@@ -58,7 +58,7 @@ if (invokedDirectly) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(`pyralog: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`pyralog: ${errorMessage(error)}`);
       process.exitCode = 1;
     },
   );

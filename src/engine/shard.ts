@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FsyncPolicy, TopicConfig } from '../common/broker-config.js';
-import { PyralogError } from '../common/errors.js';
+import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64 } from '../common/offset.js';
 import { BatchHeader } from '../record/batch-header.js';
@@ -234,7 +234,7 @@ export class Shard {
       );
     } catch (error) {
       const code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
-      this.produceError(record.correlationId, code, error instanceof Error ? error.message : String(error));
+      this.produceError(record.correlationId, code, errorMessage(error));
       return;
     }
     this.metrics.add(Counter.PRODUCE_BYTES, batch.length);

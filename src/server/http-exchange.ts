@@ -1,5 +1,5 @@
 import type { HttpResponse } from '@trufflesuite/uws-js-unofficial';
-import { PyralogError } from '../common/errors.js';
+import { errorMessage, PyralogError } from '../common/errors.js';
 import {
   FrontDoorError,
   type FrontDoorErrorKind,
@@ -157,6 +157,6 @@ function asProblem(error: unknown): {
   if (error instanceof PyralogError) {
     return { kind: problemFromKafkaCode(error.kafkaCode, '').kind, message: error.message, extra: {} };
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return { kind: FrontDoorError.INTERNAL, message, extra: {} };
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Acks, ProduceOutcome } from '../engine/engine-api.js';
 import { FrontDoorError, FrontDoorProblem, problemFromKafkaCode } from '../protocol/front-door-errors.js';
@@ -136,7 +137,7 @@ export function produceRoute(deps: FrontDoorDeps): HttpRoute {
     if (failure !== undefined) {
       const reason: unknown = failure.reason;
       const kind = reason instanceof FrontDoorProblem ? reason.kind : FrontDoorError.INTERNAL;
-      const message = reason instanceof Error ? reason.message : String(reason);
+      const message = errorMessage(reason);
       throw new DetailedProblem(kind, message, { offsets: results });
     }
     exchange.sendJson(200, { offsets: results });

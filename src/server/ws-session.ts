@@ -1,4 +1,4 @@
-import { PyralogError } from '../common/errors.js';
+import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import type { FetchPartitionOutcome } from '../engine/engine-api.js';
@@ -192,7 +192,7 @@ export class WsSession implements SubscriptionHost {
     let kind: WsErrorKind = WsError.INTERNAL;
     if (error instanceof WsProblem || error instanceof FrontDoorProblem) kind = error.kind;
     else if (error instanceof PyralogError) kind = fromKafkaCode(error.kafkaCode);
-    this.replies.error(mode, id, kind, error instanceof Error ? error.message : String(error));
+    this.replies.error(mode, id, kind, errorMessage(error));
   }
 
   private async serve(request: WsRequest, mode: WsMode, prepared: PreparedProduce | null): Promise<void> {

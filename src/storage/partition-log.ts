@@ -1,6 +1,6 @@
 import { ftruncateSync, mkdirSync, readdirSync, readSync, rmSync } from 'node:fs';
 import type { FsyncPolicy, TopicConfig } from '../common/broker-config.js';
-import { assert, PyralogError, StorageCorruptionError } from '../common/errors.js';
+import { assert, errorMessage, PyralogError, StorageCorruptionError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64, writeInt64 } from '../common/offset.js';
 import { checkBatch } from '../record/batch-check.js';
@@ -152,7 +152,7 @@ export class PartitionLog implements SyncTarget {
       } catch {
         this.failure = error instanceof Error ? error : new Error(String(error));
       }
-      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, `write failed: ${messageOf(error)}`);
+      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, `write failed: ${errorMessage(error)}`);
     }
     return this.recordAppend(batch, position, nowMs);
   }
@@ -188,7 +188,7 @@ export class PartitionLog implements SyncTarget {
       writeAllAt(this.active.fd, this.buffered, this.bufferedBytes, this.bufferedPosition);
       return writtenBytes;
     } catch (error) {
-      this.failure = new Error(`write failed, partition log stopped: ${messageOf(error)}`);
+      this.failure = new Error(`write failed, partition log stopped: ${errorMessage(error)}`);
       try {
         ftruncateSync(this.active.fd, this.bufferedPosition);
       } catch {
@@ -511,8 +511,4 @@ export class PartitionLog implements SyncTarget {
     }
     return end;
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { PyralogClient } from '../../src/client/index.js';
+import { errorMessage } from '../../src/common/errors.js';
 import { readInt64 } from '../../src/common/offset.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { BatchHeader } from '../../src/record/batch-header.js';
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
     else await (options.protocol === 'kafka' ? kafkaConsumer() : wsConsumer());
   } catch (error) {
     errors++;
-    port.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+    port.postMessage({ kind: 'failed', message: errorMessage(error) });
   }
   clearInterval(progress);
   port.postMessage({
