@@ -30,7 +30,10 @@ const shard = new Shard(
 
 let stopping = false;
 port.on('message', (message: ShardControlMessage) => {
-  if (message.kind === 'stop') stopping = true;
+  if (message.kind !== 'stop') return;
+  stopping = true;
+  // The serve loop may be waiting on the ring with no timeout: wake it to see the stop.
+  reader.interrupt();
 });
 
 /** Yields to the event loop (I/O callbacks such as fdatasync completions, timers) between bursts. */
@@ -53,8 +56,9 @@ async function serve(): Promise<void> {
     if (shard.drain(record) > 0) {
       await yieldToEventLoop();
     } else if (shard.waitsOnEventLoop()) {
-      // A reply depends on an fdatasync, a timer or ring space: sleep with the event loop running.
-      await reader.waitAsync(100);
+      // A reply depends on an fdatasync, a timer or ring space: sleep with the event loop running (those
+      // callbacks answer by themselves; only a record or a stop has to end this wait, hence no timeout).
+      await reader.waitAsync(Number.POSITIVE_INFINITY);
     } else if (!reader.waitSync(IDLE_BLOCK_MS, 0)) {
       // Nothing pending but the ring: a blocking wait wakes in a futex hop instead of an event-loop turn
       // (less CPU and a shorter tail per request); on timeout, let timers and messages run.

@@ -182,6 +182,29 @@ describe('sharded engine', () => {
     }
   });
 
+  it('given a fetch held by its shard when the engine stops should stop at once and answer the fetch', async () => {
+    const temp = makeTempDir('engine');
+    cleanup = temp.cleanup;
+    const stopping = await startTestEngine(temp.dir);
+    engine = stopping;
+    await stopping.createTopic('held', 1);
+    // The shard sleeps on its ring with the event loop running (a held fetch), with no timeout: only the
+    // stop message's interrupt can end that wait before the 10 s shutdown timeout would.
+    const fetching = stopping.fetch({
+      partitions: [{ topic: 'held', partition: 0, offset: 0 as Offset, maxBytes: 1000 }],
+      maxWaitMs: 30_000,
+      minBytes: 1,
+      maxBytes: 1000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const startedMs = Date.now();
+    await stopping.stop();
+    engine = null;
+    expect(Date.now() - startedMs).toBeLessThan(3000);
+    const outcome = await fetching;
+    expect(outcome.partitions).toHaveLength(1);
+  });
+
   it('given a small request ring when producers outrun the shard should queue, finish everything and keep memory bounded', async () => {
     const temp = makeTempDir('engine');
     cleanup = temp.cleanup;
