@@ -2,10 +2,11 @@ import { connect, type Socket } from 'node:net';
 
 /**
  * A lean Kafka producer for load generation: it sends ready RecordBatches
- * in Produce v7 requests (one partition each, or one batch for each of several
- * partitions as a Kafka client sends) with many in flight on one connection, and matches
- * responses by correlation id (Kafka answers in order). kafkajs would be the
- * bottleneck of a benchmark; this does as little as the protocol allows.
+ * in Produce v7 requests (one partition each, or one batch for each of
+ * several partitions as a Kafka client sends) with many in flight on one
+ * connection, and matches responses by correlation id (Kafka answers in
+ * order). kafkajs would be the bottleneck of a benchmark; this does as little
+ * as the protocol allows.
  */
 export interface ProduceAck {
   errorCode: number;
@@ -15,19 +16,17 @@ export interface ProduceAck {
 const PRODUCE = 0;
 const VERSION = 7;
 const CLIENT_ID = 'pyralog-bench';
-/** index INT32, error_code INT16, base_offset INT64, log_append_time_ms INT64, log_start_offset INT64. */
-const PARTITION_RESPONSE_BYTES = 4 + 2 + 8 + 8 + 8;
-
 /** Where the correlation id sits in a request frame: after size INT32, api_key INT16, api_version INT16. */
 const CORRELATION_ID_AT = 8;
+/** index INT32, then the records' length INT32, before each batch. */
+const PARTITION_HEAD_BYTES = 4 + 4;
+/** index INT32, error_code INT16, base_offset INT64, log_append_time_ms INT64, log_start_offset INT64. */
+const PARTITION_RESPONSE_BYTES = 4 + 2 + 8 + 8 + 8;
 
 /** A Produce request built by LeanKafkaProducer.prepare. */
 export interface PreparedProduce {
   readonly frame: Buffer;
 }
-
-/** index INT32, then the records' length INT32, before each batch. */
-const PARTITION_HEAD_BYTES = 4 + 4;
 
 /**
  * Bytes after the size prefix of a request `produceToPartitions` sends: the
