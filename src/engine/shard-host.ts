@@ -14,16 +14,16 @@ import {
 } from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
 import {
-  batchSkewOf,
   DescribeReply,
   FetchReplyField,
   FetchRequestField,
+  fillProduceRequest,
   ListOffsetsField,
   ListOffsetsReply,
   MessageType,
   PartitionRangeField,
   ProduceReply,
-  ProduceRequest,
+  produceRequestBytes,
   REPLY_FLAG,
   RequestField,
   StatusReply,
@@ -185,18 +185,19 @@ export class ShardHost {
     return new Promise<ProduceOutcome>((resolve) => {
       if (this.state !== 'ready') return resolve(produceFailure(RETRIABLE, 'shard is restarting'));
       const correlationId = this.register(MessageType.PRODUCE, resolve);
-      const payloadBytes = ProduceRequest.BATCH + batchSkewOf(batch) + batch.length;
+      const payloadBytes = produceRequestBytes(batch);
       const p = this.tryClaim(payloadBytes, MessageType.PRODUCE, correlationId);
       if (p >= 0) {
-        fillProduce(this.requests.bytes, this.requests.view, p, topicId, partition, acks, batch);
+        fillProduceRequest(this.requests.bytes, this.requests.view, p, topicId, partition, acks, batch);
       } else {
         // Slow path only: the ring is full, so keep a copy of what to write.
         const copy = new Uint8Array(batch); // a copy even when given a Buffer (whose slice is a view)
         this.enqueueBlocked(
-          ProduceRequest.BATCH + batchSkewOf(copy) + copy.length,
+          produceRequestBytes(copy),
           MessageType.PRODUCE,
           correlationId,
-          (bytes, view, position) => fillProduce(bytes, view, position, topicId, partition, acks, copy),
+          (bytes, view, position) =>
+            fillProduceRequest(bytes, view, position, topicId, partition, acks, copy),
         );
       }
     });
@@ -451,26 +452,6 @@ export class ShardHost {
     if (pending !== undefined) this.pending.delete(correlationId);
     return pending;
   }
-}
-
-function fillProduce(
-  bytes: Uint8Array,
-  view: DataView,
-  p: number,
-  topicId: number,
-  partition: number,
-  acks: Acks,
-  batch: Uint8Array,
-): void {
-  view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-  view.setUint32(p + ProduceRequest.TOPIC_ID, topicId);
-  view.setUint32(p + ProduceRequest.PARTITION, partition);
-  view.setInt8(p + ProduceRequest.ACKS, acks);
-  const skew = batchSkewOf(batch);
-  view.setUint8(p + ProduceRequest.BATCH_SKEW, skew);
-  view.setUint16(p + ProduceRequest.BATCH_SKEW + 1, 0);
-  view.setUint32(p + ProduceRequest.BATCH_SKEW + 3, 0);
-  bytes.set(batch, p + ProduceRequest.BATCH + skew);
 }
 
 const replyHandlers: Record<number, ReplyHandler> = {

@@ -88,6 +88,32 @@ export const ProduceRequest = { TOPIC_ID: 8, PARTITION: 12, ACKS: 16, BATCH_SKEW
 export function batchSkewOf(batch: Uint8Array): number {
   return batch.byteOffset & 7;
 }
+
+/** Payload bytes of a PRODUCE request carrying `batch`. */
+export function produceRequestBytes(batch: Uint8Array): number {
+  return ProduceRequest.BATCH + batchSkewOf(batch) + batch.length;
+}
+
+/** Writes a PRODUCE request payload at `p` (claimed with produceRequestBytes(batch)); stamps sentAtMs now. */
+export function fillProduceRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  p: number,
+  topicId: number,
+  partition: number,
+  acks: number,
+  batch: Uint8Array,
+): void {
+  view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+  view.setUint32(p + ProduceRequest.TOPIC_ID, topicId);
+  view.setUint32(p + ProduceRequest.PARTITION, partition);
+  view.setInt8(p + ProduceRequest.ACKS, acks);
+  const skew = batchSkewOf(batch);
+  view.setUint8(p + ProduceRequest.BATCH_SKEW, skew);
+  view.setUint16(p + ProduceRequest.BATCH_SKEW + 1, 0);
+  view.setUint32(p + ProduceRequest.BATCH_SKEW + 3, 0);
+  bytes.set(batch, p + ProduceRequest.BATCH + skew);
+}
 export const ProduceReply = {
   ERROR_CODE: 0,
   MESSAGE_BYTES: 2,

@@ -5,13 +5,11 @@ import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { ReplyWriter } from '../../src/engine/reply-writer.js';
 import { partitionDir, Shard } from '../../src/engine/shard.js';
 import {
-  batchSkewOf,
+  fillProduceRequest,
   MessageType,
   ProduceReply,
-  ProduceRequest,
   partitionKey,
-  RequestField,
-  wallClockMs,
+  produceRequestBytes,
 } from '../../src/engine/shard-message.js';
 import { SHARD_METRICS_BYTES, ShardMetricsWriter } from '../../src/engine/shard-metrics.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
@@ -57,19 +55,8 @@ function startShard(dataDir: string, config = DEFAULT_TOPIC_CONFIG) {
     /** Puts a PRODUCE into the request ring (published at once) and returns its correlation id. */
     produce(partition: number, batch: Uint8Array): number {
       const correlationId = nextCorrelationId++;
-      const skew = batchSkewOf(batch);
-      const p = requests.tryClaim(
-        ProduceRequest.BATCH + skew + batch.length,
-        MessageType.PRODUCE,
-        0,
-        correlationId,
-      );
-      requests.view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-      requests.view.setUint32(p + ProduceRequest.TOPIC_ID, TOPIC_ID);
-      requests.view.setUint32(p + ProduceRequest.PARTITION, partition);
-      requests.view.setInt8(p + ProduceRequest.ACKS, 1);
-      requests.view.setUint8(p + ProduceRequest.BATCH_SKEW, skew);
-      requests.bytes.set(batch, p + ProduceRequest.BATCH + skew);
+      const p = requests.tryClaim(produceRequestBytes(batch), MessageType.PRODUCE, 0, correlationId);
+      fillProduceRequest(requests.bytes, requests.view, p, TOPIC_ID, partition, 1, batch);
       requests.publish();
       return correlationId;
     },
