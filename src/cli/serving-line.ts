@@ -1,4 +1,5 @@
 import type { BrokerConfig } from '../common/broker-config.js';
+import { crc32cImplementation } from '../record/crc32c.js';
 
 /**
  * The line `pyralog serve` prints on stderr once it accepts connections, and
@@ -14,7 +15,7 @@ export function formatServingLine(config: BrokerConfig, ports: ServingPorts): st
   const fsync = typeof config.fsync === 'object' ? `${config.fsync.intervalMs}ms` : config.fsync;
   return (
     `pyralog serving: kafka ${config.host}:${ports.kafkaPort}, http/ws ${config.host}:${ports.httpPort}, ` +
-    `${config.shardCount} shard(s), data ${config.dataDir}, fsync ${fsync}`
+    `${config.shardCount} shard(s), data ${config.dataDir}, fsync ${fsync}, crc32c ${crc32cImplementation}`
   );
 }
 
