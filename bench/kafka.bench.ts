@@ -35,7 +35,12 @@ import { printTable, runWithRatios } from './support/mitata-ratios.js';
  *   a request for a broker that leads every partition; and, for what storage
  *   alone allows, against appending the same batches to a new file from one
  *   thread with nothing else to do (no target: every byte a broker accepts
- *   lands in new page-cache pages, which loopback TCP never touches);
+ *   lands in new page-cache pages, which loopback TCP never touches); and
+ *   against the least a non-durable log can do on this machine, the same raw
+ *   TCP frames appended to a file by the ack server before it acks them
+ *   (startAckServer's appendToDir): that baseline's own ratio to raw loopback
+ *    TCP, printed as the ceiling, bounds any broker here: it does only what
+ *   every broker must (receive, append, ack);
  * - the same with acks=-1 and --fsync always, against raw writes plus one
  *   fdatasync per 32 batches (the batches in flight) (target ≥ 0.6);
  * - round-trip latency at 5,000 requests/s of one 1 KiB record, acks=1,
@@ -337,6 +342,29 @@ export async function run(args: readonly string[]): Promise<void> {
       LATENCY_WARMUP_S,
     );
     await ackServer.stop();
+    // Like the broker runs below, each shape starts on an empty directory after the page cache is written back.
+    const rawTcpIntoFile = async (frameBytes: number, inFlight: number): Promise<number> => {
+      settleDirtyPages();
+      const appendDir = mkdtempSync(join(dir, 'raw-tcp-append-'));
+      const appendServer = await startAckServer({ appendToDir: appendDir });
+      try {
+        return await rawTcpBytesPerSecond(
+          appendServer.port,
+          frameBytes,
+          CONNECTIONS,
+          inFlight,
+          seconds,
+          THROUGHPUT_WARMUP_S,
+        );
+      } finally {
+        await appendServer.stop();
+        rmSync(appendDir, { recursive: true, force: true });
+      }
+    };
+    const rawTcpAppend = await rawTcpIntoFile(batch.length, IN_FLIGHT);
+    const rawTcpAppendAllPartitions =
+      (await rawTcpIntoFile(allPartitionsBytes, IN_FLIGHT_ALL_PARTITIONS)) *
+      ((PARTITIONS * batch.length) / allPartitionsBytes);
     const threadWake = await threadWakeLatencyAtRate(LATENCY_RATE_PER_S, seconds, LATENCY_WARMUP_S);
     settleDirtyPages();
     const rawSync = await rawWriteSyncBytesPerSecond(dir, batch.length, CONNECTIONS * IN_FLIGHT, seconds);
@@ -396,6 +424,25 @@ export async function run(args: readonly string[]): Promise<void> {
         rawTcpAllPartitions,
         nonDurableAll,
         '>= 0.35',
+      ),
+      row(
+        'raw loopback TCP into a file, 1 batch/request vs raw loopback TCP',
+        rawTcp,
+        rawTcpAppend,
+        '(ceiling)',
+      ),
+      row(
+        'raw loopback TCP into a file, 8 batches/request vs raw loopback TCP',
+        rawTcpAllPartitions,
+        rawTcpAppendAllPartitions,
+        '(ceiling)',
+      ),
+      row('acks=1, fsync never, 1 batch/request vs raw TCP into a file', rawTcpAppend, nonDurable, ''),
+      row(
+        'acks=1, fsync never, 8 batches/request vs raw TCP into a file',
+        rawTcpAppendAllPartitions,
+        nonDurableAll,
+        '',
       ),
       row('acks=1, fsync never, 1 batch/request vs raw page-cache append', rawAppend, nonDurable, ''),
       row('acks=1, fsync never, 8 batches/request vs raw page-cache append', rawAppend, nonDurableAll, ''),

@@ -11,33 +11,93 @@ import { createLatencyHistogram, type OpenLoopLatency, openLoop, summarizeAndDes
 
 /**
  * A TCP server on another thread that reads size-prefixed frames and answers
- * each with an 8-byte ack, the least a request/response protocol can do.
+ * each with an 8-byte ack, the least a request/response protocol can do. It
+ * counts frames as bytes arrive and keeps no copy of them.
+ *
+ * With `appendToDir`, it is also the least a non-durable log can do: each
+ * connection appends every byte it receives to a file of its own in that
+ * directory, one `writev` at a time on libuv's pool (a second thread, as the
+ * broker's shard is), and acks a frame only once the write covering its last
+ * byte has returned. No checksum, no parsing beyond the frame sizes, no copy
+ * but the kernel's.
+ *
  * Returns its port and a stop function.
  */
-export async function startAckServer(): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startAckServer(
+  options: { appendToDir?: string } = {},
+): Promise<{ port: number; stop(): Promise<void> }> {
   const source = `
     const { createServer } = require('node:net');
-    const { parentPort } = require('node:worker_threads');
+    const { closeSync, openSync, writev } = require('node:fs');
+    const { join } = require('node:path');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const appendToDir = workerData.appendToDir;
+    let connections = 0;
     const server = createServer((socket) => {
       socket.setNoDelay(true);
-      let buffered = Buffer.alloc(0);
+      // Frame counting: the 4 size bytes, then the bytes still owed to the frame.
+      let sizeBytesSeen = 0;
+      let frameSize = 0;
+      let remaining = 0;
+      let received = 0;
+      const frameEnds = [];
+      const fd = appendToDir === undefined ? -1 : openSync(join(appendToDir, 'c' + connections++ + '.bin'), 'w');
+      let queued = [];
+      let writing = false;
+      let written = 0;
+      let acksOwed = 0;
+      let closed = false;
+      const ack = (count) => { if (count > 0) socket.write(Buffer.alloc(8 * count)); };
+      const writeQueued = () => {
+        if (writing || queued.length === 0) return;
+        writing = true;
+        const chunks = queued;
+        queued = [];
+        writev(fd, chunks, written, (error, bytes) => {
+          writing = false;
+          if (closed) return closeSync(fd);
+          if (error) return socket.destroy();
+          written += bytes;
+          let frames = 0;
+          while (acksOwed > 0 && frameEnds[0] <= written) { frameEnds.shift(); acksOwed--; frames++; }
+          ack(frames);
+          writeQueued();
+        });
+      };
       socket.on('data', (chunk) => {
-        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-        let acks = 0;
-        while (buffered.length >= 4) {
-          const size = buffered.readInt32BE(0);
-          if (buffered.length < 4 + size) break;
-          buffered = buffered.subarray(4 + size);
-          acks++;
+        let frames = 0;
+        for (let i = 0; i < chunk.length; ) {
+          if (sizeBytesSeen < 4) {
+            frameSize = frameSize * 256 + chunk[i++];
+            if (++sizeBytesSeen === 4) remaining = frameSize;
+          } else {
+            const taken = Math.min(remaining, chunk.length - i);
+            i += taken;
+            remaining -= taken;
+          }
+          if (sizeBytesSeen === 4 && remaining === 0) {
+            frames++;
+            if (fd >= 0) frameEnds.push(received + i);
+            sizeBytesSeen = 0;
+            frameSize = 0;
+          }
         }
-        if (acks > 0) socket.write(Buffer.alloc(8 * acks));
+        received += chunk.length;
+        if (fd < 0) return ack(frames);
+        acksOwed += frames;
+        queued.push(chunk);
+        writeQueued();
       });
       socket.on('error', () => {});
+      socket.on('close', () => {
+        closed = true;
+        if (fd >= 0 && !writing) closeSync(fd);
+      });
     });
     server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
     parentPort.on('message', () => server.close(() => process.exit(0)));
   `;
-  const worker = new Worker(source, { eval: true });
+  const worker = new Worker(source, { eval: true, workerData: { appendToDir: options.appendToDir } });
   const port = await new Promise<number>((resolve) => worker.once('message', resolve));
   return {
     port,

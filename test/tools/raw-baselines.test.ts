@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,5 +74,33 @@ describe('raw disk baselines', () => {
     const bytesPerSecond = await rawWriteSyncBytesPerSecond(dir, 16_384, 4, 0.2);
     expect(bytesPerSecond).toBeGreaterThan(100_000);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('raw loopback TCP into a file', () => {
+  const stops: (() => Promise<void>)[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('acks frames split across reads and writes every byte it acked, one file per connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pyralog-raw-append-'));
+    dirs.push(dir);
+    const server = await startAckServer({ appendToDir: dir });
+    stops.push(server.stop);
+    // 100 KB frames span Node's 64 KiB socket reads.
+    const frameBytes = 100_000;
+    const bytesPerSecond = await rawTcpBytesPerSecond(server.port, frameBytes, 2, 3, 0.3);
+    expect(bytesPerSecond).toBeGreaterThan(1_000_000);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(2);
+    // Every frame sent was acked before the measurement returned, so every file holds whole frames only.
+    for (const file of files) {
+      const sizeBytes = statSync(join(dir, file)).size;
+      expect(sizeBytes).toBeGreaterThan(0);
+      expect(sizeBytes % (4 + frameBytes)).toBe(0);
+    }
   });
 });
