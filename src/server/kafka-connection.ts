@@ -50,12 +50,15 @@ export class KafkaConnection {
     this.flush();
   };
   private readonly writer = new KafkaWriter(16 * 1024);
+  /** The peer's address, read once: `socket.remoteAddress` is a getter through `_getpeername`. */
+  private readonly clientHost: string;
 
   constructor(
     private readonly socket: Socket,
     private readonly deps: FrontDoorDeps,
     private readonly log: ConnectionLog,
   ) {
+    this.clientHost = socket.remoteAddress ?? '';
     socket.setNoDelay(true);
     socket.setTimeout(deps.config.idleTimeoutMs, () => this.close('idle timeout'));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -177,7 +180,7 @@ export class KafkaConnection {
       deps: this.deps,
       apiVersion,
       clientId,
-      clientHost: this.socket.remoteAddress ?? '',
+      clientHost: this.clientHost,
       apis: kafkaApis,
     };
     let running: Promise<((writer: KafkaWriter) => void) | null>;
