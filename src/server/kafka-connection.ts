@@ -98,8 +98,8 @@ export class KafkaConnection {
           return;
         }
         if (this.bufferedBytes < SIZE_BYTES + size) return;
-        const frame = this.take(SIZE_BYTES + size).subarray(SIZE_BYTES);
-        this.onFrame(frame);
+        this.takePieces(SIZE_BYTES);
+        this.onFrame(this.takePieces(size));
       }
     } finally {
       this.parsing = false;
@@ -109,42 +109,36 @@ export class KafkaConnection {
   private peekSize(): number {
     const first = this.chunks[0]!;
     if (first.length >= SIZE_BYTES) return first.readInt32BE(0);
-    return this.take(0, SIZE_BYTES).readInt32BE(0);
+    return Buffer.concat(this.chunks, SIZE_BYTES).readInt32BE(0);
   }
 
-  /** Removes `byteCount` bytes from the front (a view when they sit in one chunk); with `peek`, only looks. */
-  private take(byteCount: number, peek = 0): Buffer {
-    if (peek > 0) return Buffer.concat(this.chunks, Math.min(this.bufferedBytes, 64)).subarray(0, peek);
-    const first = this.chunks[0]!;
-    let frame: Buffer;
-    if (first.length >= byteCount) {
-      frame = first.subarray(0, byteCount);
-      if (first.length === byteCount) this.chunks.shift();
-      else this.chunks[0] = first.subarray(byteCount);
-    } else {
-      // The frame spans chunks: copy just its bytes into one buffer; what follows it stays where it is.
-      frame = Buffer.allocUnsafeSlow(byteCount);
-      let filled = 0;
-      while (filled < byteCount) {
-        const chunk = this.chunks[0]!;
-        const wanted = byteCount - filled;
-        if (chunk.length <= wanted) {
-          frame.set(chunk, filled);
-          filled += chunk.length;
-          this.chunks.shift();
-        } else {
-          frame.set(chunk.subarray(0, wanted), filled);
-          this.chunks[0] = chunk.subarray(wanted);
-          filled = byteCount;
-        }
+  /**
+   * Removes `byteCount` bytes from the front, as views of the chunks they sit
+   * in (no copy; Node gives every socket read a buffer of its own).
+   */
+  private takePieces(byteCount: number): Buffer[] {
+    const pieces: Buffer[] = [];
+    let taken = 0;
+    while (taken < byteCount) {
+      const chunk = this.chunks[0]!;
+      const wanted = byteCount - taken;
+      if (chunk.length <= wanted) {
+        pieces.push(chunk);
+        taken += chunk.length;
+        this.chunks.shift();
+      } else {
+        pieces.push(chunk.subarray(0, wanted));
+        this.chunks[0] = chunk.subarray(wanted);
+        taken = byteCount;
       }
     }
     this.bufferedBytes -= byteCount;
-    return frame;
+    return pieces;
   }
 
-  private onFrame(frame: Buffer): void {
-    const reader = new KafkaReader(frame);
+  /** Handles one request, given as the pieces of the socket reads it arrived in. */
+  private onFrame(pieces: Buffer[]): void {
+    const reader = pieces.length === 1 ? new KafkaReader(pieces[0]!) : KafkaReader.overPieces(pieces);
     let apiKey: number;
     let apiVersion: number;
     let correlationId: number;

@@ -10,8 +10,9 @@ import { readInt64, writeInt64 } from '../../common/offset.js';
  *   NULLABLE_STRING (length -1 = null) · BYTES / NULLABLE_BYTES (i32 length) ·
  *   ARRAY (i32 count, -1 = null, then the elements)
  *
- * `KafkaReader` reads a request body in place; byte fields come back as
- * views into the request frame, so a produced batch is never copied here.
+ * `KafkaReader` reads a request body in place, from one buffer or from the
+ * pieces it arrived in; byte fields come back as views into the request, so a
+ * produced batch is not copied here unless it straddles two socket reads.
  * Reading past the end, or a length that lies, throws a MalformedRequestError,
  * which the listener answers by closing the connection.
  */
@@ -33,49 +34,116 @@ const ASCII_FAST_PATH_MAX = 255;
 /** Most elements an array in a request may claim; far above what a valid request holds. */
 const ARRAY_COUNT_MAX = 1_000_000;
 
+/**
+ * A plain Uint8Array view over the same memory, even for a Buffer: byte fields
+ * handed out must behave as Uint8Arrays (Buffer#slice makes views, not copies).
+ */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export class KafkaReader {
-  private readonly view: DataView;
-  position: number;
+  private bytes: Uint8Array;
+  private view: DataView;
+  private position: number;
+  private end: number;
+  /** Pieces after the current one, when the request arrived in several (see `overPieces`). */
+  private readonly laterPieces: Uint8Array[];
+  private laterBytes: number;
 
-  readonly bytes: Uint8Array;
-
-  constructor(
-    bytes: Uint8Array,
-    start = 0,
-    private readonly end = bytes.length,
-  ) {
-    // A plain Uint8Array view even when given a Buffer: Buffer#slice makes
-    // views, not copies, and byte fields handed out must behave as Uint8Arrays.
-    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    this.bytes = plainBytes(bytes);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.position = start;
+    this.end = end;
+    this.laterPieces = [];
+    this.laterBytes = 0;
+  }
+
+  /**
+   * A reader over a request that arrived in several socket reads, without
+   * joining them first. Fields inside one piece are read in place, byte
+   * fields as views, as with one buffer; only a field that straddles two
+   * pieces is copied (into a buffer of its own size).
+   */
+  static overPieces(pieces: readonly Uint8Array[]): KafkaReader {
+    const reader = new KafkaReader(pieces[0] ?? new Uint8Array(0));
+    for (let i = pieces.length - 1; i >= 1; i--) {
+      const piece = pieces[i]!;
+      reader.laterPieces.push(piece); // kept in reverse: the next piece is popped from the end
+      reader.laterBytes += piece.length;
+    }
+    return reader;
   }
 
   remaining(): number {
-    return this.end - this.position;
+    return this.end - this.position + this.laterBytes;
   }
 
+  /** Where the next `byteCount` bytes start in `bytes` / `view`, which may be replaced to hold them together. */
   private need(byteCount: number): number {
     const at = this.position;
-    if (byteCount < 0 || at + byteCount > this.end) {
+    if (byteCount >= 0 && at + byteCount <= this.end) {
+      this.position = at + byteCount;
+      return at;
+    }
+    return this.needAcrossPieces(byteCount);
+  }
+
+  private needAcrossPieces(byteCount: number): number {
+    if (byteCount < 0 || byteCount > this.remaining()) {
       throw new MalformedRequestError(
-        `request ends early: ${byteCount} bytes needed at ${at}, ${this.end - at} left`,
+        `request ends early: ${byteCount} bytes needed, ${this.remaining()} left`,
       );
     }
-    this.position = at + byteCount;
-    return at;
+    // The field starts in a later piece: step to it and read in place.
+    while (this.position === this.end && this.laterPieces.length > 0) this.enter(this.laterPieces.pop()!);
+    if (this.position + byteCount <= this.end) return this.need(byteCount);
+    // The field straddles pieces: join just its bytes. The reader continues after them, in the piece
+    // where they end, once the caller has read them from the joined buffer.
+    const joined = new Uint8Array(byteCount);
+    let filled = 0;
+    for (;;) {
+      const taken = Math.min(byteCount - filled, this.end - this.position);
+      joined.set(this.bytes.subarray(this.position, this.position + taken), filled);
+      filled += taken;
+      this.position += taken;
+      if (filled === byteCount) break;
+      this.enter(this.laterPieces.pop()!);
+    }
+    if (this.position < this.end) {
+      const rest = this.bytes.subarray(this.position, this.end);
+      this.laterPieces.push(rest);
+      this.laterBytes += rest.length;
+    }
+    this.bytes = joined;
+    this.view = new DataView(joined.buffer);
+    this.position = byteCount;
+    this.end = byteCount;
+    return 0;
+  }
+
+  private enter(piece: Uint8Array): void {
+    this.laterBytes -= piece.length;
+    this.bytes = plainBytes(piece);
+    this.view = new DataView(piece.buffer, piece.byteOffset, piece.byteLength);
+    this.position = 0;
+    this.end = piece.length;
   }
 
   int8(): number {
-    return this.view.getInt8(this.need(1));
+    const at = this.need(1); // first: it may replace this.view
+    return this.view.getInt8(at);
   }
 
   int16(): number {
-    return this.view.getInt16(this.need(2));
+    const at = this.need(2); // first: it may replace this.view
+    return this.view.getInt16(at);
   }
 
   int32(): number {
-    return this.view.getInt32(this.need(4));
+    const at = this.need(4); // first: it may replace this.view
+    return this.view.getInt32(at);
   }
 
   int64(): number {
