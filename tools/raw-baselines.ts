@@ -40,12 +40,11 @@ export async function startAckServer(
       let frameSize = 0;
       let remaining = 0;
       let received = 0;
-      const frameEnds = [];
+      const frameEnds = []; // with appendToDir: where each frame not yet acked ends, in bytes received
       const fd = appendToDir === undefined ? -1 : openSync(join(appendToDir, 'c' + connections++ + '.bin'), 'w');
       let queued = [];
       let writing = false;
       let written = 0;
-      let acksOwed = 0;
       let closed = false;
       const ack = (count) => { if (count > 0) socket.write(Buffer.alloc(8 * count)); };
       const writeQueued = () => {
@@ -59,7 +58,7 @@ export async function startAckServer(
           if (error) return socket.destroy();
           written += bytes;
           let frames = 0;
-          while (acksOwed > 0 && frameEnds[0] <= written) { frameEnds.shift(); acksOwed--; frames++; }
+          while (frameEnds.length > 0 && frameEnds[0] <= written) { frameEnds.shift(); frames++; }
           ack(frames);
           writeQueued();
         });
@@ -84,7 +83,6 @@ export async function startAckServer(
         }
         received += chunk.length;
         if (fd < 0) return ack(frames);
-        acksOwed += frames;
         queued.push(chunk);
         writeQueued();
       });

@@ -4,12 +4,13 @@ import { crc32c as nodeRsCrc32c } from '@node-rs/crc32';
 /**
  * CRC32C (Castagnoli), the checksum RecordBatch v2 uses.
  *
- * The shard checks it on every byte it appends, so it has two implementations:
+ * The shard checks it on every byte it appends, so there are two implementations:
  * - `native-pclmul`: our addon (src/native/crc32c.c), folding with carry-less
- *   multiplication, about three times faster than a single `crc32` stream. `npm install` builds it with
- *   node-gyp; it reads the caller's view in place, with no wrapper per call.
- * - `@node-rs/crc32`: the SSE4.2 `crc32` instruction in one stream. Used where the addon did not build or the
- *   CPU lacks PCLMULQDQ.
+ *   multiplication, about three times faster than one `crc32` stream. `npm install`
+ *   builds it with node-gyp; it reads the caller's view in place, with no wrapper per call.
+ * - `@node-rs/crc32`: the SSE4.2 `crc32` instruction in one stream. Used where the
+ *   addon did not build or the CPU lacks PCLMULQDQ, and when the environment sets
+ *   PYRALOG_CRC32C=@node-rs/crc32 (to compare the two in one build).
  */
 export type Crc32cImplementation = 'native-pclmul' | '@node-rs/crc32';
 
