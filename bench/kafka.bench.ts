@@ -39,7 +39,7 @@ import { printTable, runWithRatios } from './support/mitata-ratios.js';
  *   against the least a non-durable log can do on this machine, the same raw
  *   TCP frames appended to a file by the ack server before it acks them
  *   (startAckServer's appendToDir): that baseline's own ratio to raw loopback
- *    TCP, printed as the ceiling, bounds any broker here: it does only what
+ *   TCP, printed as the ceiling, bounds any broker here: it does only what
  *   every broker must (receive, append, ack);
  * - the same with acks=-1 and --fsync always, against raw writes plus one
  *   fdatasync per 32 batches (the batches in flight) (target ≥ 0.6);
