@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32c, crc32cImplementation, crc32cNodeRs } from '../../src/record/crc32c.js';
@@ -22,6 +24,19 @@ function cpuCanFold(): boolean {
 describe('crc32c implementations', () => {
   it('uses the folding addon where the CPU can fold (npm install builds it)', () => {
     expect(crc32cImplementation).toBe(cpuCanFold() ? 'native-pclmul' : '@node-rs/crc32');
+  });
+
+  it('falls back to @node-rs/crc32 when told to (as where the addon did not build), with the same checksums', () => {
+    const script = [
+      "const m = await import('./src/record/crc32c.ts');",
+      "console.log(m.crc32cImplementation, m.crc32c(new TextEncoder().encode('123456789')).toString(16));",
+    ].join(' ');
+    const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, PYRALOG_CRC32C: '@node-rs/crc32' },
+      encoding: 'utf8',
+    });
+    expect(output.trim()).toBe('@node-rs/crc32 e3069283');
   });
 
   it('agrees with the bit-at-a-time definition on any bytes and range', () => {
