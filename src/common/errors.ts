@@ -102,12 +102,12 @@ export class ConfigError extends PyralogError {
   }
 }
 
-/** Throws an `Error` naming a broken invariant. Used where continuing would corrupt state. */
 /** The message of anything thrown: an Error's message, or the value as text. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Throws an `Error` naming a broken invariant. Used where continuing would corrupt state. */
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`assertion failed: ${message}`);
 }
