@@ -98,8 +98,10 @@ export class KafkaConnection {
           return;
         }
         if (this.bufferedBytes < SIZE_BYTES + size) return;
-        this.takePieces(SIZE_BYTES);
-        this.onFrame(this.takePieces(size));
+        this.advance(SIZE_BYTES);
+        const pieces: Buffer[] = [];
+        this.advance(size, pieces);
+        this.onFrame(pieces);
       }
     } finally {
       this.parsing = false;
@@ -113,32 +115,31 @@ export class KafkaConnection {
   }
 
   /**
-   * Removes `byteCount` bytes from the front, as views of the chunks they sit
-   * in (no copy; Node gives every socket read a buffer of its own).
+   * Removes `byteCount` bytes from the front; with `pieces`, keeps them there
+   * as views of the chunks they sit in (no copy: Node gives every socket read
+   * a buffer of its own).
    */
-  private takePieces(byteCount: number): Buffer[] {
-    const pieces: Buffer[] = [];
+  private advance(byteCount: number, pieces?: Buffer[]): void {
     let taken = 0;
     while (taken < byteCount) {
       const chunk = this.chunks[0]!;
       const wanted = byteCount - taken;
       if (chunk.length <= wanted) {
-        pieces.push(chunk);
+        pieces?.push(chunk);
         taken += chunk.length;
         this.chunks.shift();
       } else {
-        pieces.push(chunk.subarray(0, wanted));
+        pieces?.push(chunk.subarray(0, wanted));
         this.chunks[0] = chunk.subarray(wanted);
         taken = byteCount;
       }
     }
     this.bufferedBytes -= byteCount;
-    return pieces;
   }
 
   /** Handles one request, given as the pieces of the socket reads it arrived in. */
   private onFrame(pieces: Buffer[]): void {
-    const reader = pieces.length === 1 ? new KafkaReader(pieces[0]!) : KafkaReader.overPieces(pieces);
+    const reader = KafkaReader.overPieces(pieces);
     let apiKey: number;
     let apiVersion: number;
     let correlationId: number;
