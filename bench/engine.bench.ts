@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openLoop } from '../src/cli/bench/open-loop.js';
 import { type BrokerConfig, DEFAULT_TOPIC_CONFIG, defaultBrokerConfig } from '../src/common/broker-config.js';
 import { ShardedEngine } from '../src/engine/sharded-engine.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
-import { openLoop } from '../tools/open-loop.js';
 import { numberFlag, stringFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
 

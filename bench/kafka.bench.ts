@@ -2,13 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bench, do_not_optimize } from 'mitata';
+import { LeanKafkaProducer, produceRequestBytes } from '../src/cli/bench/lean-kafka-producer.js';
+import { type OpenLoopLatency, openLoop } from '../src/cli/bench/open-loop.js';
 import { type FetchResponseData, fetch as fetchApi } from '../src/protocol/kafka/fetch.js';
 import { concatChunks, KafkaReader, KafkaWriter } from '../src/protocol/kafka/primitives.js';
 import { type ProduceResponse, produce as produceApi } from '../src/protocol/kafka/produce.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
-import { LeanKafkaProducer, produceRequestBytes } from '../tools/lean-kafka-producer.js';
-import { type OpenLoopLatency, openLoop } from '../tools/open-loop.js';
 import {
   rawAppendBytesPerSecond,
   rawTcpBytesPerSecond,

@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { openLoop } from '../src/cli/bench/open-loop.js';
 import { PyralogClient } from '../src/client/index.js';
 import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
-import { openLoop } from '../tools/open-loop.js';
 import { numberFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
 

@@ -2,7 +2,12 @@ import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createLatencyHistogram, type OpenLoopLatency, openLoop, summarizeAndDestroy } from './open-loop.js';
+import {
+  createLatencyHistogram,
+  type OpenLoopLatency,
+  openLoop,
+  summarizeAndDestroy,
+} from '../src/cli/bench/open-loop.js';
 
 /**
  * Baselines measured in the same run as a benchmark, on the same machine:

@@ -25,7 +25,7 @@ const commands: Record<string, () => Promise<Command>> = {
   topic: async () => (await import('./topic-command.js')).topicCommand,
   produce: async () => (await import('./produce-command.js')).produceCommand,
   consume: async () => (await import('./consume-command.js')).consumeCommand,
-  bench: async () => (await import('../../tools/bench/bench-command.js')).benchCommand,
+  bench: async () => (await import('./bench/bench-command.js')).benchCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

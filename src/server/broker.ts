@@ -5,7 +5,7 @@ import { OffloadPool } from '../engine/offload-pool.js';
 import type { ArrowTaskInput, SegmentVerification } from '../engine/offload-task.js';
 import { ShardedEngine } from '../engine/sharded-engine.js';
 import { GroupCoordinator } from '../groups/group-coordinator.js';
-import type { FrontDoorDeps } from './front-door-deps.js';
+import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { startHttpServer } from './http-server.js';
 import { startKafkaListener } from './kafka-listener.js';
 import { renderMetrics } from './metrics-exposition.js';

@@ -1,11 +1,11 @@
 import { errorMessage } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Acks, ProduceOutcome } from '../engine/engine-api.js';
+import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { FrontDoorError, FrontDoorProblem, problemFromKafkaCode } from '../protocol/front-door-errors.js';
 import { recordFromJson } from '../protocol/record-json.js';
 import { buildRecordBatch } from '../record/batch-builder.js';
 import type { ProducedRecord } from '../record/record.js';
-import type { FrontDoorDeps } from './front-door-deps.js';
 import { withDeadline } from './http-deadline.js';
 import { DetailedProblem, type HttpExchange } from './http-exchange.js';
 import { batchRuns } from './http-json-batches.js';

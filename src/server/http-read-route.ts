@@ -3,7 +3,7 @@ import type { Offset } from '../common/offset.js';
 import { FrontDoorError, FrontDoorProblem, problemFromKafkaCode } from '../protocol/front-door-errors.js';
 import { type JsonRecordOut, recordToJson } from '../protocol/record-json.js';
 import '../record/compression.js';
-import type { FrontDoorDeps } from './front-door-deps.js';
+import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { withDeadline } from './http-deadline.js';
 import { choiceParameter, integerParameter } from './http-params.js';
 import { decodablePrefix, recordWindow } from './http-record-window.js';

@@ -1,5 +1,5 @@
 import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
-import type { FrontDoorDeps } from './front-door-deps.js';
+import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { BodyBudget } from './http-body-budget.js';
 import { HttpMetrics } from './http-metrics.js';
 import { produceRoute } from './http-produce-route.js';

@@ -1,5 +1,5 @@
 import uWS, { type TemplatedApp, type us_listen_socket } from '@trufflesuite/uws-js-unofficial';
-import type { FrontDoor, FrontDoorDeps } from './front-door-deps.js';
+import type { FrontDoor, FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { registerHttpRoutes } from './http-routes.js';
 import { attachWebSocketRoute } from './ws-route.js';
 

@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { ApiKey, type KafkaRequestContext } from '../protocol/kafka/api.js';
 import { kafkaApis, kafkaApisByKey } from '../protocol/kafka/api-registry.js';
 import { apiVersions } from '../protocol/kafka/api-versions.js';
 import { KafkaReader, KafkaWriter, MalformedRequestError } from '../protocol/kafka/primitives.js';
-import type { FrontDoorDeps } from './front-door-deps.js';
 
 /**
  * One Kafka client connection, on the acceptor thread.

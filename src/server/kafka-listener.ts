@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
-import type { FrontDoor, FrontDoorDeps } from './front-door-deps.js';
+import type { FrontDoor, FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { KafkaConnection } from './kafka-connection.js';
 
 /**

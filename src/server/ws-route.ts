@@ -1,6 +1,6 @@
 import type { TemplatedApp, WebSocket } from '@trufflesuite/uws-js-unofficial';
+import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { WsCloseCode, WsError } from '../protocol/ws/ws-error-code.js';
-import type { FrontDoorDeps } from './front-door-deps.js';
 import type { WsSocket } from './ws-replies.js';
 import { DEFAULT_WS_LIMITS, type WsLimits, WsSession } from './ws-session.js';
 

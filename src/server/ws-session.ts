@@ -3,6 +3,7 @@ import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import type { FetchPartitionOutcome } from '../engine/engine-api.js';
 import { type Engine, ListOffsetsTimestamp, type TopicDescription } from '../engine/engine-api.js';
+import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
 import { readFrameHeader, WsOpCode } from '../protocol/ws/binary-frame.js';
 import { decodeBinaryRequest } from '../protocol/ws/binary-request.js';
@@ -18,7 +19,6 @@ import {
   type WsRequest,
   WsRequestError,
 } from '../protocol/ws/ws-request.js';
-import type { FrontDoorDeps } from './front-door-deps.js';
 import { Partitioner } from './partitioner.js';
 import { checkPartition, type PreparedProduce, prepareProduce, topicOrThrow } from './ws-produce.js';
 import { type WsMode, WsReplies, type WsSocket } from './ws-replies.js';

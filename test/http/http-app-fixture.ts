@@ -3,8 +3,8 @@ import { type BrokerConfig, defaultBrokerConfig } from '../../src/common/broker-
 import type { Engine } from '../../src/engine/engine-api.js';
 import type { ArrowTaskInput } from '../../src/engine/offload-task.js';
 import type { GroupCoordinatorApi } from '../../src/groups/group-coordinator-api.js';
+import type { FrontDoorDeps } from '../../src/protocol/front-door-deps.js';
 import { encodeRecordsAsArrow } from '../../src/server/arrow-export.js';
-import type { FrontDoorDeps } from '../../src/server/front-door-deps.js';
 import { type HttpRoutes, type HttpRoutesOptions, registerHttpRoutes } from '../../src/server/http-routes.js';
 import { MemoryEngine } from '../support/memory-engine.js';
 

@@ -1,8 +1,8 @@
 import { type BrokerConfig, defaultBrokerConfig } from '../../src/common/broker-config.js';
 import type { Engine } from '../../src/engine/engine-api.js';
 import { GroupCoordinator } from '../../src/groups/group-coordinator.js';
+import type { FrontDoorDeps } from '../../src/protocol/front-door-deps.js';
 import { encodeRecordsAsArrow } from '../../src/server/arrow-export.js';
-import type { FrontDoorDeps } from '../../src/server/front-door-deps.js';
 
 /**
  * What every front-door fixture hands its listener: a quiet one-shard config

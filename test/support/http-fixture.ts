@@ -1,6 +1,6 @@
 import type { BrokerConfig } from '../../src/common/broker-config.js';
 import type { Engine } from '../../src/engine/engine-api.js';
-import type { FrontDoor } from '../../src/server/front-door-deps.js';
+import type { FrontDoor } from '../../src/protocol/front-door-deps.js';
 import { startHttpServer } from '../../src/server/http-server.js';
 import { testFrontDoorDeps } from './front-door-deps.js';
 import { MemoryEngine } from './memory-engine.js';

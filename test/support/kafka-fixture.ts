@@ -1,7 +1,7 @@
 import type { BrokerConfig } from '../../src/common/broker-config.js';
 import type { Engine } from '../../src/engine/engine-api.js';
 import type { GroupCoordinator } from '../../src/groups/group-coordinator.js';
-import type { FrontDoor } from '../../src/server/front-door-deps.js';
+import type { FrontDoor } from '../../src/protocol/front-door-deps.js';
 import { startKafkaListener } from '../../src/server/kafka-listener.js';
 import { testFrontDoorDeps } from './front-door-deps.js';
 import { MemoryEngine } from './memory-engine.js';

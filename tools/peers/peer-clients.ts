@@ -1,7 +1,7 @@
 import { type JetStreamClient, type NatsConnection, connect as natsConnect, StorageType } from 'nats';
 import { createClient } from 'redis';
+import { LeanKafkaProducer } from '../../src/cli/bench/lean-kafka-producer.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
-import { LeanKafkaProducer } from '../lean-kafka-producer.js';
 
 /**
  * One interface over the systems compared: send `count` records of

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { openLoop } from '../../src/cli/bench/open-loop.js';
 import { startBrokerProcess } from '../broker-process.js';
-import { openLoop } from '../open-loop.js';
 import { startAckServer } from '../raw-baselines.js';
 import { natsClient, type PeerClient, pyralogClient, redisClient } from './peer-clients.js';
 import { startNats, startRedis } from './peer-servers.js';

@@ -1,4 +1,4 @@
-import type { FrontDoorDeps } from '../../server/front-door-deps.js';
+import type { FrontDoorDeps } from '../front-door-deps.js';
 import type { KafkaReader, KafkaWriter } from './primitives.js';
 
 /**

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BenchOptionError, parseBenchOptions } from '../../src/cli/bench/bench-options.js';
+import { type BenchResult, runBench } from '../../src/cli/bench/run-bench.js';
+import { renderPercentileChart, renderThroughputChart } from '../../src/cli/bench/svg-charts.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
-import { BenchOptionError, parseBenchOptions } from '../../tools/bench/bench-options.js';
-import { type BenchResult, runBench } from '../../tools/bench/run-bench.js';
-import { renderPercentileChart, renderThroughputChart } from '../../tools/bench/svg-charts.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openLoop, sleepUntil } from '../../tools/open-loop.js';
+import { openLoop, sleepUntil } from '../../src/cli/bench/open-loop.js';
 
 /** The latency figures in bench/RESULTS.md rest on this loop keeping its schedule and its warm-up out. */
 describe('open-loop sender', () => {

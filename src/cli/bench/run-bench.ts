@@ -47,7 +47,7 @@ const runningFromSource = import.meta.url.endsWith('.ts');
 
 function startActor(workerData: LoadWorkerData): Worker {
   if (runningFromSource) {
-    const boot = fileURLToPath(new URL('../../workers/tsx-boot.mjs', import.meta.url));
+    const boot = fileURLToPath(new URL('../../../workers/tsx-boot.mjs', import.meta.url));
     return new Worker(boot, {
       workerData: { ...workerData, pyralogEntry: new URL('./load-worker.ts', import.meta.url).href },
     });

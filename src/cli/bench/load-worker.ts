@@ -1,15 +1,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import { PyralogClient } from '../../src/client/index.js';
-import { errorMessage } from '../../src/common/errors.js';
-import { readInt64 } from '../../src/common/offset.js';
-import { buildRecordBatch } from '../../src/record/batch-builder.js';
-import { BatchHeader } from '../../src/record/batch-header.js';
-import { decodeRecordSet } from '../../src/record/batch-reader.js';
-import { LeanKafkaConsumer } from '../lean-kafka-consumer.js';
-import { LeanKafkaProducer } from '../lean-kafka-producer.js';
-import { sleepUntil } from '../open-loop.js';
+import { PyralogClient } from '../../client/index.js';
+import { errorMessage } from '../../common/errors.js';
+import { readInt64 } from '../../common/offset.js';
+import { buildRecordBatch } from '../../record/batch-builder.js';
+import { BatchHeader } from '../../record/batch-header.js';
+import { decodeRecordSet } from '../../record/batch-reader.js';
 import type { BenchOptions } from './bench-options.js';
+import { LeanKafkaConsumer } from './lean-kafka-consumer.js';
+import { LeanKafkaProducer } from './lean-kafka-producer.js';
+import { sleepUntil } from './open-loop.js';
 
 /**
  * One load actor of `pyralog bench`, in its own worker thread so the

@@ -7,12 +7,6 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     console.log(benchUsage);
     return 0;
   }
-  if (argv[0] === 'peers') {
-    const { runPeers } = await import('../peers/run-peers.js');
-    const secondsIndex = argv.indexOf('--seconds');
-    await runPeers(secondsIndex >= 0 ? Number(argv[secondsIndex + 1]) : 5);
-    return 0;
-  }
   if (argv[0] === 'plot') {
     const { plotCommand } = await import('./plot-command.js');
     return plotCommand(argv.slice(1));

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { concatChunks, KafkaReader, KafkaWriter } from '../src/protocol/kafka/primitives.js';
+import { concatChunks, KafkaReader, KafkaWriter } from '../../protocol/kafka/primitives.js';
 
 /**
  * A lean Kafka fetcher for load generation: Fetch v4 long-polls for a set of

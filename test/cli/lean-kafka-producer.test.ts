@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeanKafkaProducer } from '../../src/cli/bench/lean-kafka-producer.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
-import { LeanKafkaProducer } from '../../tools/lean-kafka-producer.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
 

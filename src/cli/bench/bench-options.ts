@@ -1,5 +1,5 @@
 /**
- * Options of `pyralog bench` (tools/bench/): what to run, against what, and
+ * Options of `pyralog bench` (src/cli/bench/): what to run, against what, and
  * how hard. Parsed from `--name value` pairs; every value checked.
  */
 export type Scenario = 'produce' | 'consume' | 'e2e';
@@ -30,7 +30,6 @@ export interface BenchOptions {
 }
 
 export const benchUsage = `Usage: pyralog bench [produce|consume|e2e] [options]     load a running broker
-       pyralog bench peers [--seconds N]     Pyralog, NATS JetStream and Redis Streams side by side
        pyralog bench plot RESULT.json [RESULT.json …] [--out DIR]   charts (SVG) from results
 
 Options (defaults in brackets):
