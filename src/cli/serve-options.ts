@@ -216,6 +216,34 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'max-partitions-per-topic',
+    help: 'partitions one topic may have',
+    apply: int((c, v) => {
+      c.maxPartitionsPerTopic = v;
+    }),
+  },
+  {
+    name: 'max-partitions-per-broker',
+    help: 'partitions over all topics',
+    apply: int((c, v) => {
+      c.maxPartitionsPerBroker = v;
+    }),
+  },
+  {
+    name: 'max-partitions-per-request',
+    help: 'partitions one Kafka request may name',
+    apply: int((c, v) => {
+      c.maxPartitionsPerRequest = v;
+    }),
+  },
+  {
+    name: 'max-topics-per-request',
+    help: 'topics one Kafka request may name',
+    apply: int((c, v) => {
+      c.maxTopicsPerRequest = v;
+    }),
+  },
+  {
     name: 'max-wait-ms-max',
     help: 'cap on a fetch long-poll',
     apply: int((c, v) => {

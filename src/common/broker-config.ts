@@ -40,6 +40,10 @@ export interface BrokerConfig {
   readonly fsync: FsyncPolicy;
   readonly autoCreateTopics: boolean;
   readonly defaultPartitions: number;
+  /** Most partitions one topic may have (CreateTopics beyond it: INVALID_PARTITIONS). */
+  readonly maxPartitionsPerTopic: number;
+  /** Most partitions over all topics of this broker (a create beyond it: POLICY_VIOLATION). */
+  readonly maxPartitionsPerBroker: number;
   readonly topicDefaults: TopicConfig;
 
   /** Bytes of each shard's request ring and reply ring (a power of two). */
@@ -52,6 +56,10 @@ export interface BrokerConfig {
   readonly fetchMaxBytes: number;
   readonly maxConnections: number;
   readonly maxInFlightRequestsPerConnection: number;
+  /** Most partitions one Kafka request may name over all its topics (Produce, Fetch, ListOffsets, offsets). */
+  readonly maxPartitionsPerRequest: number;
+  /** Most topics (groups, resources) one Kafka request may name (Metadata, CreateTopics, DeleteTopics, ...). */
+  readonly maxTopicsPerRequest: number;
   readonly maxWaitMsMax: number;
   readonly idleTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -62,6 +70,9 @@ export interface BrokerConfig {
 }
 
 const MiB = 1024 * 1024;
+
+/** Bytes a fetched partition takes in a shard ring record, request or reply side (shard-message.ts). */
+const FETCH_ENTRY_BYTES_MAX = 24;
 
 export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   segmentBytes: 256 * MiB,
@@ -96,6 +107,8 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     fsync: 'always',
     autoCreateTopics: true,
     defaultPartitions: 1,
+    maxPartitionsPerTopic: 200_000,
+    maxPartitionsPerBroker: 400_000,
     topicDefaults: DEFAULT_TOPIC_CONFIG,
     ringBytes: 16 * MiB,
     maxRequestBytes: 8 * MiB,
@@ -103,6 +116,8 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     fetchMaxBytes: 8 * MiB,
     maxConnections: 10_000,
     maxInFlightRequestsPerConnection: 64,
+    maxPartitionsPerRequest: 10_000,
+    maxTopicsPerRequest: 10_000,
     maxWaitMsMax: 30_000,
     idleTimeoutMs: 600_000,
     requestTimeoutMs: 30_000,
@@ -139,7 +154,10 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('node-id', config.nodeId, 0, 2 ** 31 - 1);
   requireInteger('shards', config.shardCount, 1, 256);
   if (typeof config.fsync === 'object') requireInteger('fsync', config.fsync.intervalMs, 1, 3_600_000);
-  requireInteger('default-partitions', config.defaultPartitions, 1, 100_000);
+  // A partition key packs the partition into 20 bits (shard-message.ts): 2^20 - 1 partitions at most.
+  requireInteger('max-partitions-per-topic', config.maxPartitionsPerTopic, 1, 2 ** 20 - 1);
+  requireInteger('max-partitions-per-broker', config.maxPartitionsPerBroker, 1, 10_000_000);
+  requireInteger('default-partitions', config.defaultPartitions, 1, config.maxPartitionsPerTopic);
   validateTopicConfig(config.topicDefaults, 'topic.');
   if (!isPowerOfTwo(config.ringBytes) || config.ringBytes < 64 * 1024 || config.ringBytes > 1024 * MiB) {
     throw new ConfigError(
@@ -152,6 +170,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('fetch-max-bytes', config.fetchMaxBytes, 1024, 1024 * MiB);
   requireInteger('max-connections', config.maxConnections, 1, 1_000_000);
   requireInteger('max-in-flight', config.maxInFlightRequestsPerConnection, 1, 100_000);
+  requireInteger('max-partitions-per-request', config.maxPartitionsPerRequest, 1, 1_000_000);
+  requireInteger('max-topics-per-request', config.maxTopicsPerRequest, 1, 1_000_000);
   requireInteger('max-wait-ms-max', config.maxWaitMsMax, 0, 3_600_000);
   requireInteger('idle-timeout-ms', config.idleTimeoutMs, 1000, 24 * 3_600_000);
   requireInteger('request-timeout-ms', config.requestTimeoutMs, 100, 3_600_000);
@@ -167,6 +187,14 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   // A fetch reply travels back through one reply ring record likewise.
   if (config.fetchMaxBytes * 2 > config.ringBytes) {
     throw new ConfigError('fetch-max-bytes', `must be at most half of ring-bytes (${config.ringBytes})`);
+  }
+  // One shard's part of a fetch (24 bytes a partition) and its reply (24 bytes a partition before the
+  // records) each travel as one ring record; keep the partition entries to an eighth of the ring.
+  if (config.maxPartitionsPerRequest * FETCH_ENTRY_BYTES_MAX > config.ringBytes / 8) {
+    throw new ConfigError(
+      'max-partitions-per-request',
+      `must be at most ${Math.floor(config.ringBytes / 8 / FETCH_ENTRY_BYTES_MAX)} with ring-bytes ${config.ringBytes}`,
+    );
   }
   if (config.topicDefaults.maxMessageBytes > config.maxRequestBytes) {
     throw new ConfigError('topic.max.message.bytes', 'must not exceed max-request-bytes');

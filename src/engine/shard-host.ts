@@ -213,8 +213,14 @@ export class ShardHost {
     let correlationId = 0;
     const outcome = new Promise<FetchPartitionOutcome[]>((resolve) => {
       if (this.state !== 'ready') return resolve(entries.map(() => fetchFailure(RETRIABLE)));
-      correlationId = this.register(MessageType.FETCH, resolve);
       const payloadBytes = FetchRequestField.PARTITIONS + entries.length * FetchRequestField.ENTRY_BYTES;
+      // The front doors bound partitions per request well below this (maxPartitionsPerRequest); a part
+      // that still cannot travel as one ring record, or whose reply headers alone would fill one, is
+      // refused here rather than thrown from the ring.
+      if (payloadBytes > this.requests.maxPayloadBytes / 2) {
+        return resolve(entries.map(() => fetchFailure(KafkaErrorCode.INVALID_REQUEST)));
+      }
+      correlationId = this.register(MessageType.FETCH, resolve);
       const fill: RequestFiller = (bytes, view, p) => {
         view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
         view.setUint32(p + FetchRequestField.MAX_WAIT_MS, maxWaitMs);
@@ -284,6 +290,9 @@ export class ShardHost {
   describePartitions(topicId: number, partitions: number[]): Promise<PartitionState[]> {
     return new Promise<PartitionState[]>((resolve) => {
       if (this.state !== 'ready') return resolve(partitions.map(() => partitionStateFailure(RETRIABLE)));
+      if (16 + partitions.length * DescribeReply.ENTRY_BYTES > this.requests.maxPayloadBytes) {
+        return resolve(partitions.map(() => partitionStateFailure(KafkaErrorCode.INVALID_REQUEST)));
+      }
       const correlationId = this.register(MessageType.DESCRIBE_PARTITIONS, resolve);
       this.sendWith(
         16 + partitions.length * 4,
@@ -350,6 +359,9 @@ export class ShardHost {
     return new Promise<KafkaErrorCode>((resolve) => {
       if (this.state !== 'ready') return resolve(RETRIABLE);
       const json = textEncoder.encode(JSON.stringify(body));
+      if (PartitionRangeField.BODY + json.length > this.requests.maxPayloadBytes) {
+        return resolve(KafkaErrorCode.INVALID_PARTITIONS);
+      }
       const correlationId = this.register(type, resolve);
       this.sendWith(PartitionRangeField.BODY + json.length, type, correlationId, (bytes, view, p) => {
         view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());

@@ -76,6 +76,16 @@ export class ShardedEngine implements Engine {
     return engine;
   }
 
+  /**
+   * Partitions of every topic: what the broker-wide cap counts. A create enters the registry before
+   * its first await, so concurrent creates cannot pass the cap together.
+   */
+  private get partitionsTotal(): number {
+    let total = 0;
+    for (const topic of this.registry.all()) total += topic.partitionCount;
+    return total;
+  }
+
   private assignmentsFor(shardId: number): PartitionAssignment[] {
     const assignments: PartitionAssignment[] = [];
     for (const topic of this.registry.all()) {
@@ -209,9 +219,13 @@ export class ShardedEngine implements Engine {
     if (
       !Number.isInteger(partitionCount) ||
       partitionCount < 1 ||
-      partitionCount >= PARTITIONS_PER_TOPIC_MAX
+      partitionCount >= PARTITIONS_PER_TOPIC_MAX ||
+      partitionCount > this.config.maxPartitionsPerTopic
     ) {
       return KafkaErrorCode.INVALID_PARTITIONS;
+    }
+    if (this.partitionsTotal + partitionCount > this.config.maxPartitionsPerBroker) {
+      return KafkaErrorCode.POLICY_VIOLATION;
     }
     const topicConfig: TopicConfig = { ...this.config.topicDefaults, ...config };
     this.creating.add(name);

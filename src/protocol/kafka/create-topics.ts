@@ -1,6 +1,7 @@
 import { ConfigError } from '../../common/errors.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { ApiKey, type KafkaApi } from './api.js';
+import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 import { topicConfigFromKafka } from './topic-config-keys.js';
 
 /**
@@ -52,6 +53,16 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
   async handle(request, context) {
     const { engine, config } = context.deps;
     const results = [];
+    if (namesTooManyTopics(request.topics.length, context)) {
+      const errorMessage = `at most ${config.maxTopicsPerRequest} topics per request`;
+      return {
+        topics: request.topics.map((topic) => ({
+          name: topic.name,
+          errorCode: REQUEST_LIMIT_ERROR,
+          errorMessage,
+        })),
+      };
+    }
     for (const topic of request.topics) {
       const fail = (errorCode: number, errorMessage: string) => ({
         name: topic.name,

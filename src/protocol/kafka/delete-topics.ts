@@ -1,4 +1,5 @@
 import { ApiKey, type KafkaApi } from './api.js';
+import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * DeleteTopics (key 20), versions 0–1. Grammar (non-flexible):
@@ -25,6 +26,9 @@ export const deleteTopics: KafkaApi<DeleteTopicsRequest, DeleteTopicsResponse> =
   },
   async handle(request, context) {
     const topics = [];
+    if (namesTooManyTopics(request.names.length, context)) {
+      return { topics: request.names.map((name) => ({ name, errorCode: REQUEST_LIMIT_ERROR })) };
+    }
     for (const name of request.names)
       topics.push({ name, errorCode: await context.deps.engine.deleteTopic(name) });
     return { topics };

@@ -1,5 +1,6 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { ApiKey, type KafkaApi } from './api.js';
+import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 import { topicConfigToKafka } from './topic-config-keys.js';
 
 /**
@@ -42,6 +43,15 @@ export const describeConfigs: KafkaApi<
   },
   async handle(resources, context) {
     const { engine, config } = context.deps;
+    if (namesTooManyTopics(resources.length, context)) {
+      return resources.map((resource) => ({
+        resourceType: resource.resourceType,
+        resourceName: resource.resourceName,
+        errorCode: REQUEST_LIMIT_ERROR,
+        errorMessage: `at most ${config.maxTopicsPerRequest} resources per request`,
+        configs: [],
+      }));
+    }
     return resources.map((resource) => {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
       let configs: { name: string; value: string; readOnly: boolean }[];

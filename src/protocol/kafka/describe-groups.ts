@@ -1,5 +1,6 @@
 import type { GroupDescription } from '../../groups/group-coordinator-api.js';
 import { ApiKey, type KafkaApi } from './api.js';
+import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * DescribeGroups (key 15), version 0. Grammar (non-flexible):
@@ -17,7 +18,18 @@ export const describeGroups: KafkaApi<string[], GroupDescription[]> = {
     return reader.array((r) => r.string());
   },
   async handle(groupIds, context) {
-    return groupIds.map((groupId) => context.deps.groups.describeGroup(groupId));
+    if (namesTooManyTopics(groupIds.length, context)) {
+      return groupIds.map((groupId) => ({
+        errorCode: REQUEST_LIMIT_ERROR,
+        groupId,
+        state: '',
+        protocolType: '',
+        protocolName: '',
+        members: [],
+      }));
+    }
+    // A group listed twice is described once: its members' metadata would otherwise be copied per mention.
+    return [...new Set(groupIds)].map((groupId) => context.deps.groups.describeGroup(groupId));
   },
   encode(writer, groups) {
     writer.array(groups, (w, group) => {

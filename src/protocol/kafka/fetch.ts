@@ -3,6 +3,7 @@ import type { Offset } from '../../common/offset.js';
 import type { FetchPartitionRequest } from '../../engine/engine-api.js';
 import { ApiKey, type KafkaApi } from './api.js';
 import type { KafkaReader } from './primitives.js';
+import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * Fetch (key 1), versions 4–11. Grammar (non-flexible):
@@ -76,6 +77,7 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
   },
   async handle(request, context) {
     const config = context.deps.config;
+    if (namesTooManyPartitions(request.topics, context)) return refusedFetch(request);
     const partitions: FetchPartitionRequest[] = [];
     for (const topic of request.topics) {
       for (const partition of topic.partitions) {
@@ -132,6 +134,24 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
     });
   },
 };
+
+/** A fetch naming more partitions than one request may: every partition answers INVALID_REQUEST. */
+function refusedFetch(request: FetchRequestData): FetchResponseData {
+  const records = new Uint8Array(0);
+  return {
+    topics: request.topics.map((topic) => ({
+      topic: topic.topic,
+      partitions: topic.partitions.map((partition) => ({
+        partition: partition.partition,
+        errorCode: REQUEST_LIMIT_ERROR,
+        highWatermark: -1,
+        lastStableOffset: -1,
+        logStartOffset: -1,
+        records,
+      })),
+    })),
+  };
+}
 
 /** forgotten_topics_data only matters with fetch sessions, which this broker does not keep. */
 function skipForgottenTopics(reader: KafkaReader): void {

@@ -1,4 +1,5 @@
 import { ApiKey, type KafkaApi } from './api.js';
+import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * ListOffsets (key 2), versions 1–2. Grammar (non-flexible):
@@ -38,6 +39,19 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
   },
   async handle(request, context) {
     const engine = context.deps.engine;
+    if (namesTooManyPartitions(request.topics, context)) {
+      return {
+        topics: request.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitions.map((partition) => ({
+            partitionIndex: partition.partitionIndex,
+            errorCode: REQUEST_LIMIT_ERROR,
+            timestampMs: -1,
+            offset: -1,
+          })),
+        })),
+      };
+    }
     return {
       topics: await Promise.all(
         request.topics.map(async (topic) => ({

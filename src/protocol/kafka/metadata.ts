@@ -1,6 +1,7 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { ApiKey, type KafkaApi } from './api.js';
 import { ensureTopic } from './auto-create.js';
+import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * Metadata (key 3), versions 0–5. Grammar (non-flexible):
@@ -59,9 +60,18 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
         isInternal: topic.name.startsWith('__'),
         partitionCount: topic.partitionCount,
       }));
+    } else if (namesTooManyTopics(request.topics.length, context)) {
+      topics = request.topics.map((name) => ({
+        errorCode: REQUEST_LIMIT_ERROR,
+        name,
+        isInternal: false,
+        partitionCount: 0,
+      }));
     } else {
+      // A name listed twice is answered once, as Kafka does: a request repeating one large topic
+      // would otherwise make the response that many times its size.
       topics = await Promise.all(
-        request.topics.map(async (name) => {
+        [...new Set(request.topics)].map(async (name) => {
           const code = await ensureTopic(context, name, request.allowAutoTopicCreation);
           const topic = engine.describeTopic(name);
           return {

@@ -1,5 +1,6 @@
 import type { OffsetCommitRequest, OffsetCommitResult } from '../../groups/group-coordinator-api.js';
 import { ApiKey, type KafkaApi } from './api.js';
+import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * OffsetCommit (key 8), versions 1–2. Grammar (non-flexible):
@@ -34,7 +35,18 @@ export const offsetCommit: KafkaApi<OffsetCommitRequest, OffsetCommitResult> = {
     }));
     return { groupId, generationId, memberId, topics };
   },
-  handle(request, context) {
+  async handle(request, context) {
+    if (namesTooManyPartitions(request.topics, context)) {
+      return {
+        topics: request.topics.map((topic) => ({
+          topic: topic.topic,
+          partitions: topic.partitions.map((p) => ({
+            partition: p.partition,
+            errorCode: REQUEST_LIMIT_ERROR,
+          })),
+        })),
+      };
+    }
     return context.deps.groups.commitOffsets(request);
   },
   encode(writer, response) {

@@ -1,5 +1,6 @@
 import type { OffsetFetchRequest, OffsetFetchResult } from '../../groups/group-coordinator-api.js';
 import { ApiKey, type KafkaApi } from './api.js';
+import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * OffsetFetch (key 9), version 1. Grammar (non-flexible):
@@ -19,7 +20,21 @@ export const offsetFetch: KafkaApi<OffsetFetchRequest, OffsetFetchResult> = {
       topics: reader.array((r) => ({ topic: r.string(), partitions: r.array((p) => p.int32()) })),
     };
   },
-  handle(request, context) {
+  async handle(request, context) {
+    if (request.topics !== null && namesTooManyPartitions(request.topics, context)) {
+      return {
+        errorCode: REQUEST_LIMIT_ERROR,
+        topics: request.topics.map((topic) => ({
+          topic: topic.topic,
+          partitions: topic.partitions.map((partition) => ({
+            partition,
+            offset: -1,
+            metadata: null,
+            errorCode: REQUEST_LIMIT_ERROR,
+          })),
+        })),
+      };
+    }
     return context.deps.groups.fetchOffsets(request);
   },
   encode(writer, response) {

@@ -1,6 +1,7 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Acks } from '../../engine/engine-api.js';
 import { ApiKey, type KafkaApi, type KafkaRequestContext } from './api.js';
+import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * Produce (key 0), versions 3–7. Grammar (non-flexible):
@@ -89,7 +90,9 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
       ? KafkaErrorCode.INVALID_REQUIRED_ACKS
       : request.transactionalId !== null
         ? KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-        : KafkaErrorCode.NONE;
+        : namesTooManyPartitions(request.topics, context)
+          ? REQUEST_LIMIT_ERROR
+          : KafkaErrorCode.NONE;
     const responses = await Promise.all(
       request.topics.map(async (topic) => ({
         name: topic.name,
