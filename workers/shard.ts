@@ -10,10 +10,14 @@ import { Shard } from '../src/engine/shard.js';
 import { ShardMetricsWriter } from '../src/engine/shard-metrics.js';
 import type { ShardControlMessage, ShardWorkerData } from '../src/engine/shard-worker-data.js';
 import { RingReader, type RingRecord, RingWriter } from '../src/ring/index.js';
+import { installFaultsFromEnv } from '../src/storage/faulty-storage-io.js';
 
 const data = workerData as ShardWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('workers/shard.ts must run as a worker thread');
+
+// Tests choose storage faults for a real broker with PYRALOG_STORAGE_FAULTS (faulty-storage-io.ts).
+installFaultsFromEnv();
 
 const reader = new RingReader(data.requestRing);
 const shard = new Shard(
@@ -27,6 +31,15 @@ const shard = new Shard(
   new ReplyWriter(new RingWriter(data.replyRing)),
   new ShardMetricsWriter(data.metricsBuffer),
 );
+
+shard.onPartitionOffline = (offline) => {
+  port.postMessage({
+    kind: 'partition-offline',
+    topicName: offline.topicName,
+    partition: offline.partition,
+    reason: offline.reason,
+  } satisfies ShardControlMessage);
+};
 
 let stopping = false;
 port.on('message', (message: ShardControlMessage) => {

@@ -65,6 +65,8 @@ export interface ListOffsetsOutcome {
 export interface PartitionDescription {
   partition: number;
   shard: number;
+  /** Set when the partition is not served: KAFKA_STORAGE_ERROR while it is offline. */
+  errorCode?: KafkaErrorCode;
   logStartOffset: Offset;
   logEndOffset: Offset;
   highWatermark: Offset;

@@ -53,6 +53,8 @@ export class ShardFetcher {
 
   constructor(
     private readonly partitions: Map<number, ShardPartition>,
+    /** Offline partitions (shard.ts): answered KAFKA_STORAGE_ERROR rather than UNKNOWN_TOPIC_OR_PARTITION. */
+    private readonly offline: ReadonlyMap<number, unknown>,
     private readonly reader: RingReader,
     private readonly out: ReplyWriter,
     private readonly metrics: ShardMetricsWriter,
@@ -152,16 +154,17 @@ export class ShardFetcher {
     const stamp = ++this.stamp;
     for (let i = 0; i < count; i++) {
       const e = p + FetchRequestField.PARTITIONS + i * FetchRequestField.ENTRY_BYTES;
-      const partition = this.partitions.get(
-        partitionKey(
-          view.getUint32(e + FetchRequestField.ENTRY_TOPIC_ID),
-          view.getUint32(e + FetchRequestField.ENTRY_PARTITION),
-        ),
+      const key = partitionKey(
+        view.getUint32(e + FetchRequestField.ENTRY_TOPIC_ID),
+        view.getUint32(e + FetchRequestField.ENTRY_PARTITION),
       );
+      const partition = this.partitions.get(key);
       this.entryPartitions[i] = partition;
       this.chunks[i] = this.empty;
       if (partition === undefined) {
-        this.codes[i] = KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        this.codes[i] = this.offline.has(key)
+          ? KafkaErrorCode.KAFKA_STORAGE_ERROR
+          : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         this.highWatermarks[i] = -1;
         this.logStartOffsets[i] = -1;
         errors++;
@@ -177,7 +180,7 @@ export class ShardFetcher {
       try {
         const offset = view.getFloat64(e + FetchRequestField.ENTRY_OFFSET);
         const maxBytes = Math.min(view.getUint32(e + FetchRequestField.ENTRY_MAX_BYTES), remainingBytes);
-        const chunk = log.read(offset as never, maxBytes);
+        const chunk = log.readCommitted(offset as never, maxBytes);
         // The first data in a response may exceed maxBytes (KIP-74) so a
         // consumer always progresses; later partitions must fit what is left.
         if (chunk.length > remainingBytes && totalBytes > 0) continue;

@@ -66,6 +66,8 @@ type ReplyHandler = (host: ShardHost, bytes: Uint8Array, view: DataView, record:
 interface Pending {
   type: number;
   resolve: (value: never) => void;
+  /** Wall-clock time past which the request is answered REQUEST_TIMED_OUT (the shard may answer later: ignored). */
+  deadlineMs: number;
 }
 
 type RequestFiller = (bytes: Uint8Array, view: DataView, position: number) => void;
@@ -97,6 +99,13 @@ export class ShardHost {
   };
   readonly metricsBuffer = new SharedArrayBuffer(SHARD_METRICS_BYTES);
   restarts = 0;
+  /** Requests answered REQUEST_TIMED_OUT because their shard did not answer within the request timeout. */
+  timedOut = 0;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  /** Told when the shard takes a partition offline (the broker logs it). */
+  onPartitionOffline: ((topicName: string, partition: number, reason: string) => void) | null = null;
+  /** Partitions the running worker reported offline, `topic-partition` → reason (cleared when it restarts). */
+  readonly offlinePartitions = new Map<string, string>();
 
   constructor(
     readonly shardId: number,
@@ -108,6 +117,7 @@ export class ShardHost {
   /** Starts the worker and resolves once it has opened and recovered its partitions. */
   start(): Promise<void> {
     this.generation++;
+    this.offlinePartitions.clear();
     const generation = this.generation;
     const requestRing = createRingBuffer(this.config.ringBytes);
     const replyRing = createRingBuffer(this.config.ringBytes);
@@ -130,6 +140,12 @@ export class ShardHost {
     this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: ShardControlMessage) => {
+        if (message.kind === 'partition-offline') {
+          if (generation !== this.generation) return;
+          this.offlinePartitions.set(`${message.topicName}-${message.partition}`, message.reason);
+          this.onPartitionOffline?.(message.topicName, message.partition, message.reason);
+          return;
+        }
         if (message.kind === 'ready' && generation === this.generation) {
           this.state = 'ready';
           void this.pumpReplies(generation);
@@ -176,7 +192,7 @@ export class ShardHost {
     const pending = [...this.pending.values()];
     this.pending.clear();
     this.blocked.length = 0;
-    for (const request of pending) failPending(request);
+    for (const request of pending) failPending(request, RETRIABLE, 'shard restarted; retry');
   }
 
   // ---- requests --------------------------------------------------------
@@ -220,7 +236,7 @@ export class ShardHost {
       if (payloadBytes > this.requests.maxPayloadBytes / 2) {
         return resolve(entries.map(() => fetchFailure(KafkaErrorCode.INVALID_REQUEST)));
       }
-      correlationId = this.register(MessageType.FETCH, resolve);
+      correlationId = this.register(MessageType.FETCH, resolve, maxWaitMs);
       const fill: RequestFiller = (bytes, view, p) => {
         view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
         view.setUint32(p + FetchRequestField.MAX_WAIT_MS, maxWaitMs);
@@ -343,12 +359,35 @@ export class ShardHost {
 
   // ---- ring plumbing ---------------------------------------------------
 
-  private register(type: number, resolve: (value: never) => void): number {
+  /**
+   * Registers a request waiting for its reply. It is answered within the
+   * broker's request timeout (plus `extraWaitMs`, a fetch's own long poll)
+   * whatever happens in the shard: a hung disk, a lost reply.
+   */
+  private register(type: number, resolve: (value: never) => void, extraWaitMs = 0): number {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) >>> 0 || 1;
-    this.pending.set(correlationId, { type, resolve });
+    const deadlineMs = Date.now() + this.config.requestTimeoutMs + extraWaitMs;
+    this.pending.set(correlationId, { type, resolve, deadlineMs });
+    this.deadlineTimer ??= setInterval(this.expireOverdue, deadlineSweepMs(this.config.requestTimeoutMs));
+    this.deadlineTimer.unref();
     return correlationId;
   }
+
+  /** Answers every request past its deadline with REQUEST_TIMED_OUT; stops sweeping when none waits. */
+  private readonly expireOverdue = (): void => {
+    const nowMs = Date.now();
+    for (const [correlationId, request] of this.pending) {
+      if (request.deadlineMs > nowMs) continue;
+      this.pending.delete(correlationId);
+      this.timedOut++;
+      failPending(request, KafkaErrorCode.REQUEST_TIMED_OUT, 'request timed out in its shard');
+    }
+    if (this.pending.size === 0 && this.deadlineTimer !== null) {
+      clearInterval(this.deadlineTimer);
+      this.deadlineTimer = null;
+    }
+  };
 
   private partitionRange(
     type: number,
@@ -553,23 +592,28 @@ function partitionStateFailure(errorCode: KafkaErrorCode): PartitionState {
   return { errorCode, logStartOffset: -1 as Offset, logEndOffset: -1 as Offset, highWatermark: -1 as Offset };
 }
 
-/** Fails a request whose shard died or stopped, with an error a client retries. */
-function failPending(request: Pending): void {
+/** How often a host looks for requests past their deadline: a quarter of the timeout, within [50 ms, 1 s]. */
+function deadlineSweepMs(requestTimeoutMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
+}
+
+/** Fails a request whose shard died, stopped or did not answer in time, with an error a client retries. */
+function failPending(request: Pending, code: KafkaErrorCode, message: string): void {
   switch (request.type) {
     case MessageType.PRODUCE:
-      request.resolve(produceFailure(RETRIABLE, 'shard restarted; retry') as never);
+      request.resolve(produceFailure(code, message) as never);
       return;
     case MessageType.FETCH:
       // The caller knows how many partitions it asked for; an empty list means "all failed".
       request.resolve([] as never);
       return;
     case MessageType.LIST_OFFSETS:
-      request.resolve({ errorCode: RETRIABLE, offset: -1, timestampMs: -1 } as never);
+      request.resolve({ errorCode: code, offset: -1, timestampMs: -1 } as never);
       return;
     case MessageType.DESCRIBE_PARTITIONS:
       request.resolve([] as never);
       return;
     default:
-      request.resolve(RETRIABLE as never);
+      request.resolve(code as never);
   }
 }

@@ -23,6 +23,8 @@ export const Counter = {
   PENDING_DURABLE_ACKS: 9,
   LOG_BYTES: 10,
   DUPLICATE_BATCHES: 11,
+  OFFLINE_PARTITIONS: 12,
+  STORAGE_ERRORS: 13,
 } as const;
 const COUNTER_COUNT = 16;
 
@@ -72,6 +74,16 @@ export const counterNames: Record<
   DUPLICATE_BATCHES: {
     name: 'pyralog_produce_duplicate_batches_total',
     help: 'Retried idempotent batches answered without appending',
+    type: 'counter',
+  },
+  OFFLINE_PARTITIONS: {
+    name: 'pyralog_partitions_offline',
+    help: 'Partitions not served after a failed open, write or sync (until their shard restarts)',
+    type: 'gauge',
+  },
+  STORAGE_ERRORS: {
+    name: 'pyralog_storage_errors_total',
+    help: 'Storage failures that took a partition offline (open, write or sync)',
     type: 'counter',
   },
 };

@@ -17,4 +17,9 @@ export interface ShardWorkerData {
 }
 
 /** Control messages between the acceptor and a shard; never used for produce or fetch. */
-export type ShardControlMessage = { kind: 'ready' } | { kind: 'stop' } | { kind: 'stopped' };
+export type ShardControlMessage =
+  | { kind: 'ready' }
+  | { kind: 'stop' }
+  | { kind: 'stopped' }
+  /** A partition went offline (failed open, write or sync): the acceptor logs it. */
+  | { kind: 'partition-offline'; topicName: string; partition: number; reason: string };

@@ -52,6 +52,14 @@ export interface PartitionAssignment {
   config: TopicConfig;
 }
 
+/** A partition this shard holds but cannot serve: it failed to open, or a write or sync failed. */
+export interface OfflinePartition {
+  topicId: number;
+  topicName: string;
+  partition: number;
+  reason: string;
+}
+
 export function partitionDir(dataDir: string, topicName: string, partition: number): string {
   return join(dataDir, `${topicName}-${partition}`);
 }
@@ -61,6 +69,13 @@ const textDecoder = new TextDecoder();
 
 export class Shard {
   readonly partitions = new Map<number, ShardPartition>();
+  /**
+   * Partitions that went offline, by key: every request naming one is
+   * answered KAFKA_STORAGE_ERROR until the shard restarts and opens it again.
+   */
+  readonly offline = new Map<number, OfflinePartition>();
+  /** Told (on the shard thread) when a partition goes offline; the worker forwards it for the broker's log. */
+  onPartitionOffline: ((offline: OfflinePartition) => void) | null = null;
   private readonly fetcher: ShardFetcher;
   private readonly retentionTimer: NodeJS.Timeout;
   private readonly releaseAck: (
@@ -81,7 +96,7 @@ export class Shard {
     private readonly out: ReplyWriter,
     private readonly metrics: ShardMetricsWriter,
   ) {
-    this.fetcher = new ShardFetcher(this.partitions, reader, out, metrics);
+    this.fetcher = new ShardFetcher(this.partitions, this.offline, reader, out, metrics);
     this.retentionTimer = setInterval(() => this.enforceRetention(), options.retentionCheckIntervalMs);
     this.retentionTimer.unref();
     // One bound function reused for every released ack: no closure per produce.
@@ -171,13 +186,19 @@ export class Shard {
     const topicId = view.getUint32(position + ProduceRequest.TOPIC_ID);
     const partitionIndex = view.getUint32(position + ProduceRequest.PARTITION);
     const acks = view.getInt8(position + ProduceRequest.ACKS);
-    const partition = this.partitions.get(partitionKey(topicId, partitionIndex));
+    const key = partitionKey(topicId, partitionIndex);
+    const partition = this.partitions.get(key);
     if (partition === undefined) {
-      this.produceError(
-        record.correlationId,
-        KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        'partition is not on this shard',
-      );
+      const offline = this.offline.get(key);
+      if (offline !== undefined) {
+        this.produceError(record.correlationId, KafkaErrorCode.KAFKA_STORAGE_ERROR, offlineMessage(offline));
+      } else {
+        this.produceError(
+          record.correlationId,
+          KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          'partition is not on this shard',
+        );
+      }
       return;
     }
     const batchStart = position + ProduceRequest.BATCH + view.getUint8(position + ProduceRequest.BATCH_SKEW);
@@ -291,6 +312,11 @@ export class Shard {
 
   /** Called by a partition log after a sync: answers the acks=-1 produces it covered. */
   private onDurable(partition: ShardPartition): void {
+    if (this.options.fsync === 'always' && partition.waiters.size > 0) {
+      // The high watermark is the durable offset: fetches held for data can see more now.
+      this.fetcher.notifyAppend(partition);
+      this.out.publish();
+    }
     const before = partition.pendingAcks();
     if (before === 0) return;
     this.releasingPartition = partition;
@@ -373,9 +399,13 @@ export class Shard {
     let offset = -1;
     let foundTimestampMs = -1;
     if (partition === undefined) {
-      code = KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      code = this.missingCode(
+        view.getUint32(p + ListOffsetsField.TOPIC_ID),
+        view.getUint32(p + ListOffsetsField.PARTITION),
+      );
     } else if (timestampMs === -1) {
-      offset = partition.log.logEndOffset;
+      // "Latest" is the high watermark: the end of what a consumer may read.
+      offset = partition.log.highWatermark;
     } else if (timestampMs === -2) {
       offset = partition.log.logStartOffset;
     } else {
@@ -434,6 +464,7 @@ export class Shard {
     for (const index of body.partitions) {
       const key = partitionKey(topicId, index);
       const partition = this.partitions.get(key);
+      if (this.offline.delete(key)) this.metrics.set(Counter.OFFLINE_PARTITIONS, this.offline.size);
       if (partition === undefined) continue;
       this.partitions.delete(key);
       this.fetcher.forgetPartition(partition);
@@ -472,13 +503,12 @@ export class Shard {
     out.setUint32(r + DescribeReply.COUNT, count);
     out.setUint32(r + 4, 0);
     for (let i = 0; i < count; i++) {
-      const partition = this.partitions.get(
-        partitionKey(topicId, view.getUint32(p + DescribeField.PARTITIONS + i * 4)),
-      );
+      const index = view.getUint32(p + DescribeField.PARTITIONS + i * 4);
+      const partition = this.partitions.get(partitionKey(topicId, index));
       const e = r + DescribeReply.ENTRIES + i * DescribeReply.ENTRY_BYTES;
       out.setInt16(
         e + DescribeReply.ENTRY_ERROR_CODE,
-        partition ? 0 : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        partition ? KafkaErrorCode.NONE : this.missingCode(topicId, index),
       );
       out.setInt16(e + 2, 0);
       out.setUint32(e + 4, 0);
@@ -506,12 +536,70 @@ export class Shard {
     this.out.view.setUint32(r + 4, 0);
   }
 
-  private openPartition(assignment: PartitionAssignment): void {
-    const log = PartitionLog.open({
-      dir: partitionDir(this.options.dataDir, assignment.topicName, assignment.partition),
-      config: assignment.config,
-      fsync: this.options.fsync,
+  /** The error for a partition not served here: offline, or not on this shard at all. */
+  private missingCode(topicId: number, partition: number): KafkaErrorCode {
+    return this.offline.has(partitionKey(topicId, partition))
+      ? KafkaErrorCode.KAFKA_STORAGE_ERROR
+      : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  }
+
+  /**
+   * Takes a partition offline: it is no longer served (requests naming it get
+   * KAFKA_STORAGE_ERROR), every produce waiting for its sync is answered with
+   * KAFKA_STORAGE_ERROR, fetches held on it are answered, and its files are
+   * closed without a clean marker. It stays offline until the shard restarts.
+   * The other partitions are untouched.
+   */
+  private takeOffline(partition: ShardPartition, reason: string): void {
+    const key = partitionKey(partition.topicId, partition.partition);
+    if (this.partitions.get(key) !== partition) return;
+    this.partitions.delete(key);
+    this.fetcher.forgetPartition(partition);
+    this.countDurableAcks(-partition.pendingAcks());
+    const message = `partition ${partition.topicName}-${partition.partition} is offline: ${reason}`;
+    partition.failAllAcks((id) =>
+      this.writeProduceReply(id, KafkaErrorCode.KAFKA_STORAGE_ERROR, -1, -1, -1, message),
+    );
+    this.out.publish();
+    partition.log.abandon().catch(() => {
+      // Closing a failed log's files can fail too; the offline state stands either way.
     });
+    this.markOffline({
+      topicId: partition.topicId,
+      topicName: partition.topicName,
+      partition: partition.partition,
+      reason,
+    });
+  }
+
+  private markOffline(offline: OfflinePartition): void {
+    this.offline.set(partitionKey(offline.topicId, offline.partition), offline);
+    this.metrics.add(Counter.STORAGE_ERRORS, 1);
+    this.metrics.set(Counter.OFFLINE_PARTITIONS, this.offline.size);
+    this.metrics.set(Counter.PARTITIONS, this.partitions.size);
+    this.onPartitionOffline?.(offline);
+  }
+
+  private openPartition(assignment: PartitionAssignment): void {
+    const key = partitionKey(assignment.topicId, assignment.partition);
+    let log: PartitionLog;
+    try {
+      log = PartitionLog.open({
+        dir: partitionDir(this.options.dataDir, assignment.topicName, assignment.partition),
+        config: assignment.config,
+        fsync: this.options.fsync,
+      });
+    } catch (error) {
+      // One partition that cannot open never stops the shard (or the broker) from starting.
+      this.markOffline({
+        topicId: assignment.topicId,
+        topicName: assignment.topicName,
+        partition: assignment.partition,
+        reason: `cannot open: ${errorMessage(error)}`,
+      });
+      return;
+    }
+    this.offline.delete(key);
     const partition = new ShardPartition(
       assignment.topicId,
       assignment.partition,
@@ -520,8 +608,20 @@ export class Shard {
       log,
     );
     log.onDurable = () => this.onDurable(partition);
-    rebuildProducerState(partition.producers, log);
-    this.partitions.set(partitionKey(assignment.topicId, assignment.partition), partition);
+    log.onFailed = (reason) => this.takeOffline(partition, reason);
+    try {
+      rebuildProducerState(partition.producers, log);
+    } catch (error) {
+      void log.abandon().catch(() => {});
+      this.markOffline({
+        topicId: assignment.topicId,
+        topicName: assignment.topicName,
+        partition: assignment.partition,
+        reason: `cannot read its log: ${errorMessage(error)}`,
+      });
+      return;
+    }
+    this.partitions.set(key, partition);
     this.metrics.set(Counter.PARTITIONS, this.partitions.size);
   }
 
@@ -557,6 +657,10 @@ export class Shard {
     this.out.publish();
     this.partitions.clear();
   }
+}
+
+function offlineMessage(offline: OfflinePartition): string {
+  return `partition ${offline.topicName}-${offline.partition} is offline: ${offline.reason}`;
 }
 
 function range(first: number, count: number): number[] {

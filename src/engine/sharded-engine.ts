@@ -30,6 +30,8 @@ import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-regist
 export interface ShardedEngineOptions {
   /** How often shards apply retention and time-based segment rolls. */
   retentionCheckIntervalMs?: number;
+  /** Told when a shard takes a partition offline (a failed open, write or sync); the broker logs it. */
+  onPartitionOffline?: (topicName: string, partition: number, reason: string) => void;
 }
 
 const NO_OFFSET = -1 as Offset;
@@ -44,12 +46,25 @@ export class ShardedEngine implements Engine {
     private readonly topicIds: ObeliskSequencer,
     private readonly producerIds: ObeliskSequencer,
     retentionCheckIntervalMs: number,
+    onPartitionOffline: ShardedEngineOptions['onPartitionOffline'],
   ) {
-    this.hosts = Array.from(
-      { length: config.shardCount },
-      (_, shardId) =>
-        new ShardHost(shardId, config, () => this.assignmentsFor(shardId), retentionCheckIntervalMs),
-    );
+    this.hosts = Array.from({ length: config.shardCount }, (_, shardId) => {
+      const host = new ShardHost(
+        shardId,
+        config,
+        () => this.assignmentsFor(shardId),
+        retentionCheckIntervalMs,
+      );
+      host.onPartitionOffline = onPartitionOffline ?? null;
+      return host;
+    });
+  }
+
+  /** Partitions not served now, `topic-partition` → why (failed open, write or sync), over all shards. */
+  offlinePartitions(): Map<string, string> {
+    const all = new Map<string, string>();
+    for (const host of this.hosts) for (const [name, reason] of host.offlinePartitions) all.set(name, reason);
+    return all;
   }
 
   /** Loads metadata and starts every shard; shards open and recover their partitions in parallel. */
@@ -66,6 +81,7 @@ export class ShardedEngine implements Engine {
       topicIds,
       producerIds,
       options.retentionCheckIntervalMs ?? 30_000,
+      options.onPartitionOffline,
     );
     try {
       await Promise.all(engine.hosts.map((host) => host.start()));
@@ -293,6 +309,7 @@ export class ShardedEngine implements Engine {
           descriptions[partition] = {
             partition,
             shard: host.shardId,
+            errorCode: state?.errorCode ?? KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
             logStartOffset: state?.logStartOffset ?? NO_OFFSET,
             logEndOffset: state?.logEndOffset ?? NO_OFFSET,
             highWatermark: state?.highWatermark ?? NO_OFFSET,

@@ -3,7 +3,7 @@ import { type Logger, pino } from 'pino';
 import type { BrokerConfig } from '../common/broker-config.js';
 import { OffloadPool } from '../engine/offload-pool.js';
 import type { ArrowTaskInput, SegmentVerification } from '../engine/offload-task.js';
-import { ShardedEngine } from '../engine/sharded-engine.js';
+import { ShardedEngine, type ShardedEngineOptions } from '../engine/sharded-engine.js';
 import { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { startHttpServer } from './http-server.js';
@@ -37,10 +37,12 @@ export interface BrokerOptions {
 export async function startBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
   const startedMs = Date.now();
-  const engineOptions =
-    options.retentionCheckIntervalMs === undefined
-      ? {}
-      : { retentionCheckIntervalMs: options.retentionCheckIntervalMs };
+  const engineOptions: ShardedEngineOptions = {
+    onPartitionOffline: (topic, partition, reason) =>
+      logger.error({ topic, partition, reason }, 'partition offline: not served until the broker restarts'),
+  };
+  if (options.retentionCheckIntervalMs !== undefined)
+    engineOptions.retentionCheckIntervalMs = options.retentionCheckIntervalMs;
   const engine = await ShardedEngine.start(config, engineOptions);
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
   const groups = await GroupCoordinator.open(engine);

@@ -1,6 +1,6 @@
 import { type TopicConfig, validateTopicConfig } from '../common/broker-config.js';
 import { ConfigError } from '../common/errors.js';
-import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Engine, TopicDescription } from '../engine/engine-api.js';
 import { PARTITIONS_PER_TOPIC_MAX } from '../engine/shard-message.js';
 import { topicNameProblem } from '../engine/topic-registry.js';
@@ -126,6 +126,10 @@ export function topicRoutes(deps: FrontDoorDeps): HttpRoute[] {
             logStartOffset: p.logStartOffset,
             logEndOffset: p.logEndOffset,
             highWatermark: p.highWatermark,
+            // Only for a partition not served (offline after a storage failure).
+            ...(p.errorCode === undefined || p.errorCode === KafkaErrorCode.NONE
+              ? {}
+              : { error: kafkaErrorName(p.errorCode) }),
           })),
           config: settingsOf(topic.config),
         });

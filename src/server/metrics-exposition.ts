@@ -17,6 +17,7 @@ export interface MetricsSource {
     readonly shardId: number;
     readonly metricsBuffer: SharedArrayBuffer;
     readonly restarts: number;
+    readonly timedOut: number;
     requestRingUsedBytes(): number;
   }[];
 }
@@ -58,6 +59,12 @@ export function renderMetrics(source: MetricsSource, extra?: ExtraMetrics): stri
   );
   for (const host of source.hosts)
     lines.push(`pyralog_shard_restarts_total{shard="${host.shardId}"} ${host.restarts}`);
+  lines.push(
+    '# HELP pyralog_requests_timed_out_total Requests answered REQUEST_TIMED_OUT because their shard did not answer in time',
+    '# TYPE pyralog_requests_timed_out_total counter',
+  );
+  for (const host of source.hosts)
+    lines.push(`pyralog_requests_timed_out_total{shard="${host.shardId}"} ${host.timedOut}`);
 
   const buffers = source.hosts.map((host) => host.metricsBuffer);
   for (const key of Object.keys(Stage) as (keyof typeof Stage)[]) {

@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLEAN_MARKER_NAME, fsyncDirectory } from './segment-files.js';
+import { storageIo } from './storage-io.js';
+import { writeFileSynced } from './write-at.js';
 
 /**
  * The clean-shutdown marker: written by `PartitionLog.close()` after the
@@ -19,14 +20,10 @@ export interface CleanMarker {
 }
 
 export function writeCleanMarker(dir: string, marker: Omit<CleanMarker, 'version'>): void {
-  const fd = openSync(join(dir, CLEAN_MARKER_NAME), 'w');
-  try {
-    const bytes = new TextEncoder().encode(JSON.stringify({ version: 1, ...marker }));
-    writeSync(fd, bytes, 0, bytes.length, 0);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSynced(
+    join(dir, CLEAN_MARKER_NAME),
+    new TextEncoder().encode(JSON.stringify({ version: 1, ...marker })),
+  );
   fsyncDirectory(dir);
 }
 
@@ -35,11 +32,11 @@ export function takeCleanMarker(dir: string): CleanMarker | null {
   const path = join(dir, CLEAN_MARKER_NAME);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = new TextDecoder().decode(storageIo().readFile(path));
   } catch {
     return null;
   }
-  rmSync(path, { force: true });
+  storageIo().removeFile(path);
   fsyncDirectory(dir);
   try {
     const parsed = JSON.parse(text) as Partial<CleanMarker>;

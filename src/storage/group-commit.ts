@@ -1,5 +1,5 @@
-import { fdatasync } from 'node:fs';
 import type { Segment } from './segment.js';
+import { storageIo } from './storage-io.js';
 
 /**
  * Group commit for one partition log. At most one sync is in flight; it
@@ -28,7 +28,9 @@ export interface SyncTarget {
 }
 
 function fdatasyncPromise(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) =>
+    storageIo().fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+  );
 }
 
 export class GroupCommit {

@@ -1,9 +1,9 @@
-import { fstatSync, fsyncSync, ftruncateSync } from 'node:fs';
 import type { CleanMarker } from './clean-marker.js';
 import { OffsetIndex } from './offset-index.js';
 import { Segment } from './segment.js';
 import { parseSegmentName } from './segment-files.js';
 import { type ScanResult, scanSegment } from './segment-scan.js';
+import { storageIo } from './storage-io.js';
 import { TimeIndex } from './time-index.js';
 
 /**
@@ -44,7 +44,7 @@ export function recoverSegments(
     const baseOffset = baseOffsets[i]!;
     const isActive = i === baseOffsets.length - 1;
     const segment = Segment.openExisting(dir, baseOffset);
-    const fileBytes = fstatSync(segment.fd).size;
+    const fileBytes = storageIo().sizeOf(segment.fd);
     const cleanActive =
       isActive &&
       marker !== null &&
@@ -65,8 +65,8 @@ export function recoverSegments(
     }
     if (result.validBytes < fileBytes) {
       problems.push(`truncated ${fileBytes - result.validBytes} bytes: ${result.problem}`);
-      ftruncateSync(segment.fd, result.validBytes);
-      fsyncSync(segment.fd);
+      storageIo().truncate(segment.fd, result.validBytes);
+      storageIo().fsync(segment.fd);
     }
     if (!isActive && segment.sizeBytes === 0) {
       // A closed segment with nothing valid in it holds no offsets: drop it.

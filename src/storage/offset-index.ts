@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { doubled } from './grow.js';
 import { countBelow } from './sorted-search.js';
+import { storageIo } from './storage-io.js';
+import { writeFileSynced } from './write-at.js';
 
 /**
  * Sparse offset index of one segment: one entry per ~4 KiB of log, mapping
@@ -76,13 +77,7 @@ export class OffsetIndex {
       view.setUint32(i * INDEX_ENTRY_BYTES, this.relativeOffsets[i]!);
       view.setUint32(i * INDEX_ENTRY_BYTES + 4, this.positions[i]!);
     }
-    const fd = openSync(path, 'w');
-    try {
-      writeSync(fd, bytes, 0, bytes.length, 0);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFileSynced(path, bytes);
   }
 
   /**
@@ -90,9 +85,9 @@ export class OffsetIndex {
    * its log: entries must be strictly increasing and point inside the log.
    */
   static readFile(path: string, logSizeBytes: number): OffsetIndex | null {
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     try {
-      bytes = readFileSync(path);
+      bytes = storageIo().readFile(path);
     } catch {
       return null;
     }

@@ -1,4 +1,3 @@
-import { ftruncateSync, mkdirSync, readdirSync, readSync, rmSync } from 'node:fs';
 import type { FsyncPolicy, TopicConfig } from '../common/broker-config.js';
 import { assert, errorMessage, PyralogError, StorageCorruptionError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
@@ -13,6 +12,7 @@ import { recoverSegments } from './log-recovery.js';
 import { findBatchContaining, timestampLookup } from './log-search.js';
 import { Segment } from './segment.js';
 import { fsyncDirectory } from './segment-files.js';
+import { storageIo } from './storage-io.js';
 import { writeAllAt, writeFullyAt } from './write-at.js';
 
 /**
@@ -54,6 +54,12 @@ const SEARCH_SLACK_BYTES = 16 * 1024;
 
 export class PartitionLog implements SyncTarget {
   onDurable: (() => void) | null = null;
+  /**
+   * Called once, on the owning thread, when a write or sync fails and the log
+   * stops taking appends (its partition should go offline). Deferred to a
+   * microtask so it never runs inside the append or sync that failed.
+   */
+  onFailed: ((message: string) => void) | null = null;
   /** Problems recovery found and repaired (by truncation) when the log was opened. */
   readonly recoveryProblems: string[];
   private readonly segments: Segment[];
@@ -93,9 +99,17 @@ export class PartitionLog implements SyncTarget {
 
   /** Opens the log in `dir` (creating it), recovering from whatever state the last run left. */
   static open(options: PartitionLogOptions): PartitionLog {
-    mkdirSync(options.dir, { recursive: true });
+    const io = storageIo();
+    io.makeDirectory(options.dir);
     const marker = takeCleanMarker(options.dir);
-    const { segments, problems } = recoverSegments(options.dir, readdirSync(options.dir), marker);
+    const { segments, problems } = recoverSegments(options.dir, io.listDirectory(options.dir), marker);
+    if (marker === null) {
+      // After an unclean stop the files may hold bytes that reached the page
+      // cache but never the disk (the process died, the machine did not). They
+      // count as durable only once synced: do it now, before anything is served
+      // or acknowledged from them, so a power loss later cannot take them back.
+      for (const segment of segments) io.fsync(segment.fd);
+    }
     // A recovered active segment's age for segment.ms counts from this open.
     const active = segments[segments.length - 1];
     if (active !== undefined && active.sizeBytes > 0) active.createdMs = (options.nowMs ?? Date.now)();
@@ -114,9 +128,14 @@ export class PartitionLog implements SyncTarget {
     return this.active.nextOffset;
   }
 
-  /** Single broker: every appended offset is committed, so the high watermark is the log end. */
+  /**
+   * What consumers may read. Under `fsync always` it is the durable offset,
+   * so no consumer ever reads a record that a power loss could take back;
+   * under `never` and an interval (which promise nothing across a power loss)
+   * it is the log end, on a single broker where every append is committed.
+   */
   get highWatermark(): number {
-    return this.active.nextOffset;
+    return this.options.fsync === 'always' ? this.durable : this.active.nextOffset;
   }
 
   /** Every offset below this is covered by a completed fdatasync (or by the `never` policy). */
@@ -148,9 +167,9 @@ export class PartitionLog implements SyncTarget {
     } catch (error) {
       // Cut off whatever part of the batch reached the file, so the log stays whole batches.
       try {
-        ftruncateSync(this.active.fd, position);
+        storageIo().truncate(this.active.fd, position);
       } catch {
-        this.failure = error instanceof Error ? error : new Error(String(error));
+        this.stop(`write failed, partition log stopped: ${errorMessage(error)}`);
       }
       throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, `write failed: ${errorMessage(error)}`);
     }
@@ -188,17 +207,24 @@ export class PartitionLog implements SyncTarget {
       writeAllAt(this.active.fd, this.buffered, this.bufferedBytes, this.bufferedPosition);
       return writtenBytes;
     } catch (error) {
-      this.failure = new Error(`write failed, partition log stopped: ${errorMessage(error)}`);
+      this.stop(`write failed, partition log stopped: ${errorMessage(error)}`);
       try {
-        ftruncateSync(this.active.fd, this.bufferedPosition);
+        storageIo().truncate(this.active.fd, this.bufferedPosition);
       } catch {
         // The log is stopped either way; recovery cuts any torn batch when it is reopened.
       }
-      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, this.failure.message);
+      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, this.failureMessage ?? 'write failed');
     } finally {
       this.buffered.length = 0;
       this.bufferedBytes = 0;
     }
+  }
+
+  /** Stops the log for good (first failure wins) and tells the owner, after the current call returns. */
+  private stop(message: string): void {
+    if (this.failure !== null) return;
+    this.failure = new Error(message);
+    queueMicrotask(() => this.onFailed?.(message));
   }
 
   /** Why the log stopped taking appends (a failed write or sync); null while it takes them. */
@@ -282,6 +308,26 @@ export class PartitionLog implements SyncTarget {
     return EMPTY;
   }
 
+  /**
+   * `read`, limited to what consumers may see: whole batches below the high
+   * watermark (which is always a batch boundary). Empty from the high
+   * watermark up to the log end.
+   */
+  readCommitted(offset: number, maxBytes: number): Uint8Array {
+    const highWatermark = this.highWatermark;
+    if (offset >= highWatermark && offset <= this.logEndOffset) return EMPTY;
+    const chunk = this.read(offset, maxBytes);
+    if (highWatermark === this.logEndOffset || chunk.length === 0) return chunk;
+    // Cut before the first batch at or past the high watermark (chunk is a view into scratch).
+    const at = chunk.byteOffset - this.scratch.byteOffset;
+    let end = 0;
+    while (end + BatchHeader.SIZE_BYTES <= chunk.length) {
+      if (readInt64(this.scratchView, at + end + BatchHeader.BASE_OFFSET) >= highWatermark) break;
+      end += this.scratchView.getInt32(at + end + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+    }
+    return end >= chunk.length ? chunk : chunk.subarray(0, end);
+  }
+
   /** The first offset whose record timestamp is at or after `timestampMs`; null when there is none. */
   offsetForTimestamp(timestampMs: number): { offset: number; timestampMs: number } | null {
     for (const segment of this.segments) {
@@ -346,6 +392,21 @@ export class PartitionLog implements SyncTarget {
     for (const segment of this.segments) segment.close();
   }
 
+  /**
+   * Closes every file of a stopped log without a sync or a clean marker
+   * (partition gone offline): the next open recovers from what is on disk.
+   * Waits for a sync in flight first, which still holds a file descriptor.
+   */
+  async abandon(): Promise<void> {
+    if (this.closed) return;
+    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    this.closed = true;
+    this.buffered.length = 0;
+    this.bufferedBytes = 0;
+    await this.groupCommit.idle();
+    for (const segment of this.segments) segment.close();
+  }
+
   /** Closes the log without a final sync and removes its directory (topic deleted). */
   async destroy(): Promise<void> {
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
@@ -353,7 +414,7 @@ export class PartitionLog implements SyncTarget {
     this.closed = true;
     this.buffered.length = 0;
     for (const segment of this.segments) segment.close();
-    rmSync(this.options.dir, { recursive: true, force: true });
+    storageIo().removeDirectory(this.options.dir);
   }
 
   // ---- SyncTarget (group-commit.ts) ----------------------------------------
@@ -381,7 +442,7 @@ export class PartitionLog implements SyncTarget {
   onSyncFailed(error: Error): void {
     // After a failed fdatasync the kernel may have dropped the dirty pages: no
     // later sync can prove they reached the disk, so the log stops taking writes.
-    this.failure = new Error(`fdatasync failed, partition log stopped: ${error.message}`);
+    this.stop(`fdatasync failed, partition log stopped: ${error.message}`);
   }
 
   // ---- internals --------------------------------------------------------------
@@ -437,7 +498,7 @@ export class PartitionLog implements SyncTarget {
       );
       if (want <= 0) return EMPTY;
       this.ensureScratch(want);
-      got = readSync(segment.fd, this.scratch, 0, want, position);
+      got = storageIo().read(segment.fd, this.scratch, 0, want, position);
       const found = findBatchContaining(this.scratchView, got, offset);
       if (found.position >= 0) {
         at = found.position;
@@ -454,7 +515,7 @@ export class PartitionLog implements SyncTarget {
       const firstBatchBytes = this.batchSizeAt(segment, start, at, got);
       const readBytes = Math.min(Math.max(wanted, firstBatchBytes), segment.sizeBytes - start);
       this.ensureScratch(readBytes);
-      got = readSync(segment.fd, this.scratch, 0, readBytes, start);
+      got = storageIo().read(segment.fd, this.scratch, 0, readBytes, start);
       at = 0;
     }
     let end = at;
@@ -474,7 +535,7 @@ export class PartitionLog implements SyncTarget {
       return this.scratchView.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
     }
     const header = new Uint8Array(BatchHeader.LOG_OVERHEAD_BYTES);
-    readSync(segment.fd, header, 0, header.length, start);
+    storageIo().read(segment.fd, header, 0, header.length, start);
     return new DataView(header.buffer).getInt32(BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
   }
 

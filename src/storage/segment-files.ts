@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { storageIo } from './storage-io.js';
 
 /**
  * File names in a partition directory `<topic>-<partition>/`:
@@ -38,10 +38,5 @@ export function parseSegmentName(name: string): number {
 
 /** Makes a directory's entries (created, renamed or deleted files) durable. */
 export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  storageIo().syncDirectory(dir);
 }

@@ -1,8 +1,8 @@
-import { readSync } from 'node:fs';
 import { readInt64 } from '../common/offset.js';
 import { batchCheckFailureName, checkBatch } from '../record/batch-check.js';
 import { BatchHeader } from '../record/batch-header.js';
 import type { Segment } from './segment.js';
+import { storageIo } from './storage-io.js';
 
 /**
  * Walks a segment's batches from `fromPosition` to the end of its file,
@@ -38,7 +38,13 @@ export function scanSegment(
   let expectedOffset = fromOffset;
   while (position < fileBytes) {
     if (fileBytes - position < BatchHeader.SIZE_BYTES) return stop(segment, position, 'torn batch header');
-    const got = readSync(segment.fd, buffer, 0, Math.min(buffer.length, fileBytes - position), position);
+    const got = storageIo().read(
+      segment.fd,
+      buffer,
+      0,
+      Math.min(buffer.length, fileBytes - position),
+      position,
+    );
     let at = 0;
     while (got - at >= BatchHeader.SIZE_BYTES) {
       const sizeBytes = view.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;

@@ -1,6 +1,6 @@
-import { closeSync, openSync, rmSync } from 'node:fs';
 import { OffsetIndex } from './offset-index.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, segmentPath, TIME_INDEX_SUFFIX } from './segment-files.js';
+import { storageIo } from './storage-io.js';
 import { TimeIndex } from './time-index.js';
 
 /**
@@ -47,12 +47,12 @@ export class Segment {
   }
 
   static create(dir: string, baseOffset: number): Segment {
-    const fd = openSync(segmentPath(dir, baseOffset, LOG_SUFFIX), 'w+');
+    const fd = storageIo().open(segmentPath(dir, baseOffset, LOG_SUFFIX), 'w+');
     return new Segment(dir, baseOffset, fd, new OffsetIndex(), new TimeIndex());
   }
 
   static openExisting(dir: string, baseOffset: number): Segment {
-    const fd = openSync(segmentPath(dir, baseOffset, LOG_SUFFIX), 'r+');
+    const fd = storageIo().open(segmentPath(dir, baseOffset, LOG_SUFFIX), 'r+');
     return new Segment(dir, baseOffset, fd, new OffsetIndex(), new TimeIndex());
   }
 
@@ -92,14 +92,15 @@ export class Segment {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
+    storageIo().close(this.fd);
   }
 
   /** Closes and removes the segment's files. */
   remove(): void {
     this.close();
-    rmSync(this.logPath, { force: true });
-    rmSync(this.indexPath, { force: true });
-    rmSync(this.timeIndexPath, { force: true });
+    const io = storageIo();
+    io.removeFile(this.logPath);
+    io.removeFile(this.indexPath);
+    io.removeFile(this.timeIndexPath);
   }
 }

@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { doubled } from './grow.js';
 import { countBelow } from './sorted-search.js';
+import { storageIo } from './storage-io.js';
+import { writeFileSynced } from './write-at.js';
 
 /**
  * Sparse time index of one segment: one entry per ~4 KiB of log, mapping the
@@ -84,20 +85,14 @@ export class TimeIndex {
       view.setBigInt64(i * TIME_INDEX_ENTRY_BYTES, BigInt(this.timestampsMs[i]!));
       view.setUint32(i * TIME_INDEX_ENTRY_BYTES + 8, this.relativeOffsets[i]!);
     }
-    const fd = openSync(path, 'w');
-    try {
-      writeSync(fd, bytes, 0, bytes.length, 0);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFileSynced(path, bytes);
   }
 
   /** Loads a time index file, or null when it is missing or malformed. */
   static readFile(path: string): TimeIndex | null {
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     try {
-      bytes = readFileSync(path);
+      bytes = storageIo().readFile(path);
     } catch {
       return null;
     }

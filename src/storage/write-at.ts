@@ -1,4 +1,4 @@
-import { writeSync, writevSync } from 'node:fs';
+import { storageIo } from './storage-io.js';
 
 /**
  * Positional writes that finish what they start: the kernel may write fewer
@@ -8,9 +8,10 @@ import { writeSync, writevSync } from 'node:fs';
 
 /** Writes all of `bytes` at `position`. */
 export function writeFullyAt(fd: number, bytes: Uint8Array, position: number): void {
+  const io = storageIo();
   let written = 0;
   while (written < bytes.length) {
-    written += writeSync(fd, bytes, written, bytes.length - written, position + written);
+    written += io.write(fd, bytes, written, bytes.length - written, position + written);
   }
 }
 
@@ -30,7 +31,7 @@ export function writeAllAt(
     writeFullyAt(fd, chunks[0]!, position);
     return;
   }
-  const written = writevSync(fd, chunks as Uint8Array[], position);
+  const written = storageIo().writev(fd, chunks, position);
   if (written === totalBytes) return;
   let chunkStart = 0;
   for (const chunk of chunks) {
@@ -40,5 +41,17 @@ export function writeAllAt(
       writeFullyAt(fd, chunk.subarray(from), position + chunkStart + from);
     }
     chunkStart = chunkEnd;
+  }
+}
+
+/** Creates or replaces the file at `path` with `bytes` and syncs it (index files, the clean marker). */
+export function writeFileSynced(path: string, bytes: Uint8Array): void {
+  const io = storageIo();
+  const fd = io.open(path, 'w');
+  try {
+    writeFullyAt(fd, bytes, 0);
+    io.fsync(fd);
+  } finally {
+    io.close(fd);
   }
 }

@@ -53,7 +53,8 @@ describe('sharded engine', () => {
     expect(shardsUsed).toEqual(new Set([0, 1]));
     const produced = await Promise.all(
       Array.from({ length: 16 * 5 }, (_, i) =>
-        engine!.produce('spread', i % 16, batchOf([`p${i % 16}-r${Math.floor(i / 16)}`]), 1),
+        // acks=-1: under fsync always a record is visible once durable, which these acks wait for.
+        engine!.produce('spread', i % 16, batchOf([`p${i % 16}-r${Math.floor(i / 16)}`]), -1),
       ),
     );
     for (const outcome of produced) expect(outcome.errorCode).toBe(KafkaErrorCode.NONE);
@@ -332,7 +333,7 @@ describe('sharded engine', () => {
         'times',
         0,
         buildRecordBatch([{ key: null, value: encoder.encode(`t${i}`), timestampMs: 1_000_000 + i * 1000 }]),
-        1,
+        -1,
       );
     }
     expect((await engine.listOffsets('times', 0, -2)).offset).toBe(0);

@@ -19,6 +19,7 @@ describe('GET /metrics', () => {
         shardId,
         metricsBuffer,
         restarts: 0,
+        timedOut: 0,
         requestRingUsedBytes: () => 128 * shardId,
       })),
     };

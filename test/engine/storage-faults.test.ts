@@ -1,0 +1,213 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BrokerConfig } from '../../src/common/broker-config.js';
+import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
+import type { Offset } from '../../src/common/offset.js';
+import type { Engine } from '../../src/engine/engine-api.js';
+import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { decodeRecordSet } from '../../src/record/batch-reader.js';
+import { type Broker, startBroker } from '../../src/server/broker.js';
+import { renderMetrics } from '../../src/server/metrics-exposition.js';
+import { STORAGE_FAULTS_ENV } from '../../src/storage/faulty-storage-io.js';
+import { testBrokerConfig } from '../support/engine-fixture.js';
+import { RequestLedger } from '../support/request-ledger.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+/**
+ * Storage faults through the real broker: shard workers on threads, whose
+ * storage I/O goes through the fault layer chosen by PYRALOG_STORAGE_FAULTS.
+ * A failed write or sync answers every waiting produce KAFKA_STORAGE_ERROR
+ * and takes that partition (only) offline; a partition that cannot open is
+ * offline but never stops the broker starting; a sync that hangs is bounded
+ * by the request timeout. Every request made must be answered.
+ */
+const text = new TextEncoder();
+
+function batchOf(value: string): Uint8Array {
+  return buildRecordBatch([{ key: null, value: text.encode(value) }]);
+}
+
+function metricValue(metrics: string, name: string): number {
+  let total = 0;
+  for (const line of metrics.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+async function valuesOf(engine: Engine, topic: string, partition: number): Promise<string[]> {
+  const outcome = await engine.fetch({
+    partitions: [{ topic, partition, offset: 0 as Offset, maxBytes: 1 << 20 }],
+    maxWaitMs: 0,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+  });
+  const part = outcome.partitions[0]!;
+  expect(part.errorCode).toBe(KafkaErrorCode.NONE);
+  return decodeRecordSet(part.records).map((record) => new TextDecoder().decode(record.value!));
+}
+
+describe('storage faults through the real broker', () => {
+  let broker: Broker | null = null;
+  let ledger = new RequestLedger();
+  let cleanup = (): void => {};
+  const logLines: string[] = [];
+
+  afterEach(async () => {
+    try {
+      await ledger.assertAllAnswered(5_000);
+    } finally {
+      delete process.env[STORAGE_FAULTS_ENV];
+      await broker?.stop();
+      broker = null;
+      ledger = new RequestLedger();
+      logLines.length = 0;
+      cleanup();
+    }
+  });
+
+  async function start(dir: string, faults: string, overrides: Partial<BrokerConfig> = {}): Promise<Engine> {
+    if (faults === '') delete process.env[STORAGE_FAULTS_ENV];
+    else process.env[STORAGE_FAULTS_ENV] = faults;
+    const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
+    broker = await startBroker(testBrokerConfig(dir, { fsync: 'always', ...overrides }), {
+      http: false,
+      logger,
+    });
+    return ledger.track(broker.engine);
+  }
+
+  it('given an fdatasync that fails with EIO, then waiting produces get KAFKA_STORAGE_ERROR, the partition goes offline, and the others keep serving', async () => {
+    const temp = makeTempDir('fault-sync');
+    cleanup = temp.cleanup;
+    const engine = await start(temp.dir, 'op=sync,code=EIO,path=/orders-0/');
+    expect(await engine.createTopic('orders', 2)).toBe(KafkaErrorCode.NONE);
+    expect(await engine.createTopic('other', 1)).toBe(KafkaErrorCode.NONE);
+
+    const failed = await Promise.all([
+      engine.produce('orders', 0, batchOf('a'), -1),
+      engine.produce('orders', 0, batchOf('b'), -1),
+    ]);
+    for (const outcome of failed) expect(outcome.errorCode).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+
+    // Offline until restart: produce, fetch and list offsets all say so.
+    const later = await engine.produce('orders', 0, batchOf('c'), 1);
+    expect(later.errorCode).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+    expect(later.errorMessage).toContain('offline');
+    const fetched = await engine.fetch({
+      partitions: [{ topic: 'orders', partition: 0, offset: 0 as Offset, maxBytes: 1024 }],
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1024,
+    });
+    expect(fetched.partitions[0]!.errorCode).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+    expect((await engine.listOffsets('orders', 0, -1)).errorCode).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+
+    // The other partitions keep serving, durably.
+    expect((await engine.produce('orders', 1, batchOf('x'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    expect((await engine.produce('other', 0, batchOf('y'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    expect(await valuesOf(engine, 'orders', 1)).toEqual(['x']);
+
+    // The Kafka front door answers a real client with the same error code.
+    const kafka = new Kafka({
+      clientId: 'faults',
+      brokers: [`127.0.0.1:${broker!.kafkaPort}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      const refused = await producer
+        .send({ topic: 'orders', acks: -1, messages: [{ partition: 0, value: 'k' }] })
+        .then(
+          () => null,
+          (error: { type?: string; cause?: { type?: string } }) => error.cause?.type ?? error.type,
+        );
+      expect(refused).toBe('KAFKA_STORAGE_ERROR');
+      await producer.send({ topic: 'orders', acks: -1, messages: [{ partition: 1, value: 'k' }] });
+    } finally {
+      await producer.disconnect();
+    }
+
+    // A clear log line and the boundary metrics.
+    const offlineLine = logLines.find((line) => line.includes('partition offline'));
+    expect(offlineLine).toBeDefined();
+    expect(JSON.parse(offlineLine!)).toMatchObject({ topic: 'orders', partition: 0 });
+    expect(offlineLine).toContain('fdatasync failed');
+    const metrics = renderMetrics(broker!.engine);
+    expect(metricValue(metrics, 'pyralog_partitions_offline')).toBe(1);
+    expect(metricValue(metrics, 'pyralog_storage_errors_total')).toBe(1);
+    expect([...broker!.engine.offlinePartitions().keys()]).toEqual(['orders-0']);
+  });
+
+  it('given a write that fails with ENOSPC after landing a torn prefix, then the produce fails, and a restart serves what was whole and carries on', async () => {
+    const temp = makeTempDir('fault-write');
+    cleanup = temp.cleanup;
+    // Writes to the log file: 1 and 2 succeed, the 3rd lands 30 bytes and fails.
+    let engine = await start(temp.dir, 'op=write,code=ENOSPC,path=/torn-0/0,after=2,torn=30');
+    expect(await engine.createTopic('torn', 1)).toBe(KafkaErrorCode.NONE);
+    expect((await engine.produce('torn', 0, batchOf('one'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    expect((await engine.produce('torn', 0, batchOf('two'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    const third = await engine.produce('torn', 0, batchOf('three'), -1);
+    expect(third.errorCode).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+    expect(third.errorMessage).toContain('ENOSPC');
+    expect((await engine.produce('torn', 0, batchOf('four'), -1)).errorCode).toBe(
+      KafkaErrorCode.KAFKA_STORAGE_ERROR,
+    );
+    await ledger.assertAllAnswered(5_000);
+    await broker!.stop();
+
+    engine = await start(temp.dir, '');
+    expect(await valuesOf(engine, 'torn', 0)).toEqual(['one', 'two']);
+    const next = await engine.produce('torn', 0, batchOf('five'), -1);
+    expect(next.errorCode).toBe(KafkaErrorCode.NONE);
+    expect(next.baseOffset).toBe(2);
+  });
+
+  it('given a partition whose files cannot be opened, then the broker still starts, that partition is offline, and the rest serve', async () => {
+    const temp = makeTempDir('fault-open');
+    cleanup = temp.cleanup;
+    let engine = await start(temp.dir, '');
+    expect(await engine.createTopic('broken', 2)).toBe(KafkaErrorCode.NONE);
+    expect((await engine.produce('broken', 0, batchOf('kept'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    expect((await engine.produce('broken', 1, batchOf('fine'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    await broker!.stop();
+
+    engine = await start(temp.dir, 'op=open,code=EIO,path=/broken-0/');
+    const produced = await engine.produce('broken', 0, batchOf('lost'), -1);
+    expect(produced.errorCode).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+    expect(produced.errorMessage).toContain('cannot open');
+    expect(await valuesOf(engine, 'broken', 1)).toEqual(['fine']);
+    expect(broker!.engine.offlinePartitions().get('broken-0')).toContain('EIO');
+    expect(logLines.some((line) => line.includes('partition offline') && line.includes('cannot open'))).toBe(
+      true,
+    );
+    const described = await engine.describePartitions('broken');
+    expect(described?.[0]?.errorCode).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
+    expect(described?.[1]?.errorCode).toBe(KafkaErrorCode.NONE);
+    await broker!.stop();
+
+    // Without the fault, a restart brings it back with its data.
+    engine = await start(temp.dir, '');
+    expect(await valuesOf(engine, 'broken', 0)).toEqual(['kept']);
+  });
+
+  it('given an fdatasync that never completes, then an acks=-1 produce is answered REQUEST_TIMED_OUT within the request timeout', async () => {
+    const temp = makeTempDir('fault-hang');
+    cleanup = temp.cleanup;
+    const engine = await start(temp.dir, 'op=sync,code=HANG,path=/stuck-0/0', {
+      requestTimeoutMs: 400,
+      shutdownTimeoutMs: 500,
+    });
+    expect(await engine.createTopic('stuck', 2)).toBe(KafkaErrorCode.NONE);
+    const startedMs = Date.now();
+    const outcome = await engine.produce('stuck', 0, batchOf('waits'), -1);
+    expect(outcome.errorCode).toBe(KafkaErrorCode.REQUEST_TIMED_OUT);
+    expect(Date.now() - startedMs).toBeLessThan(2_000);
+    expect((await engine.produce('stuck', 1, batchOf('fine'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    expect(metricValue(renderMetrics(broker!.engine), 'pyralog_requests_timed_out_total')).toBe(1);
+  });
+});
