@@ -48,7 +48,8 @@ describe('lean Kafka producer', () => {
   });
 
   it('sends a prepared request again and again, each time as a new request with its own answer', async () => {
-    const prepared = producer.prepare('lean', [3], batch, 1);
+    // acks=-1: under fsync always the fetch below sees only what is durable.
+    const prepared = producer.prepare('lean', [3], batch, -1);
     const offsets: number[] = [];
     for (let i = 0; i < 5; i++) offsets.push((await producer.send(prepared)).baseOffset);
     expect(offsets).toEqual([1, 2, 3, 4, 5]);
