@@ -4,7 +4,8 @@ import { ApiKey, type KafkaApi, type KafkaRequestContext } from './api.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
- * Produce (key 0), versions 3–7. Grammar (non-flexible):
+ * Produce (key 0), versions 0–7, of which 0–2 are advertised but refused.
+ * Grammar (non-flexible):
  *   Request:  transactional_id NULLABLE_STRING, acks INT16, timeout_ms INT32,
  *             topic_data [name STRING, partition_data [index INT32, records NULLABLE_BYTES]]
  *   Response: responses [name STRING, partition_responses [index INT32, error_code INT16,
@@ -12,9 +13,20 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
  *             throttle_time_ms INT32
  * Versions 3–7 differ only by log_start_offset (v5+) and by what the broker
  * promises about errors, so one decoder and encoder serve them all.
+ *
+ * Versions 0–2 (no transactional_id; v0 has no log_append_time_ms and no
+ * throttle_time_ms, v1 adds the throttle, v2 the append time) are decoded
+ * and every partition answered UNSUPPORTED_VERSION, as Kafka 4 does: they
+ * are advertised only because librdkafka before 2.11.1 (Debian 12's kcat
+ * among them) looks for Produce v0 in ApiVersions to decide whether the
+ * broker takes compressed batches, and silently sends uncompressed ones
+ * when it is missing (KAFKA-18659).
  * `records` is a view into the request frame: the engine copies it once, into
  * the owning shard's ring. acks=0 gets no response at all.
  */
+/** Versions below this are advertised (for librdkafka's compression probe) but answered UNSUPPORTED_VERSION. */
+export const FIRST_SERVED_VERSION = 3;
+
 export interface ProducePartitionData {
   index: number;
   records: Uint8Array | null;
@@ -67,11 +79,11 @@ async function producePartition(
 export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.PRODUCE,
   name: 'Produce',
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 7,
-  decode(reader) {
+  decode(reader, version) {
     return {
-      transactionalId: reader.nullableString(),
+      transactionalId: version >= FIRST_SERVED_VERSION ? reader.nullableString() : null,
       acks: reader.int16(),
       timeoutMs: reader.int32(),
       topics: reader.array((r) => ({
@@ -86,13 +98,16 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
     // Kafka creates topics on Metadata, not on Produce: an unknown topic is
     // UNKNOWN_TOPIC_OR_PARTITION from the engine, which clients answer with a
     // Metadata request (and so the auto-creation) before they retry.
-    const code = !validAcks
-      ? KafkaErrorCode.INVALID_REQUIRED_ACKS
-      : request.transactionalId !== null
-        ? KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-        : namesTooManyPartitions(request.topics, context)
-          ? REQUEST_LIMIT_ERROR
-          : KafkaErrorCode.NONE;
+    const code =
+      context.apiVersion < FIRST_SERVED_VERSION
+        ? KafkaErrorCode.UNSUPPORTED_VERSION
+        : !validAcks
+          ? KafkaErrorCode.INVALID_REQUIRED_ACKS
+          : request.transactionalId !== null
+            ? KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            : namesTooManyPartitions(request.topics, context)
+              ? REQUEST_LIMIT_ERROR
+              : KafkaErrorCode.NONE;
     const responses = await Promise.all(
       request.topics.map(async (topic) => ({
         name: topic.name,
@@ -109,13 +124,11 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
     writer.array(response.topics, (w, topic) => {
       w.string(topic.name);
       w.array(topic.partitions, (pw, partition) => {
-        pw.int32(partition.index)
-          .int16(partition.errorCode)
-          .int64(partition.baseOffset)
-          .int64(partition.logAppendTimeMs);
+        pw.int32(partition.index).int16(partition.errorCode).int64(partition.baseOffset);
+        if (version >= 2) pw.int64(partition.logAppendTimeMs);
         if (version >= 5) pw.int64(partition.logStartOffset);
       });
     });
-    writer.int32(0);
+    if (version >= 1) writer.int32(0);
   },
 };

@@ -1,0 +1,191 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
+import { asOffset } from '../../src/common/offset.js';
+import { ApiKey } from '../../src/protocol/kafka/api.js';
+import { BatchAttributes, BatchHeader, compressionCodecName } from '../../src/record/batch-header.js';
+import { decodeRecordSet } from '../../src/record/batch-reader.js';
+import '../../src/record/compression.js';
+import { type Broker, startBroker } from '../../src/server/broker.js';
+import { testBrokerConfig } from '../support/engine-fixture.js';
+import { KafkaWire } from '../support/kafka-wire.js';
+import { runPyralog } from '../support/serve-process.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+/**
+ * Compressed batches from real Kafka clients: kcat (librdkafka 2.0.2) and
+ * confluent-kafka (python, the same librdkafka) produce in every codec; the
+ * stored batches keep the producer's codec; kcat, the HTTP JSON read and the
+ * `pyralog consume` CLI all read the records back.
+ */
+const CODECS = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
+
+function run(command: string, args: readonly string[], input = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+    });
+    child.stdin.end(input);
+  });
+}
+
+describe('compressed batches from real Kafka clients', () => {
+  let broker: Broker;
+  let cleanup = (): void => {};
+  let bootstrap = '';
+
+  beforeAll(async () => {
+    const temp = makeTempDir('codec-clients');
+    cleanup = temp.cleanup;
+    broker = await startBroker(testBrokerConfig(temp.dir), { http: true });
+    bootstrap = `127.0.0.1:${broker.kafkaPort}`;
+  });
+  afterAll(async () => {
+    await broker.stop();
+    cleanup();
+  });
+
+  /** The codec of every batch stored in the partition, and its records' values. */
+  async function stored(topic: string): Promise<{ codecs: string[]; values: string[] }> {
+    const outcome = await broker.engine.fetch({
+      partitions: [{ topic, partition: 0, offset: asOffset(0), maxBytes: 1 << 20 }],
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+    });
+    const records = outcome.partitions[0]!.records;
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    const codecs: string[] = [];
+    for (let at = 0; at + BatchHeader.SIZE_BYTES <= records.length; ) {
+      codecs.push(
+        compressionCodecName(view.getInt16(at + BatchHeader.ATTRIBUTES) & BatchAttributes.COMPRESSION_MASK),
+      );
+      at += view.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+    }
+    const values = decodeRecordSet(records).map((r) => new TextDecoder().decode(r.value ?? new Uint8Array()));
+    return { codecs, values };
+  }
+
+  it.each(CODECS)(
+    'kcat -z %s: stored in that codec, and kcat, HTTP and the CLI read it back',
+    async (codec) => {
+      const topic = `kcat-${codec}`;
+      await broker.engine.createTopic(topic, 1);
+      const lines = Array.from({ length: 40 }, (_, i) => `${codec} line ${i} ${'x'.repeat(i)}`);
+      await run(
+        'kcat',
+        ['-b', bootstrap, '-P', '-t', topic, '-p', '0', '-z', codec, '-X', 'acks=all'],
+        `${lines.join('\n')}\n`,
+      );
+      const { codecs, values } = await stored(topic);
+      expect(new Set(codecs)).toEqual(new Set([codec]));
+      expect(values).toEqual(lines);
+      const consumed = await run('kcat', [
+        '-b',
+        bootstrap,
+        '-C',
+        '-t',
+        topic,
+        '-p',
+        '0',
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+      ]);
+      expect(consumed.trim().split('\n')).toEqual(lines);
+      const url = `http://127.0.0.1:${broker.httpPort}`;
+      const answer = await fetch(`${url}/topics/${topic}/partitions/0/records?offset=0&limit=1000`);
+      const json = (await answer.json()) as { records: { value: string }[] };
+      expect(json.records.map((r) => r.value)).toEqual(lines);
+      const cli = await runPyralog(['consume', topic, '--url', url]);
+      expect(cli.code).toBe(0);
+      expect(
+        cli.stdout
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { value: string }).value),
+      ).toEqual(lines);
+    },
+    60_000,
+  );
+
+  it('confluent-kafka (python) produces in every codec and consumes them back', async () => {
+    const script = `
+import sys
+from confluent_kafka import Producer, Consumer, TopicPartition
+bootstrap = sys.argv[1]
+for codec in ${JSON.stringify(CODECS)}:
+    topic = 'py-' + codec
+    p = Producer({'bootstrap.servers': bootstrap, 'compression.type': codec, 'linger.ms': 50, 'acks': 'all'})
+    for i in range(30):
+        p.produce(topic, value=('%s value %d %s' % (codec, i, 'y' * i)).encode(), partition=0)
+    assert p.flush(20) == 0, 'unflushed'
+    c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'g-' + codec, 'enable.auto.commit': False})
+    c.assign([TopicPartition(topic, 0, 0)])
+    got = []
+    while len(got) < 30:
+        m = c.poll(10)
+        assert m is not None, 'timed out after %d' % len(got)
+        assert m.error() is None, str(m.error())
+        got.append(m.value().decode())
+    c.close()
+    assert got == ['%s value %d %s' % (codec, i, 'y' * i) for i in range(30)], got
+    print(codec, 'ok')
+`;
+    for (const codec of CODECS) await broker.engine.createTopic(`py-${codec}`, 1);
+    const out = await run('/usr/bin/python3', ['-c', script, bootstrap]);
+    expect(out.trim().split('\n')).toEqual(CODECS.map((codec) => `${codec} ok`));
+    for (const codec of CODECS) {
+      const { codecs, values } = await stored(`py-${codec}`);
+      expect(new Set(codecs)).toEqual(new Set([codec]));
+      expect(values).toHaveLength(30);
+    }
+  }, 90_000);
+
+  it('Produce v0-2 is advertised and each partition of such a request is answered UNSUPPORTED_VERSION', async () => {
+    const wire = await KafkaWire.open(broker.kafkaPort);
+    try {
+      wire.request(ApiKey.API_VERSIONS, 0, 1, () => {});
+      const versions = (await wire.next())!.reader;
+      expect(versions.int16()).toBe(KafkaErrorCode.NONE);
+      const apis = versions.array((r) => ({ key: r.int16(), min: r.int16(), max: r.int16() }));
+      expect(apis.find((api) => api.key === ApiKey.PRODUCE)).toMatchObject({ min: 0 });
+      for (const version of [0, 1, 2]) {
+        wire.request(ApiKey.PRODUCE, version, 10 + version, (w) =>
+          w
+            .int16(1)
+            .int32(1000)
+            .array([0], (tw) =>
+              tw.string('kcat-gzip').array([0], (pw) => pw.int32(0).nullableBytes(new Uint8Array(70))),
+            ),
+        );
+        const response = (await wire.next())!;
+        expect(response.correlationId).toBe(10 + version);
+        const topics = response.reader.array((r) => ({
+          name: r.string(),
+          partitions: r.array((p) => ({
+            index: p.int32(),
+            errorCode: p.int16(),
+            baseOffset: p.int64(),
+            appendTimeMs: version >= 2 ? p.int64() : null,
+          })),
+        }));
+        if (version >= 1) expect(response.reader.int32()).toBe(0);
+        expect(topics[0]!.partitions[0]!.errorCode).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
+      }
+      expect(wire.closed).toBe(false);
+    } finally {
+      wire.socket.destroy();
+    }
+  });
+});
