@@ -40,7 +40,8 @@ function candidates(): Candidate[] {
     { name: 'gzip (node:zlib)', compress: (b) => gzipSync(b), decompress: (b) => gunzipSync(b) },
   ];
   const snappy = load('snappy') as { compressSync: Sync; uncompressSync: Sync } | null;
-  if (snappy) out.push({ name: 'snappy 7', compress: snappy.compressSync, decompress: snappy.uncompressSync });
+  if (snappy)
+    out.push({ name: 'snappy 7', compress: snappy.compressSync, decompress: snappy.uncompressSync });
   const napiSnappy = load('@napi-rs/snappy') as { compressSync: Sync; uncompressSync: Sync } | null;
   if (napiSnappy) {
     out.push({
@@ -82,8 +83,12 @@ export async function run(): Promise<void> {
   const records: ProducedRecord[] = Array.from({ length: 100 }, (_, i) => ({
     key: encoder.encode(`user-${i % 17}`),
     value: encoder.encode(
-      JSON.stringify({ id: i, kind: 'page_view', path: `/products/${(i * 7919) % 1000}`, ms: 1700000000000 + i }) +
-        ' '.repeat(100),
+      JSON.stringify({
+        id: i,
+        kind: 'page_view',
+        path: `/products/${(i * 7919) % 1000}`,
+        ms: 1700000000000 + i,
+      }) + ' '.repeat(100),
     ),
   }));
   const plain = encodeRecords(records, 1_700_000_000_000);
@@ -113,8 +118,16 @@ export async function run(): Promise<void> {
     const packed = await mongo.compress(plain, 3);
     bench('@mongodb-js/zstd compress (async)', async () => do_not_optimize(await mongo.compress(plain, 3)));
     bench('@mongodb-js/zstd decompress (async)', async () => do_not_optimize(await mongo.decompress(packed)));
-    specs.push({ name: '@mongodb-js/zstd compress (async)', baseline: 'memcpy section', bytesPerOp: plain.length });
-    specs.push({ name: '@mongodb-js/zstd decompress (async)', baseline: 'memcpy section', bytesPerOp: plain.length });
+    specs.push({
+      name: '@mongodb-js/zstd compress (async)',
+      baseline: 'memcpy section',
+      bytesPerOp: plain.length,
+    });
+    specs.push({
+      name: '@mongodb-js/zstd decompress (async)',
+      baseline: 'memcpy section',
+      bytesPerOp: plain.length,
+    });
   }
   await runWithRatios(specs);
 }
