@@ -216,6 +216,20 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'max-unsent-bytes-per-connection',
+    help: 'mute a Kafka connection owing this many response bytes',
+    apply: int((c, v) => {
+      c.maxUnsentBytesPerConnection = v;
+    }),
+  },
+  {
+    name: 'memory-budget-bytes',
+    help: 'bytes held for clients over all connections',
+    apply: int((c, v) => {
+      c.memoryBudgetBytes = v;
+    }),
+  },
+  {
     name: 'max-partitions-per-topic',
     help: 'partitions one topic may have',
     apply: int((c, v) => {

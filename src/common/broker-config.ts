@@ -56,6 +56,10 @@ export interface BrokerConfig {
   readonly fetchMaxBytes: number;
   readonly maxConnections: number;
   readonly maxInFlightRequestsPerConnection: number;
+  /** A Kafka connection owing this many response bytes (granted, queued, unsent) is muted until it drains. */
+  readonly maxUnsentBytesPerConnection: number;
+  /** Broker-wide bytes held for clients: partial frames, fetches being built, queued responses. */
+  readonly memoryBudgetBytes: number;
   /** Most partitions one Kafka request may name over all its topics (Produce, Fetch, ListOffsets, offsets). */
   readonly maxPartitionsPerRequest: number;
   /** Most topics (groups, resources) one Kafka request may name (Metadata, CreateTopics, DeleteTopics, ...). */
@@ -116,6 +120,8 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     fetchMaxBytes: 8 * MiB,
     maxConnections: 10_000,
     maxInFlightRequestsPerConnection: 64,
+    maxUnsentBytesPerConnection: 16 * MiB,
+    memoryBudgetBytes: 256 * MiB,
     maxPartitionsPerRequest: 10_000,
     maxTopicsPerRequest: 10_000,
     maxWaitMsMax: 30_000,
@@ -170,6 +176,16 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('fetch-max-bytes', config.fetchMaxBytes, 1024, 1024 * MiB);
   requireInteger('max-connections', config.maxConnections, 1, 1_000_000);
   requireInteger('max-in-flight', config.maxInFlightRequestsPerConnection, 1, 100_000);
+  requireInteger(
+    'max-unsent-bytes-per-connection',
+    config.maxUnsentBytesPerConnection,
+    64 * 1024,
+    4096 * MiB,
+  );
+  requireInteger('memory-budget-bytes', config.memoryBudgetBytes, MiB, 1024 * 1024 * MiB);
+  if (config.memoryBudgetBytes < config.maxUnsentBytesPerConnection) {
+    throw new ConfigError('memory-budget-bytes', 'must be at least max-unsent-bytes-per-connection');
+  }
   requireInteger('max-partitions-per-request', config.maxPartitionsPerRequest, 1, 1_000_000);
   requireInteger('max-topics-per-request', config.maxTopicsPerRequest, 1, 1_000_000);
   requireInteger('max-wait-ms-max', config.maxWaitMsMax, 0, 3_600_000);

@@ -6,9 +6,10 @@ import type { ArrowTaskInput, SegmentVerification } from '../engine/offload-task
 import { ShardedEngine, type ShardedEngineOptions } from '../engine/sharded-engine.js';
 import { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
+import { MemoryBudget } from '../protocol/memory-budget.js';
 import { startHttpServer } from './http-server.js';
 import { startKafkaListener } from './kafka-listener.js';
-import { renderMetrics } from './metrics-exposition.js';
+import { budgetMetrics, renderMetrics } from './metrics-exposition.js';
 import { auditSegments } from './segment-audit.js';
 
 /**
@@ -46,6 +47,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const engine = await ShardedEngine.start(config, engineOptions);
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
   const groups = await GroupCoordinator.open(engine);
+  const budget = new MemoryBudget(config.memoryBudgetBytes);
   const stops: (() => Promise<void>)[] = [];
   let kafkaPort = -1;
   let httpPort = -1;
@@ -53,12 +55,12 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     config,
     engine,
     groups,
-    metricsText: () => renderMetrics(engine),
+    metricsText: () => renderMetrics(engine, () => budgetMetrics(budget)),
     encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),
   };
   try {
     if (options.kafka !== false) {
-      const kafka = await startKafkaListener(deps);
+      const kafka = await startKafkaListener(deps, budget);
       kafkaPort = kafka.port;
       stops.push(() => kafka.close());
     }

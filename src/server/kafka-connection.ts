@@ -1,10 +1,11 @@
 import type { Socket } from 'node:net';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
-import { ApiKey, type KafkaRequestContext } from '../protocol/kafka/api.js';
+import { ApiKey, type KafkaRequestContext, type ResponseBytesGrant } from '../protocol/kafka/api.js';
 import { kafkaApis, kafkaApisByKey } from '../protocol/kafka/api-registry.js';
 import { apiVersions } from '../protocol/kafka/api-versions.js';
 import { KafkaReader, KafkaWriter, MalformedRequestError } from '../protocol/kafka/primitives.js';
+import { MemoryBudget } from '../protocol/memory-budget.js';
 
 /**
  * One Kafka client connection, on the acceptor thread.
@@ -23,6 +24,15 @@ import { KafkaReader, KafkaWriter, MalformedRequestError } from '../protocol/kaf
  * socket is paused and frames already received wait unparsed, which pushes
  * back on the client through TCP. Every response is encoded into the
  * connection's one writer (see KafkaWriter.beginFrame).
+ *
+ * Backpressure on output, as Kafka mutes a channel: the connection owes the
+ * bytes fetches were granted and have not yet built, the responses queued
+ * behind an unfinished one, and what the socket has not handed to the kernel.
+ * While it owes maxUnsentBytesPerConnection or more, or while the broker's
+ * memory budget is spent and it owes anything or holds part of a frame, it is
+ * muted: it reads and parses nothing until the client reads (the socket
+ * drains) or the budget has room. Everything it owes or holds is charged to
+ * the broker-wide MemoryBudget.
  */
 const SIZE_BYTES = 4;
 const REQUEST_HEADER_MIN_BYTES = 8;
@@ -42,6 +52,36 @@ export class KafkaConnection {
   private bufferedBytes = 0;
   private readonly slots: Slot[] = [];
   private paused = false;
+  /** Paused because of what it owes or the memory budget (counted in the muted gauge), not the in-flight count. */
+  private muted = false;
+  /** Bytes granted to fetches still being built. */
+  private reservedBytes = 0;
+  /** Bytes of finished responses waiting behind an unfinished one. */
+  private queuedBytes = 0;
+  /** What this connection has charged to the budget, so that changes are charged as deltas. */
+  private chargedBytes = 0;
+  private readonly wakeUp = (): void => this.updateReading();
+  private readonly afterWrite = (): void => {
+    this.recharge();
+    this.updateReading();
+  };
+  private readonly responseBytes: ResponseBytesGrant = {
+    grant: (wantedBytes) => {
+      const connectionRoomBytes = this.deps.config.maxUnsentBytesPerConnection - this.owedBytes();
+      const grantedBytes = Math.max(
+        1,
+        Math.min(wantedBytes, connectionRoomBytes, this.budget.headroomBytes()),
+      );
+      this.reservedBytes += grantedBytes;
+      this.recharge();
+      return grantedBytes;
+    },
+    giveBack: (grantedBytes) => {
+      this.reservedBytes -= grantedBytes;
+      this.recharge();
+      this.updateReading();
+    },
+  };
   private parsing = false;
   private closed = false;
   private flushScheduled = false;
@@ -57,15 +97,69 @@ export class KafkaConnection {
     private readonly socket: Socket,
     private readonly deps: FrontDoorDeps,
     private readonly log: ConnectionLog,
+    private readonly budget: MemoryBudget = new MemoryBudget(deps.config.memoryBudgetBytes),
   ) {
     this.clientHost = socket.remoteAddress ?? '';
     socket.setNoDelay(true);
     socket.setTimeout(deps.config.idleTimeoutMs, () => this.close('idle timeout'));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.close('socket error'));
+    socket.on('drain', this.afterWrite);
     socket.on('close', () => {
       this.closed = true;
+      this.release();
     });
+  }
+
+  /** What the connection owes: granted, queued, and not yet taken by the kernel. */
+  private owedBytes(): number {
+    return this.reservedBytes + this.queuedBytes + this.socket.writableLength;
+  }
+
+  /** Brings the budget's charge for this connection up to date. */
+  private recharge(): void {
+    const nowBytes = this.closed ? 0 : this.owedBytes() + this.bufferedBytes;
+    if (nowBytes !== this.chargedBytes) {
+      this.budget.charge(nowBytes - this.chargedBytes);
+      this.chargedBytes = nowBytes;
+    }
+  }
+
+  /** Gives back everything once the connection is closed. */
+  private release(): void {
+    this.recharge();
+    this.budget.forget(this.wakeUp);
+    if (this.muted) {
+      this.muted = false;
+      this.budget.mutedConnections--;
+    }
+  }
+
+  /** True while output or memory says to read nothing more. */
+  private mustMute(): boolean {
+    const owedBytes = this.owedBytes();
+    if (owedBytes >= this.deps.config.maxUnsentBytesPerConnection) return true;
+    return this.budget.spent && (owedBytes > 0 || this.bufferedBytes > 0);
+  }
+
+  /** Pauses or resumes the socket to match the in-flight limit, what it owes and the budget. */
+  private updateReading(): void {
+    if (this.closed) return;
+    const mute = this.mustMute();
+    if (mute !== this.muted) {
+      this.muted = mute;
+      this.budget.mutedConnections += mute ? 1 : -1;
+    }
+    if (mute && this.budget.spent) this.budget.waitForRoom(this.wakeUp);
+    const pause = mute || this.slots.length >= this.deps.config.maxInFlightRequestsPerConnection;
+    if (pause && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!pause && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+      this.parse();
+    }
   }
 
   close(reason: string): void {
@@ -74,12 +168,15 @@ export class KafkaConnection {
     if (reason !== 'socket error' && reason !== 'idle timeout')
       this.log.warn({ reason }, 'closing Kafka connection');
     this.socket.destroy();
+    this.release();
   }
 
   private onData(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
     this.parse();
+    this.recharge();
+    this.updateReading();
   }
 
   /** Handles every whole frame received, until the in-flight limit pauses the connection. */
@@ -102,6 +199,10 @@ export class KafkaConnection {
         const pieces: Buffer[] = [];
         this.advance(size, pieces);
         this.onFrame(pieces);
+        if (this.mustMute()) {
+          this.updateReading();
+          return;
+        }
       }
     } finally {
       this.parsing = false;
@@ -176,6 +277,7 @@ export class KafkaConnection {
       apiVersion,
       clientId,
       clientHost: this.clientHost,
+      responseBytes: this.responseBytes,
       apis: kafkaApis,
     };
     let running: Promise<((writer: KafkaWriter) => void) | null>;
@@ -192,6 +294,7 @@ export class KafkaConnection {
       this.paused = true;
       this.socket.pause();
     }
+    // A handler failure is answered by fail() below; nothing of it may escape as an unhandled rejection.
     running.then(
       (encode) => {
         if (encode === null) {
@@ -221,6 +324,8 @@ export class KafkaConnection {
     encode(writer);
     slot.chunks = writer.finishFrame();
     slot.done = true;
+    for (const chunk of slot.chunks) this.queuedBytes += chunk.length;
+    this.recharge();
     this.scheduleFlush();
   }
 
@@ -238,19 +343,24 @@ export class KafkaConnection {
   /** Writes every finished response at the head of the queue, in arrival order. */
   private flush(): void {
     if (this.closed) return;
-    let wrote = false;
+    let last: Uint8Array | null = null;
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
       if (slot.chunks === null) continue;
-      if (!wrote) this.socket.cork();
-      wrote = true;
-      for (const chunk of slot.chunks) this.socket.write(chunk);
+      if (last === null) this.socket.cork();
+      for (const chunk of slot.chunks) {
+        if (last !== null) this.socket.write(last);
+        this.queuedBytes -= chunk.length;
+        last = chunk;
+      }
     }
-    if (wrote) this.socket.uncork();
-    if (this.paused && this.slots.length < this.deps.config.maxInFlightRequestsPerConnection) {
-      this.paused = false;
-      this.socket.resume();
-      this.parse();
+    if (last !== null) {
+      // The last chunk's callback runs once the kernel has taken everything before it: the
+      // connection then owes less, which may unmute it.
+      this.socket.write(last, this.afterWrite);
+      this.socket.uncork();
     }
+    this.recharge();
+    this.updateReading();
   }
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import type { FrontDoor, FrontDoorDeps } from '../protocol/front-door-deps.js';
+import { MemoryBudget } from '../protocol/memory-budget.js';
 import { KafkaConnection } from './kafka-connection.js';
 
 /**
@@ -11,14 +12,22 @@ import { KafkaConnection } from './kafka-connection.js';
  * `--advertised-port` follows `--kafka-port` (its default), when it is 0, or
  * when the listener was asked for an ephemeral port (0).
  */
-export async function startKafkaListener(deps: FrontDoorDeps): Promise<FrontDoor> {
+export interface KafkaFrontDoor extends FrontDoor {
+  /** Bytes held for this listener's clients, and how many connections are muted. */
+  readonly budget: MemoryBudget;
+}
+
+export async function startKafkaListener(
+  deps: FrontDoorDeps,
+  budget = new MemoryBudget(deps.config.memoryBudgetBytes),
+): Promise<KafkaFrontDoor> {
   const logger = pino({ level: deps.config.logLevel }, pino.destination(2));
   const connections = new Set<Socket>();
   let connectionDeps = deps;
   const server: Server = createServer((socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
-    new KafkaConnection(socket, connectionDeps, logger);
+    new KafkaConnection(socket, connectionDeps, logger, budget);
   });
   server.maxConnections = deps.config.maxConnections;
   await new Promise<void>((resolve, reject) => {
@@ -39,6 +48,7 @@ export async function startKafkaListener(deps: FrontDoorDeps): Promise<FrontDoor
   }
   return {
     port,
+    budget,
     close(): Promise<void> {
       return new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -30,6 +30,34 @@ export type ExtraMetrics = () => readonly {
   value: number;
 }[];
 
+/** The Kafka door's backpressure figures: muted connections and the memory budget. */
+export function budgetMetrics(budget: {
+  readonly mutedConnections: number;
+  readonly usedBytes: number;
+  readonly limitBytes: number;
+}): ReturnType<ExtraMetrics> {
+  return [
+    {
+      name: 'pyralog_muted_connections',
+      help: 'Kafka connections muted until their client reads or memory frees',
+      type: 'gauge',
+      value: budget.mutedConnections,
+    },
+    {
+      name: 'pyralog_memory_budget_used_bytes',
+      help: 'Bytes held for clients: partial frames, fetches being built, queued responses',
+      type: 'gauge',
+      value: budget.usedBytes,
+    },
+    {
+      name: 'pyralog_memory_budget_limit_bytes',
+      help: 'The memory budget (memory-budget-bytes)',
+      type: 'gauge',
+      value: budget.limitBytes,
+    },
+  ];
+}
+
 function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Number.POSITIVE_INFINITY) return '+Inf';

@@ -16,6 +16,8 @@ import { MemoryEngine } from '../support/memory-engine.js';
  */
 class RecordingSocket extends EventEmitter {
   readonly remoteAddress = '127.0.0.1';
+  /** Everything written is taken at once, as a socket whose peer keeps reading. */
+  readonly writableLength = 0;
   readonly groups: Buffer[][] = [];
   private corked: Buffer[] | null = null;
   setNoDelay(): this {
@@ -40,7 +42,8 @@ class RecordingSocket extends EventEmitter {
     if (this.corked !== null) this.groups.push(this.corked);
     this.corked = null;
   }
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, written?: () => void): boolean {
+    if (written !== undefined) queueMicrotask(written);
     const copy = Buffer.from(chunk);
     if (this.corked !== null) this.corked.push(copy);
     else this.groups.push([copy]);

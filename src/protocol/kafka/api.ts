@@ -13,8 +13,21 @@ export interface KafkaRequestContext {
   readonly apiVersion: number;
   readonly clientId: string;
   readonly clientHost: string;
+  /** Bytes a fetch may build for this connection now (see kafka-connection.ts, memory-budget.ts). */
+  readonly responseBytes: ResponseBytesGrant;
   /** Every API this listener serves, with its versions (ApiVersions answers from it). */
   readonly apis: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+}
+
+/**
+ * A connection's grant of response bytes: a fetch asks for what it may return before it reads,
+ * and hands the grant back once its response is built (the connection then counts the response
+ * itself until the socket has taken it).
+ */
+export interface ResponseBytesGrant {
+  /** At most `wantedBytes`, fewer when the connection or the broker holds much already; at least 1. */
+  grant(wantedBytes: number): number;
+  giveBack(grantedBytes: number): void;
 }
 
 export interface KafkaApi<Request, Response> {

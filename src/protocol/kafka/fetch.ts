@@ -89,15 +89,26 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
         });
       }
     }
-    const outcome = await context.deps.engine.fetch({
-      partitions,
-      maxWaitMs: Math.max(0, Math.min(request.maxWaitMs, config.maxWaitMsMax)),
-      minBytes: Math.max(0, request.minBytes),
-      maxBytes: Math.max(
+    // The bytes this response may hold come from the connection's and the broker's budgets; when
+    // those are short the fetch gets less (still the first batch whole), never more.
+    const grantedBytes = context.responseBytes.grant(
+      Math.max(
         1,
         Math.min(request.maxBytes <= 0 ? config.fetchMaxBytes : request.maxBytes, config.fetchMaxBytes),
       ),
-    });
+    );
+    for (const partition of partitions) partition.maxBytes = Math.min(partition.maxBytes, grantedBytes);
+    let outcome: Awaited<ReturnType<typeof context.deps.engine.fetch>>;
+    try {
+      outcome = await context.deps.engine.fetch({
+        partitions,
+        maxWaitMs: Math.max(0, Math.min(request.maxWaitMs, config.maxWaitMsMax)),
+        minBytes: Math.max(0, request.minBytes),
+        maxBytes: grantedBytes,
+      });
+    } finally {
+      context.responseBytes.giveBack(grantedBytes);
+    }
     let i = 0;
     return {
       topics: request.topics.map((topic) => ({
