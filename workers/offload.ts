@@ -5,6 +5,7 @@
 import { Piscina } from 'piscina';
 import type { OffloadTask } from '../src/engine/offload-task.js';
 import { verifySegment } from '../src/engine/segment-verifier.js';
+import { checkPackedBatches } from '../src/record/compressed-check.js';
 import { decompressRecords } from '../src/record/compression.js';
 import { encodeRecordsAsArrow } from '../src/server/arrow-export.js';
 
@@ -20,5 +21,7 @@ export default function runOffloadTask(task: OffloadTask): unknown {
       return transfer(decompressRecords(task.codec, task.compressed));
     case 'verify-segment':
       return verifySegment(task.path);
+    case 'check-batches':
+      return checkPackedBatches(task.group);
   }
 }

@@ -202,6 +202,13 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'max-decompressed-batch-bytes',
+    help: 'largest records section a compressed batch may inflate to when checked',
+    apply: int((c, v) => {
+      c.maxDecompressedBatchBytes = v;
+    }),
+  },
+  {
     name: 'max-connections',
     help: 'connections per front door',
     apply: int((c, v) => {

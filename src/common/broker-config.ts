@@ -54,6 +54,8 @@ export interface BrokerConfig {
   readonly maxFrameBytes: number;
   /** Largest response a single fetch may build, over all partitions. */
   readonly fetchMaxBytes: number;
+  /** Largest records section a compressed batch may inflate to when it is checked (bounds zip bombs). */
+  readonly maxDecompressedBatchBytes: number;
   readonly maxConnections: number;
   readonly maxInFlightRequestsPerConnection: number;
   /** A Kafka connection owing this many response bytes (granted, queued, unsent) is muted until it drains. */
@@ -118,6 +120,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     maxRequestBytes: 8 * MiB,
     maxFrameBytes: 8 * MiB,
     fetchMaxBytes: 8 * MiB,
+    maxDecompressedBatchBytes: 128 * MiB,
     maxConnections: 10_000,
     maxInFlightRequestsPerConnection: 64,
     maxUnsentBytesPerConnection: 16 * MiB,
@@ -174,6 +177,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('max-request-bytes', config.maxRequestBytes, 1024, 1024 * MiB);
   requireInteger('max-frame-bytes', config.maxFrameBytes, 1024, 1024 * MiB);
   requireInteger('fetch-max-bytes', config.fetchMaxBytes, 1024, 1024 * MiB);
+  requireInteger('max-decompressed-batch-bytes', config.maxDecompressedBatchBytes, 1024, 1024 * MiB);
   requireInteger('max-connections', config.maxConnections, 1, 1_000_000);
   requireInteger('max-in-flight', config.maxInFlightRequestsPerConnection, 1, 100_000);
   requireInteger(

@@ -1,3 +1,5 @@
+import type { PackedBatches } from '../record/compressed-check.js';
+
 /**
  * Work the piscina offload pool does off the acceptor and the shards: CPU
  * work that must never sit on the produce or fetch path. Tasks and results
@@ -14,7 +16,8 @@ export interface ArrowTaskInput {
 export type OffloadTask =
   | { kind: 'arrow'; input: ArrowTaskInput }
   | { kind: 'decompress'; codec: number; compressed: Uint8Array }
-  | { kind: 'verify-segment'; path: string };
+  | { kind: 'verify-segment'; path: string }
+  | { kind: 'check-batches'; group: PackedBatches };
 
 export interface SegmentVerification {
   path: string;

@@ -4,7 +4,9 @@ import type { BrokerConfig, TopicConfig } from '../common/broker-config.js';
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
+import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
 import { ObeliskSequencer } from '../storage/obelisk-sequencer.js';
+import { CompressedBatchChecker } from './compressed-batch-checker.js';
 import {
   type Acks,
   type Engine,
@@ -15,11 +17,12 @@ import {
   type ListOffsetsOutcome,
   type PartitionDescription,
   type ProduceOutcome,
+  produceFailure,
   type TopicDescription,
 } from './engine-api.js';
 import { type PartitionAssignment, partitionDir } from './shard.js';
 import { type FetchEntry, ShardHost } from './shard-host.js';
-import { PARTITIONS_PER_TOPIC_MAX } from './shard-message.js';
+import { PARTITIONS_PER_TOPIC_MAX, partitionKey } from './shard-message.js';
 import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-registry.js';
 
 /**
@@ -36,9 +39,19 @@ export interface ShardedEngineOptions {
 
 const NO_OFFSET = -1 as Offset;
 
+/** Threads that check compressed batches: few, since they share the cores with the shards. */
+const BATCH_CHECKER_THREADS = 1;
+
 export class ShardedEngine implements Engine {
   readonly hosts: ShardHost[];
   private readonly creating = new Set<string>();
+  private readonly checker: CompressedBatchChecker;
+  /**
+   * Per partition with a compressed batch being checked: settles once every
+   * produce to it asked for so far has been handed to its shard. A produce
+   * behind it waits, so batches reach the shard in the order they came.
+   */
+  private readonly handedOff = new Map<number, Promise<void>>();
 
   private constructor(
     readonly config: BrokerConfig,
@@ -48,6 +61,7 @@ export class ShardedEngine implements Engine {
     retentionCheckIntervalMs: number,
     onPartitionOffline: ShardedEngineOptions['onPartitionOffline'],
   ) {
+    this.checker = new CompressedBatchChecker(BATCH_CHECKER_THREADS, config.maxDecompressedBatchBytes);
     this.hosts = Array.from({ length: config.shardCount }, (_, shardId) => {
       const host = new ShardHost(
         shardId,
@@ -152,7 +166,37 @@ export class ShardedEngine implements Engine {
         errorMessage: `batch of ${batch.length} bytes exceeds max.message.bytes`,
       });
     }
-    return target.host.produce(target.entry.topicId, partition, batch, acks);
+    const { host, entry } = target;
+    const compressed =
+      batch.length >= BatchHeader.SIZE_BYTES &&
+      (batch[BatchHeader.ATTRIBUTES + 1]! & BatchAttributes.COMPRESSION_MASK) !== 0;
+    // The common case costs one size test: no compressed batch anywhere is being checked.
+    if (!compressed && this.handedOff.size === 0) {
+      return host.produce(entry.topicId, partition, batch, acks);
+    }
+    const key = partitionKey(entry.topicId, partition);
+    const before = this.handedOff.get(key);
+    if (!compressed && before === undefined) return host.produce(entry.topicId, partition, batch, acks);
+    // Compressed: its records are inflated and walked on the checker threads while the shard goes on;
+    // this partition's later produces wait until this one is handed to the shard (or refused).
+    const verdict = compressed ? this.checker.check(batch) : null;
+    const ready = before === undefined ? verdict! : before.then(() => verdict);
+    let markHandedOff!: () => void;
+    const handedOff = new Promise<void>((resolve) => {
+      markHandedOff = resolve;
+    });
+    this.handedOff.set(key, handedOff);
+    return ready.then((checked) => {
+      try {
+        if (checked !== null && checked.errorCode !== KafkaErrorCode.NONE) {
+          return Promise.resolve(produceFailure(checked.errorCode, checked.message));
+        }
+        return host.produce(entry.topicId, partition, batch, acks);
+      } finally {
+        markHandedOff();
+        if (this.handedOff.get(key) === handedOff) this.handedOff.delete(key);
+      }
+    });
   }
 
   /**
@@ -333,6 +377,7 @@ export class ShardedEngine implements Engine {
   /** Graceful stop: every shard answers what it holds, syncs, writes clean-shutdown markers and exits. */
   async stop(): Promise<void> {
     await Promise.all(this.hosts.map((host) => host.stop(this.config.shutdownTimeoutMs)));
+    await this.checker.close();
     this.topicIds.close();
     this.producerIds.close();
   }

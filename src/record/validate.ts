@@ -21,9 +21,10 @@ import { type Cursor, readVarint } from './varint.js';
  *   uncompressed records that do not parse exactly, or
  *   whose offsetDeltas are not 0, 1, 2, … ............... INVALID_RECORD
  *
- * Compressed records are stored untouched (the broker never re-encodes), so
- * their inner records are not walked here: decompressing on the shard would
- * put CPU work on the produce path. Consumers decompress.
+ * Compressed records are stored untouched (the broker never re-encodes) and
+ * are not walked here: decompressing on the shard would stall its other
+ * partitions. The engine has them inflated and walked on the batch checker
+ * threads before they reach the shard (compressed-check.ts).
  *
  * Runs on the shard thread for every produce: it walks records with one
  * reused cursor and a DataView per batch, and allocates nothing per record.
@@ -89,13 +90,19 @@ export function validateProducedBatch(batch: Uint8Array, maxMessageBytes: number
       `lastOffsetDelta ${lastOffsetDelta} disagrees with recordCount ${recordCount}`,
     );
   }
-  if (codec === CompressionCodec.NONE) checkRecords(batch, recordCount);
+  if (codec === CompressionCodec.NONE) checkRecordsSection(batch, BatchHeader.SIZE_BYTES, recordCount);
 }
 
-/** Walks the uncompressed records: each must parse exactly within its length, with offsetDelta = its index. */
-function checkRecords(batch: Uint8Array, recordCount: number): void {
+/**
+ * Walks plain records from `start` to the end of `section`: there must be
+ * exactly `recordCount` of them, each parsing exactly within its length, with
+ * offsetDelta = its index, and nothing after the last. Kafka's validator
+ * checks the same of compressed batches once inflated (compressed-check.ts).
+ */
+export function checkRecordsSection(section: Uint8Array, start: number, recordCount: number): void {
+  const batch = section;
   const limit = batch.length;
-  cursor.position = BatchHeader.SIZE_BYTES;
+  cursor.position = start;
   try {
     for (let i = 0; i < recordCount; i++) {
       const bodyBytes = readVarint(batch, cursor, limit, 5);

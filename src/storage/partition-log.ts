@@ -51,6 +51,19 @@ const EMPTY = new Uint8Array(0);
 const SCRATCH_BYTES_MIN = 1024 * 1024;
 /** Headroom read past maxBytes so the batch holding the offset is usually in the same read. */
 const SEARCH_SLACK_BYTES = 16 * 1024;
+/**
+ * Offsets are JavaScript numbers: exact integers end at 2^53-1, so that is
+ * where this log stops taking batches (POLICY_VIOLATION, before any state
+ * changes). Kafka's own limit, 2^63-1, is out of reach of a number.
+ */
+export const OFFSET_MAX = Number.MAX_SAFE_INTEGER;
+/**
+ * Largest batch offset relative to its segment's base that the indexes can
+ * hold (u32 entries, offset-index.ts and time-index.ts). A batch that would
+ * end past it starts a new segment first, as Kafka rolls when a relative
+ * offset would not fit its index.
+ */
+export const RELATIVE_OFFSET_MAX = 0xffff_ffff;
 
 export class PartitionLog implements SyncTarget {
   onDurable: (() => void) | null = null;
@@ -244,9 +257,22 @@ export class PartitionLog implements SyncTarget {
     assert(!this.closed, 'append to a closed log');
     const sizeBytes = batch.length;
     assert(sizeBytes >= BatchHeader.SIZE_BYTES, 'append of a batch shorter than its header');
-    if (this.active.sizeBytes > 0 && this.shouldRoll(sizeBytes, nowMs)) this.roll();
     const view = this.batchViews.of(batch).view;
     const at = batch.byteOffset;
+    const lastOffset = this.active.nextOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
+    if (lastOffset >= OFFSET_MAX) {
+      throw new PyralogError(
+        KafkaErrorCode.POLICY_VIOLATION,
+        `the batch's last offset ${lastOffset} would pass ${OFFSET_MAX}, the largest offset this broker ` +
+          'holds (offsets are JavaScript numbers, exact to 2^53-1)',
+      );
+    }
+    if (
+      this.active.sizeBytes > 0 &&
+      (this.shouldRoll(sizeBytes, nowMs) || lastOffset - this.active.baseOffset > RELATIVE_OFFSET_MAX)
+    ) {
+      this.roll();
+    }
     writeInt64(view, at + BatchHeader.BASE_OFFSET, this.active.nextOffset);
     view.setInt32(at + BatchHeader.PARTITION_LEADER_EPOCH, 0);
     if (this.options.config.timestampType === 'LogAppendTime') {
