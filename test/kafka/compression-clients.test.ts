@@ -38,6 +38,16 @@ function run(command: string, args: readonly string[], input = ''): Promise<stri
   });
 }
 
+/**
+ * librdkafka sends a batch uncompressed when compressing did not make it
+ * smaller (a lone small record, when the linger ends early on a loaded
+ * machine): every stored batch is in the codec or plain, and most are in the codec.
+ */
+function expectCodec(codecs: readonly string[], codec: string): void {
+  expect(codecs.filter((name) => name !== codec && name !== 'none')).toEqual([]);
+  expect(codecs.filter((name) => name === codec).length).toBeGreaterThanOrEqual(codecs.length / 2);
+}
+
 describe('compressed batches from real Kafka clients', () => {
   let broker: Broker;
   let cleanup = (): void => {};
@@ -87,7 +97,7 @@ describe('compressed batches from real Kafka clients', () => {
         `${lines.join('\n')}\n`,
       );
       const { codecs, values } = await stored(topic);
-      expect(new Set(codecs)).toEqual(new Set([codec]));
+      expectCodec(codecs, codec);
       expect(values).toEqual(lines);
       const consumed = await run('kcat', [
         '-b',
@@ -126,7 +136,7 @@ from confluent_kafka import Producer, Consumer, TopicPartition
 bootstrap = sys.argv[1]
 for codec in ${JSON.stringify(CODECS)}:
     topic = 'py-' + codec
-    p = Producer({'bootstrap.servers': bootstrap, 'compression.type': codec, 'linger.ms': 50, 'acks': 'all'})
+    p = Producer({'bootstrap.servers': bootstrap, 'compression.type': codec, 'linger.ms': 200, 'acks': 'all'})
     for i in range(30):
         p.produce(topic, value=('%s value %d %s' % (codec, i, 'y' * i)).encode(), partition=0)
     assert p.flush(20) == 0, 'unflushed'
@@ -147,7 +157,7 @@ for codec in ${JSON.stringify(CODECS)}:
     expect(out.trim().split('\n')).toEqual(CODECS.map((codec) => `${codec} ok`));
     for (const codec of CODECS) {
       const { codecs, values } = await stored(`py-${codec}`);
-      expect(new Set(codecs)).toEqual(new Set([codec]));
+      expectCodec(codecs, codec);
       expect(values).toHaveLength(30);
     }
   }, 90_000);
