@@ -90,6 +90,14 @@ export interface Engine {
 
   createTopic(name: string, partitionCount: number, config?: Partial<TopicConfig>): Promise<KafkaErrorCode>;
   deleteTopic(name: string): Promise<KafkaErrorCode>;
+  /**
+   * Changes settings of an existing topic (those given; the rest stay). The
+   * metadata is persisted first, then each shard applies the new settings to
+   * its open partitions; later appends, rolls and retention follow them.
+   */
+  alterTopicConfig(name: string, settings: Partial<TopicConfig>): Promise<KafkaErrorCode>;
+  /** Raises a topic's partition count to `partitionCount` (never lowers it); new partitions start empty. */
+  addPartitions(name: string, partitionCount: number): Promise<KafkaErrorCode>;
   /** Known topics, from metadata the acceptor holds: no shard round trip. */
   listTopics(): TopicDescription[];
   describeTopic(name: string): TopicDescription | undefined;

@@ -32,7 +32,8 @@ export class ShardPartition {
     readonly topicId: number,
     readonly partition: number,
     readonly topicName: string,
-    readonly config: TopicConfig,
+    /** Replaced whole when the topic's settings change (alter-config); never mutated in place. */
+    public config: TopicConfig,
     readonly log: PartitionLog,
   ) {}
 

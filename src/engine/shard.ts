@@ -440,9 +440,14 @@ export class Shard {
       const body = JSON.parse(
         textDecoder.decode(this.reader.bytes.subarray(p + PartitionRangeField.BODY, p + record.payloadBytes)),
       ) as { topic: string; config: TopicConfig; partitions: number[] };
+      // Open partitions take the settings sent: this message also carries a topic's altered config.
       for (const partition of body.partitions ?? range(first, count)) {
-        if (!this.partitions.has(partitionKey(topicId, partition))) {
+        const open = this.partitions.get(partitionKey(topicId, partition));
+        if (open === undefined) {
           this.openPartition({ topicId, topicName: body.topic, partition, config: body.config });
+        } else {
+          open.config = body.config;
+          open.log.setConfig(body.config);
         }
       }
     } catch (error) {

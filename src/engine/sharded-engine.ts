@@ -330,6 +330,50 @@ export class ShardedEngine implements Engine {
     return codes.find((code) => code !== KafkaErrorCode.NONE) ?? KafkaErrorCode.NONE;
   }
 
+  async alterTopicConfig(name: string, settings: Partial<TopicConfig>): Promise<KafkaErrorCode> {
+    const current = this.registry.get(name);
+    if (current === undefined) return KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    let entry: TopicEntry;
+    try {
+      entry = this.registry.update(name, { config: { ...current.config, ...settings } });
+    } catch (error) {
+      return error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.INVALID_CONFIG;
+    }
+    return this.openOnShards(entry, () => true);
+  }
+
+  async addPartitions(name: string, partitionCount: number): Promise<KafkaErrorCode> {
+    const current = this.registry.get(name);
+    if (current === undefined) return KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (
+      !Number.isInteger(partitionCount) ||
+      partitionCount <= current.partitionCount ||
+      partitionCount >= PARTITIONS_PER_TOPIC_MAX
+    ) {
+      return KafkaErrorCode.INVALID_PARTITIONS;
+    }
+    const before = current.partitionCount;
+    // Recorded first, like a create: a crash after this finds the new partitions and opens them empty.
+    const entry = this.registry.update(name, { partitionCount });
+    return this.openOnShards(entry, (partition) => partition >= before);
+  }
+
+  /** Sends each shard its partitions of `entry` that `wanted` selects, to open or to take new settings. */
+  private async openOnShards(
+    entry: TopicEntry,
+    wanted: (partition: number) => boolean,
+  ): Promise<KafkaErrorCode> {
+    const codes = await Promise.all(
+      this.hosts.map((host) => {
+        const owned = ownedBy(entry, host.shardId).filter(wanted);
+        return owned.length === 0
+          ? KafkaErrorCode.NONE
+          : host.createPartitions(entry.topicId, entry.name, owned, entry.config);
+      }),
+    );
+    return codes.find((code) => code !== KafkaErrorCode.NONE) ?? KafkaErrorCode.NONE;
+  }
+
   listTopics(): TopicDescription[] {
     return this.registry.all().map(describe);
   }

@@ -112,6 +112,25 @@ export class TopicRegistry {
     return entry;
   }
 
+  /** Replaces a topic's settings and/or raises its partition count; persisted before it returns. */
+  update(name: string, changes: { config?: TopicConfig; partitionCount?: number }): TopicEntry {
+    const current = this.topics.get(name);
+    if (current === undefined) throw new PyralogError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
+    const config = changes.config ?? current.config;
+    validateTopicConfig(config, `topic ${name}: `);
+    const partitionCount = changes.partitionCount ?? current.partitionCount;
+    const entry: TopicEntry = {
+      ...current,
+      config,
+      partitionCount,
+      shards: placeAll(current.topicId, partitionCount, this.shardCount),
+    };
+    this.topics.set(name, entry);
+    this.byId.set(entry.topicId, entry);
+    this.persist();
+    return entry;
+  }
+
   remove(name: string): void {
     const entry = this.topics.get(name);
     if (entry === undefined) return;

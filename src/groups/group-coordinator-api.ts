@@ -116,6 +116,12 @@ export interface GroupCoordinatorApi {
   fetchOffsets(request: OffsetFetchRequest): Promise<OffsetFetchResult>;
   describeGroup(groupId: string): GroupDescription;
   listGroups(): { groupId: string; protocolType: string }[];
+  /**
+   * Deletes a group that has no members, with its committed offsets (Kafka's
+   * DeleteGroups): NON_EMPTY_GROUP while members are joined, GROUP_ID_NOT_FOUND
+   * for a group the coordinator does not know.
+   */
+  deleteGroup(groupId: string): Promise<KafkaErrorCode>;
   /** Stops timers and fails held requests with COORDINATOR_NOT_AVAILABLE. */
   close(): Promise<void>;
 }

@@ -189,6 +189,13 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return out;
   }
 
+  async deleteGroup(groupId: string): Promise<KafkaErrorCode> {
+    if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.groups.has(groupId)) return KafkaErrorCode.NON_EMPTY_GROUP;
+    if (!this.offsets.hasGroup(groupId)) return KafkaErrorCode.GROUP_ID_NOT_FOUND;
+    return this.offsets.deleteGroup(groupId, this.nowMs());
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const group of this.groups.values()) group.close();

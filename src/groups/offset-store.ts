@@ -121,6 +121,27 @@ export class OffsetStore {
     return KafkaErrorCode.NONE;
   }
 
+  /**
+   * Forgets a group's committed offsets: one tombstone (a record with the key
+   * and no value) per offset, written durably before they are dropped from
+   * memory, so a restart that reads the log back forgets them too.
+   */
+  async deleteGroup(groupId: string, timestampMs: number): Promise<KafkaErrorCode> {
+    const group = this.byGroup.get(groupId);
+    if (group === undefined) return KafkaErrorCode.NONE;
+    const tombstones = [...group.values()].map((entry) => ({
+      key: encodeOffsetKey({ groupId, topic: entry.topic, partition: entry.partition }),
+      value: null,
+    }));
+    const batch = buildRecordBatch(tombstones, { baseTimestampMs: timestampMs });
+    const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
+    if (outcome.errorCode !== KafkaErrorCode.NONE) return outcome.errorCode;
+    // A commit that landed after the tombstones (a later log offset) survives them, as on a reload.
+    for (const [key, entry] of group) if (entry.logOffset < outcome.baseOffset) group.delete(key);
+    if (group.size === 0) this.byGroup.delete(groupId);
+    return KafkaErrorCode.NONE;
+  }
+
   /** The offsets partition of a group: a stable hash of its id, so its records stay in one log. */
   private partitionFor(groupId: string): number {
     let hash = 0;
@@ -139,6 +160,16 @@ export class OffsetStore {
     const current = group.get(key);
     if (current !== undefined && current.logOffset > logOffset) return;
     group.set(key, { topic: entry.key.topic, partition: entry.key.partition, value: entry.value, logOffset });
+  }
+
+  /** A tombstone read back: the offset it deletes goes, unless a later commit replaced it. */
+  private forget(key: OffsetKey, logOffset: number): void {
+    const group = this.byGroup.get(key.groupId);
+    const entryKey = keyOf(key.topic, key.partition);
+    const current = group?.get(entryKey);
+    if (group === undefined || current === undefined || current.logOffset > logOffset) return;
+    group.delete(entryKey);
+    if (group.size === 0) this.byGroup.delete(key.groupId);
   }
 
   /** Reads one partition of the offsets topic from its start to its end offset. */
@@ -170,8 +201,13 @@ export class OffsetStore {
       if (last === undefined || last.offset < offset) break;
       for (const record of records) {
         // A fetch may start with a whole batch that begins below the offset asked for.
-        if (record.offset < offset || record.key === null || record.value === null) continue;
+        if (record.offset < offset || record.key === null) continue;
         const key = decodeOffsetKey(record.key);
+        if (key !== null && record.value === null) {
+          this.forget(key, record.offset);
+          continue;
+        }
+        if (record.value === null) continue;
         const value = decodeOffsetValue(record.value);
         // Records of a layout this build does not know are skipped, not fatal.
         if (key !== null && value !== null) this.apply({ key, value }, record.offset);

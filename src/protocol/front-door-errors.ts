@@ -11,6 +11,8 @@ export const FrontDoorError = {
   METHOD_NOT_ALLOWED: { code: 'METHOD_NOT_ALLOWED', status: 405 },
   UNKNOWN_TOPIC: { code: 'UNKNOWN_TOPIC', status: 404 },
   TOPIC_EXISTS: { code: 'TOPIC_EXISTS', status: 409 },
+  UNKNOWN_GROUP: { code: 'UNKNOWN_GROUP', status: 404 },
+  GROUP_NOT_EMPTY: { code: 'GROUP_NOT_EMPTY', status: 409 },
   TOO_LARGE: { code: 'TOO_LARGE', status: 413 },
   OFFSET_OUT_OF_RANGE: { code: 'OFFSET_OUT_OF_RANGE', status: 416 },
   INVALID_RECORDS: { code: 'INVALID_RECORDS', status: 400 },
@@ -51,6 +53,13 @@ export function fromKafkaCode(code: number): FrontDoorErrorKind {
     case KafkaErrorCode.INVALID_PRODUCER_EPOCH:
     case KafkaErrorCode.INVALID_TXN_STATE:
       return FrontDoorError.INVALID_RECORDS;
+    case KafkaErrorCode.GROUP_ID_NOT_FOUND:
+      return FrontDoorError.UNKNOWN_GROUP;
+    case KafkaErrorCode.NON_EMPTY_GROUP:
+    case KafkaErrorCode.UNKNOWN_MEMBER_ID:
+    case KafkaErrorCode.REBALANCE_IN_PROGRESS:
+    case KafkaErrorCode.ILLEGAL_GENERATION:
+      return FrontDoorError.GROUP_NOT_EMPTY;
     case KafkaErrorCode.POLICY_VIOLATION:
       return FrontDoorError.BAD_REQUEST;
     case KafkaErrorCode.INVALID_CONFIG:

@@ -1,6 +1,8 @@
 import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
+import { adminRoutes } from './http-admin-routes.js';
 import { BodyBudget } from './http-body-budget.js';
+import { groupRoutes } from './http-group-routes.js';
 import { HttpMetrics } from './http-metrics.js';
 import { produceRoute } from './http-produce-route.js';
 import { readRoute } from './http-read-route.js';
@@ -17,6 +19,11 @@ import { topicRoutes } from './http-topic-routes.js';
  *   GET    /topics/:topic, DELETE /topics/:topic         describe, delete
  *   POST   /topics/:topic/records                        produce (JSON or a RecordBatch)
  *   GET    /topics/:topic/partitions/:p/records          read (JSON or Arrow IPC)
+ *   POST   /topics/:topic/config, …/partitions           alter settings, add partitions
+ *   GET    /topics/:topic/partitions/:p/offsets          offset by time, earliest, latest
+ *   GET    /cluster                                      brokers and totals
+ *   GET    /groups, GET|DELETE /groups/:group            consumer groups, with lag
+ *   POST   /groups/:group/offsets                        commit (reset) a group's offsets
  *
  * Every error is JSON `{"error":{"code","message"}}` with its status; every
  * body is bounded (maxFrameBytes each, a shared budget over all); every wait
@@ -57,6 +64,8 @@ export function registerHttpRoutes(
       },
     },
     ...topicRoutes(deps),
+    ...adminRoutes(deps),
+    ...groupRoutes(deps),
     produceRoute(deps),
     readRoute(deps),
   ];

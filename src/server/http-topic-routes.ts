@@ -6,7 +6,12 @@ import { PARTITIONS_PER_TOPIC_MAX } from '../engine/shard-message.js';
 import { topicNameProblem } from '../engine/topic-registry.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { FrontDoorError, FrontDoorProblem, problemFromKafkaCode } from '../protocol/front-door-errors.js';
-import { topicConfigFromKafka, topicConfigToKafka } from '../protocol/kafka/topic-config-keys.js';
+import {
+  type TopicConfigKey,
+  topicConfigFromKafka,
+  topicConfigKeys,
+  topicConfigToKafka,
+} from '../protocol/kafka/topic-config-keys.js';
 import { withDeadline } from './http-deadline.js';
 import { parseJsonBody } from './http-params.js';
 import type { HttpRoute } from './http-route-table.js';
@@ -22,6 +27,10 @@ import type { HttpRoute } from './http-route-table.js';
  *                                  "logEndOffset","highWatermark"}],"config"}
  *   DELETE /topics/:topic   → 200 {"deleted":"t"}
  */
+export function settingsOf(config: TopicConfig): Record<string, string> {
+  return Object.fromEntries(topicConfigToKafka(config).map((entry) => [entry.name, entry.value]));
+}
+
 export function requireTopic(engine: Engine, name: string): TopicDescription {
   const topic = engine.describeTopic(name);
   if (topic === undefined)
@@ -29,16 +38,20 @@ export function requireTopic(engine: Engine, name: string): TopicDescription {
   return topic;
 }
 
-function settingsOf(config: TopicConfig): Record<string, string> {
-  return Object.fromEntries(topicConfigToKafka(config).map((entry) => [entry.name, entry.value]));
-}
-
 function bad(message: string): FrontDoorProblem {
   return new FrontDoorProblem(FrontDoorError.BAD_REQUEST, message);
 }
 
-/** Kafka-style settings (`{"retention.ms": 60000}` or `"60000"`) as a validated partial TopicConfig. */
-function topicSettings(raw: unknown, defaults: TopicConfig): Partial<TopicConfig> {
+/**
+ * Kafka-style settings (`{"retention.ms": 60000}` or `"60000"`) as a validated partial TopicConfig,
+ * checked as a whole on top of `base`. A `null` value means "back to the broker default" and takes
+ * its value from `defaults`.
+ */
+export function topicSettings(
+  raw: unknown,
+  base: TopicConfig,
+  defaults: TopicConfig = base,
+): Partial<TopicConfig> {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw))
     throw bad('config must be an object of Kafka topic settings, e.g. {"retention.ms": "60000"}');
@@ -50,9 +63,13 @@ function topicSettings(raw: unknown, defaults: TopicConfig): Partial<TopicConfig
     entries.push({ name, value: value === null ? null : String(value) });
   }
   try {
-    const settings = topicConfigFromKafka(entries);
-    validateTopicConfig({ ...defaults, ...settings }, '');
-    return settings;
+    const settings: Record<string, unknown> = { ...topicConfigFromKafka(entries) };
+    for (const { name, value } of entries) {
+      const field = topicConfigKeys[name as TopicConfigKey];
+      if (value === null && field !== undefined) settings[field] = defaults[field];
+    }
+    validateTopicConfig({ ...base, ...settings }, '');
+    return settings as Partial<TopicConfig>;
   } catch (error) {
     if (error instanceof ConfigError)
       throw new FrontDoorProblem(FrontDoorError.INVALID_CONFIG, error.message);

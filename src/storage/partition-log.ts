@@ -110,7 +110,13 @@ export class PartitionLog implements SyncTarget {
     }
   }
 
+  /** New topic settings, applied from the next append, roll and retention check on. */
+  setConfig(config: TopicConfig): void {
+    this.options.config = config;
+  }
+
   /** Opens the log in `dir` (creating it), recovering from whatever state the last run left. */
+
   static open(options: PartitionLogOptions): PartitionLog {
     const io = storageIo();
     io.makeDirectory(options.dir);

@@ -29,6 +29,10 @@ interface MemoryPartition {
   waiters: Set<() => void>;
 }
 
+function emptyPartition(): MemoryPartition {
+  return { batches: [], logEndOffset: 0, waiters: new Set<() => void>() };
+}
+
 interface MemoryTopic {
   description: TopicDescription;
   partitions: MemoryPartition[];
@@ -138,6 +142,22 @@ export class MemoryEngine implements Engine {
       : { errorCode: 0, offset: batch.baseOffset as Offset, timestampMs: batch.maxTimestampMs };
   }
 
+  async alterTopicConfig(name: string, settings: Partial<TopicConfig>): Promise<KafkaErrorCode> {
+    const topic = this.topics.get(name);
+    if (topic === undefined) return KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    topic.description = { ...topic.description, config: { ...topic.description.config, ...settings } };
+    return KafkaErrorCode.NONE;
+  }
+
+  async addPartitions(name: string, partitionCount: number): Promise<KafkaErrorCode> {
+    const topic = this.topics.get(name);
+    if (topic === undefined) return KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (partitionCount <= topic.description.partitionCount) return KafkaErrorCode.INVALID_PARTITIONS;
+    while (topic.partitions.length < partitionCount) topic.partitions.push(emptyPartition());
+    topic.description = { ...topic.description, partitionCount };
+    return KafkaErrorCode.NONE;
+  }
+
   async createTopic(
     name: string,
     partitionCount: number,
@@ -152,11 +172,7 @@ export class MemoryEngine implements Engine {
         partitionCount,
         config: { ...DEFAULT_TOPIC_CONFIG, ...config },
       },
-      partitions: Array.from({ length: partitionCount }, () => ({
-        batches: [],
-        logEndOffset: 0,
-        waiters: new Set<() => void>(),
-      })),
+      partitions: Array.from({ length: partitionCount }, emptyPartition),
     });
     return KafkaErrorCode.NONE;
   }
