@@ -4,6 +4,12 @@
 // `npm run build` (npm runs it on install through the `prepare` script).
 import { main } from '../dist/src/cli/main.js';
 
+// `pyralog consume … | head` closes the pipe early: that is the reader's choice, not a failure.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (exitCode) => {
     if (typeof exitCode === 'number') process.exitCode = exitCode;

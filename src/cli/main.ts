@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, errorMessage } from '../common/errors.js';
+import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import { serve } from './serve.js';
 
 /**
@@ -10,11 +11,18 @@ import { serve } from './serve.js';
 const usage = `Usage: pyralog <command> [options]
 
 Commands:
-  serve      run the broker (pyralog serve --help for options)
-  topic      create, list, describe or delete topics (over HTTP)
-  produce    send records to a topic (over HTTP)
-  consume    read records from a topic (over HTTP)
+  serve      run the broker
+  topic      create, list, describe, alter-config, add-partitions, delete topics
+  produce    send records to a topic, from arguments or standard input
+  consume    read records from all partitions of a topic, or follow them
+  group      consumer groups: list, describe (lag), reset-offsets, delete
+  cluster    info and health of the broker
   bench      load generator and latency profiler
+
+Commands other than serve and bench talk to a running broker over HTTP: --url or $PYRALOG_URL
+[http://127.0.0.1:8080]. Output is a table; --format json|yaml for scripts.
+Exit codes: 0 ok, 1 other failure, 2 usage, 3 broker unreachable, 4 not found, 5 conflict,
+6 refused by the broker, 7 broker unavailable or timed out.
 
 Run "pyralog <command> --help" for a command's options.`;
 
@@ -25,6 +33,8 @@ const commands: Record<string, () => Promise<Command>> = {
   topic: async () => (await import('./topic-command.js')).topicCommand,
   produce: async () => (await import('./produce-command.js')).produceCommand,
   consume: async () => (await import('./consume-command.js')).consumeCommand,
+  group: async () => (await import('./group-command.js')).groupCommand,
+  cluster: async () => (await import('./cluster-command.js')).clusterCommand,
   bench: async () => (await import('./bench/bench-command.js')).benchCommand,
 };
 
@@ -44,7 +54,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`pyralog ${name}: invalid option ${error.message}`);
-      return 2;
+      return ExitCode.USAGE;
+    }
+    if (error instanceof UsageError) {
+      console.error(`pyralog ${name}: ${error.message}\n\n${error.usage}`);
+      return error.exitCode;
+    }
+    if (error instanceof CliError) {
+      console.error(`pyralog ${name}: ${error.message}`);
+      return error.exitCode;
     }
     throw error;
   }
