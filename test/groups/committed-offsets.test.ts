@@ -258,7 +258,7 @@ describe('committed offsets', () => {
     ]);
   });
 
-  it('reads back a large offsets log over many fetches, skipping records it does not understand', async () => {
+  it('reads back a large offsets log over many fetches, skipping records it does not understand and honouring tombstones', async () => {
     const engine = new MemoryEngine();
     await coordinators.start(engine);
     // 24 batches of 1,000 records, over 1 MiB in all: more than one load fetch.
@@ -276,6 +276,7 @@ describe('committed offsets', () => {
     const junk = [
       { key: null, value: encodeOffsetValue({ offset: 1, commitTimeMs: 1, metadata: null }) },
       { key: Uint8Array.of(0, 9, 1, 2), value: Uint8Array.of(0, 9) },
+      // A key without a value is a tombstone (a deleted group leaves these): the offset it names goes.
       { key: encodeOffsetKey({ groupId: 'g0', topic: 'big', partition: 0 }), value: null },
     ];
     await engine.produce(OFFSETS_TOPIC, 0, buildRecordBatch(junk), -1);
@@ -284,7 +285,7 @@ describe('committed offsets', () => {
       groupId: 'g0',
       topics: [{ topic: 'big', partitions: [0, 950] }],
     });
-    expect(fetched.topics[0]?.partitions.map((p) => p.offset)).toEqual([23_000, 23_950]);
+    expect(fetched.topics[0]?.partitions.map((p) => p.offset)).toEqual([-1, 23_950]);
     expect(reopened.listGroups()).toHaveLength(50);
   });
 

@@ -14,7 +14,13 @@ describe('HTTP routing and bad requests', () => {
   afterAll(() => app.close());
 
   it('an unknown path answers 404 NOT_FOUND', async () => {
-    for (const path of ['/', '/nowhere', '/topics/here/partitions', '/topics/here/records/0', '/health/x']) {
+    for (const path of [
+      '/',
+      '/nowhere',
+      '/topics/here/partitions/0',
+      '/topics/here/records/0',
+      '/health/x',
+    ]) {
       const answer = await call(app.base, path);
       expect({ path, status: answer.status, code: errorCode(answer) }).toEqual({
         path,
