@@ -49,6 +49,13 @@ function parseBoolean(source: string, value: string): boolean {
   throw new ConfigError(source, `expected true or false, got "${value}"`);
 }
 
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
 export function parseFsync(source: string, value: string): FsyncPolicy {
   if (value === 'always' || value === 'never') return value;
   if (/^\d+$/.test(value)) return { intervalMs: Number(value) };
@@ -291,6 +298,20 @@ export const serveOptions: readonly OptionSpec[] = [
     apply: int((c, v) => {
       c.shutdownTimeoutMs = v;
     }),
+  },
+  {
+    name: 'allowed-origins',
+    help: 'comma-separated origins whose pages may use the WebSocket and change state (* for any)',
+    apply: (c, v) => {
+      c.allowedOrigins = splitList(v);
+    },
+  },
+  {
+    name: 'allowed-hosts',
+    help: 'comma-separated host names the HTTP door answers besides IPs, localhost and --host',
+    apply: (c, v) => {
+      c.allowedHosts = splitList(v);
+    },
   },
   {
     name: 'verify-segments',

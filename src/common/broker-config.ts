@@ -70,6 +70,10 @@ export interface BrokerConfig {
   readonly idleTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Origins (scheme://host:port) whose pages may open a WebSocket or change state over HTTP; `*`: any. */
+  readonly allowedOrigins: readonly string[];
+  /** Host names the HTTP door answers besides IP literals, localhost, host and advertisedHost (DNS rebinding). */
+  readonly allowedHosts: readonly string[];
   readonly logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   /** Check every segment's CRCs at start, in the offload pool, while the broker serves. */
   readonly verifySegmentsOnStart: boolean;
@@ -131,6 +135,8 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     idleTimeoutMs: 600_000,
     requestTimeoutMs: 30_000,
     shutdownTimeoutMs: 10_000,
+    allowedOrigins: [],
+    allowedHosts: [],
     logLevel: 'warn',
     verifySegmentsOnStart: false,
   };

@@ -5,6 +5,7 @@ import type { BodyBudget } from './http-body-budget.js';
 import { FORBIDDEN, HttpExchange } from './http-exchange.js';
 import type { HttpMetrics } from './http-metrics.js';
 import { pathParameter } from './http-params.js';
+import type { WebOriginPolicy } from './web-origin.js';
 
 /**
  * How a route is mounted on the uWS app, in one place, so that every route
@@ -24,7 +25,12 @@ export interface HttpRequestParts {
   readonly mediaType: string;
   /** The whole body (bounded); empty for routes that take none. */
   readonly body: Promise<Uint8Array>;
-  /** True when a browser sent this from a page of another origin. */
+  /**
+   * True when a browser sent this from a page of another origin that is not allowed
+   * (web-origin.ts). Browsers let a page send a "simple" POST to 127.0.0.1 without asking first;
+   * the API sends no CORS headers, so such a page could never read an answer, but it could still
+   * create topics or write records blind: such requests are refused.
+   */
   readonly crossOrigin: boolean;
 }
 
@@ -38,29 +44,12 @@ export interface HttpRoute {
 
 export interface RouteContext {
   readonly budget: BodyBudget;
+  readonly origins: WebOriginPolicy;
   readonly metrics: HttpMetrics;
   readonly maxBodyBytes: number;
 }
 
 const EMPTY_BODY = Promise.resolve(new Uint8Array(0));
-
-/**
- * Browsers send `origin` with every cross-origin POST and DELETE, and let a
- * page send a "simple" POST (text/plain, form) to 127.0.0.1 without asking
- * first. The API sends no CORS headers, so such a page could never read an
- * answer, but it could still create topics or write records blind. State-
- * changing requests whose origin is not this host are therefore refused;
- * curl, scripts and same-origin pages send no foreign origin.
- */
-function isCrossOrigin(origin: string, host: string): boolean {
-  if (origin === '') return false;
-  try {
-    return new URL(origin).host !== host.toLowerCase();
-  } catch {
-    // "null" (sandboxed frames, file://) and anything unparsable.
-    return true;
-  }
-}
 
 function parameterNames(pattern: string): string[] {
   return pattern
@@ -80,7 +69,7 @@ function readParts(
   const parameters = names.map((name, i) => pathParameter(req.getParameter(i), name));
   const query = new URLSearchParams(req.getQuery() ?? '');
   const mediaType = (req.getHeader('content-type').split(';')[0] ?? '').trim().toLowerCase();
-  const crossOrigin = isCrossOrigin(req.getHeader('origin'), req.getHeader('host'));
+  const crossOrigin = !context.origins.originAllowed(req.getHeader('origin'), req.getHeader('host'));
   const body =
     route.method === 'post'
       ? readBody(exchange, res, req.getHeader('content-length'), context.maxBodyBytes)
@@ -94,6 +83,12 @@ export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteCo
   const names = parameterNames(route.pattern);
   app[route.method](route.pattern, (res, req) => {
     const exchange = new HttpExchange(res, route.pattern, context.budget, context.metrics);
+    if (!context.origins.hostServed(req.getHeader('host'))) {
+      // DNS rebinding: a page whose name now resolves here; its browser still names its own host.
+      exchange.sendError(FORBIDDEN, 'this broker does not serve that host name (see --allowed-hosts)');
+      exchange.finish();
+      return;
+    }
     let parts: HttpRequestParts;
     try {
       parts = readParts(exchange, res, req, route, names, context);

@@ -8,6 +8,7 @@ import { produceRoute } from './http-produce-route.js';
 import { readRoute } from './http-read-route.js';
 import { type HttpRoute, mountFallback, mountRoute, type RouteContext } from './http-route-table.js';
 import { topicRoutes } from './http-topic-routes.js';
+import { webOriginPolicy } from './web-origin.js';
 
 /**
  * The HTTP API (docs/http.md), mounted on the uWS app beside the WebSocket
@@ -48,7 +49,12 @@ export function registerHttpRoutes(
 ): HttpRoutes {
   const metrics = new HttpMetrics();
   const budget = new BodyBudget(options.bodyBudgetBytes ?? Math.max(64 * MiB, 8 * deps.config.maxFrameBytes));
-  const context: RouteContext = { budget, metrics, maxBodyBytes: deps.config.maxFrameBytes };
+  const context: RouteContext = {
+    budget,
+    metrics,
+    maxBodyBytes: deps.config.maxFrameBytes,
+    origins: webOriginPolicy(deps.config),
+  };
   const routes: HttpRoute[] = [
     {
       method: 'get',

@@ -1,6 +1,7 @@
 import type { TemplatedApp, WebSocket } from '@trufflesuite/uws-js-unofficial';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { WsCloseCode, WsError } from '../protocol/ws/ws-error-code.js';
+import { webOriginPolicy } from './web-origin.js';
 import type { WsSocket } from './ws-replies.js';
 import { DEFAULT_WS_LIMITS, type WsLimits, WsSession } from './ws-session.js';
 
@@ -13,6 +14,8 @@ import { DEFAULT_WS_LIMITS, type WsLimits, WsSession } from './ws-session.js';
  * - a message over maxFrameBytes gets a FRAME_TOO_LARGE error and a 1009
  *   close. uWS itself drops a connection whose message passes twice the
  *   limit (it must not buffer without bound), with no close frame (1006).
+ * - an upgrade whose Host does not name this broker, or from a page of an
+ *   origin that is not allowed (web-origin.ts), is refused: HTTP 403.
  * - past maxConnections the upgrade is refused: HTTP 503 with a JSON
  *   TOO_MANY_CONNECTIONS body.
  * - a connection with no request, none in flight and no subscription for
@@ -48,6 +51,7 @@ export function attachWebSocketRoute(
   const { config } = deps;
   const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...limitOverrides };
   const open = new Set<WebSocket<UserData>>();
+  const origins = webOriginPolicy(config);
   app.ws<UserData>('/ws', {
     maxPayloadLength: config.maxFrameBytes * 2,
     idleTimeout: uwsIdleTimeoutSeconds(config.idleTimeoutMs),
@@ -56,6 +60,21 @@ export function attachWebSocketRoute(
     maxBackpressure: 0,
     closeOnBackpressureLimit: 0,
     upgrade: (res, req, context) => {
+      const host = req.getHeader('host');
+      const refusal = !origins.hostServed(host)
+        ? 'this broker does not serve that host name (see --allowed-hosts)'
+        : !origins.originAllowed(req.getHeader('origin'), host)
+          ? 'WebSocket connections are not accepted from pages of this origin (see --allowed-origins)'
+          : null;
+      if (refusal !== null) {
+        res.cork(() => {
+          res
+            .writeStatus('403 Forbidden')
+            .writeHeader('content-type', 'application/json')
+            .end(JSON.stringify({ error: { code: 'FORBIDDEN', message: refusal } }));
+        });
+        return;
+      }
       if (open.size >= config.maxConnections) {
         res.cork(() => {
           res

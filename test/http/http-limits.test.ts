@@ -23,7 +23,7 @@ describe('HTTP body limits', () => {
   it('a declared content-length over the limit is answered 413 before any of the body is sent', async () => {
     const raw = await rawConnect(app.port);
     await raw.write(
-      `POST /topics/t/records HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${100 * 1024 * 1024}\r\n\r\n`,
+      `POST /topics/t/records HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${100 * 1024 * 1024}\r\n\r\n`,
     );
     const text = await raw.waitFor(/\r\n\r\n.*\}/s);
     expect(text).toMatch(/^HTTP\/1\.1 413 /);
@@ -34,7 +34,7 @@ describe('HTTP body limits', () => {
   it('a chunked body that grows past the limit is refused as soon as it does, without reading the rest', async () => {
     const raw = await rawConnect(app.port);
     await raw.write(
-      'POST /topics/t/records HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
+      'POST /topics/t/records HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
     );
     const chunk = 'x'.repeat(8 * 1024);
     const frame = `${chunk.length.toString(16)}\r\n${chunk}\r\n`;
@@ -68,7 +68,7 @@ describe('HTTP body limits', () => {
   it('given a client that goes away mid-body then its request ends and its bytes are given back', async () => {
     const raw = await rawConnect(app.port);
     await raw.write(
-      'POST /topics/t/records HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 50000\r\n\r\n[{"value":"',
+      'POST /topics/t/records HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 50000\r\n\r\n[{"value":"',
     );
     expect(await settle(() => app.routes.budget.heldBytes === 50_000)).toBe(true);
     expect(app.routes.metrics.inFlight).toBe(1);
@@ -82,13 +82,13 @@ describe('HTTP body limits', () => {
     const holders = await Promise.all([rawConnect(app.port), rawConnect(app.port)]);
     for (const holder of holders) {
       await holder.write(
-        `POST /topics/t/records HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 60000\r\n\r\n[`,
+        `POST /topics/t/records HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 60000\r\n\r\n[`,
       );
     }
     expect(await settle(() => app.routes.budget.heldBytes === 120_000)).toBe(true);
     const newcomer = await rawConnect(app.port);
     await newcomer.write(
-      'POST /topics/t/records HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 50000\r\n\r\n',
+      'POST /topics/t/records HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 50000\r\n\r\n',
     );
     const refused = await newcomer.waitFor(/\r\n\r\n.*\}/s);
     expect(refused).toMatch(/^HTTP\/1\.1 503 /);
@@ -104,7 +104,7 @@ describe('HTTP body limits', () => {
     const answer = await call(app.base, '/topics', { method: 'POST' });
     expect(answer.status).toBe(400);
     const raw = await rawConnect(app.port);
-    await raw.write('POST /topics HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n');
+    await raw.write('POST /topics HTTP/1.1\r\nhost: localhost\r\ncontent-length: 0\r\n\r\n');
     expect(await raw.waitFor(/\r\n\r\n.*\}/s)).toMatch(/^HTTP\/1\.1 400 /);
     raw.socket.destroy();
   });
@@ -113,8 +113,8 @@ describe('HTTP body limits', () => {
     const raw = await rawConnect(app.port);
     const body = '[{"value":"a"}]';
     await raw.write(
-      `POST /topics/missing/records HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n${body}` +
-        'GET /health HTTP/1.1\r\nhost: x\r\n\r\n',
+      `POST /topics/missing/records HTTP/1.1\r\nhost: localhost\r\ncontent-length: ${body.length}\r\n\r\n${body}` +
+        'GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n',
     );
     const text = await raw.waitFor(/"status":"ok"/);
     expect(text).toMatch(/^HTTP\/1\.1 404 /);

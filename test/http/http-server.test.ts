@@ -45,7 +45,7 @@ describe('startHttpServer', () => {
     const fixture = await startHttpFixture();
     const port = fixture.server.port;
     const keepAlive = await rawConnect(port);
-    await keepAlive.write('GET /health HTTP/1.1\r\nhost: x\r\n\r\n');
+    await keepAlive.write('GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n');
     await keepAlive.waitFor(/"status":"ok"/);
     const socket = new WebSocket(fixture.wsUrl);
     await new Promise<void>((resolve, reject) => {
