@@ -158,90 +158,94 @@ describe('Kafka door against the real sharded engine', () => {
     wire.close();
   }, 60_000);
 
-  it(`stays up, with flat memory, through ${FRAMES.toLocaleString('en')} mutated frames`, async () => {
-    const samplesRssBytes: number[] = [];
-    const startedMs = Date.now();
-    let closes = 0;
-    let handled = 0;
-    let stalled = 0;
-    /**
-     * One lane: a connection that sends a mutated frame and then a Metadata
-     * ping, and waits for the ping (or the close a malformed frame earns), so
-     * every frame reaches the broker on an open connection.
-     */
-    const lane = async (laneIndex: number): Promise<void> => {
-      const random = xorshift(0x5eed + laneIndex);
-      let wire = await KafkaWire.open(broker.kafkaPort);
-      for (let i = laneIndex; i < FRAMES; i += LANES) {
-        const seed = seeds[i % seeds.length]!;
-        // One frame in twenty is mutated whole, size prefix included: a size that claims more bytes
-        // than follow leaves the broker waiting for the rest (the ping becomes part of the frame),
-        // so that lane gives up after a short wait and reconnects.
-        const wholeFrame = random() < 0.05;
-        // A JoinGroup or SyncGroup is held by design until the rebalance completes (up to the
-        // rebalance timeout the frame names, capped at 5 minutes): such a lane moves on likewise.
-        const mayWait =
-          wholeFrame || seed.api.apiKey === ApiKey.JOIN_GROUP || seed.api.apiKey === ApiKey.SYNC_GROUP;
-        if (wholeFrame) {
-          wire.send(
-            mutate(
-              KafkaWire.frame(seed.api.apiKey, seed.version, i, (w) => copyInto(w, seed.bytes)),
-              random,
-            ),
-          );
-        } else {
-          const version = random() < 0.95 ? seed.version : Math.floor(random() * 20) - 2;
-          wire.request(seed.api.apiKey, version, i, (w) => copyInto(w, mutate(seed.bytes, random)));
-        }
-        const stalledBefore = stalled;
-        const pingId = -1 - i;
-        wire.request(metadata.apiKey, 1, pingId, (w) => w.int32(0));
-        for (;;) {
-          let response: { correlationId: number; reader: KafkaReader } | null;
-          try {
-            response = await wire.next(mayWait ? 200 : 10_000);
-          } catch {
-            if (!mayWait) throw new Error(`frame ${i} (${seed.api.name}) was not answered within 10 s`);
-            stalled++;
-            break;
+  it(
+    `stays up, with flat memory, through ${FRAMES.toLocaleString('en')} mutated frames`,
+    async () => {
+      const samplesRssBytes: number[] = [];
+      const startedMs = Date.now();
+      let closes = 0;
+      let handled = 0;
+      let stalled = 0;
+      /**
+       * One lane: a connection that sends a mutated frame and then a Metadata
+       * ping, and waits for the ping (or the close a malformed frame earns), so
+       * every frame reaches the broker on an open connection.
+       */
+      const lane = async (laneIndex: number): Promise<void> => {
+        const random = xorshift(0x5eed + laneIndex);
+        let wire = await KafkaWire.open(broker.kafkaPort);
+        for (let i = laneIndex; i < FRAMES; i += LANES) {
+          const seed = seeds[i % seeds.length]!;
+          // One frame in twenty is mutated whole, size prefix included: a size that claims more bytes
+          // than follow leaves the broker waiting for the rest (the ping becomes part of the frame),
+          // so that lane gives up after a short wait and reconnects.
+          const wholeFrame = random() < 0.05;
+          // A JoinGroup or SyncGroup is held by design until the rebalance completes (up to the
+          // rebalance timeout the frame names, capped at 5 minutes): such a lane moves on likewise.
+          const mayWait =
+            wholeFrame || seed.api.apiKey === ApiKey.JOIN_GROUP || seed.api.apiKey === ApiKey.SYNC_GROUP;
+          if (wholeFrame) {
+            wire.send(
+              mutate(
+                KafkaWire.frame(seed.api.apiKey, seed.version, i, (w) => copyInto(w, seed.bytes)),
+                random,
+              ),
+            );
+          } else {
+            const version = random() < 0.95 ? seed.version : Math.floor(random() * 20) - 2;
+            wire.request(seed.api.apiKey, version, i, (w) => copyInto(w, mutate(seed.bytes, random)));
           }
-          if (response === null) break;
-          if (response.correlationId === pingId) {
-            handled++;
-            break;
+          const stalledBefore = stalled;
+          const pingId = -1 - i;
+          wire.request(metadata.apiKey, 1, pingId, (w) => w.int32(0));
+          for (;;) {
+            let response: { correlationId: number; reader: KafkaReader } | null;
+            try {
+              response = await wire.next(mayWait ? 200 : 10_000);
+            } catch {
+              if (!mayWait) throw new Error(`frame ${i} (${seed.api.name}) was not answered within 10 s`);
+              stalled++;
+              break;
+            }
+            if (response === null) break;
+            if (response.correlationId === pingId) {
+              handled++;
+              break;
+            }
           }
+          if (wire.closed || stalledBefore !== stalled) {
+            if (wire.closed) closes++;
+            wire.close();
+            wire = await KafkaWire.open(broker.kafkaPort);
+          }
+          if (laneIndex === 0 && i % (LANES * 2000) === 0) samplesRssBytes.push(process.memoryUsage().rss);
         }
-        if (wire.closed || stalledBefore !== stalled) {
-          if (wire.closed) closes++;
-          wire.close();
-          wire = await KafkaWire.open(broker.kafkaPort);
-        }
-        if (laneIndex === 0 && i % (LANES * 2000) === 0) samplesRssBytes.push(process.memoryUsage().rss);
-      }
-      wire.close();
-    };
-    await Promise.all(Array.from({ length: LANES }, (_, laneIndex) => lane(laneIndex)));
-    samplesRssBytes.push(process.memoryUsage().rss);
-    const elapsedMs = Date.now() - startedMs;
-    const healthy = await KafkaWire.open(broker.kafkaPort);
-    healthy.request(metadata.apiKey, 1, 99, (w) => w.int32(-1));
-    expect((await healthy.next())?.correlationId).toBe(99);
-    healthy.close();
+        wire.close();
+      };
+      await Promise.all(Array.from({ length: LANES }, (_, laneIndex) => lane(laneIndex)));
+      samplesRssBytes.push(process.memoryUsage().rss);
+      const elapsedMs = Date.now() - startedMs;
+      const healthy = await KafkaWire.open(broker.kafkaPort);
+      healthy.request(metadata.apiKey, 1, 99, (w) => w.int32(-1));
+      expect((await healthy.next())?.correlationId).toBe(99);
+      healthy.close();
 
-    expect(escaped).toEqual([]);
-    expect(shardRestarts()).toBe(0);
-    // Flat memory: after the first tenth (JIT, pools, buffers warmed up), RSS grows by less than 64 MiB.
-    const warmRssBytes = samplesRssBytes[Math.floor(samplesRssBytes.length / 10)]!;
-    const lastRssBytes = samplesRssBytes[samplesRssBytes.length - 1]!;
-    const growthBytes = lastRssBytes - warmRssBytes;
-    console.log(
-      `fuzz-sharded: ${FRAMES} frames in ${elapsedMs} ms, ${handled} answered, ${closes} closed the connection, ` +
-        `${stalled} left waiting (partial frames, rebalances), ` +
-        `RSS ${(warmRssBytes / 2 ** 20).toFixed(0)} -> ${(lastRssBytes / 2 ** 20).toFixed(0)} MiB ` +
-        `(max ${(Math.max(...samplesRssBytes) / 2 ** 20).toFixed(0)} MiB)`,
-    );
-    expect(growthBytes).toBeLessThan(64 * 1024 * 1024);
-    // Many mutations still decode: the frames reached the handlers, not only the framing.
-    expect(handled).toBeGreaterThan(FRAMES / 4);
-  }, 60_000 + FRAMES * 5);
+      expect(escaped).toEqual([]);
+      expect(shardRestarts()).toBe(0);
+      // Flat memory: after the first tenth (JIT, pools, buffers warmed up), RSS grows by less than 64 MiB.
+      const warmRssBytes = samplesRssBytes[Math.floor(samplesRssBytes.length / 10)]!;
+      const lastRssBytes = samplesRssBytes[samplesRssBytes.length - 1]!;
+      const growthBytes = lastRssBytes - warmRssBytes;
+      console.log(
+        `fuzz-sharded: ${FRAMES} frames in ${elapsedMs} ms, ${handled} answered, ${closes} closed the connection, ` +
+          `${stalled} left waiting (partial frames, rebalances), ` +
+          `RSS ${(warmRssBytes / 2 ** 20).toFixed(0)} -> ${(lastRssBytes / 2 ** 20).toFixed(0)} MiB ` +
+          `(max ${(Math.max(...samplesRssBytes) / 2 ** 20).toFixed(0)} MiB)`,
+      );
+      expect(growthBytes).toBeLessThan(64 * 1024 * 1024);
+      // Many mutations still decode: the frames reached the handlers, not only the framing.
+      expect(handled).toBeGreaterThan(FRAMES / 4);
+    },
+    60_000 + FRAMES * 5,
+  );
 });
