@@ -26,6 +26,7 @@ const shard = new Shard(
     dataDir: data.dataDir,
     fsync: data.fsync,
     retentionCheckIntervalMs: data.retentionCheckIntervalMs,
+    producerLimits: data.producerLimits,
   },
   reader,
   new ReplyWriter(new RingWriter(data.replyRing)),

@@ -216,6 +216,20 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'producer-id-expiration-ms',
+    help: 'forget an idempotent producer idle this long (producer.id.expiration.ms)',
+    apply: int((c, v) => {
+      c.producerIdExpirationMs = v;
+    }),
+  },
+  {
+    name: 'max-producer-ids-per-partition',
+    help: 'idempotent producer ids remembered per partition (least recently used forgotten past it)',
+    apply: int((c, v) => {
+      c.maxProducerIdsPerPartition = v;
+    }),
+  },
+  {
     name: 'max-connections',
     help: 'connections per front door',
     apply: int((c, v) => {

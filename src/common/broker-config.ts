@@ -25,6 +25,10 @@ export interface TopicConfig {
   readonly retentionMs: number;
   readonly maxMessageBytes: number;
   readonly timestampType: TimestampType;
+  /** CreateTime records older than now minus this are refused (message.timestamp.before.max.ms). */
+  readonly timestampBeforeMaxMs: number;
+  /** CreateTime records newer than now plus this are refused (message.timestamp.after.max.ms). */
+  readonly timestampAfterMaxMs: number;
 }
 
 export interface BrokerConfig {
@@ -56,6 +60,10 @@ export interface BrokerConfig {
   readonly fetchMaxBytes: number;
   /** Largest records section a compressed batch may inflate to when it is checked (bounds zip bombs). */
   readonly maxDecompressedBatchBytes: number;
+  /** An idempotent producer idle this long is forgotten (Kafka's producer.id.expiration.ms). */
+  readonly producerIdExpirationMs: number;
+  /** Most idempotent producer ids remembered per partition; the least recently used is forgotten past it. */
+  readonly maxProducerIdsPerPartition: number;
   readonly maxConnections: number;
   readonly maxInFlightRequestsPerConnection: number;
   /** A Kafka connection owing this many response bytes (granted, queued, unsent) is muted until it drains. */
@@ -91,6 +99,9 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   retentionMs: 7 * 24 * 3600 * 1000,
   maxMessageBytes: 4 * MiB,
   timestampType: 'CreateTime',
+  // Kafka 4's defaults: no limit into the past (Long.MAX_VALUE there), one hour into the future.
+  timestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  timestampAfterMaxMs: 3600 * 1000,
 };
 
 /**
@@ -125,6 +136,8 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     maxFrameBytes: 8 * MiB,
     fetchMaxBytes: 8 * MiB,
     maxDecompressedBatchBytes: 128 * MiB,
+    producerIdExpirationMs: 7 * 24 * 3600 * 1000,
+    maxProducerIdsPerPartition: 10_000,
     maxConnections: 10_000,
     maxInFlightRequestsPerConnection: 64,
     maxUnsentBytesPerConnection: 16 * MiB,
@@ -154,6 +167,18 @@ export function validateTopicConfig(config: TopicConfig, optionPrefix = 'topic.'
   requireInteger(`${optionPrefix}retention.bytes`, config.retentionBytes, -1, Number.MAX_SAFE_INTEGER);
   requireInteger(`${optionPrefix}retention.ms`, config.retentionMs, -1, Number.MAX_SAFE_INTEGER);
   requireInteger(`${optionPrefix}max.message.bytes`, config.maxMessageBytes, 64, 2 ** 30);
+  requireInteger(
+    `${optionPrefix}message.timestamp.before.max.ms`,
+    config.timestampBeforeMaxMs,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
+  requireInteger(
+    `${optionPrefix}message.timestamp.after.max.ms`,
+    config.timestampAfterMaxMs,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
   if (config.timestampType !== 'CreateTime' && config.timestampType !== 'LogAppendTime') {
     throw new ConfigError(`${optionPrefix}message.timestamp.type`, 'must be CreateTime or LogAppendTime');
   }
@@ -184,6 +209,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('max-frame-bytes', config.maxFrameBytes, 1024, 1024 * MiB);
   requireInteger('fetch-max-bytes', config.fetchMaxBytes, 1024, 1024 * MiB);
   requireInteger('max-decompressed-batch-bytes', config.maxDecompressedBatchBytes, 1024, 1024 * MiB);
+  requireInteger('producer-id-expiration-ms', config.producerIdExpirationMs, 1, Number.MAX_SAFE_INTEGER);
+  requireInteger('max-producer-ids-per-partition', config.maxProducerIdsPerPartition, 1, 10_000_000);
   requireInteger('max-connections', config.maxConnections, 1, 1_000_000);
   requireInteger('max-in-flight', config.maxInFlightRequestsPerConnection, 1, 100_000);
   requireInteger(

@@ -25,6 +25,8 @@ const GROUP_BYTES_MAX = 1024 * 1024;
 export class CompressedBatchChecker {
   private readonly pool: Piscina;
   private group: Uint8Array[] = [];
+  private earliestMs: number[] = [];
+  private latestMs: number[] = [];
   private waiting: Waiting[] = [];
   private groupBytes = 0;
   private flushScheduled = false;
@@ -44,9 +46,11 @@ export class CompressedBatchChecker {
   }
 
   /** Resolves with the batch's verdict; never rejects (a failed worker answers every batch it held with an error). */
-  check(batch: Uint8Array): Promise<BatchVerdict> {
+  check(batch: Uint8Array, earliestMs: number, latestMs: number): Promise<BatchVerdict> {
     return new Promise((resolve) => {
       this.group.push(batch);
+      this.earliestMs.push(earliestMs);
+      this.latestMs.push(latestMs);
       this.waiting.push({ resolve });
       this.groupBytes += batch.length;
       if (this.groupBytes >= GROUP_BYTES_MAX) {
@@ -63,8 +67,12 @@ export class CompressedBatchChecker {
     const batches = this.group;
     const waiting = this.waiting;
     if (batches.length === 0) return;
+    const earliestMs = this.earliestMs;
+    const latestMs = this.latestMs;
     this.group = [];
     this.waiting = [];
+    this.earliestMs = [];
+    this.latestMs = [];
     // One copy, into a buffer that moves to the worker: cloning the views would copy whole socket buffers.
     const packed = new Uint8Array(this.groupBytes);
     this.groupBytes = 0;
@@ -77,7 +85,7 @@ export class CompressedBatchChecker {
     }
     const task = {
       kind: 'check-batches' as const,
-      group: { packed, ends, maxDecompressedBytes: this.maxDecompressedBytes },
+      group: { packed, ends, earliestMs, latestMs, maxDecompressedBytes: this.maxDecompressedBytes },
     };
     this.pool.run(task, { transferList: [packed.buffer] }).then(
       (verdicts: BatchVerdict[]) => {

@@ -15,7 +15,11 @@ import type { ProducerStateTable } from './producer-state.js';
 export const PRODUCER_STATE_TAIL_OFFSETS = 50_000;
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-export function rebuildProducerState(table: ProducerStateTable, log: PartitionLog): void {
+export function rebuildProducerState(
+  table: ProducerStateTable,
+  log: PartitionLog,
+  nowMs: number = Date.now(),
+): void {
   let offset = Math.max(log.logStartOffset, log.logEndOffset - PRODUCER_STATE_TAIL_OFFSETS);
   while (offset < log.logEndOffset) {
     let chunk: Uint8Array;
@@ -44,6 +48,8 @@ export function rebuildProducerState(table: ProducerStateTable, log: PartitionLo
           view.getInt32(position + BatchHeader.BASE_SEQUENCE),
           recordCount,
           baseOffset,
+          // When the producer last appended, as far as the log tells: its batch's max timestamp.
+          Math.min(nowMs, readInt64(view, position + BatchHeader.MAX_TIMESTAMP)),
         );
       }
       offset = baseOffset + view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) + 1;

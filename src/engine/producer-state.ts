@@ -17,7 +17,26 @@ import { KafkaErrorCode } from '../common/kafka-error-code.js';
  *
  * The state is rebuilt on open by scanning the log's tail (see Shard), so it
  * survives restarts and crashes without a file of its own.
+ *
+ * Producer ids are client-supplied values, so what the table keeps is
+ * bounded twice (ProducerLimits): a producer not heard from for
+ * `expirationMs` (Kafka's producer.id.expiration.ms) is forgotten, and past
+ * `maxProducers` ids the least recently used one is forgotten to make room.
+ * A forgotten producer is accepted afresh at any sequence, as an unknown one
+ * is. The map is kept in least-recently-used order (an append moves its
+ * producer to the end), so both bounds look only at its oldest entries.
  */
+export interface ProducerLimits {
+  /** A producer idle this long is forgotten (producer.id.expiration.ms). */
+  readonly expirationMs: number;
+  /** Most producer ids remembered per partition. */
+  readonly maxProducers: number;
+}
+
+export const DEFAULT_PRODUCER_LIMITS: ProducerLimits = {
+  expirationMs: 7 * 24 * 3600 * 1000,
+  maxProducers: 10_000,
+};
 export const DUPLICATE = 1;
 export const APPEND = 0;
 
@@ -32,6 +51,8 @@ class ProducerEntry {
   readonly baseOffsets = new Array<number>(BATCHES_KEPT).fill(-1);
   next = 0;
   count = 0;
+  /** When this producer last appended (wall clock; on rebuild, the batch's max timestamp). */
+  lastUsedMs = 0;
 
   constructor(epoch: number) {
     this.epoch = epoch;
@@ -62,16 +83,28 @@ export class ProducerStateTable {
   duplicateBaseOffset = -1;
   errorCode: KafkaErrorCode = KafkaErrorCode.NONE;
 
+  constructor(private readonly limits: ProducerLimits = DEFAULT_PRODUCER_LIMITS) {}
+
   /**
    * Decides what to do with a batch from an idempotent producer. Returns
    * APPEND or DUPLICATE; any other value is a Kafka error code (also left in
    * `errorCode`). Changes nothing: call `recordAppend` after appending.
    */
-  check(producerId: number, epoch: number, firstSequence: number, recordCount: number): number {
+  check(
+    producerId: number,
+    epoch: number,
+    firstSequence: number,
+    recordCount: number,
+    nowMs: number = Date.now(),
+  ): number {
     this.errorCode = KafkaErrorCode.NONE;
     if (producerId < 0) return APPEND;
     const entry = this.producers.get(producerId);
     if (entry === undefined) return APPEND;
+    if (nowMs - entry.lastUsedMs > this.limits.expirationMs) {
+      this.producers.delete(producerId);
+      return APPEND;
+    }
     if (epoch < entry.epoch) return this.fail(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
     if (epoch > entry.epoch)
       return firstSequence === 0 ? APPEND : this.fail(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
@@ -94,16 +127,37 @@ export class ProducerStateTable {
     firstSequence: number,
     recordCount: number,
     baseOffset: number,
+    nowMs: number = Date.now(),
   ): void {
     if (producerId < 0) return;
     let entry = this.producers.get(producerId);
     if (entry === undefined) {
+      if (this.producers.size >= this.limits.maxProducers) {
+        // The first key is the least recently used: forget it to make room.
+        const oldest = this.producers.keys().next();
+        if (oldest.done !== true) this.producers.delete(oldest.value);
+      }
       entry = new ProducerEntry(epoch);
       this.producers.set(producerId, entry);
-    } else if (epoch !== entry.epoch) {
-      entry.reset(epoch);
+    } else {
+      if (epoch !== entry.epoch) entry.reset(epoch);
+      // Move it to the end: the map stays in least-recently-used order.
+      this.producers.delete(producerId);
+      this.producers.set(producerId, entry);
     }
+    entry.lastUsedMs = Math.max(entry.lastUsedMs, nowMs);
     entry.remember(firstSequence, (firstSequence + recordCount - 1) % SEQUENCE_MODULUS, baseOffset);
+  }
+
+  /** Forgets producers idle for longer than the expiration; returns how many. Called on the retention timer. */
+  expire(nowMs: number): number {
+    let expired = 0;
+    for (const [producerId, entry] of this.producers) {
+      if (nowMs - entry.lastUsedMs <= this.limits.expirationMs) break;
+      this.producers.delete(producerId);
+      expired++;
+    }
+    return expired;
   }
 
   size(): number {

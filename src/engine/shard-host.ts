@@ -130,6 +130,10 @@ export class ShardHost {
       dataDir: this.config.dataDir,
       fsync: this.config.fsync,
       retentionCheckIntervalMs: this.retentionCheckIntervalMs,
+      producerLimits: {
+        expirationMs: this.config.producerIdExpirationMs,
+        maxProducers: this.config.maxProducerIdsPerPartition,
+      },
       requestRing,
       replyRing,
       metricsBuffer: this.metricsBuffer,

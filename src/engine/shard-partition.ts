@@ -1,6 +1,6 @@
 import type { TopicConfig } from '../common/broker-config.js';
 import type { PartitionLog } from '../storage/partition-log.js';
-import { ProducerStateTable } from './producer-state.js';
+import { type ProducerLimits, ProducerStateTable } from './producer-state.js';
 
 /**
  * One partition as its shard holds it. Owned by the shard thread.
@@ -17,7 +17,7 @@ export interface FetchWaiter {
 export class ShardPartition {
   readonly waiters = new Set<FetchWaiter>();
   /** Idempotent producers' last sequence ranges on this partition. */
-  readonly producers = new ProducerStateTable();
+  readonly producers: ProducerStateTable;
   /** Pending acks=-1 replies, oldest first: correlation id, last offset, base offset, append time, enqueue time. */
   private ackCorrelation: number[] = [];
   private ackLastOffset: number[] = [];
@@ -35,7 +35,10 @@ export class ShardPartition {
     /** Replaced whole when the topic's settings change (alter-config); never mutated in place. */
     public config: TopicConfig,
     readonly log: PartitionLog,
-  ) {}
+    producerLimits?: ProducerLimits,
+  ) {
+    this.producers = new ProducerStateTable(producerLimits);
+  }
 
   pendingAcks(): number {
     return this.ackCorrelation.length - this.ackHead;

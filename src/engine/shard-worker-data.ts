@@ -1,4 +1,5 @@
 import type { FsyncPolicy } from '../common/broker-config.js';
+import type { ProducerLimits } from './producer-state.js';
 import type { PartitionAssignment } from './shard.js';
 
 /** What a shard worker is started with (structured-cloned once, at start). */
@@ -7,6 +8,7 @@ export interface ShardWorkerData {
   dataDir: string;
   fsync: FsyncPolicy;
   retentionCheckIntervalMs: number;
+  producerLimits: ProducerLimits;
   requestRing: SharedArrayBuffer;
   replyRing: SharedArrayBuffer;
   metricsBuffer: SharedArrayBuffer;

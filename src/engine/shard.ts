@@ -5,11 +5,11 @@ import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64 } from '../common/offset.js';
 import { BatchHeader } from '../record/batch-header.js';
-import { validateProducedBatch } from '../record/validate.js';
+import { timestampWindow, validateProducedBatch } from '../record/validate.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import { BufferedProduces } from './buffered-produces.js';
-import { APPEND, DUPLICATE } from './producer-state.js';
+import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
 import { rebuildProducerState } from './producer-state-rebuild.js';
 import type { ReplyWriter } from './reply-writer.js';
 import { ShardFetcher } from './shard-fetcher.js';
@@ -42,6 +42,8 @@ export interface ShardOptions {
   dataDir: string;
   fsync: FsyncPolicy;
   retentionCheckIntervalMs: number;
+  /** Bounds on idempotent-producer state per partition; Kafka-like defaults when absent. */
+  producerLimits?: ProducerLimits;
 }
 
 /** A partition the acceptor asks a new shard to open at start-up. */
@@ -65,6 +67,8 @@ export function partitionDir(dataDir: string, topicName: string, partition: numb
 }
 
 const textEncoder = new TextEncoder();
+/** Reused by every produce: the topic's CreateTime window at the time of the append. */
+const window = { earliestMs: 0, latestMs: 0 };
 const textDecoder = new TextDecoder();
 
 export class Shard {
@@ -204,7 +208,8 @@ export class Shard {
     const batchStart = position + ProduceRequest.BATCH + view.getUint8(position + ProduceRequest.BATCH_SKEW);
     const batch = this.reader.bytes.subarray(batchStart, position + record.payloadBytes);
     try {
-      validateProducedBatch(batch, partition.config.maxMessageBytes);
+      timestampWindow(partition.config, startedMs, window);
+      validateProducedBatch(batch, partition.config.maxMessageBytes, window.earliestMs, window.latestMs);
       // A stopped log answers even a retried batch with its error, never with an earlier success.
       partition.log.assertWritable();
       // The batch sits in the ring at batchStart: read its producer fields through the ring's view.
@@ -212,8 +217,15 @@ export class Shard {
       const producerEpoch = view.getInt16(batchStart + BatchHeader.PRODUCER_EPOCH);
       const baseSequence = view.getInt32(batchStart + BatchHeader.BASE_SEQUENCE);
       const recordCount = view.getInt32(batchStart + BatchHeader.RECORD_COUNT);
+      const nowMs = Date.now();
       if (producerId >= 0) {
-        const verdict = partition.producers.check(producerId, producerEpoch, baseSequence, recordCount);
+        const verdict = partition.producers.check(
+          producerId,
+          producerEpoch,
+          baseSequence,
+          recordCount,
+          nowMs,
+        );
         if (verdict === DUPLICATE) {
           // A retried batch already appended: answered with its original offsets, once as durable as acks asks.
           this.metrics.add(Counter.DUPLICATE_BATCHES, 1);
@@ -234,7 +246,7 @@ export class Shard {
           return;
         }
       }
-      const result = partition.log.appendBuffered(batch, Date.now());
+      const result = partition.log.appendBuffered(batch, nowMs);
       if (producerId >= 0) {
         partition.producers.recordAppend(
           producerId,
@@ -242,6 +254,7 @@ export class Shard {
           baseSequence,
           recordCount,
           result.baseOffset,
+          nowMs,
         );
       }
       this.buffered.add(
@@ -611,6 +624,7 @@ export class Shard {
       assignment.topicName,
       assignment.config,
       log,
+      this.options.producerLimits,
     );
     log.onDurable = () => this.onDurable(partition);
     log.onFailed = (reason) => this.takeOffline(partition, reason);
@@ -636,6 +650,7 @@ export class Shard {
     for (const partition of this.partitions.values()) {
       try {
         partition.log.enforceRetention(nowMs);
+        partition.producers.expire(nowMs);
         sizeBytes += partition.log.sizeBytes();
       } catch {
         // A failed deletion is retried on the next tick; the log stays readable.

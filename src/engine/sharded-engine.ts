@@ -5,6 +5,7 @@ import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
+import { timestampWindow } from '../record/validate.js';
 import { ObeliskSequencer } from '../storage/obelisk-sequencer.js';
 import { CompressedBatchChecker } from './compressed-batch-checker.js';
 import {
@@ -52,6 +53,7 @@ export class ShardedEngine implements Engine {
    * behind it waits, so batches reach the shard in the order they came.
    */
   private readonly handedOff = new Map<number, Promise<void>>();
+  private readonly window = { earliestMs: 0, latestMs: 0 };
 
   private constructor(
     readonly config: BrokerConfig,
@@ -179,7 +181,11 @@ export class ShardedEngine implements Engine {
     if (!compressed && before === undefined) return host.produce(entry.topicId, partition, batch, acks);
     // Compressed: its records are inflated and walked on the checker threads while the shard goes on;
     // this partition's later produces wait until this one is handed to the shard (or refused).
-    const verdict = compressed ? this.checker.check(batch) : null;
+    let verdict = null;
+    if (compressed) {
+      timestampWindow(entry.config, Date.now(), this.window);
+      verdict = this.checker.check(batch, this.window.earliestMs, this.window.latestMs);
+    }
     const ready = before === undefined ? verdict! : before.then(() => verdict);
     let markHandedOff!: () => void;
     const handedOff = new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 import { InvalidBatchError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { readInt64 } from '../common/offset.js';
 import { BatchAttributes, BatchHeader } from './batch-header.js';
 import { decompressRecords } from './compression.js';
 import { checkRecordsSection } from './validate.js';
@@ -26,13 +27,21 @@ export interface BatchVerdict {
 export interface PackedBatches {
   packed: Uint8Array;
   ends: readonly number[];
+  /** Each batch's CreateTime window (validate.ts `timestampWindow`); ±Infinity where none applies. */
+  earliestMs: readonly number[];
+  latestMs: readonly number[];
   maxDecompressedBytes: number;
 }
 
 const GOOD: BatchVerdict = { errorCode: KafkaErrorCode.NONE, message: '' };
 
 /** Throws `InvalidBatchError` unless the compressed batch's records are what its header claims. */
-export function checkCompressedBatch(batch: Uint8Array, maxDecompressedBytes: number): void {
+export function checkCompressedBatch(
+  batch: Uint8Array,
+  maxDecompressedBytes: number,
+  earliestMs = Number.NEGATIVE_INFINITY,
+  latestMs = Number.POSITIVE_INFINITY,
+): void {
   if (batch.length < BatchHeader.SIZE_BYTES) {
     throw new InvalidBatchError(KafkaErrorCode.CORRUPT_MESSAGE, 'batch is shorter than a RecordBatch header');
   }
@@ -54,16 +63,23 @@ export function checkCompressedBatch(batch: Uint8Array, maxDecompressedBytes: nu
       `recordCount ${recordCount} cannot fit in ${section.length} decompressed bytes`,
     );
   }
-  checkRecordsSection(section, 0, recordCount);
+  const baseTimestampMs = readInt64(view, BatchHeader.BASE_TIMESTAMP);
+  checkRecordsSection(section, 0, recordCount, baseTimestampMs, earliestMs, latestMs);
 }
 
 /** Checks each batch of a packed group; one verdict per batch, in order. */
 export function checkPackedBatches(group: PackedBatches): BatchVerdict[] {
   const verdicts: BatchVerdict[] = [];
   let start = 0;
-  for (const end of group.ends) {
+  for (let i = 0; i < group.ends.length; i++) {
+    const end = group.ends[i]!;
     try {
-      checkCompressedBatch(group.packed.subarray(start, end), group.maxDecompressedBytes);
+      checkCompressedBatch(
+        group.packed.subarray(start, end),
+        group.maxDecompressedBytes,
+        group.earliestMs[i],
+        group.latestMs[i],
+      );
       verdicts.push(GOOD);
     } catch (error) {
       verdicts.push(

@@ -1,5 +1,6 @@
 import { InvalidBatchError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { readInt64 } from '../common/offset.js';
 import { batchCheckFailureName, checkBatch } from './batch-check.js';
 import { BatchAttributes, BatchHeader, CompressionCodec, compressionCodecName } from './batch-header.js';
 import { BufferViews } from './buffer-views.js';
@@ -36,8 +37,18 @@ function reject(code: KafkaErrorCode, message: string): never {
   throw new InvalidBatchError(code, message);
 }
 
-/** Throws `InvalidBatchError` unless `batch` is exactly one valid RecordBatch v2 a client may produce. */
-export function validateProducedBatch(batch: Uint8Array, maxMessageBytes: number): void {
+/**
+ * Throws `InvalidBatchError` unless `batch` is exactly one valid RecordBatch v2 a client may produce.
+ * Uncompressed records whose CreateTime lies outside [earliestMs, latestMs] are refused with
+ * INVALID_TIMESTAMP (a record without a timestamp, -1, is not checked, as in Kafka); the shard
+ * derives the window from the topic's message.timestamp.before/after.max.ms (`timestampWindow`).
+ */
+export function validateProducedBatch(
+  batch: Uint8Array,
+  maxMessageBytes: number,
+  earliestMs = Number.NEGATIVE_INFINITY,
+  latestMs = Number.POSITIVE_INFINITY,
+): void {
   if (batch.length > maxMessageBytes) {
     reject(
       KafkaErrorCode.MESSAGE_TOO_LARGE,
@@ -90,7 +101,29 @@ export function validateProducedBatch(batch: Uint8Array, maxMessageBytes: number
       `lastOffsetDelta ${lastOffsetDelta} disagrees with recordCount ${recordCount}`,
     );
   }
-  if (codec === CompressionCodec.NONE) checkRecordsSection(batch, BatchHeader.SIZE_BYTES, recordCount);
+  if (codec === CompressionCodec.NONE) {
+    const baseTimestampMs = readInt64(view, at + BatchHeader.BASE_TIMESTAMP);
+    checkRecordsSection(batch, BatchHeader.SIZE_BYTES, recordCount, baseTimestampMs, earliestMs, latestMs);
+  }
+}
+
+/**
+ * The CreateTime window a topic accepts at `nowMs`: Kafka's
+ * message.timestamp.before.max.ms and message.timestamp.after.max.ms. A
+ * LogAppendTime topic overwrites timestamps, so it accepts any.
+ */
+export function timestampWindow(
+  config: { timestampType: string; timestampBeforeMaxMs: number; timestampAfterMaxMs: number },
+  nowMs: number,
+  into: { earliestMs: number; latestMs: number },
+): void {
+  if (config.timestampType === 'LogAppendTime') {
+    into.earliestMs = Number.NEGATIVE_INFINITY;
+    into.latestMs = Number.POSITIVE_INFINITY;
+    return;
+  }
+  into.earliestMs = nowMs - config.timestampBeforeMaxMs;
+  into.latestMs = nowMs + config.timestampAfterMaxMs;
 }
 
 /**
@@ -99,7 +132,14 @@ export function validateProducedBatch(batch: Uint8Array, maxMessageBytes: number
  * offsetDelta = its index, and nothing after the last. Kafka's validator
  * checks the same of compressed batches once inflated (compressed-check.ts).
  */
-export function checkRecordsSection(section: Uint8Array, start: number, recordCount: number): void {
+export function checkRecordsSection(
+  section: Uint8Array,
+  start: number,
+  recordCount: number,
+  baseTimestampMs = 0,
+  earliestMs = Number.NEGATIVE_INFINITY,
+  latestMs = Number.POSITIVE_INFINITY,
+): void {
   const batch = section;
   const limit = batch.length;
   cursor.position = start;
@@ -110,7 +150,14 @@ export function checkRecordsSection(section: Uint8Array, start: number, recordCo
       if (bodyBytes < 1 || end > limit)
         reject(KafkaErrorCode.INVALID_RECORD, `record ${i} length runs past the batch`);
       cursor.position++; // attributes (unused)
-      readVarint(batch, cursor, end); // timestampDelta
+      const timestampMs = baseTimestampMs + readVarint(batch, cursor, end);
+      if ((timestampMs < earliestMs || timestampMs > latestMs) && timestampMs !== -1) {
+        reject(
+          KafkaErrorCode.INVALID_TIMESTAMP,
+          `record ${i} has timestamp ${timestampMs}, outside the topic's window ${earliestMs}..${latestMs} ` +
+            '(message.timestamp.before.max.ms / after.max.ms)',
+        );
+      }
       const offsetDelta = readVarint(batch, cursor, end, 5);
       if (offsetDelta !== i)
         reject(KafkaErrorCode.INVALID_RECORD, `record ${i} has offsetDelta ${offsetDelta}`);

@@ -101,4 +101,32 @@ describe('compressed produce through the engine', () => {
     expect(await engine.flush()).toBe(KafkaErrorCode.NONE);
     expect(await readValues(engine, 'order')).toEqual(expected);
   });
+
+  it('given CreateTime records outside message.timestamp.before/after.max.ms, then INVALID_TIMESTAMP, plain or compressed', async () => {
+    const temp = makeTempDir('timestamps');
+    cleanup = temp.cleanup;
+    engine = await startTestEngine(temp.dir);
+    await engine.createTopic('stamped', 1, { timestampBeforeMaxMs: 60_000 });
+    await engine.createTopic('appended', 1, { timestampType: 'LogAppendTime' });
+    const nowMs = Date.now();
+    const at = (timestampMs: number, codec: CompressionCodec) => {
+      const one = [{ key: null, value: text.encode(`at ${timestampMs}`), timestampMs }];
+      return codec === CompressionCodec.NONE ? buildRecordBatch(one) : buildCompressedBatch(one, codec);
+    };
+    for (const codec of [CompressionCodec.NONE, CompressionCodec.ZSTD]) {
+      // Kafka 4's default: at most one hour into the future.
+      const future = await engine.produce('stamped', 0, at(nowMs + 2 * 3600_000, codec), -1);
+      expect(future.errorCode).toBe(KafkaErrorCode.INVALID_TIMESTAMP);
+      expect(future.errorMessage).toMatch(/timestamp/);
+      const past = await engine.produce('stamped', 0, at(nowMs - 3600_000, codec), -1);
+      expect(past.errorCode).toBe(KafkaErrorCode.INVALID_TIMESTAMP);
+      expect((await engine.produce('stamped', 0, at(nowMs - 1000, codec), -1)).errorCode).toBe(
+        KafkaErrorCode.NONE,
+      );
+      // LogAppendTime topics overwrite the timestamp, so any is accepted.
+      const overwritten = await engine.produce('appended', 0, at(nowMs + 48 * 3600_000, codec), -1);
+      expect(overwritten.errorCode).toBe(KafkaErrorCode.NONE);
+    }
+    expect((await engine.listOffsets('stamped', 0, -1)).offset).toBe(2);
+  });
 });

@@ -43,4 +43,37 @@ describe('idempotent producer state', () => {
     table.recordAppend(-1, -1, -1, 3, 0);
     expect(table.size()).toBe(0);
   });
+
+  it('given a producer idle past producer.id.expiration.ms, then it is forgotten and accepted afresh at any sequence', () => {
+    const table = new ProducerStateTable({ expirationMs: 1000, maxProducers: 100 });
+    table.recordAppend(5, 0, 0, 10, 0, 10_000);
+    expect(table.check(5, 0, 0, 10, 10_500)).toBe(DUPLICATE);
+    expect(table.check(5, 0, 50, 1, 10_500)).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(table.check(5, 0, 50, 1, 11_001)).toBe(APPEND);
+    expect(table.size()).toBe(0);
+  });
+
+  it('given idle producers, when the retention timer expires them, then only those past the expiration go', () => {
+    const table = new ProducerStateTable({ expirationMs: 1000, maxProducers: 100 });
+    table.recordAppend(1, 0, 0, 1, 0, 1_000);
+    table.recordAppend(2, 0, 0, 1, 1, 1_500);
+    table.recordAppend(1, 0, 1, 1, 2, 1_800);
+    expect(table.expire(2_600)).toBe(1);
+    expect(table.size()).toBe(1);
+    expect(table.check(1, 0, 1, 1, 2_600)).toBe(DUPLICATE);
+    expect(table.expire(2_801)).toBe(1);
+    expect(table.size()).toBe(0);
+  });
+
+  it('given more producer ids than the cap, then the least recently used is forgotten and the table stays at the cap', () => {
+    const table = new ProducerStateTable({ expirationMs: 1e12, maxProducers: 3 });
+    for (let id = 0; id < 3; id++) table.recordAppend(id, 0, 0, 1, id, 100 + id);
+    table.recordAppend(0, 0, 1, 1, 10, 200); // 0 is now the most recently used
+    for (let id = 3; id < 1000; id++) table.recordAppend(id, 0, 0, 1, id, 300 + id);
+    expect(table.size()).toBe(3);
+    expect(table.check(999, 0, 0, 1, 2000)).toBe(DUPLICATE);
+    // Forgotten producers are accepted afresh at any sequence.
+    expect(table.check(0, 0, 77, 1, 2000)).toBe(APPEND);
+    expect(table.check(1, 0, 77, 1, 2000)).toBe(APPEND);
+  });
 });

@@ -88,12 +88,40 @@ describe('checking compressed batches as Kafka validator does', () => {
     const verdicts = checkPackedBatches({
       packed,
       ends: [good.length, good.length + lying.length, packed.length],
+      earliestMs: [0, 0, 0],
+      latestMs: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 10],
       maxDecompressedBytes: 1 << 20,
     });
+    // The third is well formed, but its records' CreateTime is past its window.
     expect(verdicts.map((v) => v.errorCode)).toEqual([
       KafkaErrorCode.NONE,
       KafkaErrorCode.INVALID_RECORD,
-      KafkaErrorCode.NONE,
+      KafkaErrorCode.INVALID_TIMESTAMP,
     ]);
   });
+
+  it.each(CODECS)(
+    'given codec %i, a record whose CreateTime is outside the window is refused INVALID_TIMESTAMP',
+    (codec) => {
+      const nowMs = 1_700_000_000_000;
+      const batch = buildCompressedBatch(
+        [
+          { key: null, value: text.encode('on time'), timestampMs: nowMs },
+          { key: null, value: text.encode('late'), timestampMs: nowMs + 2 * 3600_000 },
+        ],
+        codec,
+      );
+      const refused = (() => {
+        try {
+          checkCompressedBatch(batch, 1 << 20, nowMs - 1000, nowMs + 3600_000);
+        } catch (error) {
+          return error as InvalidBatchError;
+        }
+        return null;
+      })();
+      expect(refused?.kafkaCode).toBe(KafkaErrorCode.INVALID_TIMESTAMP);
+      expect(refused?.message).toMatch(/record 1/);
+      expect(() => checkCompressedBatch(batch, 1 << 20, nowMs - 1000, nowMs + 3 * 3600_000)).not.toThrow();
+    },
+  );
 });

@@ -12,6 +12,8 @@ export const topicConfigKeys = {
   'retention.ms': 'retentionMs',
   'max.message.bytes': 'maxMessageBytes',
   'message.timestamp.type': 'timestampType',
+  'message.timestamp.before.max.ms': 'timestampBeforeMaxMs',
+  'message.timestamp.after.max.ms': 'timestampAfterMaxMs',
 } as const satisfies Record<string, keyof TopicConfig>;
 
 export type TopicConfigKey = keyof typeof topicConfigKeys;
