@@ -9,8 +9,8 @@ import { TimeIndex } from './time-index.js';
 /**
  * Recovery of a partition directory (DESIGN.md §3):
  *
- * - Closed segments are trusted to hold whole batches (each was synced
- *   before the next one began). Their index files are loaded when they are
+ * - Closed segments are trusted to hold whole batches (each is synced
+ *   when it is rolled, before the next one takes appends: partition-log.ts). Their index files are loaded when they are
  *   present and consistent, else rebuilt by walking batch headers; the walk
  *   from the last index entry to the end finds the segment's next offset.
  *   Their CRCs are checked lazily, when a read first returns each batch.

@@ -49,6 +49,7 @@ export interface AppendResult {
 
 const EMPTY = new Uint8Array(0);
 const SCRATCH_BYTES_MIN = 1024 * 1024;
+const SCRATCH_BYTES_INITIAL = 4 * 1024;
 /** Headroom read past maxBytes so the batch holding the offset is usually in the same read. */
 const SEARCH_SLACK_BYTES = 16 * 1024;
 /**
@@ -80,7 +81,8 @@ export class PartitionLog implements SyncTarget {
   private durable: number;
   private readonly groupCommit: GroupCommit;
   private readonly intervalTimer: NodeJS.Timeout | null = null;
-  private scratch = new Uint8Array(SCRATCH_BYTES_MIN);
+  /** Grown on demand (ensureScratch): a log that is never read costs no buffer. */
+  private scratch = new Uint8Array(SCRATCH_BYTES_INITIAL);
   private scratchView = new DataView(this.scratch.buffer);
   private readonly batchViews = new BufferViews();
   private readonly result: AppendResult = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1 };
@@ -485,18 +487,30 @@ export class PartitionLog implements SyncTarget {
     return this.active.createdMs >= 0 && nowMs - this.active.createdMs >= segmentMs;
   }
 
-  /** Closes the active segment (indexes written and synced; its log synced by the next group commit) and starts another. */
+  /**
+   * Closes the active segment and starts another. The closing segment's log
+   * is synced first, in every fsync mode: recovery trusts closed segments
+   * (it walks their headers without checking CRCs, and loads their index
+   * files), which is only sound if no closed segment can have lost an
+   * unsynced tail to a power loss. One blocking sync per segment.bytes of
+   * log costs little; a failure stops the log like any failed sync.
+   */
   private roll(): void {
     this.writeBuffered();
     const closing = this.active;
+    try {
+      storageIo().fsync(closing.fd);
+    } catch (error) {
+      this.stop(`fdatasync failed while rolling, partition log stopped: ${errorMessage(error)}`);
+      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, this.failureMessage ?? 'sync failed');
+    }
     closing.writeIndexes();
     const next = Segment.create(this.options.dir, closing.nextOffset);
     fsyncDirectory(this.options.dir);
     this.segments.push(next);
     this.active = next;
-    // The closed segment's last appends are synced with the next group commit
-    // (it stays in the dirty set); under `never` it is synced now, in the background.
-    if (this.options.fsync !== 'always') this.groupCommit.request();
+    // The closed segment stays in the dirty set under `always`: durableOffset
+    // advances past its appends with the next group commit, as for any append.
   }
 
   /** Index of the last segment whose base offset is at or below `offset`. */

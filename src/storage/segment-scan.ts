@@ -32,7 +32,10 @@ export function scanSegment(
   fromOffset: number,
   verifyCrc: boolean,
 ): ScanResult {
-  let buffer = new Uint8Array(CHUNK_BYTES);
+  // No bigger than what is left to scan: recovery opens many small segments.
+  let buffer = new Uint8Array(
+    Math.max(BatchHeader.SIZE_BYTES, Math.min(CHUNK_BYTES, fileBytes - fromPosition)),
+  );
   let view = new DataView(buffer.buffer);
   let position = fromPosition;
   let expectedOffset = fromOffset;
