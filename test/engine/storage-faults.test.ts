@@ -210,4 +210,40 @@ describe('storage faults through the real broker', () => {
     expect((await engine.produce('stuck', 1, batchOf('fine'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
     expect(metricValue(renderMetrics(broker!.engine), 'pyralog_requests_timed_out_total')).toBe(1);
   });
+
+  it('given fsync always and a sync that has not completed, then consumers see nothing past the durable offset and an idempotent retry is not acknowledged', async () => {
+    const temp = makeTempDir('fault-visibility');
+    cleanup = temp.cleanup;
+    const engine = await start(temp.dir, 'op=sync,code=HANG,path=/pending-0/0', {
+      requestTimeoutMs: 400,
+      shutdownTimeoutMs: 500,
+    });
+    expect(await engine.createTopic('pending', 1)).toBe(KafkaErrorCode.NONE);
+    // acks=1 is answered once written; the record is not durable, so it is not visible.
+    const written = await engine.produce('pending', 0, batchOf('not yet durable'), 1);
+    expect(written.errorCode).toBe(KafkaErrorCode.NONE);
+    const fetched = await engine.fetch({
+      partitions: [{ topic: 'pending', partition: 0, offset: 0 as Offset, maxBytes: 1 << 20 }],
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+    });
+    expect(fetched.partitions[0]!.errorCode).toBe(KafkaErrorCode.NONE);
+    expect(fetched.partitions[0]!.records.length).toBe(0);
+    expect(fetched.partitions[0]!.highWatermark).toBe(0);
+    expect((await engine.listOffsets('pending', 0, -1)).offset).toBe(0);
+    const [described] = (await engine.describePartitions('pending'))!;
+    expect(described).toMatchObject({ logEndOffset: 1, highWatermark: 0 });
+
+    // An idempotent batch waiting for its sync, then its retry: neither is acknowledged before it is durable.
+    const idempotent = buildRecordBatch([{ key: null, value: text.encode('once') }], {
+      producerId: await engine.nextProducerId(),
+      producerEpoch: 0,
+      baseSequence: 0,
+    });
+    const first = await engine.produce('pending', 0, idempotent.slice(), -1);
+    expect(first.errorCode).toBe(KafkaErrorCode.REQUEST_TIMED_OUT);
+    const retry = await engine.produce('pending', 0, idempotent.slice(), -1);
+    expect(retry.errorCode).toBe(KafkaErrorCode.REQUEST_TIMED_OUT);
+  });
 });
