@@ -15,6 +15,17 @@ export type FsyncPolicy = 'always' | 'never' | { readonly intervalMs: number };
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
 
+/** A topic's compression.type: `producer` keeps each batch's codec; any other recompresses batches into it. */
+export type TopicCompression = 'producer' | 'uncompressed' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+export const TOPIC_COMPRESSIONS: readonly TopicCompression[] = [
+  'producer',
+  'uncompressed',
+  'gzip',
+  'snappy',
+  'lz4',
+  'zstd',
+];
+
 /** Per-topic settings; a topic created without them takes the broker's defaults. */
 export interface TopicConfig {
   readonly segmentBytes: number;
@@ -29,6 +40,7 @@ export interface TopicConfig {
   readonly timestampBeforeMaxMs: number;
   /** CreateTime records newer than now plus this are refused (message.timestamp.after.max.ms). */
   readonly timestampAfterMaxMs: number;
+  readonly compressionType: TopicCompression;
 }
 
 export interface BrokerConfig {
@@ -102,6 +114,7 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   // Kafka 4's defaults: no limit into the past (Long.MAX_VALUE there), one hour into the future.
   timestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
   timestampAfterMaxMs: 3600 * 1000,
+  compressionType: 'producer',
 };
 
 /**
@@ -179,6 +192,12 @@ export function validateTopicConfig(config: TopicConfig, optionPrefix = 'topic.'
     0,
     Number.MAX_SAFE_INTEGER,
   );
+  if (!TOPIC_COMPRESSIONS.includes(config.compressionType)) {
+    throw new ConfigError(
+      `${optionPrefix}compression.type`,
+      `must be one of ${TOPIC_COMPRESSIONS.join(', ')}`,
+    );
+  }
   if (config.timestampType !== 'CreateTime' && config.timestampType !== 'LogAppendTime') {
     throw new ConfigError(`${optionPrefix}message.timestamp.type`, 'must be CreateTime or LogAppendTime');
   }

@@ -27,6 +27,7 @@ export class CompressedBatchChecker {
   private group: Uint8Array[] = [];
   private earliestMs: number[] = [];
   private latestMs: number[] = [];
+  private targetCodecs: number[] = [];
   private waiting: Waiting[] = [];
   private groupBytes = 0;
   private flushScheduled = false;
@@ -46,9 +47,10 @@ export class CompressedBatchChecker {
   }
 
   /** Resolves with the batch's verdict; never rejects (a failed worker answers every batch it held with an error). */
-  check(batch: Uint8Array, earliestMs: number, latestMs: number): Promise<BatchVerdict> {
+  check(batch: Uint8Array, earliestMs: number, latestMs: number, targetCodec: number): Promise<BatchVerdict> {
     return new Promise((resolve) => {
       this.group.push(batch);
+      this.targetCodecs.push(targetCodec);
       this.earliestMs.push(earliestMs);
       this.latestMs.push(latestMs);
       this.waiting.push({ resolve });
@@ -69,6 +71,8 @@ export class CompressedBatchChecker {
     if (batches.length === 0) return;
     const earliestMs = this.earliestMs;
     const latestMs = this.latestMs;
+    const targetCodecs = this.targetCodecs;
+    this.targetCodecs = [];
     this.group = [];
     this.waiting = [];
     this.earliestMs = [];
@@ -85,7 +89,14 @@ export class CompressedBatchChecker {
     }
     const task = {
       kind: 'check-batches' as const,
-      group: { packed, ends, earliestMs, latestMs, maxDecompressedBytes: this.maxDecompressedBytes },
+      group: {
+        packed,
+        ends,
+        earliestMs,
+        latestMs,
+        targetCodecs,
+        maxDecompressedBytes: this.maxDecompressedBytes,
+      },
     };
     this.pool.run(task, { transferList: [packed.buffer] }).then(
       (verdicts: BatchVerdict[]) => {
@@ -95,6 +106,7 @@ export class CompressedBatchChecker {
         const verdict = {
           errorCode: KafkaErrorCode.UNKNOWN_SERVER_ERROR,
           message: `compressed batch check failed: ${errorMessage(error)}`,
+          converted: null,
         };
         for (const entry of waiting) entry.resolve(verdict);
       },

@@ -4,7 +4,8 @@ import type { BrokerConfig, TopicConfig } from '../common/broker-config.js';
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
-import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
+import { BatchAttributes, BatchHeader, CompressionCodec } from '../record/batch-header.js';
+import { KEEP_CODEC, targetCodecOf } from '../record/compressed-check.js';
 import { timestampWindow } from '../record/validate.js';
 import { ObeliskSequencer } from '../storage/obelisk-sequencer.js';
 import { CompressedBatchChecker } from './compressed-batch-checker.js';
@@ -169,22 +170,28 @@ export class ShardedEngine implements Engine {
       });
     }
     const { host, entry } = target;
-    const compressed =
-      batch.length >= BatchHeader.SIZE_BYTES &&
-      (batch[BatchHeader.ATTRIBUTES + 1]! & BatchAttributes.COMPRESSION_MASK) !== 0;
+    const codec =
+      batch.length >= BatchHeader.SIZE_BYTES
+        ? batch[BatchHeader.ATTRIBUTES + 1]! & BatchAttributes.COMPRESSION_MASK
+        : CompressionCodec.NONE;
+    const targetCodec =
+      entry.config.compressionType === 'producer' ? KEEP_CODEC : targetCodecOf(entry.config.compressionType);
+    const needsChecker =
+      codec !== CompressionCodec.NONE || (targetCodec !== KEEP_CODEC && targetCodec !== codec);
     // The common case costs one size test: no compressed batch anywhere is being checked.
-    if (!compressed && this.handedOff.size === 0) {
+    if (!needsChecker && this.handedOff.size === 0) {
       return host.produce(entry.topicId, partition, batch, acks);
     }
     const key = partitionKey(entry.topicId, partition);
     const before = this.handedOff.get(key);
-    if (!compressed && before === undefined) return host.produce(entry.topicId, partition, batch, acks);
-    // Compressed: its records are inflated and walked on the checker threads while the shard goes on;
-    // this partition's later produces wait until this one is handed to the shard (or refused).
+    if (!needsChecker && before === undefined) return host.produce(entry.topicId, partition, batch, acks);
+    // Compressed (or to be recompressed into the topic's codec): its records are inflated, walked and
+    // recompressed on the checker threads while the shard goes on; this partition's later produces
+    // wait until this one is handed to the shard (or refused).
     let verdict = null;
-    if (compressed) {
+    if (needsChecker) {
       timestampWindow(entry.config, Date.now(), this.window);
-      verdict = this.checker.check(batch, this.window.earliestMs, this.window.latestMs);
+      verdict = this.checker.check(batch, this.window.earliestMs, this.window.latestMs, targetCodec);
     }
     const ready = before === undefined ? verdict! : before.then(() => verdict);
     let markHandedOff!: () => void;
@@ -197,7 +204,7 @@ export class ShardedEngine implements Engine {
         if (checked !== null && checked.errorCode !== KafkaErrorCode.NONE) {
           return Promise.resolve(produceFailure(checked.errorCode, checked.message));
         }
-        return host.produce(entry.topicId, partition, batch, acks);
+        return host.produce(entry.topicId, partition, checked?.converted ?? batch, acks);
       } finally {
         markHandedOff();
         if (this.handedOff.get(key) === handedOff) this.handedOff.delete(key);

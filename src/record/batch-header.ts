@@ -70,6 +70,26 @@ export function compressionCodecName(codec: number): string {
   return codecNames[codec] ?? `unknown(${codec})`;
 }
 
+/** The compression codec of the batch at the start of `bytes` (NONE when shorter than a header). */
+export function batchCodec(bytes: Uint8Array, position = 0): number {
+  if (bytes.length - position < BatchHeader.SIZE_BYTES) return CompressionCodec.NONE;
+  // attributes is big-endian: its low byte, which holds the codec bits, is the second.
+  return bytes[position + BatchHeader.ATTRIBUTES + 1]! & BatchAttributes.COMPRESSION_MASK;
+}
+
+/** Whether any whole batch of the concatenated `records` is compressed with `codec`. */
+export function anyBatchInCodec(records: Uint8Array, codec: number): boolean {
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let position = 0;
+  while (records.length - position >= BatchHeader.SIZE_BYTES) {
+    if (batchCodec(records, position) === codec) return true;
+    const sizeBytes = batchSizeBytes(view, position);
+    if (sizeBytes < BatchHeader.SIZE_BYTES) return false;
+    position += sizeBytes;
+  }
+  return false;
+}
+
 /** Total bytes of the batch that starts at `position` in `view` (batchLength + 12). */
 export function batchSizeBytes(view: DataView, position: number): number {
   return view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;

@@ -1,8 +1,9 @@
 import { InvalidBatchError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64 } from '../common/offset.js';
-import { BatchAttributes, BatchHeader } from './batch-header.js';
-import { decompressRecords } from './compression.js';
+import { BatchAttributes, BatchHeader, CompressionCodec } from './batch-header.js';
+import { compressRecords, decompressRecords } from './compression.js';
+import { crc32c } from './crc32c.js';
 import { checkRecordsSection } from './validate.js';
 
 /**
@@ -15,6 +16,11 @@ import { checkRecordsSection } from './validate.js';
  * on the acceptor or a shard. The header fields were already checked, or are
  * checked again, by `validateProducedBatch` on the shard.
  *
+ * The same threads recompress a batch whose topic's compression.type names
+ * another codec than the batch's, as Kafka does: the records section (already
+ * inflated and walked) is compressed with the topic's codec and the header
+ * keeps every field but the codec bits, batchLength and CRC.
+ *
  * A batch of several on one task travels packed: `packed` holds the batches
  * back to back and `ends[i]` is where batch i ends.
  */
@@ -22,6 +28,29 @@ export interface BatchVerdict {
   /** KafkaErrorCode.NONE when the batch is good. */
   errorCode: KafkaErrorCode;
   message: string;
+  /** The batch recompressed into its topic's codec, or null when it is kept as it came. */
+  converted: Uint8Array | null;
+}
+
+/** `targetCodecs[i]` for a batch whose codec is kept (compression.type=producer). */
+export const KEEP_CODEC = -1;
+
+/** The codec a topic's compression.type asks for, or KEEP_CODEC for `producer`. */
+export function targetCodecOf(compressionType: string): number {
+  switch (compressionType) {
+    case 'uncompressed':
+      return CompressionCodec.NONE;
+    case 'gzip':
+      return CompressionCodec.GZIP;
+    case 'snappy':
+      return CompressionCodec.SNAPPY;
+    case 'lz4':
+      return CompressionCodec.LZ4;
+    case 'zstd':
+      return CompressionCodec.ZSTD;
+    default:
+      return KEEP_CODEC;
+  }
 }
 
 export interface PackedBatches {
@@ -30,18 +59,22 @@ export interface PackedBatches {
   /** Each batch's CreateTime window (validate.ts `timestampWindow`); ±Infinity where none applies. */
   earliestMs: readonly number[];
   latestMs: readonly number[];
+  /** The codec each batch must end in (its topic's compression.type), or KEEP_CODEC. */
+  targetCodecs: readonly number[];
   maxDecompressedBytes: number;
 }
 
-const GOOD: BatchVerdict = { errorCode: KafkaErrorCode.NONE, message: '' };
-
-/** Throws `InvalidBatchError` unless the compressed batch's records are what its header claims. */
+/**
+ * Throws `InvalidBatchError` unless the batch's records are what its header claims; returns the batch
+ * recompressed into `targetCodec` when that differs from its codec, else null.
+ */
 export function checkCompressedBatch(
   batch: Uint8Array,
   maxDecompressedBytes: number,
   earliestMs = Number.NEGATIVE_INFINITY,
   latestMs = Number.POSITIVE_INFINITY,
-): void {
+  targetCodec: number = KEEP_CODEC,
+): Uint8Array | null {
   if (batch.length < BatchHeader.SIZE_BYTES) {
     throw new InvalidBatchError(KafkaErrorCode.CORRUPT_MESSAGE, 'batch is shorter than a RecordBatch header');
   }
@@ -65,6 +98,21 @@ export function checkCompressedBatch(
   }
   const baseTimestampMs = readInt64(view, BatchHeader.BASE_TIMESTAMP);
   checkRecordsSection(section, 0, recordCount, baseTimestampMs, earliestMs, latestMs);
+  if (targetCodec === KEEP_CODEC || targetCodec === codec) return null;
+  return withRecordsSection(batch, targetCodec, compressRecords(targetCodec, section));
+}
+
+/** A copy of `batch`'s header around a new records section in `codec`, with its length and CRC made right. */
+function withRecordsSection(batch: Uint8Array, codec: number, section: Uint8Array): Uint8Array {
+  const out = new Uint8Array(BatchHeader.SIZE_BYTES + section.length);
+  out.set(batch.subarray(0, BatchHeader.SIZE_BYTES), 0);
+  out.set(section, BatchHeader.SIZE_BYTES);
+  const view = new DataView(out.buffer);
+  view.setInt32(BatchHeader.BATCH_LENGTH, out.length - BatchHeader.LOG_OVERHEAD_BYTES);
+  const attributes = view.getInt16(BatchHeader.ATTRIBUTES);
+  view.setInt16(BatchHeader.ATTRIBUTES, (attributes & ~BatchAttributes.COMPRESSION_MASK) | codec);
+  view.setUint32(BatchHeader.CRC, crc32c(out, BatchHeader.CRC_START));
+  return out;
 }
 
 /** Checks each batch of a packed group; one verdict per batch, in order. */
@@ -74,20 +122,22 @@ export function checkPackedBatches(group: PackedBatches): BatchVerdict[] {
   for (let i = 0; i < group.ends.length; i++) {
     const end = group.ends[i]!;
     try {
-      checkCompressedBatch(
+      const converted = checkCompressedBatch(
         group.packed.subarray(start, end),
         group.maxDecompressedBytes,
         group.earliestMs[i],
         group.latestMs[i],
+        group.targetCodecs[i],
       );
-      verdicts.push(GOOD);
+      verdicts.push({ errorCode: KafkaErrorCode.NONE, message: '', converted });
     } catch (error) {
       verdicts.push(
         error instanceof InvalidBatchError
-          ? { errorCode: error.kafkaCode, message: error.message }
+          ? { errorCode: error.kafkaCode, message: error.message, converted: null }
           : {
               errorCode: KafkaErrorCode.CORRUPT_MESSAGE,
               message: `batch does not decompress: ${String(error)}`,
+              converted: null,
             },
       );
     }

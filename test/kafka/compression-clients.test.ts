@@ -3,9 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { asOffset } from '../../src/common/offset.js';
 import { ApiKey } from '../../src/protocol/kafka/api.js';
-import { BatchAttributes, BatchHeader, compressionCodecName } from '../../src/record/batch-header.js';
+import {
+  BatchAttributes,
+  BatchHeader,
+  CompressionCodec,
+  compressionCodecName,
+} from '../../src/record/batch-header.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
-import '../../src/record/compression.js';
+import { buildCompressedBatch } from '../../src/record/compression.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { KafkaWire } from '../support/kafka-wire.js';
@@ -194,6 +199,119 @@ for codec in ${JSON.stringify(CODECS)}:
         expect(topics[0]!.partitions[0]!.errorCode).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
       }
       expect(wire.closed).toBe(false);
+    } finally {
+      wire.socket.destroy();
+    }
+  });
+
+  it('a topic with compression.type=zstd stores kcat lz4 and plain batches as zstd, and kcat reads them', async () => {
+    const topic = 'topic-zstd';
+    await broker.engine.createTopic(topic, 1, { compressionType: 'zstd' });
+    const lines = Array.from({ length: 30 }, (_, i) => `recompressed ${i}`);
+    await run(
+      'kcat',
+      ['-b', bootstrap, '-P', '-t', topic, '-p', '0', '-z', 'lz4', '-X', 'acks=all'],
+      `${lines.slice(0, 15).join('\n')}\n`,
+    );
+    await run(
+      'kcat',
+      ['-b', bootstrap, '-P', '-t', topic, '-p', '0', '-X', 'acks=all'],
+      `${lines.slice(15).join('\n')}\n`,
+    );
+    const { codecs, values } = await stored(topic);
+    expect(new Set(codecs)).toEqual(new Set(['zstd']));
+    expect(values).toEqual(lines);
+    const consumed = await run('kcat', [
+      '-b',
+      bootstrap,
+      '-C',
+      '-t',
+      topic,
+      '-p',
+      '0',
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+    ]);
+    expect(consumed.trim().split('\n')).toEqual(lines);
+  }, 60_000);
+
+  it('zstd is refused below Produce v7 and below Fetch v10 with UNSUPPORTED_COMPRESSION_TYPE (KIP-110)', async () => {
+    const topic = 'kip-110';
+    await broker.engine.createTopic(topic, 1);
+    const zstd = buildCompressedBatch(
+      [{ key: null, value: new TextEncoder().encode('z') }],
+      CompressionCodec.ZSTD,
+    );
+    const wire = await KafkaWire.open(broker.kafkaPort);
+    try {
+      const produceAt = async (version: number, correlationId: number) => {
+        wire.request(ApiKey.PRODUCE, version, correlationId, (w) =>
+          w
+            .nullableString(null)
+            .int16(-1)
+            .int32(5000)
+            .array([0], (tw) => tw.string(topic).array([0], (pw) => pw.int32(0).nullableBytes(zstd))),
+        );
+        const reader = (await wire.next(10_000))!.reader;
+        const partitions = reader.array((r) => ({
+          name: r.string(),
+          parts: r.array((p) => {
+            const out = { index: p.int32(), errorCode: p.int16() };
+            p.int64();
+            p.int64();
+            if (version >= 5) p.int64();
+            return out;
+          }),
+        }));
+        return partitions[0]!.parts[0]!.errorCode;
+      };
+      expect(await produceAt(6, 1)).toBe(KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+      expect(await produceAt(7, 2)).toBe(KafkaErrorCode.NONE);
+      const fetchAt = async (version: number, correlationId: number) => {
+        wire.request(ApiKey.FETCH, version, correlationId, (w) => {
+          w.int32(-1)
+            .int32(0)
+            .int32(0)
+            .int32(1 << 20)
+            .int8(0)
+            .int32(0)
+            .int32(-1);
+          w.array([0], (tw) =>
+            tw.string(topic).array([0], (pw) => {
+              pw.int32(0);
+              if (version >= 9) pw.int32(-1);
+              pw.int64(0)
+                .int64(-1)
+                .int32(1 << 20);
+            }),
+          );
+          w.array([], () => {});
+        });
+        const reader = (await wire.next(10_000))!.reader;
+        reader.int32();
+        reader.int16();
+        reader.int32();
+        const topics = reader.array((r) => ({
+          name: r.string(),
+          parts: r.array((p) => {
+            const out = { index: p.int32(), errorCode: p.int16() };
+            p.int64();
+            p.int64();
+            p.int64();
+            p.int32(); // aborted transactions: null
+            return { ...out, records: p.nullableBytes() };
+          }),
+        }));
+        return topics[0]!.parts[0]!;
+      };
+      const old = await fetchAt(9, 3);
+      expect(old.errorCode).toBe(KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+      expect(old.records?.length ?? 0).toBe(0);
+      const current = await fetchAt(10, 4);
+      expect(current.errorCode).toBe(KafkaErrorCode.NONE);
+      expect(decodeRecordSet(current.records!).map((r) => new TextDecoder().decode(r.value!))).toEqual(['z']);
     } finally {
       wire.socket.destroy();
     }

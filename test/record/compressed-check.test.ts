@@ -2,8 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidBatchError } from '../../src/common/errors.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
+import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { checkBatch } from '../../src/record/batch-check.js';
 import { BatchHeader, CompressionCodec } from '../../src/record/batch-header.js';
-import { checkCompressedBatch, checkPackedBatches } from '../../src/record/compressed-check.js';
+import { decodeBatchRecords } from '../../src/record/batch-reader.js';
+import { checkCompressedBatch, checkPackedBatches, KEEP_CODEC } from '../../src/record/compressed-check.js';
 import { buildCompressedBatch } from '../../src/record/compression.js';
 import { crc32c } from '../../src/record/crc32c.js';
 
@@ -90,6 +93,7 @@ describe('checking compressed batches as Kafka validator does', () => {
       ends: [good.length, good.length + lying.length, packed.length],
       earliestMs: [0, 0, 0],
       latestMs: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 10],
+      targetCodecs: [KEEP_CODEC, KEEP_CODEC, KEEP_CODEC],
       maxDecompressedBytes: 1 << 20,
     });
     // The third is well formed, but its records' CreateTime is past its window.
@@ -124,4 +128,45 @@ describe('checking compressed batches as Kafka validator does', () => {
       expect(() => checkCompressedBatch(batch, 1 << 20, nowMs - 1000, nowMs + 3 * 3600_000)).not.toThrow();
     },
   );
+
+  it("given a topic codec other than the batch's, then the batch is recompressed with every header field kept", () => {
+    const all = [CompressionCodec.NONE, ...CODECS];
+    for (const from of all) {
+      for (const to of all) {
+        const records = Array.from({ length: 20 }, (_, i) => ({
+          key: text.encode(`k${i}`),
+          value: text.encode(`value ${i} `.repeat(i + 1)),
+        }));
+        const source =
+          from === CompressionCodec.NONE
+            ? buildRecordBatch(records, { producerId: 42, producerEpoch: 3, baseSequence: 7 })
+            : buildCompressedBatch(records, from, { producerId: 42, producerEpoch: 3, baseSequence: 7 });
+        const converted = checkCompressedBatch(
+          source,
+          1 << 20,
+          Number.NEGATIVE_INFINITY,
+          Number.POSITIVE_INFINITY,
+          to,
+        );
+        if (from === to) {
+          expect(converted).toBeNull();
+          continue;
+        }
+        const batch = converted!;
+        const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+        expect(checkBatch(batch, view, 0, batch.length)).toBe(batch.length);
+        expect(view.getInt16(BatchHeader.ATTRIBUTES) & 0x07).toBe(to);
+        for (const field of [
+          BatchHeader.PRODUCER_ID + 4,
+          BatchHeader.BASE_SEQUENCE,
+          BatchHeader.RECORD_COUNT,
+        ]) {
+          expect(view.getInt32(field)).toBe(new DataView(source.buffer, source.byteOffset).getInt32(field));
+        }
+        expect(decodeBatchRecords(batch).map((r) => new TextDecoder().decode(r.value!))).toEqual(
+          records.map((r) => new TextDecoder().decode(r.value)),
+        );
+      }
+    }
+  });
 });

@@ -1,7 +1,12 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Offset } from '../../common/offset.js';
 import type { FetchPartitionRequest } from '../../engine/engine-api.js';
+import { anyBatchInCodec, CompressionCodec } from '../../record/batch-header.js';
 import { ApiKey, type KafkaApi } from './api.js';
+
+/** Fetch versions below this are answered UNSUPPORTED_COMPRESSION_TYPE instead of zstd batches (KIP-110). */
+const FIRST_ZSTD_VERSION = 10;
+
 import type { KafkaReader } from './primitives.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
@@ -122,6 +127,18 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
               highWatermark: -1,
               lastStableOffset: -1,
               logStartOffset: -1,
+              records: new Uint8Array(0),
+            };
+          }
+          if (
+            context.apiVersion < FIRST_ZSTD_VERSION &&
+            anyBatchInCodec(result.records, CompressionCodec.ZSTD)
+          ) {
+            // KIP-110: a client fetching below v10 cannot read zstd, so it gets this error instead.
+            return {
+              partition: partition.partition,
+              ...result,
+              errorCode: KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
               records: new Uint8Array(0),
             };
           }

@@ -1,5 +1,6 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Acks } from '../../engine/engine-api.js';
+import { batchCodec, CompressionCodec } from '../../record/batch-header.js';
 import { ApiKey, type KafkaApi, type KafkaRequestContext } from './api.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
@@ -24,6 +25,9 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
  * `records` is a view into the request frame: the engine copies it once, into
  * the owning shard's ring. acks=0 gets no response at all.
  */
+/** Produce versions below this may not carry zstd batches (KIP-110). */
+const FIRST_ZSTD_VERSION = 7;
+
 /** Versions below this are advertised (for librdkafka's compression probe) but answered UNSUPPORTED_VERSION. */
 export const FIRST_SERVED_VERSION = 3;
 
@@ -65,6 +69,10 @@ async function producePartition(
   if (topicKnown !== KafkaErrorCode.NONE) return failed(partition.index, topicKnown);
   if (partition.records === null || partition.records.length === 0) {
     return failed(partition.index, KafkaErrorCode.INVALID_RECORD);
+  }
+  if (context.apiVersion < FIRST_ZSTD_VERSION && batchCodec(partition.records) === CompressionCodec.ZSTD) {
+    // KIP-110: zstd only from Produce v7, so a client that can read it back is the one writing it.
+    return failed(partition.index, KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
   }
   const outcome = await context.deps.engine.produce(topic, partition.index, partition.records, acks);
   return {

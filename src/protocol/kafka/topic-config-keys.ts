@@ -1,4 +1,4 @@
-import type { TopicConfig } from '../../common/broker-config.js';
+import { TOPIC_COMPRESSIONS, type TopicCompression, type TopicConfig } from '../../common/broker-config.js';
 import { ConfigError } from '../../common/errors.js';
 
 /**
@@ -14,6 +14,7 @@ export const topicConfigKeys = {
   'message.timestamp.type': 'timestampType',
   'message.timestamp.before.max.ms': 'timestampBeforeMaxMs',
   'message.timestamp.after.max.ms': 'timestampAfterMaxMs',
+  'compression.type': 'compressionType',
 } as const satisfies Record<string, keyof TopicConfig>;
 
 export type TopicConfigKey = keyof typeof topicConfigKeys;
@@ -32,6 +33,11 @@ export function topicConfigFromKafka(
         throw new ConfigError(name, `must be CreateTime or LogAppendTime, got "${value}"`);
       }
       config.timestampType = value;
+    } else if (field === 'compressionType') {
+      if (!TOPIC_COMPRESSIONS.includes(value as TopicCompression)) {
+        throw new ConfigError(name, `must be one of ${TOPIC_COMPRESSIONS.join(', ')}, got "${value}"`);
+      }
+      config.compressionType = value as TopicCompression;
     } else {
       const parsed = Number(value);
       if (!Number.isSafeInteger(parsed))
