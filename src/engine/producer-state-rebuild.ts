@@ -1,6 +1,7 @@
 import { PyralogError } from '../common/errors.js';
 import { readInt64 } from '../common/offset.js';
-import { BatchHeader, batchSizeBytes } from '../record/batch-header.js';
+import { BatchHeader } from '../record/batch-header.js';
+import { nextBatchBytes } from '../record/batch-walk.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { ProducerStateTable } from './producer-state.js';
 
@@ -36,8 +37,8 @@ export function rebuildProducerState(
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let position = 0;
     while (chunk.length - position >= BatchHeader.SIZE_BYTES) {
-      const sizeBytes = batchSizeBytes(view, position);
-      if (position + sizeBytes > chunk.length) break;
+      const sizeBytes = nextBatchBytes(view, position, chunk.length);
+      if (sizeBytes < 0) break;
       const baseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
       const recordCount = view.getInt32(position + BatchHeader.RECORD_COUNT);
       const producerId = readInt64(view, position + BatchHeader.PRODUCER_ID);

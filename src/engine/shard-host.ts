@@ -72,6 +72,22 @@ interface Pending {
 
 type RequestFiller = (bytes: Uint8Array, view: DataView, position: number) => void;
 
+export interface RestartPolicy {
+  /** Deaths allowed within `windowMs`; one more and the shard stays down. */
+  limit: number;
+  windowMs: number;
+  /** Delay before the first restart, doubled for each further death in the window, up to the max. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = {
+  limit: 5,
+  windowMs: 60_000,
+  backoffBaseMs: 100,
+  backoffMaxMs: 5_000,
+};
+
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 const RETRIABLE = KafkaErrorCode.NOT_LEADER_OR_FOLLOWER;
@@ -99,6 +115,12 @@ export class ShardHost {
   };
   readonly metricsBuffer = new SharedArrayBuffer(SHARD_METRICS_BYTES);
   restarts = 0;
+  /** How a worker that keeps dying is restarted (tests shorten it). */
+  restartPolicy: RestartPolicy = { ...DEFAULT_RESTART_POLICY };
+  /** Told when the host gives up restarting its worker (the broker logs it). */
+  onShardFailed: ((reason: string) => void) | null = null;
+  private recentDeathsMs: number[] = [];
+  private restartTimer: NodeJS.Timeout | null = null;
   /** Requests answered REQUEST_TIMED_OUT because their shard did not answer within the request timeout. */
   timedOut = 0;
   private deadlineTimer: NodeJS.Timeout | null = null;
@@ -184,12 +206,46 @@ export class ShardHost {
   private onWorkerDied(): void {
     this.state = 'restarting';
     this.stopPump();
-    this.restarts++;
     this.failAllPending();
-    // Restart on fresh rings: the old ones may hold a half-written record.
-    this.start().catch(() => {
+    this.scheduleRestart();
+  }
+
+  /**
+   * Restarts a worker that died, after a backoff that doubles with each
+   * death in the policy's window; past the limit the shard stays down (its
+   * requests are answered with a retriable error) and `onShardFailed` says
+   * why, so a shard that dies on every start cannot spin the broker.
+   */
+  private scheduleRestart(): void {
+    const nowMs = Date.now();
+    const policy = this.restartPolicy;
+    this.recentDeathsMs = this.recentDeathsMs.filter((atMs) => nowMs - atMs < policy.windowMs);
+    this.recentDeathsMs.push(nowMs);
+    if (this.recentDeathsMs.length > policy.limit) {
       this.state = 'stopped';
-    });
+      this.onShardFailed?.(
+        `shard ${this.shardId} died ${this.recentDeathsMs.length} times within ${policy.windowMs} ms; not restarted`,
+      );
+      return;
+    }
+    const delayMs = Math.min(
+      policy.backoffMaxMs,
+      policy.backoffBaseMs * 2 ** (this.recentDeathsMs.length - 1),
+    );
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.state !== 'restarting') return;
+      this.restarts++;
+      // Restart on fresh rings: the old ones may hold a half-written record.
+      this.start().catch(() => {
+        // It died again while opening its partitions: that counts as another death.
+        if (this.state === 'starting') {
+          this.state = 'restarting';
+          this.scheduleRestart();
+        }
+      });
+    }, delayMs);
+    this.restartTimer.unref();
   }
 
   private failAllPending(): void {
@@ -340,6 +396,11 @@ export class ShardHost {
 
   /** Graceful stop: the shard answers what is in its ring, syncs and closes every log, then exits. */
   async stop(timeoutMs: number): Promise<void> {
+    if (this.restartTimer !== null) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+      this.state = 'stopped';
+    }
     const worker = this.worker;
     if (worker === null || this.state === 'stopped') return;
     this.state = 'stopping';

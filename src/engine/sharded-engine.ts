@@ -37,6 +37,8 @@ export interface ShardedEngineOptions {
   retentionCheckIntervalMs?: number;
   /** Told when a shard takes a partition offline (a failed open, write or sync); the broker logs it. */
   onPartitionOffline?: (topicName: string, partition: number, reason: string) => void;
+  /** Told when a shard that kept dying is no longer restarted; the broker logs it. */
+  onShardFailed?: (reason: string) => void;
 }
 
 const NO_OFFSET = -1 as Offset;
@@ -63,6 +65,7 @@ export class ShardedEngine implements Engine {
     private readonly producerIds: ObeliskSequencer,
     retentionCheckIntervalMs: number,
     onPartitionOffline: ShardedEngineOptions['onPartitionOffline'],
+    onShardFailed: ShardedEngineOptions['onShardFailed'],
   ) {
     this.checker = new CompressedBatchChecker(BATCH_CHECKER_THREADS, config.maxDecompressedBatchBytes);
     this.hosts = Array.from({ length: config.shardCount }, (_, shardId) => {
@@ -73,6 +76,7 @@ export class ShardedEngine implements Engine {
         retentionCheckIntervalMs,
       );
       host.onPartitionOffline = onPartitionOffline ?? null;
+      host.onShardFailed = onShardFailed ?? null;
       return host;
     });
   }
@@ -99,6 +103,7 @@ export class ShardedEngine implements Engine {
       producerIds,
       options.retentionCheckIntervalMs ?? 30_000,
       options.onPartitionOffline,
+      options.onShardFailed,
     );
     try {
       await Promise.all(engine.hosts.map((host) => host.start()));

@@ -1,4 +1,5 @@
 import { BatchHeader } from './batch-header.js';
+import { nextBatchBytes } from './batch-walk.js';
 import { crc32c } from './crc32c.js';
 
 /**
@@ -43,12 +44,9 @@ export function checkBatch(
   maxBatchBytes = 0x7fff_ffff,
   verifyCrc = true,
 ): number {
-  if (limit - position < BatchHeader.SIZE_BYTES) return BatchCheckFailure.TRUNCATED;
-  const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-  if (sizeBytes < BatchHeader.SIZE_BYTES || sizeBytes > maxBatchBytes) return BatchCheckFailure.BAD_LENGTH;
-  if (view.getInt8(position + BatchHeader.MAGIC) !== BatchHeader.MAGIC_V2) return BatchCheckFailure.BAD_MAGIC;
-  if (limit - position < sizeBytes) return BatchCheckFailure.TRUNCATED;
-  if (!verifyCrc) return sizeBytes;
+  // The walker's failure codes are the first three of BatchCheckFailure.
+  const sizeBytes = nextBatchBytes(view, position, limit, maxBatchBytes);
+  if (sizeBytes < 0 || !verifyCrc) return sizeBytes;
   const storedCrc = view.getUint32(position + BatchHeader.CRC);
   if (crc32c(bytes, position + BatchHeader.CRC_START, position + sizeBytes) !== storedCrc) {
     return BatchCheckFailure.BAD_CRC;

@@ -2,6 +2,7 @@ import { InvalidBatchError, UnsupportedCompressionError } from '../common/errors
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64 } from '../common/offset.js';
 import { BatchAttributes, BatchHeader, CompressionCodec, compressionCodecName } from './batch-header.js';
+import { nextBatchBytes } from './batch-walk.js';
 import type { ConsumedRecord, RecordHeader } from './record.js';
 import { type Cursor, readVarint } from './varint.js';
 
@@ -111,8 +112,8 @@ export function decodeRecordSet(records: Uint8Array): ConsumedRecord[] {
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
   let position = 0;
   while (records.length - position >= BatchHeader.SIZE_BYTES) {
-    const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-    if (sizeBytes < BatchHeader.SIZE_BYTES || position + sizeBytes > records.length) break;
+    const sizeBytes = nextBatchBytes(view, position, records.length);
+    if (sizeBytes < 0) break;
     for (const record of decodeBatchRecords(records.subarray(position, position + sizeBytes)))
       out.push(record);
     position += sizeBytes;

@@ -41,6 +41,8 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const engineOptions: ShardedEngineOptions = {
     onPartitionOffline: (topic, partition, reason) =>
       logger.error({ topic, partition, reason }, 'partition offline: not served until the broker restarts'),
+    onShardFailed: (reason) =>
+      logger.error({ reason }, 'shard down: it kept dying and is no longer restarted'),
   };
   if (options.retentionCheckIntervalMs !== undefined)
     engineOptions.retentionCheckIntervalMs = options.retentionCheckIntervalMs;

@@ -2,6 +2,7 @@ import { UnsupportedCompressionError } from '../common/errors.js';
 import { readInt64 } from '../common/offset.js';
 import { BatchAttributes, BatchHeader, compressionCodecName } from '../record/batch-header.js';
 import { decodeBatchRecords } from '../record/batch-reader.js';
+import { nextBatchBytes } from '../record/batch-walk.js';
 import { decompressRecords } from '../record/compression.js';
 import type { ConsumedRecord } from '../record/record.js';
 
@@ -29,8 +30,8 @@ export function recordWindow(records: Uint8Array, fromOffset: number, limit: num
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
   let position = 0;
   while (records.length - position >= BatchHeader.SIZE_BYTES) {
-    const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-    if (sizeBytes < BatchHeader.SIZE_BYTES || position + sizeBytes > records.length) break;
+    const sizeBytes = nextBatchBytes(view, position, records.length);
+    if (sizeBytes < 0) break;
     const lastOffset =
       readInt64(view, position + BatchHeader.BASE_OFFSET) +
       view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA);
@@ -84,8 +85,8 @@ export function decodablePrefix(records: Uint8Array, fromOffset: number): Decoda
   let position = 0;
   let endOffset = fromOffset;
   while (records.length - position >= BatchHeader.SIZE_BYTES) {
-    const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-    if (sizeBytes < BatchHeader.SIZE_BYTES || position + sizeBytes > records.length) break;
+    const sizeBytes = nextBatchBytes(view, position, records.length);
+    if (sizeBytes < 0) break;
     const baseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
     const codec = view.getInt16(position + BatchHeader.ATTRIBUTES) & BatchAttributes.COMPRESSION_MASK;
     if (!codecDecodable(codec)) {

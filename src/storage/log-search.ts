@@ -1,6 +1,7 @@
 import { readInt64 } from '../common/offset.js';
 import { BatchAttributes, BatchHeader, CompressionCodec } from '../record/batch-header.js';
 import { decodeBatchRecords } from '../record/batch-reader.js';
+import { nextBatchBytes } from '../record/batch-walk.js';
 
 /**
  * Searches inside bytes read from a segment: the batch holding an offset,
@@ -27,8 +28,10 @@ export function findBatchContaining(view: DataView, length: number, offset: numb
       search.scannedBytes = position;
       return search;
     }
-    const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-    if (sizeBytes < BatchHeader.SIZE_BYTES) break;
+    // A batch running past the window is still stepped over whole (the next read starts after it):
+    // only its header (within the window) has to be sane.
+    const sizeBytes = nextBatchBytes(view, position, Number.MAX_SAFE_INTEGER);
+    if (sizeBytes < 0) break;
     position += sizeBytes;
   }
   search.position = -1;
@@ -55,7 +58,8 @@ export function timestampLookup(
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let position = 0;
     while (position + BatchHeader.SIZE_BYTES <= chunk.length) {
-      const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+      const sizeBytes = nextBatchBytes(view, position, chunk.length);
+      if (sizeBytes < 0) return null;
       const baseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
       const maxTimestampMs = readInt64(view, position + BatchHeader.MAX_TIMESTAMP);
       if (maxTimestampMs >= timestampMs) {

@@ -3,14 +3,15 @@ import { assert, errorMessage, PyralogError, StorageCorruptionError } from '../c
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64, writeInt64 } from '../common/offset.js';
 import { checkBatch } from '../record/batch-check.js';
-import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
+import { BatchAttributes, BatchHeader, batchSizeBytes } from '../record/batch-header.js';
+import { nextBatchBytes } from '../record/batch-walk.js';
 import { BufferViews } from '../record/buffer-views.js';
 import { crc32c } from '../record/crc32c.js';
 import { takeCleanMarker, writeCleanMarker } from './clean-marker.js';
 import { GroupCommit, type SyncTarget } from './group-commit.js';
 import { recoverSegments } from './log-recovery.js';
 import { findBatchContaining, timestampLookup } from './log-search.js';
-import { Segment } from './segment.js';
+import { Segment, WRITTEN_LEADER_EPOCH } from './segment.js';
 import { fsyncDirectory } from './segment-files.js';
 import { storageIo } from './storage-io.js';
 import { writeAllAt, writeFullyAt } from './write-at.js';
@@ -48,6 +49,7 @@ export interface AppendResult {
 }
 
 const EMPTY = new Uint8Array(0);
+
 const SCRATCH_BYTES_MIN = 1024 * 1024;
 const SCRATCH_BYTES_INITIAL = 4 * 1024;
 /** Headroom read past maxBytes so the batch holding the offset is usually in the same read. */
@@ -282,7 +284,7 @@ export class PartitionLog implements SyncTarget {
       this.roll();
     }
     writeInt64(view, at + BatchHeader.BASE_OFFSET, this.active.nextOffset);
-    view.setInt32(at + BatchHeader.PARTITION_LEADER_EPOCH, 0);
+    view.setInt32(at + BatchHeader.PARTITION_LEADER_EPOCH, WRITTEN_LEADER_EPOCH);
     if (this.options.config.timestampType === 'LogAppendTime') {
       view.setInt16(
         at + BatchHeader.ATTRIBUTES,
@@ -355,9 +357,11 @@ export class PartitionLog implements SyncTarget {
     // Cut before the first batch at or past the high watermark (chunk is a view into scratch).
     const at = chunk.byteOffset - this.scratch.byteOffset;
     let end = 0;
-    while (end + BatchHeader.SIZE_BYTES <= chunk.length) {
+    for (;;) {
+      const sizeBytes = nextBatchBytes(this.scratchView, at + end, at + chunk.length);
+      if (sizeBytes < 0) break;
       if (readInt64(this.scratchView, at + end + BatchHeader.BASE_OFFSET) >= highWatermark) break;
-      end += this.scratchView.getInt32(at + end + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+      end += sizeBytes;
     }
     return end >= chunk.length ? chunk : chunk.subarray(0, end);
   }
@@ -565,11 +569,15 @@ export class PartitionLog implements SyncTarget {
       at = 0;
     }
     let end = at;
-    while (end + BatchHeader.LOG_OVERHEAD_BYTES <= got) {
-      const sizeBytes =
-        this.scratchView.getInt32(end + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-      if (end + sizeBytes > got || (end > at && end + sizeBytes - at > maxBytes)) break;
+    for (;;) {
+      const sizeBytes = nextBatchBytes(this.scratchView, end, got);
+      if (sizeBytes < 0 || (end > at && end + sizeBytes - at > maxBytes)) break;
       end += sizeBytes;
+    }
+    // The first batch was read whole (above), so if it does not walk its header is damaged: say so
+    // rather than return nothing, which would leave a consumer asking for this offset forever.
+    if (end === at) {
+      throw new StorageCorruptionError(`damaged batch header at byte ${start} of ${segment.logPath}`);
     }
     end = this.verifiedEnd(segment, start, at, end);
     return this.scratch.subarray(at, end);
@@ -577,12 +585,11 @@ export class PartitionLog implements SyncTarget {
 
   /** Size of the batch at file position `start` (already in scratch at `at` when its header was read). */
   private batchSizeAt(segment: Segment, start: number, at: number, got: number): number {
-    if (got - at >= BatchHeader.LOG_OVERHEAD_BYTES) {
-      return this.scratchView.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-    }
+    // Only sizes the next read (bounded by the segment's end by the caller); the walk then validates it.
+    if (got - at >= BatchHeader.LOG_OVERHEAD_BYTES) return batchSizeBytes(this.scratchView, at);
     const header = new Uint8Array(BatchHeader.LOG_OVERHEAD_BYTES);
     storageIo().read(segment.fd, header, 0, header.length, start);
-    return new DataView(header.buffer).getInt32(BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+    return batchSizeBytes(new DataView(header.buffer), 0);
   }
 
   /**
@@ -592,20 +599,31 @@ export class PartitionLog implements SyncTarget {
   private verifiedEnd(segment: Segment, start: number, at: number, end: number): number {
     if (start + (end - at) <= segment.verifiedBytes || start >= segment.appendedFrom) return end;
     let cursor = at;
+    let expectedOffset = -1;
     while (cursor < end) {
-      const sizeBytes =
-        this.scratchView.getInt32(cursor + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+      const sizeBytes = nextBatchBytes(this.scratchView, cursor, end);
+      if (sizeBytes < 0) return cursor; // cannot happen: [at, end) was walked batch by batch
       const filePosition = start + (cursor - at);
+      const baseOffset = readInt64(this.scratchView, cursor + BatchHeader.BASE_OFFSET);
       if (filePosition + sizeBytes > segment.verifiedBytes && filePosition < segment.appendedFrom) {
-        if (checkBatch(this.scratch, this.scratchView, cursor, end) !== sizeBytes) {
+        // The CRC does not cover baseOffset or the leader epoch: check that the offset follows on
+        // from the batch before and lies inside the segment, and the epoch is the one written, or
+        // a flipped bit there would serve records at wrong offsets or with a wrong epoch.
+        const offsetsFollow =
+          baseOffset >= segment.baseOffset &&
+          baseOffset < segment.nextOffset &&
+          (cursor === at || baseOffset === expectedOffset) &&
+          this.scratchView.getInt32(cursor + BatchHeader.PARTITION_LEADER_EPOCH) === WRITTEN_LEADER_EPOCH;
+        if (!offsetsFollow || checkBatch(this.scratch, this.scratchView, cursor, end) !== sizeBytes) {
           if (cursor === at) {
             throw new StorageCorruptionError(
-              `batch at byte ${filePosition} of ${segment.logPath} fails its CRC32C`,
+              `batch at byte ${filePosition} of ${segment.logPath} fails its ${offsetsFollow ? 'CRC32C' : 'offset or epoch check'}`,
             );
           }
           return cursor;
         }
       }
+      expectedOffset = baseOffset + this.scratchView.getInt32(cursor + BatchHeader.LAST_OFFSET_DELTA) + 1;
       cursor += sizeBytes;
     }
     if (start <= segment.verifiedBytes) {

@@ -1,7 +1,7 @@
 import { readInt64 } from '../common/offset.js';
 import { batchCheckFailureName, checkBatch } from '../record/batch-check.js';
-import { BatchHeader } from '../record/batch-header.js';
-import type { Segment } from './segment.js';
+import { BatchHeader, batchSizeBytes } from '../record/batch-header.js';
+import { type Segment, WRITTEN_LEADER_EPOCH } from './segment.js';
 import { storageIo } from './storage-io.js';
 
 /**
@@ -50,7 +50,8 @@ export function scanSegment(
     );
     let at = 0;
     while (got - at >= BatchHeader.SIZE_BYTES) {
-      const sizeBytes = view.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+      // The raw declared size, checked here before use: it decides whether the buffer must grow.
+      const sizeBytes = batchSizeBytes(view, at);
       if (sizeBytes < BatchHeader.SIZE_BYTES)
         return stop(segment, position + at, 'batch length out of range');
       if (sizeBytes > fileBytes - position - at)
@@ -67,6 +68,9 @@ export function scanSegment(
       if (checked < 0) return stop(segment, position + at, batchCheckFailureName(checked));
       const baseOffset = readInt64(view, at + BatchHeader.BASE_OFFSET);
       const nextOffset = baseOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA) + 1;
+      if (view.getInt32(at + BatchHeader.PARTITION_LEADER_EPOCH) !== WRITTEN_LEADER_EPOCH) {
+        return stop(segment, position + at, 'batch leader epoch is not the one written');
+      }
       if (baseOffset !== expectedOffset || nextOffset <= baseOffset) {
         return stop(
           segment,

@@ -9,6 +9,12 @@ import { TimeIndex } from './time-index.js';
  * Owned by the partition's shard thread; the PartitionLog does all I/O
  * through `fd`.
  */
+/**
+ * The partitionLeaderEpoch every batch is written with on a single broker.
+ * Recovery and reads check it, as they check baseOffset: the CRC covers neither.
+ */
+export const WRITTEN_LEADER_EPOCH = 0;
+
 export class Segment {
   /** Bytes of whole batches in the file. */
   sizeBytes = 0;

@@ -99,6 +99,21 @@ export class SimulatedDisk implements StorageIo {
     return lines.join('\n');
   }
 
+  /** Paths of every file, sorted. */
+  paths(): string[] {
+    return [...this.files.keys()].sort();
+  }
+
+  /** Replaces a file's bytes, on disk and in the page cache (damage done while the broker is down). */
+  damage(path: string, change: (bytes: Uint8Array) => Uint8Array): void {
+    const file = this.files.get(path);
+    if (file === undefined) return;
+    const changed = change(file.current.slice(0, file.currentBytes));
+    setImage(file, changed);
+    file.durable = changed.slice();
+    file.durableVersion = file.version;
+  }
+
   crash(): void {
     this.pendingSyncs = [];
     this.fds.clear();

@@ -6,6 +6,7 @@ import { readInt64 } from '../../common/offset.js';
 import { buildRecordBatch } from '../../record/batch-builder.js';
 import { BatchHeader } from '../../record/batch-header.js';
 import { decodeRecordSet } from '../../record/batch-reader.js';
+import { nextBatchBytes } from '../../record/batch-walk.js';
 import type { BenchOptions } from './bench-options.js';
 import { LeanKafkaConsumer } from './lean-kafka-consumer.js';
 import { LeanKafkaProducer } from './lean-kafka-producer.js';
@@ -132,12 +133,16 @@ async function kafkaConsumer(): Promise<void> {
       const view = new DataView(part.records.buffer, part.records.byteOffset, part.records.byteLength);
       let position = 0;
       let nextOffset = from;
-      while (position + BatchHeader.SIZE_BYTES <= part.records.length) {
+      for (
+        let sizeBytes = nextBatchBytes(view, position, part.records.length);
+        sizeBytes > 0;
+        sizeBytes = nextBatchBytes(view, position, part.records.length)
+      ) {
         nextOffset =
           readInt64(view, position + BatchHeader.BASE_OFFSET) +
           view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) +
           1;
-        position += view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+        position += sizeBytes;
       }
       for (const consumed of decodeRecordSet(part.records)) {
         if (consumed.offset < from || consumed.value === null || consumed.value.length < 8) continue;

@@ -1,5 +1,6 @@
 import { readInt64 } from '../../common/offset.js';
 import { BatchHeader } from '../../record/batch-header.js';
+import { nextBatchBytes } from '../../record/batch-walk.js';
 import {
   FRAME_HEADER_BYTES,
   type FrameReader,
@@ -70,8 +71,8 @@ export function nextOffsetAfter(batches: Uint8Array, fallback: number): number {
   let position = 0;
   let next = fallback;
   while (position + BatchHeader.SIZE_BYTES <= batches.length) {
-    const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
-    if (sizeBytes < BatchHeader.SIZE_BYTES || position + sizeBytes > batches.length) break;
+    const sizeBytes = nextBatchBytes(view, position, batches.length);
+    if (sizeBytes < 0) break;
     const last =
       readInt64(view, position + BatchHeader.BASE_OFFSET) +
       view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA);
