@@ -129,4 +129,33 @@ describe('compressed produce through the engine', () => {
     }
     expect((await engine.listOffsets('stamped', 0, -1)).offset).toBe(2);
   });
+
+  it('given a compressed batch being checked, then a plain produce to another partition of the same shard is not held behind it', async () => {
+    const temp = makeTempDir('compressed-no-stall');
+    cleanup = temp.cleanup;
+    engine = await startTestEngine(temp.dir, { shardCount: 1 });
+    await engine.createTopic('slow', 1);
+    await engine.createTopic('fast', 1);
+    // ~120 MiB of records once inflated (a few KiB compressed): tens of milliseconds on the checker thread.
+    const heavy = buildCompressedBatch(
+      Array.from({ length: 120 }, () => ({ key: null, value: new Uint8Array(1024 * 1024) })),
+      CompressionCodec.ZSTD,
+    );
+    const order: string[] = [];
+    const slow = engine.produce('slow', 0, heavy, 1).then((outcome) => {
+      order.push('slow');
+      return outcome;
+    });
+    // The plain produce comes a turn of the event loop later: had the acceptor inflated the heavy batch
+    // itself, that turn would wait for it and the heavy batch would reach the shard first.
+    await new Promise((resolve) => setImmediate(resolve));
+    const fast = engine!.produce('fast', 0, buildRecordBatch(records(['quick'])), 1).then((outcome) => {
+      order.push('fast');
+      return outcome;
+    });
+    const [slowOutcome, fastOutcome] = await Promise.all([slow, fast]);
+    expect(slowOutcome.errorCode).toBe(KafkaErrorCode.NONE);
+    expect(fastOutcome.errorCode).toBe(KafkaErrorCode.NONE);
+    expect(order).toEqual(['fast', 'slow']);
+  });
 });
