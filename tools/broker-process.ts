@@ -19,9 +19,13 @@ export interface BrokerProcess {
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-export async function startBrokerProcess(args: readonly string[]): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  args: readonly string[],
+  /** Another build's compiled `dist/src/cli/main.js`, for before/after comparisons in one run. */
+  mainFile?: string,
+): Promise<BrokerProcess> {
   // The compiled build runs faster than the sources through tsx (`npm run bench` builds first).
-  const compiled = `${root}dist/src/cli/main.js`;
+  const compiled = mainFile ?? `${root}dist/src/cli/main.js`;
   const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', `${root}src/cli/main.ts`];
   const child = spawn(
     process.execPath,
