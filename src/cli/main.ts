@@ -18,8 +18,9 @@ Commands:
   group      consumer groups: list, describe (lag), reset-offsets, delete
   cluster    info and health of the broker
   bench      load generator and latency profiler
+  verify     check a stopped broker's data directory and name every damaged batch (--data DIR)
 
-Commands other than serve and bench talk to a running broker over HTTP: --url or $PYRALOG_URL
+Commands other than serve, bench and verify talk to a running broker over HTTP: --url or $PYRALOG_URL
 [http://127.0.0.1:8080]. Output is a table; --format json|yaml for scripts.
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 broker unreachable, 4 not found, 5 conflict,
 6 refused by the broker, 7 broker unavailable or timed out.
@@ -36,6 +37,7 @@ const commands: Record<string, () => Promise<Command>> = {
   group: async () => (await import('./group-command.js')).groupCommand,
   cluster: async () => (await import('./cluster-command.js')).clusterCommand,
   bench: async () => (await import('./bench/bench-command.js')).benchCommand,
+  verify: async () => (await import('./verify-command.js')).verifyCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
