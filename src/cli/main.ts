@@ -17,6 +17,8 @@ Commands:
   consume    read records from all partitions of a topic, or follow them
   group      consumer groups: list, describe (lag), reset-offsets, delete
   cluster    info and health of the broker
+  sql        a read-only SQL query over topics (DuckDB)
+  export     a topic, or a range of it, as a Parquet file
   bench      load generator and latency profiler
   verify     check a stopped broker's data directory and name every damaged batch (--data DIR)
 
@@ -36,6 +38,8 @@ const commands: Record<string, () => Promise<Command>> = {
   consume: async () => (await import('./consume-command.js')).consumeCommand,
   group: async () => (await import('./group-command.js')).groupCommand,
   cluster: async () => (await import('./cluster-command.js')).clusterCommand,
+  sql: async () => (await import('./sql-command.js')).sqlCommand,
+  export: async () => (await import('./export-command.js')).exportCommand,
   bench: async () => (await import('./bench/bench-command.js')).benchCommand,
   verify: async () => (await import('./verify-command.js')).verifyCommand,
 };

@@ -335,6 +335,41 @@ export const serveOptions: readonly OptionSpec[] = [
     },
   },
   {
+    name: 'sql-timeout-ms',
+    help: 'SQL: longest query, loading included (default 30000)',
+    apply: int((c, v) => {
+      c.sqlTimeoutMs = v;
+    }),
+  },
+  {
+    name: 'sql-rows-max',
+    help: 'SQL: most result rows sent; more are cut off (default 10000)',
+    apply: int((c, v) => {
+      c.sqlRowsMax = v;
+    }),
+  },
+  {
+    name: 'sql-memory-bytes',
+    help: 'SQL: DuckDB memory limit, loaded topics included (default 512MiB)',
+    apply: int((c, v) => {
+      c.sqlMemoryBytes = v;
+    }),
+  },
+  {
+    name: 'sql-scan-bytes-max',
+    help: 'SQL: most record bytes one query reads (default 1GiB)',
+    apply: int((c, v) => {
+      c.sqlScanBytesMax = v;
+    }),
+  },
+  {
+    name: 'sql-concurrent-max',
+    help: 'SQL: queries at once; more are answered 503 (default 2)',
+    apply: int((c, v) => {
+      c.sqlConcurrentMax = v;
+    }),
+  },
+  {
     name: 'log-level',
     help: 'silent | error | warn | info | debug (default warn)',
     apply: (c, v, s) => {

@@ -97,6 +97,16 @@ export interface BrokerConfig {
   readonly logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   /** Check every segment's CRCs at start, in the offload pool, while the broker serves. */
   readonly verifySegmentsOnStart: boolean;
+  /** SQL over topics (docs/sql.md): a query's whole time, loading included. */
+  readonly sqlTimeoutMs: number;
+  /** Result rows one query sends; more are cut off (`truncated`). */
+  readonly sqlRowsMax: number;
+  /** DuckDB's memory limit, the loaded topic tables included. */
+  readonly sqlMemoryBytes: number;
+  /** Record bytes one query may read from topics. */
+  readonly sqlScanBytesMax: number;
+  /** Queries running at once; more are answered 503. */
+  readonly sqlConcurrentMax: number;
 }
 
 const MiB = 1024 * 1024;
@@ -165,6 +175,11 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     allowedHosts: [],
     logLevel: 'warn',
     verifySegmentsOnStart: false,
+    sqlTimeoutMs: 30_000,
+    sqlRowsMax: 10_000,
+    sqlMemoryBytes: 512 * MiB,
+    sqlScanBytesMax: 1024 * MiB,
+    sqlConcurrentMax: 2,
   };
 }
 
@@ -212,6 +227,11 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('advertised-port', config.advertisedPort, 0, 65535);
   requireInteger('node-id', config.nodeId, 0, 2 ** 31 - 1);
   requireInteger('shards', config.shardCount, 1, 256);
+  requireInteger('sql-timeout-ms', config.sqlTimeoutMs, 1, 3_600_000);
+  requireInteger('sql-rows-max', config.sqlRowsMax, 1, 10_000_000);
+  requireInteger('sql-memory-bytes', config.sqlMemoryBytes, 16 * MiB, Number.MAX_SAFE_INTEGER);
+  requireInteger('sql-scan-bytes-max', config.sqlScanBytesMax, 1, Number.MAX_SAFE_INTEGER);
+  requireInteger('sql-concurrent-max', config.sqlConcurrentMax, 1, 64);
   if (typeof config.fsync === 'object') requireInteger('fsync', config.fsync.intervalMs, 1, 3_600_000);
   // A partition key packs the partition into 20 bits (shard-message.ts): 2^20 - 1 partitions at most.
   requireInteger('max-partitions-per-topic', config.maxPartitionsPerTopic, 1, 2 ** 20 - 1);

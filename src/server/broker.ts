@@ -7,6 +7,8 @@ import { ShardedEngine, type ShardedEngineOptions } from '../engine/sharded-engi
 import { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
+import type { SqlLimits } from '../sql/sql-limits.js';
+import { SqlService } from '../sql/sql-service.js';
 import { startHttpServer } from './http-server.js';
 import { startKafkaListener } from './kafka-listener.js';
 import { budgetMetrics, renderMetrics } from './metrics-exposition.js';
@@ -49,6 +51,8 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const engine = await ShardedEngine.start(config, engineOptions);
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
   const groups = await GroupCoordinator.open(engine);
+  // DuckDB starts in its worker with the first query, not here: a broker nobody queries pays nothing.
+  const sql = new SqlService(engine, sqlLimitsOf(config), config.fetchMaxBytes);
   const budget = new MemoryBudget(config.memoryBudgetBytes);
   const stops: (() => Promise<void>)[] = [];
   let kafkaPort = -1;
@@ -67,7 +71,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       stops.push(() => kafka.close());
     }
     if (options.http !== false) {
-      const http = await startHttpServer(deps);
+      const http = await startHttpServer(deps, { sql });
       httpPort = http.port;
       stops.push(() => http.close());
     }
@@ -113,6 +117,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         // Stop accepting first, then let the shards drain, sync and close.
         for (const stop of stops.reverse()) await stop();
         await groups.close();
+        await sql.close();
         await audit;
         await offload.close();
         await engine.stop();
@@ -120,5 +125,15 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       })();
       return stopping;
     },
+  };
+}
+
+function sqlLimitsOf(config: BrokerConfig): SqlLimits {
+  return {
+    timeoutMs: config.sqlTimeoutMs,
+    rowsMax: config.sqlRowsMax,
+    memoryBytes: config.sqlMemoryBytes,
+    scanBytesMax: config.sqlScanBytesMax,
+    concurrentMax: config.sqlConcurrentMax,
   };
 }

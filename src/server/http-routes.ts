@@ -1,5 +1,6 @@
 import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
+import type { SqlService } from '../sql/sql-service.js';
 import { adminRoutes } from './http-admin-routes.js';
 import { BodyBudget } from './http-body-budget.js';
 import { groupRoutes } from './http-group-routes.js';
@@ -7,6 +8,7 @@ import { HttpMetrics } from './http-metrics.js';
 import { produceRoute } from './http-produce-route.js';
 import { readRoute } from './http-read-route.js';
 import { type HttpRoute, mountFallback, mountRoute, type RouteContext } from './http-route-table.js';
+import { sqlRoutes } from './http-sql-routes.js';
 import { topicRoutes } from './http-topic-routes.js';
 import { webOriginPolicy } from './web-origin.js';
 
@@ -25,12 +27,15 @@ import { webOriginPolicy } from './web-origin.js';
  *   GET    /cluster                                      brokers and totals
  *   GET    /groups, GET|DELETE /groups/:group            consumer groups, with lag
  *   POST   /groups/:group/offsets                        commit (reset) a group's offsets
+ *   POST   /sql, GET /topics/:topic/export               SQL over topics, Parquet download
  *
  * Every error is JSON `{"error":{"code","message"}}` with its status; every
  * body is bounded (maxFrameBytes each, a shared budget over all); every wait
  * on the engine or the offload pool has a deadline.
  */
 export interface HttpRoutesOptions {
+  /** SQL over topics (POST /sql, Parquet export); without it those routes answer 404. */
+  sql?: SqlService;
   /** Request body bytes held at once over all connections; default 8 x maxFrameBytes, at least 64 MiB. */
   bodyBudgetBytes?: number;
 }
@@ -72,6 +77,7 @@ export function registerHttpRoutes(
     ...topicRoutes(deps),
     ...adminRoutes(deps),
     ...groupRoutes(deps),
+    ...(options.sql === undefined ? [] : sqlRoutes(deps, options.sql)),
     produceRoute(deps),
     readRoute(deps),
   ];

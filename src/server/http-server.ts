@@ -1,6 +1,6 @@
 import uWS, { type TemplatedApp, type us_listen_socket } from '@trufflesuite/uws-js-unofficial';
 import type { FrontDoor, FrontDoorDeps } from '../protocol/front-door-deps.js';
-import { registerHttpRoutes } from './http-routes.js';
+import { type HttpRoutesOptions, registerHttpRoutes } from './http-routes.js';
 import { attachWebSocketRoute } from './ws-route.js';
 
 /**
@@ -12,11 +12,14 @@ import { attachWebSocketRoute } from './ws-route.js';
 /** uWS has `close()` on the app (stop listening, close every socket); its type declarations lag behind. */
 type ClosableApp = TemplatedApp & { close?: () => void };
 
-export async function startHttpServer(deps: FrontDoorDeps): Promise<FrontDoor> {
+export async function startHttpServer(
+  deps: FrontDoorDeps,
+  options: HttpRoutesOptions = {},
+): Promise<FrontDoor> {
   // The package is CommonJS: its functions come from the default export.
   const app: ClosableApp = uWS.App();
   const ws = attachWebSocketRoute(app, deps);
-  registerHttpRoutes(app, deps);
+  registerHttpRoutes(app, deps, options);
   const listenSocket = await listenWithRetry(app, deps.config.host, deps.config.httpPort);
   let closed = false;
   return {

@@ -1,0 +1,289 @@
+import { Worker } from 'node:worker_threads';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { Offset } from '../common/offset.js';
+import { workerEntry } from '../common/worker-entry.js';
+import type { Engine } from '../engine/engine-api.js';
+import type { TopicScan } from './query-plan.js';
+import type { QueryResult } from './sql-engine.js';
+import { SqlError } from './sql-errors.js';
+import type { SqlLimits } from './sql-limits.js';
+import type { SqlReply, SqlReplyValue, SqlRequest, SqlWorkerData } from './sql-worker-protocol.js';
+import { offsetAfterBatches } from './topic-rows.js';
+
+/**
+ * SQL over topics, as the acceptor thread runs it. DuckDB lives in a worker
+ * thread of its own; this side plans with it, then reads each partition the
+ * plan needs through the engine (the same fetches a consumer makes, up to the
+ * high watermark each partition had when the query started: a consistent
+ * snapshot), transfers the record batches to the worker, and asks for the
+ * result. Every query is bounded by the limits in SqlLimits, and a query that
+ * times out is interrupted in the worker.
+ *
+ * Owned by the acceptor thread.
+ */
+export interface ScanStats {
+  /** Records loaded into DuckDB. */
+  records: number;
+  /** Record batch bytes read from the partitions. */
+  bytes: number;
+  /** Partitions read (after pruning). */
+  partitions: number;
+  loadMs: number;
+}
+
+export interface SqlAnswer extends QueryResult {
+  scan: ScanStats;
+  elapsedMs: number;
+}
+
+export interface ExportRange {
+  partition: number | null;
+  fromOffset: number;
+  toOffset: number;
+  fromTimestampMs: number;
+  /** Stop at the first record at or after this time (through the time index); -1: no bound. */
+  toTimestampMs: number;
+}
+
+/** Record batches loaded into the worker ahead of its acknowledgements. */
+const LOADS_IN_FLIGHT_MAX = 2;
+
+export class SqlService {
+  private worker: Worker | null = null;
+  private ready: Promise<void> | null = null;
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: SqlReplyValue) => void; reject: (error: Error) => void }
+  >();
+  private nextCall = 1;
+  private nextQuery = 1;
+  private running = 0;
+  private closed = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly limits: SqlLimits,
+    private readonly fetchBytesMax: number,
+  ) {}
+
+  /** Runs one read-only SELECT over the topics; rejects with SqlError. */
+  query(sql: string, format: 'json' | 'arrow'): Promise<SqlAnswer> {
+    return this.bounded(async (query, isLive) => {
+      const startedMs = performance.now();
+      const topics = this.engine.listTopics().map((topic) => topic.name);
+      const scans = (await this.call({ kind: 'plan', query, sql, topics, forExport: false })) as TopicScan[];
+      const scan = await this.loadScans(query, scans, isLive);
+      const result = (await this.call({ kind: 'run', query, sql, format })) as QueryResult;
+      return { ...result, scan, elapsedMs: Math.round(performance.now() - startedMs) };
+    });
+  }
+
+  /** A topic (or a range of it) as a Parquet file's bytes. */
+  exportParquet(topic: string, range: ExportRange): Promise<Uint8Array> {
+    return this.bounded(async (query, isLive) => {
+      const sql = `SELECT * FROM "${topic.replaceAll('"', '""')}"`;
+      const planned = (await this.call({
+        kind: 'plan',
+        query,
+        sql,
+        topics: [topic],
+        forExport: true,
+      })) as TopicScan[];
+      const scans = planned.map((scan) => ({
+        ...scan,
+        partitions: range.partition === null ? null : [range.partition],
+        offsetMin: range.fromOffset,
+        offsetEnd: range.toOffset,
+        timestampMinMs: range.fromTimestampMs,
+        timestampEndMs: range.toTimestampMs,
+      }));
+      await this.loadScans(query, scans, isLive);
+      return (await this.call({ kind: 'export', query, topic })) as Uint8Array;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = null;
+    this.failAll(new SqlError('SQL_FAILED', 'the SQL service is stopping'));
+    if (worker !== null) await worker.terminate();
+  }
+
+  /** Runs `work` as one query: a slot among concurrentMax, a deadline, and a cancel in the worker on failure. */
+  private async bounded<T>(work: (query: number, isLive: () => boolean) => Promise<T>): Promise<T> {
+    if (this.closed) throw new SqlError('SQL_FAILED', 'the SQL service is stopped');
+    if (this.running >= this.limits.concurrentMax)
+      throw new SqlBusyError(
+        `${this.running} SQL queries are running, the most allowed at once; retry later`,
+      );
+    this.running++;
+    const query = this.nextQuery++;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // The deadline counts from a ready worker: starting DuckDB is not the query's time.
+      await this.start();
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new SqlError('SQL_TIMEOUT', `the query took longer than ${this.limits.timeoutMs} ms`));
+        }, this.limits.timeoutMs);
+      });
+      const job = work(query, () => !timedOut);
+      job.catch(() => undefined);
+      return await Promise.race([job, deadline]);
+    } catch (error) {
+      // The worker forgets the query (and interrupts DuckDB if it is running it).
+      if (this.worker !== null) this.call({ kind: 'cancel', query }).catch(() => undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.running--;
+    }
+  }
+
+  /** Reads every partition range the scans need and loads it into the worker; answers what it read. */
+  private async loadScans(
+    query: number,
+    scans: readonly TopicScan[],
+    isLive: () => boolean,
+  ): Promise<ScanStats> {
+    const startedMs = performance.now();
+    const stats: ScanStats = { records: 0, bytes: 0, partitions: 0, loadMs: 0 };
+    for (const scan of scans) {
+      const described = await this.engine.describePartitions(scan.topic);
+      if (described === undefined) continue;
+      for (const partition of described) {
+        if (scan.partitions !== null && !scan.partitions.includes(partition.partition)) continue;
+        // The snapshot: what was visible when the query started, and nothing after.
+        let start = Math.max(partition.logStartOffset, scan.offsetMin);
+        let end = Math.min(partition.highWatermark, scan.offsetEnd);
+        if (scan.timestampMinMs >= 0 && start < end) {
+          const found = await this.engine.listOffsets(scan.topic, partition.partition, scan.timestampMinMs);
+          if (found.errorCode === KafkaErrorCode.NONE)
+            start = found.offset < 0 ? end : Math.max(start, found.offset);
+        }
+        if (scan.timestampEndMs >= 0 && start < end) {
+          const found = await this.engine.listOffsets(scan.topic, partition.partition, scan.timestampEndMs);
+          if (found.errorCode === KafkaErrorCode.NONE && found.offset >= 0) end = Math.min(end, found.offset);
+        }
+        if (start >= end) continue;
+        stats.partitions++;
+        await this.loadPartition(query, scan.topic, partition.partition, start, end, stats, isLive);
+      }
+    }
+    stats.loadMs = Math.round(performance.now() - startedMs);
+    return stats;
+  }
+
+  private async loadPartition(
+    query: number,
+    topic: string,
+    partition: number,
+    start: number,
+    end: number,
+    stats: ScanStats,
+    isLive: () => boolean,
+  ): Promise<void> {
+    const inFlight: Promise<SqlReplyValue>[] = [];
+    let next = start;
+    while (next < end && isLive()) {
+      const fetched = await this.engine.fetch({
+        partitions: [{ topic, partition, offset: next as Offset, maxBytes: this.fetchBytesMax }],
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: this.fetchBytesMax,
+      });
+      const outcome = fetched.partitions[0];
+      if (outcome === undefined) break;
+      if (outcome.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE && outcome.logStartOffset > next) {
+        // Retention removed the start of the range while the query ran: read on from the new start.
+        next = outcome.logStartOffset;
+        continue;
+      }
+      if (outcome.errorCode !== KafkaErrorCode.NONE)
+        throw new SqlError(
+          'SQL_FAILED',
+          `cannot read ${topic}-${partition} at offset ${next}: error ${outcome.errorCode}`,
+        );
+      const after = offsetAfterBatches(outcome.records, next);
+      if (after <= next) break;
+      stats.bytes += outcome.records.length;
+      if (stats.bytes > this.limits.scanBytesMax) {
+        throw new SqlError(
+          'SQL_SCAN_TOO_LARGE',
+          `the query would read more than ${this.limits.scanBytesMax} bytes of records; narrow it with WHERE on partition, offset or timestamp`,
+        );
+      }
+      // A compact copy of our own, transferred to the worker without another.
+      const records = outcome.records.slice();
+      inFlight.push(
+        this.call({ kind: 'load', query, topic, partition, fromOffset: next, endOffset: end, records }, [
+          records.buffer,
+        ]).then((value) => {
+          stats.records += (value as { rows: number }).rows;
+          return value;
+        }),
+      );
+      if (inFlight.length >= LOADS_IN_FLIGHT_MAX) await inFlight.shift();
+      next = after;
+    }
+    await Promise.all(inFlight);
+  }
+
+  private start(): Promise<void> {
+    if (this.ready !== null) return this.ready;
+    const entry = workerEntry('sql');
+    const worker = new Worker(entry.filename, {
+      workerData: { ...entry.bootData, limits: this.limits } satisfies SqlWorkerData & typeof entry.bootData,
+    });
+    this.worker = worker;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.pending.set(0, { resolve: () => resolve(), reject });
+    });
+    this.ready.catch(() => undefined);
+    worker.on('message', (reply: SqlReply) => {
+      const waiting = this.pending.get(reply.call);
+      if (waiting === undefined) return;
+      this.pending.delete(reply.call);
+      if (reply.ok) waiting.resolve(reply.value);
+      else waiting.reject(new SqlError(reply.code, reply.message));
+    });
+    const lost = (reason: string): void => {
+      if (this.worker !== worker) return;
+      // Start a fresh worker with the next query; everything waiting on this one fails now.
+      this.worker = null;
+      this.ready = null;
+      this.failAll(new SqlError('SQL_FAILED', `the SQL worker stopped: ${reason}`));
+    };
+    worker.on('error', (error) => lost(error.message));
+    worker.on('exit', (code) => lost(`exit code ${code}`));
+    worker.unref();
+    return this.ready;
+  }
+
+  private call(
+    request: DistributiveOmit<SqlRequest, 'call'>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<SqlReplyValue> {
+    const worker = this.worker;
+    if (worker === null) return Promise.reject(new SqlError('SQL_FAILED', 'the SQL worker is not running'));
+    const call = this.nextCall++;
+    return new Promise<SqlReplyValue>((resolve, reject) => {
+      this.pending.set(call, { resolve, reject });
+      worker.postMessage({ ...request, call } as SqlRequest, transfer);
+    });
+  }
+
+  private failAll(error: Error): void {
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const { reject } of waiting) reject(error);
+  }
+}
+
+/** Too many queries at once: answered 503 so the client retries. */
+export class SqlBusyError extends Error {}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

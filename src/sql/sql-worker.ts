@@ -1,0 +1,62 @@
+import { parentPort, type Transferable, workerData } from 'node:worker_threads';
+import { SqlEngine } from './sql-engine.js';
+import { SqlError } from './sql-errors.js';
+import type { SqlReply, SqlReplyValue, SqlRequest, SqlWorkerData } from './sql-worker-protocol.js';
+
+/**
+ * The SQL worker thread's loop: one SqlEngine, requests in, replies out.
+ * Every request is answered, with its error when it fails; byte results are
+ * transferred. Started from workers/sql.ts.
+ */
+export async function runSqlWorker(): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error('the SQL worker must run in a worker thread');
+  const { limits } = workerData as SqlWorkerData;
+  const engine = await SqlEngine.open(limits);
+  const reply = (message: SqlReply, transfer: Transferable[] = []): void =>
+    port.postMessage(message, transfer);
+  port.on('message', (request: SqlRequest) => {
+    handle(engine, request).then(
+      (value) => {
+        const transfer: Transferable[] = [];
+        if (value instanceof Uint8Array) transfer.push(value.buffer as ArrayBuffer);
+        else if (value !== null && 'arrow' in value && value.arrow !== undefined)
+          transfer.push(value.arrow.buffer as ArrayBuffer);
+        reply({ call: request.call, ok: true, value }, transfer);
+      },
+      (error: unknown) => {
+        const code = error instanceof SqlError ? error.code : 'SQL_FAILED';
+        reply({
+          call: request.call,
+          ok: false,
+          code,
+          message: error instanceof Error ? error.message : String(error),
+        });
+      },
+    );
+  });
+  port.postMessage({ call: 0, ok: true, value: null } satisfies SqlReply);
+}
+
+async function handle(engine: SqlEngine, request: SqlRequest): Promise<SqlReplyValue> {
+  switch (request.kind) {
+    case 'plan':
+      return engine.plan(request.query, request.sql, request.topics, request.forExport);
+    case 'load':
+      return engine.load(
+        request.query,
+        request.topic,
+        request.partition,
+        request.fromOffset,
+        request.endOffset,
+        request.records,
+      );
+    case 'run':
+      return engine.run(request.query, request.sql, request.format);
+    case 'export':
+      return engine.exportParquet(request.query, request.topic);
+    case 'cancel':
+      engine.cancel(request.query);
+      return null;
+  }
+}
