@@ -4,10 +4,19 @@ import { formatServingLine } from './serving-line.js';
 
 /**
  * `pyralog serve`: runs the broker until SIGINT or SIGTERM, then stops it
- * gracefully (stop accepting, drain the rings, final fsync, clean-shutdown
- * markers) within the shutdown timeout, and exits 0. A second signal exits
+ * gracefully (stop accepting, answer requests in progress, drain the rings,
+ * final fsync, clean-shutdown markers) within shutdownBoundMs, and exits 0. A second signal exits
  * at once.
  */
+/**
+ * The longest a graceful stop may take before the process exits anyway: half the shutdown timeout
+ * for requests in progress to be answered, the whole of it for the shards to sync and close, and
+ * two seconds to spare.
+ */
+export function shutdownBoundMs(shutdownTimeoutMs: number): number {
+  return Math.ceil(shutdownTimeoutMs * 1.5) + 2000;
+}
+
 export async function serve(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(serveUsage());
@@ -30,7 +39,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const timer = setTimeout(() => {
     console.error('pyralog: graceful stop took too long; exiting');
     process.exit(1);
-  }, config.shutdownTimeoutMs + 2000);
+  }, shutdownBoundMs(config.shutdownTimeoutMs));
   timer.unref();
   await broker.stop();
   return 0;

@@ -319,6 +319,13 @@ export class ShardHost {
     return { correlationId, outcome };
   }
 
+  /** Asks the shard to answer every fetch it holds now (graceful stop: long-polls must not hold it). */
+  wakeAllFetches(): void {
+    for (const [correlationId, pending] of this.pending) {
+      if (pending.type === MessageType.FETCH) this.wakeFetch(correlationId);
+    }
+  }
+
   /** Asks the shard to answer a held fetch now. */
   wakeFetch(correlationId: number): void {
     if (this.state !== 'ready' || !this.pending.has(correlationId)) return;

@@ -436,6 +436,11 @@ export class ShardedEngine implements Engine {
     return codes.find((code) => code !== KafkaErrorCode.NONE) ?? KafkaErrorCode.NONE;
   }
 
+  /** Answers every held fetch now, with what each has (graceful stop). */
+  wakeHeldFetches(): void {
+    for (const host of this.hosts) host.wakeAllFetches();
+  }
+
   /** Graceful stop: every shard answers what it holds, syncs, writes clean-shutdown markers and exits. */
   async stop(): Promise<void> {
     await Promise.all(this.hosts.map((host) => host.stop(this.config.shutdownTimeoutMs)));

@@ -10,7 +10,7 @@ import { MemoryBudget } from '../protocol/memory-budget.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
 import { startHttpServer } from './http-server.js';
-import { startKafkaListener } from './kafka-listener.js';
+import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
 import { budgetMetrics, renderMetrics } from './metrics-exposition.js';
 import { auditSegments } from './segment-audit.js';
 
@@ -55,6 +55,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const sql = new SqlService(engine, sqlLimitsOf(config), config.fetchMaxBytes);
   const budget = new MemoryBudget(config.memoryBudgetBytes);
   const stops: (() => Promise<void>)[] = [];
+  let kafkaDoor: KafkaFrontDoor | null = null;
   let kafkaPort = -1;
   let httpPort = -1;
   const deps: FrontDoorDeps = {
@@ -68,6 +69,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     if (options.kafka !== false) {
       const kafka = await startKafkaListener(deps, budget);
       kafkaPort = kafka.port;
+      kafkaDoor = kafka;
       stops.push(() => kafka.close());
     }
     if (options.http !== false) {
@@ -114,9 +116,16 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     segmentAudit: audit,
     stop(): Promise<void> {
       stopping ??= (async () => {
-        // Stop accepting first, then let the shards drain, sync and close.
-        for (const stop of stops.reverse()) await stop();
+        // Stop accepting and reading requests; answer what is in progress (held fetches answer at
+        // once, acks waiting on a sync when it lands, held group joins with COORDINATOR_NOT_AVAILABLE)
+        // for at most half the shutdown timeout; then close the doors and let the shards drain,
+        // sync and close in the other half.
+        const door = kafkaDoor as KafkaFrontDoor | null;
+        door?.stopAccepting();
+        engine.wakeHeldFetches();
         await groups.close();
+        await door?.close(Math.floor(config.shutdownTimeoutMs / 2));
+        for (const stop of stops.reverse()) await stop();
         await sql.close();
         await audit;
         await offload.close();

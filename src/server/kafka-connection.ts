@@ -52,6 +52,10 @@ export class KafkaConnection {
   private bufferedBytes = 0;
   private readonly slots: Slot[] = [];
   private paused = false;
+  /** Set by drain(): read nothing more; resolve `drained` once every response has left. */
+  private draining = false;
+  private drained: (() => void) | null = null;
+  private drainedPromise: Promise<void> | null = null;
   /** Paused because of what it owes or the memory budget (counted in the muted gauge), not the in-flight count. */
   private muted = false;
   /** Bytes granted to fetches still being built. */
@@ -108,6 +112,7 @@ export class KafkaConnection {
     socket.on('close', () => {
       this.closed = true;
       this.release();
+      this.checkDrained();
     });
   }
 
@@ -142,9 +147,38 @@ export class KafkaConnection {
     return this.budget.spent && (owedBytes > 0 || this.bufferedBytes > 0);
   }
 
+  /**
+   * Graceful stop: reads no further request, answers those in progress, and
+   * resolves once their responses have been handed to the kernel (or the
+   * connection closed). The caller bounds the wait and closes what is left.
+   */
+  drain(): Promise<void> {
+    if (this.drainedPromise !== null) return this.drainedPromise;
+    this.draining = true;
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    this.drainedPromise = new Promise<void>((resolve) => {
+      this.drained = resolve;
+    });
+    this.checkDrained();
+    return this.drainedPromise;
+  }
+
+  private checkDrained(): void {
+    if (this.drained === null) return;
+    if (this.closed || (this.slots.length === 0 && this.socket.writableLength === 0)) {
+      const resolve = this.drained;
+      this.drained = null;
+      resolve();
+    }
+  }
+
   /** Pauses or resumes the socket to match the in-flight limit, what it owes and the budget. */
   private updateReading(): void {
-    if (this.closed) return;
+    this.checkDrained();
+    if (this.closed || this.draining) return;
     const mute = this.mustMute();
     if (mute !== this.muted) {
       this.muted = mute;
@@ -165,10 +199,11 @@ export class KafkaConnection {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (reason !== 'socket error' && reason !== 'idle timeout')
+    if (reason !== 'socket error' && reason !== 'idle timeout' && reason !== 'broker stopping')
       this.log.warn({ reason }, 'closing Kafka connection');
     this.socket.destroy();
     this.release();
+    this.checkDrained();
   }
 
   private onData(chunk: Buffer): void {
@@ -186,7 +221,7 @@ export class KafkaConnection {
     if (this.parsing) return;
     this.parsing = true;
     try {
-      while (!this.closed && !this.paused && this.bufferedBytes >= SIZE_BYTES) {
+      while (!this.closed && !this.paused && !this.draining && this.bufferedBytes >= SIZE_BYTES) {
         const size = this.peekSize();
         if (size < REQUEST_HEADER_MIN_BYTES || size > this.deps.config.maxRequestBytes) {
           this.close(

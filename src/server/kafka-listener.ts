@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { pino } from 'pino';
 import type { FrontDoor, FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
@@ -15,6 +15,13 @@ import { KafkaConnection } from './kafka-connection.js';
 export interface KafkaFrontDoor extends FrontDoor {
   /** Bytes held for this listener's clients, and how many connections are muted. */
   readonly budget: MemoryBudget;
+  /**
+   * Graceful stop, first half: accept no connection and read no request more. Requests in
+   * progress go on; `close(drainTimeoutMs)` then waits for their answers.
+   */
+  stopAccepting(): void;
+  /** Waits up to `drainTimeoutMs` for every request in progress to be answered, then closes. */
+  close(drainTimeoutMs?: number): Promise<void>;
 }
 
 export async function startKafkaListener(
@@ -22,12 +29,12 @@ export async function startKafkaListener(
   budget = new MemoryBudget(deps.config.memoryBudgetBytes),
 ): Promise<KafkaFrontDoor> {
   const logger = pino({ level: deps.config.logLevel }, pino.destination(2));
-  const connections = new Set<Socket>();
+  const connections = new Set<KafkaConnection>();
   let connectionDeps = deps;
   const server: Server = createServer((socket) => {
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
-    new KafkaConnection(socket, connectionDeps, logger, budget);
+    const connection = new KafkaConnection(socket, connectionDeps, logger, budget);
+    connections.add(connection);
+    socket.once('close', () => connections.delete(connection));
   });
   server.maxConnections = deps.config.maxConnections;
   await new Promise<void>((resolve, reject) => {
@@ -37,6 +44,11 @@ export async function startKafkaListener(
       resolve();
     });
   });
+  let serverClosed: Promise<void> | null = null;
+  const stopAccepting = (): void => {
+    serverClosed ??= new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const connection of connections) void connection.drain();
+  };
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : deps.config.kafkaPort;
   const advertiseBound =
@@ -49,11 +61,21 @@ export async function startKafkaListener(
   return {
     port,
     budget,
-    close(): Promise<void> {
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of connections) socket.destroy();
-      });
+    stopAccepting,
+    async close(drainTimeoutMs = 0): Promise<void> {
+      stopAccepting();
+      if (drainTimeoutMs > 0 && connections.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([...connections].map((connection) => connection.drain())),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, drainTimeoutMs);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      for (const connection of connections) connection.close('broker stopping');
+      await serverClosed;
     },
   };
 }
