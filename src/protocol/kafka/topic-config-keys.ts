@@ -40,6 +40,11 @@ export function topicConfigFromKafka(
       config.compressionType = value as TopicCompression;
     } else {
       const parsed = Number(value);
+      if (UNBOUNDED_MS_FIELDS.has(field) && /^\d+$/.test(value) && parsed >= Number.MAX_SAFE_INTEGER) {
+        // Kafka's "no limit" is Long.MAX_VALUE, past what a number holds exactly: it means the same here.
+        config[field] = Number.MAX_SAFE_INTEGER;
+        continue;
+      }
       if (!Number.isSafeInteger(parsed))
         throw new ConfigError(name, `must be a whole number, got "${value}"`);
       config[field] = parsed;
@@ -50,8 +55,18 @@ export function topicConfigFromKafka(
 
 /** The Kafka-style settings of a topic, for DescribeConfigs and the HTTP API. */
 export function topicConfigToKafka(config: TopicConfig): { name: TopicConfigKey; value: string }[] {
-  return (Object.keys(topicConfigKeys) as TopicConfigKey[]).map((name) => ({
-    name,
-    value: String(config[topicConfigKeys[name]]),
-  }));
+  return (Object.keys(topicConfigKeys) as TopicConfigKey[]).map((name) => {
+    const field = topicConfigKeys[name];
+    const value = config[field];
+    // "No limit" is shown as Kafka shows it, Long.MAX_VALUE.
+    const unbounded = UNBOUNDED_MS_FIELDS.has(field) && value === Number.MAX_SAFE_INTEGER;
+    return { name, value: unbounded ? LONG_MAX : String(value) };
+  });
 }
+
+/** Millisecond settings whose Kafka default, Long.MAX_VALUE, means no limit. */
+const UNBOUNDED_MS_FIELDS: ReadonlySet<keyof TopicConfig> = new Set([
+  'timestampBeforeMaxMs',
+  'timestampAfterMaxMs',
+]);
+const LONG_MAX = '9223372036854775807';
