@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { asOffset } from '../../src/common/offset.js';
@@ -316,4 +317,43 @@ for codec in ${JSON.stringify(CODECS)}:
       wire.socket.destroy();
     }
   });
+
+  it('kafkajs produces gzip batches and consumes them back', async () => {
+    const topic = 'kafkajs-gzip';
+    await broker.engine.createTopic(topic, 1);
+    const kafka = new Kafka({ clientId: 'codecs', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const values = Array.from({ length: 25 }, (_, i) => `kafkajs gzip ${i} ${'z'.repeat(i)}`);
+    await producer.send({
+      topic,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      messages: values.map((value) => ({ value, partition: 0 })),
+    });
+    await producer.disconnect();
+    const { codecs, values: storedValues } = await stored(topic);
+    expect(codecs).toEqual(['gzip']);
+    expect(storedValues).toEqual(values);
+    const consumer = kafka.consumer({ groupId: 'codecs-kafkajs' });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`consumed only ${seen.length}`)), 20_000);
+      void consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            seen.push(message.value?.toString() ?? '');
+            if (seen.length === values.length) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+    expect(seen).toEqual(values);
+  }, 60_000);
 });
