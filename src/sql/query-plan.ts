@@ -28,6 +28,12 @@ export interface TopicScan {
   timestampMinMs: number;
   /** Export only: records from the first one at or after this time on are left out; -1: no bound. */
   timestampEndMs: number;
+  /**
+   * Text columns the query can read; the others are loaded as NULL. A `*`
+   * anywhere (or COLUMNS(…)) needs them all. Any column reference with the
+   * name counts, whatever table it qualifies: loading too much is safe.
+   */
+  columns: { key: boolean; value: boolean; headers: boolean };
   /** The timestamp bound as the query wrote it (a string), resolved to ms by the planner's caller. */
   timestampMinText: string | null;
 }
@@ -187,6 +193,27 @@ function applyConjunct(node: AstNode, table: TableRef, alone: boolean, scan: Top
   }
 }
 
+/** Which of key, value and headers any column reference (or a star) in the tree can read. */
+function textColumnsRead(statement: unknown): TopicScan['columns'] {
+  const read = { key: false, value: false, headers: false };
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
+    if (!isNode(node)) return;
+    if (node.class === 'STAR' || node.type === 'STAR' || node.type === 'COLUMNS') {
+      read.key = read.value = read.headers = true;
+    } else if (node.type === 'COLUMN_REF' && Array.isArray(node.column_names)) {
+      const name = String(node.column_names[node.column_names.length - 1]).toLowerCase();
+      if (name === 'key' || name === 'value' || name === 'headers') read[name] = true;
+    }
+    for (const value of Object.values(node)) walk(value);
+  };
+  walk(statement);
+  return read;
+}
+
 /** The topic a table name refers to: exactly, else the one topic equal ignoring case (as DuckDB binds). */
 function topicNamed(
   name: string,
@@ -223,6 +250,7 @@ export function planQuery(serialized: string, topics: readonly string[]): TopicS
   }
   const references: AstNode[] = [];
   collectTables(statements[0], references);
+  const columns = textColumnsRead(statements[0]);
   const scans = new Map<string, TopicScan>();
   const referenceCount = new Map<string, number>();
   for (const reference of references) {
@@ -243,6 +271,7 @@ export function planQuery(serialized: string, topics: readonly string[]): TopicS
         timestampMinMs: -1,
         timestampEndMs: -1,
         timestampMinText: null,
+        columns,
       });
     }
   }

@@ -106,7 +106,10 @@ export class SqlEngine {
           const ms = resolved.getRowsJS()[0]?.[0];
           if (typeof ms === 'bigint' || typeof ms === 'number') scan.timestampMinMs = Number(ms);
         }
-        state.writers.set(scan.topic, await TopicTableWriter.create(connection, scan.topic));
+        state.writers.set(
+          scan.topic,
+          await TopicTableWriter.create(connection, scan.topic, forExport ? undefined : scan.columns),
+        );
       }
       return scans;
     } catch (error) {

@@ -15,7 +15,9 @@ import { headersJson, type RowSink } from './topic-rows.js';
  * designs that copied fewer times but did more work in SQL were slower).
  *
  * A key or value that is not UTF-8 text cannot be a VARCHAR: it reads as
- * NULL and is counted in `notText`.
+ * NULL and is counted in `notText`. Text columns the query never names are
+ * not loaded at all (left NULL): a query that only counts or groups by
+ * offset, partition or key skips copying the values.
  *
  * The table, as queries see it:
  *   partition INTEGER, offset BIGINT, timestamp TIMESTAMP_MS, key VARCHAR,
@@ -23,6 +25,15 @@ import { headersJson, type RowSink } from './topic-rows.js';
  */
 export const TOPIC_TABLE_COLUMNS =
   '"partition" INTEGER, "offset" BIGINT, "timestamp" TIMESTAMP_MS, "key" VARCHAR, "value" VARCHAR, "headers" VARCHAR';
+
+/** Which text columns a query reads; the others stay NULL, which saves most of the loading. */
+export interface TextColumns {
+  readonly key: boolean;
+  readonly value: boolean;
+  readonly headers: boolean;
+}
+
+export const ALL_TEXT_COLUMNS: TextColumns = { key: true, value: true, headers: true };
 
 const COLUMN_PARTITION = 0;
 const COLUMN_OFFSET = 1;
@@ -79,7 +90,10 @@ export class TopicTableWriter implements RowSink {
   private readonly decoder = new TextDecoder();
   private readonly encoder = new TextEncoder();
 
-  private constructor(private readonly appender: DuckDBAppender) {
+  private constructor(
+    private readonly appender: DuckDBAppender,
+    private readonly read: TextColumns,
+  ) {
     this.chunkRows = duckdb.vector_size();
     this.chunk = DuckDBDataChunk.create(
       Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i)),
@@ -97,9 +111,13 @@ export class TopicTableWriter implements RowSink {
   }
 
   /** Creates the topic table `table` (a temporary table of this connection) and a writer into it. */
-  static async create(connection: DuckDBConnection, table: string): Promise<TopicTableWriter> {
+  static async create(
+    connection: DuckDBConnection,
+    table: string,
+    read: TextColumns = ALL_TEXT_COLUMNS,
+  ): Promise<TopicTableWriter> {
     await connection.run(`CREATE TEMP TABLE ${quoteIdentifier(table)} (${TOPIC_TABLE_COLUMNS})`);
-    return new TopicTableWriter(await connection.createAppender(table, 'main', 'temp'));
+    return new TopicTableWriter(await connection.createAppender(table, 'main', 'temp'), read);
   }
 
   /** Rows that follow belong to this partition. */
@@ -124,13 +142,13 @@ export class TopicTableWriter implements RowSink {
     this.partitions[r] = this.partition;
     setInt64(this.offsets, r, offset);
     setInt64(this.timestamps, r, timestampMs);
-    if (keyLength >= 0) {
+    if (keyLength >= 0 && this.read.key) {
       if (isText(bytes, keyAt, keyLength)) {
         this.keyValid[byte]! |= bit;
         duckdb.vector_assign_string_element_len(this.keyVector, r, bytes.subarray(keyAt, keyAt + keyLength));
       } else this.notText++;
     }
-    if (valueLength >= 0) {
+    if (valueLength >= 0 && this.read.value) {
       if (isText(bytes, valueAt, valueLength)) {
         this.valueValid[byte]! |= bit;
         duckdb.vector_assign_string_element_len(
@@ -140,7 +158,7 @@ export class TopicTableWriter implements RowSink {
         );
       } else this.notText++;
     }
-    if (headerCount > 0) {
+    if (headerCount > 0 && this.read.headers) {
       this.headersValid[byte]! |= bit;
       const json = this.encoder.encode(headersJson(bytes, headersAt, headerCount, this.decoder));
       duckdb.vector_assign_string_element_len(this.headersVector, r, json);

@@ -79,6 +79,27 @@ describe('query planning', () => {
     expect(await plan(`SELECT * FROM nope`)).toEqual([]);
   });
 
+  it('loads only the text columns a query names, all of them for a star', async () => {
+    const columnsOf = async (sql: string) => (await plan(sql))[0]!.columns;
+    expect(await columnsOf(`SELECT count(*) FROM events GROUP BY "partition"`)).toEqual({
+      key: false,
+      value: false,
+      headers: false,
+    });
+    expect(await columnsOf(`SELECT value->>'$.kind', count(*) FROM events GROUP BY 1`)).toEqual({
+      key: false,
+      value: true,
+      headers: false,
+    });
+    expect(await columnsOf(`SELECT e.key FROM events e WHERE headers IS NOT NULL`)).toEqual({
+      key: true,
+      value: false,
+      headers: true,
+    });
+    expect(await columnsOf(`SELECT * FROM events`)).toEqual({ key: true, value: true, headers: true });
+    expect(await columnsOf(`SELECT e.* FROM events e`)).toEqual({ key: true, value: true, headers: true });
+  });
+
   it('refuses anything but one SELECT', async () => {
     await expect(plan(`DELETE FROM events`)).rejects.toMatchObject({ code: 'SQL_NOT_READ_ONLY' });
     await expect(plan(`SELECT 1; SELECT 2`)).rejects.toMatchObject({ code: 'SQL_INVALID' });
