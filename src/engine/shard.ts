@@ -292,7 +292,8 @@ export class Shard {
       } catch {
         continue; // the log is stopped now: its produces are answered with its failure below
       }
-      if (writtenBytes > 0) this.fetcher.notifyAppend(partition);
+      // Under fsync always a write shows consumers nothing new (the high watermark moves on sync: onDurable).
+      if (writtenBytes > 0 && this.options.fsync !== 'always') this.fetcher.notifyAppend(partition);
     }
     const nowMs = wallClockMs();
     for (let i = 0; i < buffered.count; i++) {

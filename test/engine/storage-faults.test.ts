@@ -211,6 +211,37 @@ describe('storage faults through the real broker', () => {
     expect(metricValue(renderMetrics(broker!.engine), 'pyralog_requests_timed_out_total')).toBe(1);
   });
 
+  it("given a Kafka produce with acks=-1 and a timeout_ms shorter than the broker's, then a sync that never completes is answered REQUEST_TIMED_OUT within timeout_ms", async () => {
+    const temp = makeTempDir('fault-timeout-ms');
+    cleanup = temp.cleanup;
+    const engine = await start(temp.dir, 'op=sync,code=HANG,path=/slow-0/0', {
+      requestTimeoutMs: 20_000,
+      shutdownTimeoutMs: 500,
+    });
+    expect(await engine.createTopic('slow', 1)).toBe(KafkaErrorCode.NONE);
+    const kafka = new Kafka({
+      clientId: 'timeout-ms',
+      brokers: [`127.0.0.1:${broker!.kafkaPort}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      const startedMs = Date.now();
+      const refused = await producer
+        .send({ topic: 'slow', acks: -1, timeout: 300, messages: [{ partition: 0, value: 'waits' }] })
+        .then(
+          () => null,
+          (error: { type?: string; cause?: { type?: string } }) => error.cause?.type ?? error.type,
+        );
+      expect(refused).toBe('REQUEST_TIMED_OUT');
+      expect(Date.now() - startedMs).toBeLessThan(5_000);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('given fsync always and a sync that has not completed, then consumers see nothing past the durable offset and an idempotent retry is not acknowledged', async () => {
     const temp = makeTempDir('fault-visibility');
     cleanup = temp.cleanup;

@@ -116,17 +116,41 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
             : namesTooManyPartitions(request.topics, context)
               ? REQUEST_LIMIT_ERROR
               : KafkaErrorCode.NONE;
-    const responses = await Promise.all(
-      request.topics.map(async (topic) => ({
-        name: topic.name,
-        partitions: await Promise.all(
-          topic.partitions.map((partition) =>
-            producePartition(context, topic.name, code, partition, acks as Acks),
+    // timeout_ms bounds how long acks=-1 waits for durability (Kafka: for the replicas); past it a
+    // partition still waiting is answered REQUEST_TIMED_OUT. The engine bounds every request by the
+    // broker's request timeout anyway, so a timer is only needed for a shorter timeout_ms.
+    const waitMs =
+      acks === -1 && request.timeoutMs > 0 && request.timeoutMs < context.deps.config.requestTimeoutMs
+        ? request.timeoutMs
+        : -1;
+    let timer: NodeJS.Timeout | undefined;
+    const expired =
+      waitMs < 0
+        ? null
+        : new Promise<null>((resolve) => {
+            timer = setTimeout(() => resolve(null), waitMs);
+          });
+    const within = (index: number, answer: Promise<ProducePartitionResponse>) =>
+      expired === null
+        ? answer
+        : Promise.race([answer, expired]).then(
+            (response) => response ?? failed(index, KafkaErrorCode.REQUEST_TIMED_OUT),
+          );
+    try {
+      const responses = await Promise.all(
+        request.topics.map(async (topic) => ({
+          name: topic.name,
+          partitions: await Promise.all(
+            topic.partitions.map((partition) =>
+              within(partition.index, producePartition(context, topic.name, code, partition, acks as Acks)),
+            ),
           ),
-        ),
-      })),
-    );
-    return acks === 0 ? null : { topics: responses };
+        })),
+      );
+      return acks === 0 ? null : { topics: responses };
+    } finally {
+      clearTimeout(timer);
+    }
   },
   encode(writer, response, version) {
     writer.array(response.topics, (w, topic) => {
