@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { printTable } from './support/mitata-ratios.js';
  * partitions, as plain batches and in each codec. Every compressed batch is
  * inflated and walked on the checker thread before it reaches its shard, so
  * the figure is records per second, as a ratio to plain batches measured in
- * the same run (plain runs first and last; the baseline is their mean).
+ * the same run right before each codec (a fresh broker for every measurement).
  *
  * `--before=PATH` (another checkout's compiled dist/src/cli/main.js) also
  * runs plain batches through that build, interleaved with this one's, for
@@ -113,43 +114,34 @@ export async function run(args: readonly string[]): Promise<void> {
     CompressionCodec.LZ4,
     CompressionCodec.ZSTD,
   ];
-  const rows: string[][] = [['batches', 'bytes/batch', 'records/s', 'ratio to plain']];
-  await withBroker(undefined, async (broker) => {
-    const measured: [string, number, number][] = [];
-    await createTopic(broker.httpPort, 'plain');
-    measured.push([
-      'plain (first)',
-      plain.length,
-      await recordsPerSecond(broker.kafkaPort, 'plain', plain, seconds),
+  // Each measurement gets a fresh broker, after the page cache's dirty pages are written back (sync(1)).
+  const measure = (mainFile: string | undefined, topic: string, batch: Uint8Array) =>
+    withBroker(mainFile, async (broker) => {
+      execFileSync('sync');
+      await createTopic(broker.httpPort, topic);
+      return recordsPerSecond(broker.kafkaPort, topic, batch, seconds);
+    });
+  const rows: string[][] = [['codec', 'bytes/batch', 'plain records/s', 'codec records/s', 'codec / plain']];
+  for (const codec of codecs) {
+    const name = compressionCodecName(codec);
+    const batch = buildCompressedBatch(records, codec);
+    const plainRate = await measure(undefined, 'plain', plain);
+    const codecRate = await measure(undefined, name, batch);
+    rows.push([
+      name,
+      `${batch.length} (plain ${plain.length})`,
+      plainRate.toFixed(0),
+      codecRate.toFixed(0),
+      (codecRate / plainRate).toFixed(2),
     ]);
-    for (const codec of codecs) {
-      const name = compressionCodecName(codec);
-      const batch = buildCompressedBatch(records, codec);
-      await createTopic(broker.httpPort, name);
-      measured.push([name, batch.length, await recordsPerSecond(broker.kafkaPort, name, batch, seconds)]);
-    }
-    measured.push([
-      'plain (last)',
-      plain.length,
-      await recordsPerSecond(broker.kafkaPort, 'plain', plain, seconds),
-    ]);
-    const baseline = (measured[0]![2] + measured[measured.length - 1]![2]) / 2;
-    for (const [name, bytes, rate] of measured) {
-      rows.push([name, String(bytes), rate.toFixed(0), (rate / baseline).toFixed(2)]);
-    }
-  });
+  }
   printTable(rows);
   if (before === '') return;
-  // Plain batches through the other build and this one, alternating, each broker fresh.
+  // Plain batches through the other build and this one, alternating.
   const pairs: string[][] = [['round', 'before records/s', 'after records/s', 'after / before']];
   for (let round = 1; round <= 3; round++) {
-    const run = (mainFile: string | undefined) =>
-      withBroker(mainFile, async (broker) => {
-        await createTopic(broker.httpPort, 'plain');
-        return recordsPerSecond(broker.kafkaPort, 'plain', plain, seconds);
-      });
-    const beforeRate = await run(before);
-    const afterRate = await run(undefined);
+    const beforeRate = await measure(before, 'plain', plain);
+    const afterRate = await measure(undefined, 'plain', plain);
     pairs.push([
       String(round),
       beforeRate.toFixed(0),
