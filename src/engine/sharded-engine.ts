@@ -209,7 +209,20 @@ export class ShardedEngine implements Engine {
         if (checked !== null && checked.errorCode !== KafkaErrorCode.NONE) {
           return Promise.resolve(produceFailure(checked.errorCode, checked.message));
         }
-        return host.produce(entry.topicId, partition, checked?.converted ?? batch, acks);
+        const converted = checked?.converted ?? null;
+        if (
+          converted !== null &&
+          (converted.length > entry.config.maxMessageBytes || converted.length > this.config.maxRequestBytes)
+        ) {
+          // Recompressed into the topic's codec it grew past the limit, as Kafka answers RecordTooLarge.
+          return Promise.resolve(
+            produceFailure(
+              KafkaErrorCode.MESSAGE_TOO_LARGE,
+              `batch of ${converted.length} bytes in the topic's compression.type exceeds max.message.bytes`,
+            ),
+          );
+        }
+        return host.produce(entry.topicId, partition, converted ?? batch, acks);
       } finally {
         markHandedOff();
         if (this.handedOff.get(key) === handedOff) this.handedOff.delete(key);

@@ -158,4 +158,34 @@ describe('compressed produce through the engine', () => {
     expect(fastOutcome.errorCode).toBe(KafkaErrorCode.NONE);
     expect(order).toEqual(['fast', 'slow']);
   });
+
+  it('given a topic whose compression.type inflates a batch past max.message.bytes, then MESSAGE_TOO_LARGE', async () => {
+    const temp = makeTempDir('compressed-too-large');
+    cleanup = temp.cleanup;
+    engine = await startTestEngine(temp.dir);
+    await engine.createTopic('plain-only', 1, {
+      compressionType: 'uncompressed',
+      maxMessageBytes: 64 * 1024,
+    });
+    const small = buildCompressedBatch(
+      Array.from({ length: 8 }, () => ({ key: null, value: new Uint8Array(16 * 1024) })),
+      CompressionCodec.GZIP,
+    );
+    expect(small.length).toBeLessThan(64 * 1024);
+    const outcome = await engine.produce('plain-only', 0, small, -1);
+    expect(outcome.errorCode).toBe(KafkaErrorCode.MESSAGE_TOO_LARGE);
+    // Larger than the shard's ring could carry: refused before it is handed over.
+    await engine.createTopic('roomy', 1, {
+      compressionType: 'uncompressed',
+      maxMessageBytes: 64 * 1024 * 1024,
+    });
+    const huge = buildCompressedBatch(
+      [{ key: null, value: new Uint8Array(8 * 1024 * 1024) }],
+      CompressionCodec.GZIP,
+    );
+    expect((await engine.produce('roomy', 0, huge, -1)).errorCode).toBe(KafkaErrorCode.MESSAGE_TOO_LARGE);
+    const fits = buildCompressedBatch(records(['fits']), CompressionCodec.GZIP);
+    expect((await engine.produce('plain-only', 0, fits, -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    expect(await readValues(engine, 'plain-only')).toEqual(['fits']);
+  });
 });
