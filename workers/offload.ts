@@ -8,6 +8,7 @@ import { verifySegment } from '../src/engine/segment-verifier.js';
 import { checkPackedBatches } from '../src/record/compressed-check.js';
 import { decompressRecords } from '../src/record/compression.js';
 import { encodeRecordsAsArrow } from '../src/server/arrow-export.js';
+import { recordWindow } from '../src/server/http-record-window.js';
 
 function transfer(bytes: Uint8Array): unknown {
   return Piscina.move(bytes);
@@ -23,5 +24,7 @@ export default function runOffloadTask(task: OffloadTask): unknown {
       return verifySegment(task.path);
     case 'check-batches':
       return checkPackedBatches(task.group);
+    case 'record-window':
+      return recordWindow(task.input.records, task.input.fromOffset, task.input.limit);
   }
 }

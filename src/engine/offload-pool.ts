@@ -1,6 +1,12 @@
 import { Piscina } from 'piscina';
 import { workerEntry } from '../common/worker-entry.js';
-import type { ArrowTaskInput, OffloadTask, SegmentVerification } from './offload-task.js';
+import type {
+  ArrowTaskInput,
+  OffloadTask,
+  RecordWindowInput,
+  RecordWindowResult,
+  SegmentVerification,
+} from './offload-task.js';
 
 /**
  * The piscina pool for off-path CPU work (Arrow encoding, decompression,
@@ -27,6 +33,11 @@ export class OffloadPool {
 
   decompress(codec: number, compressed: Uint8Array): Promise<Uint8Array> {
     return this.run({ kind: 'decompress', codec, compressed }) as Promise<Uint8Array>;
+  }
+
+  /** Decodes a window of records off the acceptor: batches that are compressed must be inflated first. */
+  recordWindow(input: RecordWindowInput): Promise<RecordWindowResult> {
+    return this.run({ kind: 'record-window', input }) as Promise<RecordWindowResult>;
   }
 
   verifySegment(path: string): Promise<SegmentVerification> {

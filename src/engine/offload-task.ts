@@ -1,4 +1,5 @@
 import type { PackedBatches } from '../record/compressed-check.js';
+import type { ConsumedRecord } from '../record/record.js';
 
 /**
  * Work the piscina offload pool does off the acceptor and the shards: CPU
@@ -13,11 +14,25 @@ export interface ArrowTaskInput {
   valuesAsJson: boolean;
 }
 
+/** Records of fetched batches to decode as the HTTP JSON read wants them (http-record-window.ts). */
+export interface RecordWindowInput {
+  /** Concatenated RecordBatch v2 batches; a compact copy, since the pool clones a view's whole buffer. */
+  records: Uint8Array;
+  fromOffset: number;
+  limit: number;
+}
+
+export interface RecordWindowResult {
+  records: ConsumedRecord[];
+  nextOffset: number;
+}
+
 export type OffloadTask =
   | { kind: 'arrow'; input: ArrowTaskInput }
   | { kind: 'decompress'; codec: number; compressed: Uint8Array }
   | { kind: 'verify-segment'; path: string }
-  | { kind: 'check-batches'; group: PackedBatches };
+  | { kind: 'check-batches'; group: PackedBatches }
+  | { kind: 'record-window'; input: RecordWindowInput };
 
 export interface SegmentVerification {
   path: string;

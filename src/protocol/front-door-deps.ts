@@ -1,6 +1,6 @@
 import type { BrokerConfig } from '../common/broker-config.js';
 import type { Engine } from '../engine/engine-api.js';
-import type { ArrowTaskInput } from '../engine/offload-task.js';
+import type { ArrowTaskInput, RecordWindowInput, RecordWindowResult } from '../engine/offload-task.js';
 import type { GroupCoordinatorApi } from '../groups/group-coordinator-api.js';
 
 /**
@@ -16,6 +16,8 @@ export interface FrontDoorDeps {
   metricsText(): string;
   /** Encodes records as an Arrow IPC stream in the offload pool (never on the acceptor). */
   encodeArrow(input: ArrowTaskInput): Promise<Uint8Array>;
+  /** Decodes a window of records in the offload pool, for reads whose batches are compressed. */
+  decodeRecordWindow(input: RecordWindowInput): Promise<RecordWindowResult>;
 }
 
 /** A started front door: the port it is bound to (useful with port 0) and how to stop it. */

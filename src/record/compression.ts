@@ -22,8 +22,10 @@ import type { ProducedRecord } from './record.js';
  * and zstd, whose framing bounds the output) or as soon as it passes the
  * limit (gzip). That is what keeps a zip bomb from taking the memory.
  *
- * The acceptor never calls these: reads run them in the offload pool, and
- * clients and tools run them where they are.
+ * The produce check runs them on the batch checker thread, the HTTP reads
+ * (JSON and Arrow) in the offload pool; the WebSocket JSON mode still
+ * decodes on the acceptor (docs/reliability.md says so). Clients and tools
+ * run them where they are.
  * Importing this module registers `decompressRecords` with the batch reader.
  */
 

@@ -64,6 +64,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     groups,
     metricsText: () => renderMetrics(engine, () => budgetMetrics(budget)),
     encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),
+    decodeRecordWindow: (input) => offload.recordWindow(input),
   };
   try {
     if (options.kafka !== false) {

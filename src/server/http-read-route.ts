@@ -6,7 +6,7 @@ import '../record/compression.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { withDeadline } from './http-deadline.js';
 import { choiceParameter, integerParameter } from './http-params.js';
-import { decodablePrefix, recordWindow } from './http-record-window.js';
+import { anyCompressedBatch, decodablePrefix, recordWindow } from './http-record-window.js';
 import type { HttpRoute } from './http-route-table.js';
 import { requireTopic } from './http-topic-routes.js';
 
@@ -104,7 +104,14 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
         exchange.send(200, ARROW_CONTENT_TYPE, ipc, [['x-pyralog-high-watermark', highWatermark]]);
         return;
       }
-      const window = recordWindow(decodable.bytes, offset, limit);
+      // Compressed batches are inflated in the offload pool, never on the acceptor; plain ones decode here.
+      const window = anyCompressedBatch(decodable.bytes)
+        ? await withDeadline(
+            deps.decodeRecordWindow({ records: decodable.bytes.slice(), fromOffset: offset, limit }),
+            config.requestTimeoutMs,
+            'decoding compressed records',
+          )
+        : recordWindow(decodable.bytes, offset, limit);
       const records: JsonRecordOut[] = window.records.map((record) => recordToJson(record, encoding));
       exchange.sendJson(200, { records, highWatermark: result.highWatermark, nextOffset: window.nextOffset });
     },

@@ -49,6 +49,20 @@ export function recordWindow(records: Uint8Array, fromOffset: number, limit: num
   return { records: out, nextOffset };
 }
 
+/** Whether any whole batch of `records` is compressed (reading it means inflating it). */
+export function anyCompressedBatch(records: Uint8Array): boolean {
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let position = 0;
+  while (records.length - position >= BatchHeader.SIZE_BYTES) {
+    const sizeBytes = view.getInt32(position + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+    if (sizeBytes < BatchHeader.SIZE_BYTES || position + sizeBytes > records.length) return false;
+    if ((view.getInt16(position + BatchHeader.ATTRIBUTES) & BatchAttributes.COMPRESSION_MASK) !== 0)
+      return true;
+    position += sizeBytes;
+  }
+  return false;
+}
+
 /** Whether this build can open a records section compressed with `codec` (asked once per codec). */
 const decodableCodecs = new Map<number, boolean>();
 function codecDecodable(codec: number): boolean {

@@ -5,6 +5,7 @@ import type { ArrowTaskInput } from '../../src/engine/offload-task.js';
 import type { GroupCoordinatorApi } from '../../src/groups/group-coordinator-api.js';
 import type { FrontDoorDeps } from '../../src/protocol/front-door-deps.js';
 import { encodeRecordsAsArrow } from '../../src/server/arrow-export.js';
+import { recordWindow } from '../../src/server/http-record-window.js';
 import { type HttpRoutes, type HttpRoutesOptions, registerHttpRoutes } from '../../src/server/http-routes.js';
 import { MemoryEngine } from '../support/memory-engine.js';
 
@@ -27,6 +28,7 @@ export interface HttpAppOptions extends HttpRoutesOptions {
   engine?: Engine;
   metricsText?: () => string;
   encodeArrow?: (input: ArrowTaskInput) => Promise<Uint8Array>;
+  decodeRecordWindow?: FrontDoorDeps['decodeRecordWindow'];
 }
 
 const noGroups = new Proxy({} as GroupCoordinatorApi, {
@@ -49,6 +51,9 @@ export async function startHttpApp(options: HttpAppOptions = {}): Promise<HttpAp
     groups: noGroups,
     metricsText: options.metricsText ?? (() => ''),
     encodeArrow: options.encodeArrow ?? (async (input) => encodeRecordsAsArrow(input)),
+    decodeRecordWindow:
+      options.decodeRecordWindow ??
+      (async (input) => recordWindow(input.records, input.fromOffset, input.limit)),
   };
   const app = uWS.App() as TemplatedApp & { close(): void };
   const routes = registerHttpRoutes(app, deps, options);

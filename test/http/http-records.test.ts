@@ -5,6 +5,7 @@ import { type Acks, type ProduceOutcome, produceFailure } from '../../src/engine
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { CompressionCodec } from '../../src/record/batch-header.js';
 import { buildCompressedBatch } from '../../src/record/compression.js';
+import { recordWindow } from '../../src/server/http-record-window.js';
 import { murmur2 } from '../../src/server/partitioner.js';
 import { MemoryEngine } from '../support/memory-engine.js';
 import {
@@ -43,8 +44,16 @@ const read = async (app: HttpAppFixture, path: string): Promise<ReadBody> => {
 /** Producing and reading records over HTTP on a real socket. */
 describe('HTTP record routes', () => {
   let app: HttpAppFixture;
+  let offloadedReads = 0;
   beforeAll(async () => {
-    app = await startHttpApp({ config: { maxWaitMsMax: 5_000 } });
+    app = await startHttpApp({
+      config: { maxWaitMsMax: 5_000 },
+      // Stands in for the offload pool, counting the reads that were sent there.
+      decodeRecordWindow: async (input) => {
+        offloadedReads++;
+        return recordWindow(input.records, input.fromOffset, input.limit);
+      },
+    });
   });
   afterAll(() => app.close());
 
@@ -271,7 +280,14 @@ describe('HTTP record routes', () => {
       expect(answer.status).toBe(200);
     }
     const values = ['p0', 'p1', 'g2', 'g3', 's4', 'l5', 'l6', 'z7', 'p8'];
+    // Plain batches alone decode on the acceptor; a window holding a compressed one goes to the offload pool.
+    offloadedReads = 0;
+    expect((await read(app, '/topics/codec/partitions/0/records?offset=0&maxBytes=1')).records).toHaveLength(
+      2,
+    );
+    expect(offloadedReads).toBe(0);
     const json = await read(app, '/topics/codec/partitions/0/records?offset=0');
+    expect(offloadedReads).toBe(1);
     expect(json.records.map((r) => r.value)).toEqual(values);
     expect(json.nextOffset).toBe(9);
     const fromMiddle = await read(app, '/topics/codec/partitions/0/records?offset=6&limit=2');

@@ -3,6 +3,7 @@ import type { Engine } from '../../src/engine/engine-api.js';
 import { GroupCoordinator } from '../../src/groups/group-coordinator.js';
 import type { FrontDoorDeps } from '../../src/protocol/front-door-deps.js';
 import { encodeRecordsAsArrow } from '../../src/server/arrow-export.js';
+import { recordWindow } from '../../src/server/http-record-window.js';
 
 /**
  * What every front-door fixture hands its listener: a quiet one-shard config
@@ -27,6 +28,7 @@ export async function testFrontDoorDeps(
     groups: await GroupCoordinator.open(engine),
     metricsText: () => '',
     encodeArrow: async (input) => encodeRecordsAsArrow(input),
+    decodeRecordWindow: async (input) => recordWindow(input.records, input.fromOffset, input.limit),
     ...extra,
   };
 }
