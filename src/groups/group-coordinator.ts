@@ -17,7 +17,7 @@ import type {
 } from './group-coordinator-api.js';
 import { OFFSET_METADATA_BYTES_MAX, SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from './group-limits.js';
 import { OFFSET_KEY_STRING_BYTES_MAX } from './offset-record.js';
-import { type OffsetEntry, OffsetStore } from './offset-store.js';
+import { type OffsetEntry, OffsetStore, type OffsetStoreLog } from './offset-store.js';
 
 /**
  * The consumer group coordinator: Kafka's join → sync → heartbeat protocol
@@ -31,6 +31,8 @@ export interface GroupCoordinatorOptions {
   nowMs?: () => number;
   /** Partitions of `__consumer_offsets` when this creates it (default 1). */
   offsetsPartitions?: number;
+  /** Where damaged committed-offset records are reported while loading. */
+  log?: OffsetStoreLog;
 }
 
 type CommitPartition = OffsetCommitRequest['topics'][number]['partitions'][number];
@@ -56,7 +58,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
   /** Opens the coordinator: creates `__consumer_offsets` if missing and reads every committed offset back. */
   static async open(engine: Engine, options: GroupCoordinatorOptions = {}): Promise<GroupCoordinator> {
-    const offsets = await OffsetStore.open(engine, options.offsetsPartitions ?? 1);
+    const offsets = await OffsetStore.open(engine, options.offsetsPartitions ?? 1, options.log);
     return new GroupCoordinator(offsets, options.nowMs ?? Date.now);
   }
 

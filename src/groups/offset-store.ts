@@ -1,9 +1,12 @@
-import { PyralogError } from '../common/errors.js';
+import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
-import type { Offset } from '../common/offset.js';
+import { type Offset, readInt64 } from '../common/offset.js';
 import type { Engine } from '../engine/engine-api.js';
 import { buildRecordBatch } from '../record/batch-builder.js';
-import { decodeRecordSet } from '../record/batch-reader.js';
+import { BatchHeader } from '../record/batch-header.js';
+import { decodeBatchRecords } from '../record/batch-reader.js';
+import { nextBatchBytes } from '../record/batch-walk.js';
+import type { ConsumedRecord } from '../record/record.js';
 import {
   decodeOffsetKey,
   decodeOffsetValue,
@@ -26,6 +29,12 @@ import {
  * record per committed partition).
  */
 export const OFFSETS_TOPIC = '__consumer_offsets';
+
+export interface OffsetStoreLog {
+  warn(details: object, message: string): void;
+}
+
+const SILENT_LOG: OffsetStoreLog = { warn: () => undefined };
 
 /** Bytes asked for per fetch while loading; a larger batch still comes whole (KIP-74). */
 const LOAD_FETCH_BYTES = 1024 * 1024;
@@ -55,10 +64,15 @@ export class OffsetStore {
     private readonly engine: Engine,
     /** Partitions of the offsets topic (the topic's own count when it already exists). */
     private readonly partitionCount: number,
+    private readonly log: OffsetStoreLog,
   ) {}
 
   /** Creates the offsets topic if missing, then reads it back. Throws a `PyralogError` if it cannot. */
-  static async open(engine: Engine, partitions: number): Promise<OffsetStore> {
+  static async open(
+    engine: Engine,
+    partitions: number,
+    log: OffsetStoreLog = SILENT_LOG,
+  ): Promise<OffsetStore> {
     let existing = engine.describeTopic(OFFSETS_TOPIC);
     if (existing === undefined) {
       const code = await engine.createTopic(OFFSETS_TOPIC, partitions, {
@@ -69,8 +83,19 @@ export class OffsetStore {
         throw new PyralogError(code, `cannot create ${OFFSETS_TOPIC}`);
       existing = engine.describeTopic(OFFSETS_TOPIC);
     }
-    const store = new OffsetStore(engine, existing?.partitionCount ?? partitions);
-    for (let partition = 0; partition < store.partitionCount; partition++) await store.load(partition);
+    const store = new OffsetStore(engine, existing?.partitionCount ?? partitions, log);
+    for (let partition = 0; partition < store.partitionCount; partition++) {
+      try {
+        await store.load(partition);
+      } catch (error) {
+        // An offsets partition that cannot be read (offline, damaged) costs the groups whose
+        // commits it holds their offsets, never the broker its start.
+        log.warn(
+          { topic: OFFSETS_TOPIC, partition, error: errorMessage(error) },
+          'cannot load committed offsets; the groups of this partition start without them',
+        );
+      }
+    }
     return store;
   }
 
@@ -195,24 +220,69 @@ export class OffsetStore {
         const code = result?.errorCode ?? KafkaErrorCode.UNKNOWN_SERVER_ERROR;
         throw new PyralogError(code, `cannot read ${OFFSETS_TOPIC}-${partition} at offset ${offset}`);
       }
-      const records = decodeRecordSet(result.records);
-      const last = records[records.length - 1];
+      const next = this.applyBatches(partition, offset, result.records);
       // Nothing past the offset asked for: stop rather than ask again for the same bytes.
-      if (last === undefined || last.offset < offset) break;
-      for (const record of records) {
-        // A fetch may start with a whole batch that begins below the offset asked for.
-        if (record.offset < offset || record.key === null) continue;
-        const key = decodeOffsetKey(record.key);
-        if (key !== null && record.value === null) {
-          this.forget(key, record.offset);
-          continue;
-        }
-        if (record.value === null) continue;
-        const value = decodeOffsetValue(record.value);
-        // Records of a layout this build does not know are skipped, not fatal.
-        if (key !== null && value !== null) this.apply({ key, value }, record.offset);
-      }
-      offset = last.offset + 1;
+      if (next <= offset) break;
+      offset = next;
     }
+  }
+
+  /**
+   * Applies the records of the fetched batches at or after `offset`; returns
+   * the offset after the last batch. A batch that does not decode, or a
+   * record that is not a well-formed offset key and value, is skipped with a
+   * log line: what clients committed must never stop the broker starting.
+   */
+  private applyBatches(partition: number, offset: number, records: Uint8Array): number {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    let position = 0;
+    let next = offset;
+    let skippedRecords = 0;
+    while (records.length - position >= BatchHeader.SIZE_BYTES) {
+      const sizeBytes = nextBatchBytes(view, position, records.length);
+      if (sizeBytes < 0) break;
+      const batch = records.subarray(position, position + sizeBytes);
+      position += sizeBytes;
+      const baseOffset = readInt64(view, position - sizeBytes + BatchHeader.BASE_OFFSET);
+      const lastOffset = baseOffset + view.getInt32(position - sizeBytes + BatchHeader.LAST_OFFSET_DELTA);
+      next = Math.max(next, lastOffset + 1);
+      let decoded: ConsumedRecord[];
+      try {
+        decoded = decodeBatchRecords(batch);
+      } catch (error) {
+        this.log.warn(
+          { topic: OFFSETS_TOPIC, partition, baseOffset, error: errorMessage(error) },
+          'skipping a damaged batch of committed offsets',
+        );
+        continue;
+      }
+      for (const record of decoded) {
+        // A fetch may start with a whole batch that begins below the offset asked for.
+        if (record.offset < offset) continue;
+        if (!this.applyRecord(record)) skippedRecords++;
+      }
+    }
+    if (skippedRecords > 0) {
+      this.log.warn(
+        { topic: OFFSETS_TOPIC, partition, skippedRecords },
+        'skipped committed-offset records that are not well formed',
+      );
+    }
+    return next;
+  }
+
+  /** Applies one record of the offsets topic; false when it is not a well-formed offset record. */
+  private applyRecord(record: ConsumedRecord): boolean {
+    if (record.key === null) return false;
+    const key = decodeOffsetKey(record.key);
+    if (key === null) return false;
+    if (record.value === null) {
+      this.forget(key, record.offset);
+      return true;
+    }
+    const value = decodeOffsetValue(record.value);
+    if (value === null || !Number.isSafeInteger(value.offset) || value.offset < -1) return false;
+    this.apply({ key, value }, record.offset);
+    return true;
   }
 }

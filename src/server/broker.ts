@@ -6,6 +6,7 @@ import type { ArrowTaskInput, SegmentVerification } from '../engine/offload-task
 import { ShardedEngine, type ShardedEngineOptions } from '../engine/sharded-engine.js';
 import { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
+import { clientEngine } from '../protocol/internal-topics.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
@@ -50,7 +51,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     engineOptions.retentionCheckIntervalMs = options.retentionCheckIntervalMs;
   const engine = await ShardedEngine.start(config, engineOptions);
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
-  const groups = await GroupCoordinator.open(engine);
+  const groups = await GroupCoordinator.open(engine, { log: logger });
   // DuckDB starts in its worker with the first query, not here: a broker nobody queries pays nothing.
   const sql = new SqlService(engine, sqlLimitsOf(config), config.fetchMaxBytes);
   const budget = new MemoryBudget(config.memoryBudgetBytes);
@@ -60,7 +61,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   let httpPort = -1;
   const deps: FrontDoorDeps = {
     config,
-    engine,
+    engine: clientEngine(engine),
     groups,
     metricsText: () => renderMetrics(engine, () => budgetMetrics(budget)),
     encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),

@@ -218,7 +218,15 @@ describe('Kafka door against the real sharded engine', () => {
             wire.close();
             wire = await KafkaWire.open(broker.kafkaPort);
           }
-          if (laneIndex === 0 && i % (LANES * 2000) === 0) samplesRssBytes.push(process.memoryUsage().rss);
+          if (laneIndex === 0 && i % (LANES * 2000) === 0) {
+            samplesRssBytes.push(process.memoryUsage().rss);
+            if (process.env.PYRALOG_FUZZ_TRACE !== undefined && i % (LANES * 12_500) === 0) {
+              const memory = process.memoryUsage();
+              console.log(
+                `fuzz-sharded trace: frame ${i}, RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB, ${broker.engine.listTopics().length} topics`,
+              );
+            }
+          }
         }
         wire.close();
       };

@@ -1,0 +1,44 @@
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { type Engine, produceFailure } from '../engine/engine-api.js';
+
+/**
+ * Internal topics (`__consumer_offsets`, and any later `__` topic) hold the
+ * broker's own state. Only the broker writes them: a client produce to one
+ * is answered INVALID_TOPIC_EXCEPTION, as Kafka answers an append to an
+ * internal topic, and the engine refuses to delete them (POLICY_VIOLATION).
+ * Clients may still read them.
+ */
+export function isInternalTopic(name: string): boolean {
+  return name.startsWith('__');
+}
+
+/**
+ * The engine as the front doors see it: the same engine, except that produce
+ * to an internal topic is refused. The group coordinator keeps the engine
+ * itself, so it still writes committed offsets.
+ */
+export function clientEngine(engine: Engine): Engine {
+  const bound = new Map<PropertyKey, unknown>();
+  const produce: Engine['produce'] = (topic, partition, batch, acks) =>
+    isInternalTopic(topic)
+      ? Promise.resolve(
+          produceFailure(
+            KafkaErrorCode.INVALID_TOPIC_EXCEPTION,
+            `${topic} is an internal topic: only the broker writes it`,
+          ),
+        )
+      : engine.produce(topic, partition, batch, acks);
+  return new Proxy(engine, {
+    get(target, key) {
+      if (key === 'produce') return produce;
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      let method = bound.get(key);
+      if (method === undefined) {
+        method = (value as (...args: unknown[]) => unknown).bind(target);
+        bound.set(key, method);
+      }
+      return method;
+    },
+  });
+}
