@@ -441,8 +441,10 @@ export class ShardHost {
     this.nextCorrelationId = (this.nextCorrelationId + 1) >>> 0 || 1;
     const deadlineMs = Date.now() + this.config.requestTimeoutMs + extraWaitMs;
     this.pending.set(correlationId, { type, resolve, deadlineMs });
-    this.deadlineTimer ??= setInterval(this.expireOverdue, deadlineSweepMs(this.config.requestTimeoutMs));
-    this.deadlineTimer.unref();
+    if (this.deadlineTimer === null) {
+      this.deadlineTimer = setInterval(this.expireOverdue, deadlineSweepMs(this.config.requestTimeoutMs));
+      this.deadlineTimer.unref();
+    }
     return correlationId;
   }
 
