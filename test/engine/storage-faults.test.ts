@@ -72,10 +72,7 @@ describe('storage faults through the real broker', () => {
     if (faults === '') delete process.env[STORAGE_FAULTS_ENV];
     else process.env[STORAGE_FAULTS_ENV] = faults;
     const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
-    broker = await startBroker(testBrokerConfig(dir, { fsync: 'always', ...overrides }), {
-      http: false,
-      logger,
-    });
+    broker = await startBroker(testBrokerConfig(dir, { fsync: 'always', ...overrides }), { logger });
     return ledger.track(broker.engine);
   }
 
@@ -131,6 +128,24 @@ describe('storage faults through the real broker', () => {
     } finally {
       await producer.disconnect();
     }
+
+    // The HTTP front door answers 503 for the offline partition, and shows it offline; the others serve.
+    const http = `http://127.0.0.1:${broker!.httpPort}`;
+    const refusedHttp = await fetch(`${http}/topics/orders/records`, {
+      method: 'POST',
+      body: JSON.stringify([{ value: 'h', partition: 0 }]),
+    });
+    expect(refusedHttp.status).toBe(503);
+    expect(await refusedHttp.text()).toContain('is offline');
+    const servedHttp = await fetch(`${http}/topics/orders/records`, {
+      method: 'POST',
+      body: JSON.stringify([{ value: 'h', partition: 1 }]),
+    });
+    expect(servedHttp.status).toBe(200);
+    const topic = (await (await fetch(`${http}/topics/orders`)).json()) as {
+      partitions: { partition: number; error?: string }[];
+    };
+    expect(topic.partitions.map((p) => p.error)).toEqual(['KAFKA_STORAGE_ERROR', undefined]);
 
     // A clear log line and the boundary metrics.
     const offlineLine = logLines.find((line) => line.includes('partition offline'));
