@@ -3,6 +3,7 @@ import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import type { SqlService } from '../sql/sql-service.js';
 import { adminRoutes } from './http-admin-routes.js';
 import { BodyBudget } from './http-body-budget.js';
+import { consoleRoutes } from './http-console-routes.js';
 import { groupRoutes } from './http-group-routes.js';
 import { HttpMetrics } from './http-metrics.js';
 import { produceRoute } from './http-produce-route.js';
@@ -28,6 +29,7 @@ import { webOriginPolicy } from './web-origin.js';
  *   GET    /groups, GET|DELETE /groups/:group            consumer groups, with lag
  *   POST   /groups/:group/offsets                        commit (reset) a group's offsets
  *   POST   /sql, GET /topics/:topic/export               SQL over topics, Parquet download
+ *   GET    /, /assets/:file                              the web console (docs/console.md)
  *
  * Every error is JSON `{"error":{"code","message"}}` with its status; every
  * body is bounded (maxFrameBytes each, a shared budget over all); every wait
@@ -36,6 +38,8 @@ import { webOriginPolicy } from './web-origin.js';
 export interface HttpRoutesOptions {
   /** SQL over topics (POST /sql, Parquet export); without it those routes answer 404. */
   sql?: SqlService;
+  /** The web console's static assets at / and /assets/*; on unless false. */
+  console?: boolean;
   /** Request body bytes held at once over all connections; default 8 x maxFrameBytes, at least 64 MiB. */
   bodyBudgetBytes?: number;
 }
@@ -78,6 +82,7 @@ export function registerHttpRoutes(
     ...adminRoutes(deps),
     ...groupRoutes(deps),
     ...(options.sql === undefined ? [] : sqlRoutes(deps, options.sql)),
+    ...(options.console === false ? [] : consoleRoutes()),
     produceRoute(deps),
     readRoute(deps),
   ];

@@ -15,8 +15,8 @@ describe('HTTP routing and bad requests', () => {
 
   it('an unknown path answers 404 NOT_FOUND', async () => {
     for (const path of [
-      '/',
       '/nowhere',
+      '/assets/nothing.js',
       '/topics/here/partitions/0',
       '/topics/here/records/0',
       '/health/x',
@@ -27,6 +27,24 @@ describe('HTTP routing and bad requests', () => {
         status: 404,
         code: 'NOT_FOUND',
       });
+    }
+  });
+
+  it('serves the console at / (built by npm run build), and never a file outside its assets', async () => {
+    const index = await fetch(`${app.base}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const script = /src="\/assets\/([^"]+)"/.exec(await index.text())?.[1];
+    const asset = await fetch(`${app.base}/assets/${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    for (const path of [
+      '/assets/..%2Fpackage.json',
+      '/assets/%2E%2E%2F%2E%2E%2Fpackage.json',
+      '/assets/index.html',
+    ]) {
+      expect((await fetch(`${app.base}${path}`)).status).toBe(404);
     }
   });
 
