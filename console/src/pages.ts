@@ -183,12 +183,20 @@ export function topicPage(name: string): Page {
   const partitions = h('section', { 'data-testid': 'partitions' }, 'Loading…');
   const config = h('section', {});
   const tailList = h('ol', { class: 'tail', 'data-testid': 'tail' });
-  const tailStatus = h('span', { class: 'status', 'data-testid': 'tail-status' }, 'not tailing');
+  const tailStatus = h(
+    'span',
+    { class: 'status', 'data-testid': 'tail-status', 'data-state': 'idle' },
+    'stopped',
+  );
+  const setStatus = (state: 'idle' | 'live' | 'closed' | 'error', text: string): void => {
+    tailStatus.dataset.state = state;
+    tailStatus.textContent = text;
+  };
   let socket: WebSocket | null = null;
   const stopTail = (): void => {
     socket?.close();
     socket = null;
-    tailStatus.textContent = 'not tailing';
+    setStatus('idle', 'stopped');
   };
   const startTail = (): void => {
     stopTail();
@@ -197,8 +205,8 @@ export function topicPage(name: string): Page {
     ws.onopen = () => ws.send(JSON.stringify({ op: 'subscribe', id: 1, topic: name, from: 'latest' }));
     ws.onmessage = (event) => {
       const message = JSON.parse(String(event.data)) as Push;
-      if (message.id === 1 && message.ok === true) tailStatus.textContent = 'tailing';
-      else if (message.error !== undefined) tailStatus.textContent = message.error.message;
+      if (message.id === 1 && message.ok === true) setStatus('live', 'following new records');
+      else if (message.error !== undefined) setStatus('error', message.error.message);
       for (const record of message.records ?? []) {
         tailList.append(
           h(
@@ -215,7 +223,7 @@ export function topicPage(name: string): Page {
       }
     };
     ws.onclose = () => {
-      if (socket === ws) tailStatus.textContent = 'closed';
+      if (socket === ws) setStatus('closed', 'connection closed');
     };
   };
   const refresh = async (): Promise<void> => {
