@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, type Transferable, workerData } from 'node:worker_threads';
 import { SqlEngine } from './sql-engine.js';
 import { SqlError } from './sql-errors.js';
@@ -12,6 +14,7 @@ export async function runSqlWorker(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('the SQL worker must run in a worker thread');
   const { limits } = workerData as SqlWorkerData;
+  lowerThreadPriority();
   const engine = await SqlEngine.open(limits);
   const reply = (message: SqlReply, transfer: Transferable[] = []): void =>
     port.postMessage(message, transfer);
@@ -58,5 +61,24 @@ async function handle(engine: SqlEngine, request: SqlRequest): Promise<SqlReplyV
     case 'cancel':
       engine.cancel(request.query);
       return null;
+  }
+}
+
+/** Nice value of the SQL worker's thread: the shards and the acceptor win the CPU from it. */
+export const SQL_THREAD_NICE = 10;
+
+/**
+ * Decoding and loading records is the SQL worker's own CPU work; on Linux
+ * this thread (not the process) gets a lower priority, so a heavy query
+ * yields the cores to the shards and the acceptor. Elsewhere, or without
+ * /proc, nothing changes. DuckDB's execution runs on libuv's pool and is not
+ * affected.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, SQL_THREAD_NICE);
+  } catch {
+    // Not Linux, or not allowed: run at the normal priority.
   }
 }
