@@ -34,6 +34,11 @@ export async function run(): Promise<void> {
     do_not_optimize(checkBatch(batch, view, 0, batch.length)),
   );
   bench('validateProducedBatch 16 KiB (walks 16 records)', () => validateProducedBatch(batch, 1 << 20));
+  // The same walk with a CreateTime window to check each record's timestamp against (what the shard does).
+  const nowMs = Date.now();
+  bench('validateProducedBatch 16 KiB + timestamp window', () =>
+    validateProducedBatch(batch, 1 << 20, nowMs - 3_600_000, nowMs + 3_600_000),
+  );
   bench('buildRecordBatch 16 x 1 KiB', () => do_not_optimize(buildRecordBatch(records)));
   bench('decodeBatchRecords 16 x 1 KiB', () => do_not_optimize(decodeBatchRecords(batch)));
   bench('memcpy 10 KB', () => copyTarget.set(varints.subarray(0, 10_000)));
@@ -60,6 +65,12 @@ export async function run(): Promise<void> {
     {
       name: 'validateProducedBatch 16 KiB (walks 16 records)',
       baseline: 'memcpy 16 KiB',
+      bytesPerOp: size,
+      itemsPerOp: 16,
+    },
+    {
+      name: 'validateProducedBatch 16 KiB + timestamp window',
+      baseline: 'validateProducedBatch 16 KiB (walks 16 records)',
       bytesPerOp: size,
       itemsPerOp: 16,
     },
