@@ -1,12 +1,16 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { compressFrameSync } from 'lz4-napi';
 import { describe, expect, it } from 'vitest';
+import { compress as zstdCompressWith } from 'zstd-napi';
 import { InvalidBatchError, UnsupportedCompressionError } from '../../src/common/errors.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { BatchAttributes, BatchHeader, CompressionCodec } from '../../src/record/batch-header.js';
 import { decodeBatchRecords } from '../../src/record/batch-reader.js';
+import { lz4DecompressedBound } from '../../src/record/codecs/lz4-codec.js';
 import { snappyCompressRaw } from '../../src/record/codecs/snappy-codec.js';
+import { zstdDecompressedBound } from '../../src/record/codecs/zstd-codec.js';
 import {
   buildCompressedBatch,
   compressRecords,
@@ -143,5 +147,26 @@ describe('compression', () => {
   it('given a gzip bomb, then it stops at the decompressed size limit', () => {
     const bomb = gzipSync(new Uint8Array(DECOMPRESSED_BYTES_MAX + 1024));
     expect(() => decompressRecords(CompressionCodec.GZIP, bomb)).toThrow(/inflates past/);
+  });
+
+  it('given zstd frames without a content size (as streaming Java producers write), with checksums, concatenated, then the block bound holds', () => {
+    const part = new TextEncoder().encode('streamed zstd, '.repeat(40_000));
+    const frame = zstdCompressWith(part, { contentSizeFlag: false, checksumFlag: true });
+    const twoFrames = Buffer.concat([frame, frame]);
+    expect(Buffer.from(decompressRecords(CompressionCodec.ZSTD, twoFrames))).toEqual(
+      Buffer.concat([part, part]),
+    );
+    expect(zstdDecompressedBound(twoFrames)).toBeGreaterThanOrEqual(2 * part.length);
+    expect(() => decompressRecords(CompressionCodec.ZSTD, twoFrames, part.length)).toThrow(/limit/);
+  });
+
+  it('given an lz4 frame with block and content checksums, then it is walked and decoded', () => {
+    const plain = new TextEncoder().encode('checked lz4, '.repeat(30_000));
+    const frame = compressFrameSync(Buffer.from(plain), { blockChecksums: true, contentChecksum: true });
+    expect(lz4DecompressedBound(frame)).toBeGreaterThanOrEqual(plain.length);
+    expect(Buffer.from(decompressRecords(CompressionCodec.LZ4, frame))).toEqual(Buffer.from(plain));
+    expect(() => decompressRecords(CompressionCodec.LZ4, Buffer.concat([frame, Buffer.from([1])]))).toThrow(
+      InvalidBatchError,
+    );
   });
 });
