@@ -126,15 +126,16 @@ export class PartitionLog implements SyncTarget {
     io.makeDirectory(options.dir);
     const marker = takeCleanMarker(options.dir);
     const { segments, problems } = recoverSegments(options.dir, io.listDirectory(options.dir), marker);
-    if (marker === null) {
-      // After an unclean stop the files may hold bytes that reached the page
-      // cache but never the disk (the process died, the machine did not). They
-      // count as durable only once synced: do it now, before anything is served
-      // or acknowledged from them, so a power loss later cannot take them back.
-      for (const segment of segments) io.fsync(segment.fd);
+    const active = segments[segments.length - 1];
+    if (marker === null && active !== undefined) {
+      // After an unclean stop the active segment may hold bytes that reached
+      // the page cache but never the disk (the process died, the machine did
+      // not). They count as durable only once synced: do it now, before
+      // anything is served or acknowledged from them, so a power loss later
+      // cannot take them back. Closed segments were synced when they rolled.
+      io.fsync(active.fd);
     }
     // A recovered active segment's age for segment.ms counts from this open.
-    const active = segments[segments.length - 1];
     if (active !== undefined && active.sizeBytes > 0) active.createdMs = (options.nowMs ?? Date.now)();
     if (segments.length === 0) {
       segments.push(Segment.create(options.dir, 0));
