@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PyralogClient } from '../../src/client/index.js';
 import type { BrokerConfig } from '../../src/common/broker-config.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
@@ -146,6 +147,19 @@ describe('storage faults through the real broker', () => {
       partitions: { partition: number; error?: string }[];
     };
     expect(topic.partitions.map((p) => p.error)).toEqual(['KAFKA_STORAGE_ERROR', undefined]);
+
+    // The WebSocket front door refuses the offline partition with an error and serves the others.
+    const client = await PyralogClient.connect({ url: `ws://127.0.0.1:${broker!.httpPort}/ws`, lingerMs: 1 });
+    try {
+      const wsRefused = await client.produce('orders', { value: 'w', partition: 0 }).then(
+        () => '',
+        (error: unknown) => String(error),
+      );
+      expect(wsRefused).toContain('offline');
+      await client.produce('orders', { value: 'w', partition: 1 });
+    } finally {
+      await client.close();
+    }
 
     // A clear log line and the boundary metrics.
     const offlineLine = logLines.find((line) => line.includes('partition offline'));
