@@ -101,6 +101,8 @@ export class Shard {
     private readonly metrics: ShardMetricsWriter,
   ) {
     this.fetcher = new ShardFetcher(this.partitions, this.offline, reader, out, metrics);
+    // A restarted worker reuses its shard's metrics buffer: partitions offline before are opened afresh.
+    metrics.set(Counter.OFFLINE_PARTITIONS, 0);
     this.retentionTimer = setInterval(() => this.enforceRetention(), options.retentionCheckIntervalMs);
     this.retentionTimer.unref();
     // One bound function reused for every released ack: no closure per produce.
