@@ -23,6 +23,10 @@ interface Waiting {
 const GROUP_BYTES_MAX = 1024 * 1024;
 
 export class CompressedBatchChecker {
+  /** Batches checked, refused, and recompressed into their topic's codec, since start (acceptor-side counters). */
+  checkedBatches = 0;
+  refusedBatches = 0;
+  recompressedBatches = 0;
   private readonly pool: Piscina;
   private group: Uint8Array[] = [];
   private earliestMs: number[] = [];
@@ -100,7 +104,13 @@ export class CompressedBatchChecker {
     };
     this.pool.run(task, { transferList: [packed.buffer] }).then(
       (verdicts: BatchVerdict[]) => {
-        for (let i = 0; i < waiting.length; i++) waiting[i]!.resolve(verdicts[i]!);
+        for (let i = 0; i < waiting.length; i++) {
+          const verdict = verdicts[i]!;
+          this.checkedBatches++;
+          if (verdict.errorCode !== KafkaErrorCode.NONE) this.refusedBatches++;
+          else if (verdict.converted !== null) this.recompressedBatches++;
+          waiting[i]!.resolve(verdict);
+        }
       },
       (error: unknown) => {
         const verdict = {
@@ -108,6 +118,8 @@ export class CompressedBatchChecker {
           message: `compressed batch check failed: ${errorMessage(error)}`,
           converted: null,
         };
+        this.checkedBatches += waiting.length;
+        this.refusedBatches += waiting.length;
         for (const entry of waiting) entry.resolve(verdict);
       },
     );

@@ -81,6 +81,12 @@ export class ShardedEngine implements Engine {
     });
   }
 
+  /** The batch checker's counters, for /metrics. */
+  batchCheckCounts(): { checked: number; refused: number; recompressed: number } {
+    const { checkedBatches, refusedBatches, recompressedBatches } = this.checker;
+    return { checked: checkedBatches, refused: refusedBatches, recompressed: recompressedBatches };
+  }
+
   /** Partitions not served now, `topic-partition` → why (failed open, write or sync), over all shards. */
   offlinePartitions(): Map<string, string> {
     const all = new Map<string, string>();

@@ -12,7 +12,7 @@ import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
 import { startHttpServer } from './http-server.js';
 import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
-import { budgetMetrics, renderMetrics } from './metrics-exposition.js';
+import { batchCheckMetrics, budgetMetrics, renderMetrics } from './metrics-exposition.js';
 import { auditSegments } from './segment-audit.js';
 
 /**
@@ -63,7 +63,11 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     config,
     engine: clientEngine(engine),
     groups,
-    metricsText: () => renderMetrics(engine, () => budgetMetrics(budget)),
+    metricsText: () =>
+      renderMetrics(engine, () => [
+        ...budgetMetrics(budget),
+        ...batchCheckMetrics(engine.batchCheckCounts()),
+      ]),
     encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),
     decodeRecordWindow: (input) => offload.recordWindow(input),
   };

@@ -30,6 +30,34 @@ export type ExtraMetrics = () => readonly {
   value: number;
 }[];
 
+/** The batch checker's counters (compressed batches checked before they reach a shard). */
+export function batchCheckMetrics(counts: {
+  readonly checked: number;
+  readonly refused: number;
+  readonly recompressed: number;
+}): ReturnType<ExtraMetrics> {
+  return [
+    {
+      name: 'pyralog_checked_batches_total',
+      help: "Compressed (or to be recompressed) batches whose records were counted as Kafka's validator does",
+      type: 'counter',
+      value: counts.checked,
+    },
+    {
+      name: 'pyralog_refused_checked_batches_total',
+      help: 'Checked batches refused (wrong record count, bad records or timestamps, or too large once inflated)',
+      type: 'counter',
+      value: counts.refused,
+    },
+    {
+      name: 'pyralog_recompressed_batches_total',
+      help: "Batches recompressed into their topic's compression.type",
+      type: 'counter',
+      value: counts.recompressed,
+    },
+  ];
+}
+
 /** The Kafka door's backpressure figures: muted connections and the memory budget. */
 export function budgetMetrics(budget: {
   readonly mutedConnections: number;

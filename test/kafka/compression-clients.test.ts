@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { asOffset } from '../../src/common/offset.js';
 import { ApiKey } from '../../src/protocol/kafka/api.js';
+import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import {
   BatchAttributes,
   BatchHeader,
@@ -12,6 +13,7 @@ import {
 } from '../../src/record/batch-header.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
 import { buildCompressedBatch } from '../../src/record/compression.js';
+import { crc32c } from '../../src/record/crc32c.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { KafkaWire } from '../support/kafka-wire.js';
@@ -356,4 +358,32 @@ for codec in ${JSON.stringify(CODECS)}:
     await consumer.disconnect();
     expect(seen).toEqual(values);
   }, 60_000);
+
+  it('/metrics counts the batches checked, refused and recompressed', async () => {
+    const metric = async (name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return Number(line?.split(' ')[1] ?? Number.NaN);
+    };
+    const before = {
+      checked: await metric('pyralog_checked_batches_total'),
+      refused: await metric('pyralog_refused_checked_batches_total'),
+      recompressed: await metric('pyralog_recompressed_batches_total'),
+    };
+    await broker.engine.createTopic('metered', 1, { compressionType: 'lz4' });
+    const encoder = new TextEncoder();
+    const lying = buildCompressedBatch([{ key: null, value: encoder.encode('x') }], CompressionCodec.GZIP);
+    const view = new DataView(lying.buffer);
+    view.setInt32(BatchHeader.RECORD_COUNT, 5);
+    view.setInt32(BatchHeader.LAST_OFFSET_DELTA, 4);
+    view.setUint32(BatchHeader.CRC, crc32c(lying.subarray(BatchHeader.CRC_START)));
+    expect((await broker.engine.produce('metered', 0, lying, -1)).errorCode).toBe(
+      KafkaErrorCode.INVALID_RECORD,
+    );
+    const plain = buildRecordBatch([{ key: null, value: encoder.encode('y') }]);
+    expect((await broker.engine.produce('metered', 0, plain, -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    expect(await metric('pyralog_checked_batches_total')).toBe(before.checked + 2);
+    expect(await metric('pyralog_refused_checked_batches_total')).toBe(before.refused + 1);
+    expect(await metric('pyralog_recompressed_batches_total')).toBe(before.recompressed + 1);
+  });
 });
