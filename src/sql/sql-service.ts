@@ -47,6 +47,11 @@ export interface ExportRange {
 
 /** Record batches loaded into the worker ahead of its acknowledgements. */
 const LOADS_IN_FLIGHT_MAX = 2;
+/**
+ * Bytes a query asks of a partition per fetch: small enough that the shard,
+ * which serves produces between reads, is never busy long with one read.
+ */
+const SQL_FETCH_BYTES = 1024 * 1024;
 
 export class SqlService {
   private worker: Worker | null = null;
@@ -59,12 +64,15 @@ export class SqlService {
   private nextQuery = 1;
   private running = 0;
   private closed = false;
+  private readonly fetchBytes: number;
 
   constructor(
     private readonly engine: Engine,
     private readonly limits: SqlLimits,
-    private readonly fetchBytesMax: number,
-  ) {}
+    fetchBytesMax: number,
+  ) {
+    this.fetchBytes = Math.min(SQL_FETCH_BYTES, fetchBytesMax);
+  }
 
   /** Runs one read-only SELECT over the topics; rejects with SqlError. */
   query(sql: string, format: 'json' | 'arrow'): Promise<SqlAnswer> {
@@ -190,10 +198,10 @@ export class SqlService {
     let next = start;
     while (next < end && isLive()) {
       const fetched = await this.engine.fetch({
-        partitions: [{ topic, partition, offset: next as Offset, maxBytes: this.fetchBytesMax }],
+        partitions: [{ topic, partition, offset: next as Offset, maxBytes: this.fetchBytes }],
         maxWaitMs: 0,
         minBytes: 0,
-        maxBytes: this.fetchBytesMax,
+        maxBytes: this.fetchBytes,
       });
       const outcome = fetched.partitions[0];
       if (outcome === undefined) break;
