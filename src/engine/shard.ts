@@ -7,6 +7,7 @@ import { readInt64 } from '../common/offset.js';
 import { BatchHeader } from '../record/batch-header.js';
 import { timestampWindow, validateProducedBatch } from '../record/validate.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
+import { partitionDir } from '../storage/partition-dirs.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import { BufferedProduces } from './buffered-produces.js';
 import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
@@ -60,10 +61,6 @@ export interface OfflinePartition {
   topicName: string;
   partition: number;
   reason: string;
-}
-
-export function partitionDir(dataDir: string, topicName: string, partition: number): string {
-  return join(dataDir, `${topicName}-${partition}`);
 }
 
 const textEncoder = new TextEncoder();
@@ -606,7 +603,12 @@ export class Shard {
     let log: PartitionLog;
     try {
       log = PartitionLog.open({
-        dir: partitionDir(this.options.dataDir, assignment.topicName, assignment.partition),
+        dir: partitionDir(
+          this.options.dataDir,
+          assignment.topicId,
+          assignment.topicName,
+          assignment.partition,
+        ),
         config: assignment.config,
         fsync: this.options.fsync,
       });

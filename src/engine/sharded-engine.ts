@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrokerConfig, TopicConfig } from '../common/broker-config.js';
 import { PyralogError } from '../common/errors.js';
@@ -8,6 +8,7 @@ import { BatchAttributes, BatchHeader, CompressionCodec } from '../record/batch-
 import { KEEP_CODEC, targetCodecOf } from '../record/compressed-check.js';
 import { timestampWindow } from '../record/validate.js';
 import { ObeliskSequencer } from '../storage/obelisk-sequencer.js';
+import { migrateLegacyPartition, topicDir, topicDirsOnDisk } from '../storage/partition-dirs.js';
 import { CompressedBatchChecker } from './compressed-batch-checker.js';
 import {
   type Acks,
@@ -22,7 +23,7 @@ import {
   produceFailure,
   type TopicDescription,
 } from './engine-api.js';
-import { type PartitionAssignment, partitionDir } from './shard.js';
+import type { PartitionAssignment } from './shard.js';
 import { type FetchEntry, ShardHost } from './shard-host.js';
 import { PARTITIONS_PER_TOPIC_MAX, partitionKey } from './shard-message.js';
 import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-registry.js';
@@ -97,6 +98,7 @@ export class ShardedEngine implements Engine {
   /** Loads metadata and starts every shard; shards open and recover their partitions in parallel. */
   static async start(config: BrokerConfig, options: ShardedEngineOptions = {}): Promise<ShardedEngine> {
     const registry = TopicRegistry.open(config.dataDir, config.shardCount);
+    settlePartitionDirs(config.dataDir, registry);
     const metaDir = join(config.dataDir, 'meta');
     // Topic id 0 is never handed out, so 0 can mean "none" on the rings.
     const topicIds = ObeliskSequencer.open(join(metaDir, 'topic-id.seq'));
@@ -360,10 +362,10 @@ export class ShardedEngine implements Engine {
         return owned.length === 0 ? KafkaErrorCode.NONE : host.deletePartitions(entry.topicId, owned);
       }),
     );
-    // Directories left by an earlier placement (another shard count) go too.
-    for (let partition = 0; partition < entry.partitionCount; partition++) {
-      rmSync(partitionDir(this.config.dataDir, name, partition), { recursive: true, force: true });
-    }
+    // The registry no longer names it (the durable mark): its directory goes in the background. A
+    // crash before that is finished leaves an orphan, removed at the next start; a topic created
+    // again under this name has a new id and so a new directory meanwhile.
+    removeInBackground(topicDir(this.config.dataDir, entry.topicId, entry.name));
     return codes.find((code) => code !== KafkaErrorCode.NONE) ?? KafkaErrorCode.NONE;
   }
 
@@ -467,6 +469,29 @@ export class ShardedEngine implements Engine {
     this.topicIds.close();
     this.producerIds.close();
   }
+}
+
+/**
+ * Before the shards open anything: moves partition directories of the earlier
+ * by-name layout into place, and removes (in the background) the directories
+ * of topics the registry no longer knows, left by a deletion a crash cut short.
+ */
+function settlePartitionDirs(dataDir: string, registry: TopicRegistry): void {
+  const known = new Set<number>();
+  for (const topic of registry.all()) {
+    known.add(topic.topicId);
+    for (let partition = 0; partition < topic.partitionCount; partition++) {
+      migrateLegacyPartition(dataDir, topic.name, topic.topicId, partition);
+    }
+  }
+  for (const found of topicDirsOnDisk(dataDir)) {
+    if (!known.has(found.topicId)) removeInBackground(found.dir);
+  }
+}
+
+/** Removes a directory tree without holding the acceptor; a failure is retried at the next start. */
+function removeInBackground(dir: string): void {
+  rm(dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
 function ownedBy(entry: TopicEntry, shardId: number): number[] {

@@ -191,6 +191,11 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return out;
   }
 
+  /** Forgets the committed offsets of a deleted topic in every group. */
+  forgetTopic(topic: string): Promise<KafkaErrorCode> {
+    return this.offsets.forgetTopic(topic, this.nowMs());
+  }
+
   async deleteGroup(groupId: string): Promise<KafkaErrorCode> {
     if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (this.groups.has(groupId)) return KafkaErrorCode.NON_EMPTY_GROUP;

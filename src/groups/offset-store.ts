@@ -167,6 +167,33 @@ export class OffsetStore {
     return KafkaErrorCode.NONE;
   }
 
+  /**
+   * Forgets every group's committed offsets of a deleted topic (Kafka does the
+   * same), with tombstones written durably first: a topic created again under
+   * the name starts with no committed offsets, not its predecessor's.
+   */
+  async forgetTopic(topic: string, timestampMs: number): Promise<KafkaErrorCode> {
+    let result: KafkaErrorCode = KafkaErrorCode.NONE;
+    for (const [groupId, group] of this.byGroup) {
+      const entries = [...group.values()].filter((entry) => entry.topic === topic);
+      if (entries.length === 0) continue;
+      const tombstones = entries.map((entry) => ({
+        key: encodeOffsetKey({ groupId, topic, partition: entry.partition }),
+        value: null,
+      }));
+      const batch = buildRecordBatch(tombstones, { baseTimestampMs: timestampMs });
+      const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
+      if (outcome.errorCode !== KafkaErrorCode.NONE) {
+        result = outcome.errorCode;
+        continue;
+      }
+      for (const entry of entries) {
+        this.forget({ groupId, topic, partition: entry.partition }, outcome.baseOffset);
+      }
+    }
+    return result;
+  }
+
   /** The offsets partition of a group: a stable hash of its id, so its records stay in one log. */
   private partitionFor(groupId: string): number {
     let hash = 0;

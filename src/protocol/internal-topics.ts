@@ -14,11 +14,22 @@ export function isInternalTopic(name: string): boolean {
 
 /**
  * The engine as the front doors see it: the same engine, except that produce
- * to an internal topic is refused. The group coordinator keeps the engine
- * itself, so it still writes committed offsets.
+ * to an internal topic is refused, and deleting a topic also forgets its
+ * committed offsets (`onTopicDeleted`). The group coordinator keeps the
+ * engine itself, so it still writes committed offsets.
  */
-export function clientEngine(engine: Engine): Engine {
+export function clientEngine(
+  engine: Engine,
+  onTopicDeleted: (topic: string) => Promise<unknown> = async () => undefined,
+): Engine {
   const bound = new Map<PropertyKey, unknown>();
+  const deleteTopic: Engine['deleteTopic'] = async (topic) => {
+    const code = await engine.deleteTopic(topic);
+    // Committed offsets of the deleted topic go too, so a topic created again under the name
+    // does not start from its predecessor's offsets.
+    if (code === KafkaErrorCode.NONE) await onTopicDeleted(topic);
+    return code;
+  };
   const produce: Engine['produce'] = (topic, partition, batch, acks) =>
     isInternalTopic(topic)
       ? Promise.resolve(
@@ -31,6 +42,7 @@ export function clientEngine(engine: Engine): Engine {
   return new Proxy(engine, {
     get(target, key) {
       if (key === 'produce') return produce;
+      if (key === 'deleteTopic') return deleteTopic;
       const value: unknown = Reflect.get(target, key, target);
       if (typeof value !== 'function') return value;
       let method = bound.get(key);

@@ -61,7 +61,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   let httpPort = -1;
   const deps: FrontDoorDeps = {
     config,
-    engine: clientEngine(engine),
+    engine: clientEngine(engine, (topic) => groups.forgetTopic(topic)),
     groups,
     metricsText: () =>
       renderMetrics(engine, () => [

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SegmentVerification } from '../engine/offload-task.js';
+import { listPartitionDirs } from '../storage/partition-dirs.js';
 
 /**
  * Full verification of every segment in the data directory (`--verify-segments`):
@@ -13,13 +14,12 @@ export interface SegmentVerifier {
   verifySegment(path: string): Promise<SegmentVerification>;
 }
 
-/** Every `.log` path under `<dataDir>/<topic>-<partition>/`. */
+/** Every `.log` path in every partition directory (storage/partition-dirs.ts). */
 export function segmentPaths(dataDir: string): string[] {
   const paths: string[] = [];
-  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name === 'meta') continue;
-    for (const name of readdirSync(join(dataDir, entry.name))) {
-      if (name.endsWith('.log')) paths.push(join(dataDir, entry.name, name));
+  for (const dir of listPartitionDirs(dataDir)) {
+    for (const name of readdirSync(dir)) {
+      if (name.endsWith('.log')) paths.push(join(dir, name));
     }
   }
   return paths.sort();

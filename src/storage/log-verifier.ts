@@ -4,6 +4,7 @@ import { batchCheckFailureName, checkBatch } from '../record/batch-check.js';
 import { BatchHeader } from '../record/batch-header.js';
 import { nextBatchBytes } from '../record/batch-walk.js';
 import { OffsetIndex } from './offset-index.js';
+import { listPartitionDirs } from './partition-dirs.js';
 import { WRITTEN_LEADER_EPOCH } from './segment.js';
 import { INDEX_SUFFIX, parseSegmentName, segmentFileName, TIME_INDEX_SUFFIX } from './segment-files.js';
 import { storageIo } from './storage-io.js';
@@ -38,13 +39,11 @@ export interface VerifyReport {
   damage: Damage[];
 }
 
-/** Checks every partition directory under `dataDir` (all but `meta`). */
+/** Checks every partition directory under `dataDir` (partition-dirs.ts). */
 export function verifyDataDirectory(dataDir: string): VerifyReport {
   const io = storageIo();
   const report: VerifyReport = { partitions: 0, segments: 0, batches: 0, damage: [] };
-  for (const name of io.listDirectory(dataDir).sort()) {
-    if (name === 'meta') continue;
-    const dir = join(dataDir, name);
+  for (const dir of listPartitionDirs(dataDir)) {
     let entries: string[];
     try {
       entries = io.listDirectory(dir);

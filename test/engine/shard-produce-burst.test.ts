@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPIC_CONFIG } from '../../src/common/broker-config.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { ReplyWriter } from '../../src/engine/reply-writer.js';
-import { partitionDir, Shard } from '../../src/engine/shard.js';
+import { Shard } from '../../src/engine/shard.js';
 import {
   fillProduceRequest,
   MessageType,
@@ -14,6 +14,7 @@ import {
 import { SHARD_METRICS_BYTES, ShardMetricsWriter } from '../../src/engine/shard-metrics.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../../src/ring/index.js';
+import { partitionDir } from '../../src/storage/partition-dirs.js';
 import { LOG_SUFFIX, segmentFileName } from '../../src/storage/segment-files.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -108,7 +109,7 @@ describe('shard produce bursts', () => {
     // The files hold each partition's batches back to back (offsets rewritten by the shard).
     for (const partition of [0, 1]) {
       const file = readFileSync(
-        `${partitionDir(dataDir, 'events', partition)}/${segmentFileName(0, LOG_SUFFIX)}`,
+        `${partitionDir(dataDir, TOPIC_ID, 'events', partition)}/${segmentFileName(0, LOG_SUFFIX)}`,
       );
       const expected = sent.filter((s) => s.partition === partition).map((s) => s.batch);
       expect(file.length).toBe(expected.reduce((sum, batch) => sum + batch.length, 0));
@@ -128,7 +129,7 @@ describe('shard produce bursts', () => {
     const shard = startShard(dataDir);
     const log = shard.shard.partitions.get(partitionKey(TOPIC_ID, 0))!.log;
     const active = (log as unknown as { active: { fd: number } }).active;
-    const path = `${partitionDir(dataDir, 'events', 0)}/${segmentFileName(0, LOG_SUFFIX)}`;
+    const path = `${partitionDir(dataDir, TOPIC_ID, 'events', 0)}/${segmentFileName(0, LOG_SUFFIX)}`;
     // Swap the segment's fd for one opened read-only: the burst's write fails (EBADF), nothing else changes.
     active.fd = openSync(path, 'r');
     const failing = [shard.produce(0, batchOf(1)), shard.produce(0, batchOf(2))];
@@ -154,7 +155,10 @@ describe('shard produce bursts', () => {
     const shard = startShard(dataDir, { ...DEFAULT_TOPIC_CONFIG, segmentBytes: 300 });
     const log = shard.shard.partitions.get(partitionKey(TOPIC_ID, 0))!.log;
     const active = (log as unknown as { active: { fd: number } }).active;
-    active.fd = openSync(`${partitionDir(dataDir, 'events', 0)}/${segmentFileName(0, LOG_SUFFIX)}`, 'r');
+    active.fd = openSync(
+      `${partitionDir(dataDir, TOPIC_ID, 'events', 0)}/${segmentFileName(0, LOG_SUFFIX)}`,
+      'r',
+    );
     const ids = [shard.produce(0, batchOf(1)), shard.produce(0, batchOf(2))];
     shard.shard.drain(record);
     const answers = shard.answers();

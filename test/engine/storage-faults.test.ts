@@ -80,7 +80,7 @@ describe('storage faults through the real broker', () => {
   it('given an fdatasync that fails with EIO, then waiting produces get KAFKA_STORAGE_ERROR, the partition goes offline, and the others keep serving', async () => {
     const temp = makeTempDir('fault-sync');
     cleanup = temp.cleanup;
-    const engine = await start(temp.dir, 'op=sync,code=EIO,path=/orders-0/');
+    const engine = await start(temp.dir, 'op=sync,code=EIO,path=-orders/0/');
     expect(await engine.createTopic('orders', 2)).toBe(KafkaErrorCode.NONE);
     expect(await engine.createTopic('other', 1)).toBe(KafkaErrorCode.NONE);
 
@@ -176,7 +176,7 @@ describe('storage faults through the real broker', () => {
     const temp = makeTempDir('fault-write');
     cleanup = temp.cleanup;
     // Writes to the log file: 1 and 2 succeed, the 3rd lands 30 bytes and fails.
-    let engine = await start(temp.dir, 'op=write,code=ENOSPC,path=/torn-0/0,after=2,torn=30');
+    let engine = await start(temp.dir, 'op=write,code=ENOSPC,path=-torn/0/0,after=2,torn=30');
     expect(await engine.createTopic('torn', 1)).toBe(KafkaErrorCode.NONE);
     expect((await engine.produce('torn', 0, batchOf('one'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
     expect((await engine.produce('torn', 0, batchOf('two'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
@@ -205,7 +205,7 @@ describe('storage faults through the real broker', () => {
     expect((await engine.produce('broken', 1, batchOf('fine'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
     await broker!.stop();
 
-    engine = await start(temp.dir, 'op=open,code=EIO,path=/broken-0/');
+    engine = await start(temp.dir, 'op=open,code=EIO,path=-broken/0/');
     const produced = await engine.produce('broken', 0, batchOf('lost'), -1);
     expect(produced.errorCode).toBe(KafkaErrorCode.KAFKA_STORAGE_ERROR);
     expect(produced.errorMessage).toContain('cannot open');
@@ -227,7 +227,7 @@ describe('storage faults through the real broker', () => {
   it('given an fdatasync that never completes, then an acks=-1 produce is answered REQUEST_TIMED_OUT within the request timeout', async () => {
     const temp = makeTempDir('fault-hang');
     cleanup = temp.cleanup;
-    const engine = await start(temp.dir, 'op=sync,code=HANG,path=/stuck-0/0', {
+    const engine = await start(temp.dir, 'op=sync,code=HANG,path=-stuck/0/0', {
       requestTimeoutMs: 400,
       shutdownTimeoutMs: 500,
     });
@@ -243,7 +243,7 @@ describe('storage faults through the real broker', () => {
   it("given a Kafka produce with acks=-1 and a timeout_ms shorter than the broker's, then a sync that never completes is answered REQUEST_TIMED_OUT within timeout_ms", async () => {
     const temp = makeTempDir('fault-timeout-ms');
     cleanup = temp.cleanup;
-    const engine = await start(temp.dir, 'op=sync,code=HANG,path=/slow-0/0', {
+    const engine = await start(temp.dir, 'op=sync,code=HANG,path=-slow/0/0', {
       requestTimeoutMs: 20_000,
       shutdownTimeoutMs: 500,
     });
@@ -274,7 +274,7 @@ describe('storage faults through the real broker', () => {
   it('given fsync always and a sync that has not completed, then consumers see nothing past the durable offset and an idempotent retry is not acknowledged', async () => {
     const temp = makeTempDir('fault-visibility');
     cleanup = temp.cleanup;
-    const engine = await start(temp.dir, 'op=sync,code=HANG,path=/pending-0/0', {
+    const engine = await start(temp.dir, 'op=sync,code=HANG,path=-pending/0/0', {
       requestTimeoutMs: 400,
       shutdownTimeoutMs: 500,
     });

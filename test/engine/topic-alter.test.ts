@@ -2,10 +2,10 @@ import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
-import { partitionDir } from '../../src/engine/shard.js';
 import type { ShardedEngine } from '../../src/engine/sharded-engine.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
+import { partitionDir } from '../../src/storage/partition-dirs.js';
 import { startTestEngine } from '../support/engine-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -67,12 +67,16 @@ describe('altering topics: settings and partition count', () => {
     await engine.createTopic('rolls', 1);
     const big = 'v'.repeat(700);
     for (let i = 0; i < 4; i++) await engine.produce('rolls', 0, batchOf(big), -1);
-    const segmentsBefore = readdirSync(partitionDir(temp.dir, 'rolls', 0)).filter((f) => f.endsWith('.log'));
+    const segmentsBefore = readdirSync(
+      partitionDir(temp.dir, engine.describeTopic('rolls')!.topicId, 'rolls', 0),
+    ).filter((f) => f.endsWith('.log'));
     expect(segmentsBefore).toHaveLength(1);
     expect(await engine.alterTopicConfig('rolls', { segmentBytes: 1024 })).toBe(KafkaErrorCode.NONE);
     expect(engine.describeTopic('rolls')?.config.segmentBytes).toBe(1024);
     for (let i = 0; i < 4; i++) await engine.produce('rolls', 0, batchOf(big), -1);
-    const segmentsAfter = readdirSync(partitionDir(temp.dir, 'rolls', 0)).filter((f) => f.endsWith('.log'));
+    const segmentsAfter = readdirSync(
+      partitionDir(temp.dir, engine.describeTopic('rolls')!.topicId, 'rolls', 0),
+    ).filter((f) => f.endsWith('.log'));
     expect(segmentsAfter.length).toBeGreaterThan(2);
     await engine.stop();
     engine = await startTestEngine(temp.dir);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Broker, startBroker } from '../../src/server/broker.js';
+import { partitionDir } from '../../src/storage/partition-dirs.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -82,17 +83,18 @@ describe('HTTP on the real broker', () => {
         body: JSON.stringify([{ value: 'z'.repeat(500) }]),
       });
     }
+    const partitionPath = partitionDir(temp.dir, broker.engine.describeTopic('v')!.topicId, 'v', 0);
     await broker.stop();
-    const segments = readdirSync(join(temp.dir, 'v-0'))
+    const segments = readdirSync(partitionPath)
       .filter((name) => name.endsWith('.log'))
       .sort();
-    const fd = openSync(join(temp.dir, 'v-0', segments[0]!), 'r+');
+    const fd = openSync(join(partitionPath, segments[0]!), 'r+');
     writeSync(fd, Uint8Array.of(0x55, 0x55), 0, 2, 300);
     closeSync(fd);
     broker = await startBroker({ ...config, verifySegmentsOnStart: true }, { kafka: false });
     expect((await fetch(`http://127.0.0.1:${broker.httpPort}/health`)).status).toBe(200);
     const problems = await broker.segmentAudit;
-    expect(problems.map((p) => p.path)).toEqual([join(temp.dir, 'v-0', segments[0]!)]);
+    expect(problems.map((p) => p.path)).toEqual([join(partitionPath, segments[0]!)]);
     expect(problems[0]?.problem).toMatch(/CRC32C mismatch/);
   }, 30_000);
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PyralogClient } from '../../src/client/index.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
+import { partitionDir } from '../../src/storage/partition-dirs.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -47,7 +48,9 @@ describe('WebSocket subscription on the real broker', () => {
       const described = await broker.engine.describePartitions('rolling');
       expect(described?.[0]?.logEndOffset).toBe(400);
       // 400 records of ~170 bytes is ~68 KB: with 4 KiB segments that is many rolls.
-      const segments = readdirSync(join(temp.dir, 'rolling-0')).filter((name) => name.endsWith('.log'));
+      const segments = readdirSync(
+        partitionDir(temp.dir, broker.engine.describeTopic('rolling')!.topicId, 'rolling', 0),
+      ).filter((name) => name.endsWith('.log'));
       expect(segments.length).toBeGreaterThan(5);
     } finally {
       await client.close();
