@@ -156,6 +156,46 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in chromium', () => {
     ]);
     expect(await page.getByTestId('sql-status').textContent()).toContain('3 rows');
     await screenshot('sql');
+  }, 60_000);
+
+  it('given a group with committed offsets should show its lag per partition', async () => {
+    await fetch(`${base}/groups/readers/offsets`, {
+      method: 'POST',
+      body: JSON.stringify({ offsets: [{ topic: 'orders', partition: 1, offset: 15 }] }),
+    });
+    await page.goto(`${base}/#/groups`);
+    await page.locator('[data-testid="groups"] a', { hasText: 'readers' }).click();
+    await page.getByTestId('lag-table').waitFor();
+    const rows = await page
+      .locator('[data-testid="lag-table"] tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((cell) => cell.textContent)));
+    expect(rows).toEqual([['orders', '1', '15', '20', '5']]);
+  }, 60_000);
+
+  it('given pyralog bench result files should chart their percentiles and throughput', async () => {
+    const result = (label: string, scale: number) => ({
+      label,
+      producer: {
+        recordsPerSecond: 1000 * scale,
+        latencyUs: {
+          p50: 100 * scale,
+          p90: 200 * scale,
+          p99: 400 * scale,
+          p999: 800 * scale,
+          p9999: 1600 * scale,
+        },
+      },
+      consumer: null,
+      throughputSeries: [900, 1000, 1100].map((v) => v * scale),
+    });
+    await page.goto(`${base}/#/bench`);
+    await page.getByTestId('bench-files').setInputFiles([
+      { name: 'a.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(result('a', 1))) },
+      { name: 'b.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(result('b', 2))) },
+    ]);
+    await page.locator('[data-testid="bench-charts"] canvas').nth(1).waitFor();
+    expect(await page.locator('[data-testid="bench-charts"] .u-legend').first().textContent()).toContain('b');
+    await screenshot('bench');
     expect((page as unknown as { problems: string[] }).problems).toEqual([]);
   }, 60_000);
 });
