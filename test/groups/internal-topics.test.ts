@@ -93,8 +93,16 @@ describe('internal topics', () => {
   it('given a client when it produces to or deletes __consumer_offsets should be refused with Kafka error codes', async () => {
     const temp = makeTempDir('internal');
     cleanup = temp.cleanup;
-    broker = await startBroker(testBrokerConfig(temp.dir), { http: false });
+    broker = await startBroker(testBrokerConfig(temp.dir));
     await broker.engine.createTopic('events', 1);
+    // The HTTP door refuses it too (the WebSocket door goes through the same engine view).
+    const http = await fetch(`http://127.0.0.1:${broker.httpPort}/topics/${OFFSETS_TOPIC}/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ value: 'x' }]),
+    });
+    expect(http.status).toBeGreaterThanOrEqual(400);
+    expect(http.status).toBeLessThan(500);
     const wire = await KafkaWire.open(broker.kafkaPort);
     const batch = buildRecordBatch([{ key: null, value: new Uint8Array(3) }]);
     wire.request(ApiKey.PRODUCE, 3, 1, (w) =>
