@@ -126,13 +126,14 @@ export class SqlEngine {
     fromOffset: number,
     endOffset: number,
     records: Uint8Array,
-  ): { rows: number; nextOffset: number } {
+  ): { rows: number; nextOffset: number; loadMs: number } {
     const writer = this.queries.get(id)?.writers.get(topic);
     if (writer === undefined) throw new SqlError('SQL_FAILED', `no query ${id} loading topic ${topic}`);
+    const startedMs = performance.now();
     const before = writer.rowsWritten;
     writer.setPartition(partition);
     const nextOffset = walkRecords(records, fromOffset, endOffset, writer);
-    return { rows: writer.rowsWritten - before, nextOffset };
+    return { rows: writer.rowsWritten - before, nextOffset, loadMs: performance.now() - startedMs };
   }
 
   /** Runs the query over the loaded tables and ends it. */

@@ -28,7 +28,10 @@ export interface ScanStats {
   bytes: number;
   /** Partitions read (after pruning). */
   partitions: number;
+  /** From the first fetch to the last batch loaded. */
   loadMs: number;
+  /** Of that, time the SQL worker spent decoding batches into DuckDB tables. */
+  decodeMs: number;
 }
 
 export interface SqlAnswer extends QueryResult {
@@ -158,7 +161,7 @@ export class SqlService {
     isLive: () => boolean,
   ): Promise<ScanStats> {
     const startedMs = performance.now();
-    const stats: ScanStats = { records: 0, bytes: 0, partitions: 0, loadMs: 0 };
+    const stats: ScanStats = { records: 0, bytes: 0, partitions: 0, loadMs: 0, decodeMs: 0 };
     for (const scan of scans) {
       const described = await this.engine.describePartitions(scan.topic);
       if (described === undefined) continue;
@@ -182,6 +185,7 @@ export class SqlService {
       }
     }
     stats.loadMs = Math.round(performance.now() - startedMs);
+    stats.decodeMs = Math.round(stats.decodeMs);
     return stats;
   }
 
@@ -230,7 +234,9 @@ export class SqlService {
         this.call({ kind: 'load', query, topic, partition, fromOffset: next, endOffset: end, records }, [
           records.buffer,
         ]).then((value) => {
-          stats.records += (value as { rows: number }).rows;
+          const loaded = value as { rows: number; loadMs: number };
+          stats.records += loaded.rows;
+          stats.decodeMs += loaded.loadMs;
           return value;
         }),
       );

@@ -27,7 +27,7 @@ export type SqlRequest =
 
 export type SqlReplyValue =
   | TopicScan[]
-  | { rows: number; nextOffset: number }
+  | { rows: number; nextOffset: number; loadMs: number }
   | QueryResult
   | Uint8Array
   | null;
