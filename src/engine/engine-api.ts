@@ -105,6 +105,12 @@ export interface Engine {
   describePartitions(topic: string): Promise<PartitionDescription[] | undefined>;
   /** Fresh producer ids from the broker's persistent sequencer (never repeats across restarts). */
   nextProducerId(): Promise<number>;
+  /**
+   * Why a partition is offline (a failed open, write or sync), or undefined
+   * while it is served; from state the acceptor holds, no shard round trip.
+   * Engines without storage faults need not implement it.
+   */
+  offlineReason?(topic: string, partition: number): string | undefined;
 }
 
 /** The outcome of a produce that did not happen: `errorCode`, no offsets. */

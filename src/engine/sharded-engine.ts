@@ -88,6 +88,11 @@ export class ShardedEngine implements Engine {
     return { checked: checkedBatches, refused: refusedBatches, recompressed: recompressedBatches };
   }
 
+  offlineReason(topic: string, partition: number): string | undefined {
+    const target = this.route(topic, partition);
+    return target?.host.offlinePartitions.get(`${topic}-${partition}`);
+  }
+
   /** Partitions not served now, `topic-partition` → why (failed open, write or sync), over all shards. */
   offlinePartitions(): Map<string, string> {
     const all = new Map<string, string>();

@@ -6,12 +6,14 @@ import type { BrokerConfig } from '../../src/common/broker-config.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
 import type { Engine } from '../../src/engine/engine-api.js';
+import { ApiKey } from '../../src/protocol/kafka/api.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { renderMetrics } from '../../src/server/metrics-exposition.js';
 import { STORAGE_FAULTS_ENV } from '../../src/storage/faulty-storage-io.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
+import { KafkaWire } from '../support/kafka-wire.js';
 import { RequestLedger } from '../support/request-ledger.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -108,13 +110,57 @@ describe('storage faults through the real broker', () => {
     expect((await engine.produce('other', 0, batchOf('y'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
     expect(await valuesOf(engine, 'orders', 1)).toEqual(['x']);
 
-    // The Kafka front door answers a real client with the same error code.
+    // The Kafka front door.
     const kafka = new Kafka({
       clientId: 'faults',
       brokers: [`127.0.0.1:${broker!.kafkaPort}`],
       logLevel: logLevel.NOTHING,
       retry: { retries: 0 },
     });
+    // Metadata v5 shows the replica offline: out of the ISR, this broker among the offline replicas.
+    const wire = await KafkaWire.open(broker!.kafkaPort);
+    try {
+      wire.request(ApiKey.METADATA, 5, 1, (w) => w.int32(1).string('orders').boolean(false));
+      const reader = (await wire.next())!.reader;
+      reader.int32(); // throttle
+      reader.array((r) => [r.int32(), r.string(), r.int32(), r.nullableString()]); // brokers
+      reader.nullableString(); // cluster id
+      reader.int32(); // controller
+      reader.int32(); // topics
+      expect(reader.int16()).toBe(KafkaErrorCode.NONE);
+      expect(reader.string()).toBe('orders');
+      reader.boolean();
+      const partitions = reader.array((r) => ({
+        errorCode: r.int16(),
+        index: r.int32(),
+        leader: r.int32(),
+        replicas: r.array((n) => n.int32()),
+        isr: r.array((n) => n.int32()),
+        offline: r.array((n) => n.int32()),
+      }));
+      const nodeId = broker!.config.nodeId;
+      expect(partitions).toEqual([
+        {
+          errorCode: KafkaErrorCode.NONE,
+          index: 0,
+          leader: nodeId,
+          replicas: [nodeId],
+          isr: [],
+          offline: [nodeId],
+        },
+        {
+          errorCode: KafkaErrorCode.NONE,
+          index: 1,
+          leader: nodeId,
+          replicas: [nodeId],
+          isr: [nodeId],
+          offline: [],
+        },
+      ]);
+    } finally {
+      wire.close();
+    }
+    // A real client is answered KAFKA_STORAGE_ERROR for it, and the other partition takes its records.
     const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
     await producer.connect();
     try {

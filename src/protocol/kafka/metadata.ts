@@ -1,4 +1,5 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import type { Engine } from '../../engine/engine-api.js';
 import { ApiKey, type KafkaApi } from './api.js';
 import { ensureTopic } from './auto-create.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
@@ -28,6 +29,19 @@ export interface MetadataTopic {
   name: string;
   isInternal: boolean;
   partitionCount: number;
+  /** Partitions offline after a storage failure: no leader, this broker listed as an offline replica. */
+  offlinePartitions: readonly number[];
+}
+
+const NONE_OFFLINE: readonly number[] = [];
+
+function offlineOf(engine: Engine, name: string, partitionCount: number): readonly number[] {
+  if (engine.offlineReason === undefined) return NONE_OFFLINE;
+  let offline: number[] | null = null;
+  for (let partition = 0; partition < partitionCount; partition++) {
+    if (engine.offlineReason(name, partition) !== undefined) (offline ??= []).push(partition);
+  }
+  return offline ?? NONE_OFFLINE;
 }
 
 export interface MetadataResponse {
@@ -59,6 +73,7 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
         name: topic.name,
         isInternal: topic.name.startsWith('__'),
         partitionCount: topic.partitionCount,
+        offlinePartitions: offlineOf(engine, topic.name, topic.partitionCount),
       }));
     } else if (namesTooManyTopics(request.topics.length, context)) {
       topics = request.topics.map((name) => ({
@@ -66,6 +81,7 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
         name,
         isInternal: false,
         partitionCount: 0,
+        offlinePartitions: NONE_OFFLINE,
       }));
     } else {
       // A name listed twice is answered once, as Kafka does: a request repeating one large topic
@@ -80,6 +96,7 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
             name,
             isInternal: name.startsWith('__'),
             partitionCount: topic?.partitionCount ?? 0,
+            offlinePartitions: offlineOf(engine, name, topic?.partitionCount ?? 0),
           };
         }),
       );
@@ -98,6 +115,17 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
       if (version >= 1) w.boolean(topic.isInternal);
       w.int32(topic.partitionCount);
       for (let partition = 0; partition < topic.partitionCount; partition++) {
+        if (topic.offlinePartitions.includes(partition)) {
+          // The replica is offline: out of the ISR and listed in offline_replicas (v5+). The partition
+          // keeps no error code and this broker as its leader, unlike Kafka's LEADER_NOT_AVAILABLE:
+          // clients such as kafkajs fail a whole topic's metadata on a partition error, which would stop
+          // its other partitions too. Requests to it are answered KAFKA_STORAGE_ERROR.
+          w.int16(KafkaErrorCode.NONE).int32(partition).int32(response.nodeId);
+          w.int32(1).int32(response.nodeId); // replica_nodes
+          w.int32(0); // isr_nodes
+          if (version >= 5) w.int32(1).int32(response.nodeId); // offline_replicas
+          continue;
+        }
         w.int16(KafkaErrorCode.NONE).int32(partition).int32(response.nodeId);
         w.int32(1).int32(response.nodeId); // replica_nodes
         w.int32(1).int32(response.nodeId); // isr_nodes
