@@ -29,8 +29,8 @@ export interface MetadataTopic {
   name: string;
   isInternal: boolean;
   partitionCount: number;
-  /** Partitions offline after a storage failure: no leader, this broker listed as an offline replica. */
-  offlinePartitions: readonly number[];
+  /** Partitions offline after a storage failure (this broker listed as their offline replica); none when absent. */
+  offlinePartitions?: readonly number[];
 }
 
 const NONE_OFFLINE: readonly number[] = [];
@@ -115,7 +115,7 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
       if (version >= 1) w.boolean(topic.isInternal);
       w.int32(topic.partitionCount);
       for (let partition = 0; partition < topic.partitionCount; partition++) {
-        if (topic.offlinePartitions.includes(partition)) {
+        if (topic.offlinePartitions !== undefined && topic.offlinePartitions.includes(partition)) {
           // The replica is offline: out of the ISR and listed in offline_replicas (v5+). The partition
           // keeps no error code and this broker as its leader, unlike Kafka's LEADER_NOT_AVAILABLE:
           // clients such as kafkajs fail a whole topic's metadata on a partition error, which would stop
