@@ -348,10 +348,29 @@ export class ShardedEngine implements Engine {
             : host.createPartitions(entry.topicId, name, owned, entry.config);
         }),
       );
-      return codes.find((code) => code !== KafkaErrorCode.NONE) ?? KafkaErrorCode.NONE;
+      const failure = codes.find((code) => code !== KafkaErrorCode.NONE);
+      if (failure !== undefined) await this.rollBackCreate(entry);
+      return failure ?? KafkaErrorCode.NONE;
     } finally {
       this.creating.delete(name);
     }
+  }
+
+  /**
+   * A create that failed on some shard (restarting, timed out, refused) is
+   * undone whole: the registry forgets the topic, the shards that made its
+   * partitions close them, and its directory goes, so no topic is left with
+   * partitions that exist on one shard and not another.
+   */
+  private async rollBackCreate(entry: TopicEntry): Promise<void> {
+    if (this.registry.get(entry.name)?.topicId === entry.topicId) this.registry.remove(entry.name);
+    await Promise.all(
+      this.hosts.map((host) => {
+        const owned = ownedBy(entry, host.shardId);
+        return owned.length === 0 ? KafkaErrorCode.NONE : host.deletePartitions(entry.topicId, owned);
+      }),
+    );
+    removeInBackground(topicDir(this.config.dataDir, entry.topicId, entry.name));
   }
 
   async deleteTopic(name: string): Promise<KafkaErrorCode> {

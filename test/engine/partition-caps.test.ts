@@ -28,4 +28,22 @@ describe('partition caps', () => {
     expect(await engine.deleteTopic('a')).toBe(KafkaErrorCode.NONE);
     expect(await engine.createTopic('d', 8)).toBe(KafkaErrorCode.NONE);
   });
+
+  it('given a shard that dies while a create is in progress should roll the create back whole', async () => {
+    const temp = makeTempDir('caps-rollback');
+    cleanup = temp.cleanup;
+    engine = await startTestEngine(temp.dir);
+    const creating = engine.createTopic('half', 2000);
+    // Let the other shard start on its part, then kill this one before it answers.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await engine.hosts[1]!.killForTest();
+    const code = await creating;
+    expect(code).not.toBe(KafkaErrorCode.NONE);
+    expect(engine.describeTopic('half')).toBeUndefined();
+    // After the restart nothing of it is served, and the name can be created again from scratch.
+    const deadlineMs = Date.now() + 10_000;
+    while (!engine.hosts[1]!.isReady && Date.now() < deadlineMs) await new Promise((r) => setTimeout(r, 20));
+    expect(await engine.createTopic('half', 2)).toBe(KafkaErrorCode.NONE);
+    expect((await engine.describePartitions('half'))?.map((p) => p.logEndOffset)).toEqual([0, 0]);
+  });
 });
