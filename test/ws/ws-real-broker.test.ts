@@ -1,5 +1,4 @@
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PyralogClient } from '../../src/client/index.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';

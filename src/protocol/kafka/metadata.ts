@@ -39,7 +39,9 @@ function offlineOf(engine: Engine, name: string, partitionCount: number): readon
   if (engine.offlineReason === undefined) return NONE_OFFLINE;
   let offline: number[] | null = null;
   for (let partition = 0; partition < partitionCount; partition++) {
-    if (engine.offlineReason(name, partition) !== undefined) (offline ??= []).push(partition);
+    if (engine.offlineReason(name, partition) === undefined) continue;
+    offline ??= [];
+    offline.push(partition);
   }
   return offline ?? NONE_OFFLINE;
 }
