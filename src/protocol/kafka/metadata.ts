@@ -117,7 +117,7 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
       if (version >= 1) w.boolean(topic.isInternal);
       w.int32(topic.partitionCount);
       for (let partition = 0; partition < topic.partitionCount; partition++) {
-        if (topic.offlinePartitions !== undefined && topic.offlinePartitions.includes(partition)) {
+        if (topic.offlinePartitions?.includes(partition) === true) {
           // The replica is offline: out of the ISR and listed in offline_replicas (v5+). The partition
           // keeps no error code and this broker as its leader, unlike Kafka's LEADER_NOT_AVAILABLE:
           // clients such as kafkajs fail a whole topic's metadata on a partition error, which would stop
