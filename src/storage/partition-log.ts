@@ -49,7 +49,6 @@ export interface AppendResult {
 }
 
 const EMPTY = new Uint8Array(0);
-
 const SCRATCH_BYTES_MIN = 1024 * 1024;
 const SCRATCH_BYTES_INITIAL = 4 * 1024;
 /** Headroom read past maxBytes so the batch holding the offset is usually in the same read. */
@@ -120,7 +119,6 @@ export class PartitionLog implements SyncTarget {
   }
 
   /** Opens the log in `dir` (creating it), recovering from whatever state the last run left. */
-
   static open(options: PartitionLogOptions): PartitionLog {
     const io = storageIo();
     io.makeDirectory(options.dir);
