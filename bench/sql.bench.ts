@@ -21,8 +21,9 @@ import { numberFlag } from './support/flags.js';
  *    DuckDB thread (as the SQL worker runs). Ratio = Parquet ms / topic ms
  *    (1.0 would be as fast as Parquet), best of --runs interleaved runs.
  * 2. Interference: open-loop produce of one small record per batch (acks=1)
- *    at --rate for --seconds, alone and then while the scan query runs back
- *    to back; ratio of the p99s.
+ *    at --rate for --seconds, alone, then while the scan query runs back to
+ *    back, then while a query that only burns DuckDB CPU (no topic) does;
+ *    ratios of the p99s.
  */
 const KINDS = ['click', 'view', 'buy', 'scroll', 'hover', 'share', 'like', 'comment'];
 const QUERY = `SELECT value->>'$.kind' AS kind, count(*) AS n FROM scan GROUP BY kind ORDER BY kind`;
@@ -130,6 +131,28 @@ export async function run(args: readonly string[]): Promise<void> {
     const loaded = await openLoop(produce, rate, seconds, 1);
     querying = false;
     await heavy;
+    let cpuOnlyLine = '';
+    {
+      // The same, while queries that only burn DuckDB CPU (no topic to load) run back to back: this
+      // separates DuckDB's execution from fetching and loading records.
+      querying = true;
+      let cpuOnly = 0;
+      const burn = (async () => {
+        while (querying) {
+          await fetch(`${base}/sql`, {
+            method: 'POST',
+            body: JSON.stringify({ sql: 'SELECT count(*) FROM range(100000000) WHERE range % 7 = 3' }),
+          });
+          cpuOnly++;
+        }
+      })();
+      const burnt = await openLoop(produce, rate, seconds, 1);
+      querying = false;
+      await burn;
+      cpuOnlyLine =
+        `  with ${cpuOnly} DuckDB-only queries (no topic): p50 ${burnt.p50}  p99 ${burnt.p99}  p99.9 ${burnt.p999}  ` +
+        `max ${burnt.max}; p99 ratio ${(burnt.p99 / alone.p99).toFixed(2)}`;
+    }
     console.log(`produce at ${rate}/s (1 record, acks=1), open loop, ${seconds} s each, µs:`);
     console.log(
       `  alone:               p50 ${alone.p50}  p99 ${alone.p99}  p99.9 ${alone.p999}  max ${alone.max}`,
@@ -138,6 +161,7 @@ export async function run(args: readonly string[]): Promise<void> {
       `  with ${queries} scan queries: p50 ${loaded.p50}  p99 ${loaded.p99}  p99.9 ${loaded.p999}  max ${loaded.max}`,
     );
     console.log(`  p99 ratio (with / alone): ${(loaded.p99 / alone.p99).toFixed(2)}`);
+    console.log(cpuOnlyLine);
     duck.closeSync();
   } finally {
     await broker.stop();
