@@ -120,6 +120,19 @@ describe('SQL engine', () => {
     expect(result.truncated).toBe(true);
   });
 
+  it('given a query that needs more memory than the limit should fail it with SQL_OUT_OF_MEMORY and serve the next', async () => {
+    const small = await SqlEngine.open({ ...DEFAULT_SQL_LIMITS, memoryBytes: 16 * 1024 * 1024 });
+    try {
+      const sql = `SELECT count(*) FROM (SELECT DISTINCT repeat('x', 50) || range::VARCHAR FROM range(3000000))`;
+      await small.plan(1, sql, []);
+      await expect(small.run(1, sql, 'json')).rejects.toMatchObject({ code: 'SQL_OUT_OF_MEMORY' });
+      await small.plan(2, 'SELECT 1', []);
+      expect((await small.run(2, 'SELECT 1', 'json')).rows).toEqual([[1]]);
+    } finally {
+      small.close();
+    }
+  });
+
   it('answers Arrow IPC when asked', async () => {
     const result = await query(
       `SELECT count(*) AS n FROM a`,
