@@ -151,8 +151,11 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     fsync: 'always',
     autoCreateTopics: true,
     defaultPartitions: 1,
-    maxPartitionsPerTopic: 200_000,
-    maxPartitionsPerBroker: 400_000,
+    // Each open partition holds at least three file descriptors (its active segment's log, offset
+    // index and time index): a 200,000-partition create ran out of them (EMFILE) at a 20,000 limit.
+    // Raise these together with the process's descriptor limit (ulimit -n).
+    maxPartitionsPerTopic: 4096,
+    maxPartitionsPerBroker: 5000,
     topicDefaults: DEFAULT_TOPIC_CONFIG,
     ringBytes: 16 * MiB,
     maxRequestBytes: 8 * MiB,

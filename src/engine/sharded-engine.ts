@@ -363,7 +363,12 @@ export class ShardedEngine implements Engine {
    * partitions that exist on one shard and not another.
    */
   private async rollBackCreate(entry: TopicEntry): Promise<void> {
-    if (this.registry.get(entry.name)?.topicId === entry.topicId) this.registry.remove(entry.name);
+    try {
+      if (this.registry.get(entry.name)?.topicId === entry.topicId) this.registry.remove(entry.name);
+    } catch {
+      // The registry could not record the removal (out of descriptors or space): the topic stays
+      // known and its partitions are closed below; deleting it again later finishes the job.
+    }
     await Promise.all(
       this.hosts.map((host) => {
         const owned = ownedBy(entry, host.shardId);
@@ -492,6 +497,7 @@ export class ShardedEngine implements Engine {
     await this.checker.close();
     this.topicIds.close();
     this.producerIds.close();
+    this.registry.close();
   }
 }
 

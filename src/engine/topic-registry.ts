@@ -1,23 +1,26 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_TOPIC_CONFIG, type TopicConfig, validateTopicConfig } from '../common/broker-config.js';
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { TopicDescription } from './engine-api.js';
 import { shardForPartition } from './placement.js';
+import { type StoredTopic, TopicRegistryLog } from './topic-registry-log.js';
 
 /**
- * The broker's topic metadata, owned by the acceptor thread and persisted in
- * `<dataDir>/meta/topics.json` (written to a temporary file, fsynced, renamed
- * over the old one, and the directory fsynced, so a crash leaves either the old
- * or the new file whole). It records each partition's shard, so a restart with
- * the same shard count finds every partition where it was; with another shard
- * count placement is recomputed and recorded again.
+ * The broker's topic metadata, owned by the acceptor thread and persisted as
+ * an append-only log, `<dataDir>/meta/topics.log` (topic-registry-log.ts):
+ * each change is one small record, synced before it counts. Partition
+ * placement is not stored: it is recomputed from topic id, partition and
+ * shard count (placement.ts), so a restart with the same shard count finds
+ * every partition where it was, and another shard count re-places them.
  *
- * File format (version 1):
+ * Earlier brokers kept the whole registry in `meta/topics.json`, rewritten on
+ * every change:
  *   { "version": 1, "shardCount": 2,
  *     "topics": [ { "name": "t", "topicId": 3, "partitionCount": 2,
  *                   "config": { …TopicConfig }, "shards": [1, 0] } ] }
+ * That file is read once, carried into the log, and removed.
  */
 export interface TopicEntry extends TopicDescription {
   /** shards[p] is the shard that owns partition p. */
@@ -42,44 +45,32 @@ export function topicNameProblem(name: string): string | null {
 export class TopicRegistry {
   private readonly topics = new Map<string, TopicEntry>();
   private readonly byId = new Map<number, TopicEntry>();
-  private readonly path: string;
 
   private constructor(
-    private readonly metaDir: string,
+    private readonly log: TopicRegistryLog,
     readonly shardCount: number,
-  ) {
-    this.path = join(metaDir, 'topics.json');
-  }
+  ) {}
 
-  /** Loads the registry (or starts an empty one) and re-places partitions for `shardCount`. */
+  /**
+   * Loads the registry (or starts an empty one) and places partitions for `shardCount`. A
+   * registry of the earlier whole-file format (`meta/topics.json`) is carried into the log once.
+   */
   static open(dataDir: string, shardCount: number): TopicRegistry {
     const metaDir = join(dataDir, 'meta');
     mkdirSync(metaDir, { recursive: true });
-    const registry = new TopicRegistry(metaDir, shardCount);
-    let file: RegistryFile | null = null;
-    try {
-      file = JSON.parse(readFileSync(registry.path, 'utf8')) as RegistryFile;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new PyralogError(
-          KafkaErrorCode.KAFKA_STORAGE_ERROR,
-          `cannot read ${registry.path}: ${String(error)}`,
-        );
-      }
-    }
-    if (file !== null) {
-      if (file.version !== 1)
-        throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'unknown topics.json version');
-      for (const topic of file.topics) {
-        const entry: TopicEntry = {
-          ...topic,
-          config: { ...DEFAULT_TOPIC_CONFIG, ...topic.config },
-          shards: placeAll(topic.topicId, topic.partitionCount, shardCount),
-        };
-        registry.topics.set(entry.name, entry);
-        registry.byId.set(entry.topicId, entry);
-      }
-      if (file.shardCount !== shardCount) registry.persist();
+    const legacyPath = join(metaDir, 'topics.json');
+    const { log, topics } = TopicRegistryLog.open(metaDir, () => readLegacyRegistry(legacyPath));
+    // The log now holds what the old file held (written and synced before this point).
+    rmSync(legacyPath, { force: true });
+    const registry = new TopicRegistry(log, shardCount);
+    for (const topic of topics.values()) {
+      const entry: TopicEntry = {
+        ...topic,
+        config: { ...DEFAULT_TOPIC_CONFIG, ...topic.config },
+        shards: placeAll(topic.topicId, topic.partitionCount, shardCount),
+      };
+      registry.topics.set(entry.name, entry);
+      registry.byId.set(entry.topicId, entry);
     }
     return registry;
   }
@@ -106,9 +97,9 @@ export class TopicRegistry {
       config,
       shards: placeAll(topicId, partitionCount, this.shardCount),
     };
+    this.log.put({ name, topicId, partitionCount, config });
     this.topics.set(name, entry);
     this.byId.set(topicId, entry);
-    this.persist();
     return entry;
   }
 
@@ -125,38 +116,43 @@ export class TopicRegistry {
       partitionCount,
       shards: placeAll(current.topicId, partitionCount, this.shardCount),
     };
+    this.log.put({ name, topicId: entry.topicId, partitionCount, config });
     this.topics.set(name, entry);
     this.byId.set(entry.topicId, entry);
-    this.persist();
     return entry;
   }
 
   remove(name: string): void {
     const entry = this.topics.get(name);
     if (entry === undefined) return;
+    this.log.remove(name);
     this.topics.delete(name);
     this.byId.delete(entry.topicId);
-    this.persist();
+    this.log.compactIfLarge(this.topics);
   }
 
-  private persist(): void {
-    const file: RegistryFile = { version: 1, shardCount: this.shardCount, topics: this.all() };
-    const temporary = `${this.path}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`);
-    const fd = openSync(temporary, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, this.path);
-    const dirFd = openSync(this.metaDir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+  close(): void {
+    this.log.close();
   }
+}
+
+/** The earlier whole-file registry, if there is one. */
+function readLegacyRegistry(path: string): StoredTopic[] | null {
+  let file: RegistryFile;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as RegistryFile;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, `cannot read ${path}: ${String(error)}`);
+  }
+  if (file.version !== 1)
+    throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'unknown topics.json version');
+  return file.topics.map((topic) => ({
+    name: topic.name,
+    topicId: topic.topicId,
+    partitionCount: topic.partitionCount,
+    config: topic.config,
+  }));
 }
 
 function placeAll(topicId: number, partitionCount: number, shardCount: number): number[] {

@@ -115,6 +115,10 @@ describe('pyralog serve graceful stop', () => {
       'never',
       '--shutdown-timeout-ms',
       String(SHUTDOWN_TIMEOUT_MS),
+      '--max-partitions-per-topic',
+      '100000',
+      '--max-partitions-per-broker',
+      '100000',
     ]);
     const admin = await KafkaWire.open(running.kafkaPort);
     createTopic(admin, 1, 'huge', 100_000);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPIC_CONFIG } from '../../src/common/broker-config.js';
@@ -17,10 +17,69 @@ describe('topic registry', () => {
     const reopened = TopicRegistry.open(temp.dir, 3);
     expect(reopened.get('orders')).toEqual(added);
     expect(reopened.byTopicId(5)?.name).toBe('orders');
-    const file = JSON.parse(readFileSync(join(temp.dir, 'meta', 'topics.json'), 'utf8')) as {
-      shardCount: number;
-    };
-    expect(file.shardCount).toBe(3);
+  });
+
+  it('given many changes when persisted should append what each change costs, not the whole registry', () => {
+    const temp = makeTempDir('registry');
+    cleanup = temp.cleanup;
+    const registry = TopicRegistry.open(temp.dir, 2);
+    const logPath = join(temp.dir, 'meta', 'topics.log');
+    registry.add('wide', 1, 200_000, DEFAULT_TOPIC_CONFIG);
+    const afterWideBytes = statSync(logPath).size;
+    // 200,000 partitions are one small record: placement is recomputed, never stored.
+    expect(afterWideBytes).toBeLessThan(1024);
+    for (let i = 0; i < 100; i++) registry.add(`t${i}`, 10 + i, 1, DEFAULT_TOPIC_CONFIG);
+    const perTopicBytes = (statSync(logPath).size - afterWideBytes) / 100;
+    registry.remove('t0');
+    const removeBytes = statSync(logPath).size - afterWideBytes - perTopicBytes * 100;
+    expect(perTopicBytes).toBeLessThan(512);
+    expect(removeBytes).toBeLessThan(64);
+    const reopened = TopicRegistry.open(temp.dir, 2);
+    expect(reopened.get('wide')?.partitionCount).toBe(200_000);
+    expect(reopened.get('wide')?.shards).toEqual(registry.get('wide')?.shards);
+    expect(reopened.get('t0')).toBeUndefined();
+    expect(reopened.all()).toHaveLength(100);
+  });
+
+  it('given a torn last append when reopened should keep every whole record and append after them', () => {
+    const temp = makeTempDir('registry');
+    cleanup = temp.cleanup;
+    const registry = TopicRegistry.open(temp.dir, 1);
+    registry.add('kept', 1, 2, DEFAULT_TOPIC_CONFIG);
+    registry.add('torn', 2, 2, DEFAULT_TOPIC_CONFIG);
+    registry.close();
+    const logPath = join(temp.dir, 'meta', 'topics.log');
+    truncateSync(logPath, statSync(logPath).size - 5);
+    const reopened = TopicRegistry.open(temp.dir, 1);
+    expect(reopened.get('kept')?.partitionCount).toBe(2);
+    expect(reopened.get('torn')).toBeUndefined();
+    reopened.add('next', 3, 1, DEFAULT_TOPIC_CONFIG);
+    reopened.close();
+    expect(
+      TopicRegistry.open(temp.dir, 1)
+        .all()
+        .map((topic) => topic.name),
+    ).toEqual(['kept', 'next']);
+  });
+
+  it('given a registry of the earlier topics.json format when opened should carry it into the log', () => {
+    const temp = makeTempDir('registry');
+    cleanup = temp.cleanup;
+    mkdirSync(join(temp.dir, 'meta'));
+    const legacy = join(temp.dir, 'meta', 'topics.json');
+    writeFileSync(
+      legacy,
+      JSON.stringify({
+        version: 1,
+        shardCount: 2,
+        topics: [
+          { name: 'old', topicId: 4, partitionCount: 3, config: DEFAULT_TOPIC_CONFIG, shards: [0, 1, 0] },
+        ],
+      }),
+    );
+    expect(TopicRegistry.open(temp.dir, 2).get('old')?.partitionCount).toBe(3);
+    expect(existsSync(legacy)).toBe(false);
+    expect(TopicRegistry.open(temp.dir, 2).get('old')?.topicId).toBe(4);
   });
 
   it('given a different shard count when reopened should re-place partitions within the new range', () => {
