@@ -9,11 +9,14 @@ import { TimeIndex } from './time-index.js';
 /**
  * Recovery of a partition directory (DESIGN.md §3):
  *
- * - Closed segments are trusted to hold whole batches (each is synced
- *   when it is rolled, before the next one takes appends: partition-log.ts). Their index files are loaded when they are
- *   present and consistent, else rebuilt by walking batch headers; the walk
- *   from the last index entry to the end finds the segment's next offset.
- *   Their CRCs are checked lazily, when a read first returns each batch.
+ * - A closed segment whose index files are present and consistent is
+ *   trusted to hold whole batches (a rolled segment's index files are
+ *   written only once its log is synced: partition-log.ts roll): the
+ *   indexes are loaded and a header walk from the last entry finds its next
+ *   offset; its CRCs are checked lazily, when a read first returns each
+ *   batch. One without them (stopped before that sync, or damaged) is
+ *   CRC-scanned batch by batch and cut at its first bad batch, as an active
+ *   segment is, and its indexes rebuilt.
  * - The active segment, after an unclean stop, is scanned batch by batch
  *   with full CRC checks and truncated at the first torn or corrupt batch;
  *   its indexes are rebuilt as it goes.
@@ -106,6 +109,12 @@ function walkFromIndexes(segment: Segment, fileBytes: number): ScanResult {
     segment.timeIndex = timeIndex;
     return scanSegment(segment, fileBytes, last.position, segment.baseOffset + last.relativeOffset, false);
   }
+  // No trustworthy index files: the segment was rolled but its log may not have reached the disk before
+  // the stop (its indexes are written only after that sync), so check every batch and cut at the first bad.
   resetIndexes(segment);
-  return scanSegment(segment, fileBytes, 0, segment.baseOffset, false);
+  const result = scanSegment(segment, fileBytes, 0, segment.baseOffset, true);
+  segment.verifiedBytes = result.validBytes;
+  // Its log may not be durable yet, and its index files are missing: the opener syncs it, then writes them.
+  segment.indexesPending = true;
+  return result;
 }

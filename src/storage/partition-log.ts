@@ -82,6 +82,8 @@ export class PartitionLog implements SyncTarget {
   private durable: number;
   private readonly groupCommit: GroupCommit;
   private readonly intervalTimer: NodeJS.Timeout | null = null;
+  /** Syncs of just-rolled segments in flight (roll). */
+  private readonly rollSyncs = new Set<Promise<void>>();
   /** Grown on demand (ensureScratch): a log that is never read costs no buffer. */
   private scratch = new Uint8Array(SCRATCH_BYTES_INITIAL);
   private scratchView = new DataView(this.scratch.buffer);
@@ -125,13 +127,21 @@ export class PartitionLog implements SyncTarget {
     const marker = takeCleanMarker(options.dir);
     const { segments, problems } = recoverSegments(options.dir, io.listDirectory(options.dir), marker);
     const active = segments[segments.length - 1];
-    if (marker === null && active !== undefined) {
-      // After an unclean stop the active segment may hold bytes that reached
-      // the page cache but never the disk (the process died, the machine did
-      // not). They count as durable only once synced: do it now, before
-      // anything is served or acknowledged from them, so a power loss later
-      // cannot take them back. Closed segments were synced when they rolled.
-      io.fsync(active.fd);
+    // After an unclean stop the active segment, and a closed one whose roll
+    // sync had not completed (it has no index files), may hold bytes that
+    // reached the page cache but never the disk (the process died, the
+    // machine did not). They count as durable only once synced: do it now,
+    // before anything is served or acknowledged from them, so a power loss
+    // later cannot take them back. Other closed segments were synced when
+    // they rolled.
+    for (const segment of segments) {
+      if (segment === active) {
+        if (marker === null) io.fsync(segment.fd);
+      } else if (segment.indexesPending) {
+        io.fsync(segment.fd);
+        segment.writeIndexes();
+        segment.indexesPending = false;
+      }
     }
     // A recovered active segment's age for segment.ms counts from this open.
     if (active !== undefined && active.sizeBytes > 0) active.createdMs = (options.nowMs ?? Date.now)();
@@ -388,7 +398,7 @@ export class PartitionLog implements SyncTarget {
     let removed = false;
     while (this.segments.length > 1) {
       const oldest = this.segments[0]!;
-      if (oldest.syncing || oldest.dirty) break;
+      if (oldest.syncing || oldest.dirty || oldest.indexesPending) break;
       const expired = retentionMs >= 0 && oldest.timeIndex.maxTimestampMs < nowMs - retentionMs;
       const oversize = retentionBytes >= 0 && totalBytes - oldest.sizeBytes >= retentionBytes;
       if (!expired && !oversize) break;
@@ -419,6 +429,8 @@ export class PartitionLog implements SyncTarget {
     if (this.closed) return;
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
     await this.flush();
+    await this.rollSyncsDone();
+    this.assertWritable();
     this.closed = true;
     this.active.writeIndexes();
     writeCleanMarker(this.options.dir, {
@@ -441,6 +453,7 @@ export class PartitionLog implements SyncTarget {
     this.buffered.length = 0;
     this.bufferedBytes = 0;
     await this.groupCommit.idle();
+    await this.rollSyncsDone();
     for (const segment of this.segments) segment.close();
   }
 
@@ -448,6 +461,7 @@ export class PartitionLog implements SyncTarget {
   async destroy(): Promise<void> {
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
     await this.groupCommit.idle();
+    await this.rollSyncsDone();
     this.closed = true;
     this.buffered.length = 0;
     for (const segment of this.segments) segment.close();
@@ -492,28 +506,49 @@ export class PartitionLog implements SyncTarget {
 
   /**
    * Closes the active segment and starts another. The closing segment's log
-   * is synced first, in every fsync mode: recovery trusts closed segments
-   * (it walks their headers without checking CRCs, and loads their index
-   * files), which is only sound if no closed segment can have lost an
-   * unsynced tail to a power loss. One blocking sync per segment.bytes of
-   * log costs little; a failure stops the log like any failed sync.
+   * is synced on libuv's pool, in every fsync mode, and its index files are
+   * written only once that sync has completed: recovery trusts a closed
+   * segment that has index files (it walks its headers without checking
+   * CRCs), which is sound because they exist only once its log is durable;
+   * one without them (a crash or power loss before that) is CRC-scanned and
+   * cut at its first bad batch, like an active segment. A failed sync stops
+   * the log like any failed sync. Under `always` the closed segment also
+   * stays in the dirty set: durableOffset advances past its appends with the
+   * next group commit, as for any append.
    */
   private roll(): void {
     this.writeBuffered();
     const closing = this.active;
-    try {
-      storageIo().fsync(closing.fd);
-    } catch (error) {
-      this.stop(`fdatasync failed while rolling, partition log stopped: ${errorMessage(error)}`);
-      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, this.failureMessage ?? 'sync failed');
-    }
-    closing.writeIndexes();
+    // Index files a clean close wrote while it was active would vouch for a log not yet synced: remove
+    // them, durably together with the new segment's creation (one directory sync).
+    closing.removeIndexFiles();
     const next = Segment.create(this.options.dir, closing.nextOffset);
     fsyncDirectory(this.options.dir);
     this.segments.push(next);
     this.active = next;
-    // The closed segment stays in the dirty set under `always`: durableOffset
-    // advances past its appends with the next group commit, as for any append.
+    closing.indexesPending = true;
+    const synced = new Promise<void>((resolve) => {
+      storageIo().fdatasync(closing.fd, (error) => {
+        if (error !== null) {
+          this.stop(`fdatasync failed while rolling, partition log stopped: ${error.message}`);
+        } else {
+          try {
+            closing.writeIndexes();
+          } catch (indexError) {
+            this.stop(`index write failed, partition log stopped: ${errorMessage(indexError)}`);
+          }
+        }
+        closing.indexesPending = false;
+        resolve();
+      });
+    });
+    this.rollSyncs.add(synced);
+    void synced.then(() => this.rollSyncs.delete(synced));
+  }
+
+  /** Waits for the syncs of rolled segments in flight: they hold file descriptors. */
+  private async rollSyncsDone(): Promise<void> {
+    while (this.rollSyncs.size > 0) await Promise.all(this.rollSyncs);
   }
 
   /** Index of the last segment whose base offset is at or below `offset`. */

@@ -40,6 +40,8 @@ export class Segment {
   dirty = false;
   /** Part of a sync in flight: its fd must stay open. */
   syncing = false;
+  /** Rolled, and its index files wait for its log's sync (partition-log.ts roll): not yet trusted, not removable. */
+  indexesPending = false;
   closed = false;
 
   constructor(
@@ -99,6 +101,13 @@ export class Segment {
     if (this.closed) return;
     this.closed = true;
     storageIo().close(this.fd);
+  }
+
+  /** Removes the index files (their contents stay in memory). */
+  removeIndexFiles(): void {
+    const io = storageIo();
+    io.removeFile(this.indexPath);
+    io.removeFile(this.timeIndexPath);
   }
 
   /** Closes and removes the segment's files. */

@@ -70,16 +70,25 @@ export class SimulatedDisk implements StorageIo {
 
   /** Completes the first `count` syncs in flight (all by default), oldest first. */
   completeSyncs(count = this.pendingSyncs.length): void {
-    const completing = this.pendingSyncs.splice(0, count);
-    for (const sync of completing) this.finishSync(sync);
+    // One at a time: a failing sync also fails the others of its file still pending.
+    for (let i = 0; i < count; i++) {
+      const sync = this.pendingSyncs.shift();
+      if (sync === undefined) return;
+      this.finishSync(sync);
+    }
   }
 
   private finishSync(sync: PendingSync): void {
     if (this.syncFaultRate > 0 && this.random() < this.syncFaultRate) {
       this.faults++;
-      // After a failed writeback the kernel may have thrown the dirty pages away.
+      // After a failed writeback the kernel may have thrown the dirty pages away. Every other sync of
+      // the file in flight fails too (Linux reports a writeback error to each fsync that was waiting).
       if (this.random() < 0.5) setImage(sync.file, sync.file.durable);
-      sync.done(storageFault(pickCode(this.random), 'fdatasync', 'simulated'));
+      const error = storageFault(pickCode(this.random), 'fdatasync', 'simulated');
+      const alsoFailing = this.pendingSyncs.filter((other) => other.file === sync.file);
+      this.pendingSyncs = this.pendingSyncs.filter((other) => other.file !== sync.file);
+      sync.done(error);
+      for (const other of alsoFailing) other.done(error);
       return;
     }
     // A sync issued before a later one that already completed adds nothing.
