@@ -13,7 +13,7 @@ import type { BatchVerdict } from '../record/compressed-check.js';
  * so batches are gathered: every batch asked for in one turn of the event
  * loop (one socket read can carry many produce requests) goes to a worker as
  * one task, packed back to back into one buffer that is transferred, not
- * cloned. A group also closes once it holds `groupBytesMax`, so one task
+ * cloned. A group also closes once it holds GROUP_BYTES_MAX (1 MiB), so one task
  * stays small enough to spread over the threads.
  */
 interface Waiting {
