@@ -11,7 +11,7 @@ import type { ProducedRecord } from './record.js';
 
 /**
  * Compression codecs for the records section of a RecordBatch v2: gzip
- * (node:zlib), snappy (`snappy`, raw and xerial framings), lz4 (`lz4-napi`,
+ * (node:zlib), snappy (`@napi-rs/snappy`, raw and xerial framings), lz4 (`lz4-napi`,
  * LZ4 frames) and zstd (`zstd-napi`); the choice was measured, see
  * bench/codec-choice.bench.ts and bench/RESULTS.md. Each codec's wire framing
  * is described in its file under codecs/.

@@ -1,4 +1,4 @@
-import { compressSync, uncompressSync } from 'snappy';
+import snappy from '@napi-rs/snappy';
 import { assertWithinLimit, corruptSection } from './codec-error.js';
 
 /**
@@ -22,6 +22,9 @@ import { assertWithinLimit, corruptSection } from './codec-error.js';
  * size is known exactly before anything is inflated; it is checked against
  * the limit first, which is what bounds a snappy zip bomb.
  */
+// A CommonJS module: its functions come from the default export.
+const { compressSync, uncompressSync } = snappy;
+
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00] as const;
 const XERIAL_HEADER_BYTES = 16;
 const XERIAL_CHUNK_BYTES = 32 * 1024;
@@ -45,7 +48,7 @@ function rawUncompressedBytes(block: Uint8Array): number {
 
 function uncompressRaw(block: Uint8Array): Uint8Array {
   try {
-    return uncompressSync(block) as Buffer;
+    return uncompressSync(block as Buffer);
   } catch (error) {
     return corruptSection('snappy', `does not decompress: ${(error as Error).message}`);
   }
