@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
 import type { ShardedEngine } from '../../src/engine/sharded-engine.js';
@@ -7,8 +7,7 @@ import { BatchHeader, CompressionCodec } from '../../src/record/batch-header.js'
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
 import { buildCompressedBatch } from '../../src/record/compression.js';
 import { crc32c } from '../../src/record/crc32c.js';
-import { startTestEngine } from '../support/engine-fixture.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { scopedTestEngines } from '../support/engine-fixture.js';
 
 /**
  * Compressed batches through the real engine (shards on worker threads, the
@@ -33,18 +32,10 @@ async function readValues(engine: ShardedEngine, topic: string): Promise<string[
 }
 
 describe('compressed produce through the engine', () => {
-  let engine: ShardedEngine | null = null;
-  let cleanup = (): void => {};
-  afterEach(async () => {
-    await engine?.stop();
-    engine = null;
-    cleanup();
-  });
+  const engines = scopedTestEngines('compressed-produce');
 
   it('given a gzip batch of 2 records claiming 2^31-1, then INVALID_RECORD and the log end does not move', async () => {
-    const temp = makeTempDir('compressed-produce');
-    cleanup = temp.cleanup;
-    engine = await startTestEngine(temp.dir);
+    const engine = await engines.start();
     await engine.createTopic('bomb', 1);
     const lying = buildCompressedBatch(records(['a', 'b']), CompressionCodec.GZIP);
     const view = new DataView(lying.buffer);
@@ -67,9 +58,7 @@ describe('compressed produce through the engine', () => {
   });
 
   it('given plain and compressed batches produced without waiting, then they are appended in produce order', async () => {
-    const temp = makeTempDir('compressed-order');
-    cleanup = temp.cleanup;
-    engine = await startTestEngine(temp.dir);
+    const engine = await engines.start();
     await engine.createTopic('order', 1);
     const codecs = [
       CompressionCodec.NONE,
@@ -103,9 +92,7 @@ describe('compressed produce through the engine', () => {
   });
 
   it('given CreateTime records outside message.timestamp.before/after.max.ms, then INVALID_TIMESTAMP, plain or compressed', async () => {
-    const temp = makeTempDir('timestamps');
-    cleanup = temp.cleanup;
-    engine = await startTestEngine(temp.dir);
+    const engine = await engines.start();
     await engine.createTopic('stamped', 1, { timestampBeforeMaxMs: 60_000 });
     await engine.createTopic('appended', 1, { timestampType: 'LogAppendTime' });
     const nowMs = Date.now();
@@ -131,9 +118,7 @@ describe('compressed produce through the engine', () => {
   });
 
   it('given a compressed batch being checked, then a plain produce to another partition of the same shard is not held behind it', async () => {
-    const temp = makeTempDir('compressed-no-stall');
-    cleanup = temp.cleanup;
-    engine = await startTestEngine(temp.dir, { shardCount: 1 });
+    const engine = await engines.start({ shardCount: 1 });
     await engine.createTopic('slow', 1);
     await engine.createTopic('fast', 1);
     // ~120 MiB of records once inflated (a few KiB compressed): tens of milliseconds on the checker thread.
@@ -160,9 +145,7 @@ describe('compressed produce through the engine', () => {
   });
 
   it('given a topic whose compression.type inflates a batch past max.message.bytes, then MESSAGE_TOO_LARGE', async () => {
-    const temp = makeTempDir('compressed-too-large');
-    cleanup = temp.cleanup;
-    engine = await startTestEngine(temp.dir);
+    const engine = await engines.start();
     await engine.createTopic('plain-only', 1, {
       compressionType: 'uncompressed',
       maxMessageBytes: 64 * 1024,

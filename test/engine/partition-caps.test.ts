@@ -1,22 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
-import type { ShardedEngine } from '../../src/engine/sharded-engine.js';
-import { startTestEngine } from '../support/engine-fixture.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { scopedTestEngines } from '../support/engine-fixture.js';
 
 describe('partition caps', () => {
-  let engine: ShardedEngine | null = null;
-  let cleanup = (): void => {};
-  afterEach(async () => {
-    await engine?.stop();
-    engine = null;
-    cleanup();
-  });
+  const engines = scopedTestEngines('partition-caps');
 
   it('given caps per topic and per broker when creates pass them should answer INVALID_PARTITIONS and POLICY_VIOLATION', async () => {
-    const temp = makeTempDir('caps');
-    cleanup = temp.cleanup;
-    engine = await startTestEngine(temp.dir, { maxPartitionsPerTopic: 8, maxPartitionsPerBroker: 12 });
+    const engine = await engines.start({ maxPartitionsPerTopic: 8, maxPartitionsPerBroker: 12 });
     expect(await engine.createTopic('too-wide', 9)).toBe(KafkaErrorCode.INVALID_PARTITIONS);
     expect(await engine.createTopic('a', 8)).toBe(KafkaErrorCode.NONE);
     // Concurrent creates: each enters the registry before its first await, so only one may fit.
@@ -30,9 +20,7 @@ describe('partition caps', () => {
   });
 
   it('given a shard that dies while a create is in progress should roll the create back whole', async () => {
-    const temp = makeTempDir('caps-rollback');
-    cleanup = temp.cleanup;
-    engine = await startTestEngine(temp.dir);
+    const engine = await engines.start();
     const creating = engine.createTopic('half', 2000);
     // Let the other shard start on its part, then kill this one before it answers.
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -1,9 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
-import type { ShardedEngine } from '../../src/engine/sharded-engine.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
-import { startTestEngine } from '../support/engine-fixture.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { scopedTestEngines } from '../support/engine-fixture.js';
 
 /**
  * A shard worker that dies is restarted after a backoff that doubles with
@@ -16,19 +14,11 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
 }
 
 describe('shard restarts', () => {
-  let engine: ShardedEngine | null = null;
-  let cleanup = (): void => {};
-  afterEach(async () => {
-    await engine?.stop();
-    engine = null;
-    cleanup();
-  });
+  const engines = scopedTestEngines('shard-restart');
 
   it('given a shard that keeps dying, then it is restarted with growing backoff up to the limit and then left down while the other shard serves', async () => {
-    const temp = makeTempDir('restart');
-    cleanup = temp.cleanup;
     const failures: string[] = [];
-    engine = await startTestEngine(temp.dir, { fsync: 'never' });
+    const engine = await engines.start({ fsync: 'never' });
     expect(await engine.createTopic('spread', 4)).toBe(KafkaErrorCode.NONE);
     const victim = engine.hosts[0]!;
     victim.restartPolicy = { limit: 2, windowMs: 60_000, backoffBaseMs: 150, backoffMaxMs: 10_000 };

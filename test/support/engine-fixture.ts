@@ -1,5 +1,7 @@
+import { afterEach } from 'vitest';
 import { type BrokerConfig, defaultBrokerConfig } from '../../src/common/broker-config.js';
 import { ShardedEngine } from '../../src/engine/sharded-engine.js';
+import { makeTempDir } from './temp-dir.js';
 
 const MiB = 1024 * 1024;
 
@@ -28,4 +30,34 @@ export async function startTestEngine(
   retentionCheckIntervalMs = 60_000,
 ): Promise<ShardedEngine> {
   return ShardedEngine.start(testBrokerConfig(dataDir, overrides), { retentionCheckIntervalMs });
+}
+
+/**
+ * Engines for the tests of one describe block: `start` makes a fresh temp
+ * dir and an engine in it; after each test the engine is stopped and the dir
+ * removed. Call it inside the describe.
+ */
+export function scopedTestEngines(prefix: string): {
+  start: (overrides?: Partial<BrokerConfig>, retentionCheckIntervalMs?: number) => Promise<ShardedEngine>;
+} {
+  let running: ShardedEngine | null = null;
+  let cleanup = (): void => {};
+  afterEach(async () => {
+    const engine = running;
+    running = null;
+    try {
+      await engine?.stop();
+    } finally {
+      cleanup();
+      cleanup = () => {};
+    }
+  });
+  return {
+    async start(overrides = {}, retentionCheckIntervalMs = 60_000) {
+      const temp = makeTempDir(prefix);
+      cleanup = temp.cleanup;
+      running = await startTestEngine(temp.dir, overrides, retentionCheckIntervalMs);
+      return running;
+    },
+  };
 }
