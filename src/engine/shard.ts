@@ -578,15 +578,22 @@ export class Shard {
       this.writeProduceReply(id, KafkaErrorCode.KAFKA_STORAGE_ERROR, -1, -1, -1, message),
     );
     this.out.publish();
-    partition.log.abandon().catch(() => {
-      // Closing a failed log's files can fail too; the offline state stands either way.
-    });
+    this.closeFailedLog(partition.log);
     this.markOffline({
       topicId: partition.topicId,
       topicName: partition.topicName,
       partition: partition.partition,
       reason,
     });
+  }
+
+  /**
+   * Closes the files of a log whose partition goes offline. Closing can fail
+   * too; that failure is counted as a storage error and changes nothing else,
+   * since the partition is already reported offline with its first error.
+   */
+  private closeFailedLog(log: PartitionLog): void {
+    log.abandon().catch(() => this.metrics.add(Counter.STORAGE_ERRORS, 1));
   }
 
   private markOffline(offline: OfflinePartition): void {
@@ -635,7 +642,7 @@ export class Shard {
     try {
       rebuildProducerState(partition.producers, log);
     } catch (error) {
-      void log.abandon().catch(() => {});
+      this.closeFailedLog(log);
       this.markOffline({
         topicId: assignment.topicId,
         topicName: assignment.topicName,

@@ -36,4 +36,18 @@ describe('open-loop sender', () => {
     expect(spanMs).toBeGreaterThan(290);
     expect(spanMs).toBeLessThan(1_200);
   });
+  it('given a send that fails, then the run rejects with its error and stops sending, leaving no unhandled rejection', async () => {
+    let sends = 0;
+    const run = openLoop(
+      (index) => {
+        sends++;
+        return index === 3 ? Promise.reject(new Error('broker gone')) : Promise.resolve();
+      },
+      1000,
+      0.5,
+    );
+    await expect(run).rejects.toThrow('broker gone');
+    // It stops soon after the failure is seen rather than sending the whole run's 500 requests.
+    expect(sends).toBeLessThan(50);
+  });
 });

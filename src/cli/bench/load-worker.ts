@@ -8,6 +8,7 @@ import { BatchHeader } from '../../record/batch-header.js';
 import { decodeRecordSet } from '../../record/batch-reader.js';
 import { nextBatchBytes } from '../../record/batch-walk.js';
 import type { BenchOptions } from './bench-options.js';
+import { trackInFlight } from './in-flight.js';
 import { LeanKafkaConsumer } from './lean-kafka-consumer.js';
 import { LeanKafkaProducer } from './lean-kafka-producer.js';
 import { sleepUntil } from './open-loop.js';
@@ -87,12 +88,16 @@ async function kafkaProducer(): Promise<void> {
       await sleepUntil(scheduledMs, nowMs);
       const sending = producer
         .produce(options.topic, partitionFor(), stampedBatch(scheduledMs), options.acks)
-        .then((ack) => {
-          if (ack.errorCode !== 0) errors++;
-          record(nowMs() - scheduledMs, options.batchRecords, scheduledMs);
-        });
-      inFlight.add(sending);
-      void sending.finally(() => inFlight.delete(sending));
+        .then(
+          (ack) => {
+            if (ack.errorCode !== 0) errors++;
+            record(nowMs() - scheduledMs, options.batchRecords, scheduledMs);
+          },
+          () => {
+            errors++;
+          },
+        );
+      trackInFlight(inFlight, sending);
     }
     await Promise.all(inFlight);
   } else {
@@ -184,9 +189,7 @@ async function wsProducer(): Promise<void> {
       const scheduledMs = data.measureFromMs - options.warmupS * 1000 + i * intervalMs;
       if (scheduledMs >= data.stopAtMs) break;
       await sleepUntil(scheduledMs, nowMs);
-      const sending = produceOne(scheduledMs);
-      inFlight.add(sending);
-      void sending.finally(() => inFlight.delete(sending));
+      trackInFlight(inFlight, produceOne(scheduledMs));
     }
     await Promise.all(inFlight);
   } else {

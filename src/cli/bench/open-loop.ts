@@ -1,4 +1,5 @@
 import { build, type Histogram } from 'hdr-histogram-js';
+import { trackInFlight } from './in-flight.js';
 
 /**
  * An open-loop load: `send` is called at a fixed rate whatever happens to
@@ -70,18 +71,26 @@ export async function openLoop(
   const startMs = performance.now() + 20;
   const inFlight = new Set<Promise<void>>();
   const warmupRequests = Math.round(ratePerSecond * warmupSeconds);
-  for (let i = 0; i < warmupRequests + ratePerSecond * seconds; i++) {
+  const failures: unknown[] = [];
+  for (let i = 0; i < warmupRequests + ratePerSecond * seconds && failures.length === 0; i++) {
     const scheduledMs = startMs + i * intervalMs;
     await sleepUntil(scheduledMs);
-    const sending = send(i).then(() => {
-      if (i >= warmupRequests)
-        histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
-    });
-    inFlight.add(sending);
-    void sending.finally(() => inFlight.delete(sending));
+    const sending = send(i).then(
+      () => {
+        if (i >= warmupRequests)
+          histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
+      },
+      (error: unknown) => {
+        failures.push(error);
+      },
+    );
+    trackInFlight(inFlight, sending);
   }
   await Promise.all(inFlight);
-  return summarizeAndDestroy(histogram);
+  const latency = summarizeAndDestroy(histogram);
+  // A failed request ends the run; its error is the run's, not an unhandled rejection.
+  if (failures.length > 0) throw failures[0];
+  return latency;
 }
 
 /** An HdrHistogram of latencies in microseconds, 1 µs to 10 minutes, 3 significant digits. */

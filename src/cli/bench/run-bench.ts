@@ -178,7 +178,7 @@ export async function runBench(
                 totals[role].records += message.records ?? 0;
                 totals[role].bytes += message.bytes ?? 0;
                 totals[role].errors += message.errors ?? 0;
-                void worker.terminate().then(() => resolve());
+                worker.terminate().then(() => resolve(), reject);
               }
             },
           );
