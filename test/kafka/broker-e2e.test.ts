@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
@@ -7,6 +6,7 @@ import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { KafkaWire } from '../support/kafka-wire.js';
+import { runCommand } from '../support/run-command.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 /**
@@ -16,21 +16,7 @@ import { makeTempDir } from '../support/temp-dir.js';
 const text = new TextEncoder();
 
 function kcat(args: readonly string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`kcat ${args.join(' ')} exited ${code}: ${stderr}`));
-    });
-    child.stdin.end(input ?? '');
-  });
+  return runCommand('kcat', args, input, 20_000);
 }
 
 describe('Kafka clients against the real broker', () => {

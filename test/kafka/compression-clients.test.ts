@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
@@ -17,6 +16,7 @@ import { crc32c } from '../../src/record/crc32c.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { KafkaWire } from '../support/kafka-wire.js';
+import { runCommand } from '../support/run-command.js';
 import { runPyralog } from '../support/serve-process.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -29,21 +29,7 @@ import { makeTempDir } from '../support/temp-dir.js';
 const CODECS = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
 
 function run(command: string, args: readonly string[], input = ''): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
-    });
-    child.stdin.end(input);
-  });
+  return runCommand(command, args, input);
 }
 
 /**
