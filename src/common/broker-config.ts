@@ -26,7 +26,15 @@ export const TOPIC_COMPRESSIONS: readonly TopicCompression[] = [
   'zstd',
 ];
 
-/** Per-topic settings; a topic created without them takes the broker's defaults. */
+/** A topic's cleanup.policy: delete whole old segments, keep the latest record per key, or both. */
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+export const CLEANUP_POLICIES: readonly CleanupPolicy[] = ['delete', 'compact', 'compact,delete'];
+
+/**
+ * Per-topic settings; a topic created without them takes the broker's defaults.
+ * Their Kafka names, documentation and whether Pyralog acts on each are in
+ * topic-config-table.ts.
+ */
 export interface TopicConfig {
   readonly segmentBytes: number;
   readonly segmentMs: number;
@@ -41,6 +49,26 @@ export interface TopicConfig {
   /** CreateTime records newer than now plus this are refused (message.timestamp.after.max.ms). */
   readonly timestampAfterMaxMs: number;
   readonly compressionType: TopicCompression;
+  readonly cleanupPolicy: CleanupPolicy;
+  /** A tombstone (null value) stays at least this long after its segment is cleaned (delete.retention.ms). */
+  readonly deleteRetentionMs: number;
+  /** Share of the closed log not yet cleaned at which the cleaner starts (min.cleanable.dirty.ratio). */
+  readonly minCleanableDirtyRatio: number;
+  /** A record younger than this is never compacted away (min.compaction.lag.ms). */
+  readonly minCompactionLagMs: number;
+  /** A record older than this makes its segment cleanable whatever the dirty ratio (max.compaction.lag.ms). */
+  readonly maxCompactionLagMs: number;
+  /** The settings below are accepted and stored but not acted on (topic-config-table.ts says why). */
+  readonly minInsyncReplicas: number;
+  readonly segmentIndexBytes: number;
+  readonly segmentJitterMs: number;
+  readonly fileDeleteDelayMs: number;
+  readonly flushMessages: number;
+  readonly flushMs: number;
+  readonly indexIntervalBytes: number;
+  readonly uncleanLeaderElectionEnable: boolean;
+  readonly messageDownconversionEnable: boolean;
+  readonly preallocate: boolean;
 }
 
 export interface BrokerConfig {
@@ -125,6 +153,22 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   timestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
   timestampAfterMaxMs: 3600 * 1000,
   compressionType: 'producer',
+  cleanupPolicy: 'delete',
+  // Kafka's defaults from here on.
+  deleteRetentionMs: 24 * 3600 * 1000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  minInsyncReplicas: 1,
+  segmentIndexBytes: 10 * MiB,
+  segmentJitterMs: 0,
+  fileDeleteDelayMs: 60_000,
+  flushMessages: Number.MAX_SAFE_INTEGER,
+  flushMs: Number.MAX_SAFE_INTEGER,
+  indexIntervalBytes: 4096,
+  uncleanLeaderElectionEnable: false,
+  messageDownconversionEnable: true,
+  preallocate: false,
 };
 
 /**
@@ -218,6 +262,34 @@ export function validateTopicConfig(config: TopicConfig, optionPrefix = 'topic.'
   }
   if (config.timestampType !== 'CreateTime' && config.timestampType !== 'LogAppendTime') {
     throw new ConfigError(`${optionPrefix}message.timestamp.type`, 'must be CreateTime or LogAppendTime');
+  }
+  if (!CLEANUP_POLICIES.includes(config.cleanupPolicy)) {
+    throw new ConfigError(`${optionPrefix}cleanup.policy`, 'must be delete, compact or compact,delete');
+  }
+  const long = Number.MAX_SAFE_INTEGER;
+  requireInteger(`${optionPrefix}delete.retention.ms`, config.deleteRetentionMs, 0, long);
+  const ratio = config.minCleanableDirtyRatio;
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) {
+    throw new ConfigError(`${optionPrefix}min.cleanable.dirty.ratio`, `must be from 0 to 1, got ${ratio}`);
+  }
+  requireInteger(`${optionPrefix}min.compaction.lag.ms`, config.minCompactionLagMs, 0, long);
+  requireInteger(`${optionPrefix}max.compaction.lag.ms`, config.maxCompactionLagMs, 1, long);
+  if (config.minCompactionLagMs > config.maxCompactionLagMs) {
+    throw new ConfigError(`${optionPrefix}min.compaction.lag.ms`, 'must not exceed max.compaction.lag.ms');
+  }
+  requireInteger(`${optionPrefix}min.insync.replicas`, config.minInsyncReplicas, 1, 2 ** 31 - 1);
+  requireInteger(`${optionPrefix}segment.index.bytes`, config.segmentIndexBytes, 4, 2 ** 31 - 1);
+  requireInteger(`${optionPrefix}segment.jitter.ms`, config.segmentJitterMs, 0, long);
+  requireInteger(`${optionPrefix}file.delete.delay.ms`, config.fileDeleteDelayMs, 0, long);
+  requireInteger(`${optionPrefix}flush.messages`, config.flushMessages, 1, long);
+  requireInteger(`${optionPrefix}flush.ms`, config.flushMs, 0, long);
+  requireInteger(`${optionPrefix}index.interval.bytes`, config.indexIntervalBytes, 0, 2 ** 31 - 1);
+  for (const [name, value] of [
+    ['unclean.leader.election.enable', config.uncleanLeaderElectionEnable],
+    ['message.downconversion.enable', config.messageDownconversionEnable],
+    ['preallocate', config.preallocate],
+  ] as const) {
+    if (typeof value !== 'boolean') throw new ConfigError(`${optionPrefix}${name}`, 'must be true or false');
   }
 }
 

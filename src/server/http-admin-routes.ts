@@ -1,4 +1,5 @@
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { describeTopicConfig } from '../common/topic-config-table.js';
 import { ListOffsetsTimestamp } from '../engine/engine-api.js';
 import { PARTITIONS_PER_TOPIC_MAX } from '../engine/shard-message.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
@@ -13,6 +14,9 @@ import { requireTopic, settingsOf, topicSettings } from './http-topic-routes.js'
  *
  *   POST /topics/:topic/config       {"config":{"retention.ms":"60000","segment.ms":null}}
  *                                    → 200 {"name","config"}   (null: back to the broker default)
+ *   GET  /topics/:topic/config       → 200 {"name","configs":[{"name","value","source","defaultValue",
+ *                                      "doc","type","applied","readOnly","sensitive"}]}
+ *                                    (applied false: accepted and stored, not acted on; doc says why)
  *   POST /topics/:topic/partitions   {"partitions":6} → 200 {"name","partitions"}   (grow only)
  *   GET  /topics/:topic/partitions/:p/offsets?timestamp=ms|earliest|latest
  *                                    → 200 {"partition","offset","timestamp"}   (offset -1: none at or after)
@@ -31,6 +35,15 @@ export function adminRoutes(deps: FrontDoorDeps): HttpRoute[] {
   const { engine, config } = deps;
   const timeoutMs = config.requestTimeoutMs;
   return [
+    {
+      method: 'get',
+      pattern: '/topics/:topic/config',
+      handler: async (exchange, request) => {
+        const name = request.parameters[0]!;
+        const topic = requireTopic(engine, name);
+        exchange.sendJson(200, { name, configs: describeTopicConfig(topic.config, config.topicDefaults) });
+      },
+    },
     {
       method: 'post',
       pattern: '/topics/:topic/config',

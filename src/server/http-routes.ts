@@ -23,7 +23,7 @@ import { webOriginPolicy } from './web-origin.js';
  *   GET    /topics/:topic, DELETE /topics/:topic         describe, delete
  *   POST   /topics/:topic/records                        produce (JSON or a RecordBatch)
  *   GET    /topics/:topic/partitions/:p/records          read (JSON or Arrow IPC)
- *   POST   /topics/:topic/config, …/partitions           alter settings, add partitions
+ *   GET|POST /topics/:topic/config, POST …/partitions    settings with docs; alter settings, add partitions
  *   GET    /topics/:topic/partitions/:p/offsets          offset by time, earliest, latest
  *   GET    /cluster                                      brokers and totals
  *   GET    /groups, GET|DELETE /groups/:group            consumer groups, with lag

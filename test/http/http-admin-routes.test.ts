@@ -44,6 +44,30 @@ describe('HTTP administration routes', () => {
     });
   });
 
+  it('describes every standard setting with its source, default, doc and whether it applies', async () => {
+    await call('POST', '/topics/t/config', { config: { 'min.insync.replicas': '2' } });
+    const described = await call('GET', '/topics/t/config');
+    expect(described.status).toBe(200);
+    const configs = described.json.configs as {
+      name: string;
+      value: string;
+      source: string;
+      defaultValue: string;
+      applied: boolean;
+      doc: string;
+    }[];
+    const byName = new Map(configs.map((entry) => [entry.name, entry]));
+    expect(byName.get('min.insync.replicas')).toMatchObject({
+      value: '2',
+      source: 'TOPIC_CONFIG',
+      defaultValue: '1',
+      applied: false,
+    });
+    expect(byName.get('min.insync.replicas')?.doc).toMatch(/^Not applied by Pyralog/);
+    expect(byName.get('segment.bytes')).toMatchObject({ source: 'DEFAULT_CONFIG', applied: true });
+    expect(await call('GET', '/topics/nope/config')).toMatchObject({ status: 404, code: 'UNKNOWN_TOPIC' });
+  });
+
   it('grows a topic and refuses to shrink it or to take a count that is not a number', async () => {
     expect(await call('POST', '/topics/t/partitions', { partitions: 4 })).toMatchObject({
       status: 200,

@@ -92,7 +92,8 @@ describe('HTTP topic routes', () => {
         'INVALID_CONFIG',
         /message\.timestamp\.type/,
       ],
-      [{ name: 'p', config: { 'cleanup.policy': 'compact' } }, 'INVALID_CONFIG', /cleanup\.policy/],
+      [{ name: 'p', config: { 'cleanup.policy': 'shred' } }, 'INVALID_CONFIG', /cleanup\.policy/],
+      [{ name: 'p', config: { 'no.such.setting': '1' } }, 'INVALID_CONFIG', /no\.such\.setting/],
       [{ name: 'p', config: { 'retention.ms': { n: 1 } } }, 'INVALID_CONFIG', /retention\.ms/],
     ];
     for (const [body, code, message] of cases) {

@@ -1,7 +1,7 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { describeTopicConfig } from '../../common/topic-config-table.js';
 import { ApiKey, type KafkaApi } from './api.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
-import { topicConfigToKafka } from './topic-config-keys.js';
 
 /**
  * DescribeConfigs (key 32), version 0 — minimal, enough for common admin tools.
@@ -23,7 +23,7 @@ export interface DescribeConfigsResult {
   errorMessage: string | null;
   resourceType: number;
   resourceName: string;
-  configs: { name: string; value: string; readOnly: boolean }[];
+  configs: { name: string; value: string; readOnly: boolean; isDefault?: boolean }[];
 }
 
 export const describeConfigs: KafkaApi<
@@ -54,7 +54,7 @@ export const describeConfigs: KafkaApi<
     }
     return resources.map((resource) => {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
-      let configs: { name: string; value: string; readOnly: boolean }[];
+      let configs: DescribeConfigsResult['configs'];
       if (resource.resourceType === RESOURCE_TOPIC) {
         const topic = engine.describeTopic(resource.resourceName);
         if (topic === undefined) {
@@ -65,7 +65,12 @@ export const describeConfigs: KafkaApi<
             configs: [],
           };
         }
-        configs = topicConfigToKafka(topic.config).map((entry) => ({ ...entry, readOnly: true }));
+        configs = describeTopicConfig(topic.config, config.topicDefaults).map((entry) => ({
+          name: entry.name,
+          value: entry.value,
+          readOnly: entry.readOnly,
+          isDefault: entry.source === 'DEFAULT_CONFIG',
+        }));
       } else if (resource.resourceType === RESOURCE_BROKER) {
         configs = [
           { name: 'broker.id', value: String(config.nodeId), readOnly: true },
@@ -102,7 +107,7 @@ export const describeConfigs: KafkaApi<
           .string(entry.name)
           .nullableString(entry.value)
           .boolean(entry.readOnly)
-          .boolean(false)
+          .boolean(entry.isDefault === true)
           .boolean(false),
       );
     });
