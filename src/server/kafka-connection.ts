@@ -12,10 +12,12 @@ import { MemoryBudget } from '../protocol/memory-budget.js';
  *
  * Framing: each request is `INT32 size` then `size` bytes: the request header
  * v1 (api_key INT16, api_version INT16, correlation_id INT32, client_id
- * NULLABLE_STRING) and the body. A frame larger than maxRequestBytes, or one
+ * NULLABLE_STRING; header v2, for an API's flexible versions, adds tagged
+ * fields) and the body. A frame larger than maxRequestBytes, or one
  * that does not decode, closes the connection: the stream cannot be trusted
  * past it. Responses are `INT32 size`, correlation_id INT32 (response header
- * v0), body.
+ * v0; v1, an empty tagged-field section after it, for flexible versions
+ * except ApiVersions'), body.
  *
  * Clients pipeline requests and match responses in order, so responses are
  * written in the order requests arrived even when handlers finish out of
@@ -39,6 +41,8 @@ const REQUEST_HEADER_MIN_BYTES = 8;
 
 interface Slot {
   correlationId: number;
+  /** Response header v1: the correlation id, then an (empty) tagged-field section. */
+  taggedHeader: boolean;
   done: boolean;
   chunks: Uint8Array[] | null;
 }
@@ -294,7 +298,7 @@ export class KafkaConnection {
       this.close(`unknown API key ${apiKey}`);
       return;
     }
-    const slot: Slot = { correlationId, done: false, chunks: null };
+    const slot: Slot = { correlationId, taggedHeader: false, done: false, chunks: null };
     if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
       if (apiKey !== ApiKey.API_VERSIONS) {
         this.close(`${api.name} v${apiVersion} is not supported (${api.minVersion}..${api.maxVersion})`);
@@ -307,6 +311,18 @@ export class KafkaConnection {
       );
       return;
     }
+    // Request header v2 (flexible versions) ends with tagged fields; none is known, so all are skipped.
+    // ApiVersions answers with response header v0 even when flexible, so that any client can read it.
+    const flexible = apiVersion >= api.firstFlexibleVersion;
+    if (flexible) {
+      try {
+        reader.taggedFields(null);
+      } catch {
+        this.close('malformed request header');
+        return;
+      }
+    }
+    slot.taggedHeader = flexible && apiKey !== ApiKey.API_VERSIONS;
     const context: KafkaRequestContext = {
       deps: this.deps,
       apiVersion,
@@ -353,9 +369,13 @@ export class KafkaConnection {
     this.close(`${apiName} handler failed`);
   }
 
-  /** Encodes the response (header v0: correlation_id, then the body) as one frame and queues it. */
+  /**
+   * Encodes the response (header v0: correlation_id; v1 adds an empty tagged-field section; then
+   * the body) as one frame and queues it.
+   */
   private complete(slot: Slot, encode: (writer: KafkaWriter) => void): void {
     const writer = this.writer.beginFrame().int32(slot.correlationId);
+    if (slot.taggedHeader) writer.uvarint(0);
     encode(writer);
     slot.chunks = writer.finishFrame();
     slot.done = true;

@@ -21,7 +21,9 @@ import { bytes, decode, encode, i8, i16, i32, nullStr, str } from '../support/ka
 
 describe('Kafka admin API codecs (byte vectors from the message schemas)', () => {
   it('ApiVersions v0-2 requests are empty; v1 response ends with throttle_time_ms', () => {
-    for (const version of [0, 1, 2]) expect(decode(apiVersions, version, [])).toBeNull();
+    for (const version of [0, 1, 2]) {
+      expect(decode(apiVersions, version, [])).toEqual({ clientSoftwareName: '', clientSoftwareVersion: '' });
+    }
     const apis = [{ apiKey: 0, minVersion: 3, maxVersion: 7 }];
     expect(encode(apiVersions, 1, { errorCode: 0, apis })).toEqual([
       ...i16(0),
@@ -35,16 +37,22 @@ describe('Kafka admin API codecs (byte vectors from the message schemas)', () =>
 
   it('LeaveGroup v0 and v1: group_id, member_id; response error_code, after throttle_time_ms from v1', () => {
     const body = [...str('g'), ...str('m-1')];
-    expect(decode(leaveGroup, 0, body)).toEqual({ groupId: 'g', memberId: 'm-1' });
-    expect(decode(leaveGroup, 1, body)).toEqual({ groupId: 'g', memberId: 'm-1' });
-    expect(encode(leaveGroup, 0, KafkaErrorCode.UNKNOWN_MEMBER_ID)).toEqual([
+    expect(decode(leaveGroup, 0, body)).toEqual({ groupId: 'g', memberId: 'm-1', members: [] });
+    expect(decode(leaveGroup, 1, body)).toEqual({ groupId: 'g', memberId: 'm-1', members: [] });
+    expect(encode(leaveGroup, 0, { errorCode: KafkaErrorCode.UNKNOWN_MEMBER_ID, members: [] })).toEqual([
       ...i16(KafkaErrorCode.UNKNOWN_MEMBER_ID),
     ]);
-    expect(encode(leaveGroup, 1, KafkaErrorCode.NONE)).toEqual([...i32(0), ...i16(0)]);
+    expect(encode(leaveGroup, 1, { errorCode: KafkaErrorCode.NONE, members: [] })).toEqual([
+      ...i32(0),
+      ...i16(0),
+    ]);
   });
 
   it('DescribeGroups v0: groups [STRING]; response groups with members and their metadata/assignment bytes', () => {
-    expect(decode(describeGroups, 0, [...i32(2), ...str('a'), ...str('b')])).toEqual(['a', 'b']);
+    expect(decode(describeGroups, 0, [...i32(2), ...str('a'), ...str('b')])).toEqual({
+      groups: ['a', 'b'],
+      includeAuthorizedOperations: false,
+    });
     const group = {
       errorCode: KafkaErrorCode.NONE,
       groupId: 'a',
@@ -61,7 +69,7 @@ describe('Kafka admin API codecs (byte vectors from the message schemas)', () =>
         },
       ],
     };
-    expect(encode(describeGroups, 0, [group])).toEqual([
+    expect(encode(describeGroups, 0, { groups: [group] })).toEqual([
       ...i32(1),
       ...i16(0),
       ...str('a'),
@@ -78,11 +86,11 @@ describe('Kafka admin API codecs (byte vectors from the message schemas)', () =>
   });
 
   it('ListGroups v0 and v1: empty request; response error_code then groups, after throttle_time_ms from v1', () => {
-    expect(decode(listGroups, 0, [])).toBeNull();
-    const groups = [{ groupId: 'g', protocolType: 'consumer' }];
+    expect(decode(listGroups, 0, [])).toEqual({ statesFilter: [] });
+    const groups = [{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable' }];
     const tail = [...i16(0), ...i32(1), ...str('g'), ...str('consumer')];
-    expect(encode(listGroups, 0, groups)).toEqual(tail);
-    expect(encode(listGroups, 1, groups)).toEqual([...i32(0), ...tail]);
+    expect(encode(listGroups, 0, { errorCode: 0, groups })).toEqual(tail);
+    expect(encode(listGroups, 1, { errorCode: 0, groups })).toEqual([...i32(0), ...tail]);
   });
 
   it('DescribeConfigs v0: resources with nullable key lists; results with is_default and is_sensitive', () => {

@@ -273,16 +273,25 @@ describe('Kafka API codecs (byte vectors from the message schemas)', () => {
   });
 
   it('InitProducerId v0 and FindCoordinator v0 and v2', () => {
-    expect(decode(initProducerId, 0, [...nullStr(), ...i32(60000)])).toEqual({ transactionalId: null });
+    expect(decode(initProducerId, 0, [...nullStr(), ...i32(60000)])).toEqual({
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
     expect(encode(initProducerId, 1, { errorCode: 0, producerId: 1001, producerEpoch: 0 })).toEqual([
       ...i32(0),
       ...i16(0),
       ...i64(1001),
       ...i16(0),
     ]);
-    expect(decode(findCoordinator, 0, [...str('g')])).toEqual({ key: 'g', keyType: 0 });
-    expect(decode(findCoordinator, 2, [...str('g'), ...i8(0)])).toEqual({ key: 'g', keyType: 0 });
-    const response = { errorCode: 0, errorMessage: null, nodeId: 0, host: 'h', port: 9092 };
+    expect(decode(findCoordinator, 0, [...str('g')])).toEqual({ key: 'g', keyType: 0, coordinatorKeys: [] });
+    expect(decode(findCoordinator, 2, [...str('g'), ...i8(0)])).toEqual({
+      key: 'g',
+      keyType: 0,
+      coordinatorKeys: [],
+    });
+    const response = { errorCode: 0, errorMessage: null, nodeId: 0, host: 'h', port: 9092, coordinators: [] };
     expect(encode(findCoordinator, 0, response)).toEqual([...i16(0), ...i32(0), ...str('h'), ...i32(9092)]);
     expect(encode(findCoordinator, 2, response)).toEqual([
       ...i32(0),
@@ -307,7 +316,7 @@ describe('Kafka API codecs (byte vectors from the message schemas)', () => {
     expect(decode(joinGroup, 0, v0)).toMatchObject({
       groupId: 'g',
       sessionTimeoutMs: 30000,
-      rebalanceTimeoutMs: 30000,
+      rebalanceTimeoutMs: -1, // none in v0: the handler passes the session timeout
       memberId: '',
     });
     const v2 = [...str('g'), ...i32(30000), ...i32(60000), ...str('m'), ...str('consumer'), ...i32(0)];
@@ -317,6 +326,7 @@ describe('Kafka API codecs (byte vectors from the message schemas)', () => {
       protocols: [],
     });
     const joined = {
+      protocolType: 'consumer',
       errorCode: KafkaErrorCode.NONE,
       generationId: 1,
       protocolName: 'range',
@@ -339,12 +349,14 @@ describe('Kafka API codecs (byte vectors from the message schemas)', () => {
       decode(syncGroup, 1, [...str('g'), ...i32(1), ...str('m'), ...i32(1), ...str('m'), ...bytes([4, 2])])
         .assignments[0],
     ).toMatchObject({ memberId: 'm' });
-    expect(encode(syncGroup, 1, { errorCode: 0, assignment: Uint8Array.of(4, 2) })).toEqual([
-      ...i32(0),
-      ...i16(0),
-      ...bytes([4, 2]),
-    ]);
-    expect(encode(heartbeat, 1, 27)).toEqual([...i32(0), ...i16(27)]);
+    const synced = {
+      errorCode: KafkaErrorCode.NONE,
+      assignment: Uint8Array.of(4, 2),
+      protocolType: null,
+      protocolName: null,
+    };
+    expect(encode(syncGroup, 1, synced)).toEqual([...i32(0), ...i16(0), ...bytes([4, 2])]);
+    expect(encode(heartbeat, 1, { errorCode: 27 })).toEqual([...i32(0), ...i16(27)]);
   });
 
   it('OffsetCommit v1 (with commit timestamps) and v2 (with retention time); OffsetFetch v1', () => {

@@ -63,16 +63,54 @@ describe('Kafka listener', () => {
     wire.close();
   });
 
-  it('answers ApiVersions v3 with UNSUPPORTED_VERSION and the list in the v0 layout', async () => {
+  it('answers ApiVersions v5 with UNSUPPORTED_VERSION and the list in the v0 layout', async () => {
     const wire = await KafkaWire.open(fixture.listener.port);
-    wire.request(ApiKey.API_VERSIONS, 3, 7, () => undefined);
+    wire.request(ApiKey.API_VERSIONS, 5, 7, () => undefined);
     const response = await wire.next();
     expect(response?.correlationId).toBe(7);
     const reader = response!.reader;
     expect(reader.int16()).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
     const apis = reader.array((r) => ({ key: r.int16(), min: r.int16(), max: r.int16() }));
-    expect(apis).toContainEqual({ key: ApiKey.API_VERSIONS, min: 0, max: 2 });
+    expect(apis).toContainEqual({ key: ApiKey.API_VERSIONS, min: 0, max: 4 });
     expect(apis).toContainEqual({ key: ApiKey.PRODUCE, min: 0, max: 7 });
+    expect(reader.remaining()).toBe(0);
+    wire.close();
+  });
+
+  it('reads request header v2 and answers ApiVersions v3 flexibly with response header v0', async () => {
+    const wire = await KafkaWire.open(fixture.listener.port);
+    // Header v2: tagged fields (none) after the client id; then client software name and version.
+    wire.request(ApiKey.API_VERSIONS, 3, 8, (w) =>
+      w.uvarint(0).compactString('librdkafka').compactString('2.0.2').uvarint(0),
+    );
+    const response = await wire.next();
+    expect(response?.correlationId).toBe(8);
+    const reader = response!.reader; // header v0: the body starts right after the correlation id
+    expect(reader.int16()).toBe(KafkaErrorCode.NONE);
+    const apis = reader.compactArray((r) => {
+      const api = { key: r.int16(), min: r.int16(), max: r.int16() };
+      r.taggedFields(null);
+      return api;
+    });
+    expect(apis).toContainEqual({ key: ApiKey.API_VERSIONS, min: 0, max: 4 });
+    expect(reader.int32()).toBe(0); // throttle_time_ms
+    reader.taggedFields(null);
+    expect(reader.remaining()).toBe(0);
+    wire.close();
+  });
+
+  it('answers a flexible request (Heartbeat v4) with response header v1', async () => {
+    const wire = await KafkaWire.open(fixture.listener.port);
+    wire.request(ApiKey.HEARTBEAT, 4, 9, (w) =>
+      w.uvarint(0).compactString('no-such-group').int32(1).compactString('m').uvarint(0).uvarint(0),
+    );
+    const response = await wire.next();
+    expect(response?.correlationId).toBe(9);
+    const reader = response!.reader;
+    reader.taggedFields(null); // response header v1
+    expect(reader.int32()).toBe(0);
+    expect(reader.int16()).not.toBe(KafkaErrorCode.NONE);
+    reader.taggedFields(null);
     expect(reader.remaining()).toBe(0);
     wire.close();
   });

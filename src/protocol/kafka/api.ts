@@ -1,4 +1,6 @@
 import type { FrontDoorDeps } from '../front-door-deps.js';
+import type { MessageDescription } from './message/description.js';
+import type { MessageCodec } from './message/message-codec.js';
 import type { KafkaReader, KafkaWriter } from './primitives.js';
 
 /**
@@ -35,6 +37,13 @@ export interface KafkaApi<Request, Response> {
   readonly name: string;
   readonly minVersion: number;
   readonly maxVersion: number;
+  /**
+   * The first version that is flexible (request header v2 with tagged fields, response header v1),
+   * Infinity when none is. ApiVersions is the exception: its response header is always v0.
+   */
+  readonly firstFlexibleVersion: number;
+  /** The request and response descriptions its codecs follow (absent for a hand-written codec). */
+  readonly messages?: ApiMessages;
   decode(reader: KafkaReader, version: number): Request;
   /** Resolves with the response, or null when none is sent (Produce with acks=0). */
   handle(request: Request, context: KafkaRequestContext): Promise<Response | null>;
@@ -47,6 +56,8 @@ export interface RegisteredApi {
   readonly name: string;
   readonly minVersion: number;
   readonly maxVersion: number;
+  readonly firstFlexibleVersion: number;
+  readonly messages?: ApiMessages;
   /** Decodes synchronously (throws MalformedRequestError), then handles; resolves with an encoder or null. */
   run(reader: KafkaReader, context: KafkaRequestContext): Promise<((writer: KafkaWriter) => void) | null>;
 }
@@ -57,6 +68,8 @@ export function registerApi<Request, Response>(api: KafkaApi<Request, Response>)
     name: api.name,
     minVersion: api.minVersion,
     maxVersion: api.maxVersion,
+    firstFlexibleVersion: api.firstFlexibleVersion,
+    ...(api.messages === undefined ? {} : { messages: api.messages }),
     run(reader, context) {
       const request = api.decode(reader, context.apiVersion);
       return api
@@ -67,6 +80,40 @@ export function registerApi<Request, Response>(api: KafkaApi<Request, Response>)
             : (writer: KafkaWriter) => api.encode(writer, response, context.apiVersion),
         );
     },
+  };
+}
+
+/** What describedVersions needs of a codec. */
+type CodecVersions = Pick<
+  MessageCodec<unknown>,
+  'name' | 'minVersion' | 'maxVersion' | 'firstFlexibleVersion' | 'description'
+>;
+
+/** The descriptions an API's codecs follow (round-trip tests and fuzzers walk them). */
+export interface ApiMessages {
+  readonly request: MessageDescription;
+  readonly response: MessageDescription;
+}
+
+/** For an API none of whose versions is flexible. */
+export const NOT_FLEXIBLE = Number.POSITIVE_INFINITY;
+
+/**
+ * The KafkaApi fields that follow from an API's request and response codecs: the versions both
+ * describe, and the first flexible one (the request's and the response's must agree).
+ */
+export function describedVersions(
+  request: CodecVersions,
+  response: CodecVersions,
+): { minVersion: number; maxVersion: number; firstFlexibleVersion: number; messages: ApiMessages } {
+  if (request.firstFlexibleVersion !== response.firstFlexibleVersion) {
+    throw new Error(`${request.name} and ${response.name} disagree on the first flexible version`);
+  }
+  return {
+    minVersion: Math.max(request.minVersion, response.minVersion),
+    maxVersion: Math.min(request.maxVersion, response.maxVersion),
+    firstFlexibleVersion: request.firstFlexibleVersion,
+    messages: { request: request.description, response: response.description },
   };
 }
 

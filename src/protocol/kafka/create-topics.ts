@@ -1,6 +1,6 @@
 import { ConfigError } from '../../common/errors.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 import { topicConfigFromKafka } from './topic-config-keys.js';
 
@@ -35,6 +35,7 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
   name: 'CreateTopics',
   minVersion: 0,
   maxVersion: 3,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader, version) {
     const topics = reader.array((r) => ({
       name: r.string(),

@@ -1,4 +1,4 @@
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -19,6 +19,7 @@ export const deleteTopics: KafkaApi<DeleteTopicsRequest, DeleteTopicsResponse> =
   name: 'DeleteTopics',
   minVersion: 0,
   maxVersion: 1,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader) {
     const names = reader.array((r) => r.string());
     reader.int32(); // timeout_ms

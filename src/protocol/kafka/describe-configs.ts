@@ -1,6 +1,6 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { describeTopicConfig } from '../../common/topic-config-table.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -34,6 +34,7 @@ export const describeConfigs: KafkaApi<
   name: 'DescribeConfigs',
   minVersion: 0,
   maxVersion: 0,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader) {
     return reader.array((r) => ({
       resourceType: r.int8(),

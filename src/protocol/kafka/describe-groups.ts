@@ -1,48 +1,79 @@
 import type { GroupDescription } from '../../groups/group-coordinator-api.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
- * DescribeGroups (key 15), version 0. Grammar (non-flexible):
- *   Request:  groups [STRING]
- *   Response: groups [error_code INT16, group_id STRING, group_state STRING, protocol_type STRING,
- *               protocol_data STRING, members [member_id STRING, client_id STRING,
- *               client_host STRING, member_metadata BYTES, member_assignment BYTES]]
+ * DescribeGroups (key 15), versions 0–5 (flexible from 5). Authorized
+ * operations (v3+) are not computed (no ACLs): always -2147483648, Kafka's
+ * "not requested" value. group_instance_id (v4+) is null: members are dynamic.
  */
-export const describeGroups: KafkaApi<string[], GroupDescription[]> = {
+export const describeGroupsRequestDescription: MessageDescription = {
+  name: 'DescribeGroupsRequest',
+  validVersions: '0-5',
+  flexibleVersions: '5+',
+  fields: [field('groups', '[]string', '0+'), field('includeAuthorizedOperations', 'bool', '3+')],
+};
+
+export const describeGroupsResponseDescription: MessageDescription = {
+  name: 'DescribeGroupsResponse',
+  validVersions: '0-5',
+  flexibleVersions: '5+',
+  fields: [
+    field('throttleTimeMs', 'int32', '1+'),
+    structs('groups', '0+', [
+      field('errorCode', 'int16', '0+'),
+      field('groupId', 'string', '0+'),
+      field('state', 'string', '0+'),
+      field('protocolType', 'string', '0+'),
+      field('protocolName', 'string', '0+'),
+      structs('members', '0+', [
+        field('memberId', 'string', '0+'),
+        field('groupInstanceId', 'string', '4+', { nullableVersions: '4+', default: null }),
+        field('clientId', 'string', '0+'),
+        field('clientHost', 'string', '0+'),
+        field('metadata', 'bytes', '0+'),
+        field('assignment', 'bytes', '0+'),
+      ]),
+      field('authorizedOperations', 'int32', '3+', { default: -2147483648 }),
+    ]),
+  ],
+};
+
+export interface DescribeGroupsRequest {
+  groups: string[];
+  includeAuthorizedOperations: boolean;
+}
+
+export interface DescribeGroupsResponse {
+  groups: GroupDescription[];
+}
+
+const request = messageCodec<DescribeGroupsRequest>(describeGroupsRequestDescription);
+const response = messageCodec<DescribeGroupsResponse>(describeGroupsResponseDescription);
+
+export const describeGroups: KafkaApi<DescribeGroupsRequest, DescribeGroupsResponse> = {
   apiKey: ApiKey.DESCRIBE_GROUPS,
   name: 'DescribeGroups',
-  minVersion: 0,
-  maxVersion: 0,
-  decode(reader) {
-    return reader.array((r) => r.string());
-  },
-  async handle(groupIds, context) {
+  ...describedVersions(request, response),
+  decode: request.decode,
+  async handle(request, context) {
+    const groupIds = request.groups;
     if (namesTooManyTopics(groupIds.length, context)) {
-      return groupIds.map((groupId) => ({
-        errorCode: REQUEST_LIMIT_ERROR,
-        groupId,
-        state: '',
-        protocolType: '',
-        protocolName: '',
-        members: [],
-      }));
+      return {
+        groups: groupIds.map((groupId) => ({
+          errorCode: REQUEST_LIMIT_ERROR,
+          groupId,
+          state: '',
+          protocolType: '',
+          protocolName: '',
+          members: [],
+        })),
+      };
     }
     // A group listed twice is described once: its members' metadata would otherwise be copied per mention.
-    return [...new Set(groupIds)].map((groupId) => context.deps.groups.describeGroup(groupId));
+    return { groups: [...new Set(groupIds)].map((groupId) => context.deps.groups.describeGroup(groupId)) };
   },
-  encode(writer, groups) {
-    writer.array(groups, (w, group) => {
-      w.int16(group.errorCode).string(group.groupId).string(group.state).string(group.protocolType);
-      w.string(group.protocolName);
-      w.array(group.members, (mw, member) =>
-        mw
-          .string(member.memberId)
-          .string(member.clientId)
-          .string(member.clientHost)
-          .bytesField(member.metadata)
-          .bytesField(member.assignment),
-      );
-    });
-  },
+  encode: response.encode,
 };

@@ -2,7 +2,7 @@ import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Offset } from '../../common/offset.js';
 import type { FetchPartitionRequest } from '../../engine/engine-api.js';
 import { anyBatchInCodec, CompressionCodec } from '../../record/batch-header.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
 
 /** Fetch versions below this are answered UNSUPPORTED_COMPRESSION_TYPE instead of zstd batches (KIP-110). */
 const FIRST_ZSTD_VERSION = 10;
@@ -56,6 +56,7 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
   name: 'Fetch',
   minVersion: 4,
   maxVersion: 11,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader, version) {
     reader.int32(); // replica_id: consumers send -1; followers do not exist here
     const maxWaitMs = reader.int32();

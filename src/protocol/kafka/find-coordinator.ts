@@ -1,19 +1,61 @@
+import type { BrokerConfig } from '../../common/broker-config.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 
 /**
- * FindCoordinator (key 10), versions 0–2. Grammar (non-flexible):
- *   Request:  key STRING, key_type INT8 (v1+: 0 group, 1 transaction)
- *   Response: throttle_time_ms INT32 (v1+), error_code INT16,
- *             error_message NULLABLE_STRING (v1+), node_id INT32, host STRING, port INT32
- * This broker coordinates every group; transaction coordinators do not exist.
+ * FindCoordinator (key 10), versions 0–4 (flexible from 3). v0–3 ask for one
+ * key and answer one coordinator; v4 asks for several keys at once
+ * (coordinator_keys) and answers one coordinator per key. This broker
+ * coordinates every group; transaction coordinators (key_type 1) do not exist.
  */
+export const findCoordinatorRequestDescription: MessageDescription = {
+  name: 'FindCoordinatorRequest',
+  validVersions: '0-4',
+  flexibleVersions: '3+',
+  fields: [
+    field('key', 'string', '0-3'),
+    field('keyType', 'int8', '1+'),
+    field('coordinatorKeys', '[]string', '4+'),
+  ],
+};
+
+const coordinatorFields = [
+  field('nodeId', 'int32', '0-3'),
+  field('host', 'string', '0-3'),
+  field('port', 'int32', '0-3'),
+];
+
+export const findCoordinatorResponseDescription: MessageDescription = {
+  name: 'FindCoordinatorResponse',
+  validVersions: '0-4',
+  flexibleVersions: '3+',
+  fields: [
+    field('throttleTimeMs', 'int32', '1+'),
+    field('errorCode', 'int16', '0-3'),
+    field('errorMessage', 'string', '1-3', { nullableVersions: '1-3', default: null }),
+    ...coordinatorFields,
+    structs('coordinators', '4+', [
+      field('key', 'string', '4+'),
+      field('nodeId', 'int32', '4+'),
+      field('host', 'string', '4+'),
+      field('port', 'int32', '4+'),
+      field('errorCode', 'int16', '4+'),
+      field('errorMessage', 'string', '4+', { nullableVersions: '4+', default: null }),
+    ]),
+  ],
+};
+
 export interface FindCoordinatorRequest {
+  /** v0–3 ('' from v4). */
   key: string;
   keyType: number;
+  /** v4+ ([] before). */
+  coordinatorKeys: string[];
 }
 
-export interface FindCoordinatorResponse {
+export interface Coordinator {
   errorCode: number;
   errorMessage: string | null;
   nodeId: number;
@@ -21,37 +63,43 @@ export interface FindCoordinatorResponse {
   port: number;
 }
 
+export interface FindCoordinatorResponse extends Coordinator {
+  coordinators: (Coordinator & { key: string })[];
+}
+
+function coordinatorFor(keyType: number, config: BrokerConfig): Coordinator {
+  if (keyType !== 0) {
+    return {
+      errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorMessage: 'transactions are not supported',
+      nodeId: -1,
+      host: '',
+      port: -1,
+    };
+  }
+  return {
+    errorCode: KafkaErrorCode.NONE,
+    errorMessage: null,
+    nodeId: config.nodeId,
+    host: config.advertisedHost,
+    port: config.advertisedPort,
+  };
+}
+
+const request = messageCodec<FindCoordinatorRequest>(findCoordinatorRequestDescription);
+const response = messageCodec<FindCoordinatorResponse>(findCoordinatorResponseDescription);
+
 export const findCoordinator: KafkaApi<FindCoordinatorRequest, FindCoordinatorResponse> = {
   apiKey: ApiKey.FIND_COORDINATOR,
   name: 'FindCoordinator',
-  minVersion: 0,
-  maxVersion: 2,
-  decode(reader, version) {
-    return { key: reader.string(), keyType: version >= 1 ? reader.int8() : 0 };
-  },
+  ...describedVersions(request, response),
+  decode: request.decode,
   async handle(request, context) {
-    const { config } = context.deps;
-    if (request.keyType !== 0) {
-      return {
-        errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
-        errorMessage: 'transactions are not supported',
-        nodeId: -1,
-        host: '',
-        port: -1,
-      };
-    }
+    const coordinator = coordinatorFor(request.keyType, context.deps.config);
     return {
-      errorCode: KafkaErrorCode.NONE,
-      errorMessage: null,
-      nodeId: config.nodeId,
-      host: config.advertisedHost,
-      port: config.advertisedPort,
+      ...coordinator,
+      coordinators: request.coordinatorKeys.map((key) => ({ key, ...coordinator })),
     };
   },
-  encode(writer, response, version) {
-    if (version >= 1) writer.int32(0);
-    writer.int16(response.errorCode);
-    if (version >= 1) writer.nullableString(response.errorMessage);
-    writer.int32(response.nodeId).string(response.host).int32(response.port);
-  },
+  encode: response.encode,
 };

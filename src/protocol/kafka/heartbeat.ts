@@ -1,24 +1,52 @@
 import type { MemberRef } from '../../groups/group-coordinator-api.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 
 /**
- * Heartbeat (key 12), versions 0–1. Grammar (non-flexible):
- *   Request:  group_id STRING, generation_id INT32, member_id STRING
- *   Response: throttle_time_ms INT32 (v1+), error_code INT16
+ * Heartbeat (key 12), versions 0–4 (flexible from 4). The smallest described
+ * API: a model for adding one (see message/description.ts).
+ * group_instance_id (v3+) is read and not used: members are dynamic (see
+ * docs/kafka.md, static membership).
  */
-export const heartbeat: KafkaApi<MemberRef, number> = {
+export const heartbeatRequestDescription: MessageDescription = {
+  name: 'HeartbeatRequest',
+  validVersions: '0-4',
+  flexibleVersions: '4+',
+  fields: [
+    field('groupId', 'string', '0+'),
+    field('generationId', 'int32', '0+'),
+    field('memberId', 'string', '0+'),
+    field('groupInstanceId', 'string', '3+', { nullableVersions: '3+', default: null }),
+  ],
+};
+
+export const heartbeatResponseDescription: MessageDescription = {
+  name: 'HeartbeatResponse',
+  validVersions: '0-4',
+  flexibleVersions: '4+',
+  fields: [field('throttleTimeMs', 'int32', '1+'), field('errorCode', 'int16', '0+')],
+};
+
+export interface HeartbeatRequest extends MemberRef {
+  groupInstanceId: string | null;
+}
+
+export interface HeartbeatResponse {
+  errorCode: number;
+}
+
+const request = messageCodec<HeartbeatRequest>(heartbeatRequestDescription);
+const response = messageCodec<HeartbeatResponse>(heartbeatResponseDescription);
+
+export const heartbeat: KafkaApi<HeartbeatRequest, HeartbeatResponse> = {
   apiKey: ApiKey.HEARTBEAT,
   name: 'Heartbeat',
-  minVersion: 0,
-  maxVersion: 1,
-  decode(reader) {
-    return { groupId: reader.string(), generationId: reader.int32(), memberId: reader.string() };
+  ...describedVersions(request, response),
+  decode: request.decode,
+  async handle(request, context) {
+    const { groupId, generationId, memberId } = request;
+    return { errorCode: await context.deps.groups.heartbeat({ groupId, generationId, memberId }) };
   },
-  handle(request, context) {
-    return context.deps.groups.heartbeat(request);
-  },
-  encode(writer, errorCode, version) {
-    if (version >= 1) writer.int32(0);
-    writer.int16(errorCode);
-  },
+  encode: response.encode,
 };

@@ -1,16 +1,45 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 
 /**
- * InitProducerId (key 22), versions 0–1. Grammar (non-flexible):
- *   Request:  transactional_id NULLABLE_STRING, transaction_timeout_ms INT32
- *   Response: throttle_time_ms INT32, error_code INT16, producer_id INT64, producer_epoch INT16
- * Idempotent producers get a fresh id from the broker's Obelisk sequencer
- * (never reused, even across crashes) with epoch 0. Transactions are not
- * supported: a transactional id is refused.
+ * InitProducerId (key 22), versions 0–4 (flexible from 2). Idempotent
+ * producers get a fresh id from the broker's Obelisk sequencer (never
+ * reused, even across crashes) with epoch 0. A producer that sends its
+ * current id and epoch (v3+, KIP-360) to bump its epoch gets a fresh id
+ * instead, which fences nothing here since sequences are kept per id.
+ * Transactions are not supported: a transactional id is refused.
  */
+export const initProducerIdRequestDescription: MessageDescription = {
+  name: 'InitProducerIdRequest',
+  validVersions: '0-4',
+  flexibleVersions: '2+',
+  fields: [
+    field('transactionalId', 'string', '0+', { nullableVersions: '0+' }),
+    field('transactionTimeoutMs', 'int32', '0+'),
+    field('producerId', 'int64', '3+', { default: -1 }),
+    field('producerEpoch', 'int16', '3+', { default: -1 }),
+  ],
+};
+
+export const initProducerIdResponseDescription: MessageDescription = {
+  name: 'InitProducerIdResponse',
+  validVersions: '0-4',
+  flexibleVersions: '2+',
+  fields: [
+    field('throttleTimeMs', 'int32', '0+'),
+    field('errorCode', 'int16', '0+'),
+    field('producerId', 'int64', '0+', { default: -1 }),
+    field('producerEpoch', 'int16', '0+'),
+  ],
+};
+
 export interface InitProducerIdRequest {
   transactionalId: string | null;
+  transactionTimeoutMs: number;
+  producerId: number;
+  producerEpoch: number;
 }
 
 export interface InitProducerIdResponse {
@@ -19,16 +48,14 @@ export interface InitProducerIdResponse {
   producerEpoch: number;
 }
 
+const request = messageCodec<InitProducerIdRequest>(initProducerIdRequestDescription);
+const response = messageCodec<InitProducerIdResponse>(initProducerIdResponseDescription);
+
 export const initProducerId: KafkaApi<InitProducerIdRequest, InitProducerIdResponse> = {
   apiKey: ApiKey.INIT_PRODUCER_ID,
   name: 'InitProducerId',
-  minVersion: 0,
-  maxVersion: 1,
-  decode(reader) {
-    const transactionalId = reader.nullableString();
-    reader.int32(); // transaction_timeout_ms
-    return { transactionalId };
-  },
+  ...describedVersions(request, response),
+  decode: request.decode,
   async handle(request, context) {
     if (request.transactionalId !== null) {
       return {
@@ -43,7 +70,5 @@ export const initProducerId: KafkaApi<InitProducerIdRequest, InitProducerIdRespo
       producerEpoch: 0,
     };
   },
-  encode(writer, response) {
-    writer.int32(0).int16(response.errorCode).int64(response.producerId).int16(response.producerEpoch);
-  },
+  encode: response.encode,
 };

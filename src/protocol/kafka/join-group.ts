@@ -1,51 +1,98 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { JoinGroupResult } from '../../groups/group-coordinator-api.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 
 /**
- * JoinGroup (key 11), versions 0–2. Grammar (non-flexible):
- *   Request:  group_id STRING, session_timeout_ms INT32, rebalance_timeout_ms INT32 (v1+),
- *             member_id STRING, protocol_type STRING,
- *             protocols [name STRING, metadata BYTES]
- *   Response: throttle_time_ms INT32 (v2+), error_code INT16, generation_id INT32,
- *             protocol_name STRING, leader STRING, member_id STRING,
- *             members [member_id STRING, metadata BYTES]
- * The coordinator holds the request until the rebalance completes.
+ * JoinGroup (key 11), versions 0–9 (flexible from 6). The coordinator holds
+ * the request until the rebalance completes. Members are dynamic: a
+ * group_instance_id (v5+) is accepted and not used for static membership
+ * (docs/kafka.md). A first join with an empty member id is given its id at
+ * once, never MEMBER_ID_REQUIRED (KIP-394 lets the broker choose). v7+
+ * answers the group's protocol type; v8's reason is read and not kept; v9's
+ * skip_assignment is always false.
  */
+export const joinGroupRequestDescription: MessageDescription = {
+  name: 'JoinGroupRequest',
+  validVersions: '0-9',
+  flexibleVersions: '6+',
+  fields: [
+    field('groupId', 'string', '0+'),
+    field('sessionTimeoutMs', 'int32', '0+'),
+    field('rebalanceTimeoutMs', 'int32', '1+', { default: -1 }),
+    field('memberId', 'string', '0+'),
+    field('groupInstanceId', 'string', '5+', { nullableVersions: '5+', default: null }),
+    field('protocolType', 'string', '0+'),
+    structs('protocols', '0+', [field('name', 'string', '0+'), field('metadata', 'bytes', '0+')]),
+    field('reason', 'string', '8+', { nullableVersions: '8+', default: null }),
+  ],
+};
+
+export const joinGroupResponseDescription: MessageDescription = {
+  name: 'JoinGroupResponse',
+  validVersions: '0-9',
+  flexibleVersions: '6+',
+  fields: [
+    field('throttleTimeMs', 'int32', '2+'),
+    field('errorCode', 'int16', '0+'),
+    field('generationId', 'int32', '0+', { default: -1 }),
+    field('protocolType', 'string', '7+', { nullableVersions: '7+', default: null }),
+    field('protocolName', 'string', '0+', { nullableVersions: '7+' }),
+    field('leaderId', 'string', '0+'),
+    field('skipAssignment', 'bool', '9+'),
+    field('memberId', 'string', '0+'),
+    structs('members', '0+', [
+      field('memberId', 'string', '0+'),
+      field('groupInstanceId', 'string', '5+', { nullableVersions: '5+', default: null }),
+      field('metadata', 'bytes', '0+'),
+    ]),
+  ],
+};
+
 export interface JoinGroupRequestData {
   groupId: string;
   sessionTimeoutMs: number;
+  /** -1 when the version has none (v0): the session timeout stands in. */
   rebalanceTimeoutMs: number;
   memberId: string;
+  groupInstanceId: string | null;
   protocolType: string;
   protocols: { name: string; metadata: Uint8Array }[];
+  reason: string | null;
 }
 
-export const joinGroup: KafkaApi<JoinGroupRequestData, JoinGroupResult> = {
+export interface JoinGroupResponseData extends JoinGroupResult {
+  protocolType: string | null;
+}
+
+const request = messageCodec<JoinGroupRequestData>(joinGroupRequestDescription);
+const response = messageCodec<JoinGroupResponseData>(joinGroupResponseDescription);
+
+export const joinGroup: KafkaApi<JoinGroupRequestData, JoinGroupResponseData> = {
   apiKey: ApiKey.JOIN_GROUP,
   name: 'JoinGroup',
-  minVersion: 0,
-  maxVersion: 2,
-  decode(reader, version) {
-    const groupId = reader.string();
-    const sessionTimeoutMs = reader.int32();
-    const rebalanceTimeoutMs = version >= 1 ? reader.int32() : sessionTimeoutMs;
-    const memberId = reader.string();
-    const protocolType = reader.string();
-    // Metadata is kept past this request (the leader receives it), so copy it out of the frame.
-    const protocols = reader.array((r) => ({ name: r.string(), metadata: r.bytesField().slice() }));
-    return { groupId, sessionTimeoutMs, rebalanceTimeoutMs, memberId, protocolType, protocols };
-  },
-  handle(request, context) {
-    return context.deps.groups.joinGroup({
-      ...request,
+  ...describedVersions(request, response),
+  decode: request.decode,
+  async handle(request, context) {
+    const result = await context.deps.groups.joinGroup({
+      groupId: request.groupId,
+      memberId: request.memberId,
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      rebalanceTimeoutMs: context.apiVersion >= 1 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
+      protocolType: request.protocolType,
+      // Metadata is kept past this request (the leader receives it): copied out of the frame.
+      protocols: request.protocols.map((protocol) => ({
+        name: protocol.name,
+        metadata: protocol.metadata.slice(),
+      })),
       clientId: context.clientId,
       clientHost: context.clientHost,
     });
+    return {
+      ...result,
+      protocolType: result.errorCode === KafkaErrorCode.NONE ? request.protocolType : null,
+    };
   },
-  encode(writer, response, version) {
-    if (version >= 2) writer.int32(0);
-    writer.int16(response.errorCode).int32(response.generationId);
-    writer.string(response.protocolName).string(response.leaderId).string(response.memberId);
-    writer.array(response.members, (w, member) => w.string(member.memberId).bytesField(member.metadata));
-  },
+  encode: response.encode,
 };

@@ -1,24 +1,64 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 
 /**
- * ListGroups (key 16), versions 0–1. Grammar (non-flexible):
- *   Request:  (empty)
- *   Response: throttle_time_ms INT32 (v1+), error_code INT16,
- *             groups [group_id STRING, protocol_type STRING]
+ * ListGroups (key 16), versions 0–4 (flexible from 3). v4 adds a filter by
+ * state (Kafka's state names; empty = every group) and each group's state.
  */
-export const listGroups: KafkaApi<null, { groupId: string; protocolType: string }[]> = {
+export const listGroupsRequestDescription: MessageDescription = {
+  name: 'ListGroupsRequest',
+  validVersions: '0-4',
+  flexibleVersions: '3+',
+  fields: [field('statesFilter', '[]string', '4+')],
+};
+
+export const listGroupsResponseDescription: MessageDescription = {
+  name: 'ListGroupsResponse',
+  validVersions: '0-4',
+  flexibleVersions: '3+',
+  fields: [
+    field('throttleTimeMs', 'int32', '1+'),
+    field('errorCode', 'int16', '0+'),
+    structs('groups', '0+', [
+      field('groupId', 'string', '0+'),
+      field('protocolType', 'string', '0+'),
+      field('groupState', 'string', '4+'),
+    ]),
+  ],
+};
+
+export interface ListGroupsRequest {
+  statesFilter: string[];
+}
+
+export interface ListGroupsResponse {
+  errorCode: number;
+  groups: { groupId: string; protocolType: string; groupState: string }[];
+}
+
+const request = messageCodec<ListGroupsRequest>(listGroupsRequestDescription);
+const response = messageCodec<ListGroupsResponse>(listGroupsResponseDescription);
+
+export const listGroups: KafkaApi<ListGroupsRequest, ListGroupsResponse> = {
   apiKey: ApiKey.LIST_GROUPS,
   name: 'ListGroups',
-  minVersion: 0,
-  maxVersion: 1,
-  decode: () => null,
-  async handle(_request, context) {
-    return context.deps.groups.listGroups();
+  ...describedVersions(request, response),
+  decode: request.decode,
+  async handle(request, context) {
+    const groups = context.deps.groups;
+    const wanted = new Set(request.statesFilter.map((state) => state.toLowerCase()));
+    const listed = groups.listGroups().map((group) => ({
+      ...group,
+      groupState: context.apiVersion >= 4 || wanted.size > 0 ? groups.describeGroup(group.groupId).state : '',
+    }));
+    return {
+      errorCode: KafkaErrorCode.NONE,
+      // Kafka compares states without regard to case.
+      groups:
+        wanted.size === 0 ? listed : listed.filter((group) => wanted.has(group.groupState.toLowerCase())),
+    };
   },
-  encode(writer, groups, version) {
-    if (version >= 1) writer.int32(0);
-    writer.int16(KafkaErrorCode.NONE);
-    writer.array(groups, (w, group) => w.string(group.groupId).string(group.protocolType));
-  },
+  encode: response.encode,
 };

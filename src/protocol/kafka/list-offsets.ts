@@ -1,4 +1,4 @@
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -27,6 +27,7 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
   name: 'ListOffsets',
   minVersion: 1,
   maxVersion: 2,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader, version) {
     reader.int32(); // replica_id
     if (version >= 2) reader.int8(); // isolation_level

@@ -1,6 +1,6 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Engine } from '../../engine/engine-api.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
 import { ensureTopic } from './auto-create.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
@@ -60,6 +60,7 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
   name: 'Metadata',
   minVersion: 0,
   maxVersion: 5,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader, version) {
     let topics = version === 0 ? reader.array((r) => r.string()) : reader.nullableArray((r) => r.string());
     if (version === 0 && topics !== null && topics.length === 0) topics = null;

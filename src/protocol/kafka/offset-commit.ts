@@ -1,5 +1,5 @@
 import type { OffsetCommitRequest, OffsetCommitResult } from '../../groups/group-coordinator-api.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -19,6 +19,7 @@ export const offsetCommit: KafkaApi<OffsetCommitRequest, OffsetCommitResult> = {
   name: 'OffsetCommit',
   minVersion: 1,
   maxVersion: 2,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader, version) {
     const groupId = reader.string();
     const generationId = reader.int32();

@@ -1,5 +1,5 @@
 import type { OffsetFetchRequest, OffsetFetchResult } from '../../groups/group-coordinator-api.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -14,6 +14,7 @@ export const offsetFetch: KafkaApi<OffsetFetchRequest, OffsetFetchResult> = {
   name: 'OffsetFetch',
   minVersion: 1,
   maxVersion: 1,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader) {
     return {
       groupId: reader.string(),

@@ -203,6 +203,133 @@ export class KafkaReader {
     for (let i = 0; i < count; i++) items[i] = element(this);
     return items;
   }
+
+  uint16(): number {
+    const at = this.need(2); // first: it may replace this.view
+    return this.view.getUint16(at);
+  }
+
+  float64(): number {
+    const at = this.need(8); // first: it may replace this.view
+    return this.view.getFloat64(at);
+  }
+
+  /** 16 bytes, copied (a UUID outlives the request). */
+  uuid(): Uint8Array {
+    const at = this.need(16); // first: it may replace this.bytes
+    return this.bytes.slice(at, at + 16);
+  }
+
+  /** Unsigned LEB128 of at most 5 bytes (a 32-bit value), as Kafka's UNSIGNED_VARINT. */
+  uvarint(): number {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const byte = this.int8() & 0xff;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) {
+        if (value > 0xffff_ffff) break;
+        return value;
+      }
+    }
+    throw new MalformedRequestError('unsigned varint longer than 32 bits');
+  }
+
+  /** Zig-zag LEB128 of a 32-bit value, as Kafka's VARINT. */
+  varint(): number {
+    const raw = this.uvarint();
+    return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+  }
+
+  /** COMPACT_NULLABLE_STRING: uvarint length + 1 (0 = null), then UTF-8. */
+  compactNullableString(): string | null {
+    const length = this.uvarint() - 1;
+    if (length < 0) return null;
+    const at = this.need(length);
+    return textDecoder.decode(this.bytes.subarray(at, at + length));
+  }
+
+  compactString(): string {
+    const value = this.compactNullableString();
+    if (value === null) throw new MalformedRequestError('null where a compact string is required');
+    return value;
+  }
+
+  /** COMPACT_NULLABLE_BYTES as a view into the request: uvarint length + 1 (0 = null). */
+  compactNullableBytes(): Uint8Array | null {
+    const length = this.uvarint() - 1;
+    if (length < 0) return null;
+    const at = this.need(length);
+    return this.bytes.subarray(at, at + length);
+  }
+
+  compactBytes(): Uint8Array {
+    const value = this.compactNullableBytes();
+    if (value === null) throw new MalformedRequestError('null where compact bytes are required');
+    return value;
+  }
+
+  compactArray<T>(element: (reader: KafkaReader) => T): T[] {
+    const items = this.compactNullableArray(element);
+    if (items === null) throw new MalformedRequestError('null where a compact array is required');
+    return items;
+  }
+
+  /** COMPACT_ARRAY: uvarint count + 1 (0 = null), then the elements. */
+  compactNullableArray<T>(element: (reader: KafkaReader) => T): T[] | null {
+    const count = this.uvarint() - 1;
+    if (count < 0) return null;
+    if (count > ARRAY_COUNT_MAX || count > this.remaining()) {
+      throw new MalformedRequestError(`array of ${count} elements cannot fit in ${this.remaining()} bytes`);
+    }
+    const items = new Array<T>(count);
+    for (let i = 0; i < count; i++) items[i] = element(this);
+    return items;
+  }
+
+  /** Steps over `byteCount` bytes without reading them (an unknown tagged field). */
+  skip(byteCount: number): void {
+    if (byteCount < 0 || byteCount > this.remaining()) {
+      throw new MalformedRequestError(
+        `request ends early: ${byteCount} bytes to skip, ${this.remaining()} left`,
+      );
+    }
+    let left = byteCount;
+    for (;;) {
+      const taken = Math.min(left, this.end - this.position);
+      this.position += taken;
+      left -= taken;
+      if (left === 0) return;
+      this.enter(this.laterPieces.pop()!);
+    }
+  }
+
+  /**
+   * A tagged-field section: uvarint count, then per field uvarint tag, uvarint size and the
+   * bytes. `known(tag)` reads a field it knows and returns true; any other is skipped. A known
+   * field must use exactly the bytes its size announces.
+   */
+  taggedFields(known: ((tag: number) => boolean) | null): void {
+    const count = this.uvarint();
+    if (count > this.remaining()) {
+      throw new MalformedRequestError(`${count} tagged fields cannot fit in ${this.remaining()} bytes`);
+    }
+    let previousTag = -1;
+    for (let i = 0; i < count; i++) {
+      const tag = this.uvarint();
+      if (tag <= previousTag) throw new MalformedRequestError(`tagged field ${tag} out of order`);
+      previousTag = tag;
+      const sizeBytes = this.uvarint();
+      if (sizeBytes > this.remaining()) {
+        throw new MalformedRequestError(`tagged field of ${sizeBytes} bytes, ${this.remaining()} left`);
+      }
+      const before = this.remaining();
+      if (known === null || !known(tag)) {
+        this.skip(sizeBytes);
+      } else if (before - this.remaining() !== sizeBytes) {
+        throw new MalformedRequestError(`tagged field ${tag} is not ${sizeBytes} bytes long`);
+      }
+    }
+  }
 }
 
 /** A fresh buffer for a writer never exceeds this unless one field needs more. */
@@ -322,9 +449,110 @@ export class KafkaWriter {
     return value === null ? this.int32(-1) : this.bytesField(value);
   }
 
+  uint16(value: number): this {
+    const at = this.ensure(2); // may replace the buffer and view: take the position first
+    this.view.setUint16(at, value);
+    return this;
+  }
+
+  float64(value: number): this {
+    const at = this.ensure(8); // may replace the buffer and view: take the position first
+    this.view.setFloat64(at, value);
+    return this;
+  }
+
+  /** A UUID: exactly 16 bytes. */
+  uuid(value: Uint8Array): this {
+    if (value.length !== 16) throw new RangeError(`a UUID is 16 bytes, not ${value.length}`);
+    const at = this.ensure(16); // may replace the buffer: take the position first
+    this.buffer.set(value, at);
+    return this;
+  }
+
+  /** Unsigned LEB128 of a 32-bit value (Kafka's UNSIGNED_VARINT). */
+  uvarint(value: number): this {
+    let rest = value >>> 0;
+    while (rest >= 0x80) {
+      const at = this.ensure(1);
+      this.buffer[at] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    const at = this.ensure(1);
+    this.buffer[at] = rest;
+    return this;
+  }
+
+  /** Zig-zag LEB128 of a 32-bit value (Kafka's VARINT). */
+  varint(value: number): this {
+    return this.uvarint(((value << 1) ^ (value >> 31)) >>> 0);
+  }
+
+  compactString(value: string): this {
+    return this.compactNullableString(value);
+  }
+
+  compactNullableString(value: string | null): this {
+    if (value === null) return this.uvarint(0);
+    const length = value.length;
+    if (length < 127) {
+      let ascii = 0;
+      for (let i = 0; i < length; i++) ascii |= value.charCodeAt(i);
+      if (ascii < 0x80) {
+        const at = this.ensure(1 + length); // may replace the buffer: take the position first
+        const buffer = this.buffer;
+        buffer[at] = length + 1;
+        for (let i = 0; i < length; i++) buffer[at + 1 + i] = value.charCodeAt(i);
+        return this;
+      }
+    }
+    const encoded = textEncoder.encode(value);
+    this.uvarint(encoded.length + 1);
+    const at = this.ensure(encoded.length); // may replace the buffer: take the position first
+    this.buffer.set(encoded, at);
+    return this;
+  }
+
+  compactBytes(value: Uint8Array): this {
+    this.uvarint(value.length + 1);
+    const at = this.ensure(value.length); // may replace the buffer: take the position first
+    this.buffer.set(value, at);
+    return this;
+  }
+
+  compactNullableBytes(value: Uint8Array | null): this {
+    return value === null ? this.uvarint(0) : this.compactBytes(value);
+  }
+
+  /** Writes `value` as a COMPACT_BYTES field whose content is sent as a view, not copied. */
+  compactBytesView(value: Uint8Array): this {
+    this.uvarint(value.length + 1);
+    return this.appendView(value);
+  }
+
+  compactArray<T>(items: readonly T[], element: (writer: KafkaWriter, item: T) => void): this {
+    this.uvarint(items.length + 1);
+    for (const item of items) element(this, item);
+    return this;
+  }
+
+  compactNullableArray<T>(items: readonly T[] | null, element: (writer: KafkaWriter, item: T) => void): this {
+    return items === null ? this.uvarint(0) : this.compactArray(items, element);
+  }
+
+  /** Copies `value` in as it is (no length prefix). */
+  raw(value: Uint8Array): this {
+    const at = this.ensure(value.length); // may replace the buffer: take the position first
+    this.buffer.set(value, at);
+    return this;
+  }
+
   /** Writes `value` as a BYTES field whose content is sent as a view, not copied. */
   bytesView(value: Uint8Array): this {
     this.int32(value.length);
+    return this.appendView(value);
+  }
+
+  private appendView(value: Uint8Array): this {
     if (value.length === 0) return this;
     if (this.position > this.chunkStart) {
       this.chunks.push(this.buffer.subarray(this.chunkStart, this.position));

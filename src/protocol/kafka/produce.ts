@@ -1,7 +1,7 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Acks } from '../../engine/engine-api.js';
 import { batchCodec, CompressionCodec } from '../../record/batch-header.js';
-import { ApiKey, type KafkaApi, type KafkaRequestContext } from './api.js';
+import { ApiKey, type KafkaApi, type KafkaRequestContext, NOT_FLEXIBLE } from './api.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -89,6 +89,7 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   name: 'Produce',
   minVersion: 0,
   maxVersion: 7,
+  firstFlexibleVersion: NOT_FLEXIBLE,
   decode(reader, version) {
     return {
       transactionalId: version >= FIRST_SERVED_VERSION ? reader.nullableString() : null,

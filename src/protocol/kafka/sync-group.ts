@@ -1,31 +1,83 @@
-import type { SyncGroupRequest, SyncGroupResult } from '../../groups/group-coordinator-api.js';
-import { ApiKey, type KafkaApi } from './api.js';
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import type { SyncGroupResult } from '../../groups/group-coordinator-api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 
 /**
- * SyncGroup (key 14), versions 0–1. Grammar (non-flexible):
- *   Request:  group_id STRING, generation_id INT32, member_id STRING,
- *             assignments [member_id STRING, assignment BYTES]
- *   Response: throttle_time_ms INT32 (v1+), error_code INT16, assignment BYTES
- * Followers' requests wait until the leader's arrives with the assignments.
+ * SyncGroup (key 14), versions 0–5 (flexible from 4). Followers' requests
+ * wait until the leader's arrives with the assignments. group_instance_id
+ * (v3+) is accepted and not used (dynamic members, docs/kafka.md). v5 sends
+ * the protocol type and name; the answer echoes the group's.
  */
-export const syncGroup: KafkaApi<SyncGroupRequest, SyncGroupResult> = {
+export const syncGroupRequestDescription: MessageDescription = {
+  name: 'SyncGroupRequest',
+  validVersions: '0-5',
+  flexibleVersions: '4+',
+  fields: [
+    field('groupId', 'string', '0+'),
+    field('generationId', 'int32', '0+'),
+    field('memberId', 'string', '0+'),
+    field('groupInstanceId', 'string', '3+', { nullableVersions: '3+', default: null }),
+    field('protocolType', 'string', '5+', { nullableVersions: '5+', default: null }),
+    field('protocolName', 'string', '5+', { nullableVersions: '5+', default: null }),
+    structs('assignments', '0+', [field('memberId', 'string', '0+'), field('assignment', 'bytes', '0+')]),
+  ],
+};
+
+export const syncGroupResponseDescription: MessageDescription = {
+  name: 'SyncGroupResponse',
+  validVersions: '0-5',
+  flexibleVersions: '4+',
+  fields: [
+    field('throttleTimeMs', 'int32', '1+'),
+    field('errorCode', 'int16', '0+'),
+    field('protocolType', 'string', '5+', { nullableVersions: '5+', default: null }),
+    field('protocolName', 'string', '5+', { nullableVersions: '5+', default: null }),
+    field('assignment', 'bytes', '0+'),
+  ],
+};
+
+export interface SyncGroupRequestData {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: { memberId: string; assignment: Uint8Array }[];
+}
+
+export interface SyncGroupResponseData extends SyncGroupResult {
+  protocolType: string | null;
+  protocolName: string | null;
+}
+
+const request = messageCodec<SyncGroupRequestData>(syncGroupRequestDescription);
+const response = messageCodec<SyncGroupResponseData>(syncGroupResponseDescription);
+
+export const syncGroup: KafkaApi<SyncGroupRequestData, SyncGroupResponseData> = {
   apiKey: ApiKey.SYNC_GROUP,
   name: 'SyncGroup',
-  minVersion: 0,
-  maxVersion: 1,
-  decode(reader) {
-    return {
-      groupId: reader.string(),
-      generationId: reader.int32(),
-      memberId: reader.string(),
-      assignments: reader.array((r) => ({ memberId: r.string(), assignment: r.bytesField().slice() })),
-    };
+  ...describedVersions(request, response),
+  decode: request.decode,
+  async handle(request, context) {
+    const groups = context.deps.groups;
+    const result = await groups.syncGroup({
+      groupId: request.groupId,
+      generationId: request.generationId,
+      memberId: request.memberId,
+      // Assignments are handed to other members later: copied out of the frame.
+      assignments: request.assignments.map((entry) => ({
+        memberId: entry.memberId,
+        assignment: entry.assignment.slice(),
+      })),
+    });
+    if (result.errorCode !== KafkaErrorCode.NONE || context.apiVersion < 5) {
+      return { ...result, protocolType: null, protocolName: null };
+    }
+    const group = groups.describeGroup(request.groupId);
+    return { ...result, protocolType: group.protocolType, protocolName: group.protocolName };
   },
-  handle(request, context) {
-    return context.deps.groups.syncGroup(request);
-  },
-  encode(writer, response, version) {
-    if (version >= 1) writer.int32(0);
-    writer.int16(response.errorCode).bytesField(response.assignment);
-  },
+  encode: response.encode,
 };
