@@ -27,6 +27,8 @@ export interface RowSink {
     headersAt: number,
     headerCount: number,
   ): void;
+  /** The rows of one batch have all been given (`bytes` of the next row may be another array). */
+  endBatch(): void;
 }
 
 const cursor: Cursor = { position: 0 };
@@ -88,6 +90,7 @@ export function walkRecords(
       const timestampMs = logAppendTime ? maxTimestampMs : baseTimestampMs + timestampDelta;
       sink.row(offset, timestampMs, section, keyAt, keyLength, valueAt, valueLength, headersAt, headerCount);
     }
+    sink.endBatch();
     position = batchEnd;
   }
   return nextOffset;

@@ -1,6 +1,7 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBDataChunk } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
+import { type DuckDbTextAddon, duckDbTextAddon } from './duckdb-text-addon.js';
 import { headersJson, type RowSink } from './topic-rows.js';
 
 /**
@@ -9,10 +10,13 @@ import { headersJson, type RowSink } from './topic-rows.js';
  *
  * Fixed-width columns are written into typed arrays here and copied into the
  * chunk's vectors with one call per column per chunk. Key and value bytes go
- * from the record batch straight into the chunk's string vectors, one call
- * per field, with no JavaScript string made; only headers, which most records
- * lack, become a JSON string. bench/RESULTS.md says where the time goes (two
- * designs that copied fewer times but did more work in SQL were slower).
+ * from the record batch straight into the chunk's string vectors with no
+ * JavaScript string made: with our addon (duckdb-text-addon.ts), the rows of
+ * a batch are collected as positions and assigned with one call per column at
+ * the end of the batch; without it, one call per field. Only headers, which
+ * most records lack, become a JSON string. bench/RESULTS.md says where the
+ * time goes (two designs that copied fewer times but did more work in SQL
+ * were slower).
  *
  * A key or value that is not UTF-8 text cannot be a VARCHAR: it reads as
  * NULL and is counted in `notText`. Text columns the query never names are
@@ -43,9 +47,9 @@ const COLUMN_VALUE = 4;
 const COLUMN_HEADERS = 5;
 const TWO_POW_32 = 4294967296;
 
+/** A safe integer as two little-endian 32-bit words (ToUint32 takes the low word, for negatives too). */
 function setInt64(words: Uint32Array, index: number, value: number): void {
-  const low = value % TWO_POW_32;
-  words[index * 2] = low < 0 ? low + TWO_POW_32 : low;
+  words[index * 2] = value >>> 0;
   words[index * 2 + 1] = Math.floor(value / TWO_POW_32) >>> 0;
 }
 
@@ -56,13 +60,49 @@ export function quoteIdentifier(name: string): string {
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-/** True when bytes[at, at + length) is UTF-8: plain ASCII is checked here, anything else by the decoder. */
-function isText(bytes: Uint8Array, at: number, length: number): boolean {
-  let high = 0;
-  for (let i = at; i < at + length; i++) high |= bytes[i]!;
-  if (high < 0x80) return true;
+/** Longest field copied through the scratch buffer; longer ones are passed as a view of their own. */
+const SCRATCH_BYTES = 4096;
+
+/**
+ * Puts a key or value into a DuckDB string vector without allocating: the
+ * bytes are copied into a scratch buffer while checking for ASCII (one pass),
+ * and handed over through a view of that buffer kept per length, so a record
+ * makes no typed-array object and no garbage. A field with bytes >= 0x80 is
+ * checked as UTF-8 by the decoder; one that is not UTF-8 is refused.
+ */
+class TextAssigner {
+  private readonly scratch = new Uint8Array(SCRATCH_BYTES);
+  private readonly views: (Uint8Array | undefined)[] = [];
+
+  /** Assigns bytes[at, at + length) to vector[index]; false (nothing assigned) when they are not UTF-8. */
+  assign(vector: duckdb.Vector, index: number, bytes: Uint8Array, at: number, length: number): boolean {
+    if (length > SCRATCH_BYTES) {
+      const field = bytes.subarray(at, at + length);
+      if (!isUtf8(field)) return false;
+      duckdb.vector_assign_string_element_len(vector, index, field);
+      return true;
+    }
+    const scratch = this.scratch;
+    let high = 0;
+    for (let i = 0; i < length; i++) {
+      const b = bytes[at + i]!;
+      high |= b;
+      scratch[i] = b;
+    }
+    let view = this.views[length];
+    if (view === undefined) {
+      view = scratch.subarray(0, length);
+      this.views[length] = view;
+    }
+    if (high >= 0x80 && !isUtf8(view)) return false;
+    duckdb.vector_assign_string_element_len(vector, index, view);
+    return true;
+  }
+}
+
+function isUtf8(bytes: Uint8Array): boolean {
   try {
-    utf8Strict.decode(bytes.subarray(at, at + length));
+    utf8Strict.decode(bytes);
     return true;
   } catch {
     return false;
@@ -87,12 +127,19 @@ export class TopicTableWriter implements RowSink {
   private headersVector: duckdb.Vector;
   private rows = 0;
   private partition = 0;
+  private readonly text = new TextAssigner();
+  /** With the addon: the rows of the current batch, as [start, length] pairs into batchBytes (-1: none). */
+  private readonly keyFields: Int32Array;
+  private readonly valueFields: Int32Array;
+  private batchBytes: Uint8Array | null = null;
+  private batchFirstRow = 0;
   private readonly decoder = new TextDecoder();
   private readonly encoder = new TextEncoder();
 
   private constructor(
     private readonly appender: DuckDBAppender,
     private readonly read: TextColumns,
+    private readonly addon: DuckDbTextAddon | null,
   ) {
     this.chunkRows = duckdb.vector_size();
     this.chunk = DuckDBDataChunk.create(
@@ -104,20 +151,26 @@ export class TopicTableWriter implements RowSink {
     this.keyValid = new Uint8Array(this.chunkRows / 8);
     this.valueValid = new Uint8Array(this.chunkRows / 8);
     this.headersValid = new Uint8Array(this.chunkRows / 8);
+    this.keyFields = new Int32Array(this.chunkRows * 2);
+    this.valueFields = new Int32Array(this.chunkRows * 2);
     const raw = this.chunk.chunk;
     this.keyVector = duckdb.data_chunk_get_vector(raw, COLUMN_KEY);
     this.valueVector = duckdb.data_chunk_get_vector(raw, COLUMN_VALUE);
     this.headersVector = duckdb.data_chunk_get_vector(raw, COLUMN_HEADERS);
   }
 
-  /** Creates the topic table `table` (a temporary table of this connection) and a writer into it. */
+  /**
+   * Creates the topic table `table` (a temporary table of this connection) and a writer into it.
+   * `addon` null assigns keys and values one call at a time (tests compare the two).
+   */
   static async create(
     connection: DuckDBConnection,
     table: string,
     read: TextColumns = ALL_TEXT_COLUMNS,
+    addon: DuckDbTextAddon | null = duckDbTextAddon,
   ): Promise<TopicTableWriter> {
     await connection.run(`CREATE TEMP TABLE ${quoteIdentifier(table)} (${TOPIC_TABLE_COLUMNS})`);
-    return new TopicTableWriter(await connection.createAppender(table, 'main', 'temp'), read);
+    return new TopicTableWriter(await connection.createAppender(table, 'main', 'temp'), read, addon);
   }
 
   /** Rows that follow belong to this partition. */
@@ -142,21 +195,26 @@ export class TopicTableWriter implements RowSink {
     this.partitions[r] = this.partition;
     setInt64(this.offsets, r, offset);
     setInt64(this.timestamps, r, timestampMs);
-    if (keyLength >= 0 && this.read.key) {
-      if (isText(bytes, keyAt, keyLength)) {
-        this.keyValid[byte]! |= bit;
-        duckdb.vector_assign_string_element_len(this.keyVector, r, bytes.subarray(keyAt, keyAt + keyLength));
-      } else this.notText++;
-    }
-    if (valueLength >= 0 && this.read.value) {
-      if (isText(bytes, valueAt, valueLength)) {
-        this.valueValid[byte]! |= bit;
-        duckdb.vector_assign_string_element_len(
-          this.valueVector,
-          r,
-          bytes.subarray(valueAt, valueAt + valueLength),
-        );
-      } else this.notText++;
+    if (this.addon !== null) {
+      // Assigned with the rest of the batch's rows, at its end (endBatch) or the chunk's.
+      if (this.batchBytes !== bytes) {
+        this.assignBatchText();
+        this.batchBytes = bytes;
+        this.batchFirstRow = r;
+      }
+      this.keyFields[r * 2] = keyAt;
+      this.keyFields[r * 2 + 1] = this.read.key ? keyLength : -1;
+      this.valueFields[r * 2] = valueAt;
+      this.valueFields[r * 2 + 1] = this.read.value ? valueLength : -1;
+    } else {
+      if (keyLength >= 0 && this.read.key) {
+        if (this.text.assign(this.keyVector, r, bytes, keyAt, keyLength)) this.keyValid[byte]! |= bit;
+        else this.notText++;
+      }
+      if (valueLength >= 0 && this.read.value) {
+        if (this.text.assign(this.valueVector, r, bytes, valueAt, valueLength)) this.valueValid[byte]! |= bit;
+        else this.notText++;
+      }
     }
     if (headerCount > 0 && this.read.headers) {
       this.headersValid[byte]! |= bit;
@@ -168,13 +226,34 @@ export class TopicTableWriter implements RowSink {
     if (this.rows === this.chunkRows) this.flushChunk();
   }
 
+  /** The batch whose bytes the last rows came from is done: its keys and values are assigned now. */
+  endBatch(): void {
+    this.assignBatchText();
+  }
+
   /** Appends what is buffered and closes the appender; the table is then complete. */
   finish(): void {
     this.flushChunk();
     this.appender.closeSync();
   }
 
+  /** With the addon: assigns the keys and values of the rows since the batch started, one call per column. */
+  private assignBatchText(): void {
+    const bytes = this.batchBytes;
+    const addon = this.addon;
+    if (bytes === null || addon === null) return;
+    this.batchBytes = null;
+    const from = this.batchFirstRow;
+    const to = this.rows;
+    if (to <= from) return;
+    if (this.read.key)
+      this.notText += addon.assignText(this.keyVector, bytes, this.keyFields, from, to, this.keyValid);
+    if (this.read.value)
+      this.notText += addon.assignText(this.valueVector, bytes, this.valueFields, from, to, this.valueValid);
+  }
+
   private flushChunk(): void {
+    this.assignBatchText();
     const rows = this.rows;
     if (rows === 0) return;
     const raw = this.chunk.chunk;
