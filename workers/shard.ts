@@ -27,6 +27,7 @@ const shard = new Shard(
     fsync: data.fsync,
     retentionCheckIntervalMs: data.retentionCheckIntervalMs,
     producerLimits: data.producerLimits,
+    cleanerIoBytesPerSecond: data.cleanerIoBytesPerSecond,
   },
   reader,
   new ReplyWriter(new RingWriter(data.replyRing)),

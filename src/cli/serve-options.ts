@@ -335,6 +335,13 @@ export const serveOptions: readonly OptionSpec[] = [
     },
   },
   {
+    name: 'log-cleaner-io-bytes-per-second',
+    help: 'read plus write rate of each shard log cleaner, compacted topics (default 67108864; 0: no limit)',
+    apply: int((c, v) => {
+      c.logCleanerIoBytesPerSecond = v;
+    }),
+  },
+  {
     name: 'sql-timeout-ms',
     help: 'SQL: longest query, loading included (default 30000)',
     apply: int((c, v) => {

@@ -123,6 +123,8 @@ export interface BrokerConfig {
   /** Host names the HTTP door answers besides IP literals, localhost, host and advertisedHost (DNS rebinding). */
   readonly allowedHosts: readonly string[];
   readonly logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Read plus write bytes per second each shard's log cleaner may use (compacted topics); 0: no limit. */
+  readonly logCleanerIoBytesPerSecond: number;
   /** Check every segment's CRCs at start, in the offload pool, while the broker serves. */
   readonly verifySegmentsOnStart: boolean;
   /** SQL over topics (docs/sql.md): a query's whole time, loading included. */
@@ -221,6 +223,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     allowedOrigins: [],
     allowedHosts: [],
     logLevel: 'warn',
+    logCleanerIoBytesPerSecond: 64 * MiB,
     verifySegmentsOnStart: false,
     sqlTimeoutMs: 30_000,
     sqlRowsMax: 10_000,
@@ -307,6 +310,12 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('sql-memory-bytes', config.sqlMemoryBytes, 16 * MiB, Number.MAX_SAFE_INTEGER);
   requireInteger('sql-scan-bytes-max', config.sqlScanBytesMax, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('sql-concurrent-max', config.sqlConcurrentMax, 1, 64);
+  requireInteger(
+    'log-cleaner-io-bytes-per-second',
+    config.logCleanerIoBytesPerSecond,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
   if (typeof config.fsync === 'object') requireInteger('fsync', config.fsync.intervalMs, 1, 3_600_000);
   // A partition key packs the partition into 20 bits (shard-message.ts): 2^20 - 1 partitions at most.
   requireInteger('max-partitions-per-topic', config.maxPartitionsPerTopic, 1, 2 ** 20 - 1);

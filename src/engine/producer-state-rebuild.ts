@@ -40,7 +40,9 @@ export function rebuildProducerState(
       const sizeBytes = nextBatchBytes(view, position, chunk.length);
       if (sizeBytes < 0) break;
       const baseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
-      const recordCount = view.getInt32(position + BatchHeader.RECORD_COUNT);
+      // A compacted batch keeps its lastOffsetDelta but may have lost records (or all of them, kept as an
+      // empty batch for exactly this): the producer's sequence range follows the offsets, not the count.
+      const recordCount = view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) + 1;
       const producerId = readInt64(view, position + BatchHeader.PRODUCER_ID);
       if (producerId >= 0) {
         table.recordAppend(

@@ -152,6 +152,7 @@ export class ShardHost {
       dataDir: this.config.dataDir,
       fsync: this.config.fsync,
       retentionCheckIntervalMs: this.retentionCheckIntervalMs,
+      cleanerIoBytesPerSecond: this.config.logCleanerIoBytesPerSecond,
       producerLimits: {
         expirationMs: this.config.producerIdExpirationMs,
         maxProducers: this.config.maxProducerIdsPerPartition,

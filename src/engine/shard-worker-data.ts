@@ -9,6 +9,8 @@ export interface ShardWorkerData {
   fsync: FsyncPolicy;
   retentionCheckIntervalMs: number;
   producerLimits: ProducerLimits;
+  /** The log cleaner's read plus write rate (compacted topics); 0: no limit. */
+  cleanerIoBytesPerSecond: number;
   requestRing: SharedArrayBuffer;
   replyRing: SharedArrayBuffer;
   metricsBuffer: SharedArrayBuffer;

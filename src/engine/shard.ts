@@ -6,9 +6,11 @@ import { readInt64 } from '../common/offset.js';
 import { BatchHeader } from '../record/batch-header.js';
 import { timestampWindow, validateProducedBatch } from '../record/validate.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
+import type { CleanOutcome } from '../storage/log-cleaner.js';
 import { partitionDir } from '../storage/partition-dirs.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import { BufferedProduces } from './buffered-produces.js';
+import { LogCleanerThread } from './log-cleaner-thread.js';
 import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
 import { rebuildProducerState } from './producer-state-rebuild.js';
 import type { ReplyWriter } from './reply-writer.js';
@@ -44,6 +46,8 @@ export interface ShardOptions {
   retentionCheckIntervalMs: number;
   /** Bounds on idempotent-producer state per partition; Kafka-like defaults when absent. */
   producerLimits?: ProducerLimits;
+  /** The log cleaner's read plus write rate (compacted topics); 0: no limit. Default 64 MiB/s. */
+  cleanerIoBytesPerSecond?: number;
 }
 
 /** A partition the acceptor asks a new shard to open at start-up. */
@@ -78,6 +82,12 @@ export class Shard {
   onPartitionOffline: ((offline: OfflinePartition) => void) | null = null;
   private readonly fetcher: ShardFetcher;
   private readonly retentionTimer: NodeJS.Timeout;
+  /** The log cleaner's thread, started by the first compacted partition that needs cleaning. */
+  private cleaner: LogCleanerThread | null = null;
+  /** The partition whose cleaner job is out (one job per shard at a time). */
+  private cleaningPartition: ShardPartition | null = null;
+  /** Cleaner jobs finished and records removed, for tests and statistics. */
+  readonly cleanerStats = { jobs: 0, failedJobs: 0, segmentsReplaced: 0, recordsRemoved: 0, lastProblem: '' };
   private readonly releaseAck: (
     correlationId: number,
     baseOffset: number,
@@ -668,11 +678,54 @@ export class Shard {
       }
     }
     this.metrics.set(Counter.LOG_BYTES, sizeBytes);
+    this.startCleaning(nowMs);
+  }
+
+  /**
+   * Hands the next compacted partition that needs it to the log cleaner's
+   * thread (one job per shard at a time) and swaps the result in when it
+   * comes back, here on the shard thread, between requests.
+   */
+  private startCleaning(nowMs: number): void {
+    if (this.cleaningPartition !== null) return;
+    for (const partition of this.partitions.values()) {
+      let job: ReturnType<PartitionLog['planClean']>;
+      try {
+        job = partition.log.planClean(nowMs, this.options.cleanerIoBytesPerSecond ?? 64 * 1024 * 1024);
+      } catch {
+        continue;
+      }
+      if (job === null) continue;
+      this.cleaningPartition = partition;
+      this.cleaner ??= new LogCleanerThread();
+      const finish = (outcome: CleanOutcome | null, problem: string) => {
+        this.cleaningPartition = null;
+        this.cleanerStats.jobs++;
+        if (outcome === null) {
+          this.cleanerStats.failedJobs++;
+          this.cleanerStats.lastProblem = problem;
+        }
+        try {
+          const swap = partition.log.finishClean(outcome);
+          this.cleanerStats.segmentsReplaced += swap.segmentsReplaced;
+          this.cleanerStats.recordsRemoved += swap.recordsRemoved;
+          if (swap.problems.length > 0) this.cleanerStats.lastProblem = swap.problems.join('; ');
+        } catch (error) {
+          this.cleanerStats.lastProblem = errorMessage(error);
+        }
+      };
+      this.cleaner.run(job).then(
+        (outcome) => finish(outcome, ''),
+        (error: unknown) => finish(null, errorMessage(error)),
+      );
+      return;
+    }
   }
 
   /** Answers held fetches, fails pending durable acks, and closes every log (final sync, clean marker). */
   async close(): Promise<void> {
     clearInterval(this.retentionTimer);
+    await this.cleaner?.close();
     this.fetcher.answerAll();
     const closing: Promise<void>[] = [];
     for (const partition of this.partitions.values()) {

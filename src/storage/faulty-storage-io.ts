@@ -15,14 +15,14 @@ import { type OpenMode, type StorageIo, storageIo, useStorageIo } from './storag
  *   op=write,code=ENOSPC,path=orders-1/,after=3,torn=100
  *       the 4th and later writes to orders-1's files fail, each after landing 100 bytes
  *
- * Fields: `op` write | sync | open | read (write covers write and writev; sync
+ * Fields: `op` write | sync | open | read | rename (write covers write and writev; sync
  * covers fdatasync and fsync); `code` EIO | ENOSPC | HANG (default EIO; HANG
  * makes an fdatasync never complete, and any other call fail with EIO); `path` a
  * substring of the file path (default: every file); `after` matching
  * operations that succeed first (default 0); `torn` bytes of a failing write
  * that land (default 0).
  */
-export type FaultOp = 'write' | 'sync' | 'open' | 'read';
+export type FaultOp = 'write' | 'sync' | 'open' | 'read' | 'rename';
 /** HANG (syncs only): the sync never completes, as on a disk that stopped answering. */
 export type FaultCode = 'EIO' | 'ENOSPC' | 'HANG';
 
@@ -65,7 +65,10 @@ export function parseFaultRules(spec: string): FaultRule[] {
       const key = field.slice(0, equals).trim();
       const value = field.slice(equals + 1).trim();
       if (equals < 0) throw new Error(`storage fault rule field without '=': ${field}`);
-      if (key === 'op' && (value === 'write' || value === 'sync' || value === 'open' || value === 'read')) {
+      if (
+        key === 'op' &&
+        (value === 'write' || value === 'sync' || value === 'open' || value === 'read' || value === 'rename')
+      ) {
         rule.op = value;
         sawOp = true;
       } else if (key === 'code' && (value === 'EIO' || value === 'ENOSPC' || value === 'HANG')) {
@@ -195,6 +198,12 @@ export class FaultyStorageIo implements StorageIo {
 
   removeFile(path: string): void {
     this.inner.removeFile(path);
+  }
+
+  rename(from: string, to: string): void {
+    const rule = this.faultFor('rename', from);
+    if (rule !== null) throw storageFault(rule.code, 'rename', from);
+    this.inner.rename(from, to);
   }
 
   removeDirectory(path: string): void {

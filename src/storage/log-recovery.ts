@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import type { CleanMarker } from './clean-marker.js';
 import { OffsetIndex } from './offset-index.js';
 import { Segment } from './segment.js';
-import { parseSegmentName } from './segment-files.js';
+import { CLEANED_SUFFIX, COMPACTED_MARKER_NAME, parseSegmentName } from './segment-files.js';
 import { type ScanResult, scanSegment } from './segment-scan.js';
 import { storageIo } from './storage-io.js';
 import { TimeIndex } from './time-index.js';
@@ -30,6 +31,8 @@ import { TimeIndex } from './time-index.js';
 export interface RecoveredLog {
   segments: Segment[];
   problems: string[];
+  /** The log cleaner has replaced segments here: batches may skip offsets (log-compaction.ts). */
+  offsetGapsAllowed: boolean;
 }
 
 export function recoverSegments(
@@ -43,6 +46,12 @@ export function recoverSegments(
     .sort((a, b) => a - b);
   const segments: Segment[] = [];
   const problems: string[] = [];
+  const offsetGapsAllowed = fileNames.includes(COMPACTED_MARKER_NAME);
+  // A cleaned segment not swapped in before the stop is dropped: the original is still in place (the
+  // rename that swaps it is the commit point, log-compaction.ts).
+  for (const name of fileNames) {
+    if (name.endsWith(CLEANED_SUFFIX)) storageIo().removeFile(join(dir, name));
+  }
   for (let i = 0; i < baseOffsets.length; i++) {
     const baseOffset = baseOffsets[i]!;
     const isActive = i === baseOffsets.length - 1;
@@ -55,14 +64,14 @@ export function recoverSegments(
       marker.activeSizeBytes === fileBytes;
     let result: ScanResult;
     if (isActive && !cleanActive) {
-      result = scanSegment(segment, fileBytes, 0, baseOffset, true);
+      result = scanSegment(segment, fileBytes, 0, baseOffset, true, offsetGapsAllowed);
       segment.verifiedBytes = result.validBytes;
     } else {
-      result = walkFromIndexes(segment, fileBytes);
+      result = walkFromIndexes(segment, fileBytes, offsetGapsAllowed);
       if (cleanActive && segment.nextOffset !== marker.logEndOffset) {
         // The marker and the files disagree: trust neither, scan everything.
         resetIndexes(segment);
-        result = scanSegment(segment, fileBytes, 0, baseOffset, true);
+        result = scanSegment(segment, fileBytes, 0, baseOffset, true, offsetGapsAllowed);
         segment.verifiedBytes = result.validBytes;
       }
     }
@@ -82,7 +91,7 @@ export function recoverSegments(
     }
     segments.push(segment);
   }
-  return { segments, problems };
+  return { segments, problems, offsetGapsAllowed };
 }
 
 function resetIndexes(segment: Segment): void {
@@ -93,7 +102,7 @@ function resetIndexes(segment: Segment): void {
 }
 
 /** Loads the index files when consistent and walks batch headers from the last entry; else walks from 0. */
-function walkFromIndexes(segment: Segment, fileBytes: number): ScanResult {
+export function walkFromIndexes(segment: Segment, fileBytes: number, offsetGapsAllowed: boolean): ScanResult {
   const offsetIndex = OffsetIndex.readFile(segment.indexPath, fileBytes);
   const timeIndex = TimeIndex.readFile(segment.timeIndexPath);
   const last = offsetIndex?.lastEntry() ?? null;
@@ -107,12 +116,19 @@ function walkFromIndexes(segment: Segment, fileBytes: number): ScanResult {
     timeIndex.truncateToOffset(last.relativeOffset);
     segment.offsetIndex = offsetIndex;
     segment.timeIndex = timeIndex;
-    return scanSegment(segment, fileBytes, last.position, segment.baseOffset + last.relativeOffset, false);
+    return scanSegment(
+      segment,
+      fileBytes,
+      last.position,
+      segment.baseOffset + last.relativeOffset,
+      false,
+      offsetGapsAllowed,
+    );
   }
   // No trustworthy index files: the segment was rolled but its log may not have reached the disk before
   // the stop (its indexes are written only after that sync), so check every batch and cut at the first bad.
   resetIndexes(segment);
-  const result = scanSegment(segment, fileBytes, 0, segment.baseOffset, true);
+  const result = scanSegment(segment, fileBytes, 0, segment.baseOffset, true, offsetGapsAllowed);
   segment.verifiedBytes = result.validBytes;
   // Its log may not be durable yet, and its index files are missing: the opener syncs it, then writes them.
   segment.indexesPending = true;

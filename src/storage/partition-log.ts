@@ -9,6 +9,8 @@ import { BufferViews } from '../record/buffer-views.js';
 import { crc32c } from '../record/crc32c.js';
 import { takeCleanMarker, writeCleanMarker } from './clean-marker.js';
 import { GroupCommit, type SyncTarget } from './group-commit.js';
+import type { CleanJob, CleanOutcome } from './log-cleaner.js';
+import { type CompactionState, finishClean, planClean, type SwapResult } from './log-compaction.js';
 import { recoverSegments } from './log-recovery.js';
 import { findBatchContaining, timestampLookup } from './log-search.js';
 import { Segment, WRITTEN_LEADER_EPOCH } from './segment.js';
@@ -91,6 +93,7 @@ export class PartitionLog implements SyncTarget {
   private readonly result: AppendResult = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1 };
   private failure: Error | null = null;
   private closed = false;
+  private readonly compaction: CompactionState;
   /** Batches appendBuffered took and writeBuffered has not written yet (views the caller owns). */
   private readonly buffered: Uint8Array[] = [];
   private bufferedBytes = 0;
@@ -101,8 +104,14 @@ export class PartitionLog implements SyncTarget {
     private readonly options: PartitionLogOptions,
     segments: Segment[],
     recoveryProblems: string[],
+    offsetGapsAllowed: boolean,
   ) {
     this.segments = segments;
+    this.compaction = {
+      cleanedUpToOffset: segments[0]!.baseOffset,
+      offsetGapsAllowed,
+      jobInFlight: null,
+    };
     this.active = segments[segments.length - 1]!;
     this.recoveryProblems = recoveryProblems;
     this.durable = this.active.nextOffset;
@@ -125,7 +134,11 @@ export class PartitionLog implements SyncTarget {
     const io = storageIo();
     io.makeDirectory(options.dir);
     const marker = takeCleanMarker(options.dir);
-    const { segments, problems } = recoverSegments(options.dir, io.listDirectory(options.dir), marker);
+    const { segments, problems, offsetGapsAllowed } = recoverSegments(
+      options.dir,
+      io.listDirectory(options.dir),
+      marker,
+    );
     const active = segments[segments.length - 1];
     // After an unclean stop the active segment, and a closed one whose roll
     // sync had not completed (it has no index files), may hold bytes that
@@ -149,7 +162,7 @@ export class PartitionLog implements SyncTarget {
       segments.push(Segment.create(options.dir, 0));
       fsyncDirectory(options.dir);
     }
-    return new PartitionLog(options, segments, problems);
+    return new PartitionLog(options, segments, problems, offsetGapsAllowed);
   }
 
   get logStartOffset(): number {
@@ -346,11 +359,37 @@ export class PartitionLog implements SyncTarget {
     if (offset === this.logEndOffset) return EMPTY;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
-      if (offset >= segment.nextOffset) continue; // a gap left by a repaired segment
+      if (offset >= segment.nextOffset) continue; // a gap left by a repaired or compacted segment
       const chunk = this.readFromSegment(segment, Math.max(offset, segment.baseOffset), maxBytes);
-      if (chunk.length > 0) return chunk;
+      if (chunk.length === 0) continue;
+      if (!this.compaction.offsetGapsAllowed) return chunk;
+      // Compacted: a chunk of nothing but empty batches (kept for offsets or producer state) would give a
+      // consumer no record to move past (kafkajs asks again at the same offset): read on past it.
+      const after = this.endOfEmptyBatches(chunk);
+      if (after < 0) return chunk;
+      offset = after;
+      if (offset >= this.logEndOffset) return EMPTY;
+      i = this.segmentIndexFor(offset) - 1;
     }
     return EMPTY;
+  }
+
+  /** The offset after `chunk` when every batch in it holds no record; -1 when one holds some. */
+  private endOfEmptyBatches(chunk: Uint8Array): number {
+    const at = chunk.byteOffset - this.scratch.byteOffset;
+    let position = at;
+    let next = -1;
+    for (;;) {
+      const sizeBytes = nextBatchBytes(this.scratchView, position, at + chunk.length);
+      if (sizeBytes < 0) break;
+      if (this.scratchView.getInt32(position + BatchHeader.RECORD_COUNT) !== 0) return -1;
+      next =
+        readInt64(this.scratchView, position + BatchHeader.BASE_OFFSET) +
+        this.scratchView.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) +
+        1;
+      position += sizeBytes;
+    }
+    return next;
   }
 
   /**
@@ -391,8 +430,44 @@ export class PartitionLog implements SyncTarget {
     return null;
   }
 
-  /** Deletes whole closed segments past retention.ms or beyond retention.bytes; never the active one. */
+  /**
+   * Closed segments the log cleaner should clean now (log-compaction.ts), or
+   * null: not a compacted topic, a job already out, or not dirty enough. Until
+   * `finishClean` is called for it, no other job is handed out.
+   */
+  planClean(nowMs: number, ioBytesPerSecond: number): CleanJob | null {
+    if (this.closed || this.failure !== null) return null;
+    this.writeBuffered();
+    return planClean(
+      this.options.dir,
+      this.segments,
+      this.options.config,
+      this.compaction,
+      nowMs,
+      ioBytesPerSecond,
+    );
+  }
+
+  /** Swaps in what the cleaner made of the planned job (null: it failed; its files are removed). */
+  finishClean(outcome: CleanOutcome | null): SwapResult {
+    if (this.closed) {
+      this.compaction.jobInFlight = null;
+      return { segmentsReplaced: 0, recordsRemoved: 0, problems: [] };
+    }
+    return finishClean(this.options.dir, this.segments, this.compaction, outcome);
+  }
+
+  /** A cleaner job is out for this log. */
+  get cleaning(): boolean {
+    return this.compaction.jobInFlight !== null;
+  }
+
+  /**
+   * Deletes whole closed segments past retention.ms or beyond retention.bytes; never the active one.
+   * A topic with cleanup.policy=compact alone keeps every segment (the cleaner bounds it instead).
+   */
   enforceRetention(nowMs: number): void {
+    if (this.options.config.cleanupPolicy === 'compact') return;
     const { retentionMs, retentionBytes } = this.options.config;
     let totalBytes = this.sizeBytes();
     let removed = false;
@@ -646,7 +721,9 @@ export class PartitionLog implements SyncTarget {
         const offsetsFollow =
           baseOffset >= segment.baseOffset &&
           baseOffset < segment.nextOffset &&
-          (cursor === at || baseOffset === expectedOffset) &&
+          (cursor === at ||
+            baseOffset === expectedOffset ||
+            (this.compaction.offsetGapsAllowed && baseOffset > expectedOffset)) &&
           this.scratchView.getInt32(cursor + BatchHeader.PARTITION_LEADER_EPOCH) === WRITTEN_LEADER_EPOCH;
         if (!offsetsFollow || checkBatch(this.scratch, this.scratchView, cursor, end) !== sizeBytes) {
           if (cursor === at) {

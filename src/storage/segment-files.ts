@@ -8,6 +8,9 @@ import { storageIo } from './storage-io.js';
  *   00000000000000000000.index      sparse offset index (offset-index.ts)
  *   00000000000000000000.timeindex  sparse time index (time-index.ts)
  *   clean-shutdown                  marker written by a clean close (clean-marker.ts)
+ *   00000000000000000000.log.cleaned (and .index.cleaned, .timeindex.cleaned)
+ *                                   a cleaned replacement not yet swapped in (log-compaction.ts)
+ *   compacted                       empty; closed segments may have offset gaps (compaction)
  *
  * A segment is named by its base offset, zero-padded to 20 digits so that a
  * plain sort of the names is a sort by offset.
@@ -17,6 +20,10 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const CLEAN_MARKER_NAME = 'clean-shutdown';
+/** Appended to a segment's file names by the log cleaner for a replacement not yet swapped in. */
+export const CLEANED_SUFFIX = '.cleaned';
+/** Present once the cleaner has replaced a segment: closed segments may then have gaps in offsets. */
+export const COMPACTED_MARKER_NAME = 'compacted';
 
 const segmentNamePattern = /^(\d{20})\.log$/;
 

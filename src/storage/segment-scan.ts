@@ -7,7 +7,8 @@ import { storageIo } from './storage-io.js';
 /**
  * Walks a segment's batches from `fromPosition` to the end of its file,
  * checking each (length and magic always; the CRC32C too when `verifyCrc`),
- * and that offsets follow on without overlap. It stops at the first batch
+ * and that offsets follow on without overlap (with gaps only where the
+ * partition is compacted). It stops at the first batch
  * that is torn, corrupt or out of sequence: everything before that point is
  * good, everything from it on is not. The segment's indexes, size and next
  * offset are brought up to date as it goes.
@@ -31,6 +32,8 @@ export function scanSegment(
   fromPosition: number,
   fromOffset: number,
   verifyCrc: boolean,
+  /** Compacted partitions: a batch may start past where the one before ended (removed records). */
+  allowOffsetGaps = false,
 ): ScanResult {
   // No bigger than what is left to scan: recovery opens many small segments.
   let buffer = new Uint8Array(
@@ -71,7 +74,8 @@ export function scanSegment(
       if (view.getInt32(at + BatchHeader.PARTITION_LEADER_EPOCH) !== WRITTEN_LEADER_EPOCH) {
         return stop(segment, position + at, 'batch leader epoch is not the one written');
       }
-      if (baseOffset !== expectedOffset || nextOffset <= baseOffset) {
+      const follows = allowOffsetGaps ? baseOffset >= expectedOffset : baseOffset === expectedOffset;
+      if (!follows || nextOffset <= baseOffset) {
         return stop(
           segment,
           position + at,

@@ -9,6 +9,7 @@ import {
   readdirSync,
   readFileSync,
   readSync,
+  renameSync,
   rmSync,
   writeSync,
   writevSync,
@@ -53,6 +54,8 @@ export interface StorageIo {
   readFile(path: string): Uint8Array;
   /** Removes a file; no error when it is already gone. */
   removeFile(path: string): void;
+  /** Renames a file, atomically replacing `to` when it exists (durable once the directory is synced). */
+  rename(from: string, to: string): void;
   /** Removes a directory and everything under it; no error when it is already gone. */
   removeDirectory(path: string): void;
   /** Creates a directory and its parents; no error when it exists. */
@@ -75,6 +78,7 @@ export const nodeStorageIo: StorageIo = {
   fdatasync: (fd, done) => fdatasync(fd, done),
   readFile: (path) => readFileSync(path),
   removeFile: (path) => rmSync(path, { force: true }),
+  rename: (from, to) => renameSync(from, to),
   removeDirectory: (path) => rmSync(path, { recursive: true, force: true }),
   makeDirectory: (path) => {
     mkdirSync(path, { recursive: true });

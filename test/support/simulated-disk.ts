@@ -259,6 +259,13 @@ export class SimulatedDisk implements StorageIo {
     this.files.delete(path);
   }
 
+  rename(from: string, to: string): void {
+    const file = this.files.get(from);
+    if (file === undefined) throw enoent('rename', from);
+    this.files.delete(from);
+    this.files.set(to, file);
+  }
+
   removeDirectory(path: string): void {
     for (const name of [...this.files.keys()]) if (name.startsWith(`${path}/`)) this.files.delete(name);
     this.directories.delete(path);
