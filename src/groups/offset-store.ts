@@ -1,3 +1,4 @@
+import type { TopicConfig } from '../common/broker-config.js';
 import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { type Offset, readInt64 } from '../common/offset.js';
@@ -29,6 +30,21 @@ import {
  * record per committed partition).
  */
 export const OFFSETS_TOPIC = '__consumer_offsets';
+
+/**
+ * The offsets topic is compacted, as Kafka's is: each record is keyed by
+ * (group, topic, partition) (offset-record.ts), so the cleaner keeps the last
+ * commit of each, and the tombstones a group or topic deletion writes remove
+ * its commits after delete.retention.ms. Nothing is deleted by age or size.
+ * Segments of 100 MiB, Kafka's offsets.topic.segment.bytes, so closed (and so
+ * cleanable) segments come sooner than with the 256 MiB default.
+ */
+export const OFFSETS_TOPIC_CONFIG = {
+  cleanupPolicy: 'compact',
+  retentionMs: -1,
+  retentionBytes: -1,
+  segmentBytes: 100 * 1024 * 1024,
+} as const satisfies Partial<TopicConfig>;
 
 export interface OffsetStoreLog {
   warn(details: object, message: string): void;
@@ -75,13 +91,17 @@ export class OffsetStore {
   ): Promise<OffsetStore> {
     let existing = engine.describeTopic(OFFSETS_TOPIC);
     if (existing === undefined) {
-      const code = await engine.createTopic(OFFSETS_TOPIC, partitions, {
-        retentionMs: -1,
-        retentionBytes: -1,
-      });
+      const code = await engine.createTopic(OFFSETS_TOPIC, partitions, OFFSETS_TOPIC_CONFIG);
       if (code !== KafkaErrorCode.NONE && code !== KafkaErrorCode.TOPIC_ALREADY_EXISTS)
         throw new PyralogError(code, `cannot create ${OFFSETS_TOPIC}`);
       existing = engine.describeTopic(OFFSETS_TOPIC);
+    }
+    if (existing !== undefined && existing.config.cleanupPolicy !== OFFSETS_TOPIC_CONFIG.cleanupPolicy) {
+      // Made by a broker from before compaction: compact it from now on (its records are keyed alike).
+      const code = await engine.alterTopicConfig(OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIG);
+      if (code !== KafkaErrorCode.NONE) {
+        log.warn({ topic: OFFSETS_TOPIC, code }, 'cannot make the offsets topic compacted; it keeps growing');
+      }
     }
     const store = new OffsetStore(engine, existing?.partitionCount ?? partitions, log);
     for (let partition = 0; partition < store.partitionCount; partition++) {

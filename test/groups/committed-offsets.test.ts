@@ -99,11 +99,20 @@ describe('committed offsets', () => {
     expect((await groups.fetchOffsets({ groupId: 'never', topics: null })).topics).toEqual([]);
   });
 
-  it('creates the offsets topic once, with unlimited retention, and keeps its partition count on reopen', async () => {
+  it('given an offsets topic made before compaction, when the coordinator opens, then it becomes compacted', async () => {
+    const engine = new MemoryEngine();
+    await engine.createTopic(OFFSETS_TOPIC, 1, { retentionMs: -1 });
+    expect(engine.describeTopic(OFFSETS_TOPIC)?.config.cleanupPolicy).toBe('delete');
+    await coordinators.start(engine);
+    expect(engine.describeTopic(OFFSETS_TOPIC)?.config.cleanupPolicy).toBe('compact');
+  });
+
+  it('creates the offsets topic once, compacted, with unlimited retention, and keeps its partition count on reopen', async () => {
     const engine = new MemoryEngine();
     const first = await coordinators.start(engine, { offsetsPartitions: 3 });
     const topic = engine.describeTopic(OFFSETS_TOPIC);
     expect(topic?.partitionCount).toBe(3);
+    expect(topic?.config.cleanupPolicy).toBe('compact');
     expect(topic?.config.retentionMs).toBe(-1);
     expect(topic?.config.retentionBytes).toBe(-1);
     const groupIds = Array.from({ length: 12 }, (_, i) => `group-${i}`);
