@@ -1,38 +1,56 @@
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { openLoop } from '../src/cli/bench/open-loop.js';
+import { type OpenLoopLatency, openLoop } from '../src/cli/bench/open-loop.js';
 import { defaultBrokerConfig } from '../src/common/broker-config.js';
 import { KafkaErrorCode } from '../src/common/kafka-error-code.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBroker } from '../src/server/broker.js';
+import { DEFAULT_SQL_LIMITS, type SqlLimits } from '../src/sql/sql-limits.js';
+import { SqlService } from '../src/sql/sql-service.js';
 import { numberFlag } from './support/flags.js';
 
 /**
  * `npm run bench -- sql`: SQL over a topic against DuckDB reading the same
  * records from a Parquet file, in the same run, and produce latency with and
- * without a heavy query running.
+ * without a heavy query running, beside the ceiling of the machine.
  *
  * 1. Scan: N JSON records (default 1,000,000) in a 2-partition topic;
  *    `SELECT value->>'$.kind', count(*) … GROUP BY 1` through POST /sql
- *    (plan, fetch every batch, load into DuckDB, run), against the same query
- *    on the topic's own Parquet export read by a fresh DuckDB, both with one
- *    DuckDB thread (as the SQL worker runs). Ratio = Parquet ms / topic ms
+ *    (plan, fetch every batch, load into DuckDB, run; DuckDB in its child
+ *    process, the default) and through a SqlService with DuckDB in a worker
+ *    thread, against the same query on the topic's own Parquet export read by
+ *    a fresh DuckDB, all with one DuckDB thread. Ratio = Parquet ms / topic ms
  *    (1.0 would be as fast as Parquet), best of --runs interleaved runs.
  * 2. Interference: open-loop produce of one small record per batch (acks=1)
- *    at --rate for --seconds, alone, then while the scan query runs back to
- *    back, then while a query that only burns DuckDB CPU (no topic) does;
- *    ratios of the p99s.
+ *    at --rate for --seconds, alone (before and after the rest), and while
+ *    queries run back to back: the scan with DuckDB in a worker thread; in
+ *    its child process at nice 19; the same with reads paced at --pace bytes/s;
+ *    a DuckDB-only query (no topic) in the child process. The ceiling: while
+ *    another process, not the broker's and at the same priority, runs the
+ *    query over the Parquet file back to back: what any broker sharing these
+ *    cores with a heavy query would get. Ratios of the p99s to the first alone.
  */
 const KINDS = ['click', 'view', 'buy', 'scroll', 'hover', 'share', 'like', 'comment'];
 const QUERY = `SELECT value->>'$.kind' AS kind, count(*) AS n FROM scan GROUP BY kind ORDER BY kind`;
+const CPU_ONLY_QUERY = 'SELECT count(*) FROM range(100000000) WHERE range % 7 = 3';
+
+interface TopicRun {
+  ms: number;
+  loadMs: number;
+  decodeMs: number;
+  bytes: number;
+}
 
 export async function run(args: readonly string[]): Promise<void> {
   const records = numberFlag(args, 'records', 1_000_000);
   const runs = numberFlag(args, 'runs', 3);
   const rate = numberFlag(args, 'rate', 2000);
   const seconds = numberFlag(args, 'seconds', 8);
+  const paceBytesPerSec = numberFlag(args, 'pace', 16 * 1024 * 1024);
   const dir = mkdtempSync(join(tmpdir(), 'pyralog-bench-sql-'));
   const config = {
     ...defaultBrokerConfig(2),
@@ -48,6 +66,19 @@ export async function run(args: readonly string[]): Promise<void> {
   };
   const broker = await startBroker(config, { kafka: false });
   const base = `http://127.0.0.1:${broker.httpPort}`;
+  const limits: SqlLimits = {
+    ...DEFAULT_SQL_LIMITS,
+    timeoutMs: config.sqlTimeoutMs,
+    scanBytesMax: config.sqlScanBytesMax,
+    memoryBytes: config.sqlMemoryBytes,
+  };
+  const inThread = new SqlService(broker.engine, limits, config.fetchMaxBytes, 'thread');
+  const paced = new SqlService(
+    broker.engine,
+    { ...limits, readBytesPerSec: paceBytesPerSec },
+    config.fetchMaxBytes,
+    'process',
+  );
   try {
     const engine = broker.engine;
     await engine.createTopic('scan', 2);
@@ -67,21 +98,22 @@ export async function run(args: readonly string[]): Promise<void> {
       const outcome = await engine.produce('scan', b % 2, batch, 1);
       if (outcome.errorCode !== KafkaErrorCode.NONE) throw new Error(`produce failed: ${outcome.errorCode}`);
     }
-    const topicQuery = async (): Promise<{ ms: number; loadMs: number; decodeMs: number; bytes: number }> => {
+    const httpQuery = async (sql = QUERY): Promise<TopicRun> => {
       const started = performance.now();
-      const response = await fetch(`${base}/sql`, { method: 'POST', body: JSON.stringify({ sql: QUERY }) });
+      const response = await fetch(`${base}/sql`, { method: 'POST', body: JSON.stringify({ sql }) });
       const answer = (await response.json()) as {
         scan: { loadMs: number; decodeMs: number; bytes: number };
         rows: unknown[][];
       };
-      if (!response.ok || answer.rows.length !== KINDS.length)
+      if (!response.ok || (sql === QUERY && answer.rows.length !== KINDS.length))
         throw new Error(`query failed: ${JSON.stringify(answer)}`);
-      return {
-        ms: performance.now() - started,
-        loadMs: answer.scan.loadMs,
-        decodeMs: answer.scan.decodeMs,
-        bytes: answer.scan.bytes,
-      };
+      return { ms: performance.now() - started, ...answer.scan };
+    };
+    const serviceQuery = async (service: SqlService, sql = QUERY): Promise<TopicRun> => {
+      const started = performance.now();
+      const answer = await service.query(sql, 'json');
+      if (sql === QUERY && answer.rows?.length !== KINDS.length) throw new Error('query failed');
+      return { ms: performance.now() - started, ...answer.scan };
     };
     const parquetFile = join(dir, 'scan.parquet');
     const exported = await fetch(`${base}/topics/scan/export?format=parquet`);
@@ -95,75 +127,104 @@ export async function run(args: readonly string[]): Promise<void> {
       if (result.currentRowCount !== KINDS.length) throw new Error('parquet query failed');
       return performance.now() - started;
     };
-    await topicQuery(); // warm-up: starts the SQL worker and DuckDB
+    // Warm-up: starts the SQL process and thread and DuckDB in each.
+    await httpQuery();
+    await serviceQuery(inThread);
+    await serviceQuery(paced, 'SELECT 1');
     await parquetQuery();
-    const topicRuns: { ms: number; loadMs: number; decodeMs: number; bytes: number }[] = [];
+    const processRuns: TopicRun[] = [];
+    const threadRuns: TopicRun[] = [];
     const parquetRuns: number[] = [];
     for (let i = 0; i < runs; i++) {
-      topicRuns.push(await topicQuery());
+      processRuns.push(await httpQuery());
       parquetRuns.push(await parquetQuery());
+      threadRuns.push(await serviceQuery(inThread));
     }
-    const bestTopic = topicRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const best = (list: TopicRun[]): TopicRun => list.reduce((a, b) => (b.ms < a.ms ? b : a));
     const bestParquet = Math.min(...parquetRuns);
-    console.log(`records: ${records} JSON values in 2 partitions, ${bestTopic.bytes} record bytes`);
+    console.log(`records: ${records} JSON values in 2 partitions, ${best(processRuns).bytes} record bytes`);
     console.log(`query: ${QUERY}`);
     console.log(
       `Parquet (same records, DuckDB read_parquet, 1 thread): best ${bestParquet.toFixed(0)} ms of ${parquetRuns.map((v) => v.toFixed(0)).join(', ')}`,
     );
-    console.log(
-      `topic (POST /sql): best ${bestTopic.ms.toFixed(0)} ms of ${topicRuns.map((r) => r.ms.toFixed(0)).join(', ')}; ` +
-        `of which fetch + load ${bestTopic.loadMs} ms (decoding into DuckDB in the worker ${bestTopic.decodeMs} ms), ` +
-        `plan + query + answer ${(bestTopic.ms - bestTopic.loadMs).toFixed(0)} ms`,
-    );
-    console.log(`ratio (Parquet ms / topic ms): ${(bestParquet / bestTopic.ms).toFixed(3)}`);
+    for (const [name, list] of [
+      ['topic, POST /sql, DuckDB in its process (default)', processRuns],
+      ['topic, DuckDB in a worker thread', threadRuns],
+    ] as const) {
+      const top = best(list);
+      console.log(
+        `${name}: best ${top.ms.toFixed(0)} ms of ${list.map((r) => r.ms.toFixed(0)).join(', ')}; ` +
+          `of which fetch + load ${top.loadMs} ms (decoding into DuckDB ${top.decodeMs} ms), ` +
+          `plan + query + answer ${(top.ms - top.loadMs).toFixed(0)} ms; ` +
+          `ratio (Parquet ms / topic ms) ${(bestParquet / top.ms).toFixed(3)}`,
+      );
+    }
 
     const tiny = buildRecordBatch([{ key: null, value: encoder.encode('x'.repeat(100)) }]);
     const produce = (): Promise<unknown> => engine.produce('latency', 0, tiny, 1);
-    const alone = await openLoop(produce, rate, seconds, 1);
-    let querying = true;
-    let queries = 0;
-    const heavy = (async () => {
-      while (querying) {
-        await topicQuery();
-        queries++;
-      }
-    })();
-    const loaded = await openLoop(produce, rate, seconds, 1);
-    querying = false;
-    await heavy;
-    let cpuOnlyLine = '';
-    {
-      // The same, while queries that only burn DuckDB CPU (no topic to load) run back to back: this
-      // separates DuckDB's execution from fetching and loading records.
-      querying = true;
-      let cpuOnly = 0;
-      const burn = (async () => {
-        while (querying) {
-          await fetch(`${base}/sql`, {
-            method: 'POST',
-            body: JSON.stringify({ sql: 'SELECT count(*) FROM range(100000000) WHERE range % 7 = 3' }),
-          });
-          cpuOnly++;
+    /** Produce latency while `load` runs back to back (or nothing, when null). */
+    const measure = async (load: (() => Promise<unknown>) | null): Promise<[OpenLoopLatency, number]> => {
+      let running = load !== null;
+      let count = 0;
+      const loop = (async () => {
+        while (running && load !== null) {
+          await load();
+          count++;
         }
       })();
-      const burnt = await openLoop(produce, rate, seconds, 1);
-      querying = false;
-      await burn;
-      cpuOnlyLine =
-        `  with ${cpuOnly} DuckDB-only queries (no topic): p50 ${burnt.p50}  p99 ${burnt.p99}  p99.9 ${burnt.p999}  ` +
-        `max ${burnt.max}; p99 ratio ${(burnt.p99 / alone.p99).toFixed(2)}`;
+      const latency = await openLoop(produce, rate, seconds, 1);
+      running = false;
+      await loop;
+      return [latency, count];
+    };
+    /** The ceiling: another process at the broker's priority running the query over Parquet. */
+    const measureBesideParquetProcess = async (): Promise<[OpenLoopLatency, number]> => {
+      const child = fork(
+        fileURLToPath(new URL('./support/parquet-query-loop.ts', import.meta.url)),
+        [parquetFile, QUERY],
+        { execArgv: ['--import', 'tsx'], stdio: 'ignore' },
+      );
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return await measure(null);
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    };
+    const phases: [string, () => Promise<[OpenLoopLatency, number]>][] = [
+      ['alone', () => measure(null)],
+      ['scan, DuckDB in a worker thread', () => measure(() => serviceQuery(inThread))],
+      ['scan, DuckDB in its process, nice 19 (default)', () => measure(() => httpQuery())],
+      [
+        `scan, its process, reads paced at ${(paceBytesPerSec / 2 ** 20).toFixed(0)} MiB/s`,
+        () => measure(() => serviceQuery(paced)),
+      ],
+      ['DuckDB-only query (no topic), its process', () => measure(() => httpQuery(CPU_ONLY_QUERY))],
+      ['CEILING: another process, nice 0, the query over Parquet', measureBesideParquetProcess],
+      ['alone, again', () => measure(null)],
+    ];
+    const results: [string, OpenLoopLatency, number][] = [];
+    for (const [name, phase] of phases) {
+      const [latency, count] = await phase();
+      results.push([name, latency, count]);
     }
-    console.log(`produce at ${rate}/s (1 record, acks=1), open loop, ${seconds} s each, µs:`);
+    const alone = results[0]![1];
     console.log(
-      `  alone:               p50 ${alone.p50}  p99 ${alone.p99}  p99.9 ${alone.p999}  max ${alone.max}`,
+      `produce at ${rate}/s (1 record, acks=1), open loop, ${seconds} s each, µs; ratio = p99 / first alone p99:`,
     );
-    console.log(
-      `  with ${queries} scan queries: p50 ${loaded.p50}  p99 ${loaded.p99}  p99.9 ${loaded.p999}  max ${loaded.max}`,
-    );
-    console.log(`  p99 ratio (with / alone): ${(loaded.p99 / alone.p99).toFixed(2)}`);
-    console.log(cpuOnlyLine);
+    for (const [name, latency, count] of results) {
+      console.log(
+        `  ${name.padEnd(58)} p50 ${String(latency.p50).padStart(6)}  p99 ${String(latency.p99).padStart(6)}  ` +
+          `p99.9 ${String(latency.p999).padStart(6)}  max ${String(latency.max).padStart(6)}  ` +
+          `ratio ${(latency.p99 / alone.p99).toFixed(2)}${count > 0 ? `  (${count} queries)` : ''}`,
+      );
+    }
     duck.closeSync();
   } finally {
+    await inThread.close();
+    await paced.close();
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -377,6 +377,21 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'sql-read-bytes-per-sec',
+    help: 'SQL: record bytes per second all queries together read from the shards; 0 unpaced (default 0)',
+    apply: int((c, v) => {
+      c.sqlReadBytesPerSec = v;
+    }),
+  },
+  {
+    name: 'sql-isolation',
+    help: 'SQL: process (DuckDB in a child process at nice 19) | thread (default process)',
+    apply: (c, v, s) => {
+      if (v !== 'process' && v !== 'thread') throw new ConfigError(s, 'expected process or thread');
+      c.sqlIsolation = v;
+    },
+  },
+  {
     name: 'log-level',
     help: 'silent | error | warn | info | debug (default warn)',
     apply: (c, v, s) => {

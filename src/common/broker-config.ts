@@ -137,6 +137,10 @@ export interface BrokerConfig {
   readonly sqlScanBytesMax: number;
   /** Queries running at once; more are answered 503. */
   readonly sqlConcurrentMax: number;
+  /** Record bytes per second all SQL queries and exports together read from the shards; 0: unpaced. */
+  readonly sqlReadBytesPerSec: number;
+  /** Where DuckDB runs: a child process at nice 19 (the default) or a worker thread of the broker. */
+  readonly sqlIsolation: 'process' | 'thread';
 }
 
 const MiB = 1024 * 1024;
@@ -230,6 +234,8 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     sqlMemoryBytes: 512 * MiB,
     sqlScanBytesMax: 1024 * MiB,
     sqlConcurrentMax: 2,
+    sqlReadBytesPerSec: 0,
+    sqlIsolation: 'process',
   };
 }
 
@@ -316,6 +322,9 @@ export function validateBrokerConfig(config: BrokerConfig): void {
     0,
     Number.MAX_SAFE_INTEGER,
   );
+  requireInteger('sql-read-bytes-per-sec', config.sqlReadBytesPerSec, 0, Number.MAX_SAFE_INTEGER);
+  if (config.sqlIsolation !== 'process' && config.sqlIsolation !== 'thread')
+    throw new ConfigError('sql-isolation', 'expected process or thread');
   if (typeof config.fsync === 'object') requireInteger('fsync', config.fsync.intervalMs, 1, 3_600_000);
   // A partition key packs the partition into 20 bits (shard-message.ts): 2^20 - 1 partitions at most.
   requireInteger('max-partitions-per-topic', config.maxPartitionsPerTopic, 1, 2 ** 20 - 1);

@@ -53,7 +53,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
   const groups = await GroupCoordinator.open(engine, { log: logger });
   // DuckDB starts in its worker with the first query, not here: a broker nobody queries pays nothing.
-  const sql = new SqlService(engine, sqlLimitsOf(config), config.fetchMaxBytes);
+  const sql = new SqlService(engine, sqlLimitsOf(config), config.fetchMaxBytes, config.sqlIsolation);
   const budget = new MemoryBudget(config.memoryBudgetBytes);
   const stops: (() => Promise<void>)[] = [];
   let kafkaDoor: KafkaFrontDoor | null = null;
@@ -150,5 +150,6 @@ function sqlLimitsOf(config: BrokerConfig): SqlLimits {
     memoryBytes: config.sqlMemoryBytes,
     scanBytesMax: config.sqlScanBytesMax,
     concurrentMax: config.sqlConcurrentMax,
+    readBytesPerSec: config.sqlReadBytesPerSec,
   };
 }

@@ -13,6 +13,12 @@ export interface SqlLimits {
   readonly scanBytesMax: number;
   /** Queries running at once; more are refused with 503 UNAVAILABLE. */
   readonly concurrentMax: number;
+  /**
+   * Record bytes per second all queries and exports together read through the
+   * engine, so a heavy query never takes the shards' disk and CPU in one burst;
+   * 0: as fast as the worker loads.
+   */
+  readonly readBytesPerSec: number;
 }
 
 const MiB = 1024 * 1024;
@@ -23,4 +29,5 @@ export const DEFAULT_SQL_LIMITS: SqlLimits = {
   memoryBytes: 512 * MiB,
   scanBytesMax: 1024 * MiB,
   concurrentMax: 2,
+  readBytesPerSec: 0,
 };

@@ -1,13 +1,13 @@
-import { Worker } from 'node:worker_threads';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
-import { workerEntry } from '../common/worker-entry.js';
 import type { Engine } from '../engine/engine-api.js';
 import type { TopicScan } from './query-plan.js';
 import type { QueryResult } from './sql-engine.js';
 import { SqlError } from './sql-errors.js';
 import type { SqlLimits } from './sql-limits.js';
-import type { SqlReply, SqlReplyValue, SqlRequest, SqlWorkerData } from './sql-worker-protocol.js';
+import { type SqlIsolation, type SqlWorkerPort, startSqlWorker } from './sql-worker-port.js';
+import type { SqlReply, SqlReplyValue, SqlRequest } from './sql-worker-protocol.js';
 import { offsetAfterBatches } from './topic-rows.js';
 
 /**
@@ -57,7 +57,7 @@ const LOADS_IN_FLIGHT_MAX = 2;
 const SQL_FETCH_BYTES = 1024 * 1024;
 
 export class SqlService {
-  private worker: Worker | null = null;
+  private worker: SqlWorkerPort | null = null;
   private ready: Promise<void> | null = null;
   private readonly pending = new Map<
     number,
@@ -68,11 +68,14 @@ export class SqlService {
   private running = 0;
   private closed = false;
   private readonly fetchBytes: number;
+  /** Pacing (limits.readBytesPerSec): when the next read through the engine may start, for all queries. */
+  private readAllowedAtMs = 0;
 
   constructor(
     private readonly engine: Engine,
     private readonly limits: SqlLimits,
     fetchBytesMax: number,
+    private readonly isolation: SqlIsolation = 'process',
   ) {
     this.fetchBytes = Math.min(SQL_FETCH_BYTES, fetchBytesMax);
   }
@@ -118,7 +121,7 @@ export class SqlService {
     const worker = this.worker;
     this.worker = null;
     this.failAll(new SqlError('SQL_FAILED', 'the SQL service is stopping'));
-    if (worker !== null) await worker.terminate();
+    if (worker !== null) await worker.close();
   }
 
   /** Runs `work` as one query: a slot among concurrentMax, a deadline, and a cancel in the worker on failure. */
@@ -201,6 +204,8 @@ export class SqlService {
     const inFlight: Promise<SqlReplyValue>[] = [];
     let next = start;
     while (next < end && isLive()) {
+      await this.paceRead();
+      if (!isLive()) break;
       const fetched = await this.engine.fetch({
         partitions: [{ topic, partition, offset: next as Offset, maxBytes: this.fetchBytes }],
         maxWaitMs: 0,
@@ -222,6 +227,7 @@ export class SqlService {
       const after = offsetAfterBatches(outcome.records, next);
       if (after <= next) break;
       stats.bytes += outcome.records.length;
+      this.chargeRead(outcome.records.length);
       if (stats.bytes > this.limits.scanBytesMax) {
         throw new SqlError(
           'SQL_SCAN_TOO_LARGE',
@@ -246,34 +252,45 @@ export class SqlService {
     await Promise.all(inFlight);
   }
 
+  /** Waits until the read budget allows the next read (no wait when reads are not paced). */
+  private async paceRead(): Promise<void> {
+    if (this.limits.readBytesPerSec <= 0) return;
+    const waitMs = this.readAllowedAtMs - performance.now();
+    if (waitMs > 0) await sleep(waitMs);
+  }
+
+  /** Counts bytes read against the budget: the next read waits for them to be paid at readBytesPerSec. */
+  private chargeRead(bytes: number): void {
+    if (this.limits.readBytesPerSec <= 0) return;
+    const nowMs = performance.now();
+    this.readAllowedAtMs =
+      Math.max(this.readAllowedAtMs, nowMs) + (bytes * 1000) / this.limits.readBytesPerSec;
+  }
+
   private start(): Promise<void> {
     if (this.ready !== null) return this.ready;
-    const entry = workerEntry('sql');
-    const worker = new Worker(entry.filename, {
-      workerData: { ...entry.bootData, limits: this.limits } satisfies SqlWorkerData & typeof entry.bootData,
-    });
-    this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
       this.pending.set(0, { resolve: () => resolve(), reject });
     });
     this.ready.catch(() => undefined);
-    worker.on('message', (reply: SqlReply) => {
-      const waiting = this.pending.get(reply.call);
-      if (waiting === undefined) return;
-      this.pending.delete(reply.call);
-      if (reply.ok) waiting.resolve(reply.value);
-      else waiting.reject(new SqlError(reply.code, reply.message));
+    const port = startSqlWorker(this.isolation, this.limits, {
+      reply: (reply: SqlReply) => {
+        const waiting = this.pending.get(reply.call);
+        if (waiting === undefined) return;
+        this.pending.delete(reply.call);
+        if (reply.ok) waiting.resolve(reply.value);
+        else waiting.reject(new SqlError(reply.code, reply.message));
+      },
+      lost: (reason: string) => {
+        if (this.worker !== port) return;
+        // Start a fresh worker with the next query; everything waiting on this one fails now.
+        this.worker = null;
+        this.ready = null;
+        this.failAll(new SqlError('SQL_FAILED', `the SQL worker stopped: ${reason}`));
+        port.close().catch(() => undefined);
+      },
     });
-    const lost = (reason: string): void => {
-      if (this.worker !== worker) return;
-      // Start a fresh worker with the next query; everything waiting on this one fails now.
-      this.worker = null;
-      this.ready = null;
-      this.failAll(new SqlError('SQL_FAILED', `the SQL worker stopped: ${reason}`));
-    };
-    worker.on('error', (error) => lost(error.message));
-    worker.on('exit', (code) => lost(`exit code ${code}`));
-    worker.unref();
+    this.worker = port;
     return this.ready;
   }
 
@@ -286,7 +303,7 @@ export class SqlService {
     const call = this.nextCall++;
     return new Promise<SqlReplyValue>((resolve, reject) => {
       this.pending.set(call, { resolve, reject });
-      worker.postMessage({ ...request, call } as SqlRequest, transfer);
+      worker.send({ ...request, call } as SqlRequest, transfer);
     });
   }
 
