@@ -75,7 +75,7 @@ export async function run(args: readonly string[]): Promise<void> {
   const inThread = new SqlService(broker.engine, limits, config.fetchMaxBytes, 'thread');
   const paced = new SqlService(
     broker.engine,
-    { ...limits, readBytesPerSec: paceBytesPerSec },
+    { ...limits, readBytesPerSecond: paceBytesPerSec },
     config.fetchMaxBytes,
     'process',
   );

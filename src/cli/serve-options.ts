@@ -377,10 +377,10 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
-    name: 'sql-read-bytes-per-sec',
+    name: 'sql-read-bytes-per-second',
     help: 'SQL: record bytes per second all queries together read from the shards; 0 unpaced (default 0)',
     apply: int((c, v) => {
-      c.sqlReadBytesPerSec = v;
+      c.sqlReadBytesPerSecond = v;
     }),
   },
   {

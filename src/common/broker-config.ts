@@ -138,7 +138,7 @@ export interface BrokerConfig {
   /** Queries running at once; more are answered 503. */
   readonly sqlConcurrentMax: number;
   /** Record bytes per second all SQL queries and exports together read from the shards; 0: unpaced. */
-  readonly sqlReadBytesPerSec: number;
+  readonly sqlReadBytesPerSecond: number;
   /** Where DuckDB runs: a child process at nice 19 (the default) or a worker thread of the broker. */
   readonly sqlIsolation: 'process' | 'thread';
 }
@@ -234,7 +234,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     sqlMemoryBytes: 512 * MiB,
     sqlScanBytesMax: 1024 * MiB,
     sqlConcurrentMax: 2,
-    sqlReadBytesPerSec: 0,
+    sqlReadBytesPerSecond: 0,
     sqlIsolation: 'process',
   };
 }
@@ -322,7 +322,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
     0,
     Number.MAX_SAFE_INTEGER,
   );
-  requireInteger('sql-read-bytes-per-sec', config.sqlReadBytesPerSec, 0, Number.MAX_SAFE_INTEGER);
+  requireInteger('sql-read-bytes-per-second', config.sqlReadBytesPerSecond, 0, Number.MAX_SAFE_INTEGER);
   if (config.sqlIsolation !== 'process' && config.sqlIsolation !== 'thread')
     throw new ConfigError('sql-isolation', 'expected process or thread');
   if (typeof config.fsync === 'object') requireInteger('fsync', config.fsync.intervalMs, 1, 3_600_000);

@@ -150,6 +150,6 @@ function sqlLimitsOf(config: BrokerConfig): SqlLimits {
     memoryBytes: config.sqlMemoryBytes,
     scanBytesMax: config.sqlScanBytesMax,
     concurrentMax: config.sqlConcurrentMax,
-    readBytesPerSec: config.sqlReadBytesPerSec,
+    readBytesPerSecond: config.sqlReadBytesPerSecond,
   };
 }

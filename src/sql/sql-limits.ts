@@ -18,7 +18,7 @@ export interface SqlLimits {
    * engine, so a heavy query never takes the shards' disk and CPU in one burst;
    * 0: as fast as the worker loads.
    */
-  readonly readBytesPerSec: number;
+  readonly readBytesPerSecond: number;
 }
 
 const MiB = 1024 * 1024;
@@ -29,5 +29,5 @@ export const DEFAULT_SQL_LIMITS: SqlLimits = {
   memoryBytes: 512 * MiB,
   scanBytesMax: 1024 * MiB,
   concurrentMax: 2,
-  readBytesPerSec: 0,
+  readBytesPerSecond: 0,
 };

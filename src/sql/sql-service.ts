@@ -68,7 +68,7 @@ export class SqlService {
   private running = 0;
   private closed = false;
   private readonly fetchBytes: number;
-  /** Pacing (limits.readBytesPerSec): when the next read through the engine may start, for all queries. */
+  /** Pacing (limits.readBytesPerSecond): when the next read through the engine may start, for all queries. */
   private readAllowedAtMs = 0;
 
   constructor(
@@ -254,17 +254,17 @@ export class SqlService {
 
   /** Waits until the read budget allows the next read (no wait when reads are not paced). */
   private async paceRead(): Promise<void> {
-    if (this.limits.readBytesPerSec <= 0) return;
+    if (this.limits.readBytesPerSecond <= 0) return;
     const waitMs = this.readAllowedAtMs - performance.now();
     if (waitMs > 0) await sleep(waitMs);
   }
 
-  /** Counts bytes read against the budget: the next read waits for them to be paid at readBytesPerSec. */
+  /** Counts bytes read against the budget: the next read waits for them to be paid at readBytesPerSecond. */
   private chargeRead(bytes: number): void {
-    if (this.limits.readBytesPerSec <= 0) return;
+    if (this.limits.readBytesPerSecond <= 0) return;
     const nowMs = performance.now();
     this.readAllowedAtMs =
-      Math.max(this.readAllowedAtMs, nowMs) + (bytes * 1000) / this.limits.readBytesPerSec;
+      Math.max(this.readAllowedAtMs, nowMs) + (bytes * 1000) / this.limits.readBytesPerSecond;
   }
 
   private start(): Promise<void> {

@@ -39,7 +39,7 @@ describe('SQL service', () => {
 
   it('given reads paced at a byte rate should take at least bytes / rate', async () => {
     const engine = await engineWithRecords(40);
-    const limits = { ...DEFAULT_SQL_LIMITS, readBytesPerSec: 512 * 1024 };
+    const limits = { ...DEFAULT_SQL_LIMITS, readBytesPerSecond: 512 * 1024 };
     const paced = new SqlService(engine, limits, 32 * 1024, 'process');
     const unpaced = new SqlService(engine, DEFAULT_SQL_LIMITS, 32 * 1024, 'process');
     services.push(paced, unpaced);
