@@ -416,9 +416,14 @@ export class ShardedEngine implements Engine {
     if (
       !Number.isInteger(partitionCount) ||
       partitionCount <= current.partitionCount ||
-      partitionCount >= PARTITIONS_PER_TOPIC_MAX
+      partitionCount >= PARTITIONS_PER_TOPIC_MAX ||
+      partitionCount > this.config.maxPartitionsPerTopic
     ) {
       return KafkaErrorCode.INVALID_PARTITIONS;
+    }
+    // The same caps as a create: the broker's whole count includes the partitions added here.
+    if (this.partitionsTotal + partitionCount - current.partitionCount > this.config.maxPartitionsPerBroker) {
+      return KafkaErrorCode.POLICY_VIOLATION;
     }
     const before = current.partitionCount;
     // Recorded first, like a create: a crash after this finds the new partitions and opens them empty.

@@ -23,6 +23,25 @@ export const str = (s: string): number[] => [...i16(s.length), ...[...s].map((c)
 export const nullStr = (): number[] => i16(-1);
 export const bytes = (b: number[]): number[] => [...i32(b.length), ...b];
 
+/** Flexible versions: unsigned LEB128 varints, lengths and counts stored plus one (0 = null). */
+export const uv = (v: number): number[] => {
+  const out: number[] = [];
+  let rest = v >>> 0;
+  while (rest >= 0x80) {
+    out.push((rest & 0x7f) | 0x80);
+    rest >>>= 7;
+  }
+  out.push(rest);
+  return out;
+};
+export const cstr = (s: string): number[] => [...uv(s.length + 1), ...[...s].map((c) => c.charCodeAt(0))];
+export const cnullStr = (): number[] => [0];
+export const cbytes = (b: number[]): number[] => [...uv(b.length + 1), ...b];
+/** A compact array's count. */
+export const carr = (count: number): number[] => uv(count + 1);
+/** An empty tagged-field section. */
+export const noTags = (): number[] => [0];
+
 /** Decodes a request body, checking that it used every byte. */
 export function decode<Q, R>(api: KafkaApi<Q, R>, version: number, body: number[]): Q {
   const reader = new KafkaReader(Uint8Array.from(body));

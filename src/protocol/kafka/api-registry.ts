@@ -1,12 +1,19 @@
+import { alterConfigs } from './alter-configs.js';
 import { type RegisteredApi, registerApi } from './api.js';
 import { apiVersions } from './api-versions.js';
+import { createPartitions } from './create-partitions.js';
 import { createTopics } from './create-topics.js';
+import { deleteGroups } from './delete-groups.js';
 import { deleteTopics } from './delete-topics.js';
+import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeGroups } from './describe-groups.js';
+import { describeLogDirs } from './describe-log-dirs.js';
+import { electLeaders } from './elect-leaders.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
 import { heartbeat } from './heartbeat.js';
+import { incrementalAlterConfigs } from './incremental-alter-configs.js';
 import { initProducerId } from './init-producer-id.js';
 import { joinGroup } from './join-group.js';
 import { leaveGroup } from './leave-group.js';
@@ -41,6 +48,13 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(deleteTopics),
   registerApi(initProducerId),
   registerApi(describeConfigs),
+  registerApi(alterConfigs),
+  registerApi(describeLogDirs),
+  registerApi(createPartitions),
+  registerApi(deleteGroups),
+  registerApi(electLeaders),
+  registerApi(incrementalAlterConfigs),
+  registerApi(describeCluster),
 ];
 
 /** Lookup by API key (at most a few dozen keys: a dense array). */

@@ -1,0 +1,118 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import {
+  type AlterOutcome,
+  alterResource,
+  ConfigOperation,
+  duplicateResources,
+  resourceKey,
+} from './config-alteration.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
+import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
+
+/**
+ * AlterConfigs (key 33), versions 0–2 (flexible from 2). Replaces a topic's
+ * whole set of settings, as Kafka does: a setting the request does not name
+ * goes back to the broker's default for topics. validate_only checks and
+ * changes nothing. See config-alteration.ts for the rules and error codes.
+ */
+export const alterConfigsRequestDescription: MessageDescription = {
+  name: 'AlterConfigsRequest',
+  validVersions: '0-2',
+  flexibleVersions: '2+',
+  fields: [
+    structs('resources', '0+', [
+      field('resourceType', 'int8', '0+'),
+      field('resourceName', 'string', '0+'),
+      structs('configs', '0+', [
+        field('name', 'string', '0+'),
+        field('value', 'string', '0+', { nullableVersions: '0+' }),
+      ]),
+    ]),
+    field('validateOnly', 'bool', '0+'),
+  ],
+};
+
+/** The response AlterConfigs and IncrementalAlterConfigs share (per resource: error, type, name). */
+export function alterConfigsResponseFields(): MessageDescription['fields'] {
+  return [
+    field('throttleTimeMs', 'int32', '0+'),
+    structs('responses', '0+', [
+      field('errorCode', 'int16', '0+'),
+      field('errorMessage', 'string', '0+', { nullableVersions: '0+' }),
+      field('resourceType', 'int8', '0+'),
+      field('resourceName', 'string', '0+'),
+    ]),
+  ];
+}
+
+export const alterConfigsResponseDescription: MessageDescription = {
+  name: 'AlterConfigsResponse',
+  validVersions: '0-2',
+  flexibleVersions: '2+',
+  fields: alterConfigsResponseFields(),
+};
+
+export interface AlterConfigsRequest {
+  resources: {
+    resourceType: number;
+    resourceName: string;
+    configs: { name: string; value: string | null }[];
+  }[];
+  validateOnly: boolean;
+}
+
+export interface AlterConfigsResourceResponse extends AlterOutcome {
+  resourceType: number;
+  resourceName: string;
+}
+
+export interface AlterConfigsResponse {
+  responses: AlterConfigsResourceResponse[];
+}
+
+const request = messageCodec<AlterConfigsRequest>(alterConfigsRequestDescription);
+const response = messageCodec<AlterConfigsResponse>(alterConfigsResponseDescription);
+
+export const alterConfigs: KafkaApi<AlterConfigsRequest, AlterConfigsResponse> = {
+  apiKey: ApiKey.ALTER_CONFIGS,
+  name: 'AlterConfigs',
+  ...describedVersions(request, response),
+  decode: request.decode,
+  async handle(request, context) {
+    const { engine, config } = context.deps;
+    const tooMany = namesTooManyTopics(request.resources.length, context);
+    const duplicates = duplicateResources(request.resources);
+    const responses: AlterConfigsResourceResponse[] = [];
+    for (const resource of request.resources) {
+      const { resourceType, resourceName } = resource;
+      let outcome: AlterOutcome;
+      if (tooMany) {
+        outcome = { errorCode: REQUEST_LIMIT_ERROR, errorMessage: 'too many resources' };
+      } else if (duplicates.has(resourceKey(resource))) {
+        outcome = {
+          errorCode: KafkaErrorCode.INVALID_REQUEST,
+          errorMessage: 'resource named more than once',
+        };
+      } else {
+        const changes = resource.configs.map((c) => ({
+          name: c.name,
+          operation: ConfigOperation.SET,
+          value: c.value,
+        }));
+        outcome = await alterResource(
+          engine,
+          config.topicDefaults,
+          config.nodeId,
+          { resourceType, resourceName, changes },
+          false,
+          request.validateOnly,
+        );
+      }
+      responses.push({ resourceType, resourceName, ...outcome });
+    }
+    return { responses };
+  },
+  encode: response.encode,
+};

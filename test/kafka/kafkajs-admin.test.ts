@@ -1,0 +1,134 @@
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type Broker, startBroker } from '../../src/server/broker.js';
+import { testBrokerConfig } from '../support/engine-fixture.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+/**
+ * kafkajs 2.2.4's admin client against the real broker: each admin call it
+ * offers that this broker serves, checked by what the broker then does (the
+ * topic's config as described back, the partitions Metadata lists, the
+ * group's offsets gone), not only by the call resolving.
+ */
+describe('kafkajs admin on the real broker', () => {
+  let broker: Broker | null = null;
+  const temp = makeTempDir('kafkajs-admin');
+  afterEach(async () => {
+    await broker?.stop();
+    broker = null;
+  });
+  afterAll(() => temp.cleanup());
+
+  const client = (port: number) =>
+    new Kafka({
+      clientId: 'admin-test',
+      brokers: [`127.0.0.1:${port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2, initialRetryTime: 100 },
+    });
+
+  it('alters, describes and validates topic configs, adds partitions, and deletes a group with its offsets', async () => {
+    broker = await startBroker(testBrokerConfig(temp.dir), { http: false });
+    const kafka = client(broker.kafkaPort);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 2 }] });
+
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: 'orders',
+            configEntries: [
+              { name: 'retention.ms', value: '3600000' },
+              { name: 'cleanup.policy', value: 'compact' },
+            ],
+          },
+        ],
+      });
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: 'orders',
+            configNames: ['retention.ms', 'cleanup.policy'],
+          },
+        ],
+      });
+      const entries = described.resources[0]?.configEntries ?? [];
+      expect(Object.fromEntries(entries.map((e) => [e.configName, e.configValue]))).toEqual({
+        'retention.ms': '3600000',
+        'cleanup.policy': 'compact',
+      });
+
+      // validateOnly checks and changes nothing; a bad value is refused with INVALID_CONFIG naming it.
+      await admin.alterConfigs({
+        validateOnly: true,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: 'orders',
+            configEntries: [{ name: 'retention.ms', value: '1' }],
+          },
+        ],
+      });
+      expect(broker.engine.describeTopic('orders')?.config.retentionMs).toBe(3_600_000);
+      await expect(
+        admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: 'orders',
+              configEntries: [{ name: 'segment.bytes', value: 'big' }],
+            },
+          ],
+        }),
+      ).rejects.toMatchObject({ type: 'INVALID_CONFIG' });
+      await expect(
+        admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: 'orders',
+              configEntries: [{ name: 'no.such', value: '1' }],
+            },
+          ],
+        }),
+      ).rejects.toMatchObject({ type: 'INVALID_CONFIG' });
+
+      await admin.createPartitions({ topicPartitions: [{ topic: 'orders', count: 5 }] });
+      const metadata = await admin.fetchTopicMetadata({ topics: ['orders'] });
+      expect(metadata.topics[0]?.partitions).toHaveLength(5);
+      await expect(
+        admin.createPartitions({ topicPartitions: [{ topic: 'orders', count: 3 }] }),
+      ).rejects.toMatchObject({ type: 'INVALID_PARTITIONS' });
+
+      // A group with committed offsets and no members: fetched whole, then deleted with its offsets.
+      await admin.setOffsets({
+        groupId: 'billing',
+        topic: 'orders',
+        partitions: [
+          { partition: 0, offset: '0' },
+          { partition: 1, offset: '0' },
+        ],
+      });
+      const offsets = await admin.fetchOffsets({ groupId: 'billing', topics: ['orders'] });
+      expect(offsets[0]?.partitions.map((p) => p.partition).sort()).toEqual([0, 1, 2, 3, 4]);
+      const groups = await admin.listGroups();
+      expect(groups.groups.map((g) => g.groupId)).toContain('billing');
+      const deleted = await admin.deleteGroups(['billing']);
+      expect(deleted).toEqual([expect.objectContaining({ groupId: 'billing', errorCode: 0 })]);
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain('billing');
+      await expect(admin.deleteGroups(['billing'])).rejects.toMatchObject({
+        name: 'KafkaJSDeleteGroupsError',
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
+});
