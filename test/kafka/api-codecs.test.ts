@@ -91,7 +91,7 @@ describe('Kafka API codecs (byte vectors from the message schemas)', () => {
       ...i64(10),
       ...i32(65536),
     ];
-    expect(decode(fetch, 4, v4)).toEqual({
+    expect(decode(fetch, 4, v4)).toMatchObject({
       maxWaitMs: 500,
       minBytes: 1,
       maxBytes: 1048576,

@@ -72,7 +72,7 @@ describe('Kafka listener', () => {
     expect(reader.int16()).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
     const apis = reader.array((r) => ({ key: r.int16(), min: r.int16(), max: r.int16() }));
     expect(apis).toContainEqual({ key: ApiKey.API_VERSIONS, min: 0, max: 4 });
-    expect(apis).toContainEqual({ key: ApiKey.PRODUCE, min: 0, max: 7 });
+    expect(apis).toContainEqual({ key: ApiKey.PRODUCE, min: 0, max: 9 });
     expect(reader.remaining()).toBe(0);
     wire.close();
   });

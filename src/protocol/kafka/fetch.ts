@@ -2,32 +2,105 @@ import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Offset } from '../../common/offset.js';
 import type { FetchPartitionRequest } from '../../engine/engine-api.js';
 import { anyBatchInCodec, CompressionCodec } from '../../record/batch-header.js';
-import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs, tagged } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
+import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /** Fetch versions below this are answered UNSUPPORTED_COMPRESSION_TYPE instead of zstd batches (KIP-110). */
 const FIRST_ZSTD_VERSION = 10;
 
-import type { KafkaReader } from './primitives.js';
-import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
-
 /**
- * Fetch (key 1), versions 4–11. Grammar (non-flexible):
- *   Request:  replica_id INT32, max_wait_ms INT32, min_bytes INT32, max_bytes INT32,
- *             isolation_level INT8, session_id INT32 (v7+), session_epoch INT32 (v7+),
- *             topics [topic STRING, partitions [partition INT32,
- *               current_leader_epoch INT32 (v9+), fetch_offset INT64,
- *               log_start_offset INT64 (v5+), partition_max_bytes INT32]],
- *             forgotten_topics_data [topic STRING, partitions [INT32]] (v7+),
- *             rack_id STRING (v11+)
- *   Response: throttle_time_ms INT32, error_code INT16 (v7+), session_id INT32 (v7+),
- *             responses [topic STRING, partitions [partition_index INT32, error_code INT16,
- *               high_watermark INT64, last_stable_offset INT64, log_start_offset INT64 (v5+),
- *               aborted_transactions NULLABLE [producer_id INT64, first_offset INT64],
- *               preferred_read_replica INT32 (v11+), records NULLABLE_BYTES]]
- * No fetch sessions: session id 0 always (a full fetch each time). The
- * long-poll (max_wait_ms, min_bytes) is held by the shards. Records go to the
- * socket as views of what the shards returned, without a copy.
+ * Fetch (key 1), versions 4–12 (flexible from 12). No fetch sessions: the
+ * answer's session id is always 0, so every fetch is a full one, which
+ * KIP-227 lets a broker choose (clients then keep sending full fetches);
+ * forgotten topics only matter within a session. The long-poll (max_wait_ms,
+ * min_bytes) is held by the shards. Records go to the socket as views of what
+ * the shards returned, without a copy. One replica: current_leader_epoch,
+ * last_fetched_epoch and the rack id are read and not used, the preferred
+ * read replica is always -1 (this broker), and no diverging epoch, current
+ * leader or snapshot id is ever sent. Both isolation levels read the same
+ * (no transactions), so aborted_transactions is always null.
  */
+export const fetchRequestDescription: MessageDescription = {
+  name: 'FetchRequest',
+  validVersions: '4-12',
+  flexibleVersions: '12+',
+  fields: [
+    field('replicaId', 'int32', '0+'),
+    field('maxWaitMs', 'int32', '0+'),
+    field('minBytes', 'int32', '0+'),
+    field('maxBytes', 'int32', '3+', { default: 0x7fffffff }),
+    field('isolationLevel', 'int8', '4+'),
+    field('sessionId', 'int32', '7+'),
+    field('sessionEpoch', 'int32', '7+', { default: -1 }),
+    structs('topics', '0+', [
+      field('topic', 'string', '0+'),
+      structs('partitions', '0+', [
+        field('partition', 'int32', '0+'),
+        field('currentLeaderEpoch', 'int32', '9+', { default: -1 }),
+        field('fetchOffset', 'int64', '0+'),
+        field('lastFetchedEpoch', 'int32', '12+', { default: -1 }),
+        field('logStartOffset', 'int64', '5+', { default: -1 }),
+        field('partitionMaxBytes', 'int32', '0+'),
+      ]),
+    ]),
+    structs('forgottenTopicsData', '7+', [
+      field('topic', 'string', '7+'),
+      field('partitions', '[]int32', '7+'),
+    ]),
+    field('rackId', 'string', '11+'),
+    tagged('clusterId', 'string', '12+', 0, { nullableVersions: '12+', default: null }),
+  ],
+};
+
+export const fetchResponseDescription: MessageDescription = {
+  name: 'FetchResponse',
+  validVersions: '4-12',
+  flexibleVersions: '12+',
+  fields: [
+    field('throttleTimeMs', 'int32', '1+'),
+    field('errorCode', 'int16', '7+'),
+    field('sessionId', 'int32', '7+'),
+    structs('topics', '0+', [
+      field('topic', 'string', '0+'),
+      structs('partitions', '0+', [
+        field('partition', 'int32', '0+'),
+        field('errorCode', 'int16', '0+'),
+        field('highWatermark', 'int64', '0+'),
+        field('lastStableOffset', 'int64', '4+', { default: -1 }),
+        field('logStartOffset', 'int64', '5+', { default: -1 }),
+        tagged('divergingEpoch', 'struct', '12+', 0, {
+          fields: [
+            field('epoch', 'int32', '12+', { default: -1 }),
+            field('endOffset', 'int64', '12+', { default: -1 }),
+          ],
+        }),
+        tagged('currentLeader', 'struct', '12+', 1, {
+          fields: [
+            field('leaderId', 'int32', '12+', { default: -1 }),
+            field('leaderEpoch', 'int32', '12+', { default: -1 }),
+          ],
+        }),
+        tagged('snapshotId', 'struct', '12+', 2, {
+          fields: [
+            field('endOffset', 'int64', '12+', { default: -1 }),
+            field('epoch', 'int32', '12+', { default: -1 }),
+          ],
+        }),
+        structs(
+          'abortedTransactions',
+          '4+',
+          [field('producerId', 'int64', '4+'), field('firstOffset', 'int64', '4+')],
+          { nullableVersions: '4+', default: null },
+        ),
+        field('preferredReadReplica', 'int32', '11+', { default: -1 }),
+        field('records', 'records', '0+', { nullableVersions: '0+' }),
+      ]),
+    ]),
+  ],
+};
+
 export interface FetchRequestData {
   maxWaitMs: number;
   minBytes: number;
@@ -51,36 +124,15 @@ export interface FetchResponseData {
   topics: { topic: string; partitions: FetchPartitionData[] }[];
 }
 
+const request = messageCodec<FetchRequestData>(fetchRequestDescription);
+const response = messageCodec<FetchResponseData>(fetchResponseDescription);
+
 export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
   apiKey: ApiKey.FETCH,
   name: 'Fetch',
-  minVersion: 4,
-  maxVersion: 11,
-  firstFlexibleVersion: NOT_FLEXIBLE,
-  decode(reader, version) {
-    reader.int32(); // replica_id: consumers send -1; followers do not exist here
-    const maxWaitMs = reader.int32();
-    const minBytes = reader.int32();
-    const maxBytes = reader.int32();
-    reader.int8(); // isolation_level: no transactions, so both levels read the same
-    if (version >= 7) {
-      reader.int32(); // session_id
-      reader.int32(); // session_epoch
-    }
-    const topics = reader.array((r) => ({
-      topic: r.string(),
-      partitions: r.array((p) => {
-        const partition = p.int32();
-        if (version >= 9) p.int32(); // current_leader_epoch
-        const fetchOffset = p.int64();
-        if (version >= 5) p.int64(); // log_start_offset (followers only)
-        return { partition, fetchOffset, partitionMaxBytes: p.int32() };
-      }),
-    }));
-    if (version >= 7) skipForgottenTopics(reader);
-    if (version >= 11) reader.string(); // rack_id
-    return { maxWaitMs, minBytes, maxBytes, topics };
-  },
+  ...describedVersions(request, response),
+  decode: request.decode,
+
   async handle(request, context) {
     const config = context.deps.config;
     if (namesTooManyPartitions(request.topics, context)) return refusedFetch(request);
@@ -148,20 +200,7 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
       })),
     };
   },
-  encode(writer, response, version) {
-    writer.int32(0); // throttle_time_ms
-    if (version >= 7) writer.int16(KafkaErrorCode.NONE).int32(0); // error_code, session_id
-    writer.array(response.topics, (w, topic) => {
-      w.string(topic.topic);
-      w.array(topic.partitions, (pw, p) => {
-        pw.int32(p.partition).int16(p.errorCode).int64(p.highWatermark).int64(p.lastStableOffset);
-        if (version >= 5) pw.int64(p.logStartOffset);
-        pw.int32(-1); // aborted_transactions: null (no transactions)
-        if (version >= 11) pw.int32(-1); // preferred_read_replica: none
-        pw.bytesView(p.records);
-      });
-    });
-  },
+  encode: response.encode,
 };
 
 /** A fetch naming more partitions than one request may: every partition answers INVALID_REQUEST. */
@@ -180,13 +219,4 @@ function refusedFetch(request: FetchRequestData): FetchResponseData {
       })),
     })),
   };
-}
-
-/** forgotten_topics_data only matters with fetch sessions, which this broker does not keep. */
-function skipForgottenTopics(reader: KafkaReader): void {
-  reader.array((r) => {
-    r.string();
-    r.array((p) => p.int32());
-    return null;
-  });
 }

@@ -1,19 +1,18 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Acks } from '../../engine/engine-api.js';
 import { batchCodec, CompressionCodec } from '../../record/batch-header.js';
-import { ApiKey, type KafkaApi, type KafkaRequestContext, NOT_FLEXIBLE } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi, type KafkaRequestContext } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
- * Produce (key 0), versions 0–7, of which 0–2 are advertised but refused.
- * Grammar (non-flexible):
- *   Request:  transactional_id NULLABLE_STRING, acks INT16, timeout_ms INT32,
- *             topic_data [name STRING, partition_data [index INT32, records NULLABLE_BYTES]]
- *   Response: responses [name STRING, partition_responses [index INT32, error_code INT16,
- *               base_offset INT64, log_append_time_ms INT64, log_start_offset INT64 (v5+)]],
- *             throttle_time_ms INT32
- * Versions 3–7 differ only by log_start_offset (v5+) and by what the broker
- * promises about errors, so one decoder and encoder serve them all.
+ * Produce (key 0), versions 0–9 (flexible from 9), of which 0–2 are
+ * advertised but refused. Versions 3–9 differ in layout only by
+ * log_start_offset (v5+), record_errors and error_message (v8+, KIP-467;
+ * none is sent: a refused batch is refused whole with its error code) and
+ * the flexible encoding (v9), and otherwise by what the broker promises
+ * about errors.
  *
  * Versions 0–2 (no transactional_id; v0 has no log_append_time_ms and no
  * throttle_time_ms, v1 adds the throttle, v2 the append time) are decoded
@@ -30,6 +29,48 @@ const FIRST_ZSTD_VERSION = 7;
 
 /** Versions below this are advertised (for librdkafka's compression probe) but answered UNSUPPORTED_VERSION. */
 export const FIRST_SERVED_VERSION = 3;
+
+export const produceRequestDescription: MessageDescription = {
+  name: 'ProduceRequest',
+  validVersions: '0-9',
+  flexibleVersions: '9+',
+  fields: [
+    field('transactionalId', 'string', '3+', { nullableVersions: '3+', default: null }),
+    field('acks', 'int16', '0+'),
+    field('timeoutMs', 'int32', '0+'),
+    structs('topics', '0+', [
+      field('name', 'string', '0+'),
+      structs('partitions', '0+', [
+        field('index', 'int32', '0+'),
+        field('records', 'records', '0+', { nullableVersions: '0+' }),
+      ]),
+    ]),
+  ],
+};
+
+export const produceResponseDescription: MessageDescription = {
+  name: 'ProduceResponse',
+  validVersions: '0-9',
+  flexibleVersions: '9+',
+  fields: [
+    structs('topics', '0+', [
+      field('name', 'string', '0+'),
+      structs('partitions', '0+', [
+        field('index', 'int32', '0+'),
+        field('errorCode', 'int16', '0+'),
+        field('baseOffset', 'int64', '0+'),
+        field('logAppendTimeMs', 'int64', '2+', { default: -1 }),
+        field('logStartOffset', 'int64', '5+', { default: -1 }),
+        structs('recordErrors', '8+', [
+          field('batchIndex', 'int32', '8+'),
+          field('batchIndexErrorMessage', 'string', '8+', { nullableVersions: '8+', default: null }),
+        ]),
+        field('errorMessage', 'string', '8+', { nullableVersions: '8+', default: null }),
+      ]),
+    ]),
+    field('throttleTimeMs', 'int32', '1+'),
+  ],
+};
 
 export interface ProducePartitionData {
   index: number;
@@ -84,23 +125,14 @@ async function producePartition(
   };
 }
 
+const request = messageCodec<ProduceRequest>(produceRequestDescription);
+const response = messageCodec<ProduceResponse>(produceResponseDescription);
+
 export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.PRODUCE,
   name: 'Produce',
-  minVersion: 0,
-  maxVersion: 7,
-  firstFlexibleVersion: NOT_FLEXIBLE,
-  decode(reader, version) {
-    return {
-      transactionalId: version >= FIRST_SERVED_VERSION ? reader.nullableString() : null,
-      acks: reader.int16(),
-      timeoutMs: reader.int32(),
-      topics: reader.array((r) => ({
-        name: r.string(),
-        partitions: r.array((p) => ({ index: p.int32(), records: p.nullableBytes() })),
-      })),
-    };
-  },
+  ...describedVersions(request, response),
+  decode: request.decode,
   async handle(request, context) {
     const acks = request.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
@@ -153,15 +185,5 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
       clearTimeout(timer);
     }
   },
-  encode(writer, response, version) {
-    writer.array(response.topics, (w, topic) => {
-      w.string(topic.name);
-      w.array(topic.partitions, (pw, partition) => {
-        pw.int32(partition.index).int16(partition.errorCode).int64(partition.baseOffset);
-        if (version >= 2) pw.int64(partition.logAppendTimeMs);
-        if (version >= 5) pw.int64(partition.logStartOffset);
-      });
-    });
-    if (version >= 1) writer.int32(0);
-  },
+  encode: response.encode,
 };
