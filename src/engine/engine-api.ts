@@ -81,7 +81,7 @@ export interface TopicDescription {
 }
 
 /** Timestamps ListOffsets gives special meaning to. */
-export const ListOffsetsTimestamp = { LATEST: -1, EARLIEST: -2 } as const;
+export const ListOffsetsTimestamp = { LATEST: -1, EARLIEST: -2, MAX_TIMESTAMP: -3 } as const;
 
 export interface Engine {
   produce(topic: string, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome>;

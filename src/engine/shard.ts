@@ -10,6 +10,7 @@ import type { CleanOutcome } from '../storage/log-cleaner.js';
 import { partitionDir } from '../storage/partition-dirs.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import { BufferedProduces } from './buffered-produces.js';
+import { ListOffsetsTimestamp } from './engine-api.js';
 import { LogCleanerThread } from './log-cleaner-thread.js';
 import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
 import { rebuildProducerState } from './producer-state-rebuild.js';
@@ -431,7 +432,10 @@ export class Shard {
     } else if (timestampMs === -2) {
       offset = partition.log.logStartOffset;
     } else {
-      const found = partition.log.offsetForTimestamp(timestampMs);
+      const found =
+        timestampMs === ListOffsetsTimestamp.MAX_TIMESTAMP
+          ? partition.log.offsetOfMaxTimestamp()
+          : partition.log.offsetForTimestamp(timestampMs);
       if (found !== null) {
         offset = found.offset;
         foundTimestampMs = found.timestampMs;

@@ -463,6 +463,19 @@ export class PartitionLog implements SyncTarget {
   }
 
   /**
+   * The batch holding the greatest timestamp (ListOffsets' -3, KIP-734): its base offset and that
+   * timestamp, from the segments' time indexes; null when no batch has a timestamp.
+   */
+  offsetOfMaxTimestamp(): { offset: number; timestampMs: number } | null {
+    let maxTimestampMs = -1;
+    for (const segment of this.segments) {
+      if (segment.timeIndex.maxTimestampMs > maxTimestampMs)
+        maxTimestampMs = segment.timeIndex.maxTimestampMs;
+    }
+    return maxTimestampMs < 0 ? null : this.offsetForTimestamp(maxTimestampMs);
+  }
+
+  /**
    * Deletes whole closed segments past retention.ms or beyond retention.bytes; never the active one.
    * A topic with cleanup.policy=compact alone keeps every segment (the cleaner bounds it instead).
    */

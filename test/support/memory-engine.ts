@@ -136,7 +136,9 @@ export class MemoryEngine implements Engine {
     }
     if (timestampMs === -1) return { errorCode: 0, offset: target.logEndOffset as Offset, timestampMs: -1 };
     if (timestampMs === -2) return { errorCode: 0, offset: 0 as Offset, timestampMs: -1 };
-    const batch = target.batches.find((b) => b.maxTimestampMs >= timestampMs);
+    const wantedMs =
+      timestampMs === -3 ? Math.max(-1, ...target.batches.map((b) => b.maxTimestampMs)) : timestampMs;
+    const batch = wantedMs < 0 ? undefined : target.batches.find((b) => b.maxTimestampMs >= wantedMs);
     return batch === undefined
       ? { errorCode: 0, offset: -1 as Offset, timestampMs: -1 }
       : { errorCode: 0, offset: batch.baseOffset as Offset, timestampMs: batch.maxTimestampMs };

@@ -1,56 +1,130 @@
+import type { TopicConfig } from '../../common/broker-config.js';
 import { ConfigError } from '../../common/errors.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
-import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
+import { describeTopicConfig } from '../../common/topic-config-table.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs, tagged } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 import { topicConfigFromKafka } from './topic-config-keys.js';
+import { topicUuid } from './topic-id.js';
 
 /**
- * CreateTopics (key 19), versions 0–3. Grammar (non-flexible):
- *   Request:  topics [name STRING, num_partitions INT32, replication_factor INT16,
- *               assignments [partition_index INT32, broker_ids [INT32]],
- *               configs [name STRING, value NULLABLE_STRING]],
- *             timeout_ms INT32, validate_only BOOLEAN (v1+)
- *   Response: throttle_time_ms INT32 (v2+),
- *             topics [name STRING, error_code INT16, error_message NULLABLE_STRING (v1+)]
- * One broker: replication factor must be 1 or -1 (default); -1 partitions
- * means the broker's default; manual assignments are not supported.
+ * CreateTopics (key 19), versions 0–7 (flexible from 5). One broker:
+ * replication factor must be 1 or -1 (v4+: the broker's default, 1); -1
+ * partitions means the broker's default; manual assignments are not
+ * supported. v5+ answers the topic's partition count, replication factor
+ * and every config with its source; v7+ its topic id (topic-id.ts).
  */
+export const createTopicsRequestDescription: MessageDescription = {
+  name: 'CreateTopicsRequest',
+  validVersions: '0-7',
+  flexibleVersions: '5+',
+  fields: [
+    structs('topics', '0+', [
+      field('name', 'string', '0+'),
+      field('numPartitions', 'int32', '0+'),
+      field('replicationFactor', 'int16', '0+'),
+      structs('assignments', '0+', [
+        field('partitionIndex', 'int32', '0+'),
+        field('brokerIds', '[]int32', '0+'),
+      ]),
+      structs('configs', '0+', [
+        field('name', 'string', '0+'),
+        field('value', 'string', '0+', { nullableVersions: '0+' }),
+      ]),
+    ]),
+    field('timeoutMs', 'int32', '0+'),
+    field('validateOnly', 'bool', '1+'),
+  ],
+};
+
+export const createTopicsResponseDescription: MessageDescription = {
+  name: 'CreateTopicsResponse',
+  validVersions: '0-7',
+  flexibleVersions: '5+',
+  fields: [
+    field('throttleTimeMs', 'int32', '2+'),
+    structs('topics', '0+', [
+      field('name', 'string', '0+'),
+      field('topicId', 'uuid', '7+'),
+      field('errorCode', 'int16', '0+'),
+      field('errorMessage', 'string', '1+', { nullableVersions: '0+', default: null }),
+      tagged('topicConfigErrorCode', 'int16', '5+', 0),
+      field('numPartitions', 'int32', '5+', { default: -1 }),
+      field('replicationFactor', 'int16', '5+', { default: -1 }),
+      structs(
+        'configs',
+        '5+',
+        [
+          field('name', 'string', '5+'),
+          field('value', 'string', '5+', { nullableVersions: '5+' }),
+          field('readOnly', 'bool', '5+'),
+          field('configSource', 'int8', '5+', { default: -1 }),
+          field('isSensitive', 'bool', '5+'),
+        ],
+        { nullableVersions: '5+', default: null },
+      ),
+    ]),
+  ],
+};
+
 export interface CreateTopicsRequest {
   topics: {
     name: string;
     numPartitions: number;
     replicationFactor: number;
-    assignmentCount: number;
+    assignments: unknown[];
     configs: { name: string; value: string | null }[];
   }[];
   validateOnly: boolean;
 }
 
-export interface CreateTopicsResponse {
-  topics: { name: string; errorCode: number; errorMessage: string | null }[];
+export interface CreatedTopicConfig {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
 }
+
+export interface CreatedTopic {
+  name: string;
+  errorCode: number;
+  errorMessage: string | null;
+  topicId?: Uint8Array;
+  numPartitions?: number;
+  replicationFactor?: number;
+  configs?: CreatedTopicConfig[] | null;
+}
+
+export interface CreateTopicsResponse {
+  topics: CreatedTopic[];
+}
+
+/** Kafka's DescribeConfigs config_source values used here. */
+const CONFIG_SOURCE_TOPIC = 1;
+const CONFIG_SOURCE_DEFAULT = 5;
+
+function configsOf(topicConfig: TopicConfig, defaults: TopicConfig): CreatedTopicConfig[] {
+  return describeTopicConfig(topicConfig, defaults).map((entry) => ({
+    name: entry.name,
+    value: entry.value,
+    readOnly: entry.readOnly,
+    configSource: entry.source === 'DEFAULT_CONFIG' ? CONFIG_SOURCE_DEFAULT : CONFIG_SOURCE_TOPIC,
+    isSensitive: false,
+  }));
+}
+
+const request = messageCodec<CreateTopicsRequest>(createTopicsRequestDescription);
+const response = messageCodec<CreateTopicsResponse>(createTopicsResponseDescription);
 
 export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> = {
   apiKey: ApiKey.CREATE_TOPICS,
   name: 'CreateTopics',
-  minVersion: 0,
-  maxVersion: 3,
-  firstFlexibleVersion: NOT_FLEXIBLE,
-  decode(reader, version) {
-    const topics = reader.array((r) => ({
-      name: r.string(),
-      numPartitions: r.int32(),
-      replicationFactor: r.int16(),
-      assignmentCount: r.array((a) => {
-        a.int32();
-        a.array((b) => b.int32());
-        return null;
-      }).length,
-      configs: r.array((c) => ({ name: c.string(), value: c.nullableString() })),
-    }));
-    reader.int32(); // timeout_ms
-    return { topics, validateOnly: version >= 1 ? reader.boolean() : false };
-  },
+  ...describedVersions(request, response),
+  decode: request.decode,
+
   async handle(request, context) {
     const { engine, config } = context.deps;
     const results = [];
@@ -76,7 +150,7 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
         );
         continue;
       }
-      if (topic.assignmentCount > 0) {
+      if (topic.assignments.length > 0) {
         results.push(fail(KafkaErrorCode.INVALID_REQUEST, 'manual replica assignment is not supported'));
         continue;
       }
@@ -101,26 +175,36 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
         results.push(
           exists
             ? fail(KafkaErrorCode.TOPIC_ALREADY_EXISTS, 'topic exists')
-            : { name: topic.name, errorCode: 0, errorMessage: null },
+            : {
+                name: topic.name,
+                errorCode: KafkaErrorCode.NONE,
+                errorMessage: null,
+                numPartitions: partitions,
+                replicationFactor: 1,
+                configs: configsOf({ ...config.topicDefaults, ...topicConfig }, config.topicDefaults),
+              },
         );
         continue;
       }
       const errorCode = await engine.createTopic(topic.name, partitions, topicConfig);
-      results.push({
-        name: topic.name,
-        errorCode,
-        errorMessage: errorCode === KafkaErrorCode.NONE ? null : describeCreateError(errorCode),
-      });
+      const created = errorCode === KafkaErrorCode.NONE ? engine.describeTopic(topic.name) : undefined;
+      results.push(
+        created === undefined
+          ? fail(errorCode || KafkaErrorCode.UNKNOWN_SERVER_ERROR, describeCreateError(errorCode))
+          : {
+              name: topic.name,
+              errorCode,
+              errorMessage: null,
+              topicId: topicUuid(created.topicId),
+              numPartitions: created.partitionCount,
+              replicationFactor: 1,
+              configs: configsOf(created.config, config.topicDefaults),
+            },
+      );
     }
     return { topics: results };
   },
-  encode(writer, response, version) {
-    if (version >= 2) writer.int32(0);
-    writer.array(response.topics, (w, topic) => {
-      w.string(topic.name).int16(topic.errorCode);
-      if (version >= 1) w.nullableString(topic.errorMessage);
-    });
-  },
+  encode: response.encode,
 };
 
 function describeCreateError(code: number): string {

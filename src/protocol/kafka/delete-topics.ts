@@ -1,41 +1,107 @@
-import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
+import { isZeroUuid, topicByUuid, topicUuid } from './topic-id.js';
 
 /**
- * DeleteTopics (key 20), versions 0–1. Grammar (non-flexible):
- *   Request:  topic_names [STRING], timeout_ms INT32
- *   Response: throttle_time_ms INT32 (v1+), responses [name STRING, error_code INT16]
+ * DeleteTopics (key 20), versions 0–6 (flexible from 4). v0–5 name topics;
+ * v6 names each by name or by topic id (topic-id.ts), and is answered with
+ * both; an id no topic has is UNKNOWN_TOPIC_ID. v5+ carries an error message.
  */
+export const deleteTopicsRequestDescription: MessageDescription = {
+  name: 'DeleteTopicsRequest',
+  validVersions: '0-6',
+  flexibleVersions: '4+',
+  fields: [
+    structs('topics', '6+', [
+      field('name', 'string', '6+', { nullableVersions: '6+', default: null }),
+      field('topicId', 'uuid', '6+'),
+    ]),
+    field('names', '[]string', '0-5'),
+    field('timeoutMs', 'int32', '0+'),
+  ],
+};
+
+export const deleteTopicsResponseDescription: MessageDescription = {
+  name: 'DeleteTopicsResponse',
+  validVersions: '0-6',
+  flexibleVersions: '4+',
+  fields: [
+    field('throttleTimeMs', 'int32', '1+'),
+    structs('topics', '0+', [
+      field('name', 'string', '0+', { nullableVersions: '6+' }),
+      field('topicId', 'uuid', '6+'),
+      field('errorCode', 'int16', '0+'),
+      field('errorMessage', 'string', '5+', { nullableVersions: '5+', default: null }),
+    ]),
+  ],
+};
+
 export interface DeleteTopicsRequest {
+  /** v0–5. */
   names: string[];
+  /** v6+. */
+  topics: { name: string | null; topicId: Uint8Array }[];
+}
+
+export interface DeletedTopic {
+  name: string | null;
+  topicId?: Uint8Array;
+  errorCode: number;
+  errorMessage?: string | null;
 }
 
 export interface DeleteTopicsResponse {
-  topics: { name: string; errorCode: number }[];
+  topics: DeletedTopic[];
 }
+
+const request = messageCodec<DeleteTopicsRequest>(deleteTopicsRequestDescription);
+const response = messageCodec<DeleteTopicsResponse>(deleteTopicsResponseDescription);
 
 export const deleteTopics: KafkaApi<DeleteTopicsRequest, DeleteTopicsResponse> = {
   apiKey: ApiKey.DELETE_TOPICS,
   name: 'DeleteTopics',
-  minVersion: 0,
-  maxVersion: 1,
-  firstFlexibleVersion: NOT_FLEXIBLE,
-  decode(reader) {
-    const names = reader.array((r) => r.string());
-    reader.int32(); // timeout_ms
-    return { names };
-  },
+  ...describedVersions(request, response),
+  decode: request.decode,
   async handle(request, context) {
-    const topics = [];
-    if (namesTooManyTopics(request.names.length, context)) {
-      return { topics: request.names.map((name) => ({ name, errorCode: REQUEST_LIMIT_ERROR })) };
+    const engine = context.deps.engine;
+    const asked =
+      context.apiVersion >= 6 ? request.topics : request.names.map((name) => ({ name, topicId: null }));
+    if (namesTooManyTopics(asked.length, context)) {
+      return {
+        topics: asked.map((topic) => ({ name: topic.name, errorCode: REQUEST_LIMIT_ERROR })),
+      };
     }
-    for (const name of request.names)
-      topics.push({ name, errorCode: await context.deps.engine.deleteTopic(name) });
+    const topics: DeletedTopic[] = [];
+    for (const topic of asked) {
+      let name = topic.name;
+      if (name === null) {
+        const byId =
+          topic.topicId === null || isZeroUuid(topic.topicId)
+            ? undefined
+            : topicByUuid(engine, topic.topicId);
+        if (byId === undefined) {
+          topics.push({
+            name: null,
+            topicId: topic.topicId ?? undefined,
+            errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID,
+            errorMessage: 'no topic has this id',
+          });
+          continue;
+        }
+        name = byId.name;
+      }
+      const described = engine.describeTopic(name);
+      const errorCode = await engine.deleteTopic(name);
+      topics.push({
+        name,
+        ...(described === undefined ? {} : { topicId: topicUuid(described.topicId) }),
+        errorCode,
+      });
+    }
     return { topics };
   },
-  encode(writer, response, version) {
-    if (version >= 1) writer.int32(0);
-    writer.array(response.topics, (w, topic) => w.string(topic.name).int16(topic.errorCode));
-  },
+  encode: response.encode,
 };

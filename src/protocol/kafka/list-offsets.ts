@@ -1,16 +1,55 @@
-import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
- * ListOffsets (key 2), versions 1–2. Grammar (non-flexible):
- *   Request:  replica_id INT32, isolation_level INT8 (v2+),
- *             topics [name STRING, partitions [partition_index INT32, timestamp INT64]]
- *   Response: throttle_time_ms INT32 (v2+),
- *             topics [name STRING, partitions [partition_index INT32, error_code INT16,
- *               timestamp INT64, offset INT64]]
- * timestamp -1 asks for the log end offset, -2 for the log start offset, and
- * anything else for the first offset whose timestamp is at or after it (time index).
+ * ListOffsets (key 2), versions 1–7 (flexible from 6). timestamp -1 asks for
+ * the log end offset (the high watermark), -2 for the log start offset, -3
+ * (v7+, KIP-734) for the batch holding the greatest timestamp (its base
+ * offset and that timestamp), and anything else for the first batch whose
+ * timestamp is at or after it (time index). v0 (several old-style offsets
+ * per partition) is not served: no client of this decade sends it. The
+ * isolation level reads the same either way (no transactions); the leader
+ * epoch is -1 (unknown), as in Metadata.
  */
+export const listOffsetsRequestDescription: MessageDescription = {
+  name: 'ListOffsetsRequest',
+  validVersions: '1-7',
+  flexibleVersions: '6+',
+  fields: [
+    field('replicaId', 'int32', '0+'),
+    field('isolationLevel', 'int8', '2+'),
+    structs('topics', '0+', [
+      field('name', 'string', '0+'),
+      structs('partitions', '0+', [
+        field('partitionIndex', 'int32', '0+'),
+        field('currentLeaderEpoch', 'int32', '4+', { default: -1 }),
+        field('timestampMs', 'int64', '0+'),
+      ]),
+    ]),
+  ],
+};
+
+export const listOffsetsResponseDescription: MessageDescription = {
+  name: 'ListOffsetsResponse',
+  validVersions: '1-7',
+  flexibleVersions: '6+',
+  fields: [
+    field('throttleTimeMs', 'int32', '2+'),
+    structs('topics', '0+', [
+      field('name', 'string', '0+'),
+      structs('partitions', '0+', [
+        field('partitionIndex', 'int32', '0+'),
+        field('errorCode', 'int16', '0+'),
+        field('timestampMs', 'int64', '1+', { default: -1 }),
+        field('offset', 'int64', '1+', { default: -1 }),
+        field('leaderEpoch', 'int32', '4+', { default: -1 }),
+      ]),
+    ]),
+  ],
+};
+
 export interface ListOffsetsRequest {
   topics: { name: string; partitions: { partitionIndex: number; timestampMs: number }[] }[];
 }
@@ -22,22 +61,14 @@ export interface ListOffsetsResponse {
   }[];
 }
 
+const request = messageCodec<ListOffsetsRequest>(listOffsetsRequestDescription);
+const response = messageCodec<ListOffsetsResponse>(listOffsetsResponseDescription);
+
 export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
   apiKey: ApiKey.LIST_OFFSETS,
   name: 'ListOffsets',
-  minVersion: 1,
-  maxVersion: 2,
-  firstFlexibleVersion: NOT_FLEXIBLE,
-  decode(reader, version) {
-    reader.int32(); // replica_id
-    if (version >= 2) reader.int8(); // isolation_level
-    return {
-      topics: reader.array((r) => ({
-        name: r.string(),
-        partitions: r.array((p) => ({ partitionIndex: p.int32(), timestampMs: p.int64() })),
-      })),
-    };
-  },
+  ...describedVersions(request, response),
+  decode: request.decode,
   async handle(request, context) {
     const engine = context.deps.engine;
     if (namesTooManyPartitions(request.topics, context)) {
@@ -76,13 +107,5 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
       ),
     };
   },
-  encode(writer, response, version) {
-    if (version >= 2) writer.int32(0);
-    writer.array(response.topics, (w, topic) => {
-      w.string(topic.name);
-      w.array(topic.partitions, (pw, p) =>
-        pw.int32(p.partitionIndex).int16(p.errorCode).int64(p.timestampMs).int64(p.offset),
-      );
-    });
-  },
+  encode: response.encode,
 };

@@ -1,32 +1,103 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Engine } from '../../engine/engine-api.js';
-import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { ensureTopic } from './auto-create.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
+import { isZeroUuid, topicByUuid, topicUuid } from './topic-id.js';
 
 /**
- * Metadata (key 3), versions 0–5. Grammar (non-flexible):
- *   Request:  topics [name STRING] (v0: an array, empty = all topics;
- *             v1+: NULLABLE, null = all, empty = none),
- *             allow_auto_topic_creation BOOLEAN (v4+)
- *   Response: throttle_time_ms INT32 (v3+),
- *             brokers [node_id INT32, host STRING, port INT32, rack NULLABLE_STRING (v1+)],
- *             cluster_id NULLABLE_STRING (v2+), controller_id INT32 (v1+),
- *             topics [error_code INT16, name STRING, is_internal BOOLEAN (v1+),
- *               partitions [error_code INT16, partition_index INT32, leader_id INT32,
- *                 replica_nodes [INT32], isr_nodes [INT32], offline_replicas [INT32] (v5+)]]
- * One broker: it is the controller and leads every partition, with itself as
- * the only replica. Host and port are the advertised ones.
+ * Metadata (key 3), versions 0–12 (flexible from 9). One broker: it is the
+ * controller and leads every partition, with itself as the only replica.
+ * Host and port are the advertised ones. v0: an empty topic list means all
+ * topics; v1+: null means all, empty none. v10+ topics carry ids
+ * (topic-id.ts) and v12 may ask by id alone (name null), answered with the
+ * name, or UNKNOWN_TOPIC_ID. The leader epoch (v7+) is -1, unknown, so
+ * clients skip epoch validation (no OffsetForLeaderEpoch here). Authorized
+ * operations (v8+) are -2147483648 unless asked for; when asked, every
+ * operation (no ACLs exist).
  */
-export interface MetadataRequest {
-  /** null: every topic. */
-  topics: string[] | null;
+export const metadataRequestDescription: MessageDescription = {
+  name: 'MetadataRequest',
+  validVersions: '0-12',
+  flexibleVersions: '9+',
+  fields: [
+    structs(
+      'topics',
+      '0+',
+      [field('topicId', 'uuid', '10+'), field('name', 'string', '0+', { nullableVersions: '10+' })],
+      { nullableVersions: '1+' },
+    ),
+    field('allowAutoTopicCreation', 'bool', '4+', { default: true }),
+    field('includeClusterAuthorizedOperations', 'bool', '8-10'),
+    field('includeTopicAuthorizedOperations', 'bool', '8+'),
+  ],
+};
+
+const NOT_REQUESTED = -2147483648;
+
+export const metadataResponseDescription: MessageDescription = {
+  name: 'MetadataResponse',
+  validVersions: '0-12',
+  flexibleVersions: '9+',
+  fields: [
+    field('throttleTimeMs', 'int32', '3+'),
+    structs('brokers', '0+', [
+      field('nodeId', 'int32', '0+'),
+      field('host', 'string', '0+'),
+      field('port', 'int32', '0+'),
+      field('rack', 'string', '1+', { nullableVersions: '1+', default: null }),
+    ]),
+    field('clusterId', 'string', '2+', { nullableVersions: '2+', default: null }),
+    field('controllerId', 'int32', '1+', { default: -1 }),
+    structs('topics', '0+', [
+      field('errorCode', 'int16', '0+'),
+      field('name', 'string', '0+', { nullableVersions: '12+' }),
+      field('topicId', 'uuid', '10+'),
+      field('isInternal', 'bool', '1+'),
+      structs('partitions', '0+', [
+        field('errorCode', 'int16', '0+'),
+        field('partitionIndex', 'int32', '0+'),
+        field('leaderId', 'int32', '0+'),
+        field('leaderEpoch', 'int32', '7+', { default: -1 }),
+        field('replicaNodes', '[]int32', '0+'),
+        field('isrNodes', '[]int32', '0+'),
+        field('offlineReplicas', '[]int32', '5+'),
+      ]),
+      field('topicAuthorizedOperations', 'int32', '8+', { default: NOT_REQUESTED }),
+    ]),
+    field('clusterAuthorizedOperations', 'int32', '8-10', { default: NOT_REQUESTED }),
+  ],
+};
+
+/** Every topic operation (Kafka's AclOperation bits READ..ALTER_CONFIGS but CLUSTER_ACTION), as no ACLs exist. */
+const ALL_TOPIC_OPERATIONS =
+  (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+/** Every cluster operation (CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE). */
+const ALL_CLUSTER_OPERATIONS = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
+interface MetadataRequestWire {
+  topics: { topicId: Uint8Array; name: string | null }[] | null;
   allowAutoTopicCreation: boolean;
+  includeClusterAuthorizedOperations: boolean;
+  includeTopicAuthorizedOperations: boolean;
+}
+
+export interface MetadataRequest {
+  /** null: every topic. A topic asked for by id alone (v12) has a null name. */
+  topics: { topicId: Uint8Array; name: string | null }[] | null;
+  allowAutoTopicCreation: boolean;
+  includeClusterAuthorizedOperations: boolean;
+  includeTopicAuthorizedOperations: boolean;
 }
 
 export interface MetadataTopic {
   errorCode: number;
-  name: string;
+  /** null only for an unknown id asked for without a name. */
+  name: string | null;
+  /** The topic's sequencer id (see topic-id.ts); -1 when unknown. */
+  topicId: number;
   isInternal: boolean;
   partitionCount: number;
   /** Partitions offline after a storage failure (this broker listed as their offline replica); none when absent. */
@@ -34,6 +105,7 @@ export interface MetadataTopic {
 }
 
 const NONE_OFFLINE: readonly number[] = [];
+const ZERO_UUID = new Uint8Array(16);
 
 function offlineOf(engine: Engine, name: string, partitionCount: number): readonly number[] {
   if (engine.offlineReason === undefined) return NONE_OFFLINE;
@@ -51,21 +123,79 @@ export interface MetadataResponse {
   host: string;
   port: number;
   topics: MetadataTopic[];
+  /** Whether the request asked for authorized operations (v8+). */
+  topicOperationsRequested?: boolean;
+  clusterOperationsRequested?: boolean;
 }
 
 export const CLUSTER_ID = 'pyralog';
 
+const request = messageCodec<MetadataRequestWire>(metadataRequestDescription);
+const response = messageCodec<unknown>(metadataResponseDescription);
+
+function describedTopic(engine: Engine, name: string, errorCode: number): MetadataTopic {
+  const topic = engine.describeTopic(name);
+  return {
+    errorCode:
+      topic === undefined ? errorCode || KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION : KafkaErrorCode.NONE,
+    name,
+    topicId: topic?.topicId ?? -1,
+    isInternal: name.startsWith('__'),
+    partitionCount: topic?.partitionCount ?? 0,
+    offlinePartitions: offlineOf(engine, name, topic?.partitionCount ?? 0),
+  };
+}
+
+/** The wire form of a response: the broker, and every partition led by it with itself as the only replica. */
+function toWire(metadata: MetadataResponse): unknown {
+  const self = [metadata.nodeId];
+  const none: number[] = [];
+  return {
+    brokers: [{ nodeId: metadata.nodeId, host: metadata.host, port: metadata.port, rack: null }],
+    clusterId: CLUSTER_ID,
+    controllerId: metadata.nodeId,
+    topics: metadata.topics.map((topic) => {
+      const partitions = new Array(topic.partitionCount);
+      for (let partition = 0; partition < topic.partitionCount; partition++) {
+        // An offline replica is out of the ISR and listed in offline_replicas (v5+). The partition keeps
+        // no error code and this broker as its leader, unlike Kafka's LEADER_NOT_AVAILABLE: clients such as
+        // kafkajs fail a whole topic's metadata on a partition error, which would stop its other partitions
+        // too. Requests to it are answered KAFKA_STORAGE_ERROR.
+        const offline = topic.offlinePartitions?.includes(partition) === true;
+        partitions[partition] = {
+          errorCode: KafkaErrorCode.NONE,
+          partitionIndex: partition,
+          leaderId: metadata.nodeId,
+          replicaNodes: self,
+          isrNodes: offline ? none : self,
+          offlineReplicas: offline ? self : none,
+        };
+      }
+      return {
+        errorCode: topic.errorCode,
+        name: topic.name,
+        topicId: topic.topicId >= 0 ? topicUuid(topic.topicId) : ZERO_UUID,
+        isInternal: topic.isInternal,
+        partitions,
+        topicAuthorizedOperations:
+          metadata.topicOperationsRequested === true ? ALL_TOPIC_OPERATIONS : NOT_REQUESTED,
+      };
+    }),
+    clusterAuthorizedOperations:
+      metadata.clusterOperationsRequested === true ? ALL_CLUSTER_OPERATIONS : NOT_REQUESTED,
+  };
+}
+
 export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKey.METADATA,
   name: 'Metadata',
-  minVersion: 0,
-  maxVersion: 5,
-  firstFlexibleVersion: NOT_FLEXIBLE,
+  ...describedVersions(request, response),
   decode(reader, version) {
-    let topics = version === 0 ? reader.array((r) => r.string()) : reader.nullableArray((r) => r.string());
-    if (version === 0 && topics !== null && topics.length === 0) topics = null;
-    const allowAutoTopicCreation = version >= 4 ? reader.boolean() : true;
-    return { topics, allowAutoTopicCreation };
+    const wire = request.decode(reader, version);
+    // v0 has no null list: empty means every topic.
+    return version === 0 && wire.topics !== null && wire.topics.length === 0
+      ? { ...wire, topics: null }
+      : wire;
   },
   async handle(request, context) {
     const { engine, config } = context.deps;
@@ -74,66 +204,59 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
       topics = engine.listTopics().map((topic) => ({
         errorCode: KafkaErrorCode.NONE,
         name: topic.name,
+        topicId: topic.topicId,
         isInternal: topic.name.startsWith('__'),
         partitionCount: topic.partitionCount,
         offlinePartitions: offlineOf(engine, topic.name, topic.partitionCount),
       }));
     } else if (namesTooManyTopics(request.topics.length, context)) {
-      topics = request.topics.map((name) => ({
+      topics = request.topics.map((topic) => ({
         errorCode: REQUEST_LIMIT_ERROR,
-        name,
+        name: topic.name,
+        topicId: -1,
         isInternal: false,
         partitionCount: 0,
         offlinePartitions: NONE_OFFLINE,
       }));
     } else {
+      const names = new Set<string>();
+      const unknownIds: MetadataTopic[] = [];
+      for (const topic of request.topics) {
+        if (topic.name !== null) {
+          names.add(topic.name);
+          continue;
+        }
+        const byId = isZeroUuid(topic.topicId) ? undefined : topicByUuid(engine, topic.topicId);
+        if (byId !== undefined) names.add(byId.name);
+        else {
+          unknownIds.push({
+            errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID,
+            name: null,
+            topicId: -1,
+            isInternal: false,
+            partitionCount: 0,
+          });
+        }
+      }
       // A name listed twice is answered once, as Kafka does: a request repeating one large topic
       // would otherwise make the response that many times its size.
       topics = await Promise.all(
-        [...new Set(request.topics)].map(async (name) => {
-          const code = await ensureTopic(context, name, request.allowAutoTopicCreation);
-          const topic = engine.describeTopic(name);
-          return {
-            errorCode:
-              topic === undefined ? code || KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION : KafkaErrorCode.NONE,
-            name,
-            isInternal: name.startsWith('__'),
-            partitionCount: topic?.partitionCount ?? 0,
-            offlinePartitions: offlineOf(engine, name, topic?.partitionCount ?? 0),
-          };
-        }),
+        [...names].map(async (name) =>
+          describedTopic(engine, name, await ensureTopic(context, name, request.allowAutoTopicCreation)),
+        ),
       );
+      topics.push(...unknownIds);
     }
-    return { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, topics };
+    return {
+      nodeId: config.nodeId,
+      host: config.advertisedHost,
+      port: config.advertisedPort,
+      topics,
+      topicOperationsRequested: request.includeTopicAuthorizedOperations,
+      clusterOperationsRequested: request.includeClusterAuthorizedOperations,
+    };
   },
-  encode(writer, response, version) {
-    if (version >= 3) writer.int32(0);
-    writer.int32(1);
-    writer.int32(response.nodeId).string(response.host).int32(response.port);
-    if (version >= 1) writer.nullableString(null);
-    if (version >= 2) writer.nullableString(CLUSTER_ID);
-    if (version >= 1) writer.int32(response.nodeId);
-    writer.array(response.topics, (w, topic) => {
-      w.int16(topic.errorCode).string(topic.name);
-      if (version >= 1) w.boolean(topic.isInternal);
-      w.int32(topic.partitionCount);
-      for (let partition = 0; partition < topic.partitionCount; partition++) {
-        if (topic.offlinePartitions?.includes(partition) === true) {
-          // The replica is offline: out of the ISR and listed in offline_replicas (v5+). The partition
-          // keeps no error code and this broker as its leader, unlike Kafka's LEADER_NOT_AVAILABLE:
-          // clients such as kafkajs fail a whole topic's metadata on a partition error, which would stop
-          // its other partitions too. Requests to it are answered KAFKA_STORAGE_ERROR.
-          w.int16(KafkaErrorCode.NONE).int32(partition).int32(response.nodeId);
-          w.int32(1).int32(response.nodeId); // replica_nodes
-          w.int32(0); // isr_nodes
-          if (version >= 5) w.int32(1).int32(response.nodeId); // offline_replicas
-          continue;
-        }
-        w.int16(KafkaErrorCode.NONE).int32(partition).int32(response.nodeId);
-        w.int32(1).int32(response.nodeId); // replica_nodes
-        w.int32(1).int32(response.nodeId); // isr_nodes
-        if (version >= 5) w.int32(0); // offline_replicas
-      }
-    });
+  encode(writer, metadata, version) {
+    response.encode(writer, toWire(metadata), version);
   },
 };

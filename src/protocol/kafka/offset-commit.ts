@@ -1,41 +1,63 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { OffsetCommitRequest, OffsetCommitResult } from '../../groups/group-coordinator-api.js';
-import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
- * OffsetCommit (key 8), versions 1–2. Grammar (non-flexible):
- *   Request v1: group_id STRING, generation_id INT32, member_id STRING,
- *               topics [name STRING, partitions [partition_index INT32, committed_offset INT64,
- *                 commit_timestamp INT64, committed_metadata NULLABLE_STRING]]
- *   Request v2: group_id STRING, generation_id INT32, member_id STRING, retention_time_ms INT64,
- *               topics [name STRING, partitions [partition_index INT32, committed_offset INT64,
- *                 committed_metadata NULLABLE_STRING]]
- *   Response:   topics [name STRING, partitions [partition_index INT32, error_code INT16]]
- * Commit timestamps and retention times are accepted and ignored: committed
- * offsets are kept until overwritten.
+ * OffsetCommit (key 8), versions 1–8 (flexible from 8). Commit timestamps
+ * (v1), retention times (v2–4) and leader epochs (v6+) are accepted and
+ * ignored: committed offsets are kept until overwritten. group_instance_id
+ * (v7+) is accepted and not used (dynamic members, docs/kafka.md). A
+ * partition of a topic that does not exist, or beyond its partition count,
+ * is answered UNKNOWN_TOPIC_OR_PARTITION and nothing is committed for it, as
+ * Kafka does. v0 (offsets kept in ZooKeeper) is not served.
  */
+export const offsetCommitRequestDescription: MessageDescription = {
+  name: 'OffsetCommitRequest',
+  validVersions: '1-8',
+  flexibleVersions: '8+',
+  fields: [
+    field('groupId', 'string', '0+'),
+    field('generationId', 'int32', '1+', { default: -1 }),
+    field('memberId', 'string', '1+'),
+    field('groupInstanceId', 'string', '7+', { nullableVersions: '7+', default: null }),
+    field('retentionTimeMs', 'int64', '2-4', { default: -1 }),
+    structs('topics', '0+', [
+      field('topic', 'string', '0+'),
+      structs('partitions', '0+', [
+        field('partition', 'int32', '0+'),
+        field('offset', 'int64', '0+'),
+        field('committedLeaderEpoch', 'int32', '6+', { default: -1 }),
+        field('commitTimestamp', 'int64', '1', { default: -1 }),
+        field('metadata', 'string', '0+', { nullableVersions: '0+' }),
+      ]),
+    ]),
+  ],
+};
+
+export const offsetCommitResponseDescription: MessageDescription = {
+  name: 'OffsetCommitResponse',
+  validVersions: '1-8',
+  flexibleVersions: '8+',
+  fields: [
+    field('throttleTimeMs', 'int32', '3+'),
+    structs('topics', '0+', [
+      field('topic', 'string', '0+'),
+      structs('partitions', '0+', [field('partition', 'int32', '0+'), field('errorCode', 'int16', '0+')]),
+    ]),
+  ],
+};
+
+const request = messageCodec<OffsetCommitRequest>(offsetCommitRequestDescription);
+const response = messageCodec<OffsetCommitResult>(offsetCommitResponseDescription);
+
 export const offsetCommit: KafkaApi<OffsetCommitRequest, OffsetCommitResult> = {
   apiKey: ApiKey.OFFSET_COMMIT,
   name: 'OffsetCommit',
-  minVersion: 1,
-  maxVersion: 2,
-  firstFlexibleVersion: NOT_FLEXIBLE,
-  decode(reader, version) {
-    const groupId = reader.string();
-    const generationId = reader.int32();
-    const memberId = reader.string();
-    if (version >= 2) reader.int64(); // retention_time_ms
-    const topics = reader.array((r) => ({
-      topic: r.string(),
-      partitions: r.array((p) => {
-        const partition = p.int32();
-        const offset = p.int64();
-        if (version === 1) p.int64(); // commit_timestamp
-        return { partition, offset, metadata: p.nullableString() };
-      }),
-    }));
-    return { groupId, generationId, memberId, topics };
-  },
+  ...describedVersions(request, response),
+  decode: request.decode,
   async handle(request, context) {
     if (namesTooManyPartitions(request.topics, context)) {
       return {
@@ -48,12 +70,39 @@ export const offsetCommit: KafkaApi<OffsetCommitRequest, OffsetCommitResult> = {
         })),
       };
     }
-    return context.deps.groups.commitOffsets(request);
+    const engine = context.deps.engine;
+    const exists = (topic: string, partition: number) => {
+      const description = engine.describeTopic(topic);
+      return description !== undefined && partition >= 0 && partition < description.partitionCount;
+    };
+    const missing = request.topics.some((topic) =>
+      topic.partitions.some((p) => !exists(topic.topic, p.partition)),
+    );
+    if (!missing) return context.deps.groups.commitOffsets(request);
+    // Commit what exists; answer the rest UNKNOWN_TOPIC_OR_PARTITION, in the order asked.
+    const known = request.topics
+      .map((topic) => ({
+        ...topic,
+        partitions: topic.partitions.filter((p) => exists(topic.topic, p.partition)),
+      }))
+      .filter((topic) => topic.partitions.length > 0);
+    const committed =
+      known.length === 0
+        ? { topics: [] }
+        : await context.deps.groups.commitOffsets({ ...request, topics: known });
+    const codes = new Map<string, KafkaErrorCode>();
+    for (const topic of committed.topics) {
+      for (const p of topic.partitions) codes.set(`${p.partition}:${topic.topic}`, p.errorCode);
+    }
+    return {
+      topics: request.topics.map((topic) => ({
+        topic: topic.topic,
+        partitions: topic.partitions.map((p) => ({
+          partition: p.partition,
+          errorCode: codes.get(`${p.partition}:${topic.topic}`) ?? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        })),
+      })),
+    };
   },
-  encode(writer, response) {
-    writer.array(response.topics, (w, topic) => {
-      w.string(topic.topic);
-      w.array(topic.partitions, (pw, p) => pw.int32(p.partition).int16(p.errorCode));
-    });
-  },
+  encode: response.encode,
 };
