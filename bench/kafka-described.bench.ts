@@ -15,6 +15,11 @@ import { runWithRatios } from './support/mitata-ratios.js';
  * batches, Fetch v11 and v12 responses of 8 partitions × 16 KiB records sent
  * as views, and the Fetch v11 request. Ratio: hand time / generated time
  * (1.00 = as fast; above 1 is faster).
+ *
+ * `-- --interleaved` measures the same pairs as CPU time (process.cpuUsage)
+ * in 15 interleaved rounds of 20,000 operations each and prints the medians:
+ * less disturbed by other processes than mitata's wall-clock runs on a
+ * loaded machine.
  */
 const PARTITIONS = 8;
 
@@ -24,7 +29,7 @@ function bodyOf(write: (w: KafkaWriter) => void): Uint8Array {
   return concatChunks(writer.finish());
 }
 
-export async function run(): Promise<void> {
+export async function run(args: readonly string[] = []): Promise<void> {
   const batch = buildRecordBatch(
     Array.from({ length: 16 }, (_, i) => ({ key: null, value: new Uint8Array(1000).fill(i) })),
   );
@@ -103,6 +108,19 @@ export async function run(): Promise<void> {
   bench(names.handFetch, () => do_not_optimize(frameBytes((w) => handEncodeFetch(w, fetchResponse))));
   bench(names.fetch11, () => do_not_optimize(frameBytes((w) => fetchApi.encode(w, fetchResponse, 11))));
   bench(names.fetch12, () => do_not_optimize(frameBytes((w) => fetchApi.encode(w, fetchResponse, 12))));
+  if (args.includes('--interleaved')) {
+    interleaved({
+      [names.handProduce]: () => handDecodeProduce(new KafkaReader(produceV7)),
+      [names.produce7]: () => produceApi.decode(new KafkaReader(produceV7), 7),
+      [names.produce9]: () => produceApi.decode(new KafkaReader(produceV9), 9),
+      [names.handFetchRequest]: () => handDecodeFetch(new KafkaReader(fetchV11Request)),
+      [names.fetchRequest]: () => fetchApi.decode(new KafkaReader(fetchV11Request), 11),
+      [names.handFetch]: () => frameBytes((w) => handEncodeFetch(w, fetchResponse)),
+      [names.fetch11]: () => frameBytes((w) => fetchApi.encode(w, fetchResponse, 11)),
+      [names.fetch12]: () => frameBytes((w) => fetchApi.encode(w, fetchResponse, 12)),
+    });
+    return;
+  }
   const produceBytes = produceV7.length;
   const fetchBytes = frameBytes((w) => handEncodeFetch(w, fetchResponse));
   await runWithRatios([
@@ -120,4 +138,26 @@ export async function run(): Promise<void> {
     { name: names.fetch11, baseline: names.handFetch, bytesPerOp: fetchBytes, itemsPerOp: PARTITIONS },
     { name: names.fetch12, baseline: names.handFetch, bytesPerOp: fetchBytes, itemsPerOp: PARTITIONS },
   ]);
+}
+
+/** Median CPU ns per operation of each case, over interleaved rounds. */
+function interleaved(cases: Record<string, () => unknown>): void {
+  const rounds = 15;
+  const operations = 20_000;
+  const samples = new Map<string, number[]>();
+  let sink = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, operation] of Object.entries(cases)) {
+      const start = process.cpuUsage();
+      for (let i = 0; i < operations; i++) if (operation() !== undefined) sink++;
+      const used = process.cpuUsage(start);
+      const nsPerOperation = ((used.user + used.system) * 1000) / operations;
+      samples.set(name, [...(samples.get(name) ?? []), nsPerOperation]);
+    }
+  }
+  const median = (values: readonly number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  for (const [name, values] of samples)
+    console.log(`${name.padEnd(40)} ${median(values).toFixed(0)} ns CPU/op`);
+  if (sink === 0) console.log('(no results)');
 }

@@ -5,7 +5,7 @@ import { metadata } from '../../src/protocol/kafka/metadata.js';
 import type { KafkaReader } from '../../src/protocol/kafka/primitives.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
-import { copyInto, mutate, seeds } from '../support/kafka-fuzz-seeds.js';
+import { copyInto, isFlexible, mutate, seeds } from '../support/kafka-fuzz-seeds.js';
 import { KafkaWire } from '../support/kafka-wire.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { xorshift } from '../support/xorshift.js';
@@ -187,13 +187,17 @@ describe('Kafka door against the real sharded engine', () => {
           if (wholeFrame) {
             wire.send(
               mutate(
-                KafkaWire.frame(seed.api.apiKey, seed.version, i, (w) => copyInto(w, seed.bytes)),
+                KafkaWire.frame(seed.api.apiKey, seed.version, i, (w) =>
+                  copyInto(w, seed.bytes, isFlexible(seed)),
+                ),
                 random,
               ),
             );
           } else {
             const version = random() < 0.95 ? seed.version : Math.floor(random() * 20) - 2;
-            wire.request(seed.api.apiKey, version, i, (w) => copyInto(w, mutate(seed.bytes, random)));
+            wire.request(seed.api.apiKey, version, i, (w) =>
+              copyInto(w, mutate(seed.bytes, random), isFlexible(seed)),
+            );
           }
           const stalledBefore = stalled;
           const pingId = -1 - i;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { metadata } from '../../src/protocol/kafka/metadata.js';
 import { KafkaReader, MalformedRequestError } from '../../src/protocol/kafka/primitives.js';
 import { type KafkaFixture, startKafkaFixture } from '../support/kafka-fixture.js';
-import { copyInto, mutate, seeds } from '../support/kafka-fuzz-seeds.js';
+import { copyInto, isFlexible, mutate, seeds } from '../support/kafka-fuzz-seeds.js';
 import { KafkaWire } from '../support/kafka-wire.js';
 import { xorshift } from '../support/xorshift.js';
 
@@ -51,14 +51,16 @@ describe('Kafka request fuzzing', () => {
           // The whole frame mutated, size prefix and request header included: framing lies too.
           wire.send(
             mutate(
-              KafkaWire.frame(seed.api.apiKey, seed.version, i, (w) => copyInto(w, seed.bytes)),
+              KafkaWire.frame(seed.api.apiKey, seed.version, i, (w) =>
+                copyInto(w, seed.bytes, isFlexible(seed)),
+              ),
               random,
             ),
           );
           continue;
         }
         wire.request(seed.api.apiKey, random() < 0.9 ? seed.version : Math.floor(random() * 20) - 2, i, (w) =>
-          copyInto(w, mutate(seed.bytes, random)),
+          copyInto(w, mutate(seed.bytes, random), isFlexible(seed)),
         );
         if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5));
       }

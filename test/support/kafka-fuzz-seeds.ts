@@ -12,6 +12,7 @@ import { joinGroup } from '../../src/protocol/kafka/join-group.js';
 import { leaveGroup } from '../../src/protocol/kafka/leave-group.js';
 import { listGroups } from '../../src/protocol/kafka/list-groups.js';
 import { listOffsets } from '../../src/protocol/kafka/list-offsets.js';
+import { messageCodec } from '../../src/protocol/kafka/message/message-codec.js';
 import { metadata } from '../../src/protocol/kafka/metadata.js';
 import { offsetCommit } from '../../src/protocol/kafka/offset-commit.js';
 import { offsetFetch } from '../../src/protocol/kafka/offset-fetch.js';
@@ -169,10 +170,79 @@ export const seeds: { api: AnyApi; version: number; bytes: Uint8Array }[] = [
     version: 0,
     bytes: body((w) => w.int32(1).int8(2).string('t').int32(-1)),
   },
+  // Flexible versions, encoded by the request descriptions themselves.
+  ...flexibleSeeds(),
 ];
 
-export function copyInto(writer: KafkaWriter, bytes: Uint8Array): void {
+/** A request body in a flexible version, written by the API's own request description. */
+function described(api: AnyApi, version: number, value: Record<string, unknown>) {
+  const codec = messageCodec<Record<string, unknown>>(api.messages!.request);
+  return { api, version, bytes: body((w) => codec.encode(w, value, version)) };
+}
+
+function flexibleSeeds(): { api: AnyApi; version: number; bytes: Uint8Array }[] {
+  const topics = [{ name: 't', topic: 't', partitions: [0, 1] }];
+  return [
+    described(produce as AnyApi, 9, {
+      acks: -1,
+      timeoutMs: 1000,
+      topics: [{ name: 't', partitions: [{ index: 0, records: batch }] }],
+    }),
+    described(fetch as AnyApi, 12, {
+      replicaId: -1,
+      maxWaitMs: 100,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+      clusterId: 'c',
+    }),
+    described(metadata as AnyApi, 12, { topics: [{ topicId: new Uint8Array(16), name: 't' }] }),
+    described(listOffsets as AnyApi, 7, {
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, timestampMs: -3 }] }],
+    }),
+    described(apiVersions as AnyApi, 3, { clientSoftwareName: 'fuzz', clientSoftwareVersion: '1' }),
+    described(joinGroup as AnyApi, 9, {
+      groupId: 'g',
+      sessionTimeoutMs: 1000,
+      rebalanceTimeoutMs: 1000,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Uint8Array.of(1, 2) }],
+      reason: 'fuzz',
+    }),
+    described(syncGroup as AnyApi, 5, { groupId: 'g', generationId: 1, memberId: 'm', assignments: [] }),
+    described(offsetCommit as AnyApi, 8, {
+      groupId: 'g',
+      topics: [{ topic: 't', partitions: [{ partition: 0, offset: 1, metadata: null }] }],
+    }),
+    described(offsetFetch as AnyApi, 8, {
+      groups: [
+        { groupId: 'g', topics },
+        { groupId: 'h', topics: null },
+      ],
+    }),
+    described(findCoordinator as AnyApi, 4, { coordinatorKeys: ['g', 'h'] }),
+    described(createTopics as AnyApi, 7, {
+      topics: [
+        { name: 't', numPartitions: -1, replicationFactor: -1, configs: [{ name: 'a', value: null }] },
+      ],
+    }),
+    described(deleteTopics as AnyApi, 6, { topics: [{ name: null, topicId: new Uint8Array(16) }] }),
+    described(listGroups as AnyApi, 4, { statesFilter: ['Stable'] }),
+    described(leaveGroup as AnyApi, 4, { groupId: 'g', members: [{ memberId: 'm', groupInstanceId: 'i' }] }),
+  ];
+}
+
+/**
+ * Writes a seed's body into a request frame: after the request header's tagged fields
+ * when `flexible` (header v2), then the bytes.
+ */
+export function copyInto(writer: KafkaWriter, bytes: Uint8Array, flexible = false): void {
+  if (flexible) writer.uvarint(0);
   for (const byte of bytes) writer.int8((byte << 24) >> 24);
+}
+
+export function isFlexible(seed: { api: AnyApi; version: number }): boolean {
+  return seed.version >= seed.api.firstFlexibleVersion;
 }
 
 /** Bit flips, byte overwrites, truncation, or a length field made to lie. */

@@ -222,14 +222,24 @@ export class KafkaReader {
 
   /** Unsigned LEB128 of at most 5 bytes (a 32-bit value), as Kafka's UNSIGNED_VARINT. */
   uvarint(): number {
-    let value = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const byte = this.int8() & 0xff;
-      value += (byte & 0x7f) * 2 ** shift;
+    const at = this.need(1); // first: it may replace this.bytes
+    const first = this.bytes[at]!;
+    if (first < 0x80) return first; // lengths, counts and tag sections below 128: one byte
+    return this.uvarintRest(first);
+  }
+
+  private uvarintRest(first: number): number {
+    let value = first & 0x7f;
+    let scale = 0x80;
+    for (let i = 1; i < 5; i++) {
+      const at = this.need(1);
+      const byte = this.bytes[at]!;
+      value += (byte & 0x7f) * scale;
       if (byte < 0x80) {
         if (value > 0xffff_ffff) break;
         return value;
       }
+      scale *= 0x80;
     }
     throw new MalformedRequestError('unsigned varint longer than 32 bits');
   }
@@ -310,6 +320,7 @@ export class KafkaReader {
    */
   taggedFields(known: ((tag: number) => boolean) | null): void {
     const count = this.uvarint();
+    if (count === 0) return; // the usual case: no tagged field
     if (count > this.remaining()) {
       throw new MalformedRequestError(`${count} tagged fields cannot fit in ${this.remaining()} bytes`);
     }
@@ -472,13 +483,15 @@ export class KafkaWriter {
   /** Unsigned LEB128 of a 32-bit value (Kafka's UNSIGNED_VARINT). */
   uvarint(value: number): this {
     let rest = value >>> 0;
-    while (rest >= 0x80) {
-      const at = this.ensure(1);
-      this.buffer[at] = (rest & 0x7f) | 0x80;
+    const sizeBytes = rest < 0x80 ? 1 : rest < 0x4000 ? 2 : rest < 0x20_0000 ? 3 : rest < 0x1000_0000 ? 4 : 5;
+    const at = this.ensure(sizeBytes); // may replace the buffer: take the position first
+    const buffer = this.buffer;
+    const last = at + sizeBytes - 1;
+    for (let i = at; i < last; i++) {
+      buffer[i] = (rest & 0x7f) | 0x80;
       rest >>>= 7;
     }
-    const at = this.ensure(1);
-    this.buffer[at] = rest;
+    buffer[last] = rest;
     return this;
   }
 

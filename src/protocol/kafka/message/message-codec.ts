@@ -237,14 +237,10 @@ class Generator {
           : this.add(this.nextName('writeElement'), 'w, x', [
               this.writeScalar(type.slice(2) as ScalarType, false, 'x'),
             ]);
-      const method = this.flexible
-        ? nullable
-          ? 'compactNullableArray'
-          : 'compactArray'
-        : nullable
-          ? 'nullableArray'
-          : 'array';
-      return `w.${method}(${value}, ${element});`;
+      const method = this.flexible ? 'compactArray' : 'array';
+      if (!nullable) return `w.${method}(${value}, ${element});`;
+      const writeNull = this.flexible ? 'w.uvarint(0);' : 'w.int32(-1);';
+      return `if (${value} === null) ${writeNull} else w.${method}(${value}, ${element});`;
     }
     return this.writeScalar(type as ScalarType, nullable, value);
   }
