@@ -28,6 +28,7 @@ const shard = new Shard(
     retentionCheckIntervalMs: data.retentionCheckIntervalMs,
     producerLimits: data.producerLimits,
     cleanerIoBytesPerSecond: data.cleanerIoBytesPerSecond,
+    maxActivePartitions: data.maxActivePartitions,
   },
   reader,
   new ReplyWriter(new RingWriter(data.replyRing)),

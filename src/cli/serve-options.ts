@@ -272,6 +272,13 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'max-active-partitions',
+    help: 'partitions holding open files at once; idle ones beyond close theirs',
+    apply: int((c, v) => {
+      c.maxActivePartitions = v;
+    }),
+  },
+  {
     name: 'max-partitions-per-request',
     help: 'partitions one Kafka request may name',
     apply: int((c, v) => {

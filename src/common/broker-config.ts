@@ -88,6 +88,12 @@ export interface BrokerConfig {
   readonly maxPartitionsPerTopic: number;
   /** Most partitions over all topics of this broker (a create beyond it: POLICY_VIOLATION). */
   readonly maxPartitionsPerBroker: number;
+  /**
+   * Most partitions open and holding files at once, over all shards: past it the least recently
+   * used idle ones close their descriptors (engine/open-partition-files.ts). Partitions are opened
+   * on first use, so this, not the partition count, bounds the descriptors partitions hold.
+   */
+  readonly maxActivePartitions: number;
   readonly topicDefaults: TopicConfig;
 
   /** Bytes of each shard's request ring and reply ring (a power of two). */
@@ -201,11 +207,12 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     fsync: 'always',
     autoCreateTopics: true,
     defaultPartitions: 1,
-    // Each open partition holds at least three file descriptors (its active segment's log, offset
-    // index and time index): a 200,000-partition create ran out of them (EMFILE) at a 20,000 limit.
-    // Raise these together with the process's descriptor limit (ulimit -n).
-    maxPartitionsPerTopic: 4096,
-    maxPartitionsPerBroker: 5000,
+    // Partitions open on first use and idle ones close their files (maxActivePartitions), so the
+    // partition count is bounded by memory, not descriptors: see docs/reliability.md for the cost of
+    // one idle partition and the 200,000-partition test.
+    maxPartitionsPerTopic: 200_000,
+    maxPartitionsPerBroker: 250_000,
+    maxActivePartitions: 4096,
     topicDefaults: DEFAULT_TOPIC_CONFIG,
     ringBytes: 16 * MiB,
     maxRequestBytes: 8 * MiB,
@@ -329,6 +336,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   // A partition key packs the partition into 20 bits (shard-message.ts): 2^20 - 1 partitions at most.
   requireInteger('max-partitions-per-topic', config.maxPartitionsPerTopic, 1, 2 ** 20 - 1);
   requireInteger('max-partitions-per-broker', config.maxPartitionsPerBroker, 1, 10_000_000);
+  requireInteger('max-active-partitions', config.maxActivePartitions, 16, 10_000_000);
   requireInteger('default-partitions', config.defaultPartitions, 1, config.maxPartitionsPerTopic);
   validateTopicConfig(config.topicDefaults, 'topic.');
   if (!isPowerOfTwo(config.ringBytes) || config.ringBytes < 64 * 1024 || config.ringBytes > 1024 * MiB) {

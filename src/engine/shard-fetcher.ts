@@ -52,7 +52,8 @@ export class ShardFetcher {
   private readonly empty = new Uint8Array(0);
 
   constructor(
-    private readonly partitions: Map<number, ShardPartition>,
+    /** The partition a request names, opened on demand and marked used (shard.ts `lookup`). */
+    private readonly lookup: (topicId: number, partition: number) => ShardPartition | undefined,
     /** Offline partitions (shard.ts): answered KAFKA_STORAGE_ERROR rather than UNKNOWN_TOPIC_OR_PARTITION. */
     private readonly offline: ReadonlyMap<number, unknown>,
     private readonly reader: RingReader,
@@ -154,11 +155,10 @@ export class ShardFetcher {
     const stamp = ++this.stamp;
     for (let i = 0; i < count; i++) {
       const e = p + FetchRequestField.PARTITIONS + i * FetchRequestField.ENTRY_BYTES;
-      const key = partitionKey(
-        view.getUint32(e + FetchRequestField.ENTRY_TOPIC_ID),
-        view.getUint32(e + FetchRequestField.ENTRY_PARTITION),
-      );
-      const partition = this.partitions.get(key);
+      const topicId = view.getUint32(e + FetchRequestField.ENTRY_TOPIC_ID);
+      const partitionIndex = view.getUint32(e + FetchRequestField.ENTRY_PARTITION);
+      const key = partitionKey(topicId, partitionIndex);
+      const partition = this.lookup(topicId, partitionIndex);
       this.entryPartitions[i] = partition;
       this.chunks[i] = this.empty;
       if (partition === undefined) {

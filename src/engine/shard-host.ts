@@ -157,6 +157,7 @@ export class ShardHost {
         expirationMs: this.config.producerIdExpirationMs,
         maxProducers: this.config.maxProducerIdsPerPartition,
       },
+      maxActivePartitions: Math.ceil(this.config.maxActivePartitions / this.config.shardCount),
       requestRing,
       replyRing,
       metricsBuffer: this.metricsBuffer,

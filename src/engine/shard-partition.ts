@@ -27,6 +27,10 @@ export class ShardPartition {
   private ackHead = 0;
   /** Fetch bookkeeping: the fetch stamp of the last read, to detect a partition read twice in one fetch. */
   lastReadStamp = -1;
+  /** When the shard last served it (open-partition-files.ts), in that module's ticks. */
+  lastUsedTick = 0;
+  /** Counted among the shard's active partitions (open-partition-files.ts). */
+  active = false;
 
   constructor(
     readonly topicId: number,
@@ -38,6 +42,11 @@ export class ShardPartition {
     producerLimits?: ProducerLimits,
   ) {
     this.producers = new ProducerStateTable(producerLimits);
+  }
+
+  /** Nothing waits on it: no acks=-1 produce and no held fetch. */
+  isIdle(): boolean {
+    return this.pendingAcks() === 0 && this.waiters.size === 0;
   }
 
   pendingAcks(): number {

@@ -11,6 +11,8 @@ export interface ShardWorkerData {
   producerLimits: ProducerLimits;
   /** The log cleaner's read plus write rate (compacted topics); 0: no limit. */
   cleanerIoBytesPerSecond: number;
+  /** This shard's share of the broker's max-active-partitions. */
+  maxActivePartitions: number;
   requestRing: SharedArrayBuffer;
   replyRing: SharedArrayBuffer;
   metricsBuffer: SharedArrayBuffer;

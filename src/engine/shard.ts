@@ -9,9 +9,11 @@ import type { RingReader, RingRecord } from '../ring/index.js';
 import type { CleanOutcome } from '../storage/log-cleaner.js';
 import { partitionDir } from '../storage/partition-dirs.js';
 import { PartitionLog } from '../storage/partition-log.js';
+import { storageIo } from '../storage/storage-io.js';
 import { BufferedProduces } from './buffered-produces.js';
 import { ListOffsetsTimestamp } from './engine-api.js';
 import { LogCleanerThread } from './log-cleaner-thread.js';
+import { OpenPartitionFiles, type Release } from './open-partition-files.js';
 import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
 import { rebuildProducerState } from './producer-state-rebuild.js';
 import type { ReplyWriter } from './reply-writer.js';
@@ -22,6 +24,7 @@ import {
   ListOffsetsField,
   ListOffsetsReply,
   MessageType,
+  PARTITIONS_PER_TOPIC_MAX,
   PartitionRangeField,
   ProduceReply,
   ProduceRequest,
@@ -49,6 +52,20 @@ export interface ShardOptions {
   producerLimits?: ProducerLimits;
   /** The log cleaner's read plus write rate (compacted topics); 0: no limit. Default 64 MiB/s. */
   cleanerIoBytesPerSecond?: number;
+  /** Most partitions active at once (open-partition-files.ts); SHARD_ACTIVE_PARTITIONS_DEFAULT when absent. */
+  maxActivePartitions?: number;
+}
+
+/** Active partitions a shard keeps when its options name no bound. */
+export const SHARD_ACTIVE_PARTITIONS_DEFAULT = 2048;
+/** Dormant partitions the retention timer looks at per tick (see sweepDormant). */
+const DORMANT_SWEEP_PER_TICK = 2048;
+
+/** A topic's part of the dormant map: shared by all its dormant partitions on this shard. */
+interface DormantTopic {
+  topicId: number;
+  topicName: string;
+  config: TopicConfig;
 }
 
 /** A partition the acceptor asks a new shard to open at start-up. */
@@ -73,7 +90,16 @@ const window = { earliestMs: 0, latestMs: 0 };
 const textDecoder = new TextDecoder();
 
 export class Shard {
+  /** Partitions opened this run (active, or parked: open-partition-files.ts), by key. */
   readonly partitions = new Map<number, ShardPartition>();
+  /**
+   * Partitions placed here and not opened this run, by key. A partition is
+   * opened (and, after an unclean stop, recovered) on the first request that
+   * names it (`lookup`), so starting or creating 200,000 partitions costs a
+   * map entry each, not files.
+   */
+  private readonly dormant = new Map<number, DormantTopic>();
+  private readonly files: OpenPartitionFiles;
   /**
    * Partitions that went offline, by key: every request naming one is
    * answered KAFKA_STORAGE_ERROR until the shard restarts and opens it again.
@@ -107,7 +133,17 @@ export class Shard {
     private readonly out: ReplyWriter,
     private readonly metrics: ShardMetricsWriter,
   ) {
-    this.fetcher = new ShardFetcher(this.partitions, this.offline, reader, out, metrics);
+    this.fetcher = new ShardFetcher(
+      (topicId, partition) => this.lookup(topicId, partition),
+      this.offline,
+      reader,
+      out,
+      metrics,
+    );
+    this.files = new OpenPartitionFiles(
+      options.maxActivePartitions ?? SHARD_ACTIVE_PARTITIONS_DEFAULT,
+      (partition) => this.releaseIdle(partition),
+    );
     // A restarted worker reuses its shard's metrics buffer: partitions offline before are opened afresh.
     metrics.set(Counter.OFFLINE_PARTITIONS, 0);
     this.retentionTimer = setInterval(() => this.enforceRetention(), options.retentionCheckIntervalMs);
@@ -120,9 +156,85 @@ export class Shard {
     };
   }
 
-  /** Opens (and recovers) the partitions placed on this shard. */
+  /**
+   * Takes the partitions placed on this shard. None is opened yet: each is
+   * opened, and recovered if the last stop was unclean, when a request first
+   * names it.
+   */
   openPartitions(assignments: readonly PartitionAssignment[]): void {
-    for (const assignment of assignments) this.openPartition(assignment);
+    let topic: DormantTopic | null = null;
+    for (const assignment of assignments) {
+      if (topic === null || topic.topicId !== assignment.topicId || topic.config !== assignment.config) {
+        topic = { topicId: assignment.topicId, topicName: assignment.topicName, config: assignment.config };
+      }
+      const key = partitionKey(assignment.topicId, assignment.partition);
+      if (!this.partitions.has(key)) this.dormant.set(key, topic);
+    }
+    this.countPartitions();
+  }
+
+  /**
+   * The partition a request names, opened now if it was dormant, and marked
+   * used; undefined when it is not on this shard or is offline (a failed open
+   * takes it offline and reports it).
+   */
+  lookup(topicId: number, partitionIndex: number): ShardPartition | undefined {
+    const key = partitionKey(topicId, partitionIndex);
+    let partition = this.partitions.get(key);
+    if (partition === undefined) {
+      const topic = this.dormant.get(key);
+      if (topic === undefined) return undefined;
+      this.dormant.delete(key);
+      partition = this.openPartition({
+        topicId,
+        topicName: topic.topicName,
+        partition: partitionIndex,
+        config: topic.config,
+      });
+      if (partition === undefined) return undefined;
+    }
+    this.files.touch(partition);
+    return partition;
+  }
+
+  /** Active partitions now (open-partition-files.ts): for tests and metrics. */
+  get activePartitionCount(): number {
+    return this.files.activeCount;
+  }
+
+  /** Partitions placed here and not opened this run. */
+  get dormantPartitionCount(): number {
+    return this.dormant.size;
+  }
+
+  /**
+   * Lets an idle partition go (open-partition-files.ts): one never written
+   * becomes dormant again; one with files closes its descriptors. A partition
+   * with appends not yet synced is asked for a sync and stays for now, and
+   * so does the one whose log cleaner job is out.
+   */
+  private releaseIdle(partition: ShardPartition): Release {
+    if (!partition.isIdle() || partition === this.cleaningPartition) return 'busy';
+    const log = partition.log;
+    if (!log.hasFiles() && partition.producers.size() === 0) {
+      const key = partitionKey(partition.topicId, partition.partition);
+      if (this.partitions.get(key) !== partition) return 'forgotten';
+      this.partitions.delete(key);
+      this.dormant.set(key, {
+        topicId: partition.topicId,
+        topicName: partition.topicName,
+        config: partition.config,
+      });
+      log.abandon().catch(() => this.metrics.add(Counter.STORAGE_ERRORS, 1));
+      return 'forgotten';
+    }
+    if (log.parkFiles()) return 'parked';
+    log.requestSync();
+    return 'busy';
+  }
+
+  private countPartitions(): void {
+    this.metrics.set(Counter.PARTITIONS, this.partitions.size + this.dormant.size);
   }
 
   /**
@@ -200,7 +312,7 @@ export class Shard {
     const partitionIndex = view.getUint32(position + ProduceRequest.PARTITION);
     const acks = view.getInt8(position + ProduceRequest.ACKS);
     const key = partitionKey(topicId, partitionIndex);
-    const partition = this.partitions.get(key);
+    const partition = this.lookup(topicId, partitionIndex);
     if (partition === undefined) {
       const offline = this.offline.get(key);
       if (offline !== undefined) {
@@ -411,11 +523,9 @@ export class Shard {
     const view = this.reader.view;
     const p = record.payloadPosition;
     this.metrics.add(Counter.OTHER_REQUESTS, 1);
-    const partition = this.partitions.get(
-      partitionKey(
-        view.getUint32(p + ListOffsetsField.TOPIC_ID),
-        view.getUint32(p + ListOffsetsField.PARTITION),
-      ),
+    const partition = this.lookup(
+      view.getUint32(p + ListOffsetsField.TOPIC_ID),
+      view.getUint32(p + ListOffsetsField.PARTITION),
     );
     const timestampMs = view.getFloat64(p + ListOffsetsField.TIMESTAMP_MS);
     let code: KafkaErrorCode = KafkaErrorCode.NONE;
@@ -466,16 +576,20 @@ export class Shard {
       const body = JSON.parse(
         textDecoder.decode(this.reader.bytes.subarray(p + PartitionRangeField.BODY, p + record.payloadBytes)),
       ) as { topic: string; config: TopicConfig; partitions: number[] };
-      // Open partitions take the settings sent: this message also carries a topic's altered config.
+      // Partitions already here take the settings sent: this message also carries a topic's altered
+      // config. New ones are dormant until a request names them: creating costs no file system work.
+      const topic: DormantTopic = { topicId, topicName: body.topic, config: body.config };
       for (const partition of body.partitions ?? range(first, count)) {
-        const open = this.partitions.get(partitionKey(topicId, partition));
+        const key = partitionKey(topicId, partition);
+        const open = this.partitions.get(key);
         if (open === undefined) {
-          this.openPartition({ topicId, topicName: body.topic, partition, config: body.config });
+          if (!this.offline.has(key)) this.dormant.set(key, topic);
         } else {
           open.config = body.config;
           open.log.setConfig(body.config);
         }
       }
+      this.countPartitions();
     } catch (error) {
       code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
     }
@@ -496,8 +610,10 @@ export class Shard {
       const key = partitionKey(topicId, index);
       const partition = this.partitions.get(key);
       if (this.offline.delete(key)) this.metrics.set(Counter.OFFLINE_PARTITIONS, this.offline.size);
+      this.dormant.delete(key);
       if (partition === undefined) continue;
       this.partitions.delete(key);
+      this.files.remove(partition);
       this.fetcher.forgetPartition(partition);
       this.countDurableAcks(-partition.pendingAcks());
       partition.failAllAcks((id) =>
@@ -514,7 +630,7 @@ export class Shard {
     } catch {
       code = KafkaErrorCode.KAFKA_STORAGE_ERROR;
     }
-    this.metrics.set(Counter.PARTITIONS, this.partitions.size);
+    this.countPartitions();
     this.writeStatus(MessageType.DELETE_PARTITIONS | REPLY_FLAG, correlationId, code);
     this.out.publish();
   }
@@ -535,7 +651,7 @@ export class Shard {
     out.setUint32(r + 4, 0);
     for (let i = 0; i < count; i++) {
       const index = view.getUint32(p + DescribeField.PARTITIONS + i * 4);
-      const partition = this.partitions.get(partitionKey(topicId, index));
+      const partition = this.lookup(topicId, index);
       const e = r + DescribeReply.ENTRIES + i * DescribeReply.ENTRY_BYTES;
       out.setInt16(
         e + DescribeReply.ENTRY_ERROR_CODE,
@@ -585,6 +701,7 @@ export class Shard {
     const key = partitionKey(partition.topicId, partition.partition);
     if (this.partitions.get(key) !== partition) return;
     this.partitions.delete(key);
+    this.files.remove(partition);
     this.fetcher.forgetPartition(partition);
     this.countDurableAcks(-partition.pendingAcks());
     const message = `partition ${partition.topicName}-${partition.partition} is offline: ${reason}`;
@@ -614,11 +731,11 @@ export class Shard {
     this.offline.set(partitionKey(offline.topicId, offline.partition), offline);
     this.metrics.add(Counter.STORAGE_ERRORS, 1);
     this.metrics.set(Counter.OFFLINE_PARTITIONS, this.offline.size);
-    this.metrics.set(Counter.PARTITIONS, this.partitions.size);
+    this.countPartitions();
     this.onPartitionOffline?.(offline);
   }
 
-  private openPartition(assignment: PartitionAssignment): void {
+  private openPartition(assignment: PartitionAssignment): ShardPartition | undefined {
     const key = partitionKey(assignment.topicId, assignment.partition);
     let log: PartitionLog;
     try {
@@ -640,7 +757,7 @@ export class Shard {
         partition: assignment.partition,
         reason: `cannot open: ${errorMessage(error)}`,
       });
-      return;
+      return undefined;
     }
     this.offline.delete(key);
     const partition = new ShardPartition(
@@ -663,14 +780,15 @@ export class Shard {
         partition: assignment.partition,
         reason: `cannot read its log: ${errorMessage(error)}`,
       });
-      return;
+      return undefined;
     }
     this.partitions.set(key, partition);
-    this.metrics.set(Counter.PARTITIONS, this.partitions.size);
+    return partition;
   }
 
   private enforceRetention(): void {
     const nowMs = Date.now();
+    this.sweepDormant();
     let sizeBytes = 0;
     for (const partition of this.partitions.values()) {
       try {
@@ -726,10 +844,35 @@ export class Shard {
     }
   }
 
+  /**
+   * Retention applies to dormant partitions too: each tick opens the ones,
+   * among the next DORMANT_SWEEP_PER_TICK in turn, that have files, so the
+   * loop over open partitions enforces their retention (and the bound on
+   * active partitions parks them again). One never written is only looked
+   * at: it has nothing to delete.
+   */
+  private sweepDormant(): void {
+    let looked = 0;
+    const limit = Math.min(DORMANT_SWEEP_PER_TICK, this.dormant.size);
+    for (const [key, topic] of this.dormant) {
+      if (looked++ >= limit) break;
+      const partitionIndex = key - topic.topicId * PARTITIONS_PER_TOPIC_MAX;
+      const dir = partitionDir(this.options.dataDir, topic.topicId, topic.topicName, partitionIndex);
+      if (hasDirectory(dir)) {
+        this.lookup(topic.topicId, partitionIndex);
+      } else {
+        // To the end of the map's order, so the next tick looks at the next ones.
+        this.dormant.delete(key);
+        this.dormant.set(key, topic);
+      }
+    }
+  }
+
   /** Answers held fetches, fails pending durable acks, and closes every log (final sync, clean marker). */
   async close(): Promise<void> {
     clearInterval(this.retentionTimer);
     await this.cleaner?.close();
+    this.files.stop();
     this.fetcher.answerAll();
     const closing: Promise<void>[] = [];
     for (const partition of this.partitions.values()) {
@@ -759,4 +902,14 @@ function duplicateProblem(code: number): string {
   return code === KafkaErrorCode.INVALID_PRODUCER_EPOCH
     ? 'producer epoch is older than the current one'
     : 'batch sequence does not follow the last one appended';
+}
+
+/** True when `dir` exists (a dormant partition with files to keep retention on). */
+function hasDirectory(dir: string): boolean {
+  try {
+    storageIo().listDirectory(dir);
+    return true;
+  } catch {
+    return false;
+  }
 }

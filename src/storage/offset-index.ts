@@ -19,8 +19,8 @@ export const INDEX_ENTRY_BYTES = 8;
 export const INDEX_INTERVAL_BYTES = 4096;
 
 export class OffsetIndex {
-  private relativeOffsets = new Uint32Array(64);
-  private positions = new Uint32Array(64);
+  private relativeOffsets = new Uint32Array(4);
+  private positions = new Uint32Array(4);
   private count = 0;
   /** Log bytes appended since the last entry; an entry is due past INDEX_INTERVAL_BYTES. */
   private bytesSinceEntry = Number.POSITIVE_INFINITY;

@@ -86,8 +86,8 @@ export class PartitionLog implements SyncTarget {
   private readonly intervalTimer: NodeJS.Timeout | null = null;
   /** Syncs of just-rolled segments in flight (roll). */
   private readonly rollSyncs = new Set<Promise<void>>();
-  /** Grown on demand (ensureScratch): a log that is never read costs no buffer. */
-  private scratch = new Uint8Array(SCRATCH_BYTES_INITIAL);
+  /** Grown on demand (ensureScratch): a log that is never read costs no buffer (an idle partition holds none). */
+  private scratch = new Uint8Array(0);
   private scratchView = new DataView(this.scratch.buffer);
   private readonly batchViews = new BufferViews();
   private readonly result: AppendResult = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1 };
@@ -132,13 +132,14 @@ export class PartitionLog implements SyncTarget {
   /** Opens the log in `dir` (creating it), recovering from whatever state the last run left. */
   static open(options: PartitionLogOptions): PartitionLog {
     const io = storageIo();
-    io.makeDirectory(options.dir);
+    const fileNames = listIfPresent(options.dir);
+    if (fileNames === null) {
+      // Never written: nothing to recover, and nothing is created until the first append needs it
+      // (Segment.deferred), so opening a new or idle partition costs no file system work.
+      return new PartitionLog(options, [Segment.deferred(options.dir, 0)], [], false);
+    }
     const marker = takeCleanMarker(options.dir);
-    const { segments, problems, offsetGapsAllowed } = recoverSegments(
-      options.dir,
-      io.listDirectory(options.dir),
-      marker,
-    );
+    const { segments, problems, offsetGapsAllowed } = recoverSegments(options.dir, fileNames, marker);
     const active = segments[segments.length - 1];
     // After an unclean stop the active segment, and a closed one whose roll
     // sync had not completed (it has no index files), may hold bytes that
@@ -158,10 +159,7 @@ export class PartitionLog implements SyncTarget {
     }
     // A recovered active segment's age for segment.ms counts from this open.
     if (active !== undefined && active.sizeBytes > 0) active.createdMs = (options.nowMs ?? Date.now)();
-    if (segments.length === 0) {
-      segments.push(Segment.create(options.dir, 0));
-      fsyncDirectory(options.dir);
-    }
+    if (segments.length === 0) segments.push(Segment.deferred(options.dir, 0));
     return new PartitionLog(options, segments, problems, offsetGapsAllowed);
   }
 
@@ -520,6 +518,8 @@ export class PartitionLog implements SyncTarget {
     await this.rollSyncsDone();
     this.assertWritable();
     this.closed = true;
+    // A partition never written has no directory: nothing to mark.
+    if (!this.active.exists) return;
     this.active.writeIndexes();
     writeCleanMarker(this.options.dir, {
       activeBaseOffset: this.active.baseOffset,
@@ -527,6 +527,51 @@ export class PartitionLog implements SyncTarget {
       logEndOffset: this.active.nextOffset,
     });
     for (const segment of this.segments) segment.close();
+  }
+
+  /**
+   * Closes the file descriptors of an idle log; its next read, append or
+   * sync opens what it needs again (Segment.fd). Refused (false, nothing
+   * closed that matters) while it has appends not yet written or synced, or a
+   * sync or roll in flight: a write-back error must reach the descriptor that
+   * syncs, and an ack waits on that sync. `requestSync` makes such a log
+   * parkable once its sync completes.
+   */
+  parkFiles(): boolean {
+    if (this.closed || this.failure !== null || this.buffered.length > 0 || this.rollSyncs.size > 0) {
+      return false;
+    }
+    let parked = true;
+    for (const segment of this.segments) if (!segment.park()) parked = false;
+    return parked;
+  }
+
+  /** False for a log never written (nothing on disk yet: Segment.deferred). */
+  hasFiles(): boolean {
+    return this.segments.length > 1 || this.active.exists;
+  }
+
+  /** Descriptors this log holds open now. */
+  openFileCount(): number {
+    let count = 0;
+    for (const segment of this.segments) if (segment.holdsFd) count++;
+    return count;
+  }
+
+  /** Starts a sync of whatever is not yet durable (group commit), without waiting for it. */
+  requestSync(): void {
+    if (!this.closed && this.failure === null) this.groupCommit.request();
+  }
+
+  /**
+   * From now on this log never opens or creates a file again (a descriptor
+   * still open stays usable: a sync in flight holds it). `abandon` and
+   * `destroy` start with it; a simulated crash applies it alone to the log of
+   * the process that died, so a late sync cannot create a deferred segment's
+   * file under the log that replaced it.
+   */
+  retire(): void {
+    for (const segment of this.segments) segment.retire();
   }
 
   /**
@@ -538,6 +583,7 @@ export class PartitionLog implements SyncTarget {
     if (this.closed) return;
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
     this.closed = true;
+    this.retire();
     this.buffered.length = 0;
     this.bufferedBytes = 0;
     await this.groupCommit.idle();
@@ -548,6 +594,7 @@ export class PartitionLog implements SyncTarget {
   /** Closes the log without a final sync and removes its directory (topic deleted). */
   async destroy(): Promise<void> {
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    this.retire();
     await this.groupCommit.idle();
     await this.rollSyncsDone();
     this.closed = true;
@@ -653,7 +700,7 @@ export class PartitionLog implements SyncTarget {
 
   private ensureScratch(bytes: number): void {
     if (this.scratch.length >= bytes) return;
-    this.scratch = new Uint8Array(Math.max(bytes, this.scratch.length * 2));
+    this.scratch = new Uint8Array(Math.max(bytes, this.scratch.length * 2, SCRATCH_BYTES_INITIAL));
     this.scratchView = new DataView(this.scratch.buffer);
   }
 
@@ -759,5 +806,15 @@ export class PartitionLog implements SyncTarget {
       }
     }
     return end;
+  }
+}
+
+/** The names in `dir`, or null when the directory does not exist (a partition never written). */
+function listIfPresent(dir: string): string[] | null {
+  try {
+    return storageIo().listDirectory(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
 }

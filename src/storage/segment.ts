@@ -1,5 +1,5 @@
 import { OffsetIndex } from './offset-index.js';
-import { INDEX_SUFFIX, LOG_SUFFIX, segmentPath, TIME_INDEX_SUFFIX } from './segment-files.js';
+import { fsyncDirectory, INDEX_SUFFIX, LOG_SUFFIX, segmentPath, TIME_INDEX_SUFFIX } from './segment-files.js';
 import { storageIo } from './storage-io.js';
 import { TimeIndex } from './time-index.js';
 
@@ -43,20 +43,87 @@ export class Segment {
   /** Rolled, and its index files wait for its log's sync (partition-log.ts roll): not yet trusted, not removable. */
   indexesPending = false;
   closed = false;
+  /** The open descriptor, or -1 while parked (or not yet created). */
+  private openFd: number;
+  /** False until the file exists (a deferred segment before its first use). */
+  private created: boolean;
+  /** Its log was abandoned or destroyed: the file is never opened or created again. */
+  private retired = false;
 
   constructor(
     readonly dir: string,
     readonly baseOffset: number,
-    readonly fd: number,
+    fd: number,
     public offsetIndex: OffsetIndex,
     public timeIndex: TimeIndex,
   ) {
     this.nextOffset = baseOffset;
+    this.openFd = fd;
+    this.created = fd >= 0;
   }
 
   static create(dir: string, baseOffset: number): Segment {
     const fd = storageIo().open(segmentPath(dir, baseOffset, LOG_SUFFIX), 'w+');
     return new Segment(dir, baseOffset, fd, new OffsetIndex(), new TimeIndex());
+  }
+
+  /**
+   * An empty segment whose directory and file are made on the first use of
+   * `fd` (the directory entry synced then, as `PartitionLog.open` syncs a
+   * new partition's directory).
+   */
+  static deferred(dir: string, baseOffset: number): Segment {
+    return new Segment(dir, baseOffset, -1, new OffsetIndex(), new TimeIndex());
+  }
+
+  /** The file's descriptor, opening (or first creating) the file when it is not open. */
+  get fd(): number {
+    if (this.openFd >= 0) return this.openFd;
+    if (this.closed || this.retired) throw new Error(`segment ${this.logPath} is closed`);
+    const io = storageIo();
+    if (!this.created) {
+      io.makeDirectory(this.dir);
+      this.openFd = io.open(this.logPath, 'w+');
+      this.created = true;
+      fsyncDirectory(this.dir);
+    } else {
+      this.openFd = io.open(this.logPath, 'r+');
+    }
+    return this.openFd;
+  }
+
+  /**
+   * Its log is being given up (abandoned, destroyed): a descriptor still
+   * open stays usable until `close` (a sync in flight holds it), but the file
+   * is never opened or created again, so a log given up can never write over
+   * the files of the one that replaces it.
+   */
+  retire(): void {
+    this.retired = true;
+  }
+
+  /** True while the segment's file exists (a deferred segment's is made on first use). */
+  get exists(): boolean {
+    return this.created;
+  }
+
+  /** True while the descriptor is open. */
+  get holdsFd(): boolean {
+    return this.openFd >= 0;
+  }
+
+  /**
+   * Closes the descriptor of an idle segment; the next use of `fd` reopens
+   * the file. Refused (false) while it has writes not yet synced or a sync
+   * in flight: a write-back error must reach the descriptor that syncs.
+   */
+  park(): boolean {
+    if (this.openFd < 0) return true;
+    if (this.dirty || this.syncing || this.closed) return false;
+    const fd = this.openFd;
+    this.openFd = -1;
+    storageIo().close(fd);
+    return true;
   }
 
   static openExisting(dir: string, baseOffset: number): Segment {
@@ -93,6 +160,7 @@ export class Segment {
 
   /** Writes both index files (synced); called when the segment closes. */
   writeIndexes(): void {
+    if (!this.created) return;
     this.offsetIndex.writeFile(this.indexPath);
     this.timeIndex.writeFile(this.timeIndexPath);
   }
@@ -100,7 +168,10 @@ export class Segment {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    storageIo().close(this.fd);
+    if (this.openFd < 0) return;
+    const fd = this.openFd;
+    this.openFd = -1;
+    storageIo().close(fd);
   }
 
   /** Removes the index files (their contents stay in memory). */
@@ -113,6 +184,7 @@ export class Segment {
   /** Closes and removes the segment's files. */
   remove(): void {
     this.close();
+    if (!this.created) return;
     const io = storageIo();
     io.removeFile(this.logPath);
     io.removeFile(this.indexPath);

@@ -19,8 +19,8 @@ export const TIME_INDEX_ENTRY_BYTES = 12;
 const INTERVAL_BYTES = 4096;
 
 export class TimeIndex {
-  private timestampsMs = new Float64Array(64);
-  private relativeOffsets = new Uint32Array(64);
+  private timestampsMs = new Float64Array(4);
+  private relativeOffsets = new Uint32Array(4);
   private count = 0;
   private bytesSinceEntry = Number.POSITIVE_INFINITY;
   /** Largest timestamp of any batch in the segment; -1 when empty. */

@@ -1,4 +1,4 @@
-import { openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPIC_CONFIG } from '../../src/common/broker-config.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
@@ -8,7 +8,6 @@ import {
   fillProduceRequest,
   MessageType,
   ProduceReply,
-  partitionKey,
   produceRequestBytes,
 } from '../../src/engine/shard-message.js';
 import { SHARD_METRICS_BYTES, ShardMetricsWriter } from '../../src/engine/shard-metrics.js';
@@ -29,6 +28,21 @@ interface ProduceAnswer {
   correlationId: number;
   errorCode: number;
   baseOffset: number;
+}
+
+/**
+ * Opens partition 0 and swaps its active segment's descriptor for one opened
+ * read-only, so its next write fails (EBADF) and nothing else changes.
+ */
+function makeWritesFail(shard: Shard, dataDir: string): void {
+  const log = shard.lookup(TOPIC_ID, 0)!.log;
+  const active = (log as unknown as { active: { fd: number; openFd: number } }).active;
+  const writable = active.fd; // creates the file of a log never written
+  active.openFd = openSync(
+    `${partitionDir(dataDir, TOPIC_ID, 'events', 0)}/${segmentFileName(0, LOG_SUFFIX)}`,
+    'r',
+  );
+  closeSync(writable);
 }
 
 function startShard(dataDir: string, config = DEFAULT_TOPIC_CONFIG) {
@@ -127,11 +141,9 @@ describe('shard produce bursts', () => {
   it('given a burst whose write fails, answers all of it with KAFKA_STORAGE_ERROR, then refuses the partition', async () => {
     const dataDir = tempDir();
     const shard = startShard(dataDir);
-    const log = shard.shard.partitions.get(partitionKey(TOPIC_ID, 0))!.log;
-    const active = (log as unknown as { active: { fd: number } }).active;
+    // The burst's write fails (EBADF), nothing else changes.
+    makeWritesFail(shard.shard, dataDir);
     const path = `${partitionDir(dataDir, TOPIC_ID, 'events', 0)}/${segmentFileName(0, LOG_SUFFIX)}`;
-    // Swap the segment's fd for one opened read-only: the burst's write fails (EBADF), nothing else changes.
-    active.fd = openSync(path, 'r');
     const failing = [shard.produce(0, batchOf(1)), shard.produce(0, batchOf(2))];
     const healthy = shard.produce(1, batchOf(3));
     shard.shard.drain(record);
@@ -153,12 +165,7 @@ describe('shard produce bursts', () => {
     const dataDir = tempDir();
     // Segments of 300 bytes: the second ~170-byte batch rolls the segment, which writes the first one.
     const shard = startShard(dataDir, { ...DEFAULT_TOPIC_CONFIG, segmentBytes: 300 });
-    const log = shard.shard.partitions.get(partitionKey(TOPIC_ID, 0))!.log;
-    const active = (log as unknown as { active: { fd: number } }).active;
-    active.fd = openSync(
-      `${partitionDir(dataDir, TOPIC_ID, 'events', 0)}/${segmentFileName(0, LOG_SUFFIX)}`,
-      'r',
-    );
+    makeWritesFail(shard.shard, dataDir);
     const ids = [shard.produce(0, batchOf(1)), shard.produce(0, batchOf(2))];
     shard.shard.drain(record);
     const answers = shard.answers();

@@ -122,8 +122,13 @@ async function simulate(seed: number, random: () => number, disk: SimulatedDisk)
   };
   const faulty = random() < 0.3;
   let nowMs = 1_000_000;
+  let previous: PartitionLog | null = null;
   const open = (): PartitionLog => {
+    // The process the previous log stands for is gone: it must not touch the files again (a deferred
+    // segment would create its file on a late sync). Its syncs in flight never answer.
+    previous?.retire();
     const opened = PartitionLog.open({ dir: DIR, config, fsync, nowMs: () => nowMs });
+    previous = opened;
     opened.onFailed = (message) => {
       // A log from before a crash may still run a scheduled sync; the process it stands for is gone.
       if (opened !== log) return;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPIC_CONFIG } from '../../src/common/broker-config.js';
@@ -132,8 +132,9 @@ describe('partition log', () => {
     const baseOffsets = batches.map((batch) => log.appendBuffered(batch, 1).baseOffset);
     expect(baseOffsets).toEqual([0, 1, 2]);
     expect(log.logEndOffset).toBe(3);
+    // A new log creates its directory and first segment only when it first writes.
     const file = join(dir, segmentFileName(0, LOG_SUFFIX));
-    expect(statSync(file).size).toBe(0);
+    expect(existsSync(file)).toBe(false);
     log.writeBuffered();
     const total = batches.reduce((sum, batch) => sum + batch.length, 0);
     expect(statSync(file).size).toBe(total);
@@ -167,7 +168,7 @@ describe('partition log', () => {
     log.append(buildRecordBatch([{ key: null, value: value(50) }]), 1);
     log.appendBuffered(buildRecordBatch([{ key: null, value: value(50) }]), 1);
     // Pull the file out from under the log: its next write fails (EBADF).
-    const active = (log as unknown as { active: { fd: number } }).active;
+    const active = (log as unknown as { active: { fd: number; openFd: number } }).active;
     closeSync(active.fd);
     const codeOf = (action: () => unknown): number | undefined => {
       try {
@@ -185,7 +186,7 @@ describe('partition log', () => {
     expect(codeOf(() => log.appendBuffered(buildRecordBatch([{ key: null, value: value(5) }]), 1))).toBe(
       KafkaErrorCode.KAFKA_STORAGE_ERROR,
     );
-    active.fd = openSync(join(dir, segmentFileName(0, LOG_SUFFIX)), 'r+');
+    active.openFd = openSync(join(dir, segmentFileName(0, LOG_SUFFIX)), 'r+');
     await log.destroy();
   });
 });
