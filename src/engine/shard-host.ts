@@ -259,14 +259,30 @@ export class ShardHost {
 
   // ---- requests --------------------------------------------------------
 
-  produce(topicId: number, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome> {
+  /** `recordsChecked`: the batch checker counted the batch's records (required of a compressed batch). */
+  produce(
+    topicId: number,
+    partition: number,
+    batch: Uint8Array,
+    acks: Acks,
+    recordsChecked = false,
+  ): Promise<ProduceOutcome> {
     return new Promise<ProduceOutcome>((resolve) => {
       if (this.state !== 'ready') return resolve(produceFailure(RETRIABLE, 'shard is restarting'));
       const correlationId = this.register(MessageType.PRODUCE, resolve);
       const payloadBytes = produceRequestBytes(batch);
       const p = this.tryClaim(payloadBytes, MessageType.PRODUCE, correlationId);
       if (p >= 0) {
-        fillProduceRequest(this.requests.bytes, this.requests.view, p, topicId, partition, acks, batch);
+        fillProduceRequest(
+          this.requests.bytes,
+          this.requests.view,
+          p,
+          topicId,
+          partition,
+          acks,
+          batch,
+          recordsChecked,
+        );
       } else {
         // Slow path only: the ring is full, so keep a copy of what to write.
         const copy = new Uint8Array(batch); // a copy even when given a Buffer (whose slice is a view)
@@ -275,7 +291,7 @@ export class ShardHost {
           MessageType.PRODUCE,
           correlationId,
           (bytes, view, position) =>
-            fillProduceRequest(bytes, view, position, topicId, partition, acks, copy),
+            fillProduceRequest(bytes, view, position, topicId, partition, acks, copy, recordsChecked),
         );
       }
     });

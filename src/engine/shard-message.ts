@@ -14,7 +14,8 @@
  *  12  u32  partition                   2  u16  messageBytes
  *  16  i8   acks (0, 1, -1)             4  u32  reserved
  *  17  u8   batchSkew (0..7)            8  f64  baseOffset
- *  18  u8[6] reserved                  16  f64  logAppendTimeMs (-1: CreateTime)
+ *  18  u8   recordsChecked (0, 1)      16  f64  logAppendTimeMs (-1: CreateTime)
+ *  19  u8[5] reserved
  *  24  u8[batchSkew] padding           24  f64  logStartOffset
  *  24 + batchSkew … one RecordBatch v2 32  …    message (utf8)
  *
@@ -22,6 +23,9 @@
  *   as in the socket buffer it comes from: V8 copies into shared memory word
  *   by word only when source and target agree modulo 8, else byte by byte
  *   (8x slower for a 16 KiB batch on the bench machine).
+ *   recordsChecked is 1 when the batch checker (compressed-batch-checker.ts)
+ *   inflated and counted its records; the shard refuses a compressed batch
+ *   without it, so the checker is the only way a compressed batch gets in.
  *
  * FETCH (2): one shard's part of a fetch; held up to maxWaitMs until minBytes
  *   8  u32  maxWaitMs                 reply FETCH_REPLY (0x8002)
@@ -82,7 +86,14 @@ export const REPLY_FLAG = 0x8000;
 
 export const RequestField = { SENT_AT_MS: 0, BODY: 8 } as const;
 
-export const ProduceRequest = { TOPIC_ID: 8, PARTITION: 12, ACKS: 16, BATCH_SKEW: 17, BATCH: 24 } as const;
+export const ProduceRequest = {
+  TOPIC_ID: 8,
+  PARTITION: 12,
+  ACKS: 16,
+  BATCH_SKEW: 17,
+  RECORDS_CHECKED: 18,
+  BATCH: 24,
+} as const;
 
 /** Padding before a produced batch so that it keeps its source's alignment modulo 8 (see PRODUCE above). */
 export function batchSkewOf(batch: Uint8Array): number {
@@ -103,6 +114,8 @@ export function fillProduceRequest(
   partition: number,
   acks: number,
   batch: Uint8Array,
+  /** The batch checker counted its records (required of a compressed batch). */
+  recordsChecked = false,
 ): void {
   view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
   view.setUint32(p + ProduceRequest.TOPIC_ID, topicId);
@@ -110,7 +123,8 @@ export function fillProduceRequest(
   view.setInt8(p + ProduceRequest.ACKS, acks);
   const skew = batchSkewOf(batch);
   view.setUint8(p + ProduceRequest.BATCH_SKEW, skew);
-  view.setUint16(p + ProduceRequest.BATCH_SKEW + 1, 0);
+  view.setUint8(p + ProduceRequest.RECORDS_CHECKED, recordsChecked ? 1 : 0);
+  view.setUint8(p + ProduceRequest.RECORDS_CHECKED + 1, 0);
   view.setUint32(p + ProduceRequest.BATCH_SKEW + 3, 0);
   bytes.set(batch, p + ProduceRequest.BATCH + skew);
 }

@@ -3,7 +3,7 @@ import type { FsyncPolicy, TopicConfig } from '../common/broker-config.js';
 import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64 } from '../common/offset.js';
-import { BatchHeader } from '../record/batch-header.js';
+import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
 import { timestampWindow, validateProducedBatch } from '../record/validate.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
 import type { CleanOutcome } from '../storage/log-cleaner.js';
@@ -331,6 +331,16 @@ export class Shard {
     try {
       timestampWindow(partition.config, startedMs, window);
       validateProducedBatch(batch, partition.config.maxMessageBytes, window.earliestMs, window.latestMs);
+      // The shard walks only plain records: a compressed batch must come with the batch checker's count.
+      if (
+        (view.getUint8(batchStart + BatchHeader.ATTRIBUTES + 1) & BatchAttributes.COMPRESSION_MASK) !== 0 &&
+        view.getUint8(position + ProduceRequest.RECORDS_CHECKED) === 0
+      ) {
+        throw new PyralogError(
+          KafkaErrorCode.INVALID_RECORD,
+          'compressed batch reached the shard without its records check; refused',
+        );
+      }
       // A stopped log answers even a retried batch with its error, never with an earlier success.
       partition.log.assertWritable();
       // The batch sits in the ring at batchStart: read its producer fields through the ring's view.

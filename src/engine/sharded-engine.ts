@@ -235,7 +235,7 @@ export class ShardedEngine implements Engine {
             ),
           );
         }
-        return host.produce(entry.topicId, partition, converted ?? batch, acks);
+        return host.produce(entry.topicId, partition, converted ?? batch, acks, checked !== null);
       } finally {
         markHandedOff();
         if (this.handedOff.get(key) === handedOff) this.handedOff.delete(key);

@@ -12,6 +12,8 @@ import {
 } from '../../src/engine/shard-message.js';
 import { SHARD_METRICS_BYTES, ShardMetricsWriter } from '../../src/engine/shard-metrics.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { CompressionCodec } from '../../src/record/batch-header.js';
+import { buildCompressedBatch } from '../../src/record/compression.js';
 import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../../src/ring/index.js';
 import { partitionDir } from '../../src/storage/partition-dirs.js';
 import { LOG_SUFFIX, segmentFileName } from '../../src/storage/segment-files.js';
@@ -68,10 +70,10 @@ function startShard(dataDir: string, config = DEFAULT_TOPIC_CONFIG) {
   return {
     shard,
     /** Puts a PRODUCE into the request ring (published at once) and returns its correlation id. */
-    produce(partition: number, batch: Uint8Array): number {
+    produce(partition: number, batch: Uint8Array, recordsChecked = false): number {
       const correlationId = nextCorrelationId++;
       const p = requests.tryClaim(produceRequestBytes(batch), MessageType.PRODUCE, 0, correlationId);
-      fillProduceRequest(requests.bytes, requests.view, p, TOPIC_ID, partition, 1, batch);
+      fillProduceRequest(requests.bytes, requests.view, p, TOPIC_ID, partition, 1, batch, recordsChecked);
       requests.publish();
       return correlationId;
     },
@@ -175,5 +177,29 @@ describe('shard produce bursts', () => {
       KafkaErrorCode.KAFKA_STORAGE_ERROR,
     ]);
     await expect(shard.shard.close()).rejects.toThrow(/write failed/);
+  });
+
+  it('given a compressed batch that did not pass the batch checker should refuse it with INVALID_RECORD and store nothing', async () => {
+    const shard = startShard(tempDir());
+    // Claims two records: only the checker (which inflates and counts them) could tell.
+    const gzip = buildCompressedBatch(
+      [
+        { key: null, value: new TextEncoder().encode('a') },
+        { key: null, value: new TextEncoder().encode('b') },
+      ],
+      CompressionCodec.GZIP,
+    );
+    const unchecked = shard.produce(0, gzip);
+    shard.shard.drain(record);
+    expect(shard.answers()).toEqual([
+      { correlationId: unchecked, errorCode: KafkaErrorCode.INVALID_RECORD, baseOffset: -1 },
+    ]);
+    expect(shard.shard.lookup(TOPIC_ID, 0)!.log.logEndOffset).toBe(0);
+    // The same batch with the checker's mark is appended.
+    const checked = shard.produce(0, gzip, true);
+    shard.shard.drain(record);
+    expect(shard.answers()).toEqual([{ correlationId: checked, errorCode: 0, baseOffset: 0 }]);
+    expect(shard.shard.lookup(TOPIC_ID, 0)!.log.logEndOffset).toBe(2);
+    await shard.shard.close();
   });
 });
