@@ -160,7 +160,9 @@ describe('shard produce bursts', () => {
       { correlationId: later, errorCode: KafkaErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1 },
     ]);
     expect(readFileSync(path).length).toBe(0);
-    await expect(shard.shard.close()).rejects.toThrow(/write failed/);
+    // The failed log went offline (its files closed without a clean marker), so the stop does not trip on it.
+    await shard.shard.close();
+    expect([...shard.shard.offline.values()].map((offline) => offline.partition)).toEqual([0]);
   });
 
   it('given a roll mid-burst whose write of the burst so far fails, answers the earlier produces with errors too', async () => {
@@ -176,7 +178,9 @@ describe('shard produce bursts', () => {
       KafkaErrorCode.KAFKA_STORAGE_ERROR,
       KafkaErrorCode.KAFKA_STORAGE_ERROR,
     ]);
-    await expect(shard.shard.close()).rejects.toThrow(/write failed/);
+    // The failed log went offline (its files closed without a clean marker), so the stop does not trip on it.
+    await shard.shard.close();
+    expect([...shard.shard.offline.values()].map((offline) => offline.partition)).toEqual([0]);
   });
 
   it('given a compressed batch that did not pass the batch checker should refuse it with INVALID_RECORD and store nothing', async () => {
