@@ -234,12 +234,15 @@ export class SqlService {
           `the query would read more than ${this.limits.scanBytesMax} bytes of records; narrow it with WHERE on partition, offset or timestamp`,
         );
       }
-      // A compact copy of our own, transferred to the worker without another.
-      const records = outcome.records.slice();
+      // A SQL process gets a copy as the message is written, before send returns; a thread gets a compact
+      // copy of our own, transferred without another.
+      const copied = this.worker?.copiesOnSend === true;
+      const records = copied ? outcome.records : outcome.records.slice();
       inFlight.push(
-        this.call({ kind: 'load', query, topic, partition, fromOffset: next, endOffset: end, records }, [
-          records.buffer,
-        ]).then((value) => {
+        this.call(
+          { kind: 'load', query, topic, partition, fromOffset: next, endOffset: end, records },
+          copied ? [] : [records.buffer as ArrayBuffer],
+        ).then((value) => {
           const loaded = value as { rows: number; loadMs: number };
           stats.records += loaded.rows;
           stats.decodeMs += loaded.loadMs;

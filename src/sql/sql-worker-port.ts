@@ -21,6 +21,8 @@ import type { SqlReply, SqlRequest, SqlWorkerData } from './sql-worker-protocol.
 export type SqlIsolation = 'process' | 'thread';
 
 export interface SqlWorkerPort {
+  /** True when send copies the request's bytes before it returns (the caller may reuse them at once). */
+  readonly copiesOnSend: boolean;
   send(request: SqlRequest, transfer: ArrayBuffer[]): void;
   /** Stops the worker; later sends are dropped. */
   close(): Promise<void>;
@@ -55,6 +57,7 @@ function startThread(limits: SqlLimits, events: SqlWorkerEvents): SqlWorkerPort 
   });
   worker.unref();
   return {
+    copiesOnSend: false,
     send: (request, transfer) => worker.postMessage(request, transfer),
     close: async () => {
       closed = true;
@@ -90,6 +93,8 @@ function startProcess(limits: SqlLimits, events: SqlWorkerEvents): SqlWorkerPort
   // The IPC channel would keep the broker's loop alive otherwise.
   child.channel?.unref();
   return {
+    // The 'advanced' serialization writes the whole message (a V8 serializer) inside send.
+    copiesOnSend: true,
     send: (request) => {
       if (!closed && child.connected)
         child.send(request, (error) => {
