@@ -91,6 +91,16 @@ export interface OffsetFetchResult {
   }[];
 }
 
+export interface OffsetDeleteRequest {
+  groupId: string;
+  topics: readonly { topic: string; partitions: readonly number[] }[];
+}
+
+export interface OffsetDeleteResult {
+  errorCode: KafkaErrorCode;
+  topics: { topic: string; partitions: { partition: number; errorCode: KafkaErrorCode }[] }[];
+}
+
 export interface GroupDescription {
   errorCode: KafkaErrorCode;
   groupId: string;
@@ -122,6 +132,14 @@ export interface GroupCoordinatorApi {
    * for a group the coordinator does not know.
    */
   deleteGroup(groupId: string): Promise<KafkaErrorCode>;
+  /**
+   * Deletes committed offsets of some partitions of a group (Kafka's
+   * OffsetDelete): tombstones written durably first. GROUP_ID_NOT_FOUND for
+   * an unknown group; NON_EMPTY_GROUP for a live group that is not a consumer
+   * group; GROUP_SUBSCRIBED_TO_TOPIC for each partition of a topic a live
+   * consumer group subscribes to (those offsets stay).
+   */
+  deleteOffsets(request: OffsetDeleteRequest): Promise<OffsetDeleteResult>;
   /** Stops timers and fails held requests with COORDINATOR_NOT_AVAILABLE. */
   close(): Promise<void>;
 }

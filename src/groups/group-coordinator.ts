@@ -10,6 +10,8 @@ import type {
   MemberRef,
   OffsetCommitRequest,
   OffsetCommitResult,
+  OffsetDeleteRequest,
+  OffsetDeleteResult,
   OffsetFetchRequest,
   OffsetFetchResult,
   SyncGroupRequest,
@@ -201,6 +203,37 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (this.groups.has(groupId)) return KafkaErrorCode.NON_EMPTY_GROUP;
     if (!this.offsets.hasGroup(groupId)) return KafkaErrorCode.GROUP_ID_NOT_FOUND;
     return this.offsets.deleteGroup(groupId, this.nowMs());
+  }
+
+  async deleteOffsets(request: OffsetDeleteRequest): Promise<OffsetDeleteResult> {
+    const answerAll = (errorCode: KafkaErrorCode): OffsetDeleteResult => ({ errorCode, topics: [] });
+    if (this.closed) return answerAll(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const { groupId } = request;
+    const group = this.groups.get(groupId);
+    if (group === undefined && !this.offsets.hasGroup(groupId))
+      return answerAll(KafkaErrorCode.GROUP_ID_NOT_FOUND);
+    let subscribed = new Set<string>();
+    if (group !== undefined && group.memberCount > 0) {
+      const topics = group.subscribedTopics();
+      if (topics === null) return answerAll(KafkaErrorCode.NON_EMPTY_GROUP);
+      subscribed = topics;
+    }
+    const keys: { topic: string; partition: number }[] = [];
+    for (const topic of request.topics) {
+      if (subscribed.has(topic.topic)) continue;
+      for (const partition of topic.partitions) keys.push({ topic: topic.topic, partition });
+    }
+    const stored = await this.offsets.deleteOffsets(groupId, keys, this.nowMs());
+    return {
+      errorCode: KafkaErrorCode.NONE,
+      topics: request.topics.map((topic) => ({
+        topic: topic.topic,
+        partitions: topic.partitions.map((partition) => ({
+          partition,
+          errorCode: subscribed.has(topic.topic) ? KafkaErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : stored,
+        })),
+      })),
+    };
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { subscribedTopics } from './consumer-subscription.js';
 import type {
   GroupDescription,
   JoinGroupRequest,
@@ -72,6 +73,25 @@ export class Group {
 
   get memberCount(): number {
     return this.members.size;
+  }
+
+  /**
+   * The topics the members' consumer-protocol subscriptions name (under the
+   * chosen protocol, or every protocol they offered while none is chosen);
+   * null when the group is not a consumer group or a subscription cannot be read.
+   */
+  subscribedTopics(): Set<string> | null {
+    if (this.protocolType !== 'consumer') return null;
+    const topics = new Set<string>();
+    for (const member of this.members.values()) {
+      for (const protocol of member.protocols) {
+        if (this.protocolName !== '' && protocol.name !== this.protocolName) continue;
+        const named = subscribedTopics(protocol.metadata);
+        if (named === null) return null;
+        for (const topic of named) topics.add(topic);
+      }
+    }
+    return topics;
   }
 
   join(request: JoinGroupRequest): Promise<JoinGroupResult> {

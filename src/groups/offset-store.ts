@@ -188,6 +188,29 @@ export class OffsetStore {
   }
 
   /**
+   * Forgets a group's committed offsets of some partitions (OffsetDelete):
+   * tombstones for those it has, written durably before they are dropped.
+   */
+  async deleteOffsets(
+    groupId: string,
+    keys: readonly { topic: string; partition: number }[],
+    timestampMs: number,
+  ): Promise<KafkaErrorCode> {
+    const group = this.byGroup.get(groupId);
+    const present = keys.filter((key) => group?.has(keyOf(key.topic, key.partition)) === true);
+    if (present.length === 0) return KafkaErrorCode.NONE;
+    const tombstones = present.map((key) => ({
+      key: encodeOffsetKey({ groupId, topic: key.topic, partition: key.partition }),
+      value: null,
+    }));
+    const batch = buildRecordBatch(tombstones, { baseTimestampMs: timestampMs });
+    const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
+    if (outcome.errorCode !== KafkaErrorCode.NONE) return outcome.errorCode;
+    for (const key of present) this.forget({ groupId, ...key }, outcome.baseOffset);
+    return KafkaErrorCode.NONE;
+  }
+
+  /**
    * Forgets every group's committed offsets of a deleted topic (Kafka does the
    * same), with tombstones written durably first: a topic created again under
    * the name starts with no committed offsets, not its predecessor's.

@@ -48,4 +48,54 @@ describe('deleting groups', () => {
     await groups.joinGroup(joinRequest(''));
     expect(await groups.deleteGroup(GROUP)).toBe(KafkaErrorCode.NON_EMPTY_GROUP);
   });
+
+  /** ConsumerProtocolSubscription v0: version, topics, user data (null). */
+  const subscription = (...topics: string[]): Uint8Array => {
+    const parts = [0, 0, 0, 0, 0, topics.length];
+    for (const topic of topics) parts.push(0, topic.length, ...[...topic].map((c) => c.charCodeAt(0)));
+    parts.push(0xff, 0xff, 0xff, 0xff);
+    return Uint8Array.from(parts);
+  };
+
+  it('OffsetDelete: refuses the topics a live consumer group subscribes to, deletes the others durably', async () => {
+    const engine = new MemoryEngine();
+    const groups = await coordinators.start(engine);
+    expect((await groups.deleteOffsets({ groupId: 'nobody', topics: [] })).errorCode).toBe(
+      KafkaErrorCode.GROUP_ID_NOT_FOUND,
+    );
+    await groups.commitOffsets(
+      commitRequest(-1, '', [
+        { topic: 'a', partition: 0, offset: 5 },
+        { topic: 'b', partition: 0, offset: 7 },
+        { topic: 'b', partition: 1, offset: 8 },
+      ]),
+    );
+    await groups.joinGroup(joinRequest('', { protocols: [{ name: 'range', metadata: subscription('a') }] }));
+    const answer = await groups.deleteOffsets({
+      groupId: GROUP,
+      topics: [
+        { topic: 'a', partitions: [0] },
+        { topic: 'b', partitions: [0, 3] },
+      ],
+    });
+    expect(answer.errorCode).toBe(KafkaErrorCode.NONE);
+    expect(answer.topics.map((t) => t.partitions.map((p) => p.errorCode))).toEqual([
+      [KafkaErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
+      [KafkaErrorCode.NONE, KafkaErrorCode.NONE],
+    ]);
+    const reopened = await coordinators.start(engine);
+    const fetched = await reopened.fetchOffsets({ groupId: GROUP, topics: null });
+    expect(fetched.topics.flatMap((t) => t.partitions.map((p) => [t.topic, p.partition, p.offset]))).toEqual([
+      ['a', 0, 5],
+      ['b', 1, 8],
+    ]);
+  });
+
+  it('OffsetDelete: a live group whose protocol is not the consumer one answers NON_EMPTY_GROUP', async () => {
+    const groups = await coordinators.start();
+    await groups.commitOffsets(commitRequest(-1, '', [{ partition: 0, offset: 5 }]));
+    await groups.joinGroup(joinRequest('', { protocolType: 'connect' }));
+    const answer = await groups.deleteOffsets({ groupId: GROUP, topics: [{ topic: 't', partitions: [0] }] });
+    expect(answer.errorCode).toBe(KafkaErrorCode.NON_EMPTY_GROUP);
+  });
 });

@@ -7,6 +7,7 @@ import { describeCluster } from '../../src/protocol/kafka/describe-cluster.js';
 import { describeLogDirs } from '../../src/protocol/kafka/describe-log-dirs.js';
 import { ELECTION_NOT_NEEDED, electLeaders } from '../../src/protocol/kafka/elect-leaders.js';
 import { incrementalAlterConfigs } from '../../src/protocol/kafka/incremental-alter-configs.js';
+import { offsetDelete } from '../../src/protocol/kafka/offset-delete.js';
 import {
   carr,
   cnullStr,
@@ -357,6 +358,26 @@ describe('Kafka admin API codecs (byte vectors from the message schemas)', () =>
       ...cstr('t'),
       ...noTags(),
       ...noTags(),
+    ]);
+  });
+
+  it('OffsetDelete v0 (not flexible): error code before throttle time in the response', () => {
+    expect(decode(offsetDelete, 0, [...str('g'), ...i32(1), ...str('t'), ...i32(1), ...i32(2)])).toEqual({
+      groupId: 'g',
+      topics: [{ name: 't', partitions: [{ partitionIndex: 2 }] }],
+    });
+    const answer = {
+      errorCode: 0,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 2, errorCode: 86 }] }],
+    };
+    expect(encode(offsetDelete, 0, answer)).toEqual([
+      ...i16(0),
+      ...i32(0),
+      ...i32(1),
+      ...str('t'),
+      ...i32(1),
+      ...i32(2),
+      ...i16(86),
     ]);
   });
 });

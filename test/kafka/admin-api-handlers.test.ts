@@ -10,6 +10,7 @@ import { describeCluster } from '../../src/protocol/kafka/describe-cluster.js';
 import { describeLogDirs } from '../../src/protocol/kafka/describe-log-dirs.js';
 import { ELECTION_NOT_NEEDED, electLeaders } from '../../src/protocol/kafka/elect-leaders.js';
 import { incrementalAlterConfigs } from '../../src/protocol/kafka/incremental-alter-configs.js';
+import { offsetDelete } from '../../src/protocol/kafka/offset-delete.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { scopedTestEngines } from '../support/engine-fixture.js';
 import { testFrontDoorDeps } from '../support/front-door-deps.js';
@@ -232,5 +233,37 @@ describe('Kafka admin API handlers', () => {
     expect(partitions[1]?.partitionSize).toBe(batch.length);
     const all = await run(describeLogDirs, { topics: null }, context(1));
     expect(all.results[0]?.topics.map((t) => t.name)).toContain('t');
+  });
+
+  it('OffsetDelete: partitions of an unknown topic answer UNKNOWN_TOPIC_OR_PARTITION, the rest are deleted', async () => {
+    const engine = await engines.start();
+    const context = await contextFor(engine);
+    await engine.createTopic('t', 2);
+    const groups = context(0).deps.groups;
+    await groups.commitOffsets({
+      groupId: 'g',
+      generationId: -1,
+      memberId: '',
+      topics: [{ topic: 't', partitions: [{ partition: 1, offset: 4, metadata: null }] }],
+    });
+    const answer = await run(
+      offsetDelete,
+      {
+        groupId: 'g',
+        topics: [
+          { name: 'gone', partitions: [{ partitionIndex: 0 }] },
+          { name: 't', partitions: [{ partitionIndex: 1 }] },
+        ],
+      },
+      context(0),
+    );
+    expect(answer.errorCode).toBe(0);
+    expect(answer.topics.map((t) => t.partitions[0]?.errorCode)).toEqual([
+      KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      0,
+    ]);
+    expect((await groups.fetchOffsets({ groupId: 'g', topics: null })).topics).toEqual([]);
+    const unknownGroup = await run(offsetDelete, { groupId: 'nobody', topics: [] }, context(0));
+    expect(unknownGroup.errorCode).toBe(KafkaErrorCode.GROUP_ID_NOT_FOUND);
   });
 });

@@ -21,6 +21,7 @@ import { listGroups } from './list-groups.js';
 import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
 import { offsetCommit } from './offset-commit.js';
+import { offsetDelete } from './offset-delete.js';
 import { offsetFetch } from './offset-fetch.js';
 import { produce } from './produce.js';
 import { syncGroup } from './sync-group.js';
@@ -54,6 +55,7 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(deleteGroups),
   registerApi(electLeaders),
   registerApi(incrementalAlterConfigs),
+  registerApi(offsetDelete),
   registerApi(describeCluster),
 ];
 
