@@ -9,8 +9,9 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
 /**
  * Produce (key 0), versions 0–9 (flexible from 9), of which 0–2 are
  * advertised but refused. Versions 3–9 differ in layout only by
- * log_start_offset (v5+), record_errors and error_message (v8+, KIP-467;
- * none is sent: a refused batch is refused whole with its error code) and
+ * log_start_offset (v5+), record_errors and error_message (v8+, KIP-467: a
+ * refused batch carries the validator's message, and the record it names
+ * when one record caused it; the batch is refused whole, as in Kafka) and
  * the flexible encoding (v9), and otherwise by what the broker promises
  * about errors.
  *
@@ -84,12 +85,32 @@ export interface ProduceRequest {
   topics: { name: string; partitions: ProducePartitionData[] }[];
 }
 
+export interface RecordError {
+  batchIndex: number;
+  batchIndexErrorMessage: string | null;
+}
+
 export interface ProducePartitionResponse {
   index: number;
   errorCode: number;
   baseOffset: number;
   logAppendTimeMs: number;
   logStartOffset: number;
+  /** v8+ (KIP-467): the records that made the batch be refused; absent when none is named. */
+  recordErrors?: readonly RecordError[];
+  /** v8+: why the batch was refused; absent or null on success. */
+  errorMessage?: string | null;
+}
+
+/**
+ * The record a refusal names. The batch validator (src/record/validate.ts) starts the message of
+ * every refusal caused by one record with "record <index within the batch> ".
+ */
+const RECORD_REFUSAL = /^record (\d+) /;
+
+function recordErrorsOf(errorMessage: string): readonly RecordError[] | undefined {
+  const named = RECORD_REFUSAL.exec(errorMessage);
+  return named === null ? undefined : [{ batchIndex: Number(named[1]), batchIndexErrorMessage: errorMessage }];
 }
 
 export interface ProduceResponse {
@@ -116,6 +137,17 @@ async function producePartition(
     return failed(partition.index, KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
   }
   const outcome = await context.deps.engine.produce(topic, partition.index, partition.records, acks);
+  if (outcome.errorCode !== KafkaErrorCode.NONE && outcome.errorMessage !== '') {
+    return {
+      index: partition.index,
+      errorCode: outcome.errorCode,
+      baseOffset: outcome.baseOffset,
+      logAppendTimeMs: outcome.logAppendTimeMs,
+      logStartOffset: outcome.logStartOffset,
+      recordErrors: recordErrorsOf(outcome.errorMessage),
+      errorMessage: outcome.errorMessage,
+    };
+  }
   return {
     index: partition.index,
     errorCode: outcome.errorCode,
