@@ -15,14 +15,14 @@ import { type OpenMode, type StorageIo, storageIo, useStorageIo } from './storag
  *   op=write,code=ENOSPC,path=orders-1/,after=3,torn=100
  *       the 4th and later writes to orders-1's files fail, each after landing 100 bytes
  *
- * Fields: `op` write | sync | open | read | rename (write covers write and writev; sync
+ * Fields: `op` write | truncate | sync | open | read | rename (write covers write and writev; sync
  * covers fdatasync and fsync); `code` EIO | ENOSPC | HANG (default EIO; HANG
  * makes an fdatasync never complete, and any other call fail with EIO); `path` a
  * substring of the file path (default: every file); `after` matching
  * operations that succeed first (default 0); `torn` bytes of a failing write
  * that land (default 0).
  */
-export type FaultOp = 'write' | 'sync' | 'open' | 'read' | 'rename';
+export type FaultOp = 'write' | 'truncate' | 'sync' | 'open' | 'read' | 'rename';
 /** HANG (syncs only): the sync never completes, as on a disk that stopped answering. */
 export type FaultCode = 'EIO' | 'ENOSPC' | 'HANG';
 
@@ -67,7 +67,12 @@ export function parseFaultRules(spec: string): FaultRule[] {
       if (equals < 0) throw new Error(`storage fault rule field without '=': ${field}`);
       if (
         key === 'op' &&
-        (value === 'write' || value === 'sync' || value === 'open' || value === 'read' || value === 'rename')
+        (value === 'write' ||
+          value === 'truncate' ||
+          value === 'sync' ||
+          value === 'open' ||
+          value === 'read' ||
+          value === 'rename')
       ) {
         rule.op = value;
         sawOp = true;
@@ -169,6 +174,8 @@ export class FaultyStorageIo implements StorageIo {
   }
 
   truncate(fd: number, sizeBytes: number): void {
+    const rule = this.faultFor('truncate', this.pathOf(fd));
+    if (rule !== null) throw storageFault(rule.code, 'ftruncate', this.pathOf(fd));
     this.inner.truncate(fd, sizeBytes);
   }
 

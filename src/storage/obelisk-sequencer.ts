@@ -1,7 +1,8 @@
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { assert } from '../common/errors.js';
+import { assert, errorMessage, PyralogError } from '../common/errors.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { fsyncDirectory } from './segment-files.js';
+import { storageIo } from './storage-io.js';
 
 /**
  * The Obelisk sequencer: a persistent counter that never goes back, not even
@@ -16,6 +17,11 @@ import { fsyncDirectory } from './segment-files.js';
  * block but never repeats a value. The file is sparse, so a large counter
  * costs no disk space.
  *
+ * All its file I/O goes through the storage seam (storage-io.ts), so the
+ * fault layer covers it: a failed grow or sync throws KAFKA_STORAGE_ERROR and
+ * hands out nothing from the block it could not make durable; a later call
+ * grows again from where the durable length is known to be at least.
+ *
  * Owned by one thread (the acceptor, for topic and producer ids).
  */
 export const SEQUENCER_BLOCK = 1024;
@@ -29,11 +35,17 @@ export class ObeliskSequencer {
   ) {}
 
   static open(path: string): ObeliskSequencer {
-    const created = !existsSync(path);
-    const fd = openSync(path, 'a+');
-    // A new file's directory entry must be durable too, or a power loss could lose the file and its values.
-    if (created) fsyncDirectory(dirname(path));
-    const length = fstatSync(fd).size;
+    const io = storageIo();
+    let fd: number;
+    try {
+      fd = io.open(path, 'r+');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      fd = io.open(path, 'w+');
+      // A new file's directory entry must be durable too, or a power loss could lose the file and its values.
+      fsyncDirectory(dirname(path));
+    }
+    const length = io.sizeOf(fd);
     return new ObeliskSequencer(fd, length, length);
   }
 
@@ -48,8 +60,16 @@ export class ObeliskSequencer {
     assert(this.current + count <= VALUE_MAX, 'sequencer exhausted');
     if (this.current + count > this.reservedUntil) {
       const reserveTo = Math.min(VALUE_MAX, this.current + count + SEQUENCER_BLOCK);
-      ftruncateSync(this.fd, reserveTo);
-      fdatasyncSync(this.fd);
+      try {
+        storageIo().truncate(this.fd, reserveTo);
+        storageIo().fsync(this.fd);
+      } catch (error) {
+        // Nothing of the new block is handed out: after a crash the file may be shorter than reserveTo.
+        throw new PyralogError(
+          KafkaErrorCode.KAFKA_STORAGE_ERROR,
+          `cannot reserve sequencer values: ${errorMessage(error)}`,
+        );
+      }
       this.reservedUntil = reserveTo;
     }
     const first = this.current + 1;
@@ -58,6 +78,6 @@ export class ObeliskSequencer {
   }
 
   close(): void {
-    closeSync(this.fd);
+    storageIo().close(this.fd);
   }
 }

@@ -64,11 +64,16 @@ export const initProducerId: KafkaApi<InitProducerIdRequest, InitProducerIdRespo
         producerEpoch: -1,
       };
     }
-    return {
-      errorCode: KafkaErrorCode.NONE,
-      producerId: await context.deps.engine.nextProducerId(),
-      producerEpoch: 0,
-    };
+    try {
+      return {
+        errorCode: KafkaErrorCode.NONE,
+        producerId: await context.deps.engine.nextProducerId(),
+        producerEpoch: 0,
+      };
+    } catch {
+      // The id sequencer could not make a new block durable (storage-io fault): retriable for the client.
+      return { errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };
+    }
   },
   encode: response.encode,
 };
