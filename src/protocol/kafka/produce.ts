@@ -110,7 +110,9 @@ const RECORD_REFUSAL = /^record (\d+) /;
 
 function recordErrorsOf(errorMessage: string): readonly RecordError[] | undefined {
   const named = RECORD_REFUSAL.exec(errorMessage);
-  return named === null ? undefined : [{ batchIndex: Number(named[1]), batchIndexErrorMessage: errorMessage }];
+  return named === null
+    ? undefined
+    : [{ batchIndex: Number(named[1]), batchIndexErrorMessage: errorMessage }];
 }
 
 export interface ProduceResponse {
