@@ -105,10 +105,21 @@ const deleteSpec: CommandSpec = {
   options: commonOptions,
 };
 
-function configRows(config: Record<string, string>): string {
-  return renderTable(Object.entries(config), [
-    { header: 'key', value: ([key]) => key },
-    { header: 'value', value: ([, value]) => value },
+/** A setting as `GET /topics/:topic/config` describes it. */
+interface DescribedSetting {
+  name: string;
+  value: string;
+  source: string;
+  applied: boolean;
+}
+
+function configRows(configs: readonly DescribedSetting[]): string {
+  return renderTable(configs, [
+    { header: 'key', value: (c) => c.name },
+    { header: 'value', value: (c) => c.value },
+    { header: 'source', value: (c) => (c.source === 'TOPIC_CONFIG' ? 'topic' : 'default') },
+    // Accepted and stored but not acted on by this broker (the HTTP view's `doc` says why).
+    { header: 'applied', value: (c) => (c.applied ? 'yes' : 'no') },
   ]);
 }
 
@@ -164,6 +175,10 @@ const subcommands: Record<string, Subcommand> = {
       const name = requirePositional(describeSpec, parsed, 0, 'NAME');
       const http = BrokerHttp.fromOptions(parsed.values);
       const topic = await http.get<TopicDetail>(http.topicPath(name));
+      const settings =
+        format === 'table'
+          ? (await http.get<{ configs: DescribedSetting[] }>(`${http.topicPath(name)}/config`)).configs
+          : [];
       printOutput(format, topic, () =>
         [
           `NAME        ${topic.name}`,
@@ -177,7 +192,7 @@ const subcommands: Record<string, Subcommand> = {
             { header: 'high-watermark', value: (p) => p.highWatermark },
           ]),
           '',
-          configRows(topic.config),
+          configRows(settings),
         ].join('\n'),
       );
       return 0;
@@ -196,7 +211,12 @@ const subcommands: Record<string, Subcommand> = {
         `${http.topicPath(name)}/config`,
         { config },
       );
-      printOutput(format, altered, () => configRows(altered.config));
+      printOutput(format, altered, () =>
+        renderTable(Object.entries(altered.config), [
+          { header: 'key', value: ([key]) => key },
+          { header: 'value', value: ([, value]) => value },
+        ]),
+      );
       return 0;
     },
   },

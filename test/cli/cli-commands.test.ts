@@ -89,6 +89,10 @@ describe('pyralog commands', () => {
       config: Record<string, string>;
     };
     expect(reset.config['retention.ms']).not.toBe('5000');
+    const table = (await run(['topic', 'describe', 'grow'])).stdout;
+    expect(table).toMatch(/KEY\s+VALUE\s+SOURCE\s+APPLIED/);
+    expect(table).toMatch(/cleanup\.policy\s+delete\s+default\s+yes/);
+    expect(table).toMatch(/min\.insync\.replicas\s+1\s+default\s+no/);
     const shrink = await run(['topic', 'add-partitions', 'grow', '--total', '2']);
     expect(shrink.code).toBe(6);
     expect(shrink.stderr).toContain('INVALID_CONFIG');
