@@ -1,20 +1,68 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { describeTopicConfig } from '../../common/topic-config-table.js';
-import { ApiKey, type KafkaApi, NOT_FLEXIBLE } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { field, type MessageDescription, structs } from './message/description.js';
+import { messageCodec } from './message/message-codec.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
- * DescribeConfigs (key 32), version 0 — minimal, enough for common admin tools.
- * Grammar (non-flexible):
- *   Request:  resources [resource_type INT8, resource_name STRING,
- *               configuration_keys NULLABLE [STRING]]
- *   Response: throttle_time_ms INT32,
- *             results [error_code INT16, error_message NULLABLE_STRING, resource_type INT8,
- *               resource_name STRING, configs [name STRING, value NULLABLE_STRING,
- *               read_only BOOLEAN, is_default BOOLEAN, is_sensitive BOOLEAN]]
- * Topics (type 2) report their settings under Kafka's names; the broker
- * (type 4) reports a few facts. Other resource types are not known here.
+ * DescribeConfigs (key 32), version 0 served. Topics (type 2) report their
+ * settings under Kafka's names; the broker (type 4) reports a few facts.
+ * Other resource types are not known here. The descriptions below cover
+ * versions 0–4 (synonyms and sources from v1, types and documentation from
+ * v3, flexible from v4) so that serving them is a matter of the handler;
+ * only v0 is advertised until it fills synonyms, sources and documentation.
  */
+export const describeConfigsRequestDescription: MessageDescription = {
+  name: 'DescribeConfigsRequest',
+  validVersions: '0-4',
+  flexibleVersions: '4+',
+  fields: [
+    structs('resources', '0+', [
+      field('resourceType', 'int8', '0+'),
+      field('resourceName', 'string', '0+'),
+      field('keys', '[]string', '0+', { nullableVersions: '0+' }),
+    ]),
+    field('includeSynonyms', 'bool', '1+'),
+    field('includeDocumentation', 'bool', '3+'),
+  ],
+};
+
+export const describeConfigsResponseDescription: MessageDescription = {
+  name: 'DescribeConfigsResponse',
+  validVersions: '0-4',
+  flexibleVersions: '4+',
+  fields: [
+    field('throttleTimeMs', 'int32', '0+'),
+    structs('results', '0+', [
+      field('errorCode', 'int16', '0+'),
+      field('errorMessage', 'string', '0+', { nullableVersions: '0+' }),
+      field('resourceType', 'int8', '0+'),
+      field('resourceName', 'string', '0+'),
+      structs('configs', '0+', [
+        field('name', 'string', '0+'),
+        field('value', 'string', '0+', { nullableVersions: '0+' }),
+        field('readOnly', 'bool', '0+'),
+        field('isDefault', 'bool', '0'),
+        field('configSource', 'int8', '1+', { default: -1 }),
+        field('isSensitive', 'bool', '0+'),
+        structs('synonyms', '1+', [
+          field('name', 'string', '1+'),
+          field('value', 'string', '1+', { nullableVersions: '1+' }),
+          field('source', 'int8', '1+'),
+        ]),
+        field('configType', 'int8', '3+'),
+        field('documentation', 'string', '3+', { nullableVersions: '3+', default: null }),
+      ]),
+    ]),
+  ],
+};
+
+type DescribeConfigsResource = { resourceType: number; resourceName: string; keys: string[] | null };
+
+const request = messageCodec<{ resources: DescribeConfigsResource[] }>(describeConfigsRequestDescription);
+const response = messageCodec<{ results: DescribeConfigsResult[] }>(describeConfigsResponseDescription);
+
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
 
@@ -26,22 +74,12 @@ export interface DescribeConfigsResult {
   configs: { name: string; value: string; readOnly: boolean; isDefault?: boolean }[];
 }
 
-export const describeConfigs: KafkaApi<
-  { resourceType: number; resourceName: string; keys: string[] | null }[],
-  DescribeConfigsResult[]
-> = {
+export const describeConfigs: KafkaApi<DescribeConfigsResource[], DescribeConfigsResult[]> = {
   apiKey: ApiKey.DESCRIBE_CONFIGS,
   name: 'DescribeConfigs',
-  minVersion: 0,
+  ...describedVersions(request, response),
   maxVersion: 0,
-  firstFlexibleVersion: NOT_FLEXIBLE,
-  decode(reader) {
-    return reader.array((r) => ({
-      resourceType: r.int8(),
-      resourceName: r.string(),
-      keys: r.nullableArray((k) => k.string()),
-    }));
-  },
+  decode: (reader, version) => request.decode(reader, version).resources,
   async handle(resources, context) {
     const { engine, config } = context.deps;
     if (namesTooManyTopics(resources.length, context)) {
@@ -96,21 +134,7 @@ export const describeConfigs: KafkaApi<
       };
     });
   },
-  encode(writer, results) {
-    writer.int32(0);
-    writer.array(results, (w, result) => {
-      w.int16(result.errorCode)
-        .nullableString(result.errorMessage)
-        .int8(result.resourceType)
-        .string(result.resourceName);
-      w.array(result.configs, (cw, entry) =>
-        cw
-          .string(entry.name)
-          .nullableString(entry.value)
-          .boolean(entry.readOnly)
-          .boolean(entry.isDefault === true)
-          .boolean(false),
-      );
-    });
+  encode(writer, results, version) {
+    response.encode(writer, { results }, version);
   },
 };
