@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from '../../src/common/broker-config.js';
 import { readInt64 } from '../../src/common/offset.js';
+import { DUPLICATE, ProducerStateTable } from '../../src/engine/producer-state.js';
+import { rebuildProducerState } from '../../src/engine/producer-state-rebuild.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { BatchHeader, CompressionCodec } from '../../src/record/batch-header.js';
 import { decodeBatchRecords } from '../../src/record/batch-reader.js';
@@ -196,6 +198,57 @@ describe('log compaction', () => {
     // The property ran against real cleaning, not only against logs with nothing to remove.
     expect(cleanerTotals.recordsRemoved).toBeGreaterThan(100);
     expect(cleanerTotals.segmentsReplaced).toBeGreaterThan(10);
+  });
+
+  it('given an idempotent producer whose records are all superseded, then its last batch stays empty and its sequence state rebuilds from the log', async () => {
+    const dir = tempDir();
+    const log = PartitionLog.open({ dir, config: compactConfig(), fsync: 'never' });
+    try {
+      const nowMs = 1_000_000;
+      const producerId = 42;
+      // 10 batches of 3 records from producer 42, all under key "a" (sequences 0..29)...
+      for (let i = 0; i < 10; i++) {
+        const records = [0, 1, 2].map(() => ({ key: encoder.encode('a'), value: encoder.encode(`p${i}`) }));
+        log.append(
+          buildRecordBatch(records, {
+            producerId,
+            producerEpoch: 0,
+            baseSequence: i * 3,
+            baseTimestampMs: nowMs,
+          }),
+          nowMs,
+        );
+      }
+      // ...all superseded by a later plain producer writing "a", then filler so they lie in closed segments.
+      log.append(
+        buildRecordBatch([{ key: encoder.encode('a'), value: encoder.encode('last') }], {
+          baseTimestampMs: nowMs,
+        }),
+        nowMs,
+      );
+      for (let i = 0; i < 30; i++) {
+        log.append(
+          buildRecordBatch([{ key: encoder.encode(`f${i}`), value: new Uint8Array(50) }], {
+            baseTimestampMs: nowMs,
+          }),
+          nowMs,
+        );
+      }
+      await log.flush();
+      // The roll syncs run on libuv's pool: give them time to finish, so every closed segment is cleanable.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await cleanOnce(log, nowMs, dir)).not.toBeNull();
+      const { records, emptyBatches } = readAll(log);
+      expect(records.filter((r) => r.key === 'a').map((r) => r.value)).toEqual(['last']);
+      expect(emptyBatches).toBeGreaterThanOrEqual(1);
+      // The producer's last batch (offsets 27..29, sequences 27..29) is still known after a rebuild.
+      const table = new ProducerStateTable();
+      rebuildProducerState(table, log, nowMs);
+      expect(table.check(producerId, 0, 27, 3, nowMs)).toBe(DUPLICATE);
+      expect(table.duplicateBaseOffset).toBe(27);
+    } finally {
+      await log.close();
+    }
   });
 });
 
