@@ -41,6 +41,12 @@ export interface PartitionLogOptions {
   fsync: FsyncPolicy;
   /** Clock for segment ages; Date.now by default. */
   nowMs?: () => number;
+  /**
+   * Under an interval fsync policy, start no timer: the caller calls
+   * `syncIntervalElapsed` as its own clock passes each interval (the
+   * simulation, which runs on simulated time).
+   */
+  manualSyncInterval?: boolean;
 }
 
 export interface AppendResult {
@@ -116,12 +122,20 @@ export class PartitionLog implements SyncTarget {
     this.recoveryProblems = recoveryProblems;
     this.durable = this.active.nextOffset;
     this.groupCommit = new GroupCommit(this);
-    if (typeof options.fsync === 'object') {
-      this.intervalTimer = setInterval(() => {
-        if (this.durable < this.logEndOffset) this.groupCommit.request();
-      }, options.fsync.intervalMs);
+    if (typeof options.fsync === 'object' && options.manualSyncInterval !== true) {
+      this.intervalTimer = setInterval(() => this.syncIntervalElapsed(), options.fsync.intervalMs);
       this.intervalTimer.unref();
     }
+  }
+
+  /**
+   * One interval of an interval fsync policy has passed: sync whatever was
+   * appended since the last sync (group commit). So under `<ms>` a power loss
+   * takes back at most what was appended after the last sync that completed:
+   * about one interval, plus the time that sync takes.
+   */
+  syncIntervalElapsed(): void {
+    if (!this.closed && this.failure === null && this.durable < this.logEndOffset) this.groupCommit.request();
   }
 
   /** New topic settings, applied from the next append, roll and retention check on. */

@@ -18,6 +18,10 @@ import { xorshift } from '../support/xorshift.js';
  *
  * - under fsync always, no acknowledged batch is lost, and no batch a
  *   consumer read (below the high watermark) is lost: both survive power loss;
+ * - under an interval (`<ms>`), each interval that passes starts a sync of
+ *   everything appended before it, and no batch a completed sync covered is
+ *   lost to a power loss: what a power loss takes back is at most what was
+ *   appended since the last completed sync, the window README promises;
  * - after a crash (the machine stays up), every batch whose write succeeded
  *   is still there, in every mode, so offsets are never reused;
  * - no read ever returns a batch that fails its CRC or differs from what was
@@ -112,7 +116,10 @@ async function runSeed(seed: number): Promise<void> {
 }
 
 async function simulate(seed: number, random: () => number, disk: SimulatedDisk): Promise<void> {
-  const fsync: FsyncPolicy = random() < 0.6 ? 'always' : 'never';
+  const policy = random();
+  const intervalMs = 50 + Math.floor(random() * 150);
+  const fsync: FsyncPolicy = policy < 0.5 ? 'always' : policy < 0.8 ? { intervalMs } : 'never';
+  const interval = typeof fsync === 'object';
   const segmentBytes = 400 + Math.floor(random() * 3000);
   const config: TopicConfig = {
     ...DEFAULT_TOPIC_CONFIG,
@@ -127,7 +134,14 @@ async function simulate(seed: number, random: () => number, disk: SimulatedDisk)
     // The process the previous log stands for is gone: it must not touch the files again (a deferred
     // segment would create its file on a late sync). Its syncs in flight never answer.
     previous?.retire();
-    const opened = PartitionLog.open({ dir: DIR, config, fsync, nowMs: () => nowMs });
+    // Interval syncs run on the simulation's clock (syncIntervalElapsed below), not on a timer.
+    const opened = PartitionLog.open({
+      dir: DIR,
+      config,
+      fsync,
+      nowMs: () => nowMs,
+      manualSyncInterval: true,
+    });
     previous = opened;
     opened.onFailed = (message) => {
       // A log from before a crash may still run a scheduled sync; the process it stands for is gone.
@@ -140,7 +154,7 @@ async function simulate(seed: number, random: () => number, disk: SimulatedDisk)
 
   /** What was appended at each offset (as stored), for offsets that may be in the log. */
   const appended = new Map<number, Uint8Array>();
-  /** Acknowledged under fsync always (durable), by base offset. */
+  /** Acknowledged under fsync always, or covered by a completed interval sync (durable), by base offset. */
   const acked = new Map<number, Uint8Array>();
   /** Read by a consumer under fsync always (below the high watermark). */
   const served = new Map<number, Uint8Array>();
@@ -153,7 +167,7 @@ async function simulate(seed: number, random: () => number, disk: SimulatedDisk)
   let log = open();
 
   const releaseAcks = (): void => {
-    if (fsync !== 'always') return;
+    if (fsync === 'never') return;
     const durable = log.durableOffset;
     waiting = waiting.filter((append) => {
       if (append.lastOffset >= durable) return true;
@@ -187,6 +201,15 @@ async function simulate(seed: number, random: () => number, disk: SimulatedDisk)
         sameBytes(appended.get(offset), bytes),
         `${event}: recovered batch at ${offset} is not what was appended there`,
       );
+    }
+    if (interval) {
+      for (const [offset, bytes] of acked) {
+        if (offset < log.logStartOffset) continue;
+        check(
+          sameBytes(recovered.get(offset), bytes),
+          `${event}: batch at ${offset}, covered by a completed interval sync, was lost`,
+        );
+      }
     }
     if (fsync === 'always') {
       for (const [offset, bytes] of acked) {
@@ -244,10 +267,32 @@ async function simulate(seed: number, random: () => number, disk: SimulatedDisk)
 
   note(
     () =>
-      `fsync=${fsync} segmentBytes=${segmentBytes} retentionBytes=${config.retentionBytes} faulty=${faulty}`,
+      `fsync=${interval ? `${intervalMs}ms` : fsync} segmentBytes=${segmentBytes} retentionBytes=${config.retentionBytes} faulty=${faulty}`,
   );
+  let lastIntervalMs = nowMs;
   for (let step = 0; step < STEPS; step++) {
     nowMs += Math.floor(random() * 50);
+    // The shard writes its buffered batches at the end of each drain, before a timer can run.
+    if (interval && nowMs - lastIntervalMs >= intervalMs && unwritten.length === 0 && !failed) {
+      lastIntervalMs = nowMs;
+      log.syncIntervalElapsed();
+      note(() => `  interval elapsed: end=${log.logEndOffset} durable=${log.durableOffset}`);
+      if (random() < 0.5 && !faulty) {
+        // Its sync completes: everything appended before this interval is durable now.
+        const endOffset = log.logEndOffset;
+        // The sync starts in a microtask, possibly behind one already in flight: let both run.
+        for (let round = 0; round < 2; round++) {
+          await settle();
+          disk.completeSyncs();
+        }
+        await settle();
+        releaseAcks();
+        check(
+          log.failureMessage !== null || log.durableOffset >= endOffset,
+          `an interval passed and its sync completed, but the durable offset ${log.durableOffset} is behind ${endOffset}`,
+        );
+      }
+    }
     note(
       () =>
         `step ${step}: end=${log.logEndOffset} durable=${log.durableOffset} segments=${log.segmentCount()} unwritten=${unwritten.length} failed=${failed}`,
