@@ -62,6 +62,12 @@ export interface ListOffsetsOutcome {
   timestampMs: number;
 }
 
+export interface DeleteRecordsOutcome {
+  errorCode: KafkaErrorCode;
+  /** The partition's log start offset after the call; -1 on error. */
+  lowWatermark: Offset;
+}
+
 export interface PartitionDescription {
   partition: number;
   shard: number;
@@ -96,6 +102,14 @@ export interface Engine {
    * its open partitions; later appends, rolls and retention follow them.
    */
   alterTopicConfig(name: string, settings: Partial<TopicConfig>): Promise<KafkaErrorCode>;
+  /**
+   * Kafka's DeleteRecords on one partition: moves its log start offset up to
+   * `offset` (-1: the high watermark), recorded durably by the owning shard
+   * before it takes effect; reads below it then get OFFSET_OUT_OF_RANGE and
+   * ListOffsets' earliest returns it. Resolves with the log start offset after
+   * the call; OFFSET_OUT_OF_RANGE for an offset past the high watermark.
+   */
+  deleteRecords(topic: string, partition: number, offset: number): Promise<DeleteRecordsOutcome>;
   /** Raises a topic's partition count to `partitionCount` (never lowers it); new partitions start empty. */
   addPartitions(name: string, partitionCount: number): Promise<KafkaErrorCode>;
   /** Known topics, from metadata the acceptor holds: no shard round trip. */

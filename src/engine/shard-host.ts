@@ -353,21 +353,31 @@ export class ShardHost {
   }
 
   listOffsets(topicId: number, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {
+    return this.offsetRequest(MessageType.LIST_OFFSETS, topicId, partition, timestampMs);
+  }
+
+  /** DeleteRecords on one partition: the outcome's offset is the log start offset after it (the low watermark). */
+  deleteRecords(topicId: number, partition: number, offset: number): Promise<ListOffsetsOutcome> {
+    return this.offsetRequest(MessageType.DELETE_RECORDS, topicId, partition, offset);
+  }
+
+  /** A LIST_OFFSETS or DELETE_RECORDS request: same layouts, the f64 is a timestamp or an offset. */
+  private offsetRequest(
+    type: typeof MessageType.LIST_OFFSETS | typeof MessageType.DELETE_RECORDS,
+    topicId: number,
+    partition: number,
+    timestampMs: number,
+  ): Promise<ListOffsetsOutcome> {
     return new Promise<ListOffsetsOutcome>((resolve) => {
       if (this.state !== 'ready')
         return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
-      const correlationId = this.register(MessageType.LIST_OFFSETS, resolve);
-      this.sendWith(
-        ListOffsetsField.SIZE_BYTES,
-        MessageType.LIST_OFFSETS,
-        correlationId,
-        (_bytes, view, p) => {
-          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-          view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
-          view.setUint32(p + ListOffsetsField.PARTITION, partition);
-          view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
-        },
-      );
+      const correlationId = this.register(type, resolve);
+      this.sendWith(ListOffsetsField.SIZE_BYTES, type, correlationId, (_bytes, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
+        view.setUint32(p + ListOffsetsField.PARTITION, partition);
+        view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
+      });
     });
   }
 
@@ -641,17 +651,8 @@ const replyHandlers: Record<number, ReplyHandler> = {
     }
     pending.resolve(outcomes as never);
   },
-  [MessageType.LIST_OFFSETS]: (host, _bytes, view, record) => {
-    const pending = host.take(record.correlationId);
-    if (pending === undefined) return;
-    const p = record.payloadPosition;
-    const outcome: ListOffsetsOutcome = {
-      errorCode: view.getInt16(p + ListOffsetsReply.ERROR_CODE) as KafkaErrorCode,
-      offset: view.getFloat64(p + ListOffsetsReply.OFFSET) as Offset,
-      timestampMs: view.getFloat64(p + ListOffsetsReply.TIMESTAMP_MS),
-    };
-    pending.resolve(outcome as never);
-  },
+  [MessageType.LIST_OFFSETS]: resolveOffsets,
+  [MessageType.DELETE_RECORDS]: resolveOffsets,
   [MessageType.CREATE_PARTITIONS]: resolveStatus,
   [MessageType.DELETE_PARTITIONS]: resolveStatus,
   [MessageType.FLUSH]: resolveStatus,
@@ -673,6 +674,18 @@ const replyHandlers: Record<number, ReplyHandler> = {
     pending.resolve(states as never);
   },
 };
+
+function resolveOffsets(host: ShardHost, _bytes: Uint8Array, view: DataView, record: RingRecord): void {
+  const pending = host.take(record.correlationId);
+  if (pending === undefined) return;
+  const p = record.payloadPosition;
+  const outcome: ListOffsetsOutcome = {
+    errorCode: view.getInt16(p + ListOffsetsReply.ERROR_CODE) as KafkaErrorCode,
+    offset: view.getFloat64(p + ListOffsetsReply.OFFSET) as Offset,
+    timestampMs: view.getFloat64(p + ListOffsetsReply.TIMESTAMP_MS),
+  };
+  pending.resolve(outcome as never);
+}
 
 function resolveStatus(host: ShardHost, _bytes: Uint8Array, view: DataView, record: RingRecord): void {
   host
@@ -700,6 +713,7 @@ function failPending(request: Pending, code: KafkaErrorCode, message: string): v
       request.resolve([] as never);
       return;
     case MessageType.LIST_OFFSETS:
+    case MessageType.DELETE_RECORDS:
       request.resolve({ errorCode: code, offset: -1, timestampMs: -1 } as never);
       return;
     case MessageType.DESCRIBE_PARTITIONS:

@@ -46,6 +46,11 @@
  *  16  f64 timestampMs (-1 latest,      8 f64 offset, 16 f64 timestampMs
  *      -2 earliest)
  *
+ * DELETE_RECORDS (8)                  reply (0x8008), the LIST_OFFSETS layouts:
+ *   8  u32 topicId, 12 u32 partition,   0 i16 errorCode, 8 f64 lowWatermark (the
+ *  16  f64 offset (-1: the high           log start offset after the call)
+ *      watermark)
+ *
  * CREATE_PARTITIONS (4)               reply (0x8004): 0 i16 errorCode
  *   8  u32 topicId, 12 u32 firstPartition, 16 u32 partitionCount,
  *  20  …  utf8 JSON {"topic": name, "config": TopicConfig, "partitions": [n, …]}
@@ -77,6 +82,7 @@ export const MessageType = {
   DELETE_PARTITIONS: 5,
   DESCRIBE_PARTITIONS: 6,
   FLUSH: 7,
+  DELETE_RECORDS: 8,
   WAKE_FETCH: 9,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];

@@ -284,6 +284,9 @@ export class Shard {
       case MessageType.LIST_OFFSETS:
         this.listOffsets(record);
         return;
+      case MessageType.DELETE_RECORDS:
+        this.deleteRecords(record);
+        return;
       case MessageType.CREATE_PARTITIONS:
         this.createPartitions(record);
         return;
@@ -572,6 +575,41 @@ export class Shard {
     out.setUint32(r + 4, 0);
     out.setFloat64(r + ListOffsetsReply.OFFSET, offset);
     out.setFloat64(r + ListOffsetsReply.TIMESTAMP_MS, foundTimestampMs);
+  }
+
+  /** DeleteRecords for one partition: moves its log start offset (durably) and answers the new one. */
+  private deleteRecords(record: RingRecord): void {
+    const view = this.reader.view;
+    const p = record.payloadPosition;
+    this.metrics.add(Counter.OTHER_REQUESTS, 1);
+    const topicId = view.getUint32(p + ListOffsetsField.TOPIC_ID);
+    const partitionIndex = view.getUint32(p + ListOffsetsField.PARTITION);
+    const requested = view.getFloat64(p + ListOffsetsField.TIMESTAMP_MS);
+    const partition = this.lookup(topicId, partitionIndex);
+    let code: KafkaErrorCode = KafkaErrorCode.NONE;
+    let lowWatermark = -1;
+    if (partition === undefined) {
+      code = this.missingCode(topicId, partitionIndex);
+    } else {
+      try {
+        // -1 asks for everything below the high watermark, as in Kafka.
+        const offset = requested === -1 ? partition.log.highWatermark : requested;
+        lowWatermark = partition.log.deleteRecordsBefore(offset);
+      } catch (error) {
+        code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
+      }
+    }
+    const r = this.out.claim(
+      MessageType.DELETE_RECORDS | REPLY_FLAG,
+      record.correlationId,
+      ListOffsetsReply.SIZE_BYTES,
+    );
+    const out = this.out.view;
+    out.setInt16(r + ListOffsetsReply.ERROR_CODE, code);
+    out.setInt16(r + 2, 0);
+    out.setUint32(r + 4, 0);
+    out.setFloat64(r + ListOffsetsReply.OFFSET, lowWatermark);
+    out.setFloat64(r + ListOffsetsReply.TIMESTAMP_MS, -1);
   }
 
   private createPartitions(record: RingRecord): void {

@@ -12,6 +12,7 @@ import { migrateLegacyPartition, topicDir, topicDirsOnDisk } from '../storage/pa
 import { CompressedBatchChecker } from './compressed-batch-checker.js';
 import {
   type Acks,
+  type DeleteRecordsOutcome,
   type Engine,
   type FetchOutcome,
   type FetchPartitionOutcome,
@@ -310,6 +311,14 @@ export class ShardedEngine implements Engine {
       });
     }
     return target.host.listOffsets(target.entry.topicId, partition, timestampMs);
+  }
+
+  async deleteRecords(topic: string, partition: number, offset: number): Promise<DeleteRecordsOutcome> {
+    const target = this.route(topic, partition);
+    if (target === null)
+      return { errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: NO_OFFSET };
+    const outcome = await target.host.deleteRecords(target.entry.topicId, partition, offset);
+    return { errorCode: outcome.errorCode, lowWatermark: outcome.offset };
   }
 
   async createTopic(

@@ -13,6 +13,7 @@ import type { CleanJob, CleanOutcome } from './log-cleaner.js';
 import { type CompactionState, finishClean, planClean, type SwapResult } from './log-compaction.js';
 import { recoverSegments } from './log-recovery.js';
 import { findBatchContaining, timestampLookup } from './log-search.js';
+import { readLogStartOffset, writeLogStartOffset } from './log-start-offset.js';
 import { Segment, WRITTEN_LEADER_EPOCH } from './segment.js';
 import { fsyncDirectory } from './segment-files.js';
 import { storageIo } from './storage-io.js';
@@ -99,6 +100,8 @@ export class PartitionLog implements SyncTarget {
   private readonly result: AppendResult = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1 };
   private failure: Error | null = null;
   private closed = false;
+  /** DeleteRecords' floor (log-start-offset.ts): offsets below it are gone for readers. */
+  private recordsDeletedBelow = 0;
   private readonly compaction: CompactionState;
   /** Batches appendBuffered took and writeBuffered has not written yet (views the caller owns). */
   private readonly buffered: Uint8Array[] = [];
@@ -174,11 +177,55 @@ export class PartitionLog implements SyncTarget {
     // A recovered active segment's age for segment.ms counts from this open.
     if (active !== undefined && active.sizeBytes > 0) active.createdMs = (options.nowMs ?? Date.now)();
     if (segments.length === 0) segments.push(Segment.deferred(options.dir, 0));
-    return new PartitionLog(options, segments, problems, offsetGapsAllowed);
+    const log = new PartitionLog(options, segments, problems, offsetGapsAllowed);
+    // A floor above the recovered end (records lost by a power loss under a weaker fsync policy) stops at the end.
+    log.recordsDeletedBelow = Math.min(readLogStartOffset(options.dir, fileNames), log.logEndOffset);
+    return log;
   }
 
   get logStartOffset(): number {
-    return this.segments[0]!.baseOffset;
+    return Math.max(this.segments[0]!.baseOffset, this.recordsDeletedBelow);
+  }
+
+  /**
+   * DeleteRecords: moves the log start offset up to `offset` (at most the
+   * high watermark). The new offset is recorded durably (log-start-offset.ts)
+   * before it takes effect; then closed segments lying wholly below it are
+   * removed (unless the cleaner is working on the log: retention removes them
+   * later). Returns the log start offset after the call; an offset at or below
+   * it changes nothing. Throws PyralogError OFFSET_OUT_OF_RANGE for an offset
+   * past the high watermark, KAFKA_STORAGE_ERROR when the log has failed; an
+   * I/O error while recording leaves the old log start offset in force.
+   * The record is written with a synchronous fsync on the shard thread: a rare
+   * admin call's small file, not on the produce or fetch path.
+   */
+  deleteRecordsBefore(offset: number): number {
+    this.assertWritable();
+    this.writeBuffered();
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.highWatermark) {
+      throw new PyralogError(
+        KafkaErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${offset} is outside ${this.logStartOffset}..${this.highWatermark} (the high watermark)`,
+      );
+    }
+    if (offset <= this.logStartOffset) return this.logStartOffset;
+    writeLogStartOffset(this.options.dir, offset);
+    this.recordsDeletedBelow = offset;
+    if (!this.cleaning) this.removeSegmentsBelowFloor();
+    return this.logStartOffset;
+  }
+
+  /** Removes closed segments wholly below the DeleteRecords floor; never the active one. */
+  private removeSegmentsBelowFloor(): void {
+    let removed = false;
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.recordsDeletedBelow) {
+      const oldest = this.segments[0]!;
+      if (oldest.syncing || oldest.dirty || oldest.indexesPending) break;
+      this.segments.shift();
+      oldest.remove();
+      removed = true;
+    }
+    if (removed) fsyncDirectory(this.options.dir);
   }
 
   get logEndOffset(): number {
@@ -492,6 +539,8 @@ export class PartitionLog implements SyncTarget {
    * A topic with cleanup.policy=compact alone keeps every segment (the cleaner bounds it instead).
    */
   enforceRetention(nowMs: number): void {
+    // Segments a DeleteRecords left wholly below the log start offset go whatever the policy.
+    if (!this.cleaning) this.removeSegmentsBelowFloor();
     if (this.options.config.cleanupPolicy === 'compact') return;
     const { retentionMs, retentionBytes } = this.options.config;
     let totalBytes = this.sizeBytes();

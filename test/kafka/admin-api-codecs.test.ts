@@ -3,6 +3,7 @@ import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { alterConfigs } from '../../src/protocol/kafka/alter-configs.js';
 import { createPartitions } from '../../src/protocol/kafka/create-partitions.js';
 import { deleteGroups } from '../../src/protocol/kafka/delete-groups.js';
+import { deleteRecords } from '../../src/protocol/kafka/delete-records.js';
 import { describeCluster } from '../../src/protocol/kafka/describe-cluster.js';
 import { describeLogDirs } from '../../src/protocol/kafka/describe-log-dirs.js';
 import { ELECTION_NOT_NEEDED, electLeaders } from '../../src/protocol/kafka/elect-leaders.js';
@@ -378,6 +379,52 @@ describe('Kafka admin API codecs (byte vectors from the message schemas)', () =>
       ...i32(1),
       ...i32(2),
       ...i16(86),
+    ]);
+  });
+
+  it('DeleteRecords v0 and v2 (flexible): offsets as INT64, low watermark before the error code', () => {
+    expect(
+      decode(deleteRecords, 0, [...i32(1), ...str('t'), ...i32(1), ...i32(0), ...i64(6), ...i32(1000)]),
+    ).toEqual({
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 6 }] }],
+      timeoutMs: 1000,
+    });
+    expect(
+      decode(deleteRecords, 2, [
+        ...carr(1),
+        ...cstr('t'),
+        ...carr(1),
+        ...i32(0),
+        ...i64(-1),
+        ...noTags(),
+        ...noTags(),
+        ...i32(5),
+        ...noTags(),
+      ]),
+    ).toEqual({ topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: -1 }] }], timeoutMs: 5 });
+    const answer = {
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, lowWatermark: 6, errorCode: 0 }] }],
+    };
+    expect(encode(deleteRecords, 1, answer)).toEqual([
+      ...i32(0),
+      ...i32(1),
+      ...str('t'),
+      ...i32(1),
+      ...i32(0),
+      ...i64(6),
+      ...i16(0),
+    ]);
+    expect(encode(deleteRecords, 2, answer)).toEqual([
+      ...i32(0),
+      ...carr(1),
+      ...cstr('t'),
+      ...carr(1),
+      ...i32(0),
+      ...i64(6),
+      ...i16(0),
+      ...noTags(),
+      ...noTags(),
+      ...noTags(),
     ]);
   });
 });

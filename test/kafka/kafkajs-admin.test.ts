@@ -1,5 +1,7 @@
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
+import type { Offset } from '../../src/common/offset.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -127,6 +129,64 @@ describe('kafkajs admin on the real broker', () => {
       await expect(admin.deleteGroups(['billing'])).rejects.toMatchObject({
         name: 'KafkaJSDeleteGroupsError',
       });
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
+
+  it('deleteTopicRecords moves the log start offset: reads below it are out of range, earliest is it, and a restart keeps it', async () => {
+    const config = testBrokerConfig(temp.dir);
+    broker = await startBroker(config, { http: false });
+    let kafka = client(broker.kafkaPort);
+    let admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'events', numPartitions: 1 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 10; i++)
+      await producer.send({ topic: 'events', acks: -1, messages: [{ value: `e-${i}` }] });
+    await producer.disconnect();
+    // kafkajs finds partition leaders in the metadata it already holds: load the topic's first.
+    await admin.fetchTopicMetadata({ topics: ['events'] });
+    await admin.deleteTopicRecords({ topic: 'events', partitions: [{ partition: 0, offset: '6' }] });
+    expect(await admin.fetchTopicOffsets('events')).toEqual([
+      expect.objectContaining({ partition: 0, low: '6', high: '10' }),
+    ]);
+    const engine = broker.engine;
+    const below = await engine.fetch({
+      partitions: [{ topic: 'events', partition: 0, offset: 3 as Offset, maxBytes: 10_000 }],
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 10_000,
+    });
+    expect(below.partitions[0]?.errorCode).toBe(KafkaErrorCode.OFFSET_OUT_OF_RANGE);
+    // Past the high watermark: kafkajs reports the partition's OFFSET_OUT_OF_RANGE.
+    await expect(
+      admin.deleteTopicRecords({ topic: 'events', partitions: [{ partition: 0, offset: '11' }] }),
+    ).rejects.toThrow();
+    await admin.disconnect();
+    await broker.stop();
+
+    broker = await startBroker({ ...config, kafkaPort: 0 }, { http: false });
+    kafka = client(broker.kafkaPort);
+    admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(await admin.fetchTopicOffsets('events')).toEqual([
+        expect.objectContaining({ partition: 0, low: '6', high: '10' }),
+      ]);
+      const consumer = kafka.consumer({ groupId: 'readers' });
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'events', fromBeginning: true });
+      const seen: string[] = [];
+      await consumer.run({
+        eachMessage: async ({ message }) => void seen.push(message.value?.toString() ?? ''),
+      });
+      const deadline = Date.now() + 15_000;
+      while (seen.length < 4 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await consumer.disconnect();
+      expect(seen).toEqual(['e-6', 'e-7', 'e-8', 'e-9']);
     } finally {
       await admin.disconnect();
     }

@@ -3,6 +3,7 @@ import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { type Offset, readInt64, writeInt64 } from '../../src/common/offset.js';
 import {
   type Acks,
+  type DeleteRecordsOutcome,
   type Engine,
   type FetchOutcome,
   type FetchPartitionOutcome,
@@ -127,6 +128,11 @@ export class MemoryEngine implements Engine {
       };
     });
     return { partitions };
+  }
+
+  /** The memory engine keeps every record (its log start offset is always 0): DeleteRecords is refused. */
+  async deleteRecords(_topic: string, _partition: number, _offset: number): Promise<DeleteRecordsOutcome> {
+    return { errorCode: KafkaErrorCode.POLICY_VIOLATION, lowWatermark: -1 as Offset };
   }
 
   async listOffsets(topic: string, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {

@@ -4,6 +4,7 @@ import { apiVersions } from './api-versions.js';
 import { createPartitions } from './create-partitions.js';
 import { createTopics } from './create-topics.js';
 import { deleteGroups } from './delete-groups.js';
+import { deleteRecords } from './delete-records.js';
 import { deleteTopics } from './delete-topics.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
@@ -49,6 +50,7 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(deleteTopics),
   registerApi(initProducerId),
   registerApi(describeConfigs),
+  registerApi(deleteRecords),
   registerApi(alterConfigs),
   registerApi(describeLogDirs),
   registerApi(createPartitions),
