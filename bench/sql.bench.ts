@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,36 @@ interface TopicRun {
   loadMs: number;
   decodeMs: number;
   bytes: number;
+}
+
+/**
+ * CPU time (ms) of this process and its children (the SQL processes), from
+ * /proc: unlike wall time it barely moves when other work shares the machine.
+ * -1 without /proc. Children are counted at the kernel's 10 ms tick.
+ */
+function cpuMs(): number {
+  if (!existsSync('/proc/self/task')) return -1;
+  const own = process.cpuUsage();
+  let total = (own.user + own.system) / 1000;
+  for (const task of readdirSync('/proc/self/task')) {
+    for (const pid of readFileSync(`/proc/self/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total += (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        // The child is gone.
+      }
+    }
+  }
+  return total;
+}
+
+/** Wall and CPU time of one run of `work`. */
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; cpuMs: number }> {
+  const before = cpuMs();
+  const value = await work();
+  return { value, cpuMs: cpuMs() - before };
 }
 
 export async function run(args: readonly string[]): Promise<void> {
@@ -135,10 +165,17 @@ export async function run(args: readonly string[]): Promise<void> {
     const processRuns: TopicRun[] = [];
     const threadRuns: TopicRun[] = [];
     const parquetRuns: number[] = [];
+    const cpu = { process: [] as number[], thread: [] as number[], parquet: [] as number[] };
     for (let i = 0; i < runs; i++) {
-      processRuns.push(await httpQuery());
-      parquetRuns.push(await parquetQuery());
-      threadRuns.push(await serviceQuery(inThread));
+      const viaProcess = await timed(() => httpQuery());
+      processRuns.push(viaProcess.value);
+      cpu.process.push(viaProcess.cpuMs);
+      const viaParquet = await timed(parquetQuery);
+      parquetRuns.push(viaParquet.value);
+      cpu.parquet.push(viaParquet.cpuMs);
+      const viaThread = await timed(() => serviceQuery(inThread));
+      threadRuns.push(viaThread.value);
+      cpu.thread.push(viaThread.cpuMs);
     }
     const best = (list: TopicRun[]): TopicRun => list.reduce((a, b) => (b.ms < a.ms ? b : a));
     const bestParquet = Math.min(...parquetRuns);
@@ -159,6 +196,13 @@ export async function run(args: readonly string[]): Promise<void> {
           `ratio (Parquet ms / topic ms) ${(bestParquet / top.ms).toFixed(3)}`,
       );
     }
+    const fewest = (list: number[]): number => Math.min(...list);
+    console.log(
+      `CPU ms, broker process and its SQL processes together (least of ${runs}): Parquet ${fewest(cpu.parquet).toFixed(0)}, ` +
+        `topic in its process ${fewest(cpu.process).toFixed(0)}, topic in a thread ${fewest(cpu.thread).toFixed(0)}; ` +
+        `CPU ratio (Parquet / topic) process ${(fewest(cpu.parquet) / fewest(cpu.process)).toFixed(3)}, ` +
+        `thread ${(fewest(cpu.parquet) / fewest(cpu.thread)).toFixed(3)}`,
+    );
 
     const tiny = buildRecordBatch([{ key: null, value: encoder.encode('x'.repeat(100)) }]);
     const produce = (): Promise<unknown> => engine.produce('latency', 0, tiny, 1);
