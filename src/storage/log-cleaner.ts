@@ -22,9 +22,10 @@ import { TimeIndex } from './time-index.js';
  *   `<base>.index.cleaned`, `<base>.timeindex.cleaned`, fsynced, which the
  *   shard swaps in (log-compaction.ts) or recovery removes.
  *
- * Two passes over the segments: the first maps each key to its last offset
- * (and each idempotent producer to its last batch), the second rewrites every
- * segment that loses a record. A kept batch keeps its base offset,
+ * Two passes: the first maps each key of the dirty segments (those not
+ * cleaned since the broker started) to its last offset, and each idempotent
+ * producer to its last batch; the second rewrites every segment, clean or
+ * dirty, up to the last one mapped, that loses a record. A kept batch keeps its base offset,
  * lastOffsetDelta, timestamps and producer fields; only its records, record
  * count, length and CRC change, and a compressed one is recompressed in its
  * codec. So offsets never move: readers see gaps, as in Kafka. A batch that
@@ -53,6 +54,13 @@ export interface CleanJob {
   readonly deleteRetentionMs: number;
   /** Read plus write budget; 0 or less: no limit. */
   readonly ioBytesPerSecond: number;
+  /**
+   * Segments from here on are dirty (not cleaned since the broker started); the ones before were cleaned
+   * together and hold each key at most once. The key map is built from the dirty ones only.
+   */
+  readonly firstDirtyOffset: number;
+  /** Most keys the key map may hold (KEY_MAP_ENTRIES_MAX by default); see cleanSegments. */
+  readonly keyMapEntriesMax?: number;
 }
 
 export interface CleanedSegment {
@@ -74,6 +82,13 @@ export interface CleanOutcome {
 }
 
 const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Bound on the key map of one job (a JS Map entry with a short string key
+ * costs on the order of 100 bytes, so about 100 MB here), as Kafka bounds its
+ * dedupe buffer: a job whose segments hold more distinct keys cleans only the
+ * oldest segments whose keys fit (at least one), and the next job goes on.
+ */
+export const KEY_MAP_ENTRIES_MAX = 1_000_000;
 
 /** Paces reads and writes to a byte rate. */
 class IoBudget {
@@ -190,8 +205,15 @@ export async function cleanSegments(job: CleanJob): Promise<CleanOutcome> {
   const latestOffsetByKey = new Map<string, number>();
   const lastBatchByProducer = new Map<number, number>();
   let readBytes = 0;
-  // Pass 1: the last offset of every key, and the last batch of every producer id.
-  for (const segment of job.segments) {
+  // Pass 1, over the dirty segments only (as Kafka's cleaner): the last offset of every key, and the last
+  // batch of every producer id. It stops at the first segment that finds the key map full, so only the
+  // segments up to the one before are cleaned; the next job starts its map there.
+  const keyMapEntriesMax = job.keyMapEntriesMax ?? KEY_MAP_ENTRIES_MAX;
+  const dirty = job.segments.filter((segment) => segment.baseOffset >= job.firstDirtyOffset);
+  const mappedDirty: CleanableSegment[] = [];
+  for (const segment of dirty) {
+    if (mappedDirty.length > 0 && latestOffsetByKey.size >= keyMapEntriesMax) break;
+    mappedDirty.push(segment);
     readBytes += await forEachBatch(
       segmentPath(job.dir, segment.baseOffset, LOG_SUFFIX),
       segment.sizeBytes,
@@ -209,10 +231,13 @@ export async function cleanSegments(job: CleanJob): Promise<CleanOutcome> {
       },
     );
   }
-  // Pass 2: rewrite each segment that loses something.
+  // Pass 2: rewrite each segment up to the last mapped one that loses something: a record goes when a later
+  // record of its key is in the map; the clean segments need no map of their own (each key is there once).
+  const mappedEnd = mappedDirty[mappedDirty.length - 1]?.baseOffset ?? -1;
   const results: CleanedSegment[] = [];
   let writtenBytes = 0;
   for (const segment of job.segments) {
+    if (segment.baseOffset > mappedEnd) break;
     const kept: Uint8Array[] = [];
     let recordsRemoved = 0;
     let changed = false;
@@ -289,6 +314,15 @@ function filterBatch(
   const logAppendTime = (attributes & BatchAttributes.TIMESTAMP_TYPE_LOG_APPEND) !== 0;
   const maxTimestampMs = readInt64(view, BatchHeader.MAX_TIMESTAMP);
   const recordCount = view.getInt32(BatchHeader.RECORD_COUNT);
+  const producerId = readInt64(view, BatchHeader.PRODUCER_ID);
+  // A later batch of this batch's producer is in the key map's range: this one is not its last.
+  const producerMovedOn =
+    producerId >= 0 && (lastBatchByProducer.get(producerId) ?? baseOffset) !== baseOffset;
+  if (recordCount === 0) {
+    // An empty batch an earlier clean kept: for its producer until that producer appends again, or so
+    // that its segment keeps a batch.
+    return { bytes: producerMovedOn ? null : original, recordsRemoved: 0 };
+  }
   const section = plainSection(original, view, 0, original.length);
   const slots = readRecordSlots(section, recordCount);
   const keep: RecordSlot[] = [];
@@ -306,9 +340,9 @@ function filterBatch(
   const recordsRemoved = slots.length - keep.length;
   if (recordsRemoved === 0) return { bytes: original, recordsRemoved: 0 };
   if (keep.length === 0) {
-    const producerId = readInt64(view, BatchHeader.PRODUCER_ID);
-    // A producer's last batch stays, empty, so its sequence state can be rebuilt from the log.
-    if (producerId >= 0 && lastBatchByProducer.get(producerId) === baseOffset) {
+    // A producer's last batch stays, empty, so its sequence state can be rebuilt from the log. One whose
+    // producer the map does not know (all its batches lie in the clean part) may be its last: it stays too.
+    if (producerId >= 0 && !producerMovedOn) {
       return { bytes: emptyShell(original), recordsRemoved };
     }
     return { bytes: null, recordsRemoved };

@@ -89,6 +89,7 @@ export function planClean(
     nowMs,
     deleteRetentionMs: config.deleteRetentionMs,
     ioBytesPerSecond,
+    firstDirtyOffset: state.cleanedUpToOffset,
   };
   state.jobInFlight = job;
   return job;
@@ -141,7 +142,8 @@ export function finishClean(
       removeCleanedFiles(dir, cleaned.baseOffset);
     }
   }
-  const last = job.segments[job.segments.length - 1];
+  // The job may have cleaned only its oldest segments (a full key map): the clean part ends after those.
+  const last = outcome.segments[outcome.segments.length - 1];
   if (last !== undefined && result.problems.length === 0) {
     const lastSegment = segments.find((segment) => segment.baseOffset === last.baseOffset);
     if (lastSegment !== undefined) {
