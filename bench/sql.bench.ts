@@ -11,7 +11,7 @@ import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBroker } from '../src/server/broker.js';
 import { DEFAULT_SQL_LIMITS, type SqlLimits } from '../src/sql/sql-limits.js';
 import { SqlService } from '../src/sql/sql-service.js';
-import { numberFlag } from './support/flags.js';
+import { numberFlag, stringFlag } from './support/flags.js';
 
 /**
  * `npm run bench -- sql`: SQL over a topic against DuckDB reading the same
@@ -25,7 +25,8 @@ import { numberFlag } from './support/flags.js';
  *    thread, against the same query on the topic's own Parquet export read by
  *    a fresh DuckDB, all with one DuckDB thread. Ratio = Parquet ms / topic ms
  *    (1.0 would be as fast as Parquet), best of --runs interleaved runs.
- * 2. Interference: open-loop produce of one small record per batch (acks=1)
+ * 2. Interference (--phases=alone,thread,process,paced,cpu,ceiling,alone
+ *    picks and orders them): open-loop produce of one small record per batch (acks=1)
  *    at --rate for --seconds, alone (before and after the rest), and while
  *    queries run back to back: the scan with DuckDB in a worker thread; in
  *    its child process at nice 19; the same with reads paced at --pace bytes/s;
@@ -81,6 +82,9 @@ export async function run(args: readonly string[]): Promise<void> {
   const rate = numberFlag(args, 'rate', 2000);
   const seconds = numberFlag(args, 'seconds', 8);
   const paceBytesPerSec = numberFlag(args, 'pace', 16 * 1024 * 1024);
+  // The interference phases, in order; the first must be `alone` (the ratios' base).
+  const phaseOrder = stringFlag(args, 'phases', 'alone,thread,process,paced,cpu,ceiling,alone').split(',');
+  if (phaseOrder[0] !== 'alone') throw new Error('--phases must start with alone');
   const dir = mkdtempSync(join(tmpdir(), 'pyralog-bench-sql-'));
   const config = {
     ...defaultBrokerConfig(2),
@@ -237,18 +241,23 @@ export async function run(args: readonly string[]): Promise<void> {
         await exited;
       }
     };
-    const phases: [string, () => Promise<[OpenLoopLatency, number]>][] = [
-      ['alone', () => measure(null)],
-      ['scan, DuckDB in a worker thread', () => measure(() => serviceQuery(inThread))],
-      ['scan, DuckDB in its process, nice 19 (default)', () => measure(() => httpQuery())],
-      [
+    const phaseKinds: Record<string, [string, () => Promise<[OpenLoopLatency, number]>]> = {
+      alone: ['alone', () => measure(null)],
+      thread: ['scan, DuckDB in a worker thread', () => measure(() => serviceQuery(inThread))],
+      process: ['scan, DuckDB in its process, nice 19 (default)', () => measure(() => httpQuery())],
+      paced: [
         `scan, its process, reads paced at ${(paceBytesPerSec / 2 ** 20).toFixed(0)} MiB/s`,
         () => measure(() => serviceQuery(paced)),
       ],
-      ['DuckDB-only query (no topic), its process', () => measure(() => httpQuery(CPU_ONLY_QUERY))],
-      ['CEILING: another process, nice 0, the query over Parquet', measureBesideParquetProcess],
-      ['alone, again', () => measure(null)],
-    ];
+      cpu: ['DuckDB-only query (no topic), its process', () => measure(() => httpQuery(CPU_ONLY_QUERY))],
+      ceiling: ['CEILING: another process, nice 0, the query over Parquet', measureBesideParquetProcess],
+    };
+    const phases = phaseOrder.map((kind) => {
+      const phase = phaseKinds[kind];
+      if (phase === undefined)
+        throw new Error(`--phases: unknown phase ${kind}; known: ${Object.keys(phaseKinds).join(', ')}`);
+      return phase;
+    });
     const results: [string, OpenLoopLatency, number][] = [];
     for (const [name, phase] of phases) {
       const [latency, count] = await phase();
