@@ -278,3 +278,81 @@ function segmentBases(dir: string): number[] {
     .filter((name) => /^\d{20}\.log$/.test(name))
     .map((name) => Number(name.slice(0, 20)));
 }
+
+describe('when the cleaner is handed a job', () => {
+  let cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of cleanups) cleanup();
+    cleanups = [];
+  });
+
+  /** A compacted log of 4 KiB in 400-byte segments, every record stamped `timestampMs`. */
+  async function filledLog(overrides: Partial<TopicConfig>, timestampMs: number): Promise<PartitionLog> {
+    const temp = makeTempDir('compaction-plan');
+    cleanups.push(temp.cleanup);
+    const log = PartitionLog.open({ dir: temp.dir, config: compactConfig(overrides), fsync: 'never' });
+    for (let i = 0; i < 40; i++) {
+      log.append(
+        buildRecordBatch([{ key: encoder.encode(`k${i % 3}`), value: new Uint8Array(40) }], {
+          baseTimestampMs: timestampMs,
+        }),
+        timestampMs,
+      );
+    }
+    await log.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return log;
+  }
+
+  it('given cleanup.policy delete, then no job is handed out', async () => {
+    const log = await filledLog({ cleanupPolicy: 'delete' }, 1000);
+    expect(log.planClean(10_000, 0)).toBeNull();
+    await log.close();
+  });
+
+  it('given records younger than min.compaction.lag.ms, then no job until they are older', async () => {
+    const log = await filledLog({ minCompactionLagMs: 5000 }, 1000);
+    expect(log.planClean(5999, 0)).toBeNull();
+    const job = log.planClean(6000, 0);
+    expect(job?.segments.length).toBeGreaterThan(3);
+    log.finishClean(null);
+    await log.close();
+  });
+
+  it('given a dirty ratio below min.cleanable.dirty.ratio, then no job until max.compaction.lag.ms passes', async () => {
+    const log = await filledLog({ minCleanableDirtyRatio: 0.5 }, 1000);
+    const first = log.planClean(2000, 0);
+    expect(first).not.toBeNull();
+    log.finishClean(await cleanSegments(first!));
+    // Everything closed is clean now: a little more appended is far below half of it.
+    log.append(
+      buildRecordBatch([{ key: encoder.encode('k9'), value: new Uint8Array(400) }], {
+        baseTimestampMs: 1000,
+      }),
+      1000,
+    );
+    log.append(
+      buildRecordBatch([{ key: encoder.encode('k9'), value: new Uint8Array(10) }], { baseTimestampMs: 1000 }),
+      1000,
+    );
+    await log.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(log.planClean(2000, 0)).toBeNull();
+    log.setConfig(compactConfig({ minCleanableDirtyRatio: 0.5, maxCompactionLagMs: 500 }));
+    const overdue = log.planClean(2000, 0);
+    expect(overdue).not.toBeNull();
+    expect(overdue?.firstDirtyOffset).toBeGreaterThan(0);
+    log.finishClean(null);
+    await log.close();
+  });
+
+  it('given a job out, then no second job for the log until the first is finished', async () => {
+    const log = await filledLog({}, 1000);
+    expect(log.planClean(2000, 0)).not.toBeNull();
+    expect(log.cleaning).toBe(true);
+    expect(log.planClean(2000, 0)).toBeNull();
+    log.finishClean(null);
+    expect(log.cleaning).toBe(false);
+    await log.close();
+  });
+});
