@@ -25,8 +25,12 @@ export const Counter = {
   DUPLICATE_BATCHES: 11,
   OFFLINE_PARTITIONS: 12,
   STORAGE_ERRORS: 13,
+  CLEANER_JOBS: 14,
+  CLEANER_FAILED_JOBS: 15,
+  CLEANER_SEGMENTS_REPLACED: 16,
+  CLEANER_RECORDS_REMOVED: 17,
 } as const;
-const COUNTER_COUNT = 16;
+const COUNTER_COUNT = 20;
 
 export const counterNames: Record<
   keyof typeof Counter,
@@ -84,6 +88,26 @@ export const counterNames: Record<
   STORAGE_ERRORS: {
     name: 'pyralog_storage_errors_total',
     help: 'Storage failures that took a partition offline (open, write or sync)',
+    type: 'counter',
+  },
+  CLEANER_JOBS: {
+    name: 'pyralog_log_cleaner_jobs_total',
+    help: 'Log cleaner jobs finished (compacted topics), failed ones included',
+    type: 'counter',
+  },
+  CLEANER_FAILED_JOBS: {
+    name: 'pyralog_log_cleaner_failed_jobs_total',
+    help: 'Log cleaner jobs that failed or whose swap left a segment as it was',
+    type: 'counter',
+  },
+  CLEANER_SEGMENTS_REPLACED: {
+    name: 'pyralog_log_cleaner_segments_replaced_total',
+    help: 'Segments the log cleaner replaced by their cleaned copies',
+    type: 'counter',
+  },
+  CLEANER_RECORDS_REMOVED: {
+    name: 'pyralog_log_cleaner_records_removed_total',
+    help: 'Records the log cleaner removed (superseded values and old tombstones)',
     type: 'counter',
   },
 };

@@ -113,8 +113,6 @@ export class Shard {
   private cleaner: LogCleanerThread | null = null;
   /** The partition whose cleaner job is out (one job per shard at a time). */
   private cleaningPartition: ShardPartition | null = null;
-  /** Cleaner jobs finished and records removed, for tests and statistics. */
-  readonly cleanerStats = { jobs: 0, failedJobs: 0, segmentsReplaced: 0, recordsRemoved: 0, lastProblem: '' };
   private readonly releaseAck: (
     correlationId: number,
     baseOffset: number,
@@ -868,25 +866,24 @@ export class Shard {
       if (job === null) continue;
       this.cleaningPartition = partition;
       this.cleaner ??= new LogCleanerThread();
-      const finish = (outcome: CleanOutcome | null, problem: string) => {
+      const finish = (outcome: CleanOutcome | null) => {
         this.cleaningPartition = null;
-        this.cleanerStats.jobs++;
-        if (outcome === null) {
-          this.cleanerStats.failedJobs++;
-          this.cleanerStats.lastProblem = problem;
-        }
+        this.metrics.add(Counter.CLEANER_JOBS, 1);
+        let failed = outcome === null;
         try {
           const swap = partition.log.finishClean(outcome);
-          this.cleanerStats.segmentsReplaced += swap.segmentsReplaced;
-          this.cleanerStats.recordsRemoved += swap.recordsRemoved;
-          if (swap.problems.length > 0) this.cleanerStats.lastProblem = swap.problems.join('; ');
-        } catch (error) {
-          this.cleanerStats.lastProblem = errorMessage(error);
+          this.metrics.add(Counter.CLEANER_SEGMENTS_REPLACED, swap.segmentsReplaced);
+          this.metrics.add(Counter.CLEANER_RECORDS_REMOVED, swap.recordsRemoved);
+          if (swap.problems.length > 0) failed = true;
+        } catch {
+          // Removing a failed job's files failed too: the next open removes them.
+          failed = true;
         }
+        if (failed) this.metrics.add(Counter.CLEANER_FAILED_JOBS, 1);
       };
       this.cleaner.run(job).then(
-        (outcome) => finish(outcome, ''),
-        (error: unknown) => finish(null, errorMessage(error)),
+        (outcome) => finish(outcome),
+        () => finish(null),
       );
       return;
     }

@@ -145,6 +145,17 @@ describe('consumers reading a compacted topic through its gaps', () => {
     // The cleaner left gaps: the first record served is far past offset 0.
     expect(Math.min(...now.keys())).toBeGreaterThan(100);
 
+    // The cleaner's work shows in /metrics.
+    const metrics = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
+    const total = (name: string) =>
+      metrics
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    expect(total('pyralog_log_cleaner_records_removed_total')).toBeGreaterThanOrEqual(ROUNDS * 5 - 4);
+    expect(total('pyralog_log_cleaner_segments_replaced_total')).toBeGreaterThan(0);
+    expect(total('pyralog_log_cleaner_jobs_total')).toBeGreaterThan(0);
+
     // The HTTP JSON read, page by page from offset 0 with its nextOffset, serves the same records.
     const overHttp = new Map<number, string>();
     for (let offset = 0, page = 0; page < 100; page++) {
