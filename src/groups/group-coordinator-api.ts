@@ -16,6 +16,8 @@ export interface JoinGroupRequest {
   groupId: string;
   /** Empty on a member's first join. */
   memberId: string;
+  /** Static membership (KIP-345): the member's stable identity across restarts; null or absent for dynamic members. */
+  groupInstanceId?: string | null;
   sessionTimeoutMs: number;
   /** JoinGroup v0 has no rebalance timeout: pass sessionTimeoutMs. */
   rebalanceTimeoutMs: number;
@@ -44,6 +46,7 @@ export interface SyncGroupRequest {
   groupId: string;
   generationId: number;
   memberId: string;
+  groupInstanceId?: string | null;
   /** Sent by the leader only; followers send none. */
   assignments: readonly { memberId: string; assignment: Uint8Array }[];
 }
@@ -57,6 +60,7 @@ export interface MemberRef {
   groupId: string;
   generationId: number;
   memberId: string;
+  groupInstanceId?: string | null;
 }
 
 export interface OffsetCommitPartition {
@@ -70,6 +74,7 @@ export interface OffsetCommitRequest {
   /** -1 with an empty memberId: a commit from a consumer outside any group generation (simple consumer). */
   generationId: number;
   memberId: string;
+  groupInstanceId?: string | null;
   topics: readonly { topic: string; partitions: readonly OffsetCommitPartition[] }[];
 }
 
@@ -110,6 +115,7 @@ export interface GroupDescription {
   protocolName: string;
   members: {
     memberId: string;
+    groupInstanceId?: string | null;
     clientId: string;
     clientHost: string;
     metadata: Uint8Array;
@@ -121,7 +127,11 @@ export interface GroupCoordinatorApi {
   joinGroup(request: JoinGroupRequest): Promise<JoinGroupResult>;
   syncGroup(request: SyncGroupRequest): Promise<SyncGroupResult>;
   heartbeat(request: MemberRef): Promise<KafkaErrorCode>;
-  leaveGroup(groupId: string, memberId: string): Promise<KafkaErrorCode>;
+  /**
+   * Removes a member, named by member id, or by group instance id for a static member (then a
+   * member id given too must be the instance's: FENCED_INSTANCE_ID otherwise).
+   */
+  leaveGroup(groupId: string, memberId: string, groupInstanceId?: string | null): Promise<KafkaErrorCode>;
   commitOffsets(request: OffsetCommitRequest): Promise<OffsetCommitResult>;
   fetchOffsets(request: OffsetFetchRequest): Promise<OffsetFetchResult>;
   describeGroup(groupId: string): GroupDescription;

@@ -106,9 +106,13 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return this.groups.get(request.groupId)?.heartbeat(request) ?? KafkaErrorCode.UNKNOWN_MEMBER_ID;
   }
 
-  async leaveGroup(groupId: string, memberId: string): Promise<KafkaErrorCode> {
+  async leaveGroup(
+    groupId: string,
+    memberId: string,
+    groupInstanceId: string | null = null,
+  ): Promise<KafkaErrorCode> {
     if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
-    return this.groups.get(groupId)?.leave(memberId) ?? KafkaErrorCode.UNKNOWN_MEMBER_ID;
+    return this.groups.get(groupId)?.leave(memberId, groupInstanceId) ?? KafkaErrorCode.UNKNOWN_MEMBER_ID;
   }
 
   async commitOffsets(request: OffsetCommitRequest): Promise<OffsetCommitResult> {
@@ -249,7 +253,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (utf8.encode(request.groupId).length > OFFSET_KEY_STRING_BYTES_MAX)
       return KafkaErrorCode.INVALID_GROUP_ID;
     const group = this.groups.get(request.groupId);
-    if (group !== undefined) return group.checkCommit(request.generationId, request.memberId);
+    if (group !== undefined)
+      return group.checkCommit(request.generationId, request.memberId, request.groupInstanceId ?? null);
     // No members: a consumer outside any generation may commit; a generation names members we do not have.
     return request.generationId < 0 ? KafkaErrorCode.NONE : KafkaErrorCode.UNKNOWN_MEMBER_ID;
   }

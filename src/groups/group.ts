@@ -50,6 +50,8 @@ export class Group {
   private protocolName = '';
   private leaderId = '';
   private readonly members = new Map<string, Member>();
+  /** Static members (KIP-345): group instance id → the member id it holds now. */
+  private readonly staticMembers = new Map<string, string>();
   /** The rebalance timeout while PreparingRebalance; the wait for the leader's SyncGroup while CompletingRebalance. */
   private phaseTimer: NodeJS.Timeout | null = null;
   private readonly expire = (member: Member): void => this.onSessionExpired(member);
@@ -97,6 +99,14 @@ export class Group {
   join(request: JoinGroupRequest): Promise<JoinGroupResult> {
     if (this.currentState === 'Dead')
       return Promise.resolve(joinFailure(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, request.memberId));
+    const instanceId = request.groupInstanceId ?? null;
+    if (instanceId !== null) {
+      const heldBy = this.staticMembers.get(instanceId);
+      if (heldBy !== undefined && request.memberId === '')
+        return this.rejoinStatic(this.members.get(heldBy)!, request);
+      if (heldBy !== undefined && heldBy !== request.memberId)
+        return Promise.resolve(joinFailure(KafkaErrorCode.FENCED_INSTANCE_ID, request.memberId));
+    }
     const known = request.memberId === '' ? undefined : this.members.get(request.memberId);
     if (request.memberId !== '' && known === undefined)
       return Promise.resolve(joinFailure(KafkaErrorCode.UNKNOWN_MEMBER_ID, request.memberId));
@@ -109,6 +119,10 @@ export class Group {
         return Promise.resolve(joinFailure(KafkaErrorCode.GROUP_MAX_SIZE_REACHED));
       const member = new Member(this.hooks.newMemberId(request.clientId));
       this.members.set(member.memberId, member);
+      if (instanceId !== null) {
+        member.groupInstanceId = instanceId;
+        this.staticMembers.set(instanceId, member.memberId);
+      }
       return this.holdJoinAndRebalance(member, request);
     }
     // A member that rejoins with exactly the protocols it has (a client retrying after a lost response)
@@ -129,6 +143,8 @@ export class Group {
   sync(request: SyncGroupRequest): Promise<SyncGroupResult> {
     if (this.currentState === 'Dead')
       return Promise.resolve(syncFailure(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (this.fenced(request.memberId, request.groupInstanceId))
+      return Promise.resolve(syncFailure(KafkaErrorCode.FENCED_INSTANCE_ID));
     const member = this.members.get(request.memberId);
     if (member === undefined) return Promise.resolve(syncFailure(KafkaErrorCode.UNKNOWN_MEMBER_ID));
     if (request.generationId !== this.generation)
@@ -145,6 +161,7 @@ export class Group {
 
   heartbeat(request: MemberRef): KafkaErrorCode {
     if (this.currentState === 'Dead') return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.fenced(request.memberId, request.groupInstanceId)) return KafkaErrorCode.FENCED_INSTANCE_ID;
     const member = this.members.get(request.memberId);
     if (member === undefined) return KafkaErrorCode.UNKNOWN_MEMBER_ID;
     if (request.generationId !== this.generation) return KafkaErrorCode.ILLEGAL_GENERATION;
@@ -155,8 +172,15 @@ export class Group {
       : KafkaErrorCode.NONE;
   }
 
-  leave(memberId: string): KafkaErrorCode {
+  leave(memberId: string, groupInstanceId: string | null = null): KafkaErrorCode {
     if (this.currentState === 'Dead') return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (groupInstanceId !== null) {
+      // A static member leaves by its instance id; a member id given with it must be the instance's.
+      const heldBy = this.staticMembers.get(groupInstanceId);
+      if (heldBy === undefined) return KafkaErrorCode.UNKNOWN_MEMBER_ID;
+      if (memberId !== '' && memberId !== heldBy) return KafkaErrorCode.FENCED_INSTANCE_ID;
+      memberId = heldBy;
+    }
     const member = this.members.get(memberId);
     if (member === undefined) return KafkaErrorCode.UNKNOWN_MEMBER_ID;
     this.remove(member);
@@ -170,8 +194,9 @@ export class Group {
    * commit while a rebalance is prepared: that is when they commit what they processed before giving
    * their partitions up.
    */
-  checkCommit(generationId: number, memberId: string): KafkaErrorCode {
+  checkCommit(generationId: number, memberId: string, groupInstanceId: string | null = null): KafkaErrorCode {
     if (this.currentState === 'Dead') return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.fenced(memberId, groupInstanceId)) return KafkaErrorCode.FENCED_INSTANCE_ID;
     if (generationId < 0 && this.currentState === 'Empty') return KafkaErrorCode.NONE;
     if (generationId < 0 && memberId === '') return KafkaErrorCode.UNKNOWN_MEMBER_ID;
     const member = this.members.get(memberId);
@@ -189,6 +214,7 @@ export class Group {
     for (const member of this.members.values()) {
       members.push({
         memberId: member.memberId,
+        groupInstanceId: member.groupInstanceId,
         clientId: member.clientId,
         clientHost: member.clientHost,
         metadata: stable ? member.metadataFor(this.protocolName) : EMPTY,
@@ -217,6 +243,46 @@ export class Group {
   }
 
   // ---- transitions -----------------------------------------------------------
+
+  /** A request naming a static member's instance id with another member id comes from a fenced-off instance. */
+  private fenced(memberId: string, groupInstanceId: string | null | undefined): boolean {
+    if (groupInstanceId === null || groupInstanceId === undefined) return false;
+    const heldBy = this.staticMembers.get(groupInstanceId);
+    return heldBy !== undefined && heldBy !== memberId;
+  }
+
+  /**
+   * A static member joins again without its member id (it restarted): it takes its old place under a
+   * new member id, and whatever the old id still had held is answered FENCED_INSTANCE_ID. In a stable
+   * group, with the same protocols, a follower gets the current generation and its assignment back
+   * with no rebalance (KIP-345); the leader, or changed protocols, start a rebalance.
+   */
+  private rejoinStatic(old: Member, request: JoinGroupRequest): Promise<JoinGroupResult> {
+    const member = old.replacedBy(this.hooks.newMemberId(request.clientId));
+    old.clearSession();
+    old.answerJoin(joinFailure(KafkaErrorCode.FENCED_INSTANCE_ID, old.memberId));
+    old.answerSync(syncFailure(KafkaErrorCode.FENCED_INSTANCE_ID));
+    this.members.delete(old.memberId);
+    this.members.set(member.memberId, member);
+    this.staticMembers.set(member.groupInstanceId!, member.memberId);
+    const wasLeader = this.leaderId === old.memberId;
+    if (wasLeader) this.leaderId = member.memberId;
+    if (this.currentState === 'Stable' && !wasLeader && member.matches(request.protocols)) {
+      member.update(request);
+      member.armSession(this.expire);
+      return Promise.resolve(this.joinResult(member));
+    }
+    return this.holdJoinAndRebalance(member, request);
+  }
+
+  /** Drops a member from the group's maps (its static instance id too). */
+  private forget(member: Member): void {
+    this.members.delete(member.memberId);
+    const instanceId = member.groupInstanceId;
+    if (instanceId !== null && this.staticMembers.get(instanceId) === member.memberId) {
+      this.staticMembers.delete(instanceId);
+    }
+  }
 
   private holdJoinAndRebalance(member: Member, request: JoinGroupRequest): Promise<JoinGroupResult> {
     member.update(request);
@@ -252,7 +318,7 @@ export class Group {
     for (const member of [...this.members.values()]) {
       if (!member.awaitingJoin) {
         member.clearSession();
-        this.members.delete(member.memberId);
+        this.forget(member);
       }
     }
     this.completeJoin();
@@ -314,7 +380,7 @@ export class Group {
     for (const member of [...this.members.values()]) {
       if (!member.awaitingSync) {
         member.clearSession();
-        this.members.delete(member.memberId);
+        this.forget(member);
       }
     }
     this.prepareRebalance();
@@ -336,7 +402,7 @@ export class Group {
     member.clearSession();
     member.answerJoin(joinFailure(KafkaErrorCode.UNKNOWN_MEMBER_ID, member.memberId));
     member.answerSync(syncFailure(KafkaErrorCode.UNKNOWN_MEMBER_ID));
-    this.members.delete(member.memberId);
+    this.forget(member);
     if (this.currentState !== 'PreparingRebalance') this.prepareRebalance();
     this.maybeCompleteJoin();
   }

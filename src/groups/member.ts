@@ -20,6 +20,8 @@ export class Member {
   rebalanceTimeoutMs = 0;
   protocols: readonly GroupProtocol[] = [];
   assignment: Uint8Array = EMPTY;
+  /** A static member's instance id (KIP-345); null for a dynamic member. */
+  groupInstanceId: string | null = null;
   /** Set while the member's JoinGroup is held for the rebalance. */
   private pendingJoin: ((result: JoinGroupResult) => void) | null = null;
   /** Set while the member's SyncGroup waits for the leader's assignment. */
@@ -27,6 +29,22 @@ export class Member {
   private sessionTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly memberId: string) {}
+
+  /**
+   * A static member restarted: the same member under a new member id, with what it had (protocols,
+   * assignment, timeouts). Its requests held under the old id are not carried over.
+   */
+  replacedBy(memberId: string): Member {
+    const member = new Member(memberId);
+    member.clientId = this.clientId;
+    member.clientHost = this.clientHost;
+    member.sessionTimeoutMs = this.sessionTimeoutMs;
+    member.rebalanceTimeoutMs = this.rebalanceTimeoutMs;
+    member.protocols = this.protocols;
+    member.assignment = this.assignment;
+    member.groupInstanceId = this.groupInstanceId;
+    return member;
+  }
 
   /** Takes what the member said in a JoinGroup. */
   update(request: JoinGroupRequest): void {

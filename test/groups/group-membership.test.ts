@@ -72,6 +72,7 @@ describe('group membership', () => {
       members: [
         {
           memberId: joined.memberId,
+          groupInstanceId: null,
           clientId: 'app',
           clientHost: '127.0.0.1',
           metadata: bytes(1),

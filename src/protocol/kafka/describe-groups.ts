@@ -7,7 +7,8 @@ import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 /**
  * DescribeGroups (key 15), versions 0–5 (flexible from 5). Authorized
  * operations (v3+) are not computed (no ACLs): always -2147483648, Kafka's
- * "not requested" value. group_instance_id (v4+) is null: members are dynamic.
+ * "not requested" value. group_instance_id (v4+): a static member's, null for
+ * a dynamic one.
  */
 export const describeGroupsRequestDescription: MessageDescription = {
   name: 'DescribeGroupsRequest',

@@ -6,8 +6,8 @@ import { messageCodec } from './message/message-codec.js';
 /**
  * Heartbeat (key 12), versions 0–4 (flexible from 4). The smallest described
  * API: a model for adding one (see message/description.ts).
- * group_instance_id (v3+) is read and not used: members are dynamic (see
- * docs/kafka.md, static membership).
+ * group_instance_id (v3+): a static member's heartbeat from a fenced-off
+ * instance is answered FENCED_INSTANCE_ID (docs/groups.md).
  */
 export const heartbeatRequestDescription: MessageDescription = {
   name: 'HeartbeatRequest',
@@ -45,8 +45,10 @@ export const heartbeat: KafkaApi<HeartbeatRequest, HeartbeatResponse> = {
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
-    const { groupId, generationId, memberId } = request;
-    return { errorCode: await context.deps.groups.heartbeat({ groupId, generationId, memberId }) };
+    const { groupId, generationId, memberId, groupInstanceId } = request;
+    return {
+      errorCode: await context.deps.groups.heartbeat({ groupId, generationId, memberId, groupInstanceId }),
+    };
   },
   encode: response.encode,
 };

@@ -6,9 +6,8 @@ import { messageCodec } from './message/message-codec.js';
 
 /**
  * JoinGroup (key 11), versions 0–9 (flexible from 6). The coordinator holds
- * the request until the rebalance completes. Members are dynamic: a
- * group_instance_id (v5+) is accepted and not used for static membership
- * (docs/kafka.md). A first join with an empty member id is given its id at
+ * the request until the rebalance completes. A group_instance_id (v5+) makes
+ * the member static (KIP-345; docs/groups.md). A first join with an empty member id is given its id at
  * once, never MEMBER_ID_REQUIRED (KIP-394 lets the broker choose). v7+
  * answers the group's protocol type; v8's reason is read and not kept; v9's
  * skip_assignment is always false.
@@ -78,6 +77,7 @@ export const joinGroup: KafkaApi<JoinGroupRequestData, JoinGroupResponseData> = 
     const result = await context.deps.groups.joinGroup({
       groupId: request.groupId,
       memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId,
       sessionTimeoutMs: request.sessionTimeoutMs,
       rebalanceTimeoutMs: context.apiVersion >= 1 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
       protocolType: request.protocolType,

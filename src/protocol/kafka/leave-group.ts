@@ -6,8 +6,8 @@ import { messageCodec } from './message/message-codec.js';
 /**
  * LeaveGroup (key 13), versions 0–4 (flexible from 4). v0–2 name one member;
  * v3+ a batch of members, each answered on its own (the top-level error is
- * set only when the coordinator itself is unavailable). group_instance_id is echoed and not
- * used: members are dynamic (docs/kafka.md, static membership).
+ * set only when the coordinator itself is unavailable). A static member may
+ * be named by its group_instance_id alone (docs/groups.md).
  */
 export const leaveGroupRequestDescription: MessageDescription = {
   name: 'LeaveGroupRequest',
@@ -71,7 +71,7 @@ export const leaveGroup: KafkaApi<LeaveGroupRequest, LeaveGroupResponse> = {
     }
     const members = [];
     for (const member of request.members) {
-      const errorCode = await groups.leaveGroup(request.groupId, member.memberId);
+      const errorCode = await groups.leaveGroup(request.groupId, member.memberId, member.groupInstanceId);
       members.push({ ...member, errorCode });
     }
     // A member's own failure (UNKNOWN_MEMBER_ID) is its own; only the coordinator's is the group's.

@@ -8,8 +8,9 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
 /**
  * OffsetCommit (key 8), versions 1–8 (flexible from 8). Commit timestamps
  * (v1), retention times (v2–4) and leader epochs (v6+) are accepted and
- * ignored: committed offsets are kept until overwritten. group_instance_id
- * (v7+) is accepted and not used (dynamic members, docs/kafka.md). A
+ * ignored: committed offsets are kept until overwritten. A commit naming a
+ * static member's group_instance_id (v7+) with another member id is
+ * answered FENCED_INSTANCE_ID. A
  * partition of a topic that does not exist, or beyond its partition count,
  * is answered UNKNOWN_TOPIC_OR_PARTITION and nothing is committed for it, as
  * Kafka does. v0 (offsets kept in ZooKeeper) is not served.

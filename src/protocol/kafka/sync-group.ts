@@ -7,7 +7,7 @@ import { messageCodec } from './message/message-codec.js';
 /**
  * SyncGroup (key 14), versions 0–5 (flexible from 4). Followers' requests
  * wait until the leader's arrives with the assignments. group_instance_id
- * (v3+) is accepted and not used (dynamic members, docs/kafka.md). v5 sends
+ * (v3+) is checked against the static member's (FENCED_INSTANCE_ID). v5 sends
  * the protocol type and name; the answer echoes the group's.
  */
 export const syncGroupRequestDescription: MessageDescription = {
@@ -67,6 +67,7 @@ export const syncGroup: KafkaApi<SyncGroupRequestData, SyncGroupResponseData> = 
       groupId: request.groupId,
       generationId: request.generationId,
       memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId,
       // Assignments are handed to other members later: copied out of the frame.
       assignments: request.assignments.map((entry) => ({
         memberId: entry.memberId,
