@@ -3,6 +3,7 @@ import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { KafkaApi } from '../../src/protocol/kafka/api.js';
 import { createTopics } from '../../src/protocol/kafka/create-topics.js';
 import { deleteTopics } from '../../src/protocol/kafka/delete-topics.js';
+import { describeGroups } from '../../src/protocol/kafka/describe-groups.js';
 import { findCoordinator } from '../../src/protocol/kafka/find-coordinator.js';
 import { listGroups } from '../../src/protocol/kafka/list-groups.js';
 import { listOffsets } from '../../src/protocol/kafka/list-offsets.js';
@@ -170,6 +171,16 @@ describe('modern Kafka versions through the listener', () => {
     expect(empty.groups).toContainEqual({ groupId: 'simple', protocolType: 'consumer', groupState: 'Empty' });
     const stable = await call(fixture, listGroups, 4, { statesFilter: ['Stable'] });
     expect(stable.groups).toEqual([]);
+  });
+
+  it('DescribeGroups v5: authorized operations only when asked for', async () => {
+    const asked = await call(fixture, describeGroups, 5, {
+      groups: ['simple'],
+      includeAuthorizedOperations: true,
+    });
+    expect((asked.groups as Fields[])[0]).toMatchObject({ groupId: 'simple', authorizedOperations: 328 });
+    const notAsked = await call(fixture, describeGroups, 5, { groups: ['simple'] });
+    expect((notAsked.groups as Fields[])[0]).toMatchObject({ authorizedOperations: -2147483648 });
   });
 
   it('DeleteTopics v6 deletes by topic id and answers an unknown id UNKNOWN_TOPIC_ID', async () => {

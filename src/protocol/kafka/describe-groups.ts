@@ -6,8 +6,8 @@ import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * DescribeGroups (key 15), versions 0–5 (flexible from 5). Authorized
- * operations (v3+) are not computed (no ACLs): always -2147483648, Kafka's
- * "not requested" value. group_instance_id (v4+): a static member's, null for
+ * operations (v3+): -2147483648 ("not requested") unless asked for, then
+ * every group operation, as no ACLs exist. group_instance_id (v4+): a static member's, null for
  * a dynamic one.
  */
 export const describeGroupsRequestDescription: MessageDescription = {
@@ -48,8 +48,11 @@ export interface DescribeGroupsRequest {
 }
 
 export interface DescribeGroupsResponse {
-  groups: GroupDescription[];
+  groups: (GroupDescription & { authorizedOperations?: number })[];
 }
+
+/** Every group operation (Kafka's AclOperation bits READ, DELETE, DESCRIBE), as no ACLs exist. */
+const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 const request = messageCodec<DescribeGroupsRequest>(describeGroupsRequestDescription);
 const response = messageCodec<DescribeGroupsResponse>(describeGroupsResponseDescription);
@@ -74,7 +77,11 @@ export const describeGroups: KafkaApi<DescribeGroupsRequest, DescribeGroupsRespo
       };
     }
     // A group listed twice is described once: its members' metadata would otherwise be copied per mention.
-    return { groups: [...new Set(groupIds)].map((groupId) => context.deps.groups.describeGroup(groupId)) };
+    const groups = [...new Set(groupIds)].map((groupId) => context.deps.groups.describeGroup(groupId));
+    if (!request.includeAuthorizedOperations) return { groups };
+    return {
+      groups: groups.map((group) => ({ ...group, authorizedOperations: ALL_GROUP_OPERATIONS })),
+    };
   },
   encode: response.encode,
 };
