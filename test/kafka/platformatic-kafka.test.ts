@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RegisteredApi } from '../../src/protocol/kafka/api.js';
+import { kafkaApis } from '../../src/protocol/kafka/api-registry.js';
 import { type KafkaFixture, startKafkaFixture } from '../support/kafka-fixture.js';
 
 /**
  * @platformatic/kafka 2.12.1, a client that implements Kafka's newest
  * versions (Produce up to 11, Fetch up to 17, Metadata 12, ...) and picks the
- * highest version both sides know: against this broker that is Produce 9,
- * Fetch 12, Metadata 12, ListOffsets 7, OffsetCommit 8, OffsetFetch 8,
- * JoinGroup 9, SyncGroup 5, Heartbeat 4, LeaveGroup 4, FindCoordinator 4,
- * CreateTopics 7, DeleteTopics 6, ListGroups 4 and ApiVersions 4: the flexible
- * versions from a real client. It declares Node 22; on Node 20 it needs
+ * highest version both sides know: against this broker (checked below, by
+ * wrapping each API's run) Produce 9, Fetch 12, Metadata 12, ListOffsets 7,
+ * OffsetCommit 8, OffsetFetch 8, JoinGroup 9, SyncGroup 5, LeaveGroup 4,
+ * FindCoordinator 4, CreateTopics 7, DeleteTopics 6, ListGroups 4 and
+ * ApiVersions 3: the flexible versions from a real client. It declares Node 22; on Node 20 it needs
  * Promise.withResolvers, given here.
  */
 type Resolvers = {
@@ -29,10 +31,24 @@ promiseWithResolvers.withResolvers ??= () => {
 
 describe('@platformatic/kafka 2.12.1 (newest versions)', () => {
   let fixture: KafkaFixture;
+  /** "Name vN" of every request the listener handled, seen by wrapping each API's run. */
+  const seen = new Set<string>();
+  const originals = new Map<RegisteredApi, RegisteredApi['run']>();
   beforeAll(async () => {
+    for (const api of kafkaApis) {
+      const run = api.run;
+      originals.set(api, run);
+      api.run = (reader, context) => {
+        seen.add(`${api.name} v${context.apiVersion}`);
+        return run(reader, context);
+      };
+    }
     fixture = await startKafkaFixture();
   });
-  afterAll(() => fixture.close());
+  afterAll(async () => {
+    for (const [api, run] of originals) api.run = run;
+    await fixture.close();
+  });
 
   it('creates a topic, produces, consumes in a group with commits, lists groups and offsets, deletes the topic', async () => {
     const { Admin, Consumer, Producer, stringDeserializers, stringSerializers } = await import(
@@ -97,6 +113,25 @@ describe('@platformatic/kafka 2.12.1 (newest versions)', () => {
 
       await admin.deleteTopics({ topics: ['modern'] });
       expect(fixture.engine.describeTopic('modern')).toBeUndefined();
+      // The versions it chose: the newest this broker serves.
+      for (const used of [
+        'ApiVersions v3',
+        'Metadata v12',
+        'CreateTopics v7',
+        'Produce v9',
+        'FindCoordinator v4',
+        'JoinGroup v9',
+        'SyncGroup v5',
+        'OffsetFetch v8',
+        'Fetch v12',
+        'OffsetCommit v8',
+        'ListGroups v4',
+        'LeaveGroup v4',
+        'ListOffsets v7',
+        'DeleteTopics v6',
+      ]) {
+        expect([...seen].sort()).toContain(used);
+      }
     } finally {
       await admin.close();
     }
