@@ -1,3 +1,6 @@
+import { PyralogError } from '../common/errors.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { RecordWindowInput, RecordWindowResult } from '../engine/offload-task.js';
 import { decodeRecordSet } from '../record/batch-reader.js';
 import '../record/compression.js';
 import { encodeArrowReply } from '../protocol/ws/arrow-frame.js';
@@ -18,13 +21,17 @@ import { encodeError, encodeOk } from '../protocol/ws/status-frame.js';
 import { encodeSubscribed, type SubscriptionStart } from '../protocol/ws/subscribe-frame.js';
 import type { WsErrorKind } from '../protocol/ws/ws-error-code.js';
 import type { ProducedOffset, ValueEncoding } from '../protocol/ws/ws-request.js';
+import { anyCompressedBatch, decodablePrefix } from './http-record-window.js';
 
 /**
  * Replies and pushes in either WebSocket mode. A reply goes out in the mode
  * its request came in; a subscription's pushes in the mode of its subscribe.
  * Binary frames carry fetched RecordBatch bytes as the engine returned them
  * (no re-encoding, no copy on our side); JSON decodes them into records from
- * the asked-for offset on.
+ * the asked-for offset on: plain batches here, compressed ones in the offload
+ * pool (`decodeCompressed`), so inflating never runs on the acceptor. The
+ * callers await each records reply before the next of the same request or
+ * subscription, so pushes keep their order.
  */
 export type WsMode = 'binary' | 'json';
 
@@ -38,8 +45,15 @@ export interface WsSocket {
   end(code: number, reason: string): void;
 }
 
+/** Decodes compressed batches into records off the acceptor (the offload pool, with a deadline). */
+export type DecodeCompressedRecords = (input: RecordWindowInput) => Promise<RecordWindowResult>;
+
 export class WsReplies {
-  constructor(private readonly socket: WsSocket) {}
+  constructor(
+    private readonly socket: WsSocket,
+    /** Null only in tests without a pool: compressed batches then decode in place. */
+    private readonly decodeCompressed: DecodeCompressedRecords | null = null,
+  ) {}
 
   produced(mode: WsMode, id: number, groups: readonly ProducedGroup[], slots: Int32Array | null): void {
     if (mode === 'binary') {
@@ -63,8 +77,10 @@ export class WsReplies {
 
   /**
    * A FETCHED reply or a RECORDS push; returns the offset after the last
-   * record sent (`fromOffset` when there were none). JSON decoding may throw
-   * a PyralogError for a batch it cannot open (an unsupported codec).
+   * record sent (`fromOffset` when there were none), as a promise when
+   * compressed batches are decoded off the acceptor first. JSON decoding may
+   * throw (or reject with) a PyralogError for a batch it cannot open (an
+   * unsupported codec).
    */
   records(
     mode: WsMode,
@@ -75,7 +91,7 @@ export class WsReplies {
     fromOffset: number,
     batches: Uint8Array,
     encoding: ValueEncoding,
-  ): number {
+  ): number | Promise<number> {
     const nextOffset = nextOffsetAfter(batches, fromOffset);
     if (mode === 'binary') {
       const head = recordsHead(op, id, partition, highWatermark, nextOffset);
@@ -83,10 +99,51 @@ export class WsReplies {
       else this.socket.sendInTwo(head, batches);
       return nextOffset;
     }
-    const records = decodeRecordSet(batches);
     const head = op === WsOpCode.FETCHED ? { id, ok: true as const } : { sub: id };
+    if (this.decodeCompressed !== null && anyCompressedBatch(batches)) {
+      return this.compressedRecords(
+        head,
+        partition,
+        highWatermark,
+        fromOffset,
+        nextOffset,
+        batches,
+        encoding,
+      );
+    }
+    const records = decodeRecordSet(batches);
     this.socket.send(
       recordsJson(head, partition, records, fromOffset, highWatermark, nextOffset, encoding),
+      false,
+    );
+    return nextOffset;
+  }
+
+  private async compressedRecords(
+    head: { id: number; ok: true } | { sub: number },
+    partition: number,
+    highWatermark: number,
+    fromOffset: number,
+    nextOffset: number,
+    batches: Uint8Array,
+    encoding: ValueEncoding,
+  ): Promise<number> {
+    const decodable = decodablePrefix(batches, fromOffset);
+    if (decodable.blocked !== null) {
+      // As the in-place decoder does: a batch this build cannot open fails the reply, before any work is sent.
+      throw new PyralogError(
+        KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+        `records from offset ${decodable.blocked.baseOffset} are compressed with ${decodable.blocked.codecName}, which this broker cannot decode`,
+      );
+    }
+    // A compact copy: the pool's structured clone would copy a view's whole buffer.
+    const window = await this.decodeCompressed!({
+      records: batches.slice(),
+      fromOffset,
+      limit: Number.MAX_SAFE_INTEGER,
+    });
+    this.socket.send(
+      recordsJson(head, partition, window.records, fromOffset, highWatermark, nextOffset, encoding),
       false,
     );
     return nextOffset;

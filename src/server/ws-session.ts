@@ -19,6 +19,7 @@ import {
   type WsRequest,
   WsRequestError,
 } from '../protocol/ws/ws-request.js';
+import { withDeadline } from './http-deadline.js';
 import { Partitioner } from './partitioner.js';
 import { checkPartition, type PreparedProduce, prepareProduce, topicOrThrow } from './ws-produce.js';
 import { type WsMode, WsReplies, type WsSocket } from './ws-replies.js';
@@ -73,7 +74,13 @@ export class WsSession implements SubscriptionHost {
     private readonly deps: FrontDoorDeps,
     private readonly limits: WsLimits = DEFAULT_WS_LIMITS,
   ) {
-    this.replies = new WsReplies(socket);
+    this.replies = new WsReplies(socket, (input) =>
+      withDeadline(
+        deps.decodeRecordWindow(input),
+        deps.config.requestTimeoutMs,
+        'decoding compressed records',
+      ),
+    );
   }
 
   get engine(): Engine {
@@ -273,7 +280,7 @@ export class WsSession implements SubscriptionHost {
   private async fetch(request: FetchRequest, mode: WsMode): Promise<void> {
     const result = await this.fetchPartition(request, request.maxWaitMs, 1, 'fetch');
     if (result === null) return;
-    this.replies.records(
+    await this.replies.records(
       mode,
       WsOpCode.FETCHED,
       request.id,

@@ -2,7 +2,7 @@ import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import type { Engine, FetchPartitionRequest } from '../engine/engine-api.js';
-import { fromKafkaCode } from '../protocol/front-door-errors.js';
+import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
 import { WsOpCode } from '../protocol/ws/binary-frame.js';
 import { WsError, type WsErrorKind } from '../protocol/ws/ws-error-code.js';
 import type { ValueEncoding } from '../protocol/ws/ws-request.js';
@@ -115,7 +115,7 @@ export class WsSubscription {
         if (result.records.length === 0) continue;
         let next: number;
         try {
-          next = replies.records(
+          const sent = replies.records(
             this.mode,
             WsOpCode.RECORDS,
             this.id,
@@ -125,8 +125,15 @@ export class WsSubscription {
             result.records,
             this.encoding,
           );
+          // Compressed batches in JSON mode are decoded off the acceptor: wait, so pushes keep their order.
+          next = typeof sent === 'number' ? sent : await sent;
         } catch (error) {
-          const kind = error instanceof PyralogError ? fromKafkaCode(error.kafkaCode) : WsError.INTERNAL;
+          const kind =
+            error instanceof PyralogError
+              ? fromKafkaCode(error.kafkaCode)
+              : error instanceof FrontDoorProblem
+                ? error.kind
+                : WsError.INTERNAL;
           this.fail(
             kind,
             `subscription to ${this.topic}-${cursor.partition} stopped at offset ${cursor.offset}: ${(error as Error).message}`,

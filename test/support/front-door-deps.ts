@@ -13,7 +13,7 @@ import { recordWindow } from '../../src/server/http-record-window.js';
 export async function testFrontDoorDeps(
   engine: Engine,
   overrides: Partial<BrokerConfig> = {},
-  extra: Partial<Pick<FrontDoorDeps, 'metricsText' | 'encodeArrow'>> = {},
+  extra: Partial<Pick<FrontDoorDeps, 'metricsText' | 'encodeArrow' | 'decodeRecordWindow'>> = {},
 ): Promise<FrontDoorDeps & { groups: GroupCoordinator }> {
   const config: BrokerConfig = {
     ...defaultBrokerConfig(1),
