@@ -356,3 +356,61 @@ describe('when the cleaner is handed a job', () => {
     await log.close();
   });
 });
+
+describe('compact,delete', () => {
+  let cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of cleanups) cleanup();
+    cleanups = [];
+  });
+
+  it('given retention deleting segments while a job on them is out, then the swap skips them and leaves no cleaned files', async () => {
+    const temp = makeTempDir('compaction-delete');
+    cleanups.push(temp.cleanup);
+    const config = compactConfig({ cleanupPolicy: 'compact,delete', retentionMs: 1000 });
+    const log = PartitionLog.open({ dir: temp.dir, config, fsync: 'never' });
+    try {
+      // Old records first (timestamp 0), then new ones (timestamp 5000), each key written many times.
+      for (const [timestampMs, count] of [
+        [0, 20],
+        [5000, 40],
+      ] as const) {
+        for (let i = 0; i < count; i++) {
+          log.append(
+            buildRecordBatch(
+              [{ key: encoder.encode(`k${i % 3}`), value: encoder.encode(`v${timestampMs}-${i}`) }],
+              {
+                baseTimestampMs: timestampMs,
+              },
+            ),
+            timestampMs,
+          );
+        }
+      }
+      await log.flush();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const segmentsBefore = segmentBases(temp.dir).length;
+      const job = log.planClean(5000, 0);
+      expect(job).not.toBeNull();
+      const outcome = await cleanSegments(job!);
+      // Meanwhile retention deletes the old segments (newest record older than 1 s at 5500).
+      log.enforceRetention(5500);
+      expect(segmentBases(temp.dir).length).toBeLessThan(segmentsBefore);
+      const swap = log.finishClean(outcome);
+      expect(swap.problems).toEqual([]);
+      expect(readdirSync(temp.dir).filter((name) => name.endsWith('.cleaned'))).toEqual([]);
+      // What is left is the new records, cleaned, each key's latest there.
+      const { records } = readAll(log);
+      expect(records.every((record) => record.value!.startsWith('v5000-'))).toBe(true);
+      for (const key of ['k0', 'k1', 'k2']) {
+        expect(records.some((record) => record.key === key)).toBe(true);
+      }
+      expect(log.logStartOffset).toBeGreaterThan(0);
+    } finally {
+      await log.close();
+    }
+    const reopened = PartitionLog.open({ dir: temp.dir, config, fsync: 'never' });
+    expect(reopened.recoveryProblems).toEqual([]);
+    await reopened.close();
+  });
+});
