@@ -665,7 +665,7 @@ export class Shard {
       partition.failAllAcks((id) =>
         this.writeProduceReply(id, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1, 'topic deleted'),
       );
-      closing.push(partition.log.destroy());
+      closing.push(this.destroyLog(partition));
     }
     let code: KafkaErrorCode = KafkaErrorCode.NONE;
     try {
@@ -847,6 +847,15 @@ export class Shard {
     }
     this.metrics.set(Counter.LOG_BYTES, sizeBytes);
     this.startCleaning(nowMs);
+  }
+
+  /**
+   * Removes a deleted partition's log. A cleaner job on it is stopped first (its thread terminated; the
+   * next job starts another), so nothing writes `.cleaned` files into the directory being removed.
+   */
+  private async destroyLog(partition: ShardPartition): Promise<void> {
+    if (this.cleaningPartition === partition) await this.cleaner?.close();
+    await partition.log.destroy();
   }
 
   /**
