@@ -154,5 +154,10 @@ export function renderMetrics(source: MetricsSource, extra?: ExtraMetrics): stri
     '# TYPE pyralog_process_heap_used_bytes gauge',
   );
   lines.push(`pyralog_process_heap_used_bytes ${memory.heapUsed}`);
+  lines.push(
+    '# HELP pyralog_process_array_buffers_bytes ArrayBuffers and Buffers allocated on the acceptor thread, live or not yet collected',
+    '# TYPE pyralog_process_array_buffers_bytes gauge',
+  );
+  lines.push(`pyralog_process_array_buffers_bytes ${memory.arrayBuffers}`);
   return `${lines.join('\n')}\n`;
 }

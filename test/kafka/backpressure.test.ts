@@ -22,9 +22,12 @@ const FETCHES_PER_CLIENT = 64;
 const BUDGET_BYTES = 64 * MiB;
 /**
  * The documented bound (docs/reliability.md): RSS before the flood + memory budget + 384 MiB. The
- * budget counts the live bytes held for clients; RSS also holds buffers already written but not yet
- * collected, allocator retention, and the rings' pages once touched. Measured: +335..360 MiB with a
- * 64 or a 128 MiB budget, flat over 15 s; without muting it passed 3 GiB within 5 s.
+ * budget counts the live bytes held for clients; RSS also holds responses already handed to the
+ * kernel and not yet collected (at most one socket send buffer, 4 MiB, per client that stops reading:
+ * asserted below on the acceptor's ArrayBuffers), allocator retention of freed buffers, and the
+ * rings' pages once touched. Measured 2026-12-03: RSS +368 MiB with a 64 MiB budget, of which the
+ * acceptor's ArrayBuffers +173 MiB (budget used 79 MiB) and its heap 17 MiB; +335..360 MiB earlier
+ * with a 64 or a 128 MiB budget, flat over 15 s; without muting RSS passed 3 GiB within 5 s.
  */
 const RSS_SLACK_BYTES = 384 * MiB;
 
@@ -32,6 +35,15 @@ function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = /VmRSS:\s+(\d+) kB/.exec(status);
   return kib === null ? 0 : Number(kib[1]) * 1024;
+}
+
+/** The most a TCP socket's send buffer may hold (Linux tcp_wmem max; 4 MiB when it cannot be read). */
+function socketSendBufferMaxBytes(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]);
+  } catch {
+    return 4 * MiB;
+  }
 }
 
 async function metric(httpPort: number, name: string): Promise<number> {
@@ -103,6 +115,7 @@ describe('Kafka connection backpressure', () => {
       expect(produced.int16()).toBe(KafkaErrorCode.NONE);
     }
     const rssBeforeBytes = rssBytes(pid);
+    const arrayBuffersBeforeBytes = await metric(httpPort, 'pyralog_process_array_buffers_bytes');
 
     for (let c = 0; c < HOSTILE_CLIENTS; c++) {
       const socket = connect(kafkaPort, '127.0.0.1');
@@ -117,6 +130,8 @@ describe('Kafka connection backpressure', () => {
     let rssMaxBytes = 0;
     let mutedMax = 0;
     let budgetUsedMaxBytes = 0;
+    let arrayBuffersMaxBytes = 0;
+    let heapMaxBytes = 0;
     const deadlineMs = Date.now() + 8000;
     let served = 0;
     while (Date.now() < deadlineMs) {
@@ -126,6 +141,11 @@ describe('Kafka connection backpressure', () => {
         budgetUsedMaxBytes,
         await metric(httpPort, 'pyralog_memory_budget_used_bytes'),
       );
+      arrayBuffersMaxBytes = Math.max(
+        arrayBuffersMaxBytes,
+        await metric(httpPort, 'pyralog_process_array_buffers_bytes'),
+      );
+      heapMaxBytes = Math.max(heapMaxBytes, await metric(httpPort, 'pyralog_process_heap_used_bytes'));
       // Another client: a small fetch, answered with its records within a second.
       const startedMs = Date.now();
       admin.send(fetchFrame(1000 + served, 64 * 1024));
@@ -137,11 +157,17 @@ describe('Kafka connection backpressure', () => {
     }
     console.log(
       `backpressure: RSS ${(rssBeforeBytes / MiB).toFixed(0)} MiB before, max ${(rssMaxBytes / MiB).toFixed(0)} MiB; ` +
-        `muted max ${mutedMax}; budget used max ${(budgetUsedMaxBytes / MiB).toFixed(0)} MiB; ${served} small fetches served`,
+        `muted max ${mutedMax}; budget used max ${(budgetUsedMaxBytes / MiB).toFixed(0)} MiB; ` +
+        `acceptor ArrayBuffers ${(arrayBuffersBeforeBytes / MiB).toFixed(0)} MiB before, max ${(arrayBuffersMaxBytes / MiB).toFixed(0)} MiB, heap max ${(heapMaxBytes / MiB).toFixed(0)} MiB; ${served} small fetches served`,
     );
     expect(served).toBeGreaterThan(5);
     expect(mutedMax).toBeGreaterThanOrEqual(HOSTILE_CLIENTS * 0.9);
     expect(rssMaxBytes).toBeLessThan(rssBeforeBytes + BUDGET_BYTES + RSS_SLACK_BYTES);
+    // What the acceptor's buffers can hold past the budget: responses already handed to the kernel and not
+    // yet collected, at most one socket send buffer per client (they stop reading, so the kernel takes no more).
+    expect(arrayBuffersMaxBytes - arrayBuffersBeforeBytes).toBeLessThan(
+      BUDGET_BYTES + HOSTILE_CLIENTS * socketSendBufferMaxBytes(),
+    );
     admin.close();
   }, 60_000);
 });
