@@ -88,6 +88,16 @@ describe('modern Kafka versions through the listener', () => {
     expect(unknown).toMatchObject({ name: null, errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID });
   });
 
+  it('Metadata v10-11: a topic asked for by an unknown id alone is answered with an empty name (names are not nullable there)', async () => {
+    for (const version of [10, 11]) {
+      const response = await call(fixture, metadata, version, {
+        topics: [{ topicId: Uint8Array.from({ length: 16 }, () => 7), name: null }],
+        allowAutoTopicCreation: false,
+      });
+      expect(response.topics).toMatchObject([{ name: '', errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID }]);
+    }
+  });
+
   it('ListOffsets v7: earliest, latest and max timestamp (-3)', async () => {
     for (const timestampMs of [1000, 5000, 3000]) {
       const batch = buildRecordBatch([{ key: null, value: Uint8Array.of(1), timestampMs }]);

@@ -37,6 +37,9 @@ export const metadataRequestDescription: MessageDescription = {
 
 const NOT_REQUESTED = -2147483648;
 
+/** Response topic names are nullable from this version on (an unknown topic id asked for alone). */
+const FIRST_NULLABLE_NAME_VERSION = 12;
+
 export const metadataResponseDescription: MessageDescription = {
   name: 'MetadataResponse',
   validVersions: '0-12',
@@ -147,7 +150,7 @@ function describedTopic(engine: Engine, name: string, errorCode: number): Metada
 }
 
 /** The wire form of a response: the broker, and every partition led by it with itself as the only replica. */
-function toWire(metadata: MetadataResponse): unknown {
+function toWire(metadata: MetadataResponse, version: number): unknown {
   const self = [metadata.nodeId];
   const none: number[] = [];
   return {
@@ -173,7 +176,8 @@ function toWire(metadata: MetadataResponse): unknown {
       }
       return {
         errorCode: topic.errorCode,
-        name: topic.name,
+        // A topic asked for by id alone has no name; names may be null only from v12.
+        name: topic.name === null && version < FIRST_NULLABLE_NAME_VERSION ? '' : topic.name,
         topicId: topic.topicId >= 0 ? topicUuid(topic.topicId) : ZERO_UUID,
         isInternal: topic.isInternal,
         partitions,
@@ -257,6 +261,6 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
     };
   },
   encode(writer, metadata, version) {
-    response.encode(writer, toWire(metadata), version);
+    response.encode(writer, toWire(metadata, version), version);
   },
 };
