@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { kafkaApis } from '../../src/protocol/kafka/api-registry.js';
 import {
   type FieldDescription,
+  field,
   inVersions,
   type MessageDescription,
   type ScalarType,
@@ -104,6 +105,24 @@ function roundTrip(description: MessageDescription, version: number): void {
     { numRuns: 60 },
   );
 }
+
+describe('Kafka message codec', () => {
+  it('writes a null where the version does not allow one as the default, and keeps it where it does', () => {
+    const codec = messageCodec<{ name: string | null }>({
+      name: 'Example',
+      validVersions: '0-1',
+      flexibleVersions: '1+',
+      fields: [field('name', 'string', '0+', { nullableVersions: '1+' })],
+    });
+    const bytesOf = (version: number) => {
+      const writer = new KafkaWriter(8);
+      codec.encode(writer, { name: null }, version);
+      return [...concatChunks(writer.finish())];
+    };
+    expect(bytesOf(0)).toEqual([0, 0]); // INT16 length 0: the empty string
+    expect(bytesOf(1)).toEqual([0, 0]); // compact null (0), then no tagged fields (0)
+  });
+});
 
 describe('Kafka message descriptions: round trips in every served version', () => {
   const described = kafkaApis.filter((api) => api.messages !== undefined);

@@ -26,7 +26,8 @@ import {
  * all versions: a field absent from the version gets its default. Encoding
  * writes the fields of the version; a property that is undefined is written
  * as the field's default, so a response object need not carry fields a
- * handler never sets (e.g. throttle_time_ms).
+ * handler never sets (e.g. throttle_time_ms), and so is a null where the
+ * version does not allow one (a name nullable only in newer versions).
  */
 export interface MessageCodec<T> {
   readonly name: string;
@@ -285,10 +286,10 @@ class Generator {
       if (!this.present(field)) return;
       const local = `v${i}`;
       const property = `o.${field.name}`;
-      // Nullable fields keep an explicit null; an undefined property means "the default".
-      body.push(
-        `let ${local} = ${property}; if (${local} === undefined) ${local} = ${defaultExpression(field)};`,
-      );
+      // An undefined property means "the default". Nullable fields keep an explicit null; a null in a
+      // version where the field may not be null is written as the default, never as a null on the wire.
+      const missing = this.nullable(field) ? `${local} === undefined` : `${local} == null`;
+      body.push(`let ${local} = ${property}; if (${missing}) ${local} = ${defaultExpression(field)};`);
       if (this.isTagged(field)) tagged.push(field);
       else body.push(this.writeField(field, local));
     });
