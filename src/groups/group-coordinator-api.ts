@@ -18,6 +18,8 @@ export interface JoinGroupRequest {
   memberId: string;
   /** Static membership (KIP-345): the member's stable identity across restarts; null or absent for dynamic members. */
   groupInstanceId?: string | null;
+  /** The client can take `skipAssignment` (JoinGroup v9+, KIP-814). */
+  canSkipAssignment?: boolean;
   sessionTimeoutMs: number;
   /** JoinGroup v0 has no rebalance timeout: pass sessionTimeoutMs. */
   rebalanceTimeoutMs: number;
@@ -40,6 +42,11 @@ export interface JoinGroupResult {
   memberId: string;
   /** Filled for the leader only; empty for followers. */
   members: JoinGroupMember[];
+  /**
+   * KIP-814: a static leader that rejoined a stable group gets the members and must not assign again
+   * (the group keeps its assignment); absent or false otherwise.
+   */
+  skipAssignment?: boolean;
 }
 
 export interface SyncGroupRequest {

@@ -255,7 +255,9 @@ export class Group {
    * A static member joins again without its member id (it restarted): it takes its old place under a
    * new member id, and whatever the old id still had held is answered FENCED_INSTANCE_ID. In a stable
    * group, with the same protocols, a follower gets the current generation and its assignment back
-   * with no rebalance (KIP-345); the leader, or changed protocols, start a rebalance.
+   * with no rebalance (KIP-345), and so does the leader when its client takes skip_assignment
+   * (JoinGroup v9+, KIP-814: it gets the members and does not assign again); an older leader, or
+   * changed protocols, start a rebalance, as Kafka does.
    */
   private rejoinStatic(old: Member, request: JoinGroupRequest): Promise<JoinGroupResult> {
     const member = old.replacedBy(this.hooks.newMemberId(request.clientId));
@@ -267,10 +269,12 @@ export class Group {
     this.staticMembers.set(member.groupInstanceId!, member.memberId);
     const wasLeader = this.leaderId === old.memberId;
     if (wasLeader) this.leaderId = member.memberId;
-    if (this.currentState === 'Stable' && !wasLeader && member.matches(request.protocols)) {
+    const keepsPlace = !wasLeader || request.canSkipAssignment === true;
+    if (this.currentState === 'Stable' && keepsPlace && member.matches(request.protocols)) {
       member.update(request);
       member.armSession(this.expire);
-      return Promise.resolve(this.joinResult(member));
+      const result = this.joinResult(member);
+      return Promise.resolve(wasLeader ? { ...result, skipAssignment: true } : result);
     }
     return this.holdJoinAndRebalance(member, request);
   }

@@ -99,7 +99,7 @@ describe('static group membership', () => {
     expect(await groups.heartbeat({ ...old, memberId: rejoined.memberId })).toBe(KafkaErrorCode.NONE);
   });
 
-  it('a restarted leader rejoins into a rebalance', async () => {
+  it('a restarted leader whose client cannot skip the assignment rejoins into a rebalance', async () => {
     const groups = await coordinators.start();
     const { leaderId, generationId } = await stableStaticPair(groups);
     const rejoined = groups.joinGroup(joinRequest('', { groupInstanceId: 'leader' }));
@@ -108,6 +108,28 @@ describe('static group membership', () => {
       await groups.heartbeat({ groupId: GROUP, generationId, memberId: leaderId, groupInstanceId: 'leader' }),
     ).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
     expect(await settledWithin(rejoined, 50)).toBe('pending');
+  });
+
+  it('a restarted leader whose client takes skip_assignment (JoinGroup v9) keeps the group stable', async () => {
+    const groups = await coordinators.start();
+    const { leaderId, followerId, generationId } = await stableStaticPair(groups);
+    const rejoined = await settledWithin(
+      groups.joinGroup(joinRequest('', { groupInstanceId: 'leader', canSkipAssignment: true })),
+      200,
+    );
+    if (rejoined === 'pending') throw new Error('a static leader able to skip the assignment was held');
+    expect(rejoined).toMatchObject({ errorCode: KafkaErrorCode.NONE, generationId, skipAssignment: true });
+    expect(rejoined.memberId).not.toBe(leaderId);
+    expect(rejoined.leaderId).toBe(rejoined.memberId);
+    expect(rejoined.members.map((m) => m.memberId).sort()).toEqual([rejoined.memberId, followerId].sort());
+    expect(groups.describeGroup(GROUP).state).toBe('Stable');
+    const synced = await groups.syncGroup({
+      groupId: GROUP,
+      generationId,
+      memberId: rejoined.memberId,
+      assignments: [],
+    });
+    expect(synced).toEqual({ errorCode: KafkaErrorCode.NONE, assignment: bytes(1) });
   });
 
   it('leaves by instance id alone, and refuses another member id for the instance', async () => {

@@ -10,8 +10,11 @@ import { messageCodec } from './message/message-codec.js';
  * the member static (KIP-345; docs/groups.md). A first join with an empty member id is given its id at
  * once, never MEMBER_ID_REQUIRED (KIP-394 lets the broker choose). v7+
  * answers the group's protocol type; v8's reason is read and not kept; v9's
- * skip_assignment is always false.
+ * skip_assignment is set for a static leader that rejoined a stable group.
  */
+/** JoinGroup versions from which the answer may tell a static leader to skip the assignment (KIP-814). */
+const FIRST_SKIP_ASSIGNMENT_VERSION = 9;
+
 export const joinGroupRequestDescription: MessageDescription = {
   name: 'JoinGroupRequest',
   validVersions: '0-9',
@@ -78,6 +81,7 @@ export const joinGroup: KafkaApi<JoinGroupRequestData, JoinGroupResponseData> = 
       groupId: request.groupId,
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId,
+      canSkipAssignment: context.apiVersion >= FIRST_SKIP_ASSIGNMENT_VERSION,
       sessionTimeoutMs: request.sessionTimeoutMs,
       rebalanceTimeoutMs: context.apiVersion >= 1 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
       protocolType: request.protocolType,
