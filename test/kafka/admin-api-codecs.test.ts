@@ -5,6 +5,7 @@ import { createPartitions } from '../../src/protocol/kafka/create-partitions.js'
 import { deleteGroups } from '../../src/protocol/kafka/delete-groups.js';
 import { deleteRecords } from '../../src/protocol/kafka/delete-records.js';
 import { describeCluster } from '../../src/protocol/kafka/describe-cluster.js';
+import { describeConfigs } from '../../src/protocol/kafka/describe-configs.js';
 import { describeLogDirs } from '../../src/protocol/kafka/describe-log-dirs.js';
 import { ELECTION_NOT_NEEDED, electLeaders } from '../../src/protocol/kafka/elect-leaders.js';
 import { incrementalAlterConfigs } from '../../src/protocol/kafka/incremental-alter-configs.js';
@@ -422,6 +423,98 @@ describe('Kafka admin API codecs (byte vectors from the message schemas)', () =>
       ...i32(0),
       ...i64(6),
       ...i16(0),
+      ...noTags(),
+      ...noTags(),
+      ...noTags(),
+    ]);
+  });
+
+  it('DescribeConfigs v1 (sources and synonyms), v3 (type, documentation) and v4 (flexible)', () => {
+    expect(decode(describeConfigs, 1, [...i32(1), ...i8(2), ...str('t'), ...i32(-1), ...i8(1)])).toEqual({
+      resources: [{ resourceType: 2, resourceName: 't', keys: null }],
+      includeSynonyms: true,
+      includeDocumentation: false,
+    });
+    expect(
+      decode(describeConfigs, 4, [
+        ...carr(1),
+        ...i8(2),
+        ...cstr('t'),
+        ...carr(1),
+        ...cstr('k'),
+        ...noTags(),
+        ...i8(0),
+        ...i8(1),
+        ...noTags(),
+      ]),
+    ).toEqual({
+      resources: [{ resourceType: 2, resourceName: 't', keys: ['k'] }],
+      includeSynonyms: false,
+      includeDocumentation: true,
+    });
+    const results = [
+      {
+        errorCode: 0,
+        errorMessage: null,
+        resourceType: 2,
+        resourceName: 't',
+        configs: [
+          {
+            name: 'k',
+            value: 'v',
+            readOnly: false,
+            isDefault: false,
+            configSource: 1,
+            isSensitive: false,
+            synonyms: [{ name: 'k', value: 'v', source: 1 }],
+            configType: 5,
+            documentation: 'd',
+          },
+        ],
+      },
+    ];
+    const head = [
+      ...i32(0),
+      ...i32(1),
+      ...i16(0),
+      ...nullStr(),
+      ...i8(2),
+      ...str('t'),
+      ...i32(1),
+      ...str('k'),
+      ...str('v'),
+      ...i8(0),
+    ];
+    const synonyms = [...i32(1), ...str('k'), ...str('v'), ...i8(1)];
+    expect(encode(describeConfigs, 1, results)).toEqual([...head, ...i8(1), ...i8(0), ...synonyms]);
+    expect(encode(describeConfigs, 3, results)).toEqual([
+      ...head,
+      ...i8(1),
+      ...i8(0),
+      ...synonyms,
+      ...i8(5),
+      ...str('d'),
+    ]);
+    expect(encode(describeConfigs, 4, results)).toEqual([
+      ...i32(0),
+      ...carr(1),
+      ...i16(0),
+      ...cnullStr(),
+      ...i8(2),
+      ...cstr('t'),
+      ...carr(1),
+      ...cstr('k'),
+      ...cstr('v'),
+      ...i8(0),
+      ...i8(1),
+      ...i8(0),
+      ...carr(1),
+      ...cstr('k'),
+      ...cstr('v'),
+      ...i8(1),
+      ...noTags(),
+      ...i8(5),
+      ...cstr('d'),
       ...noTags(),
       ...noTags(),
       ...noTags(),

@@ -7,6 +7,7 @@ import type { KafkaApi, KafkaRequestContext } from '../../src/protocol/kafka/api
 import { kafkaApis } from '../../src/protocol/kafka/api-registry.js';
 import { createPartitions } from '../../src/protocol/kafka/create-partitions.js';
 import { describeCluster } from '../../src/protocol/kafka/describe-cluster.js';
+import { describeConfigs } from '../../src/protocol/kafka/describe-configs.js';
 import { describeLogDirs } from '../../src/protocol/kafka/describe-log-dirs.js';
 import { ELECTION_NOT_NEEDED, electLeaders } from '../../src/protocol/kafka/elect-leaders.js';
 import { incrementalAlterConfigs } from '../../src/protocol/kafka/incremental-alter-configs.js';
@@ -265,5 +266,45 @@ describe('Kafka admin API handlers', () => {
     expect((await groups.fetchOffsets({ groupId: 'g', topics: null })).topics).toEqual([]);
     const unknownGroup = await run(offsetDelete, { groupId: 'nobody', topics: [] }, context(0));
     expect(unknownGroup.errorCode).toBe(KafkaErrorCode.GROUP_ID_NOT_FOUND);
+  });
+
+  it('DescribeConfigs v4: sources, synonyms, types and documentation when asked; v0 is_default', async () => {
+    const engine = await engines.start();
+    const context = await contextFor(engine);
+    await engine.createTopic('t', 1, { retentionMs: 5000 });
+    const ask = (version: number, includeSynonyms: boolean, includeDocumentation: boolean) =>
+      run(
+        describeConfigs,
+        {
+          resources: [
+            { resourceType: 2, resourceName: 't', keys: ['retention.ms', 'segment.ms', 'cleanup.policy'] },
+          ],
+          includeSynonyms,
+          includeDocumentation,
+        },
+        context(version),
+      );
+    const [result] = await ask(4, true, true);
+    const byName = new Map(result?.configs.map((c) => [c.name, c]));
+    expect(byName.get('retention.ms')).toMatchObject({
+      value: '5000',
+      configSource: 1,
+      configType: 5,
+      synonyms: [
+        { name: 'retention.ms', value: '5000', source: 1 },
+        { name: 'retention.ms', source: 5 },
+      ],
+    });
+    expect(byName.get('retention.ms')?.documentation).toEqual(expect.any(String));
+    expect(byName.get('segment.ms')).toMatchObject({ configSource: 5, synonyms: [{ source: 5 }] });
+    expect(byName.get('cleanup.policy')).toMatchObject({ value: 'delete', configType: 7 });
+    const [plain] = await ask(4, false, false);
+    expect(plain?.configs.every((c) => c.synonyms?.length === 0 && c.documentation === null)).toBe(true);
+    const [v0] = await ask(0, true, false);
+    expect(v0?.configs.map((c) => [c.name, c.isDefault])).toEqual([
+      ['cleanup.policy', true],
+      ['retention.ms', false],
+      ['segment.ms', true],
+    ]);
   });
 });

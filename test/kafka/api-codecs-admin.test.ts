@@ -107,7 +107,7 @@ describe('Kafka admin API codecs (byte vectors from the message schemas)', () =>
       ...i32(1),
       ...str('k'),
     ];
-    expect(decode(describeConfigs, 0, body)).toMatchObject([
+    expect(decode(describeConfigs, 0, body).resources).toMatchObject([
       { resourceType: 2, resourceName: 't', keys: null },
       { resourceType: 4, resourceName: '0', keys: ['k'] },
     ]);

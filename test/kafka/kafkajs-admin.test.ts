@@ -51,7 +51,7 @@ describe('kafkajs admin on the real broker', () => {
         ],
       });
       const described = await admin.describeConfigs({
-        includeSynonyms: false,
+        includeSynonyms: true,
         resources: [
           {
             type: ConfigResourceTypes.TOPIC,
@@ -65,6 +65,9 @@ describe('kafkajs admin on the real broker', () => {
         'retention.ms': '3600000',
         'cleanup.policy': 'compact',
       });
+      // kafkajs negotiates a version with sources and synonyms: both set on the topic.
+      expect(entries.map((e) => e.configSource)).toEqual([1, 1]);
+      expect(entries.every((e) => e.configSynonyms[0]?.configSource === 1)).toBe(true);
 
       // validateOnly checks and changes nothing; a bad value is refused with INVALID_CONFIG naming it.
       await admin.alterConfigs({
