@@ -30,7 +30,7 @@ async function call<Q, R>(
   version: number,
   body: Fields,
 ): Promise<Fields> {
-  const messages = api.messages!;
+  const messages = api.messages;
   const flexible = version >= api.firstFlexibleVersion;
   const wire = await KafkaWire.open(fixture.listener.port);
   try {

@@ -176,7 +176,7 @@ export const seeds: { api: AnyApi; version: number; bytes: Uint8Array }[] = [
 
 /** A request body in a flexible version, written by the API's own request description. */
 function described(api: AnyApi, version: number, value: Record<string, unknown>) {
-  const codec = messageCodec<Record<string, unknown>>(api.messages!.request);
+  const codec = messageCodec<Record<string, unknown>>(api.messages.request);
   return { api, version, bytes: body((w) => codec.encode(w, value, version)) };
 }
 

@@ -42,8 +42,8 @@ export interface KafkaApi<Request, Response> {
    * Infinity when none is. ApiVersions is the exception: its response header is always v0.
    */
   readonly firstFlexibleVersion: number;
-  /** The request and response descriptions its codecs follow (absent for a hand-written codec). */
-  readonly messages?: ApiMessages;
+  /** The request and response descriptions its codecs follow (from describedVersions). */
+  readonly messages: ApiMessages;
   decode(reader: KafkaReader, version: number): Request;
   /** Resolves with the response, or null when none is sent (Produce with acks=0). */
   handle(request: Request, context: KafkaRequestContext): Promise<Response | null>;
@@ -57,7 +57,7 @@ export interface RegisteredApi {
   readonly minVersion: number;
   readonly maxVersion: number;
   readonly firstFlexibleVersion: number;
-  readonly messages?: ApiMessages;
+  readonly messages: ApiMessages;
   /** Decodes synchronously (throws MalformedRequestError), then handles; resolves with an encoder or null. */
   run(reader: KafkaReader, context: KafkaRequestContext): Promise<((writer: KafkaWriter) => void) | null>;
 }
@@ -69,7 +69,7 @@ export function registerApi<Request, Response>(api: KafkaApi<Request, Response>)
     minVersion: api.minVersion,
     maxVersion: api.maxVersion,
     firstFlexibleVersion: api.firstFlexibleVersion,
-    ...(api.messages === undefined ? {} : { messages: api.messages }),
+    messages: api.messages,
     run(reader, context) {
       const request = api.decode(reader, context.apiVersion);
       return api
@@ -94,9 +94,6 @@ export interface ApiMessages {
   readonly request: MessageDescription;
   readonly response: MessageDescription;
 }
-
-/** For an API none of whose versions is flexible. */
-export const NOT_FLEXIBLE = Number.POSITIVE_INFINITY;
 
 /**
  * The KafkaApi fields that follow from an API's request and response codecs: the versions both

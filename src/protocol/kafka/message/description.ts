@@ -13,15 +13,18 @@
  * <Api>Request.json and <Api>Response.json); the descriptions are written
  * here, in this form, for this broker.
  *
- * How to add a version to an API: raise `validVersions` (and, the first time,
- * set `flexibleVersions`), add the fields the new version brings with
- * `versions: 'N+'` (or narrow the range of fields it drops), raise the API's
- * maxVersion in its file, and teach the handler the fields' meaning. How to
- * add an API: write its request and response descriptions next to its
- * handler in src/protocol/kafka/<api>.ts (see heartbeat.ts), give the TS
- * types of the decoded request and the response, and list it in
- * api-registry.ts. The round-trip property test (test/kafka/message-codec*)
- * covers every registered description and version on its own.
+ * How to add a version to an API: raise `validVersions` of its request and
+ * response descriptions (and, the first time, set `flexibleVersions`), add
+ * the fields the new version brings with `versions: 'N+'` (or narrow the
+ * range of fields it drops), and teach the handler what they mean. The API
+ * advertises the versions both descriptions cover (`describedVersions` in
+ * api.ts; an API may cap them lower, as DescribeConfigs does). How to add an
+ * API: write its request and response descriptions next to its handler in
+ * src/protocol/kafka/<api>.ts (heartbeat.ts is the smallest example), give
+ * the TS types of the decoded request and of the response, spread
+ * `describedVersions(request, response)` into the KafkaApi (which requires
+ * the descriptions), and list it in api-registry.ts. The round-trip property
+ * test (test/kafka/message-codec.test.ts) then covers every version of it.
  */
 
 /** Types a field can hold. `records` is nullable bytes that are sent as a view (never copied). */
