@@ -26,11 +26,16 @@ const TOPIC_ID = 3;
 const PARTITIONS = 64;
 const MAX_ACTIVE = 16;
 
-function startShard(dataDir: string, fsync: FsyncPolicy) {
+function startShard(
+  dataDir: string,
+  fsync: FsyncPolicy,
+  config = DEFAULT_TOPIC_CONFIG,
+  retentionCheckIntervalMs = 60_000,
+) {
   const requestRing = createRingBuffer(1 << 20);
   const replyRing = createRingBuffer(1 << 20);
   const shard = new Shard(
-    { shardId: 0, dataDir, fsync, retentionCheckIntervalMs: 60_000, maxActivePartitions: MAX_ACTIVE },
+    { shardId: 0, dataDir, fsync, retentionCheckIntervalMs, maxActivePartitions: MAX_ACTIVE },
     new RingReader(requestRing),
     new ReplyWriter(new RingWriter(replyRing)),
     new ShardMetricsWriter(new SharedArrayBuffer(SHARD_METRICS_BYTES)),
@@ -40,7 +45,7 @@ function startShard(dataDir: string, fsync: FsyncPolicy) {
       topicId: TOPIC_ID,
       topicName: 'wide',
       partition,
-      config: DEFAULT_TOPIC_CONFIG,
+      config,
     })),
   );
   const requests = new RingWriter(requestRing);
@@ -147,5 +152,26 @@ describe('open partition files', () => {
       expect(existsSync(partitionDir(dataDir, TOPIC_ID, 'wide', partition))).toBe(false);
     }
     await shard.close();
+  });
+
+  it('given dormant partitions with expired segments should open them from the retention timer and delete those', async () => {
+    const dataDir = tempDir();
+    // Segments of 300 bytes: each ~130-byte batch pair fills one; retention.ms 1 expires them at once.
+    const config = { ...DEFAULT_TOPIC_CONFIG, segmentBytes: 300, retentionMs: 1 };
+    const first = startShard(dataDir, 'always', config);
+    for (let round = 0; round < 4; round++) first.produceToAll(round);
+    await first.shard.close();
+    const second = startShard(dataDir, 'always', config, 20);
+    expect(second.shard.dormantPartitionCount).toBe(PARTITIONS);
+    // No request names them: the retention timer's sweep opens those with files, in turns.
+    await until(() => second.shard.partitions.size === PARTITIONS);
+    expect(second.shard.partitions.size).toBe(PARTITIONS);
+    await until(() =>
+      [...second.shard.partitions.values()].every((partition) => partition.log.logStartOffset > 0),
+    );
+    const starts = [...second.shard.partitions.values()].map((partition) => partition.log.logStartOffset);
+    expect(starts).toHaveLength(PARTITIONS);
+    expect(starts.every((start) => start > 0)).toBe(true);
+    await second.shard.close();
   });
 });
