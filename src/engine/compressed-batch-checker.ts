@@ -32,6 +32,7 @@ export class CompressedBatchChecker {
   private earliestMs: number[] = [];
   private latestMs: number[] = [];
   private targetCodecs: number[] = [];
+  private requireKeys: boolean[] = [];
   private waiting: Waiting[] = [];
   private groupBytes = 0;
   private flushScheduled = false;
@@ -51,10 +52,17 @@ export class CompressedBatchChecker {
   }
 
   /** Resolves with the batch's verdict; never rejects (a failed worker answers every batch it held with an error). */
-  check(batch: Uint8Array, earliestMs: number, latestMs: number, targetCodec: number): Promise<BatchVerdict> {
+  check(
+    batch: Uint8Array,
+    earliestMs: number,
+    latestMs: number,
+    targetCodec: number,
+    requireKeys = false,
+  ): Promise<BatchVerdict> {
     return new Promise((resolve) => {
       this.group.push(batch);
       this.targetCodecs.push(targetCodec);
+      this.requireKeys.push(requireKeys);
       this.earliestMs.push(earliestMs);
       this.latestMs.push(latestMs);
       this.waiting.push({ resolve });
@@ -76,7 +84,9 @@ export class CompressedBatchChecker {
     const earliestMs = this.earliestMs;
     const latestMs = this.latestMs;
     const targetCodecs = this.targetCodecs;
+    const requireKeys = this.requireKeys;
     this.targetCodecs = [];
+    this.requireKeys = [];
     this.group = [];
     this.waiting = [];
     this.earliestMs = [];
@@ -99,6 +109,7 @@ export class CompressedBatchChecker {
         earliestMs,
         latestMs,
         targetCodecs,
+        requireKeys,
         maxDecompressedBytes: this.maxDecompressedBytes,
       },
     };

@@ -331,7 +331,14 @@ export class Shard {
     const batch = this.reader.bytes.subarray(batchStart, position + record.payloadBytes);
     try {
       timestampWindow(partition.config, startedMs, window);
-      validateProducedBatch(batch, partition.config.maxMessageBytes, window.earliestMs, window.latestMs);
+      validateProducedBatch(
+        batch,
+        partition.config.maxMessageBytes,
+        window.earliestMs,
+        window.latestMs,
+        // Compacted topics take only keyed records, as Kafka's validator insists.
+        partition.config.cleanupPolicy !== 'delete',
+      );
       // The shard walks only plain records: a compressed batch must come with the batch checker's count.
       if (
         (view.getUint8(batchStart + BatchHeader.ATTRIBUTES + 1) & BatchAttributes.COMPRESSION_MASK) !== 0 &&

@@ -210,7 +210,14 @@ export class ShardedEngine implements Engine {
     let verdict = null;
     if (needsChecker) {
       timestampWindow(entry.config, Date.now(), this.window);
-      verdict = this.checker.check(batch, this.window.earliestMs, this.window.latestMs, targetCodec);
+      verdict = this.checker.check(
+        batch,
+        this.window.earliestMs,
+        this.window.latestMs,
+        targetCodec,
+        // Compacted topics take only keyed records, as Kafka's validator insists.
+        entry.config.cleanupPolicy !== 'delete',
+      );
     }
     const ready = before === undefined ? verdict! : before.then(() => verdict);
     let markHandedOff!: () => void;

@@ -61,6 +61,8 @@ export interface PackedBatches {
   latestMs: readonly number[];
   /** The codec each batch must end in (its topic's compression.type), or KEEP_CODEC. */
   targetCodecs: readonly number[];
+  /** Whether each batch's topic is compacted: its records must all have a key. */
+  requireKeys: readonly boolean[];
   maxDecompressedBytes: number;
 }
 
@@ -74,6 +76,7 @@ export function checkCompressedBatch(
   earliestMs = Number.NEGATIVE_INFINITY,
   latestMs = Number.POSITIVE_INFINITY,
   targetCodec: number = KEEP_CODEC,
+  requireKeys = false,
 ): Uint8Array | null {
   if (batch.length < BatchHeader.SIZE_BYTES) {
     throw new InvalidBatchError(KafkaErrorCode.CORRUPT_MESSAGE, 'batch is shorter than a RecordBatch header');
@@ -97,7 +100,7 @@ export function checkCompressedBatch(
     );
   }
   const baseTimestampMs = readInt64(view, BatchHeader.BASE_TIMESTAMP);
-  checkRecordsSection(section, 0, recordCount, baseTimestampMs, earliestMs, latestMs);
+  checkRecordsSection(section, 0, recordCount, baseTimestampMs, earliestMs, latestMs, requireKeys);
   if (targetCodec === KEEP_CODEC || targetCodec === codec) return null;
   return withRecordsSection(batch, targetCodec, compressRecords(targetCodec, section));
 }
@@ -128,6 +131,7 @@ export function checkPackedBatches(group: PackedBatches): BatchVerdict[] {
         group.earliestMs[i],
         group.latestMs[i],
         group.targetCodecs[i],
+        group.requireKeys[i],
       );
       verdicts.push({ errorCode: KafkaErrorCode.NONE, message: '', converted });
     } catch (error) {

@@ -21,6 +21,7 @@ import { type Cursor, readVarint } from './varint.js';
  *   unknown compression codec ........................... UNSUPPORTED_COMPRESSION_TYPE
  *   uncompressed records that do not parse exactly, or
  *   whose offsetDeltas are not 0, 1, 2, … ............... INVALID_RECORD
+ *   a record without a key, on a compacted topic ........ INVALID_RECORD
  *
  * Compressed records are stored untouched (the broker never re-encodes) and
  * are not walked here: decompressing on the shard would stall its other
@@ -48,6 +49,7 @@ export function validateProducedBatch(
   maxMessageBytes: number,
   earliestMs = Number.NEGATIVE_INFINITY,
   latestMs = Number.POSITIVE_INFINITY,
+  requireKeys = false,
 ): void {
   if (batch.length > maxMessageBytes) {
     reject(
@@ -103,7 +105,15 @@ export function validateProducedBatch(
   }
   if (codec === CompressionCodec.NONE) {
     const baseTimestampMs = readInt64(view, at + BatchHeader.BASE_TIMESTAMP);
-    checkRecordsSection(batch, BatchHeader.SIZE_BYTES, recordCount, baseTimestampMs, earliestMs, latestMs);
+    checkRecordsSection(
+      batch,
+      BatchHeader.SIZE_BYTES,
+      recordCount,
+      baseTimestampMs,
+      earliestMs,
+      latestMs,
+      requireKeys,
+    );
   }
 }
 
@@ -139,6 +149,7 @@ export function checkRecordsSection(
   baseTimestampMs = 0,
   earliestMs = Number.NEGATIVE_INFINITY,
   latestMs = Number.POSITIVE_INFINITY,
+  requireKeys = false,
 ): void {
   const batch = section;
   const limit = batch.length;
@@ -161,7 +172,12 @@ export function checkRecordsSection(
       const offsetDelta = readVarint(batch, cursor, end, 5);
       if (offsetDelta !== i)
         reject(KafkaErrorCode.INVALID_RECORD, `record ${i} has offsetDelta ${offsetDelta}`);
-      skipBytesField(batch, end, i);
+      if (skipBytesField(batch, end, i) < 0 && requireKeys) {
+        reject(
+          KafkaErrorCode.INVALID_RECORD,
+          `record ${i} has no key: a compacted topic (cleanup.policy compact) accepts only records with a key`,
+        );
+      }
       skipBytesField(batch, end, i);
       const headerCount = readVarint(batch, cursor, end, 5);
       if (headerCount < 0) reject(KafkaErrorCode.INVALID_RECORD, `record ${i} has a negative header count`);

@@ -10,7 +10,13 @@ import { crc32c } from '../record/crc32c.js';
 import { takeCleanMarker, writeCleanMarker } from './clean-marker.js';
 import { GroupCommit, type SyncTarget } from './group-commit.js';
 import type { CleanJob, CleanOutcome } from './log-cleaner.js';
-import { type CompactionState, finishClean, planClean, type SwapResult } from './log-compaction.js';
+import {
+  type CompactionState,
+  compactionEnabled,
+  finishClean,
+  planClean,
+  type SwapResult,
+} from './log-compaction.js';
 import { recoverSegments } from './log-recovery.js';
 import { findBatchContaining, timestampLookup } from './log-search.js';
 import { readLogStartOffset, writeLogStartOffset } from './log-start-offset.js';
@@ -495,7 +501,7 @@ export class PartitionLog implements SyncTarget {
    * `finishClean` is called for it, no other job is handed out.
    */
   planClean(nowMs: number, ioBytesPerSecond: number): CleanJob | null {
-    if (this.closed || this.failure !== null) return null;
+    if (this.closed || this.failure !== null || !compactionEnabled(this.options.config)) return null;
     this.writeBuffered();
     return planClean(
       this.options.dir,

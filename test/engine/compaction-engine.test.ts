@@ -5,7 +5,9 @@ import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
 import type { ShardedEngine } from '../../src/engine/sharded-engine.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { CompressionCodec } from '../../src/record/batch-header.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
+import { buildCompressedBatch } from '../../src/record/compression.js';
 import { scopedTestEngines } from '../support/engine-fixture.js';
 
 /**
@@ -89,5 +91,26 @@ describe('compaction in the engine', () => {
       count = await recordCount(engine, 'kept');
     }
     expect(count).toBeLessThanOrEqual(14);
+  });
+
+  it('given a record without a key, when produced to a compacted topic, then INVALID_RECORD, plain or compressed, and a delete topic takes it', async () => {
+    const engine = await engines.start({ shardCount: 1 });
+    expect(await engine.createTopic('compacted', 1, { cleanupPolicy: 'compact' })).toBe(KafkaErrorCode.NONE);
+    expect(await engine.createTopic('plain', 1)).toBe(KafkaErrorCode.NONE);
+    const keyless = [
+      { key: encoder.encode('k'), value: encoder.encode('keyed') },
+      { key: null, value: encoder.encode('no key') },
+    ];
+    for (const batch of [buildRecordBatch(keyless), buildCompressedBatch(keyless, CompressionCodec.GZIP)]) {
+      const refused = await engine.produce('compacted', 0, batch.slice(), 1);
+      expect(refused.errorCode).toBe(KafkaErrorCode.INVALID_RECORD);
+      expect(refused.errorMessage).toMatch(/no key/);
+      expect((await engine.produce('plain', 0, batch.slice(), 1)).errorCode).toBe(KafkaErrorCode.NONE);
+    }
+    const keyed = buildCompressedBatch(
+      [{ key: encoder.encode('k'), value: encoder.encode('v') }],
+      CompressionCodec.GZIP,
+    );
+    expect((await engine.produce('compacted', 0, keyed, 1)).errorCode).toBe(KafkaErrorCode.NONE);
   });
 });

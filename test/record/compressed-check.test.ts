@@ -94,6 +94,7 @@ describe('checking compressed batches as Kafka validator does', () => {
       earliestMs: [0, 0, 0],
       latestMs: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 10],
       targetCodecs: [KEEP_CODEC, KEEP_CODEC, KEEP_CODEC],
+      requireKeys: [false, false, false],
       maxDecompressedBytes: 1 << 20,
     });
     // The third is well formed, but its records' CreateTime is past its window.
