@@ -124,6 +124,17 @@ describe('kafkajs admin on the real broker', () => {
       });
       const offsets = await admin.fetchOffsets({ groupId: 'billing', topics: ['orders'] });
       expect(offsets[0]?.partitions.map((p) => p.partition).sort()).toEqual([0, 1, 2, 3, 4]);
+      // Without topics kafkajs asks for every committed partition of the group (OffsetFetch, null topics).
+      const whole = await admin.fetchOffsets({ groupId: 'billing' });
+      expect(whole.map((t) => [t.topic, t.partitions.map((p) => [p.partition, p.offset])])).toEqual([
+        [
+          'orders',
+          [
+            [0, '0'],
+            [1, '0'],
+          ],
+        ],
+      ]);
       const groups = await admin.listGroups();
       expect(groups.groups.map((g) => g.groupId)).toContain('billing');
       const deleted = await admin.deleteGroups(['billing']);
