@@ -63,6 +63,25 @@ describe('pyralog serve options', () => {
     expect(config.ringBytes).toBe(32 * 1024 * 1024);
   });
 
+  it('runs SQL in a nice-19 process, unpaced, unless told otherwise', () => {
+    expect(resolveServeConfig([], {}, 2)).toMatchObject({
+      sqlIsolation: 'process',
+      sqlReadBytesPerSecond: 0,
+    });
+    const config = resolveServeConfig(
+      ['--sql-isolation', 'thread', '--sql-read-bytes-per-second', '16MiB'],
+      {},
+      2,
+    );
+    expect(config).toMatchObject({ sqlIsolation: 'thread', sqlReadBytesPerSecond: 16 * 1024 * 1024 });
+    expect(errorOf(() => resolveServeConfig(['--sql-isolation', 'fiber'], {}, 2)).option).toBe(
+      '--sql-isolation',
+    );
+    expect(errorOf(() => resolveServeConfig(['--sql-read-bytes-per-second', '-1'], {}, 2)).option).toMatch(
+      /sql-read-bytes-per-second/,
+    );
+  });
+
   it('names the option in every error', () => {
     expect(errorOf(() => resolveServeConfig(['--kafka-port', 'abc'], {}, 2)).option).toBe('--kafka-port');
     expect(errorOf(() => resolveServeConfig(['--kafka-port', '70000'], {}, 2)).option).toBe('kafka-port');
