@@ -172,6 +172,15 @@ describe('consumers reading a compacted topic through its gaps', () => {
     }
     expect(overHttp).toEqual(now);
 
+    // SQL over the topic loads it through the same reads: the same offsets.
+    const sqlResponse = await fetch(`http://127.0.0.1:${broker.httpPort}/sql`, {
+      method: 'POST',
+      body: JSON.stringify({ sql: `SELECT "offset" FROM "${topic}" ORDER BY "offset"` }),
+    });
+    const sqlBody = (await sqlResponse.json()) as { rows: unknown[][] };
+    expect(sqlResponse.status).toBe(200);
+    expect(sqlBody.rows.map((row) => Number(row[0]))).toEqual([...now.keys()].sort((a, b) => a - b));
+
     // kafkajs: a consumer group from the beginning reads exactly those, through the gaps.
     const consumer = kafka.consumer({ groupId: 'compaction-readers', maxWaitTimeInMs: 100 });
     await consumer.connect();
