@@ -60,6 +60,11 @@ export interface ShardOptions {
 export const SHARD_ACTIVE_PARTITIONS_DEFAULT = 2048;
 /** Dormant partitions the retention timer looks at per tick (see sweepDormant). */
 const DORMANT_SWEEP_PER_TICK = 2048;
+/**
+ * Dormant partitions with files the retention timer opens per tick at most: opening one after an
+ * unclean stop is its recovery (a CRC scan of its active segment), done on the shard thread.
+ */
+const DORMANT_OPENS_PER_TICK = 64;
 
 /** A topic's part of the dormant map: shared by all its dormant partitions on this shard. */
 interface DormantTopic {
@@ -907,20 +912,23 @@ export class Shard {
 
   /**
    * Retention applies to dormant partitions too: each tick opens the ones,
-   * among the next DORMANT_SWEEP_PER_TICK in turn, that have files, so the
+   * among the next DORMANT_SWEEP_PER_TICK in turn, that have files (at most
+   * DORMANT_OPENS_PER_TICK of them), so the
    * loop over open partitions enforces their retention (and the bound on
    * active partitions parks them again). One never written is only looked
    * at: it has nothing to delete.
    */
   private sweepDormant(): void {
     let looked = 0;
+    let opened = 0;
     const limit = Math.min(DORMANT_SWEEP_PER_TICK, this.dormant.size);
     for (const [key, topic] of this.dormant) {
-      if (looked++ >= limit) break;
+      if (looked++ >= limit || opened >= DORMANT_OPENS_PER_TICK) break;
       const partitionIndex = key - topic.topicId * PARTITIONS_PER_TOPIC_MAX;
       const dir = partitionDir(this.options.dataDir, topic.topicId, topic.topicName, partitionIndex);
       if (hasDirectory(dir)) {
         this.lookup(topic.topicId, partitionIndex);
+        opened++;
       } else {
         // To the end of the map's order, so the next tick looks at the next ones.
         this.dormant.delete(key);
