@@ -1,5 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PyralogClient } from '../../src/client/index.js';
 import { asOffset } from '../../src/common/offset.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
@@ -171,6 +172,21 @@ describe('consumers reading a compacted topic through its gaps', () => {
       offset = body.nextOffset;
     }
     expect(overHttp).toEqual(now);
+
+    // The WebSocket client's fetch, paged by its nextOffset, serves the same records.
+    const client = await PyralogClient.connect({ url: `ws://127.0.0.1:${broker.httpPort}/ws` });
+    const overWs = new Map<number, string>();
+    try {
+      for (let offset = 0, page = 0; page < 100; page++) {
+        const result = await client.fetch(topic, 0, offset, { maxBytes: 512 });
+        for (const r of result.records) overWs.set(r.offset, `${text(r.key)}=${text(r.value)}`);
+        if (result.nextOffset <= offset) break;
+        offset = result.nextOffset;
+      }
+    } finally {
+      await client.close();
+    }
+    expect(overWs).toEqual(now);
 
     // SQL over the topic loads it through the same reads: the same offsets.
     const sqlResponse = await fetch(`http://127.0.0.1:${broker.httpPort}/sql`, {
