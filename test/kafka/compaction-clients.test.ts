@@ -1,3 +1,4 @@
+import { tableFromIPC } from 'apache-arrow';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PyralogClient } from '../../src/client/index.js';
@@ -172,6 +173,26 @@ describe('consumers reading a compacted topic through its gaps', () => {
       offset = body.nextOffset;
     }
     expect(overHttp).toEqual(now);
+
+    // The Arrow export, paged by the next offset in its metadata, serves the same records.
+    const overArrow = new Map<number, string>();
+    for (let offset = 0, page = 0; page < 100; page++) {
+      const response = await fetch(
+        `http://127.0.0.1:${broker.httpPort}/topics/${topic}/partitions/0/records?offset=${offset}&limit=7&format=arrow`,
+      );
+      expect(response.status).toBe(200);
+      const table = tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+      const offsets = [...(table.getChild('offset') ?? [])].map(Number);
+      const keys = [...(table.getChild('key') ?? [])] as (Uint8Array | null)[];
+      const values = [...(table.getChild('value') ?? [])] as (Uint8Array | null)[];
+      offsets.forEach((o, i) => {
+        overArrow.set(o, `${text(keys[i] ?? null)}=${text(values[i] ?? null)}`);
+      });
+      const next = Number(table.schema.metadata.get('pyralog.next_offset'));
+      if (next <= offset) break;
+      offset = next;
+    }
+    expect(overArrow).toEqual(now);
 
     // The WebSocket client's fetch, paged by its nextOffset, serves the same records.
     const client = await PyralogClient.connect({ url: `ws://127.0.0.1:${broker.httpPort}/ws` });
