@@ -81,11 +81,21 @@ describe('Kafka admin API handlers', () => {
       { name: 'unknown.name', configOperation: 0, value: '1' },
       { name: 'segment.ms', configOperation: 9, value: '1' },
     ]) {
-      answer = await alter([{ name: 'segment.ms', configOperation: 0, value: '70000' }, bad]);
+      answer = await alter([{ name: 'retention.bytes', configOperation: 0, value: '123456789' }, bad]);
       expect(answer.responses[0]?.errorCode, JSON.stringify(bad)).toBe(KafkaErrorCode.INVALID_CONFIG);
       expect(answer.responses[0]?.errorMessage).toContain(bad.name);
-      expect(engine.describeTopic('t')?.config.segmentMs).toBe(60000);
+      expect(engine.describeTopic('t')?.config).toMatchObject({
+        segmentMs: 60000,
+        retentionBytes: defaults.retentionBytes,
+      });
     }
+
+    answer = await alter([
+      { name: 'segment.ms', configOperation: 0, value: '70000' },
+      { name: 'segment.ms', configOperation: 1, value: null },
+    ]);
+    expect(answer.responses[0]?.errorCode).toBe(KafkaErrorCode.INVALID_REQUEST);
+    expect(engine.describeTopic('t')?.config.segmentMs).toBe(60000);
 
     const other = await run(
       incrementalAlterConfigs,

@@ -53,12 +53,9 @@ export function nextTopicConfig(
   changes: readonly ConfigChange[],
 ): TopicConfig {
   const next: Record<string, unknown> = { ...base };
-  const seen = new Set<string>();
   for (const change of changes) {
     const spec = topicConfigSpec(change.name);
     if (spec === undefined) throw new ConfigError(change.name, 'is not a topic setting this broker knows');
-    if (seen.has(change.name)) throw new ConfigError(change.name, 'is named more than once');
-    seen.add(change.name);
     if (spec.readOnly) throw new ConfigError(change.name, 'is read-only');
     const field = spec.field;
     switch (change.operation) {
@@ -121,6 +118,11 @@ export async function alterResource(
       errorCode: KafkaErrorCode.INVALID_REQUEST,
       errorMessage: `unsupported resource type ${resourceType}`,
     };
+  }
+  const names = new Set(changes.map((change) => change.name));
+  if (names.size !== changes.length) {
+    // Kafka refuses a resource that names one setting twice as a malformed request, not a bad value.
+    return { errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: 'a setting is named more than once' };
   }
   const topic = engine.describeTopic(resourceName);
   if (topic === undefined) {
