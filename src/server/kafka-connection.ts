@@ -6,6 +6,7 @@ import { kafkaApis, kafkaApisByKey } from '../protocol/kafka/api-registry.js';
 import { apiVersions } from '../protocol/kafka/api-versions.js';
 import { KafkaReader, KafkaWriter, MalformedRequestError } from '../protocol/kafka/primitives.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
+import { ANONYMOUS_PRINCIPAL, type Principal } from '../security/principal.js';
 
 /**
  * One Kafka client connection, on the acceptor thread.
@@ -100,6 +101,8 @@ export class KafkaConnection {
   private readonly writer = new KafkaWriter(16 * 1024);
   /** The peer's address, read once: `socket.remoteAddress` is a getter through `_getpeername`. */
   private readonly clientHost: string;
+  /** Who this connection acts for: anonymous until it authenticates (SASL, or a client certificate). */
+  private principal: Principal = ANONYMOUS_PRINCIPAL;
 
   constructor(
     private readonly socket: Socket,
@@ -328,6 +331,7 @@ export class KafkaConnection {
       apiVersion,
       clientId,
       clientHost: this.clientHost,
+      principal: this.principal,
       responseBytes: this.responseBytes,
       apis: kafkaApis,
     };

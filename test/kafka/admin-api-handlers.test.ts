@@ -13,6 +13,7 @@ import { ELECTION_NOT_NEEDED, electLeaders } from '../../src/protocol/kafka/elec
 import { incrementalAlterConfigs } from '../../src/protocol/kafka/incremental-alter-configs.js';
 import { offsetDelete } from '../../src/protocol/kafka/offset-delete.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { ANONYMOUS_PRINCIPAL } from '../../src/security/principal.js';
 import { scopedTestEngines } from '../support/engine-fixture.js';
 import { testFrontDoorDeps } from '../support/front-door-deps.js';
 
@@ -32,6 +33,7 @@ describe('Kafka admin API handlers', () => {
       apiVersion,
       clientId: 'test',
       clientHost: '127.0.0.1',
+      principal: ANONYMOUS_PRINCIPAL,
       responseBytes: { grant: (wanted) => wanted, giveBack: () => {} },
       apis: kafkaApis,
     });

@@ -1,3 +1,4 @@
+import type { Principal } from '../../security/principal.js';
 import type { FrontDoorDeps } from '../front-door-deps.js';
 import type { MessageDescription } from './message/description.js';
 import type { MessageCodec } from './message/message-codec.js';
@@ -15,6 +16,8 @@ export interface KafkaRequestContext {
   readonly apiVersion: number;
   readonly clientId: string;
   readonly clientHost: string;
+  /** Who the connection has authenticated as; User:ANONYMOUS on a listener without authentication. */
+  readonly principal: Principal;
   /** Bytes a fetch may build for this connection now (see kafka-connection.ts, memory-budget.ts). */
   readonly responseBytes: ResponseBytesGrant;
   /** Every API this listener serves, with its versions (ApiVersions answers from it). */
