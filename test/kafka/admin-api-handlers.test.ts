@@ -6,6 +6,7 @@ import { alterConfigs } from '../../src/protocol/kafka/alter-configs.js';
 import type { KafkaApi, KafkaRequestContext } from '../../src/protocol/kafka/api.js';
 import { kafkaApis } from '../../src/protocol/kafka/api-registry.js';
 import { createPartitions } from '../../src/protocol/kafka/create-partitions.js';
+import { deleteRecords } from '../../src/protocol/kafka/delete-records.js';
 import { describeCluster } from '../../src/protocol/kafka/describe-cluster.js';
 import { describeConfigs } from '../../src/protocol/kafka/describe-configs.js';
 import { describeLogDirs } from '../../src/protocol/kafka/describe-log-dirs.js';
@@ -174,6 +175,16 @@ describe('Kafka admin API handlers', () => {
     }
     expect((await create(5)).results[0]?.errorCode).toBe(KafkaErrorCode.POLICY_VIOLATION);
     expect(await engine.addPartitions('t', 5)).toBe(KafkaErrorCode.POLICY_VIOLATION);
+    const internal = await run(
+      createPartitions,
+      {
+        topics: [{ name: '__consumer_offsets', count: 60, assignments: null }],
+        timeoutMs: 1000,
+        validateOnly: false,
+      },
+      context(3),
+    );
+    expect(internal.results[0]?.errorCode).toBe(KafkaErrorCode.POLICY_VIOLATION);
     const unknown = await run(
       createPartitions,
       { topics: [{ name: 'nope', count: 2, assignments: null }], timeoutMs: 1000, validateOnly: false },
@@ -317,6 +328,38 @@ describe('Kafka admin API handlers', () => {
       ['cleanup.policy', true],
       ['retention.ms', false],
       ['segment.ms', true],
+    ]);
+  });
+
+  it('DeleteRecords: an internal topic is refused (INVALID_TOPIC_EXCEPTION), an unknown partition named, a user topic moved', async () => {
+    const engine = await engines.start();
+    const context = await contextFor(engine);
+    await engine.createTopic('t', 1);
+    const batch = buildRecordBatch([{ key: null, value: new Uint8Array(10) }]);
+    for (let i = 0; i < 3; i++) await engine.produce('t', 0, batch, -1);
+    const answer = await run(
+      deleteRecords,
+      {
+        topics: [
+          { name: '__consumer_offsets', partitions: [{ partitionIndex: 0, offset: -1 }] },
+          {
+            name: 't',
+            partitions: [
+              { partitionIndex: 0, offset: -1 },
+              { partitionIndex: 4, offset: 1 },
+            ],
+          },
+        ],
+        timeoutMs: 1000,
+      },
+      context(2),
+    );
+    expect(answer.topics.map((t) => t.partitions.map((p) => [p.errorCode, p.lowWatermark]))).toEqual([
+      [[KafkaErrorCode.INVALID_TOPIC_EXCEPTION, -1]],
+      [
+        [0, 3],
+        [KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1],
+      ],
     ]);
   });
 });

@@ -12,7 +12,8 @@ import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
  * or past max-partitions-per-topic INVALID_PARTITIONS; past the broker's
  * max-partitions-per-broker POLICY_VIOLATION; an assignment naming another
  * broker or more than one replica INVALID_REPLICA_ASSIGNMENT; a topic named
- * twice INVALID_REQUEST. validate_only checks all of that and changes nothing.
+ * twice INVALID_REQUEST; an internal topic (`__consumer_offsets`, whose
+ * groups are placed by a hash over its partition count) POLICY_VIOLATION. validate_only checks all of that and changes nothing.
  * Topics are applied one after another so the broker-wide cap counts the
  * partitions each earlier topic of the request added.
  */
@@ -100,6 +101,13 @@ export const createPartitions: KafkaApi<CreatePartitionsRequest, CreatePartition
       const current = engine.describeTopic(name);
       if (current === undefined) {
         results.push(fail(name, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'unknown topic'));
+        continue;
+      }
+      if (name.startsWith('__')) {
+        // Committed offsets are placed by a hash over the offsets topic's partition count: it must not change.
+        results.push(
+          fail(name, KafkaErrorCode.POLICY_VIOLATION, 'internal topics keep their partition count'),
+        );
         continue;
       }
       if (count <= current.partitionCount) {

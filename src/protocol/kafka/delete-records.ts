@@ -11,7 +11,8 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
  * takes effect (src/storage/log-start-offset.ts); answers the new log start
  * offset as low_watermark. An offset past the high watermark:
  * OFFSET_OUT_OF_RANGE; an unknown topic or partition:
- * UNKNOWN_TOPIC_OR_PARTITION. Partitions are asked of their shards at once.
+ * UNKNOWN_TOPIC_OR_PARTITION; an internal topic (`__consumer_offsets`):
+ * INVALID_TOPIC_EXCEPTION, as Kafka refuses. Partitions are asked of their shards at once.
  */
 export const deleteRecordsRequestDescription: MessageDescription = {
   name: 'DeleteRecordsRequest',
@@ -82,6 +83,10 @@ export const deleteRecords: KafkaApi<DeleteRecordsRequest, DeleteRecordsResponse
         name: topic.name,
         partitions: await Promise.all(
           topic.partitions.map(async ({ partitionIndex, offset }) => {
+            // The broker's own state (committed offsets) is read back from its start: never cut, as in Kafka.
+            if (topic.name.startsWith('__')) {
+              return { partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.INVALID_TOPIC_EXCEPTION };
+            }
             if (offset < -1) {
               return { partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.OFFSET_OUT_OF_RANGE };
             }
