@@ -8,6 +8,8 @@ import {
   validateBrokerConfig,
 } from '../common/broker-config.js';
 import { ConfigError } from '../common/errors.js';
+import { parseSuperUsers } from '../security/authorizer.js';
+import { parsePrincipal } from '../security/principal.js';
 
 /**
  * `pyralog serve` options. Each option can be given, in rising precedence,
@@ -339,6 +341,23 @@ export const serveOptions: readonly OptionSpec[] = [
     help: 'check every segment CRC at start, in the background (default false)',
     apply: (c, v, s) => {
       c.verifySegmentsOnStart = parseBoolean(s, v);
+    },
+  },
+  {
+    name: 'super-users',
+    help: 'principals allowed everything whatever the ACLs say, separated by ; (User:admin;User:ops)',
+    apply: (c, v, s) => {
+      const users = parseSuperUsers(v);
+      const bad = users.find((user) => parsePrincipal(user) === null);
+      if (bad !== undefined) throw new ConfigError(s, `${bad} is not a principal like User:admin`);
+      c.superUsers = users;
+    },
+  },
+  {
+    name: 'allow-everyone-if-no-acl-found',
+    help: 'allow what no ACL names (default true without authentication, false with it)',
+    apply: (c, v, s) => {
+      c.allowEveryoneIfNoAclFound = parseBoolean(s, v);
     },
   },
   {

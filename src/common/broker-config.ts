@@ -133,6 +133,13 @@ export interface BrokerConfig {
   readonly logCleanerIoBytesPerSecond: number;
   /** Check every segment's CRCs at start, in the offload pool, while the broker serves. */
   readonly verifySegmentsOnStart: boolean;
+  /** Principals allowed every operation whatever the ACLs say (`--super-users User:admin;User:ops`). */
+  readonly superUsers: readonly string[];
+  /**
+   * What a resource no ACL names allows (Kafka's allow.everyone.if.no.acl.found); null: true while
+   * no listener authenticates (so the default broker serves as before), false once one does.
+   */
+  readonly allowEveryoneIfNoAclFound: boolean | null;
   /** SQL over topics (docs/sql.md): a query's whole time, loading included. */
   readonly sqlTimeoutMs: number;
   /** Result rows one query sends; more are cut off (`truncated`). */
@@ -236,6 +243,8 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     logLevel: 'warn',
     logCleanerIoBytesPerSecond: 64 * MiB,
     verifySegmentsOnStart: false,
+    superUsers: [],
+    allowEveryoneIfNoAclFound: null,
     sqlTimeoutMs: 30_000,
     sqlRowsMax: 10_000,
     sqlMemoryBytes: 512 * MiB,

@@ -2,6 +2,7 @@ import type { BrokerConfig } from '../common/broker-config.js';
 import type { Engine } from '../engine/engine-api.js';
 import type { ArrowTaskInput, RecordWindowInput, RecordWindowResult } from '../engine/offload-task.js';
 import type { GroupCoordinatorApi } from '../groups/group-coordinator-api.js';
+import type { AccessControl } from '../security/access-control.js';
 
 /**
  * What every front door (Kafka TCP listener, uWS HTTP + WebSocket app) is
@@ -12,6 +13,8 @@ export interface FrontDoorDeps {
   readonly config: BrokerConfig;
   readonly engine: Engine;
   readonly groups: GroupCoordinatorApi;
+  /** The ACL check and store (docs/security.md); absent in tests that need none: everything allowed. */
+  readonly access?: AccessControl;
   /** Prometheus text exposition of the broker's metrics, rendered on demand. */
   metricsText(): string;
   /** Encodes records as an Arrow IPC stream in the offload pool (never on the acceptor). */

@@ -8,6 +8,8 @@ import { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { clientEngine } from '../protocol/internal-topics.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
+import { AccessControl } from '../security/access-control.js';
+import { AclStore } from '../security/acl-store.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
 import { startHttpServer } from './http-server.js';
@@ -38,6 +40,11 @@ export interface BrokerOptions {
   http?: boolean;
 }
 
+/** Whether any listener authenticates its clients (then anonymous access is off by default). */
+function authenticationConfigured(_config: BrokerConfig): boolean {
+  return false;
+}
+
 export async function startBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
   const startedMs = Date.now();
@@ -59,8 +66,16 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   let kafkaDoor: KafkaFrontDoor | null = null;
   let kafkaPort = -1;
   let httpPort = -1;
+  const access = new AccessControl(new AclStore(config.dataDir), {
+    superUsers: config.superUsers,
+    // No listener authenticates yet unless configured to (docs/security.md): everyone is allowed
+    // what no ACL names, as before ACLs existed, unless the operator says otherwise.
+    allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound ?? !authenticationConfigured(config),
+    audit: (fields, message) => logger.warn({ audit: true, ...fields }, message),
+  });
   const deps: FrontDoorDeps = {
     config,
+    access,
     engine: clientEngine(engine, (topic) => groups.forgetTopic(topic)),
     groups,
     metricsText: () =>

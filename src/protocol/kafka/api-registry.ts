@@ -1,11 +1,14 @@
 import { alterConfigs } from './alter-configs.js';
 import { type RegisteredApi, registerApi } from './api.js';
 import { apiVersions } from './api-versions.js';
+import { createAcls } from './create-acls.js';
 import { createPartitions } from './create-partitions.js';
 import { createTopics } from './create-topics.js';
+import { deleteAcls } from './delete-acls.js';
 import { deleteGroups } from './delete-groups.js';
 import { deleteRecords } from './delete-records.js';
 import { deleteTopics } from './delete-topics.js';
+import { describeAcls } from './describe-acls.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeGroups } from './describe-groups.js';
@@ -49,6 +52,9 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(createTopics),
   registerApi(deleteTopics),
   registerApi(initProducerId),
+  registerApi(describeAcls),
+  registerApi(createAcls),
+  registerApi(deleteAcls),
   registerApi(describeConfigs),
   registerApi(deleteRecords),
   registerApi(alterConfigs),

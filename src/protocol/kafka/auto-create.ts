@@ -1,5 +1,7 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
 import type { KafkaRequestContext } from './api.js';
+import { requestAllowed, requestMayDescribe } from './request-authorization.js';
 
 /**
  * Makes sure a topic exists, creating it with the broker's default partition
@@ -14,6 +16,13 @@ export async function ensureTopic(
   const { engine, config } = context.deps;
   if (engine.describeTopic(name) !== undefined) return KafkaErrorCode.NONE;
   if (!config.autoCreateTopics || !allowCreate) return KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  // Creating needs Create on the cluster or on the topic (Kafka's rule).
+  if (
+    !requestMayDescribe(context, AclOperation.CREATE, AclResourceType.CLUSTER, CLUSTER_RESOURCE_NAME) &&
+    !requestAllowed(context, AclOperation.CREATE, AclResourceType.TOPIC, name, 'auto-create')
+  ) {
+    return KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
   const code = await engine.createTopic(name, config.defaultPartitions);
   if (code === KafkaErrorCode.NONE || code === KafkaErrorCode.TOPIC_ALREADY_EXISTS)
     return KafkaErrorCode.NONE;

@@ -2,9 +2,11 @@ import type { TopicConfig } from '../../common/broker-config.js';
 import { ConfigError } from '../../common/errors.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { describeTopicConfig } from '../../common/topic-config-table.js';
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs, tagged } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { auditAdminChange, requestAllowed, requestMayDescribe } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 import { topicConfigFromKafka } from './topic-config-keys.js';
 import { topicUuid } from './topic-id.js';
@@ -138,12 +140,28 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
         })),
       };
     }
+    // Create on the cluster allows every topic; otherwise Create on the topic itself (Kafka's rule).
+    const clusterCreate = requestMayDescribe(
+      context,
+      AclOperation.CREATE,
+      AclResourceType.CLUSTER,
+      CLUSTER_RESOURCE_NAME,
+    );
+    const mayCreate = (name: string) =>
+      clusterCreate ||
+      requestAllowed(context, AclOperation.CREATE, AclResourceType.TOPIC, name, 'CreateTopics');
     for (const topic of request.topics) {
       const fail = (errorCode: number, errorMessage: string) => ({
         name: topic.name,
         errorCode,
         errorMessage,
       });
+      if (!mayCreate(topic.name)) {
+        results.push(
+          fail(KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, 'no Create permission on the cluster or topic'),
+        );
+        continue;
+      }
       if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1) {
         results.push(
           fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, 'this broker keeps one replica of each partition'),
@@ -187,6 +205,8 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
         continue;
       }
       const errorCode = await engine.createTopic(topic.name, partitions, topicConfig);
+      if (errorCode === KafkaErrorCode.NONE)
+        auditAdminChange(context, 'create topic', { topic: topic.name, partitions });
       const created = errorCode === KafkaErrorCode.NONE ? engine.describeTopic(topic.name) : undefined;
       results.push(
         created === undefined

@@ -1,7 +1,9 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { auditAdminChange, requestAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 import { isZeroUuid, topicByUuid, topicUuid } from './topic-id.js';
 
@@ -93,8 +95,13 @@ export const deleteTopics: KafkaApi<DeleteTopicsRequest, DeleteTopicsResponse> =
         }
         name = byId.name;
       }
+      if (!requestAllowed(context, AclOperation.DELETE, AclResourceType.TOPIC, name, 'DeleteTopics')) {
+        topics.push({ name, errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        continue;
+      }
       const described = engine.describeTopic(name);
       const errorCode = await engine.deleteTopic(name);
+      if (errorCode === KafkaErrorCode.NONE) auditAdminChange(context, 'delete topic', { topic: name });
       topics.push({
         name,
         ...(described === undefined ? {} : { topicId: topicUuid(described.topicId) }),

@@ -2,9 +2,11 @@ import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Offset } from '../../common/offset.js';
 import type { FetchPartitionRequest } from '../../engine/engine-api.js';
 import { anyBatchInCodec, CompressionCodec } from '../../record/batch-header.js';
-import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
+import { ApiKey, describedVersions, type KafkaApi, type KafkaRequestContext } from './api.js';
 import { field, type MessageDescription, structs, tagged } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { accessOpen, requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /** Fetch versions below this are answered UNSUPPORTED_COMPRESSION_TYPE instead of zstd batches (KIP-110). */
@@ -136,8 +138,13 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
   async handle(request, context) {
     const config = context.deps.config;
     if (namesTooManyPartitions(request.topics, context)) return refusedFetch(request);
+    // Read on each topic; a denied topic's partitions are answered without being read.
+    const denied = accessOpen(context) ? null : deniedTopics(request, context);
+    if (denied !== null && denied.size === request.topics.length)
+      return refusedFetch(request, () => KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
     const partitions: FetchPartitionRequest[] = [];
     for (const topic of request.topics) {
+      if (denied?.has(topic) === true) continue;
       for (const partition of topic.partitions) {
         partitions.push({
           topic: topic.topic,
@@ -172,6 +179,9 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
       topics: request.topics.map((topic) => ({
         topic: topic.topic,
         partitions: topic.partitions.map((partition) => {
+          if (denied?.has(topic) === true) {
+            return refusedPartition(partition.partition, KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          }
           const result = outcome.partitions[i++];
           if (result === undefined) {
             return {
@@ -203,20 +213,41 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
   encode: response.encode,
 };
 
-/** A fetch naming more partitions than one request may: every partition answers INVALID_REQUEST. */
-function refusedFetch(request: FetchRequestData): FetchResponseData {
-  const records = new Uint8Array(0);
+/** A fetch every partition of which is refused (too many partitions: INVALID_REQUEST; or no Read). */
+function refusedFetch(
+  request: FetchRequestData,
+  code: () => number = () => REQUEST_LIMIT_ERROR,
+): FetchResponseData {
   return {
     topics: request.topics.map((topic) => ({
       topic: topic.topic,
-      partitions: topic.partitions.map((partition) => ({
-        partition: partition.partition,
-        errorCode: REQUEST_LIMIT_ERROR,
-        highWatermark: -1,
-        lastStableOffset: -1,
-        logStartOffset: -1,
-        records,
-      })),
+      partitions: topic.partitions.map((partition) => refusedPartition(partition.partition, code())),
     })),
   };
+}
+
+const NO_RECORDS = new Uint8Array(0);
+
+function refusedPartition(partition: number, errorCode: number): FetchPartitionData {
+  return {
+    partition,
+    errorCode,
+    highWatermark: -1,
+    lastStableOffset: -1,
+    logStartOffset: -1,
+    records: NO_RECORDS,
+  };
+}
+
+/** The topics of a fetch its principal may not Read (audited once per topic named). */
+function deniedTopics(
+  request: FetchRequestData,
+  context: KafkaRequestContext,
+): Set<FetchRequestData['topics'][number]> {
+  const denied = new Set<FetchRequestData['topics'][number]>();
+  for (const topic of request.topics) {
+    if (!requestAllowed(context, AclOperation.READ, AclResourceType.TOPIC, topic.topic, 'Fetch'))
+      denied.add(topic);
+  }
+  return denied;
 }

@@ -1,8 +1,10 @@
 import type { BrokerConfig } from '../../common/broker-config.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 
 /**
  * FindCoordinator (key 10), versions 0–4 (flexible from 3). v0–3 ask for one
@@ -96,9 +98,21 @@ export const findCoordinator: KafkaApi<FindCoordinatorRequest, FindCoordinatorRe
   decode: request.decode,
   async handle(request, context) {
     const coordinator = coordinatorFor(request.keyType, context.deps.config);
+    // A group's coordinator is told only to who may Describe the group.
+    const forKey = (key: string): Coordinator =>
+      coordinator.errorCode === KafkaErrorCode.NONE &&
+      !requestAllowed(context, AclOperation.DESCRIBE, AclResourceType.GROUP, key, 'FindCoordinator')
+        ? {
+            errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED,
+            errorMessage: null,
+            nodeId: -1,
+            host: '',
+            port: -1,
+          }
+        : coordinator;
     return {
-      ...coordinator,
-      coordinators: request.coordinatorKeys.map((key) => ({ key, ...coordinator })),
+      ...(context.apiVersion < 4 ? forKey(request.key) : coordinator),
+      coordinators: request.coordinatorKeys.map((key) => ({ key, ...forKey(key) })),
     };
   },
   encode: response.encode,

@@ -1,7 +1,10 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { MemberRef } from '../../groups/group-coordinator-api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 
 /**
  * Heartbeat (key 12), versions 0–4 (flexible from 4). The smallest described
@@ -46,6 +49,9 @@ export const heartbeat: KafkaApi<HeartbeatRequest, HeartbeatResponse> = {
   decode: request.decode,
   async handle(request, context) {
     const { groupId, generationId, memberId, groupInstanceId } = request;
+    if (!requestAllowed(context, AclOperation.READ, AclResourceType.GROUP, groupId, 'Heartbeat')) {
+      return { errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
     return {
       errorCode: await context.deps.groups.heartbeat({ groupId, generationId, memberId, groupInstanceId }),
     };

@@ -1,8 +1,10 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { JoinGroupResult } from '../../groups/group-coordinator-api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 
 /**
  * JoinGroup (key 11), versions 0–9 (flexible from 6). The coordinator holds
@@ -77,6 +79,17 @@ export const joinGroup: KafkaApi<JoinGroupRequestData, JoinGroupResponseData> = 
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
+    if (!requestAllowed(context, AclOperation.READ, AclResourceType.GROUP, request.groupId, 'JoinGroup')) {
+      return {
+        errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED,
+        generationId: -1,
+        protocolName: '',
+        leaderId: '',
+        memberId: request.memberId,
+        members: [],
+        protocolType: null,
+      };
+    }
     const result = await context.deps.groups.joinGroup({
       groupId: request.groupId,
       memberId: request.memberId,

@@ -1,7 +1,9 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 
 /**
  * LeaveGroup (key 13), versions 0–4 (flexible from 4). v0–2 name one member;
@@ -65,6 +67,9 @@ export const leaveGroup: KafkaApi<LeaveGroupRequest, LeaveGroupResponse> = {
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
+    if (!requestAllowed(context, AclOperation.READ, AclResourceType.GROUP, request.groupId, 'LeaveGroup')) {
+      return { errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
+    }
     const groups = context.deps.groups;
     if (context.apiVersion < 3) {
       return { errorCode: await groups.leaveGroup(request.groupId, request.memberId), members: [] };

@@ -1,9 +1,11 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Engine } from '../../engine/engine-api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { ensureTopic } from './auto-create.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed, requestMayDescribe } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 import { isZeroUuid, topicByUuid, topicUuid } from './topic-id.js';
 
@@ -136,6 +138,18 @@ export const CLUSTER_ID = 'pyralog';
 const request = messageCodec<MetadataRequestWire>(metadataRequestDescription);
 const response = messageCodec<unknown>(metadataResponseDescription);
 
+/** A named topic the principal may not describe: nothing about it is told, not even whether it exists. */
+function unauthorizedTopic(name: string): MetadataTopic {
+  return {
+    errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    name,
+    topicId: -1,
+    isInternal: false,
+    partitionCount: 0,
+    offlinePartitions: NONE_OFFLINE,
+  };
+}
+
 function describedTopic(engine: Engine, name: string, errorCode: number): MetadataTopic {
   const topic = engine.describeTopic(name);
   return {
@@ -205,14 +219,19 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
     const { engine, config } = context.deps;
     let topics: MetadataTopic[];
     if (request.topics === null) {
-      topics = engine.listTopics().map((topic) => ({
-        errorCode: KafkaErrorCode.NONE,
-        name: topic.name,
-        topicId: topic.topicId,
-        isInternal: topic.name.startsWith('__'),
-        partitionCount: topic.partitionCount,
-        offlinePartitions: offlineOf(engine, topic.name, topic.partitionCount),
-      }));
+      topics = engine
+        .listTopics()
+        .filter((topic) =>
+          requestMayDescribe(context, AclOperation.DESCRIBE, AclResourceType.TOPIC, topic.name),
+        )
+        .map((topic) => ({
+          errorCode: KafkaErrorCode.NONE,
+          name: topic.name,
+          topicId: topic.topicId,
+          isInternal: topic.name.startsWith('__'),
+          partitionCount: topic.partitionCount,
+          offlinePartitions: offlineOf(engine, topic.name, topic.partitionCount),
+        }));
     } else if (namesTooManyTopics(request.topics.length, context)) {
       topics = request.topics.map((topic) => ({
         errorCode: REQUEST_LIMIT_ERROR,
@@ -246,7 +265,9 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
       // would otherwise make the response that many times its size.
       topics = await Promise.all(
         [...names].map(async (name) =>
-          describedTopic(engine, name, await ensureTopic(context, name, request.allowAutoTopicCreation)),
+          requestAllowed(context, AclOperation.DESCRIBE, AclResourceType.TOPIC, name, 'Metadata')
+            ? describedTopic(engine, name, await ensureTopic(context, name, request.allowAutoTopicCreation))
+            : unauthorizedTopic(name),
         ),
       );
       topics.push(...unknownIds);

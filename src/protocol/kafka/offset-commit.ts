@@ -1,8 +1,10 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { OffsetCommitRequest, OffsetCommitResult } from '../../groups/group-coordinator-api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -15,6 +17,16 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
  * is answered UNKNOWN_TOPIC_OR_PARTITION and nothing is committed for it, as
  * Kafka does. v0 (offsets kept in ZooKeeper) is not served.
  */
+/** Every partition of a commit answered with one refusal. */
+function refusedCommit(request: OffsetCommitRequest, errorCode: KafkaErrorCode) {
+  return {
+    topics: request.topics.map((topic) => ({
+      topic: topic.topic,
+      partitions: topic.partitions.map((p) => ({ partition: p.partition, errorCode })),
+    })),
+  };
+}
+
 export const offsetCommitRequestDescription: MessageDescription = {
   name: 'OffsetCommitRequest',
   validVersions: '1-8',
@@ -60,16 +72,9 @@ export const offsetCommit: KafkaApi<OffsetCommitRequest, OffsetCommitResult> = {
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
-    if (namesTooManyPartitions(request.topics, context)) {
-      return {
-        topics: request.topics.map((topic) => ({
-          topic: topic.topic,
-          partitions: topic.partitions.map((p) => ({
-            partition: p.partition,
-            errorCode: REQUEST_LIMIT_ERROR,
-          })),
-        })),
-      };
+    if (namesTooManyPartitions(request.topics, context)) return refusedCommit(request, REQUEST_LIMIT_ERROR);
+    if (!requestAllowed(context, AclOperation.READ, AclResourceType.GROUP, request.groupId, 'OffsetCommit')) {
+      return refusedCommit(request, KafkaErrorCode.GROUP_AUTHORIZATION_FAILED);
     }
     const engine = context.deps.engine;
     const exists = (topic: string, partition: number) => {

@@ -1,8 +1,10 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { OffsetFetchRequest, OffsetFetchResult } from '../../groups/group-coordinator-api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi, type KafkaRequestContext } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -89,6 +91,11 @@ async function fetchGroup(
         })),
       })),
     };
+  }
+  if (
+    !requestAllowed(context, AclOperation.DESCRIBE, AclResourceType.GROUP, request.groupId, 'OffsetFetch')
+  ) {
+    return { errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
   }
   return context.deps.groups.fetchOffsets(request);
 }

@@ -1,9 +1,11 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Acks } from '../../engine/engine-api.js';
-import { batchCodec, CompressionCodec } from '../../record/batch-header.js';
+import { BatchHeader, batchCodec, batchSizeBytes, CompressionCodec } from '../../record/batch-header.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi, type KafkaRequestContext } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { accessOpen, clusterRequestAllowed, requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -159,6 +161,25 @@ async function producePartition(
   };
 }
 
+/** Whether any batch of the request has a producer id (an idempotent or transactional producer). */
+function carriesProducerId(topics: ProduceRequest['topics']): boolean {
+  for (const topic of topics) {
+    for (const partition of topic.partitions) {
+      const records = partition.records;
+      if (records === null) continue;
+      const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+      let position = 0;
+      while (position + BatchHeader.PRODUCER_ID + 8 <= records.length) {
+        if (view.getBigInt64(position + BatchHeader.PRODUCER_ID) >= 0n) return true;
+        const sizeBytes = batchSizeBytes(view, position);
+        if (sizeBytes <= 0) break;
+        position += sizeBytes;
+      }
+    }
+  }
+  return false;
+}
+
 const request = messageCodec<ProduceRequest>(produceRequestDescription);
 const response = messageCodec<ProduceResponse>(produceResponseDescription);
 
@@ -203,16 +224,36 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
         : Promise.race([answer, expired]).then(
             (response) => response ?? failed(index, KafkaErrorCode.REQUEST_TIMED_OUT),
           );
+    // Write on each topic; IdempotentWrite on the cluster when a batch carries a producer id.
+    const idempotentDenied =
+      code === KafkaErrorCode.NONE &&
+      !accessOpen(context) &&
+      carriesProducerId(request.topics) &&
+      !clusterRequestAllowed(context, AclOperation.IDEMPOTENT_WRITE, 'Produce');
+    const topicCode = (name: string) =>
+      code !== KafkaErrorCode.NONE
+        ? code
+        : idempotentDenied
+          ? KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED
+          : requestAllowed(context, AclOperation.WRITE, AclResourceType.TOPIC, name, 'Produce')
+            ? KafkaErrorCode.NONE
+            : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
     try {
       const responses = await Promise.all(
-        request.topics.map(async (topic) => ({
-          name: topic.name,
-          partitions: await Promise.all(
-            topic.partitions.map((partition) =>
-              within(partition.index, producePartition(context, topic.name, code, partition, acks as Acks)),
+        request.topics.map(async (topic) => {
+          const known = topicCode(topic.name);
+          return {
+            name: topic.name,
+            partitions: await Promise.all(
+              topic.partitions.map((partition) =>
+                within(
+                  partition.index,
+                  producePartition(context, topic.name, known, partition, acks as Acks),
+                ),
+              ),
             ),
-          ),
-        })),
+          };
+        }),
       );
       return acks === 0 ? null : { topics: responses };
     } finally {

@@ -1,8 +1,10 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { SyncGroupResult } from '../../groups/group-coordinator-api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 
 /**
  * SyncGroup (key 14), versions 0–5 (flexible from 4). Followers' requests
@@ -62,6 +64,14 @@ export const syncGroup: KafkaApi<SyncGroupRequestData, SyncGroupResponseData> = 
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
+    if (!requestAllowed(context, AclOperation.READ, AclResourceType.GROUP, request.groupId, 'SyncGroup')) {
+      return {
+        errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED,
+        assignment: new Uint8Array(0),
+        protocolType: null,
+        protocolName: null,
+      };
+    }
     const groups = context.deps.groups;
     const result = await groups.syncGroup({
       groupId: request.groupId,

@@ -1,0 +1,69 @@
+import { AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
+import type { CheckedOperation, CheckedResourceType } from '../../security/authorizer.js';
+import { principalText } from '../../security/principal.js';
+import type { KafkaRequestContext } from './api.js';
+
+/** Whether no ACL can deny anything here (checks may be skipped, with the work they need). */
+export function accessOpen(context: KafkaRequestContext): boolean {
+  const access = context.deps.access;
+  return access === undefined || access.allowsEverything;
+}
+
+/**
+ * Whether the request's principal may do `operation` on a resource (audited when denied). Free
+ * when no ACL can deny anything (the default broker): the check is skipped before any string is
+ * built. Called per request and per resource named, never per record.
+ */
+export function requestAllowed(
+  context: KafkaRequestContext,
+  operation: CheckedOperation,
+  resourceType: CheckedResourceType,
+  resourceName: string,
+  request: string,
+): boolean {
+  const access = context.deps.access;
+  if (access === undefined || access.allowsEverything) return true;
+  return access.authorize(
+    principalText(context.principal),
+    context.clientHost,
+    operation,
+    resourceType,
+    resourceName,
+    request,
+  );
+}
+
+/** Like requestAllowed, without an audit line (for filtering what a listing shows). */
+export function requestMayDescribe(
+  context: KafkaRequestContext,
+  operation: CheckedOperation,
+  resourceType: CheckedResourceType,
+  resourceName: string,
+): boolean {
+  const access = context.deps.access;
+  if (access === undefined || access.allowsEverything) return true;
+  return access.allows(
+    principalText(context.principal),
+    context.clientHost,
+    operation,
+    resourceType,
+    resourceName,
+  );
+}
+
+export function clusterRequestAllowed(
+  context: KafkaRequestContext,
+  operation: CheckedOperation,
+  request: string,
+): boolean {
+  return requestAllowed(context, operation, AclResourceType.CLUSTER, CLUSTER_RESOURCE_NAME, request);
+}
+
+/** Writes the audit line for an admin change a Kafka request made (topics created or deleted). */
+export function auditAdminChange(
+  context: KafkaRequestContext,
+  change: string,
+  fields: Readonly<Record<string, unknown>>,
+): void {
+  context.deps.access?.auditChange(principalText(context.principal), change, fields);
+}
