@@ -361,6 +361,13 @@ export const serveOptions: readonly OptionSpec[] = [
     },
   },
   {
+    name: 'http-anonymous',
+    help: 'serve HTTP and WebSocket without credentials even when a listener authenticates (default false)',
+    apply: (c, v, s) => {
+      c.httpAnonymous = parseBoolean(s, v);
+    },
+  },
+  {
     name: 'log-cleaner-io-bytes-per-second',
     help: 'read plus write rate of each shard log cleaner, compacted topics (default 67108864; 0: no limit)',
     apply: int((c, v) => {

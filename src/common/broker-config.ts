@@ -140,6 +140,8 @@ export interface BrokerConfig {
    * no listener authenticates (so the default broker serves as before), false once one does.
    */
   readonly allowEveryoneIfNoAclFound: boolean | null;
+  /** HTTP and WebSocket serve requests without credentials even when a listener authenticates. */
+  readonly httpAnonymous: boolean;
   /** SQL over topics (docs/sql.md): a query's whole time, loading included. */
   readonly sqlTimeoutMs: number;
   /** Result rows one query sends; more are cut off (`truncated`). */
@@ -245,6 +247,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     verifySegmentsOnStart: false,
     superUsers: [],
     allowEveryoneIfNoAclFound: null,
+    httpAnonymous: false,
     sqlTimeoutMs: 30_000,
     sqlRowsMax: 10_000,
     sqlMemoryBytes: 512 * MiB,

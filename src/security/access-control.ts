@@ -12,6 +12,11 @@ import {
 import type { AclStore } from './acl-store.js';
 import { Authorizer, type CheckedOperation, type CheckedResourceType } from './authorizer.js';
 
+/** A request refused by the ACLs (front doors answer it 403 or with Kafka's *_AUTHORIZATION_FAILED). */
+export class AccessDeniedError extends Error {
+  readonly code = 'FORBIDDEN';
+}
+
 /** Where audit lines go (the broker's pino logger at info; tests collect them). */
 export type AuditSink = (fields: Readonly<Record<string, unknown>>, message: string) => void;
 

@@ -10,6 +10,9 @@ import { clientEngine } from '../protocol/internal-topics.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
 import { AccessControl } from '../security/access-control.js';
 import { AclStore } from '../security/acl-store.js';
+import { CredentialStore } from '../security/credential-store.js';
+import { HttpAuthenticator } from '../security/http-authenticator.js';
+import { TokenStore } from '../security/token-store.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
 import { startHttpServer } from './http-server.js';
@@ -94,7 +97,12 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       stops.push(() => kafka.close());
     }
     if (options.http !== false) {
-      const http = await startHttpServer(deps, { sql });
+      const authenticator = new HttpAuthenticator(
+        CredentialStore.open(config.dataDir),
+        new TokenStore(config.dataDir),
+        config.httpAnonymous || !authenticationConfigured(config),
+      );
+      const http = await startHttpServer(deps, { sql, authenticator });
       httpPort = http.port;
       stops.push(() => http.close());
     }

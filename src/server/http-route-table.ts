@@ -1,8 +1,13 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { FrontDoorError } from '../protocol/front-door-errors.js';
+import type { AccessControl } from '../security/access-control.js';
+import { aclOperationName, aclResourceTypeName } from '../security/acl.js';
+import type { CheckedOperation, CheckedResourceType } from '../security/authorizer.js';
+import type { HttpAuthenticator } from '../security/http-authenticator.js';
+import { ANONYMOUS_PRINCIPAL, type Principal, principalText } from '../security/principal.js';
 import { readBody } from './http-body.js';
 import type { BodyBudget } from './http-body-budget.js';
-import { FORBIDDEN, HttpExchange } from './http-exchange.js';
+import { FORBIDDEN, type HttpErrorKind, HttpExchange } from './http-exchange.js';
 import type { HttpMetrics } from './http-metrics.js';
 import { pathParameter } from './http-params.js';
 import type { WebOriginPolicy } from './web-origin.js';
@@ -32,14 +37,27 @@ export interface HttpRequestParts {
    * create topics or write records blind: such requests are refused.
    */
   readonly crossOrigin: boolean;
+  /** Who the request acts for (User:ANONYMOUS without credentials, when that is allowed). */
+  principal: Principal;
 }
 
 export type HttpHandler = (exchange: HttpExchange, request: HttpRequestParts) => Promise<void>;
+
+/** One permission a route needs before its handler runs (checked with the Kafka door's ACLs). */
+export interface RouteAccess {
+  readonly operation: CheckedOperation;
+  readonly resourceType: CheckedResourceType;
+  readonly resourceName: string;
+}
 
 export interface HttpRoute {
   readonly method: HttpMethod;
   readonly pattern: string;
   readonly handler: HttpHandler;
+  /** What the request needs, from its path and query; none when absent. */
+  readonly access?: (request: HttpRequestParts) => readonly RouteAccess[];
+  /** Served without credentials even when authentication is on (/health). */
+  readonly anonymous?: boolean;
 }
 
 export interface RouteContext {
@@ -47,6 +65,9 @@ export interface RouteContext {
   readonly origins: WebOriginPolicy;
   readonly metrics: HttpMetrics;
   readonly maxBodyBytes: number;
+  /** Checks credentials; absent: every request is anonymous (tests that need no security). */
+  readonly authenticator?: HttpAuthenticator;
+  readonly access?: AccessControl;
 }
 
 const EMPTY_BODY = Promise.resolve(new Uint8Array(0));
@@ -76,7 +97,7 @@ function readParts(
       : EMPTY_BODY;
   // A handler that fails before it reads the body leaves this promise unobserved.
   body.catch(() => undefined);
-  return { parameters, query, mediaType, body, crossOrigin };
+  return { parameters, query, mediaType, body, crossOrigin, principal: ANONYMOUS_PRINCIPAL };
 }
 
 export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteContext): void {
@@ -105,9 +126,14 @@ export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteCo
       exchange.finish();
       return;
     }
+    const authorization = req.getHeader('authorization');
+    const clientHost = Buffer.from(res.getRemoteAddressAsText()).toString();
     let work: Promise<void>;
     try {
-      work = route.handler(exchange, parts);
+      work =
+        context.authenticator === undefined && context.access === undefined
+          ? route.handler(exchange, parts)
+          : authorizeThenHandle(exchange, parts, route, context, authorization, clientHost);
     } catch (error) {
       work = Promise.reject(error);
     }
@@ -119,6 +145,57 @@ export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteCo
         exchange.finish();
       });
   });
+}
+
+/** Unauthorized: no or bad credentials (the JSON error shape, with the scheme to use). */
+export const UNAUTHORIZED: HttpErrorKind = { code: 'UNAUTHORIZED', status: 401 };
+
+/**
+ * Authenticates (401 when the credentials are missing or wrong), then checks every permission the
+ * route declares (403, audited, on the first denied), then runs the handler.
+ */
+async function authorizeThenHandle(
+  exchange: HttpExchange,
+  parts: HttpRequestParts,
+  route: HttpRoute,
+  context: RouteContext,
+  authorization: string,
+  clientHost: string,
+): Promise<void> {
+  if (context.authenticator !== undefined && route.anonymous !== true) {
+    const outcome = await context.authenticator.authenticate(authorization);
+    if ('refusal' in outcome) {
+      exchange.sendError(UNAUTHORIZED, outcome.refusal, [
+        ['www-authenticate', 'Basic realm="pyralog", Bearer'],
+      ]);
+      return;
+    }
+    parts.principal = outcome.principal;
+  }
+  const access = context.access;
+  if (access !== undefined && !access.allowsEverything && route.access !== undefined) {
+    const principal = principalText(parts.principal);
+    for (const needed of route.access(parts)) {
+      const label = `HTTP ${METHOD_NAMES[route.method]} ${route.pattern}`;
+      if (
+        !access.authorize(
+          principal,
+          clientHost,
+          needed.operation,
+          needed.resourceType,
+          needed.resourceName,
+          label,
+        )
+      ) {
+        exchange.sendError(
+          FORBIDDEN,
+          `${principal} may not ${aclOperationName(needed.operation)} ${aclResourceTypeName(needed.resourceType)} ${needed.resourceName}`,
+        );
+        return;
+      }
+    }
+  }
+  await route.handler(exchange, parts);
 }
 
 const METHOD_NAMES: Record<HttpMethod, string> = { get: 'GET', post: 'POST', del: 'DELETE' };

@@ -1,5 +1,6 @@
 import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
+import type { HttpAuthenticator } from '../security/http-authenticator.js';
 import type { SqlService } from '../sql/sql-service.js';
 import { adminRoutes } from './http-admin-routes.js';
 import { BodyBudget } from './http-body-budget.js';
@@ -8,6 +9,7 @@ import { groupRoutes } from './http-group-routes.js';
 import { HttpMetrics } from './http-metrics.js';
 import { produceRoute } from './http-produce-route.js';
 import { readRoute } from './http-read-route.js';
+import { withAccess } from './http-route-access.js';
 import { type HttpRoute, mountFallback, mountRoute, type RouteContext } from './http-route-table.js';
 import { sqlRoutes } from './http-sql-routes.js';
 import { topicRoutes } from './http-topic-routes.js';
@@ -42,6 +44,8 @@ export interface HttpRoutesOptions {
   console?: boolean;
   /** Request body bytes held at once over all connections; default 8 x maxFrameBytes, at least 64 MiB. */
   bodyBudgetBytes?: number;
+  /** Checks credentials on every route but /health and the console's files (docs/security.md). */
+  authenticator?: HttpAuthenticator;
 }
 
 export interface HttpRoutes {
@@ -63,6 +67,8 @@ export function registerHttpRoutes(
     metrics,
     maxBodyBytes: deps.config.maxFrameBytes,
     origins: webOriginPolicy(deps.config),
+    ...(options.authenticator === undefined ? {} : { authenticator: options.authenticator }),
+    ...(deps.access === undefined ? {} : { access: deps.access }),
   };
   const routes: HttpRoute[] = [
     {
@@ -86,7 +92,7 @@ export function registerHttpRoutes(
     produceRoute(deps),
     readRoute(deps),
   ];
-  for (const route of routes) mountRoute(app, route, context);
+  for (const route of routes) mountRoute(app, withAccess(route), context);
   mountFallback(app, routes, context);
   return { metrics, budget };
 }

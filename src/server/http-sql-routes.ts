@@ -1,11 +1,14 @@
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { FrontDoorError, FrontDoorProblem } from '../protocol/front-door-errors.js';
+import { AccessDeniedError } from '../security/access-control.js';
+import { AclOperation, AclResourceType } from '../security/acl.js';
+import { principalText } from '../security/principal.js';
 import { SqlError, type SqlErrorCode } from '../sql/sql-errors.js';
 import { SqlBusyError, type SqlService } from '../sql/sql-service.js';
-import type { HttpErrorKind, HttpExchange } from './http-exchange.js';
+import { FORBIDDEN, type HttpErrorKind, type HttpExchange } from './http-exchange.js';
 import { choiceParameter, integerParameter, parseJsonBody } from './http-params.js';
 import { ARROW_CONTENT_TYPE } from './http-read-route.js';
-import type { HttpRoute } from './http-route-table.js';
+import type { HttpRequestParts, HttpRoute } from './http-route-table.js';
 import { requireTopic } from './http-topic-routes.js';
 
 /**
@@ -48,6 +51,23 @@ function bad(message: string): FrontDoorProblem {
   return new FrontDoorProblem(FrontDoorError.BAD_REQUEST, message);
 }
 
+/** Throws AccessDeniedError for a topic the request's principal may not Read; undefined when ACLs allow everything. */
+function topicReadCheck(
+  deps: FrontDoorDeps,
+  request: HttpRequestParts,
+): ((topic: string) => void) | undefined {
+  const access = deps.access;
+  if (access === undefined || access.allowsEverything) return undefined;
+  const principal = principalText(request.principal);
+  return (topic) => {
+    if (
+      !access.authorize(principal, '*', AclOperation.READ, AclResourceType.TOPIC, topic, 'HTTP POST /sql')
+    ) {
+      throw new AccessDeniedError(`${principal} may not READ TOPIC ${topic}`);
+    }
+  };
+}
+
 export function sqlRoutes(deps: FrontDoorDeps, sql: SqlService): HttpRoute[] {
   return [
     {
@@ -67,7 +87,7 @@ export function sqlRoutes(deps: FrontDoorDeps, sql: SqlService): HttpRoute[] {
         const format = body.format ?? 'json';
         if (format !== 'json' && format !== 'arrow') throw bad('format must be "json" or "arrow"');
         try {
-          const answer = await sql.query(body.sql, format);
+          const answer = await sql.query(body.sql, format, topicReadCheck(deps, request));
           if (format === 'arrow') {
             exchange.send(200, ARROW_CONTENT_TYPE, answer.arrow!, [
               ['x-pyralog-row-count', String(answer.rowCount)],
@@ -79,7 +99,8 @@ export function sqlRoutes(deps: FrontDoorDeps, sql: SqlService): HttpRoute[] {
           const { arrow: _unused, ...json } = answer;
           exchange.sendJson(200, json);
         } catch (error) {
-          sqlFailure(exchange, error);
+          if (error instanceof AccessDeniedError) exchange.sendError(FORBIDDEN, error.message);
+          else sqlFailure(exchange, error);
         }
       },
     },

@@ -81,11 +81,13 @@ export class SqlService {
   }
 
   /** Runs one read-only SELECT over the topics; rejects with SqlError. */
-  query(sql: string, format: 'json' | 'arrow'): Promise<SqlAnswer> {
+  query(sql: string, format: 'json' | 'arrow', checkTopic?: (topic: string) => void): Promise<SqlAnswer> {
     return this.bounded(async (query, isLive) => {
       const startedMs = performance.now();
       const topics = this.engine.listTopics().map((topic) => topic.name);
       const scans = (await this.call({ kind: 'plan', query, sql, topics, forExport: false })) as TopicScan[];
+      // Read on each topic the query names (ACLs): checkTopic throws before any record is loaded.
+      if (checkTopic !== undefined) for (const scan of scans) checkTopic(scan.topic);
       const scan = await this.loadScans(query, scans, isLive);
       const result = (await this.call({ kind: 'run', query, sql, format })) as QueryResult;
       return { ...result, scan, elapsedMs: Math.round(performance.now() - startedMs) };
