@@ -18,7 +18,7 @@ export async function startHttpServer(
 ): Promise<FrontDoor> {
   // The package is CommonJS: its functions come from the default export.
   const app: ClosableApp = uWS.App();
-  const ws = attachWebSocketRoute(app, deps);
+  const ws = attachWebSocketRoute(app, deps, {}, options.authenticator);
   registerHttpRoutes(app, deps, options);
   const listenSocket = await listenWithRetry(app, deps.config.host, deps.config.httpPort);
   let closed = false;

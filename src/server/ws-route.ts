@@ -1,6 +1,8 @@
 import type { TemplatedApp, WebSocket } from '@trufflesuite/uws-js-unofficial';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { WsCloseCode, WsError } from '../protocol/ws/ws-error-code.js';
+import type { HttpAuthenticator } from '../security/http-authenticator.js';
+import { ANONYMOUS_PRINCIPAL, type Principal } from '../security/principal.js';
 import { webOriginPolicy } from './web-origin.js';
 import type { WsSocket } from './ws-replies.js';
 import { DEFAULT_WS_LIMITS, type WsLimits, WsSession } from './ws-session.js';
@@ -34,6 +36,9 @@ export interface WebSocketRoute {
 
 interface UserData {
   session: WsSession | null;
+  /** Who the upgrade authenticated as; null when the first message must authenticate. */
+  principal: Principal | null;
+  clientHost: string;
   /** Marks the socket closed for the session's sends (uWS must not be touched after close). */
   markClosed: (() => void) | null;
 }
@@ -47,6 +52,8 @@ export function attachWebSocketRoute(
   app: TemplatedApp,
   deps: FrontDoorDeps,
   limitOverrides: Partial<WsLimits> = {},
+  /** Checks the upgrade's Authorization header or the first message's token; absent: all anonymous. */
+  authenticator?: HttpAuthenticator,
 ): WebSocketRoute {
   const { config } = deps;
   const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...limitOverrides };
@@ -91,12 +98,55 @@ export function attachWebSocketRoute(
         });
         return;
       }
-      res.upgrade<UserData>(
-        { session: null, markClosed: null },
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const clientHost = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const authorization = req.getHeader('authorization');
+      const upgrade = (principal: Principal | null) =>
+        res.upgrade<UserData>(
+          { session: null, markClosed: null, principal, clientHost },
+          key,
+          protocol,
+          extensions,
+          context,
+        );
+      if (authenticator === undefined) {
+        upgrade(ANONYMOUS_PRINCIPAL);
+        return;
+      }
+      if (authorization === '') {
+        // Without credentials: anonymous when allowed, else the first message must carry a token.
+        upgrade(authenticator.anonymousAllowed ? ANONYMOUS_PRINCIPAL : null);
+        return;
+      }
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      authenticator.authenticate(authorization).then(
+        (outcome) => {
+          if (aborted) return;
+          res.cork(() => {
+            if ('principal' in outcome) {
+              upgrade(outcome.principal);
+              return;
+            }
+            res
+              .writeStatus('401 Unauthorized')
+              .writeHeader('content-type', 'application/json')
+              .end(JSON.stringify({ error: { code: WsError.UNAUTHORIZED.code, message: outcome.refusal } }));
+          });
+        },
+        () => {
+          if (aborted) return;
+          res.cork(() => {
+            res
+              .writeStatus('500 Internal Server Error')
+              .writeHeader('content-type', 'application/json')
+              .end(JSON.stringify({ error: { code: 'INTERNAL', message: 'authentication failed' } }));
+          });
+        },
       );
     },
     open: (ws) => {
@@ -130,7 +180,7 @@ export function attachWebSocketRoute(
         end,
       };
       const data = ws.getUserData();
-      data.session = new WsSession(socket, deps, limits);
+      data.session = new WsSession(socket, deps, limits, data.principal, authenticator, data.clientHost);
       data.markClosed = () => {
         closed = true;
       };

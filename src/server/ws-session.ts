@@ -10,7 +10,7 @@ import { decodeBinaryRequest } from '../protocol/ws/binary-request.js';
 import { decodeJsonRequest } from '../protocol/ws/json-request.js';
 import type { ProducedGroup } from '../protocol/ws/produce-frame.js';
 import type { SubscriptionStart } from '../protocol/ws/subscribe-frame.js';
-import { WsError, type WsErrorKind, WsProblem } from '../protocol/ws/ws-error-code.js';
+import { WsCloseCode, WsError, type WsErrorKind, WsProblem } from '../protocol/ws/ws-error-code.js';
 import {
   type ArrowRequest,
   type FetchRequest,
@@ -19,6 +19,10 @@ import {
   type WsRequest,
   WsRequestError,
 } from '../protocol/ws/ws-request.js';
+import { AclOperation, AclResourceType, aclOperationName, aclResourceTypeName } from '../security/acl.js';
+import type { CheckedOperation, CheckedResourceType } from '../security/authorizer.js';
+import type { HttpAuthenticator } from '../security/http-authenticator.js';
+import { ANONYMOUS_PRINCIPAL, type Principal, principalText } from '../security/principal.js';
 import { withDeadline } from './http-deadline.js';
 import { Partitioner } from './partitioner.js';
 import { checkPartition, type PreparedProduce, prepareProduce, topicOrThrow } from './ws-produce.js';
@@ -73,6 +77,10 @@ export class WsSession implements SubscriptionHost {
     private readonly socket: WsSocket,
     private readonly deps: FrontDoorDeps,
     private readonly limits: WsLimits = DEFAULT_WS_LIMITS,
+    /** Who the connection acts for; null until its first message authenticates it (browsers). */
+    private principal: Principal | null = ANONYMOUS_PRINCIPAL,
+    private readonly authenticator?: HttpAuthenticator,
+    private readonly clientHost = '*',
   ) {
     this.replies = new WsReplies(socket, (input) =>
       withDeadline(
@@ -119,6 +127,10 @@ export class WsSession implements SubscriptionHost {
 
   onMessage(message: ArrayBuffer, isBinary: boolean): void {
     this.lastActiveMs = Date.now();
+    if (this.principal === null) {
+      this.authenticateFirst(message, isBinary);
+      return;
+    }
     const mode: WsMode = isBinary ? 'binary' : 'json';
     let request: WsRequest;
     try {
@@ -146,6 +158,11 @@ export class WsSession implements SubscriptionHost {
       );
       return;
     }
+    const denial = this.denial(request);
+    if (denial !== null) {
+      this.replies.error(mode, request.id, WsError.FORBIDDEN, denial);
+      return;
+    }
     let prepared: PreparedProduce | null = null;
     if (request.op === 'produce') {
       try {
@@ -164,6 +181,80 @@ export class WsSession implements SubscriptionHost {
         this.inFlightBytes -= sizeBytes;
         this.lastActiveMs = Date.now();
       });
+  }
+
+  /**
+   * A browser cannot set headers on a WebSocket upgrade, so a connection that arrived without
+   * credentials (while they are required) must send `{"op":"auth","id":N,"token":"pyt1…"}` first.
+   * Anything else, or a refused token, is answered UNAUTHORIZED and the connection is closed.
+   */
+  private authenticateFirst(message: ArrayBuffer, isBinary: boolean): void {
+    let id = 0;
+    let token: unknown;
+    if (!isBinary) {
+      try {
+        const parsed = JSON.parse(Buffer.from(message).toString('utf8')) as {
+          op?: unknown;
+          id?: unknown;
+          token?: unknown;
+        };
+        if (typeof parsed.id === 'number') id = parsed.id;
+        if (parsed.op === 'auth') token = parsed.token;
+      } catch {
+        token = undefined;
+      }
+    }
+    const outcome =
+      typeof token === 'string' && this.authenticator !== undefined
+        ? this.authenticator.bearer(token)
+        : { refusal: 'credentials required: send {"op":"auth","id":1,"token":"…"} first' };
+    if ('refusal' in outcome) {
+      this.replies.error(isBinary ? 'binary' : 'json', id, WsError.UNAUTHORIZED, outcome.refusal);
+      this.socket.end(WsCloseCode.POLICY_VIOLATION, `UNAUTHORIZED: ${outcome.refusal}`.slice(0, 120));
+      return;
+    }
+    this.principal = outcome.principal;
+    this.replies.ok('json', id);
+  }
+
+  /** Why the ACLs refuse a request (audited), or null when they allow it. */
+  private denial(request: WsRequest): string | null {
+    const access = this.deps.access;
+    if (access === undefined || access.allowsEverything || this.principal === null) return null;
+    let operation: CheckedOperation;
+    let resourceType: CheckedResourceType = AclResourceType.TOPIC;
+    let name: string;
+    switch (request.op) {
+      case 'produce':
+        operation = AclOperation.WRITE;
+        name = request.topic;
+        break;
+      case 'fetch':
+      case 'subscribe':
+      case 'arrow':
+        operation = AclOperation.READ;
+        name = request.topic;
+        break;
+      case 'commit':
+        operation = AclOperation.READ;
+        resourceType = AclResourceType.GROUP;
+        name = request.consumer;
+        break;
+      case 'offset':
+        operation = AclOperation.DESCRIBE;
+        resourceType = AclResourceType.GROUP;
+        name = request.consumer;
+        break;
+      case 'unsubscribe':
+        return null;
+    }
+    const principal = principalText(this.principal);
+    if (
+      access.authorize(principal, this.clientHost, operation, resourceType, name, `WebSocket ${request.op}`)
+    ) {
+      return null;
+    }
+    return `${principal} may not ${aclOperationName(operation)} ${aclResourceTypeName(resourceType)} ${name}`;
   }
 
   onDrain(): void {

@@ -15,6 +15,10 @@ export const WsError = {
   TOO_MANY_SUBSCRIPTIONS: { code: 'TOO_MANY_SUBSCRIPTIONS', status: 429 },
   /** The upgrade of a connection past --max-connections (HTTP 503, JSON body). */
   TOO_MANY_CONNECTIONS: { code: 'TOO_MANY_CONNECTIONS', status: 503 },
+  /** No or bad credentials (upgrade refused 401, or the first message's token refused, then closed). */
+  UNAUTHORIZED: { code: 'UNAUTHORIZED', status: 401 },
+  /** The ACLs do not allow this operation to the connection's principal. */
+  FORBIDDEN: { code: 'FORBIDDEN', status: 403 },
 } as const;
 
 export interface WsErrorKind {
