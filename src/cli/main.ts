@@ -20,9 +20,10 @@ Commands:
   sql        a read-only SQL query over topics (DuckDB)
   export     a topic, or a range of it, as a Parquet file
   bench      load generator and latency profiler
+  user       SASL users and their SCRAM credentials: create, delete, list (--data DIR)
   verify     check a stopped broker's data directory and name every damaged batch (--data DIR)
 
-Commands other than serve, bench and verify talk to a running broker over HTTP: --url or $PYRALOG_URL
+Commands other than serve, bench, verify and user talk to a running broker over HTTP: --url or $PYRALOG_URL
 [http://127.0.0.1:8080]. Output is a table; --format json|yaml for scripts.
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 broker unreachable, 4 not found, 5 conflict,
 6 refused by the broker, 7 broker unavailable or timed out.
@@ -42,6 +43,7 @@ const commands: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./export-command.js')).exportCommand,
   bench: async () => (await import('./bench/bench-command.js')).benchCommand,
   verify: async () => (await import('./verify-command.js')).verifyCommand,
+  user: async () => (await import('./user-command.js')).userCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

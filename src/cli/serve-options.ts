@@ -8,8 +8,10 @@ import {
   validateBrokerConfig,
 } from '../common/broker-config.js';
 import { ConfigError } from '../common/errors.js';
+import { isKafkaListener } from '../common/security-config.js';
 import { parseSuperUsers } from '../security/authorizer.js';
 import { parsePrincipal } from '../security/principal.js';
+import { BOOLEAN_SECURITY_FLAGS, securityOptions } from './security-options.js';
 
 /**
  * `pyralog serve` options. Each option can be given, in rising precedence,
@@ -434,6 +436,17 @@ export const serveOptions: readonly OptionSpec[] = [
       c.logLevel = v as BrokerConfig['logLevel'];
     },
   },
+  ...securityOptions.map(
+    (spec): OptionSpec => ({
+      name: spec.name,
+      help: spec.help,
+      apply: (c, v, s) => {
+        const security = { ...c.security };
+        spec.apply(security, v, s);
+        c.security = security;
+      },
+    }),
+  ),
 ];
 
 const specsByName = new Map(serveOptions.map((spec) => [spec.name, spec]));
@@ -456,7 +469,10 @@ function parseArgv(argv: readonly string[]): Map<string, string> {
     }
     let value: string | undefined;
     if (eq !== -1) value = arg.slice(eq + 1);
-    else if (name === 'auto-create-topics' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')))
+    else if (
+      (name === 'auto-create-topics' || BOOLEAN_SECURITY_FLAGS.includes(name)) &&
+      (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))
+    )
       value = 'true';
     else value = argv[++i];
     if (value === undefined) throw new ConfigError(`--${name}`, 'needs a value');
@@ -502,6 +518,18 @@ export function resolveServeConfig(
   }
   for (const [name, value] of cli) if (name !== 'config') apply(name, value, `--${name}`);
 
+  // With --listeners, the first Kafka listener is the one Metadata advertises by default, and the
+  // HTTP listener (if any) takes --http-port's place.
+  const listeners = draft.security.listeners;
+  if (listeners !== null) {
+    const kafka = listeners.find(isKafkaListener);
+    if (kafka !== undefined) {
+      draft.host = kafka.host;
+      draft.kafkaPort = kafka.port;
+    }
+    const http = listeners.find((l) => !isKafkaListener(l));
+    if (http !== undefined) draft.httpPort = http.port;
+  }
   if (!advertisedHostSet) draft.advertisedHost = draft.host === '0.0.0.0' ? '127.0.0.1' : draft.host;
   if (!advertisedPortSet) draft.advertisedPort = draft.kafkaPort;
   validateBrokerConfig(draft);

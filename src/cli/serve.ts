@@ -25,6 +25,15 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const config = resolveServeConfig(argv);
   const broker = await startBroker(config);
   console.error(formatServingLine(config, broker));
+  // SIGHUP re-reads the TLS files and the credential file; a bad file is reported and the old one kept.
+  process.on('SIGHUP', () => {
+    try {
+      broker.reloadSecurity();
+      console.error('pyralog: SIGHUP, reloaded TLS certificates and credentials');
+    } catch (error) {
+      console.error(`pyralog: SIGHUP reload failed, keeping the previous files: ${(error as Error).message}`);
+    }
+  });
   await new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -36,6 +45,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+
   const timer = setTimeout(() => {
     console.error('pyralog: graceful stop took too long; exiting');
     process.exit(1);

@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js';
 import { isPowerOfTwo } from './power-of-two.js';
+import { defaultSecurityConfig, type SecurityConfig, validateSecurityConfig } from './security-config.js';
 
 /**
  * Everything the broker can be told, with its built-in default. One place
@@ -73,6 +74,8 @@ export interface TopicConfig {
 
 export interface BrokerConfig {
   readonly dataDir: string;
+  /** Listeners, TLS and SASL (security-config.ts). */
+  readonly security: SecurityConfig;
   readonly host: string;
   readonly kafkaPort: number;
   readonly httpPort: number;
@@ -206,6 +209,7 @@ export function defaultShardCount(cpuCount: number): number {
 export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
   return {
     dataDir: './data',
+    security: defaultSecurityConfig,
     host: '127.0.0.1',
     kafkaPort: 9092,
     httpPort: 8080,
@@ -325,6 +329,7 @@ export function validateTopicConfig(config: TopicConfig, optionPrefix = 'topic.'
 export function validateBrokerConfig(config: BrokerConfig): void {
   if (config.dataDir.length === 0) throw new ConfigError('data', 'must name a directory');
   if (config.host.length === 0) throw new ConfigError('host', 'must name an address');
+  validateSecurityConfig(config.security);
   requireInteger('kafka-port', config.kafkaPort, 0, 65535);
   requireInteger('http-port', config.httpPort, 0, 65535);
   requireInteger('advertised-port', config.advertisedPort, 0, 65535);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { BrokerConfig } from '../common/broker-config.js';
+import { isKafkaListener, type ListenerProtocol, usesSasl, usesTls } from '../common/security-config.js';
 import { OffloadPool } from '../engine/offload-pool.js';
 import type { ArrowTaskInput, SegmentVerification } from '../engine/offload-task.js';
 import { ShardedEngine, type ShardedEngineOptions } from '../engine/sharded-engine.js';
@@ -12,6 +13,7 @@ import { AccessControl } from '../security/access-control.js';
 import { AclStore } from '../security/acl-store.js';
 import { CredentialStore } from '../security/credential-store.js';
 import { HttpAuthenticator } from '../security/http-authenticator.js';
+import { isSaslMechanism } from '../security/sasl-server.js';
 import { TokenStore } from '../security/token-store.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
@@ -19,6 +21,7 @@ import { startHttpServer } from './http-server.js';
 import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
 import { batchCheckMetrics, budgetMetrics, renderMetrics } from './metrics-exposition.js';
 import { auditSegments } from './segment-audit.js';
+import { makeTlsListener, type TlsListener } from './tls-listener.js';
 
 /**
  * A whole broker in one process: the engine (shards on worker threads), the
@@ -30,6 +33,16 @@ export interface Broker {
   readonly engine: ShardedEngine;
   readonly kafkaPort: number;
   readonly httpPort: number;
+  /** Every Kafka listener with the port it bound (the first is kafkaPort). */
+  readonly kafkaListeners: readonly { protocol: ListenerProtocol; port: number }[];
+  /** The users SASL listeners check against (data dir/security/credentials.json). */
+  readonly credentials: CredentialStore;
+  /**
+   * SIGHUP: re-reads the TLS certificate, key and CA (new handshakes use them; live connections
+   * keep theirs) and the credential file. Throws, changing nothing of the part that failed, when a
+   * file is bad.
+   */
+  reloadSecurity(): void;
   /** With `--verify-segments`: resolves with the damaged segments once all are checked; else with none. */
   readonly segmentAudit: Promise<SegmentVerification[]>;
   stop(): Promise<void>;
@@ -44,8 +57,13 @@ export interface BrokerOptions {
 }
 
 /** Whether any listener authenticates its clients (then anonymous access is off by default). */
-function authenticationConfigured(_config: BrokerConfig): boolean {
-  return false;
+function authenticationConfigured(config: BrokerConfig): boolean {
+  const security = config.security;
+  return (
+    security.listeners?.some(
+      (spec) => usesSasl(spec.protocol) || (usesTls(spec.protocol) && security.tlsClientAuth === 'require'),
+    ) ?? false
+  );
 }
 
 export async function startBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
@@ -66,7 +84,10 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const sql = new SqlService(engine, sqlLimitsOf(config), config.fetchMaxBytes, config.sqlIsolation);
   const budget = new MemoryBudget(config.memoryBudgetBytes);
   const stops: (() => Promise<void>)[] = [];
-  let kafkaDoor: KafkaFrontDoor | null = null;
+  const kafkaDoors: KafkaFrontDoor[] = [];
+  const kafkaListeners: { protocol: ListenerProtocol; port: number }[] = [];
+  const credentials = CredentialStore.open(config.dataDir);
+  let tls: TlsListener | null = null;
   let kafkaPort = -1;
   let httpPort = -1;
   const access = new AccessControl(new AclStore(config.dataDir), {
@@ -90,23 +111,54 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     decodeRecordWindow: (input) => offload.recordWindow(input),
   };
   try {
-    if (options.kafka !== false) {
+    const listeners = config.security.listeners;
+    if (options.kafka !== false && listeners === null) {
       const kafka = await startKafkaListener(deps, budget);
       kafkaPort = kafka.port;
-      kafkaDoor = kafka;
-      stops.push(() => kafka.close());
+      kafkaDoors.push(kafka);
+      kafkaListeners.push({ protocol: 'PLAINTEXT', port: kafka.port });
     }
-    if (options.http !== false) {
+    if (options.kafka !== false && listeners !== null) {
+      const security = config.security;
+      const mechanisms = security.saslMechanisms.filter(isSaslMechanism);
+      for (const spec of listeners.filter(isKafkaListener)) {
+        if (usesTls(spec.protocol)) tls ??= makeTlsListener(security);
+        const kafka = await startKafkaListener(deps, budget, {
+          host: spec.host,
+          port: spec.port,
+          tls: usesTls(spec.protocol) ? tls : null,
+          sasl: usesSasl(spec.protocol)
+            ? {
+                mechanisms,
+                credentials,
+                reauthMs: security.reauthMs,
+                failureDelayMs: security.authenticationFailureDelayMs,
+                handshakeTimeoutMs: security.authenticationTimeoutMs,
+              }
+            : null,
+        });
+        if (kafkaDoors.length === 0) kafkaPort = kafka.port;
+        kafkaDoors.push(kafka);
+        kafkaListeners.push({ protocol: spec.protocol, port: kafka.port });
+      }
+    }
+    const httpListener = listeners?.find((spec) => !isKafkaListener(spec));
+    if (options.http !== false && (listeners === null || httpListener !== undefined)) {
+      const httpDeps =
+        httpListener === undefined
+          ? deps
+          : { ...deps, config: { ...config, host: httpListener.host, httpPort: httpListener.port } };
       const authenticator = new HttpAuthenticator(
-        CredentialStore.open(config.dataDir),
+        credentials,
         new TokenStore(config.dataDir),
         config.httpAnonymous || !authenticationConfigured(config),
       );
-      const http = await startHttpServer(deps, { sql, authenticator });
+      const http = await startHttpServer(httpDeps, { sql, authenticator });
       httpPort = http.port;
       stops.push(() => http.close());
     }
   } catch (error) {
+    for (const door of kafkaDoors) await door.close();
     for (const stop of stops.reverse()) await stop();
     await groups.close();
     await offload.close();
@@ -142,6 +194,12 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     engine,
     kafkaPort,
     httpPort,
+    kafkaListeners,
+    credentials,
+    reloadSecurity() {
+      tls?.reload();
+      credentials.reload();
+    },
     segmentAudit: audit,
     stop(): Promise<void> {
       stopping ??= (async () => {
@@ -149,11 +207,10 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         // once, acks waiting on a sync when it lands, held group joins with COORDINATOR_NOT_AVAILABLE)
         // for at most half the shutdown timeout; then close the doors and let the shards drain,
         // sync and close in the other half.
-        const door = kafkaDoor as KafkaFrontDoor | null;
-        door?.stopAccepting();
+        for (const door of kafkaDoors) door.stopAccepting();
         engine.wakeHeldFetches();
         await groups.close();
-        await door?.close(Math.floor(config.shutdownTimeoutMs / 2));
+        await Promise.all(kafkaDoors.map((door) => door.close(Math.floor(config.shutdownTimeoutMs / 2))));
         for (const stop of stops.reverse()) await stop();
         await sql.close();
         await audit;

@@ -7,6 +7,7 @@ import { apiVersions } from '../protocol/kafka/api-versions.js';
 import { KafkaReader, KafkaWriter, MalformedRequestError } from '../protocol/kafka/primitives.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
 import { ANONYMOUS_PRINCIPAL, type Principal } from '../security/principal.js';
+import { ConnectionSaslAuthenticator, type SaslListenerOptions } from '../security/sasl-authenticator.js';
 
 /**
  * One Kafka client connection, on the acceptor thread.
@@ -38,6 +39,12 @@ import { ANONYMOUS_PRINCIPAL, type Principal } from '../security/principal.js';
  * the broker-wide MemoryBudget.
  */
 const SIZE_BYTES = 4;
+/**
+ * On a SASL listener, a connection that has not authenticated may send frames of at most this many
+ * bytes (ApiVersions and SASL tokens are small), so an unauthenticated client cannot make the broker
+ * hold more than this and the socket's buffers (Kafka bounds its SASL server's receive likewise).
+ */
+export const UNAUTHENTICATED_FRAME_MAX_BYTES = 64 * 1024;
 const REQUEST_HEADER_MIN_BYTES = 8;
 
 interface Slot {
@@ -103,14 +110,41 @@ export class KafkaConnection {
   private readonly clientHost: string;
   /** Who this connection acts for: anonymous until it authenticates (SASL, or a client certificate). */
   private principal: Principal = ANONYMOUS_PRINCIPAL;
+  /** The SASL state on a SASL listener; undefined on one without SASL. */
+  private readonly sasl: ConnectionSaslAuthenticator | undefined;
+  /** When the SASL session ends (ms since the epoch): 0 before authentication, Infinity without re-authentication. */
+  private sessionEndsAtMs = 0;
+  private maxFrameBytes: number;
+  private saslDeadline: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
     private readonly deps: FrontDoorDeps,
     private readonly log: ConnectionLog,
     private readonly budget: MemoryBudget = new MemoryBudget(deps.config.memoryBudgetBytes),
+    saslOptions: (SaslListenerOptions & { readonly handshakeTimeoutMs: number }) | null = null,
+    /** The principal of a verified client certificate (mTLS), until SASL (if any) replaces it. */
+    certificatePrincipal: Principal | null = null,
   ) {
     this.clientHost = socket.remoteAddress ?? '';
+    if (certificatePrincipal !== null) this.principal = certificatePrincipal;
+    this.maxFrameBytes = deps.config.maxRequestBytes;
+    if (saslOptions === null) {
+      this.sasl = undefined;
+    } else {
+      this.sasl = new ConnectionSaslAuthenticator(saslOptions, (principal, sessionEndsAtMs) => {
+        this.principal = principal;
+        this.sessionEndsAtMs = sessionEndsAtMs;
+        this.maxFrameBytes = deps.config.maxRequestBytes;
+        clearTimeout(this.saslDeadline);
+      });
+      this.maxFrameBytes = Math.min(UNAUTHENTICATED_FRAME_MAX_BYTES, deps.config.maxRequestBytes);
+      this.saslDeadline = setTimeout(() => {
+        if (this.sessionEndsAtMs === 0)
+          this.close(`no SASL authentication within ${saslOptions.handshakeTimeoutMs} ms`);
+      }, saslOptions.handshakeTimeoutMs);
+      this.saslDeadline.unref();
+    }
     socket.setNoDelay(true);
     socket.setTimeout(deps.config.idleTimeoutMs, () => this.close('idle timeout'));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -206,6 +240,7 @@ export class KafkaConnection {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.saslDeadline);
     if (reason !== 'socket error' && reason !== 'idle timeout' && reason !== 'broker stopping')
       this.log.warn({ reason }, 'closing Kafka connection');
     this.socket.destroy();
@@ -230,17 +265,16 @@ export class KafkaConnection {
     try {
       while (!this.closed && !this.paused && !this.draining && this.bufferedBytes >= SIZE_BYTES) {
         const size = this.peekSize();
-        if (size < REQUEST_HEADER_MIN_BYTES || size > this.deps.config.maxRequestBytes) {
-          this.close(
-            `request size ${size} outside ${REQUEST_HEADER_MIN_BYTES}..${this.deps.config.maxRequestBytes}`,
-          );
+        if (size < REQUEST_HEADER_MIN_BYTES || size > this.maxFrameBytes) {
+          this.close(`request size ${size} outside ${REQUEST_HEADER_MIN_BYTES}..${this.maxFrameBytes}`);
           return;
         }
         if (this.bufferedBytes < SIZE_BYTES + size) return;
         this.advance(SIZE_BYTES);
         const pieces: Buffer[] = [];
         this.advance(size, pieces);
-        this.onFrame(pieces);
+        if (this.sasl?.expectsBareTokens === true) this.onBareSaslToken(Buffer.concat(pieces));
+        else this.onFrame(pieces);
         if (this.mustMute()) {
           this.updateReading();
           return;
@@ -280,6 +314,34 @@ export class KafkaConnection {
     this.bufferedBytes -= byteCount;
   }
 
+  /**
+   * After SaslHandshake v0, SASL tokens come as bare frames and go back the same way (`INT32
+   * size` then the token); a failure closes the connection, as v0 has no way to say why. Like a
+   * request, the token holds a place in the response order.
+   */
+  private onBareSaslToken(token: Buffer): void {
+    const sasl = this.sasl!;
+    const slot: Slot = { correlationId: 0, taggedHeader: false, done: false, chunks: null };
+    this.slots.push(slot);
+    sasl.authenticate(token).then(
+      (result) => {
+        if (result.errorCode !== KafkaErrorCode.NONE) {
+          this.close(`SASL authentication failed: ${result.errorMessage ?? result.errorCode}`);
+          return;
+        }
+        const frame = Buffer.allocUnsafe(SIZE_BYTES + result.authBytes.length);
+        frame.writeInt32BE(result.authBytes.length, 0);
+        frame.set(result.authBytes, SIZE_BYTES);
+        slot.chunks = [frame];
+        slot.done = true;
+        this.queuedBytes += frame.length;
+        this.recharge();
+        this.scheduleFlush();
+      },
+      (error: unknown) => this.close(`SASL authentication failed: ${String(error)}`),
+    );
+  }
+
   /** Handles one request, given as the pieces of the socket reads it arrived in. */
   private onFrame(pieces: Buffer[]): void {
     const reader = KafkaReader.overPieces(pieces);
@@ -299,6 +361,22 @@ export class KafkaConnection {
     const api = kafkaApisByKey[apiKey];
     if (api === undefined) {
       this.close(`unknown API key ${apiKey}`);
+      return;
+    }
+    if (
+      this.sasl !== undefined &&
+      apiKey !== ApiKey.API_VERSIONS &&
+      apiKey !== ApiKey.SASL_HANDSHAKE &&
+      apiKey !== ApiKey.SASL_AUTHENTICATE &&
+      this.sessionEndsAtMs <= Date.now()
+    ) {
+      // As Kafka does: a request that needs a principal, before there is one (or after the session
+      // ran out without re-authentication), closes the connection.
+      this.close(
+        this.sessionEndsAtMs === 0
+          ? `${api.name} before SASL authentication`
+          : `${api.name} after the SASL session expired (connections.max.reauth.ms)`,
+      );
       return;
     }
     const slot: Slot = { correlationId, taggedHeader: false, done: false, chunks: null };
@@ -332,6 +410,7 @@ export class KafkaConnection {
       clientId,
       clientHost: this.clientHost,
       principal: this.principal,
+      sasl: this.sasl,
       responseBytes: this.responseBytes,
       apis: kafkaApis,
     };

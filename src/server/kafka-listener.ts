@@ -1,8 +1,12 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import type { FrontDoor, FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
+import type { Principal } from '../security/principal.js';
+import type { SaslListenerOptions } from '../security/sasl-authenticator.js';
 import { KafkaConnection } from './kafka-connection.js';
+import { principalOfClientCertificate, type TlsListener } from './tls-listener.js';
 
 /**
  * The Kafka protocol front door: a TCP listener on the acceptor thread
@@ -24,22 +28,48 @@ export interface KafkaFrontDoor extends FrontDoor {
   close(drainTimeoutMs?: number): Promise<void>;
 }
 
+/**
+ * How one listener secures its connections (--listeners): TLS (node:tls, so a plaintext listener's
+ * sockets are plain net.Sockets and its path is untouched), SASL, both, or neither.
+ */
+export interface KafkaListenerSecurity {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsListener | null;
+  readonly sasl: (SaslListenerOptions & { readonly handshakeTimeoutMs: number }) | null;
+}
+
 export async function startKafkaListener(
   deps: FrontDoorDeps,
   budget = new MemoryBudget(deps.config.memoryBudgetBytes),
+  security: KafkaListenerSecurity | null = null,
 ): Promise<KafkaFrontDoor> {
   const logger = pino({ level: deps.config.logLevel }, pino.destination(2));
   const connections = new Set<KafkaConnection>();
   let connectionDeps = deps;
-  const server: Server = createServer((socket) => {
-    const connection = new KafkaConnection(socket, connectionDeps, logger, budget);
+  const accept = (socket: Socket, principal: Principal | null): void => {
+    const connection = new KafkaConnection(
+      socket,
+      connectionDeps,
+      logger,
+      budget,
+      security?.sasl ?? null,
+      principal,
+    );
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));
-  });
+  };
+  const tls = security?.tls ?? null;
+  const server: Server =
+    tls === null
+      ? createServer((socket) => accept(socket, null))
+      : tls.createServer((socket: TLSSocket) => accept(socket, principalOfClientCertificate(socket)));
+  const listenPort = security?.port ?? deps.config.kafkaPort;
+  const listenHost = security?.host ?? deps.config.host;
   server.maxConnections = deps.config.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(deps.config.kafkaPort, deps.config.host, () => {
+    server.listen(listenPort, listenHost, () => {
       server.off('error', reject);
       resolve();
     });
@@ -50,11 +80,13 @@ export async function startKafkaListener(
     for (const connection of connections) void connection.drain();
   };
   const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : deps.config.kafkaPort;
+  const port = typeof address === 'object' && address !== null ? address.port : listenPort;
+  // A listener other than the first advertises its own port (each listener's clients reconnect to it).
   const advertiseBound =
-    deps.config.kafkaPort === 0 ||
+    listenPort === 0 ||
     deps.config.advertisedPort === 0 ||
-    deps.config.advertisedPort === deps.config.kafkaPort;
+    deps.config.advertisedPort === listenPort ||
+    (security !== null && listenPort !== deps.config.kafkaPort);
   if (advertiseBound && deps.config.advertisedPort !== port) {
     connectionDeps = { ...deps, config: { ...deps.config, advertisedPort: port } };
   }

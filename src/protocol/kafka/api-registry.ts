@@ -28,6 +28,8 @@ import { offsetCommit } from './offset-commit.js';
 import { offsetDelete } from './offset-delete.js';
 import { offsetFetch } from './offset-fetch.js';
 import { produce } from './produce.js';
+import { saslAuthenticate } from './sasl-authenticate.js';
+import { saslHandshake } from './sasl-handshake.js';
 import { syncGroup } from './sync-group.js';
 
 /**
@@ -65,6 +67,8 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(incrementalAlterConfigs),
   registerApi(offsetDelete),
   registerApi(describeCluster),
+  registerApi(saslHandshake),
+  registerApi(saslAuthenticate),
 ];
 
 /** Lookup by API key (at most a few dozen keys: a dense array). */

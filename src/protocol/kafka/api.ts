@@ -1,4 +1,5 @@
 import type { Principal } from '../../security/principal.js';
+import type { SaslAuthenticator } from '../../security/sasl-authenticator.js';
 import type { FrontDoorDeps } from '../front-door-deps.js';
 import type { MessageDescription } from './message/description.js';
 import type { MessageCodec } from './message/message-codec.js';
@@ -18,6 +19,8 @@ export interface KafkaRequestContext {
   readonly clientHost: string;
   /** Who the connection has authenticated as; User:ANONYMOUS on a listener without authentication. */
   readonly principal: Principal;
+  /** The connection's SASL state on a SASL listener; absent on one without SASL. */
+  readonly sasl?: SaslAuthenticator | undefined;
   /** Bytes a fetch may build for this connection now (see kafka-connection.ts, memory-budget.ts). */
   readonly responseBytes: ResponseBytesGrant;
   /** Every API this listener serves, with its versions (ApiVersions answers from it). */
@@ -132,6 +135,7 @@ export const ApiKey = {
   SYNC_GROUP: 14,
   DESCRIBE_GROUPS: 15,
   LIST_GROUPS: 16,
+  SASL_HANDSHAKE: 17,
   API_VERSIONS: 18,
   CREATE_TOPICS: 19,
   DELETE_TOPICS: 20,
@@ -143,6 +147,7 @@ export const ApiKey = {
   DESCRIBE_CONFIGS: 32,
   ALTER_CONFIGS: 33,
   DESCRIBE_LOG_DIRS: 35,
+  SASL_AUTHENTICATE: 36,
   CREATE_PARTITIONS: 37,
   DELETE_GROUPS: 42,
   ELECT_LEADERS: 43,

@@ -1,0 +1,144 @@
+import { ConfigError } from './errors.js';
+
+/**
+ * Listeners and their security (`--listeners`, `--tls-*`, `--sasl-*`), as Kafka names them:
+ *
+ *   PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9093,HTTP://127.0.0.1:8080
+ *
+ * PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL are Kafka-protocol listeners (any number of them,
+ * all on the acceptor thread); HTTP serves HTTP and WebSocket (one). Without `--listeners` the
+ * broker listens as it always has: Kafka on `--host`:`--kafka-port`, HTTP on `--host`:`--http-port`.
+ */
+export const KAFKA_LISTENER_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export const HTTP_LISTENER_PROTOCOLS = ['HTTP', 'HTTPS'] as const;
+export type KafkaListenerProtocol = (typeof KAFKA_LISTENER_PROTOCOLS)[number];
+export type HttpListenerProtocol = (typeof HTTP_LISTENER_PROTOCOLS)[number];
+export type ListenerProtocol = KafkaListenerProtocol | HttpListenerProtocol;
+
+export interface ListenerSpec {
+  readonly protocol: ListenerProtocol;
+  readonly host: string;
+  readonly port: number;
+}
+
+export type TlsClientAuth = 'none' | 'request' | 'require';
+
+export interface SecurityConfig {
+  /** null: the listeners `--host`, `--kafka-port` and `--http-port` give (PLAINTEXT and HTTP). */
+  readonly listeners: readonly ListenerSpec[] | null;
+  /** Lets a listener on a non-loopback address run without authentication. */
+  readonly allowInsecureListeners: boolean;
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
+  readonly tlsCaFile: string | null;
+  readonly tlsClientAuth: TlsClientAuth;
+  /** Mechanisms SASL listeners offer. */
+  readonly saslMechanisms: readonly string[];
+  /** connections.max.reauth.ms (KIP-368): 0 keeps a SASL session for the life of the connection. */
+  readonly reauthMs: number;
+  /** A connection on a SASL or TLS listener that has not authenticated (or shaken hands) by then is closed. */
+  readonly authenticationTimeoutMs: number;
+  /** How long a failed SASL authentication waits before it is answered. */
+  readonly authenticationFailureDelayMs: number;
+}
+
+export const defaultSecurityConfig: SecurityConfig = {
+  listeners: null,
+  allowInsecureListeners: false,
+  tlsCertFile: null,
+  tlsKeyFile: null,
+  tlsCaFile: null,
+  tlsClientAuth: 'none',
+  saslMechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+  reauthMs: 0,
+  authenticationTimeoutMs: 10_000,
+  authenticationFailureDelayMs: 100,
+};
+
+export function isKafkaListener(
+  spec: ListenerSpec,
+): spec is ListenerSpec & { protocol: KafkaListenerProtocol } {
+  return (KAFKA_LISTENER_PROTOCOLS as readonly string[]).includes(spec.protocol);
+}
+
+export function usesTls(protocol: ListenerProtocol): boolean {
+  return protocol === 'SSL' || protocol === 'SASL_SSL' || protocol === 'HTTPS';
+}
+
+export function usesSasl(protocol: ListenerProtocol): boolean {
+  return protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
+}
+
+/** `PROTOCOL://host:port[,...]`; IPv6 hosts in brackets (`SSL://[::1]:9093`). */
+export function parseListeners(source: string, value: string): ListenerSpec[] {
+  const specs: ListenerSpec[] = [];
+  for (const item of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)) {
+    const match = /^([A-Z_]+):\/\/(\[[^\]]+\]|[^:/]*):(\d+)$/.exec(item);
+    if (match === null) throw new ConfigError(source, `expected PROTOCOL://host:port, got "${item}"`);
+    const protocol = match[1]!;
+    if (
+      !(KAFKA_LISTENER_PROTOCOLS as readonly string[]).includes(protocol) &&
+      !(HTTP_LISTENER_PROTOCOLS as readonly string[]).includes(protocol)
+    ) {
+      throw new ConfigError(
+        source,
+        `unknown listener protocol ${protocol} in "${item}" (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, HTTP, HTTPS)`,
+      );
+    }
+    const rawHost = match[2]!;
+    const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost === '' ? '0.0.0.0' : rawHost;
+    const port = Number(match[3]);
+    if (port > 65535) throw new ConfigError(source, `port out of range in "${item}"`);
+    specs.push({ protocol: protocol as ListenerProtocol, host, port });
+  }
+  if (specs.length === 0) throw new ConfigError(source, 'names no listener');
+  return specs;
+}
+
+export function listenerText(spec: ListenerSpec): string {
+  return `${spec.protocol}://${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Throws a ConfigError naming the option (and the listener) at fault. */
+export function validateSecurityConfig(security: SecurityConfig): void {
+  const listeners = security.listeners;
+  if (listeners === null) return;
+  const http = listeners.filter((l) => !isKafkaListener(l));
+  if (http.length > 1) throw new ConfigError('listeners', 'at most one HTTP or HTTPS listener');
+  for (const spec of listeners) {
+    if (spec.protocol === 'HTTPS') {
+      throw new ConfigError(
+        'listeners',
+        `${listenerText(spec)}: HTTPS listeners are not served yet; use HTTP`,
+      );
+    }
+    if (usesTls(spec.protocol) && (security.tlsCertFile === null || security.tlsKeyFile === null)) {
+      throw new ConfigError('listeners', `${listenerText(spec)} needs --tls-cert-file and --tls-key-file`);
+    }
+    const authenticates =
+      usesSasl(spec.protocol) || (spec.protocol === 'SSL' && security.tlsClientAuth === 'require');
+    if (!authenticates && !isLoopbackHost(spec.host) && !security.allowInsecureListeners) {
+      throw new ConfigError(
+        'listeners',
+        `${listenerText(spec)} is on a non-loopback address without authentication; use a SASL listener ` +
+          '(or SSL with --tls-client-auth require), bind it to 127.0.0.1, or pass --allow-insecure-listeners',
+      );
+    }
+  }
+  if (security.tlsClientAuth !== 'none' && security.tlsCaFile === null) {
+    throw new ConfigError('tls-client-auth', 'needs --tls-ca-file to check client certificates against');
+  }
+  for (const mechanism of security.saslMechanisms) {
+    if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(mechanism)) {
+      throw new ConfigError('sasl-enabled-mechanisms', `unknown mechanism ${mechanism}`);
+    }
+  }
+  if (security.saslMechanisms.length === 0) throw new ConfigError('sasl-enabled-mechanisms', 'names none');
+}
