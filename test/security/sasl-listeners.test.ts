@@ -36,6 +36,8 @@ describe('TLS and SASL listeners', () => {
     await store.setPassword('bob', 'PLAIN', 'bob-secret');
     broker = await startBroker(
       testBrokerConfig(dataDir, {
+        // Authorization is not what this file tests: the users it makes may do everything.
+        superUsers: ['User:alice', 'User:bob', 'User:sam'],
         security: {
           ...defaultSecurityConfig,
           listeners: [
