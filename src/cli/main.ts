@@ -22,8 +22,10 @@ Commands:
   bench      load generator and latency profiler
   user       SASL users and their SCRAM credentials: create, delete, list (--data DIR)
   verify     check a stopped broker's data directory and name every damaged batch (--data DIR)
+  acl        ACLs: add, remove, list (--data DIR; a running broker picks changes up)
+  token      bearer tokens for HTTP and WebSocket: create, revoke (--data DIR)
 
-Commands other than serve, bench, verify and user talk to a running broker over HTTP: --url or $PYRALOG_URL
+Commands other than serve, bench, verify, user, acl and token talk to a running broker over HTTP: --url or $PYRALOG_URL
 [http://127.0.0.1:8080]. Output is a table; --format json|yaml for scripts.
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 broker unreachable, 4 not found, 5 conflict,
 6 refused by the broker, 7 broker unavailable or timed out.
@@ -44,6 +46,8 @@ const commands: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./bench/bench-command.js')).benchCommand,
   verify: async () => (await import('./verify-command.js')).verifyCommand,
   user: async () => (await import('./user-command.js')).userCommand,
+  acl: async () => (await import('./acl-command.js')).aclCommand,
+  token: async () => (await import('./token-command.js')).tokenCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

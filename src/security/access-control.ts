@@ -95,6 +95,11 @@ export class AccessControl {
     return this.authorizer.authorize(principal, host, operation, resourceType, resourceName);
   }
 
+  /** Picks up ACLs another process wrote to the store (the broker calls this every second). */
+  reloadIfChanged(): void {
+    if (this.store?.reloadIfChanged() === true) this.authorizer.replaceAll(this.store.list());
+  }
+
   describe(filter: AclBindingFilter): AclBinding[] {
     return (this.store?.list() ?? []).filter((binding) => aclMatchesFilter(binding, filter));
   }

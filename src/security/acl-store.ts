@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AclBinding,
@@ -25,6 +25,8 @@ export class AclStoreError extends Error {
 export class AclStore {
   private readonly path: string;
   private bindings: AclBinding[];
+  /** The file's modification time when last read or written here. */
+  private loadedMtimeMs = -1;
 
   /** Opens (or starts empty) the store under a broker data directory. */
   constructor(dataDir: string) {
@@ -32,6 +34,24 @@ export class AclStore {
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, 'acls.json');
     this.bindings = existsSync(this.path) ? readBindings(this.path) : [];
+    this.loadedMtimeMs = existsSync(this.path) ? statSync(this.path).mtimeMs : -1;
+  }
+
+  /**
+   * Re-reads the file when another process (`pyralog acl --data`) replaced it; true when it did.
+   * A damaged file keeps the ACLs in memory (the error is thrown for the caller to log).
+   */
+  reloadIfChanged(): boolean {
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(this.path).mtimeMs;
+    } catch {
+      return false;
+    }
+    if (mtimeMs === this.loadedMtimeMs) return false;
+    this.bindings = readBindings(this.path);
+    this.loadedMtimeMs = mtimeMs;
+    return true;
   }
 
   list(): readonly AclBinding[] {
@@ -63,6 +83,7 @@ export class AclStore {
     const text = `${JSON.stringify({ version: FILE_VERSION, acls: next }, null, 1)}\n`;
     replaceFileDurably(this.path, new TextEncoder().encode(text));
     this.bindings = next;
+    this.loadedMtimeMs = statSync(this.path).mtimeMs;
   }
 }
 

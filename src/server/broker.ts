@@ -97,6 +97,15 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound ?? !authenticationConfigured(config),
     audit: (fields, message) => logger.warn({ audit: true, ...fields }, message),
   });
+  // `pyralog acl --data` changes the file under a running broker: picked up within a second.
+  const aclWatch = setInterval(() => {
+    try {
+      access.reloadIfChanged();
+    } catch (error) {
+      logger.error({ error: String(error) }, 'the ACL file could not be read again; the ACLs in memory stay');
+    }
+  }, 1000);
+  aclWatch.unref();
   const deps: FrontDoorDeps = {
     config,
     access,
@@ -162,6 +171,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     for (const stop of stops.reverse()) await stop();
     await groups.close();
     await offload.close();
+    clearInterval(aclWatch);
     await engine.stop();
     throw error;
   }
@@ -207,6 +217,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         // once, acks waiting on a sync when it lands, held group joins with COORDINATOR_NOT_AVAILABLE)
         // for at most half the shutdown timeout; then close the doors and let the shards drain,
         // sync and close in the other half.
+        clearInterval(aclWatch);
         for (const door of kafkaDoors) door.stopAccepting();
         engine.wakeHeldFetches();
         await groups.close();
