@@ -1,4 +1,5 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import {
   type AlterOutcome,
@@ -9,6 +10,7 @@ import {
 } from './config-alteration.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { auditAdminChange, configResourceAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -95,6 +97,22 @@ export const alterConfigs: KafkaApi<AlterConfigsRequest, AlterConfigsResponse> =
           errorCode: KafkaErrorCode.INVALID_REQUEST,
           errorMessage: 'resource named more than once',
         };
+      } else if (
+        !configResourceAllowed(
+          context,
+          AclOperation.ALTER_CONFIGS,
+          resourceType,
+          resourceName,
+          'AlterConfigs',
+        )
+      ) {
+        outcome = {
+          errorCode:
+            resourceType === 2
+              ? KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED
+              : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: null,
+        };
       } else {
         const changes = resource.configs.map((c) => ({
           name: c.name,
@@ -109,6 +127,9 @@ export const alterConfigs: KafkaApi<AlterConfigsRequest, AlterConfigsResponse> =
           false,
           request.validateOnly,
         );
+      }
+      if (outcome.errorCode === KafkaErrorCode.NONE && !request.validateOnly) {
+        auditAdminChange(context, 'alter configs', { resourceType, resourceName });
       }
       responses.push({ resourceType, resourceName, ...outcome });
     }

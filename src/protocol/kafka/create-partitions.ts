@@ -1,7 +1,9 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -96,6 +98,12 @@ export const createPartitions: KafkaApi<CreatePartitionsRequest, CreatePartition
       const { name, count, assignments } = topic;
       if ((counts.get(name) ?? 0) > 1) {
         results.push(fail(name, KafkaErrorCode.INVALID_REQUEST, 'topic named more than once'));
+        continue;
+      }
+      if (!requestAllowed(context, AclOperation.ALTER, AclResourceType.TOPIC, name, 'CreatePartitions')) {
+        results.push(
+          fail(name, KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED, 'no Alter permission on the topic'),
+        );
         continue;
       }
       const current = engine.describeTopic(name);

@@ -1,6 +1,9 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { auditAdminChange, requestAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -50,7 +53,14 @@ export const deleteGroups: KafkaApi<DeleteGroupsRequest, DeleteGroupsResponse> =
     }
     const codes = new Map<string, number>();
     for (const groupId of names) {
-      if (!codes.has(groupId)) codes.set(groupId, await context.deps.groups.deleteGroup(groupId));
+      if (codes.has(groupId)) continue;
+      if (!requestAllowed(context, AclOperation.DELETE, AclResourceType.GROUP, groupId, 'DeleteGroups')) {
+        codes.set(groupId, KafkaErrorCode.GROUP_AUTHORIZATION_FAILED);
+        continue;
+      }
+      const code = await context.deps.groups.deleteGroup(groupId);
+      if (code === KafkaErrorCode.NONE) auditAdminChange(context, 'delete group', { group: groupId });
+      codes.set(groupId, code);
     }
     return { results: names.map((groupId) => ({ groupId, errorCode: codes.get(groupId) ?? 0 })) };
   },

@@ -1,7 +1,9 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -79,22 +81,42 @@ export const deleteRecords: KafkaApi<DeleteRecordsRequest, DeleteRecordsResponse
       };
     }
     const topics = await Promise.all(
-      request.topics.map(async (topic) => ({
-        name: topic.name,
-        partitions: await Promise.all(
-          topic.partitions.map(async ({ partitionIndex, offset }) => {
-            // The broker's own state (committed offsets) is read back from its start: never cut, as in Kafka.
-            if (topic.name.startsWith('__')) {
-              return { partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.INVALID_TOPIC_EXCEPTION };
-            }
-            if (offset < -1) {
-              return { partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.OFFSET_OUT_OF_RANGE };
-            }
-            const outcome = await engine.deleteRecords(topic.name, partitionIndex, offset);
-            return { partitionIndex, lowWatermark: outcome.lowWatermark, errorCode: outcome.errorCode };
-          }),
-        ),
-      })),
+      request.topics.map(async (topic) => {
+        const allowed = requestAllowed(
+          context,
+          AclOperation.DELETE,
+          AclResourceType.TOPIC,
+          topic.name,
+          'DeleteRecords',
+        );
+        return {
+          name: topic.name,
+          partitions: await Promise.all(
+            topic.partitions.map(async ({ partitionIndex, offset }) => {
+              if (!allowed) {
+                return {
+                  partitionIndex,
+                  lowWatermark: -1,
+                  errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                };
+              }
+              // The broker's own state (committed offsets) is read back from its start: never cut, as in Kafka.
+              if (topic.name.startsWith('__')) {
+                return {
+                  partitionIndex,
+                  lowWatermark: -1,
+                  errorCode: KafkaErrorCode.INVALID_TOPIC_EXCEPTION,
+                };
+              }
+              if (offset < -1) {
+                return { partitionIndex, lowWatermark: -1, errorCode: KafkaErrorCode.OFFSET_OUT_OF_RANGE };
+              }
+              const outcome = await engine.deleteRecords(topic.name, partitionIndex, offset);
+              return { partitionIndex, lowWatermark: outcome.lowWatermark, errorCode: outcome.errorCode };
+            }),
+          ),
+        };
+      }),
     );
     return { topics };
   },

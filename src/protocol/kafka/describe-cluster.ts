@@ -1,8 +1,10 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
 import { CLUSTER_ID } from './metadata.js';
+import { clusterRequestAllowed } from './request-authorization.js';
 
 /**
  * DescribeCluster (key 60), versions 0–1 (flexible from 0). A single node is
@@ -72,6 +74,16 @@ export const describeCluster: KafkaApi<DescribeClusterRequest, DescribeClusterRe
   decode: request.decode,
   async handle(request, context) {
     const { config } = context.deps;
+    if (!clusterRequestAllowed(context, AclOperation.DESCRIBE, 'DescribeCluster')) {
+      return {
+        errorCode: KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: null,
+        endpointType: request.endpointType,
+        clusterId: CLUSTER_ID,
+        controllerId: -1,
+        brokers: [],
+      };
+    }
     if (request.endpointType !== ENDPOINT_BROKERS) {
       return {
         errorCode: UNSUPPORTED_ENDPOINT_TYPE,

@@ -1,9 +1,11 @@
 import { type BrokerConfig, DEFAULT_TOPIC_CONFIG, type TopicConfig } from '../../common/broker-config.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { describeTopicConfig, type TopicConfigType } from '../../common/topic-config-table.js';
+import { AclOperation } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { configResourceAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -207,6 +209,25 @@ export const describeConfigs: KafkaApi<DescribeConfigsRequest, DescribeConfigsRe
     }
     return resources.map((resource) => {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+      if (
+        !configResourceAllowed(
+          context,
+          AclOperation.DESCRIBE_CONFIGS,
+          resource.resourceType,
+          resource.resourceName,
+          'DescribeConfigs',
+        )
+      ) {
+        return {
+          ...base,
+          errorCode:
+            resource.resourceType === RESOURCE_TOPIC
+              ? KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED
+              : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: null,
+          configs: [],
+        };
+      }
       let configs: DescribedConfigEntry[];
       if (resource.resourceType === RESOURCE_TOPIC) {
         const topic = engine.describeTopic(resource.resourceName);

@@ -1,7 +1,10 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { GroupDescription } from '../../groups/group-coordinator-api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -77,7 +80,18 @@ export const describeGroups: KafkaApi<DescribeGroupsRequest, DescribeGroupsRespo
       };
     }
     // A group listed twice is described once: its members' metadata would otherwise be copied per mention.
-    const groups = [...new Set(groupIds)].map((groupId) => context.deps.groups.describeGroup(groupId));
+    const groups = [...new Set(groupIds)].map((groupId) =>
+      requestAllowed(context, AclOperation.DESCRIBE, AclResourceType.GROUP, groupId, 'DescribeGroups')
+        ? context.deps.groups.describeGroup(groupId)
+        : {
+            errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED,
+            groupId,
+            state: '',
+            protocolType: '',
+            protocolName: '',
+            members: [],
+          },
+    );
     if (!request.includeAuthorizedOperations) return { groups };
     return {
       groups: groups.map((group) => ({ ...group, authorizedOperations: ALL_GROUP_OPERATIONS })),

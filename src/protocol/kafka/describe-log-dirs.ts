@@ -2,10 +2,12 @@ import { readdir, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { TopicDescription } from '../../engine/engine-api.js';
+import { AclOperation } from '../../security/acl.js';
 import { partitionDir } from '../../storage/partition-dirs.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { clusterRequestAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -117,6 +119,9 @@ export const describeLogDirs: KafkaApi<DescribeLogDirsRequest, DescribeLogDirsRe
   decode: request.decode,
   async handle(request, context) {
     const { engine, config } = context.deps;
+    if (!clusterRequestAllowed(context, AclOperation.DESCRIBE, 'DescribeLogDirs')) {
+      return { errorCode: KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
+    }
     const logDir = resolve(config.dataDir);
     const named = request.topics;
     if (named !== null && namesTooManyTopics(named.length, context)) {

@@ -1,7 +1,9 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { clusterRequestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -77,6 +79,9 @@ export const electLeaders: KafkaApi<ElectLeadersRequest, ElectLeadersResponse> =
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
+    if (!clusterRequestAllowed(context, AclOperation.ALTER, 'ElectLeaders')) {
+      return { errorCode: KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] };
+    }
     const named = request.topicPartitions;
     if (named === null) return { errorCode: KafkaErrorCode.NONE, replicaElectionResults: [] };
     const asPartitions = named.map((topic) => ({ partitions: topic.partitionId }));

@@ -1,7 +1,9 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { clusterRequestAllowed } from './request-authorization.js';
 
 /**
  * InitProducerId (key 22), versions 0–4 (flexible from 2). Idempotent
@@ -63,6 +65,9 @@ export const initProducerId: KafkaApi<InitProducerIdRequest, InitProducerIdRespo
         producerId: -1,
         producerEpoch: -1,
       };
+    }
+    if (!clusterRequestAllowed(context, AclOperation.IDEMPOTENT_WRITE, 'InitProducerId')) {
+      return { errorCode: KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
     }
     try {
       return {

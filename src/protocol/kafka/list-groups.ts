@@ -1,7 +1,9 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestMayDescribe } from './request-authorization.js';
 
 /**
  * ListGroups (key 16), versions 0–4 (flexible from 3). v4 adds a filter by
@@ -49,7 +51,21 @@ export const listGroups: KafkaApi<ListGroupsRequest, ListGroupsResponse> = {
   async handle(request, context) {
     const groups = context.deps.groups;
     const wanted = new Set(request.statesFilter.map((state) => state.toLowerCase()));
-    const listed = groups.listGroups().map((group) => ({
+    // Describe on the cluster lists every group; otherwise only those the principal may Describe.
+    const everyGroup = requestMayDescribe(
+      context,
+      AclOperation.DESCRIBE,
+      AclResourceType.CLUSTER,
+      CLUSTER_RESOURCE_NAME,
+    );
+    const visible = groups
+      .listGroups()
+      .filter(
+        (group) =>
+          everyGroup ||
+          requestMayDescribe(context, AclOperation.DESCRIBE, AclResourceType.GROUP, group.groupId),
+      );
+    const listed = visible.map((group) => ({
       ...group,
       groupState: context.apiVersion >= 4 || wanted.size > 0 ? groups.describeGroup(group.groupId).state : '',
     }));

@@ -1,6 +1,9 @@
+import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -86,24 +89,41 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
     }
     return {
       topics: await Promise.all(
-        request.topics.map(async (topic) => ({
-          name: topic.name,
-          partitions: await Promise.all(
-            topic.partitions.map(async (partition) => {
-              const outcome = await engine.listOffsets(
-                topic.name,
-                partition.partitionIndex,
-                partition.timestampMs,
-              );
-              return {
-                partitionIndex: partition.partitionIndex,
-                errorCode: outcome.errorCode,
-                timestampMs: outcome.timestampMs,
-                offset: outcome.offset,
-              };
-            }),
-          ),
-        })),
+        request.topics.map(async (topic) => {
+          const allowed = requestAllowed(
+            context,
+            AclOperation.DESCRIBE,
+            AclResourceType.TOPIC,
+            topic.name,
+            'ListOffsets',
+          );
+          return {
+            name: topic.name,
+            partitions: await Promise.all(
+              topic.partitions.map(async (partition) => {
+                if (!allowed) {
+                  return {
+                    partitionIndex: partition.partitionIndex,
+                    errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                    timestampMs: -1,
+                    offset: -1,
+                  };
+                }
+                const outcome = await engine.listOffsets(
+                  topic.name,
+                  partition.partitionIndex,
+                  partition.timestampMs,
+                );
+                return {
+                  partitionIndex: partition.partitionIndex,
+                  errorCode: outcome.errorCode,
+                  timestampMs: outcome.timestampMs,
+                  offset: outcome.offset,
+                };
+              }),
+            ),
+          };
+        }),
       ),
     };
   },

@@ -1,8 +1,10 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { OffsetDeleteResult } from '../../groups/group-coordinator-api.js';
+import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import { requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -73,6 +75,11 @@ export const offsetDelete: KafkaApi<OffsetDeleteRequest, OffsetDeleteResponse> =
     const { engine, groups } = context.deps;
     if (namesTooManyPartitions(request.topics, context)) {
       return { errorCode: KafkaErrorCode.NONE, topics: everyPartition(request, REQUEST_LIMIT_ERROR) };
+    }
+    if (
+      !requestAllowed(context, AclOperation.DELETE, AclResourceType.GROUP, request.groupId, 'OffsetDelete')
+    ) {
+      return { errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
     }
     const known = request.topics.filter((topic) => engine.describeTopic(topic.name) !== undefined);
     let result: OffsetDeleteResult = { errorCode: KafkaErrorCode.NONE, topics: [] };

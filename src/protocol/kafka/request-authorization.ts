@@ -67,3 +67,18 @@ export function auditAdminChange(
 ): void {
   context.deps.access?.auditChange(principalText(context.principal), change, fields);
 }
+
+/** A config resource's check: a topic's own ACLs, the cluster's for a broker (Kafka's mapping). */
+export function configResourceAllowed(
+  context: KafkaRequestContext,
+  operation: CheckedOperation,
+  configResourceType: number,
+  resourceName: string,
+  request: string,
+): boolean {
+  return configResourceType === TOPIC_CONFIG_RESOURCE
+    ? requestAllowed(context, operation, AclResourceType.TOPIC, resourceName, request)
+    : clusterRequestAllowed(context, operation, request);
+}
+
+const TOPIC_CONFIG_RESOURCE = 2;
