@@ -3,6 +3,7 @@ import type { Engine } from '../engine/engine-api.js';
 import type { ArrowTaskInput, RecordWindowInput, RecordWindowResult } from '../engine/offload-task.js';
 import type { GroupCoordinatorApi } from '../groups/group-coordinator-api.js';
 import type { AccessControl } from '../security/access-control.js';
+import type { CredentialStore } from '../security/credential-store.js';
 
 /**
  * What every front door (Kafka TCP listener, uWS HTTP + WebSocket app) is
@@ -15,6 +16,8 @@ export interface FrontDoorDeps {
   readonly groups: GroupCoordinatorApi;
   /** The ACL check and store (docs/security.md); absent in tests that need none: everything allowed. */
   readonly access?: AccessControl;
+  /** SASL users (docs/security.md); absent: the SCRAM credential APIs answer SECURITY_DISABLED. */
+  readonly credentials?: CredentialStore;
   /** Prometheus text exposition of the broker's metrics, rendered on demand. */
   metricsText(): string;
   /** Encodes records as an Arrow IPC stream in the offload pool (never on the acceptor). */

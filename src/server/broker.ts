@@ -109,6 +109,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const deps: FrontDoorDeps = {
     config,
     access,
+    credentials,
     engine: clientEngine(engine, (topic) => groups.forgetTopic(topic)),
     groups,
     metricsText: () =>

@@ -1,4 +1,5 @@
 import { alterConfigs } from './alter-configs.js';
+import { alterUserScramCredentials } from './alter-user-scram-credentials.js';
 import { type RegisteredApi, registerApi } from './api.js';
 import { apiVersions } from './api-versions.js';
 import { createAcls } from './create-acls.js';
@@ -13,6 +14,7 @@ import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeGroups } from './describe-groups.js';
 import { describeLogDirs } from './describe-log-dirs.js';
+import { describeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { electLeaders } from './elect-leaders.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
@@ -69,6 +71,8 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(describeCluster),
   registerApi(saslHandshake),
   registerApi(saslAuthenticate),
+  registerApi(describeUserScramCredentials),
+  registerApi(alterUserScramCredentials),
 ];
 
 /** Lookup by API key (at most a few dozen keys: a dense array). */
