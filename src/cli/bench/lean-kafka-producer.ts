@@ -48,6 +48,11 @@ export class LeanKafkaProducer {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
+  /** Over a socket already connected (and, for TLS or SASL listeners, already authenticated). */
+  static over(socket: Socket): LeanKafkaProducer {
+    return new LeanKafkaProducer(socket);
+  }
+
   static connect(port: number, host = '127.0.0.1'): Promise<LeanKafkaProducer> {
     return new Promise((resolve, reject) => {
       const socket = connect(port, host, () => resolve(new LeanKafkaProducer(socket)));
