@@ -1,3 +1,5 @@
+import { authHeaders } from './auth.js';
+
 /**
  * The console's only way to the broker: the public HTTP API (docs/http.md)
  * of the page's own origin. Errors come back as the API's
@@ -24,7 +26,7 @@ async function failure(response: Response): Promise<ApiError> {
 }
 
 export async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  const response = await fetch(path, { headers: { accept: 'application/json', ...authHeaders() } });
   if (!response.ok) throw await failure(response);
   return (await response.json()) as T;
 }
@@ -32,7 +34,7 @@ export async function getJson<T>(path: string): Promise<T> {
 export async function postJson<T>(path: string, body: unknown): Promise<T> {
   const response = await fetch(path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders() },
     body: JSON.stringify(body),
   });
   if (!response.ok) throw await failure(response);
@@ -42,7 +44,7 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
 export async function postForBlob(path: string, body: unknown): Promise<Blob> {
   const response = await fetch(path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders() },
     body: JSON.stringify(body),
   });
   if (!response.ok) throw await failure(response);
@@ -50,7 +52,7 @@ export async function postForBlob(path: string, body: unknown): Promise<Blob> {
 }
 
 export async function getText(path: string): Promise<string> {
-  const response = await fetch(path);
+  const response = await fetch(path, { headers: authHeaders() });
   if (!response.ok) throw await failure(response);
   return response.text();
 }

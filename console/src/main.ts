@@ -1,4 +1,5 @@
 import 'uplot/dist/uPlot.min.css';
+import { currentToken, setToken } from './auth.js';
 import { h } from './dom.js';
 import { benchPage, groupsPage, overviewPage, type Page, sqlPage, topicPage } from './pages.js';
 
@@ -26,13 +27,22 @@ function route(): void {
   }
 }
 
-document
-  .getElementById('nav')!
-  .replaceChildren(
-    h('a', { href: '#/' }, 'Overview'),
-    h('a', { href: '#/groups' }, 'Consumer groups'),
-    h('a', { href: '#/sql' }, 'SQL'),
-    h('a', { href: '#/bench' }, 'Bench results'),
-  );
+document.getElementById('nav')!.replaceChildren(
+  h('a', { href: '#/' }, 'Overview'),
+  h('a', { href: '#/groups' }, 'Consumer groups'),
+  h('a', { href: '#/sql' }, 'SQL'),
+  h('a', { href: '#/bench' }, 'Bench results'),
+  h('input', {
+    type: 'password',
+    id: 'token',
+    placeholder: 'token (if the broker asks)',
+    'aria-label': 'access token',
+    value: currentToken(),
+    onchange: (event: Event) => {
+      setToken((event.target as HTMLInputElement).value.trim());
+      route();
+    },
+  }),
+);
 window.addEventListener('hashchange', route);
 route();

@@ -10,6 +10,7 @@ import {
   type TopicDetail,
   type TopicSummary,
 } from './api.js';
+import { webSocketAuthMessage } from './auth.js';
 import { LiveChart, staticChart } from './charts.js';
 import { errorBox, formatBytes, h, table } from './dom.js';
 import { parseMetrics, percentileMs, rate, type Scrape } from './metrics.js';
@@ -202,7 +203,11 @@ export function topicPage(name: string): Page {
     stopTail();
     const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
     socket = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ op: 'subscribe', id: 1, topic: name, from: 'latest' }));
+    ws.onopen = () => {
+      const auth = webSocketAuthMessage();
+      if (auth !== null) ws.send(auth);
+      ws.send(JSON.stringify({ op: 'subscribe', id: 1, topic: name, from: 'latest' }));
+    };
     ws.onmessage = (event) => {
       const message = JSON.parse(String(event.data)) as Push;
       if (message.id === 1 && message.ok === true) setStatus('live', 'following new records');
