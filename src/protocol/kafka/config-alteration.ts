@@ -3,6 +3,10 @@ import { ConfigError } from '../../common/errors.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { topicConfigSpec } from '../../common/topic-config-table.js';
 import type { Engine } from '../../engine/engine-api.js';
+import { AclOperation } from '../../security/acl.js';
+import type { KafkaRequestContext } from './api.js';
+import { auditAdminChange, configResourceAllowed } from './request-authorization.js';
+import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * What AlterConfigs and IncrementalAlterConfigs share: turning a resource's
@@ -149,7 +153,7 @@ export function duplicateResources(
   const seen = new Set<string>();
   const duplicates = new Set<string>();
   for (const r of resources) {
-    const key = `${r.resourceType}:${r.resourceName}`;
+    const key = resourceKey(r);
     if (seen.has(key)) duplicates.add(key);
     seen.add(key);
   }
@@ -158,4 +162,63 @@ export function duplicateResources(
 
 export function resourceKey(resource: { resourceType: number; resourceName: string }): string {
   return `${resource.resourceType}:${resource.resourceName}`;
+}
+
+/** A resource as AlterConfigs and IncrementalAlterConfigs name it, with its changes already read. */
+export interface RequestedAlteration {
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly changes: readonly ConfigChange[];
+}
+
+/**
+ * The handler both AlterConfigs (`incremental` false: the whole set is
+ * replaced) and IncrementalAlterConfigs run: request limits, duplicate
+ * resources, the AlterConfigs ACL, then alterResource, one outcome per
+ * resource in request order, with an audit line for each applied change.
+ */
+export async function alterConfigResources(
+  resources: readonly RequestedAlteration[],
+  context: KafkaRequestContext,
+  apiName: string,
+  incremental: boolean,
+  validateOnly: boolean,
+): Promise<(AlterOutcome & { resourceType: number; resourceName: string })[]> {
+  const { engine, config } = context.deps;
+  const tooMany = namesTooManyTopics(resources.length, context);
+  const duplicates = duplicateResources(resources);
+  const responses: (AlterOutcome & { resourceType: number; resourceName: string })[] = [];
+  for (const resource of resources) {
+    const { resourceType, resourceName } = resource;
+    let outcome: AlterOutcome;
+    if (tooMany) {
+      outcome = { errorCode: REQUEST_LIMIT_ERROR, errorMessage: 'too many resources' };
+    } else if (duplicates.has(resourceKey(resource))) {
+      outcome = { errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: 'resource named more than once' };
+    } else if (
+      !configResourceAllowed(context, AclOperation.ALTER_CONFIGS, resourceType, resourceName, apiName)
+    ) {
+      outcome = {
+        errorCode:
+          resourceType === ConfigResourceType.TOPIC
+            ? KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED
+            : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: null,
+      };
+    } else {
+      outcome = await alterResource(
+        engine,
+        config.topicDefaults,
+        config.nodeId,
+        resource,
+        incremental,
+        validateOnly,
+      );
+    }
+    if (outcome.errorCode === KafkaErrorCode.NONE && !validateOnly) {
+      auditAdminChange(context, 'alter configs', { resourceType, resourceName });
+    }
+    responses.push({ resourceType, resourceName, ...outcome });
+  }
+  return responses;
 }

@@ -1,16 +1,8 @@
-import { KafkaErrorCode } from '../../common/kafka-error-code.js';
-import { AclOperation } from '../../security/acl.js';
-import {
-  type AlterConfigsResourceResponse,
-  type AlterConfigsResponse,
-  alterConfigsResponseFields,
-} from './alter-configs.js';
+import { type AlterConfigsResponse, alterConfigsResponseFields } from './alter-configs.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
-import { type AlterOutcome, alterResource, duplicateResources, resourceKey } from './config-alteration.js';
+import { alterConfigResources } from './config-alteration.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
-import { auditAdminChange, configResourceAllowed } from './request-authorization.js';
-import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * IncrementalAlterConfigs (key 44), versions 0–1 (flexible from 1). Changes
@@ -62,57 +54,20 @@ export const incrementalAlterConfigs: KafkaApi<IncrementalAlterConfigsRequest, A
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
-    const { engine, config } = context.deps;
-    const tooMany = namesTooManyTopics(request.resources.length, context);
-    const duplicates = duplicateResources(request.resources);
-    const responses: AlterConfigsResourceResponse[] = [];
-    for (const resource of request.resources) {
-      const { resourceType, resourceName } = resource;
-      let outcome: AlterOutcome;
-      if (tooMany) {
-        outcome = { errorCode: REQUEST_LIMIT_ERROR, errorMessage: 'too many resources' };
-      } else if (duplicates.has(resourceKey(resource))) {
-        outcome = {
-          errorCode: KafkaErrorCode.INVALID_REQUEST,
-          errorMessage: 'resource named more than once',
-        };
-      } else if (
-        !configResourceAllowed(
-          context,
-          AclOperation.ALTER_CONFIGS,
-          resourceType,
-          resourceName,
-          'IncrementalAlterConfigs',
-        )
-      ) {
-        outcome = {
-          errorCode:
-            resourceType === 2
-              ? KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED
-              : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-          errorMessage: null,
-        };
-      } else {
-        const changes = resource.configs.map((c) => ({
-          name: c.name,
-          operation: c.configOperation,
-          value: c.value,
-        }));
-        outcome = await alterResource(
-          engine,
-          config.topicDefaults,
-          config.nodeId,
-          { resourceType, resourceName, changes },
-          true,
-          request.validateOnly,
-        );
-      }
-      if (outcome.errorCode === KafkaErrorCode.NONE && !request.validateOnly) {
-        auditAdminChange(context, 'alter configs', { resourceType, resourceName });
-      }
-      responses.push({ resourceType, resourceName, ...outcome });
-    }
-    return { responses };
+    const resources = request.resources.map((resource) => ({
+      resourceType: resource.resourceType,
+      resourceName: resource.resourceName,
+      changes: resource.configs.map((c) => ({ name: c.name, operation: c.configOperation, value: c.value })),
+    }));
+    return {
+      responses: await alterConfigResources(
+        resources,
+        context,
+        'IncrementalAlterConfigs',
+        true,
+        request.validateOnly,
+      ),
+    };
   },
   encode: response.encode,
 };
