@@ -271,8 +271,10 @@ c.close()
         );
         socket.once('error', reject);
       });
-    const before = await fingerprint();
+    // openssl runs synchronously on this thread, which the in-process broker shares: make the new
+    // files before the live connection exists, or a slow openssl stalls its TLS handshake past the timeout.
     const next = certs.server('server-2');
+    const before = await fingerprint();
     // The broker reads the paths it was given: put the new files there, then reload.
     const { copyFileSync } = await import('node:fs');
     copyFileSync(next.cert, certs.serverCert);
