@@ -1,4 +1,10 @@
 import { fileURLToPath } from 'node:url';
+// The thread that starts workers holds @napi-rs/snappy loaded. A napi-rs addon whose last user is a worker
+// thread takes the whole process down with SIGSEGV when that worker ends (a Rust thread-local destructor
+// runs after the library is unloaded: napi-rs/package-template#308, rust-lang/rust#91979). Workers that
+// load it are ended on purpose (an idle piscina thread, a restarted shard, a closed pool); with the
+// addon loaded here too it is never unloaded. test/engine/offload-pool-ready.test.ts goes red without it.
+import '@napi-rs/snappy';
 
 /**
  * Where to start a worker thread from. Node 20 does not carry `--import`
