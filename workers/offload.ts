@@ -26,5 +26,7 @@ export default function runOffloadTask(task: OffloadTask): unknown {
       return checkPackedBatches(task.group);
     case 'record-window':
       return recordWindow(task.input.records, task.input.fromOffset, task.input.limit);
+    case 'warm':
+      return null;
   }
 }

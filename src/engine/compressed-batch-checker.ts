@@ -3,6 +3,7 @@ import { errorMessage } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { workerEntry } from '../common/worker-entry.js';
 import type { BatchVerdict } from '../record/compressed-check.js';
+import type { OffloadTask } from './offload-task.js';
 
 /**
  * Runs Kafka's check of compressed batches (compressed-check.ts) on worker
@@ -49,6 +50,11 @@ export class CompressedBatchChecker {
       maxThreads: Math.max(1, threads),
       idleTimeout: 60_000,
     });
+  }
+
+  /** Resolves once a checker thread has loaded its modules (the codecs): see OffloadPool.ready. */
+  async ready(): Promise<void> {
+    await this.pool.run({ kind: 'warm' } satisfies OffloadTask);
   }
 
   /** Resolves with the batch's verdict; never rejects (a failed worker answers every batch it held with an error). */

@@ -32,7 +32,9 @@ export type OffloadTask =
   | { kind: 'decompress'; codec: number; compressed: Uint8Array }
   | { kind: 'verify-segment'; path: string }
   | { kind: 'check-batches'; group: PackedBatches }
-  | { kind: 'record-window'; input: RecordWindowInput };
+  | { kind: 'record-window'; input: RecordWindowInput }
+  /** Does nothing: answered once a worker has loaded its modules (see OffloadPool.ready). */
+  | { kind: 'warm' };
 
 export interface SegmentVerification {
   path: string;

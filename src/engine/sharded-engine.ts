@@ -120,7 +120,8 @@ export class ShardedEngine implements Engine {
       options.onShardFailed,
     );
     try {
-      await Promise.all(engine.hosts.map((host) => host.start()));
+      // The batch checker's thread loads its codecs meanwhile, so that the first requests do not pay for it.
+      await Promise.all([...engine.hosts.map((host) => host.start()), engine.checker.ready()]);
     } catch (error) {
       await engine.stop();
       throw error;

@@ -79,7 +79,11 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     engineOptions.retentionCheckIntervalMs = options.retentionCheckIntervalMs;
   const engine = await ShardedEngine.start(config, engineOptions);
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
+  // Its worker loads Arrow and the codecs while the groups open; the listeners open only after both.
+  const offloadReady = offload.ready();
+  offloadReady.catch(() => undefined); // awaited below, after the groups; a failure is thrown there
   const groups = await GroupCoordinator.open(engine, { log: logger });
+  await offloadReady;
   // DuckDB starts in its worker with the first query, not here: a broker nobody queries pays nothing.
   const sql = new SqlService(engine, sqlLimitsOf(config), config.fetchMaxBytes, config.sqlIsolation);
   const budget = new MemoryBudget(config.memoryBudgetBytes);
