@@ -178,7 +178,12 @@ async function runOnFreshBroker(mainFile: string | undefined, requests: number):
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The middle value; the mean of the middle two for an even count. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 export async function run(args: readonly string[]): Promise<void> {
   const beforeDir = stringFlag(args, 'before', '');
