@@ -1,0 +1,10 @@
+/** Replica placement for the cluster: copysets by default, random for comparison. */
+export { buildCopysets, type Copysets, copysetCountBound, permutationCount } from './copysets.js';
+export {
+  type BrokerId,
+  type PlacementOptions,
+  type PlacementStrategy,
+  placeReplicaIndices,
+  placeReplicas,
+} from './place-replicas.js';
+export { SeededRandom } from './seeded-random.js';
