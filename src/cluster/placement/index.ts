@@ -1,7 +1,8 @@
 /** Replica placement for the cluster: copysets by default, random for comparison. */
+
+export type { BrokerId } from '../partition-state.js';
 export { buildCopysets, type Copysets, copysetCountBound, permutationCount } from './copysets.js';
 export {
-  type BrokerId,
   type PlacementOptions,
   type PlacementStrategy,
   placeReplicaIndices,

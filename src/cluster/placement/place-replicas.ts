@@ -1,10 +1,8 @@
 import { PyralogError } from '../../common/errors.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import type { BrokerId } from '../partition-state.js';
 import { buildCopysets, type Copysets } from './copysets.js';
 import { SeededRandom } from './seeded-random.js';
-
-/** A broker's id, as in the cluster's partition state. */
-export type BrokerId = number;
 
 /** How replica sets are drawn: from copysets (the default), or at random for comparison. */
 export type PlacementStrategy = 'copyset' | 'random';
