@@ -39,6 +39,8 @@ export function recoverSegments(
   dir: string,
   fileNames: readonly string[],
   marker: CleanMarker | null,
+  /** The largest leader epoch a batch may carry (segment-scan.ts). */
+  maxLeaderEpoch = 0x7fff_ffff,
 ): RecoveredLog {
   const baseOffsets = fileNames
     .map(parseSegmentName)
@@ -64,14 +66,14 @@ export function recoverSegments(
       marker.activeSizeBytes === fileBytes;
     let result: ScanResult;
     if (isActive && !cleanActive) {
-      result = scanSegment(segment, fileBytes, 0, baseOffset, true, offsetGapsAllowed);
+      result = scanSegment(segment, fileBytes, 0, baseOffset, true, offsetGapsAllowed, maxLeaderEpoch);
       segment.verifiedBytes = result.validBytes;
     } else {
-      result = walkFromIndexes(segment, fileBytes, offsetGapsAllowed);
+      result = walkFromIndexes(segment, fileBytes, offsetGapsAllowed, maxLeaderEpoch);
       if (cleanActive && segment.nextOffset !== marker.logEndOffset) {
         // The marker and the files disagree: trust neither, scan everything.
         resetIndexes(segment);
-        result = scanSegment(segment, fileBytes, 0, baseOffset, true, offsetGapsAllowed);
+        result = scanSegment(segment, fileBytes, 0, baseOffset, true, offsetGapsAllowed, maxLeaderEpoch);
         segment.verifiedBytes = result.validBytes;
       }
     }
@@ -102,7 +104,12 @@ function resetIndexes(segment: Segment): void {
 }
 
 /** Loads the index files when consistent and walks batch headers from the last entry; else walks from 0. */
-export function walkFromIndexes(segment: Segment, fileBytes: number, offsetGapsAllowed: boolean): ScanResult {
+export function walkFromIndexes(
+  segment: Segment,
+  fileBytes: number,
+  offsetGapsAllowed: boolean,
+  maxLeaderEpoch = 0x7fff_ffff,
+): ScanResult {
   const offsetIndex = OffsetIndex.readFile(segment.indexPath, fileBytes);
   const timeIndex = TimeIndex.readFile(segment.timeIndexPath);
   const last = offsetIndex?.lastEntry() ?? null;
@@ -123,12 +130,21 @@ export function walkFromIndexes(segment: Segment, fileBytes: number, offsetGapsA
       segment.baseOffset + last.relativeOffset,
       false,
       offsetGapsAllowed,
+      maxLeaderEpoch,
     );
   }
   // No trustworthy index files: the segment was rolled but its log may not have reached the disk before
   // the stop (its indexes are written only after that sync), so check every batch and cut at the first bad.
   resetIndexes(segment);
-  const result = scanSegment(segment, fileBytes, 0, segment.baseOffset, true, offsetGapsAllowed);
+  const result = scanSegment(
+    segment,
+    fileBytes,
+    0,
+    segment.baseOffset,
+    true,
+    offsetGapsAllowed,
+    maxLeaderEpoch,
+  );
   segment.verifiedBytes = result.validBytes;
   // Its log may not be durable yet, and its index files are missing: the opener syncs it, then writes them.
   segment.indexesPending = true;

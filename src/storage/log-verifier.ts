@@ -3,9 +3,9 @@ import { readInt64 } from '../common/offset.js';
 import { batchCheckFailureName, checkBatch } from '../record/batch-check.js';
 import { BatchHeader } from '../record/batch-header.js';
 import { nextBatchBytes } from '../record/batch-walk.js';
+import { readLeaderEpochCheckpoint } from './leader-epoch-checkpoint.js';
 import { OffsetIndex } from './offset-index.js';
 import { listPartitionDirs } from './partition-dirs.js';
-import { WRITTEN_LEADER_EPOCH } from './segment.js';
 import { INDEX_SUFFIX, parseSegmentName, segmentFileName, TIME_INDEX_SUFFIX } from './segment-files.js';
 import { storageIo } from './storage-io.js';
 import { TimeIndex } from './time-index.js';
@@ -56,12 +56,41 @@ export function verifyDataDirectory(dataDir: string): VerifyReport {
       .sort((a, b) => a - b);
     if (baseOffsets.length === 0) continue;
     report.partitions++;
-    verifyPartition(dir, baseOffsets, report);
+    // Batches carry no epoch past the checkpoint's latest (0 without one: a single node's epoch).
+    const checkpoint = readLeaderEpochCheckpointReadOnly(dir, entries);
+    if (checkpoint.kind === 'damaged') {
+      report.damage.push({
+        path: join(dir, 'leader-epoch-checkpoint'),
+        fromByte: -1,
+        toByte: -1,
+        problem: `leader-epoch checkpoint ${checkpoint.problem} (the broker rebuilds it on open)`,
+      });
+    }
+    const maxLeaderEpoch =
+      checkpoint.kind === 'entries'
+        ? Math.max(0, checkpoint.entries.at(-1)?.epoch ?? 0)
+        : checkpoint.kind === 'absent'
+          ? 0
+          : 0x7fff_ffff;
+    verifyPartition(dir, baseOffsets, report, maxLeaderEpoch);
   }
   return report;
 }
 
-function verifyPartition(dir: string, baseOffsets: readonly number[], report: VerifyReport): void {
+/** The checkpoint, without removing a leftover temporary file (verify only reads). */
+function readLeaderEpochCheckpointReadOnly(dir: string, entries: readonly string[]) {
+  return readLeaderEpochCheckpoint(
+    dir,
+    entries.filter((name) => !name.endsWith('.tmp')),
+  );
+}
+
+function verifyPartition(
+  dir: string,
+  baseOffsets: readonly number[],
+  report: VerifyReport,
+  maxLeaderEpoch: number,
+): void {
   let expectedOffset = -1;
   for (const baseOffset of baseOffsets) {
     report.segments++;
@@ -75,18 +104,24 @@ function verifyPartition(dir: string, baseOffsets: readonly number[], report: Ve
         problem: `segment starts at offset ${baseOffset}, inside the segment before it (which ends at ${expectedOffset})`,
       });
     }
-    expectedOffset = verifySegment(path, bytes, baseOffset, report);
+    expectedOffset = verifySegment(path, bytes, baseOffset, report, maxLeaderEpoch);
     verifyIndexes(dir, baseOffset, bytes.length, report);
   }
 }
 
 /** Walks one segment, recording damage and resynchronising past it; returns its next offset. */
-function verifySegment(path: string, bytes: Uint8Array, baseOffset: number, report: VerifyReport): number {
+function verifySegment(
+  path: string,
+  bytes: Uint8Array,
+  baseOffset: number,
+  report: VerifyReport,
+  maxLeaderEpoch: number,
+): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let position = 0;
   let expectedOffset = baseOffset;
   while (position < bytes.length) {
-    const problem = batchProblem(bytes, view, position, expectedOffset);
+    const problem = batchProblem(bytes, view, position, expectedOffset, maxLeaderEpoch);
     if (problem === '') {
       const sizeBytes = nextBatchBytes(view, position, bytes.length);
       report.batches++;
@@ -114,11 +149,18 @@ function verifySegment(path: string, bytes: Uint8Array, baseOffset: number, repo
 }
 
 /** '' when a whole, valid batch at the expected offset starts at `position`; else what is wrong. */
-function batchProblem(bytes: Uint8Array, view: DataView, position: number, expectedOffset: number): string {
+function batchProblem(
+  bytes: Uint8Array,
+  view: DataView,
+  position: number,
+  expectedOffset: number,
+  maxLeaderEpoch: number,
+): string {
   const checked = checkBatch(bytes, view, position, bytes.length);
   if (checked < 0) return batchCheckFailureName(checked);
-  if (view.getInt32(position + BatchHeader.PARTITION_LEADER_EPOCH) !== WRITTEN_LEADER_EPOCH) {
-    return 'leader epoch is not the one written';
+  const epoch = view.getInt32(position + BatchHeader.PARTITION_LEADER_EPOCH);
+  if (epoch < 0 || epoch > maxLeaderEpoch) {
+    return `leader epoch ${epoch} outside 0..${maxLeaderEpoch} (the checkpoint's)`;
   }
   const batchBaseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
   if (batchBaseOffset !== expectedOffset)

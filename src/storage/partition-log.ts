@@ -9,6 +9,9 @@ import { BufferViews } from '../record/buffer-views.js';
 import { crc32c } from '../record/crc32c.js';
 import { takeCleanMarker, writeCleanMarker } from './clean-marker.js';
 import { GroupCommit, type SyncTarget } from './group-commit.js';
+import { type EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
+import { readLeaderEpochCheckpoint } from './leader-epoch-checkpoint.js';
+import { settleLeaderEpochs } from './leader-epoch-rebuild.js';
 import type { CleanJob, CleanOutcome } from './log-cleaner.js';
 import {
   type CompactionState,
@@ -20,9 +23,12 @@ import {
 import { recoverSegments } from './log-recovery.js';
 import { findBatchContaining, timestampLookup } from './log-search.js';
 import { readLogStartOffset, writeLogStartOffset } from './log-start-offset.js';
-import { Segment, WRITTEN_LEADER_EPOCH } from './segment.js';
+import { OffsetIndex } from './offset-index.js';
+import { Segment } from './segment.js';
 import { fsyncDirectory } from './segment-files.js';
+import { scanSegment } from './segment-scan.js';
 import { storageIo } from './storage-io.js';
+import { TimeIndex } from './time-index.js';
 import { writeAllAt, writeFullyAt } from './write-at.js';
 
 /**
@@ -109,6 +115,16 @@ export class PartitionLog implements SyncTarget {
   /** DeleteRecords' floor (log-start-offset.ts): offsets below it are gone for readers. */
   private recordsDeletedBelow = 0;
   private readonly compaction: CompactionState;
+  /** Which leader epoch began where (leader-epoch-cache.ts); checked against every batch's epoch. */
+  private readonly epochs: LeaderEpochCache;
+  /** The epoch this log stamps on batches appended as leader: 0 on a single node, else the leader's. */
+  private appendEpoch = 0;
+  /**
+   * What replication allows consumers to see, beyond what this log holds
+   * durably: on a leader the lowest offset the in-sync followers hold, on a
+   * follower the leader's high watermark. Infinity without replication.
+   */
+  private replicationBound = Number.POSITIVE_INFINITY;
   /** Batches appendBuffered took and writeBuffered has not written yet (views the caller owns). */
   private readonly buffered: Uint8Array[] = [];
   private bufferedBytes = 0;
@@ -120,8 +136,10 @@ export class PartitionLog implements SyncTarget {
     segments: Segment[],
     recoveryProblems: string[],
     offsetGapsAllowed: boolean,
+    epochs: LeaderEpochCache,
   ) {
     this.segments = segments;
+    this.epochs = epochs;
     this.compaction = {
       cleanedUpToOffset: segments[0]!.baseOffset,
       offsetGapsAllowed,
@@ -159,10 +177,31 @@ export class PartitionLog implements SyncTarget {
     if (fileNames === null) {
       // Never written: nothing to recover, and nothing is created until the first append needs it
       // (Segment.deferred), so opening a new or idle partition costs no file system work.
-      return new PartitionLog(options, [Segment.deferred(options.dir, 0)], [], false);
+      return new PartitionLog(
+        options,
+        [Segment.deferred(options.dir, 0)],
+        [],
+        false,
+        new LeaderEpochCache(options.dir, [], false),
+      );
     }
     const marker = takeCleanMarker(options.dir);
-    const { segments, problems, offsetGapsAllowed } = recoverSegments(options.dir, fileNames, marker);
+    const checkpoint = readLeaderEpochCheckpoint(options.dir, fileNames);
+    // Batches may carry no epoch past the checkpoint's latest (it is written before the first batch of
+    // an epoch); none past 0 without a checkpoint (only a single node's epoch 0 is never written); any,
+    // when the checkpoint is damaged and has to be rebuilt from them.
+    const maxLeaderEpoch =
+      checkpoint.kind === 'entries'
+        ? Math.max(0, checkpoint.entries.at(-1)?.epoch ?? 0)
+        : checkpoint.kind === 'absent'
+          ? 0
+          : 0x7fff_ffff;
+    const { segments, problems, offsetGapsAllowed } = recoverSegments(
+      options.dir,
+      fileNames,
+      marker,
+      maxLeaderEpoch,
+    );
     const active = segments[segments.length - 1];
     // After an unclean stop the active segment, and a closed one whose roll
     // sync had not completed (it has no index files), may hold bytes that
@@ -183,7 +222,8 @@ export class PartitionLog implements SyncTarget {
     // A recovered active segment's age for segment.ms counts from this open.
     if (active !== undefined && active.sizeBytes > 0) active.createdMs = (options.nowMs ?? Date.now)();
     if (segments.length === 0) segments.push(Segment.deferred(options.dir, 0));
-    const log = new PartitionLog(options, segments, problems, offsetGapsAllowed);
+    const epochs = settleLeaderEpochs(options.dir, checkpoint, segments, problems);
+    const log = new PartitionLog(options, segments, problems, offsetGapsAllowed, epochs);
     // A floor above the recovered end (records lost by a power loss under a weaker fsync policy) stops at the end.
     log.recordsDeletedBelow = Math.min(readLogStartOffset(options.dir, fileNames), log.logEndOffset);
     return log;
@@ -245,7 +285,53 @@ export class PartitionLog implements SyncTarget {
    * it is the log end, on a single broker where every append is committed.
    */
   get highWatermark(): number {
-    return this.options.fsync === 'always' ? this.durable : this.active.nextOffset;
+    const local = this.options.fsync === 'always' ? this.durable : this.active.nextOffset;
+    return local < this.replicationBound ? local : this.replicationBound;
+  }
+
+  /**
+   * Sets what replication allows consumers to see (see `replicationBound`):
+   * the high watermark is then the lower of it and what this log alone would
+   * allow. Infinity turns replication's part off.
+   */
+  setReplicationBound(offset: number): void {
+    this.replicationBound = offset;
+  }
+
+  /** The latest leader epoch in this log; -1 when it holds none yet. */
+  get latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
+
+  /** Epochs and where each began, oldest first (tests, describe). */
+  epochEntries(): { epoch: number; startOffset: number }[] {
+    return this.epochs.entries();
+  }
+
+  /** OffsetForLeaderEpoch: where `epoch` ends in this log, with the largest epoch at or below it. */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochs.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  /**
+   * The epoch later leader appends carry (a role change). It may not go
+   * below the latest epoch in the log: a stale leader is refused
+   * (FENCED_LEADER_EPOCH) rather than writing an epoch older than its data.
+   */
+  setLeaderEpoch(epoch: number): void {
+    if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0x7fff_ffff || epoch < this.epochs.latestEpoch) {
+      throw new PyralogError(
+        KafkaErrorCode.FENCED_LEADER_EPOCH,
+        `leader epoch ${epoch} is older than the log's latest, ${this.epochs.latestEpoch}`,
+      );
+    }
+    this.appendEpoch = epoch;
+    // A new leader records its epoch at once, at its log end (as Kafka's makeLeader does), so a follower
+    // asking where an epoch the leader never wrote in ends gets this epoch's start as the answer.
+    if (epoch > this.epochs.latestEpoch) {
+      this.writeBuffered();
+      this.beginEpoch(epoch, this.logEndOffset);
+    }
   }
 
   /** Every offset below this is covered by a completed fdatasync (or by the `never` policy). */
@@ -348,6 +434,209 @@ export class PartitionLog implements SyncTarget {
       throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, this.failure.message);
   }
 
+  /** Records that `epoch` begins at `startOffset` (written durably first when it must be: leader-epoch-cache.ts). */
+  private beginEpoch(epoch: number, startOffset: number): void {
+    if (epoch < this.epochs.latestEpoch) {
+      throw new PyralogError(
+        KafkaErrorCode.FENCED_LEADER_EPOCH,
+        `leader epoch ${epoch} is older than the log's latest, ${this.epochs.latestEpoch}`,
+      );
+    }
+    // The checkpoint lives in the partition directory, which a deferred segment creates on first use.
+    if (epoch > 0) void this.active.fd;
+    this.epochs.assign(epoch, startOffset);
+  }
+
+  /** A stored batch's epoch is plausible: not negative and not past the latest this log knows. */
+  private epochInRange(epoch: number): boolean {
+    return epoch >= 0 && epoch <= Math.max(0, this.epochs.latestEpoch);
+  }
+
+  /**
+   * Appends batches a leader sent (a follower's fetch), keeping their offsets
+   * and leader epochs as they are. Each must pass its CRC, start exactly at
+   * the log end (contiguity: anything else means the follower has to
+   * truncate or fetch from elsewhere first) and carry an epoch no older than
+   * the latest here; a new epoch is recorded (durably) before its first
+   * batch is written. The batches are written together before this returns;
+   * durability follows the fsync policy as for any append (`durableOffset`).
+   * Throws PyralogError before writing anything of the first bad batch
+   * (batches before it are kept): CORRUPT_MESSAGE, OFFSET_OUT_OF_RANGE or
+   * FENCED_LEADER_EPOCH. Returns the log end after the append.
+   */
+  appendAsFollower(chunk: Uint8Array, nowMs: number): number {
+    this.assertWritable();
+    const { bytes, view } = this.batchViews.of(chunk);
+    const end = chunk.byteOffset + chunk.length;
+    let at = chunk.byteOffset;
+    try {
+      while (at < end) {
+        const sizeBytes = checkBatch(bytes, view, at, end);
+        if (sizeBytes < 0) {
+          throw new PyralogError(
+            KafkaErrorCode.CORRUPT_MESSAGE,
+            `replicated batch fails its check (${sizeBytes})`,
+          );
+        }
+        const baseOffset = readInt64(view, at + BatchHeader.BASE_OFFSET);
+        if (baseOffset !== this.logEndOffset) {
+          throw new PyralogError(
+            KafkaErrorCode.OFFSET_OUT_OF_RANGE,
+            `replicated batch starts at ${baseOffset}, not at the log end ${this.logEndOffset}`,
+          );
+        }
+        const epoch = view.getInt32(at + BatchHeader.PARTITION_LEADER_EPOCH);
+        if (epoch < 0) {
+          throw new PyralogError(
+            KafkaErrorCode.CORRUPT_MESSAGE,
+            `replicated batch has leader epoch ${epoch}`,
+          );
+        }
+        const batch = chunk.subarray(at - chunk.byteOffset, at - chunk.byteOffset + sizeBytes);
+        const position = this.placeReplicated(batch, view, at, epoch, nowMs);
+        if (this.buffered.length === 0) this.bufferedPosition = position;
+        this.buffered.push(batch);
+        this.bufferedBytes += sizeBytes;
+        this.recordAppend(batch, position, nowMs);
+        at += sizeBytes;
+      }
+    } finally {
+      this.writeBuffered();
+    }
+    return this.logEndOffset;
+  }
+
+  /** Rolls if a replicated batch does not fit, records a new epoch, and returns its file position. */
+  private placeReplicated(
+    batch: Uint8Array,
+    view: DataView,
+    at: number,
+    epoch: number,
+    nowMs: number,
+  ): number {
+    assert(!this.closed, 'append to a closed log');
+    const lastOffset = this.active.nextOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
+    if (lastOffset >= OFFSET_MAX) {
+      throw new PyralogError(KafkaErrorCode.POLICY_VIOLATION, `replicated batch passes offset ${OFFSET_MAX}`);
+    }
+    if (
+      this.active.sizeBytes > 0 &&
+      (this.shouldRoll(batch.length, nowMs) || lastOffset - this.active.baseOffset > RELATIVE_OFFSET_MAX)
+    ) {
+      this.roll();
+    }
+    if (epoch !== this.epochs.latestEpoch) this.beginEpoch(epoch, this.active.nextOffset);
+    return this.active.sizeBytes;
+  }
+
+  /**
+   * Cuts the log so that it ends at or below `offset` (a follower
+   * truncating to where it agrees with its leader): every batch whose last
+   * offset is at or past `offset` goes, so the new end is the base offset of
+   * the batch holding `offset`. Whole segments past it are removed; the one
+   * it falls in is cut at a batch boundary, synced, and its indexes rebuilt
+   * from its headers. Epochs that began at or past the new end are
+   * forgotten. Waits for syncs in flight first (they hold descriptors and
+   * would report a durable offset past the cut). Resolves with the new log
+   * end; an offset at or past the end changes nothing.
+   */
+  async truncateTo(offset: number): Promise<number> {
+    this.assertWritable();
+    this.writeBuffered();
+    for (let round = 0; this.syncsInFlight() && round < 1000; round++) {
+      await this.groupCommit.idle();
+      await this.rollSyncsDone();
+    }
+    this.assertWritable();
+    this.writeBuffered();
+    if (this.cleaning) {
+      throw new PyralogError(
+        KafkaErrorCode.REQUEST_TIMED_OUT,
+        'the log cleaner is working on the log; retry',
+      );
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new PyralogError(KafkaErrorCode.OFFSET_OUT_OF_RANGE, `cannot truncate to ${offset}`);
+    }
+    if (offset >= this.logEndOffset) return this.logEndOffset;
+    try {
+      this.cutAt(offset);
+    } catch (error) {
+      this.stop(`truncation failed, partition log stopped: ${errorMessage(error)}`);
+      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, `truncation failed: ${errorMessage(error)}`);
+    }
+    const end = this.logEndOffset;
+    if (this.durable > end) this.durable = end;
+    // A DeleteRecords floor past the cut stops at the new end (as the open clamps a recorded one).
+    if (this.recordsDeletedBelow > end) this.recordsDeletedBelow = end;
+    this.epochs.truncateFromEnd(end);
+    return end;
+  }
+
+  private syncsInFlight(): boolean {
+    if (this.rollSyncs.size > 0) return true;
+    for (const segment of this.segments) if (segment.syncing) return true;
+    return false;
+  }
+
+  private cutAt(offset: number): void {
+    let removed = false;
+    while (this.segments.length > 1 && this.segments[this.segments.length - 1]!.baseOffset >= offset) {
+      this.segments.pop()!.remove();
+      removed = true;
+    }
+    const last = this.segments[this.segments.length - 1]!;
+    if (last.baseOffset >= offset) {
+      // Everything goes: start again, empty, where the cut is.
+      this.segments.pop();
+      last.remove();
+      const fresh = Segment.create(this.options.dir, offset);
+      this.segments.push(fresh);
+      this.active = fresh;
+      fsyncDirectory(this.options.dir);
+      return;
+    }
+    if (last !== this.active) {
+      // A closed segment becomes the active one again: its index files would vouch for bytes about to change.
+      last.removeIndexFiles();
+      removed = true;
+    }
+    this.active = last;
+    const cutPosition = this.batchStartHolding(last, offset);
+    storageIo().truncate(last.fd, cutPosition);
+    storageIo().fsync(last.fd);
+    last.offsetIndex = new OffsetIndex();
+    last.timeIndex = new TimeIndex();
+    last.sizeBytes = 0;
+    last.nextOffset = last.baseOffset;
+    const scan = scanSegment(last, cutPosition, 0, last.baseOffset, false, this.compaction.offsetGapsAllowed);
+    assert(scan.validBytes === cutPosition, `re-walk after truncation stopped early: ${scan.problem}`);
+    last.verifiedBytes = Math.min(last.verifiedBytes, cutPosition);
+    if (last.appendedFrom >= cutPosition) last.appendedFrom = Number.POSITIVE_INFINITY;
+    last.dirty = false;
+    last.indexesPending = false;
+    if (removed) fsyncDirectory(this.options.dir);
+  }
+
+  /** File position of the first batch in `segment` whose last offset is at or past `offset`; its size if none. */
+  private batchStartHolding(segment: Segment, offset: number): number {
+    const header = new Uint8Array(BatchHeader.SIZE_BYTES);
+    const view = new DataView(header.buffer);
+    let position = segment.offsetIndex.positionFor(offset - segment.baseOffset);
+    while (position < segment.sizeBytes) {
+      const got = storageIo().read(segment.fd, header, 0, header.length, position);
+      const sizeBytes = nextBatchBytes(view, 0, BatchHeader.SIZE_BYTES);
+      if (got < BatchHeader.SIZE_BYTES || (sizeBytes < 0 && sizeBytes !== -1)) {
+        throw new StorageCorruptionError(`unreadable batch header at byte ${position} of ${segment.logPath}`);
+      }
+      const lastOffset =
+        readInt64(view, BatchHeader.BASE_OFFSET) + view.getInt32(BatchHeader.LAST_OFFSET_DELTA);
+      if (lastOffset >= offset) return position;
+      position += view.getInt32(BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+    }
+    return segment.sizeBytes;
+  }
+
   /** Rolls if the batch does not fit, rewrites its header for this log, and returns its file position. */
   private placeBatch(batch: Uint8Array, nowMs: number): number {
     this.assertWritable();
@@ -370,8 +659,11 @@ export class PartitionLog implements SyncTarget {
     ) {
       this.roll();
     }
+    // A leader's first batch in a new epoch records where the epoch begins, durably, before it is written.
+    if (this.appendEpoch !== this.epochs.latestEpoch)
+      this.beginEpoch(this.appendEpoch, this.active.nextOffset);
     writeInt64(view, at + BatchHeader.BASE_OFFSET, this.active.nextOffset);
-    view.setInt32(at + BatchHeader.PARTITION_LEADER_EPOCH, WRITTEN_LEADER_EPOCH);
+    view.setInt32(at + BatchHeader.PARTITION_LEADER_EPOCH, this.appendEpoch);
     if (this.options.config.timestampType === 'LogAppendTime') {
       view.setInt16(
         at + BatchHeader.ATTRIBUTES,
@@ -390,6 +682,7 @@ export class PartitionLog implements SyncTarget {
     const baseOffset = this.active.nextOffset;
     const lastOffset = baseOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
     if (this.active.createdMs < 0) this.active.createdMs = nowMs;
+    this.active.lastLeaderEpoch = view.getInt32(at + BatchHeader.PARTITION_LEADER_EPOCH);
     this.active.onAppend(
       position,
       baseOffset,
@@ -853,7 +1146,7 @@ export class PartitionLog implements SyncTarget {
           (cursor === at ||
             baseOffset === expectedOffset ||
             (this.compaction.offsetGapsAllowed && baseOffset > expectedOffset)) &&
-          this.scratchView.getInt32(cursor + BatchHeader.PARTITION_LEADER_EPOCH) === WRITTEN_LEADER_EPOCH;
+          this.epochInRange(this.scratchView.getInt32(cursor + BatchHeader.PARTITION_LEADER_EPOCH));
         if (!offsetsFollow || checkBatch(this.scratch, this.scratchView, cursor, end) !== sizeBytes) {
           if (cursor === at) {
             throw new StorageCorruptionError(

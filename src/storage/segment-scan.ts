@@ -1,7 +1,7 @@
 import { readInt64 } from '../common/offset.js';
 import { batchCheckFailureName, checkBatch } from '../record/batch-check.js';
 import { BatchHeader, batchSizeBytes } from '../record/batch-header.js';
-import { type Segment, WRITTEN_LEADER_EPOCH } from './segment.js';
+import type { Segment } from './segment.js';
 import { storageIo } from './storage-io.js';
 
 /**
@@ -34,6 +34,13 @@ export function scanSegment(
   verifyCrc: boolean,
   /** Compacted partitions: a batch may start past where the one before ended (removed records). */
   allowOffsetGaps = false,
+  /**
+   * The largest partitionLeaderEpoch a batch may carry (the latest epoch of
+   * the partition's checkpoint, leader-epoch-checkpoint.ts): the CRC does not
+   * cover the field, so a batch past it, below 0, or below the batch before
+   * it is damaged. No bound when the checkpoint itself is damaged.
+   */
+  maxLeaderEpoch = 0x7fff_ffff,
 ): ScanResult {
   // No bigger than what is left to scan: recovery opens many small segments.
   let buffer = new Uint8Array(
@@ -42,6 +49,7 @@ export function scanSegment(
   let view = new DataView(buffer.buffer);
   let position = fromPosition;
   let expectedOffset = fromOffset;
+  let previousEpoch = 0;
   while (position < fileBytes) {
     if (fileBytes - position < BatchHeader.SIZE_BYTES) return stop(segment, position, 'torn batch header');
     const got = storageIo().read(
@@ -71,9 +79,16 @@ export function scanSegment(
       if (checked < 0) return stop(segment, position + at, batchCheckFailureName(checked));
       const baseOffset = readInt64(view, at + BatchHeader.BASE_OFFSET);
       const nextOffset = baseOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA) + 1;
-      if (view.getInt32(at + BatchHeader.PARTITION_LEADER_EPOCH) !== WRITTEN_LEADER_EPOCH) {
-        return stop(segment, position + at, 'batch leader epoch is not the one written');
+      const epoch = view.getInt32(at + BatchHeader.PARTITION_LEADER_EPOCH);
+      if (epoch < previousEpoch || epoch > maxLeaderEpoch) {
+        return stop(
+          segment,
+          position + at,
+          `batch leader epoch ${epoch} outside ${previousEpoch}..${maxLeaderEpoch} (the checkpoint's)`,
+        );
       }
+      previousEpoch = epoch;
+      segment.lastLeaderEpoch = epoch;
       const follows = allowOffsetGaps ? baseOffset >= expectedOffset : baseOffset === expectedOffset;
       if (!follows || nextOffset <= baseOffset) {
         return stop(

@@ -10,8 +10,9 @@ import { TimeIndex } from './time-index.js';
  * through `fd`.
  */
 /**
- * The partitionLeaderEpoch every batch is written with on a single broker.
- * Recovery and reads check it, as they check baseOffset: the CRC covers neither.
+ * The partitionLeaderEpoch every batch is written with on a single broker
+ * (a replicated partition's leader writes its own epoch: leader-epoch-cache.ts).
+ * Recovery and reads check the field, as they check baseOffset: the CRC covers neither.
  */
 export const WRITTEN_LEADER_EPOCH = 0;
 
@@ -36,6 +37,8 @@ export class Segment {
    * over an unchecked prefix.
    */
   appendedFrom = Number.POSITIVE_INFINITY;
+  /** partitionLeaderEpoch of the last batch seen (scanned or appended); -1 when none was. */
+  lastLeaderEpoch = -1;
   /** Appended since the last sync was started. */
   dirty = false;
   /** Part of a sync in flight: its fd must stay open. */
