@@ -30,6 +30,8 @@ export interface FetchPartitionRequest {
   offset: Offset;
   /** Most bytes for this partition; the first batch is returned whole even when larger (KIP-74). */
   maxBytes: number;
+  /** The leader epoch the client believes current (KIP-320); -1 or absent: not checked. */
+  currentLeaderEpoch?: number;
 }
 
 export interface FetchRequest {
@@ -39,6 +41,8 @@ export interface FetchRequest {
   minBytes: number;
   /** Most bytes over all partitions. */
   maxBytes: number;
+  /** A follower's broker id (it reads up to the log end, not the high watermark); -1 or absent: a consumer. */
+  replicaId?: number;
 }
 
 export interface FetchPartitionOutcome {
@@ -46,6 +50,8 @@ export interface FetchPartitionOutcome {
   highWatermark: Offset;
   lastStableOffset: Offset;
   logStartOffset: Offset;
+  /** The log end when the fetch was answered (a leader tracks its followers by it); absent where unknown. */
+  logEndOffset?: Offset;
   /** Whole RecordBatch v2 batches, concatenated; may start below the requested offset. */
   records: Uint8Array;
 }
@@ -92,7 +98,13 @@ export const ListOffsetsTimestamp = { LATEST: -1, EARLIEST: -2, MAX_TIMESTAMP: -
 export interface Engine {
   produce(topic: string, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome>;
   fetch(request: FetchRequest): Promise<FetchOutcome>;
-  listOffsets(topic: string, partition: number, timestampMs: number): Promise<ListOffsetsOutcome>;
+  /** `currentLeaderEpoch` (-1 or absent: not checked) is fenced as in Fetch (KIP-320). */
+  listOffsets(
+    topic: string,
+    partition: number,
+    timestampMs: number,
+    currentLeaderEpoch?: number,
+  ): Promise<ListOffsetsOutcome>;
 
   createTopic(name: string, partitionCount: number, config?: Partial<TopicConfig>): Promise<KafkaErrorCode>;
   deleteTopic(name: string): Promise<KafkaErrorCode>;
@@ -125,6 +137,82 @@ export interface Engine {
    * Engines without storage faults need not implement it.
    */
   offlineReason?(topic: string, partition: number): string | undefined;
+  /**
+   * OffsetForLeaderEpoch (KIP-101/279): where `leaderEpoch` ends in the
+   * partition's log, with the largest epoch at or below it that the log
+   * knows. Engines without leader epochs need not implement it.
+   */
+  offsetForLeaderEpoch?(
+    topic: string,
+    partition: number,
+    currentLeaderEpoch: number,
+    leaderEpoch: number,
+  ): Promise<EpochEndOffsetOutcome>;
+}
+
+export interface EpochEndOffsetOutcome {
+  errorCode: KafkaErrorCode;
+  /** UNDEFINED (-1) when the log knows no epoch at or below the one asked for. */
+  leaderEpoch: number;
+  endOffset: Offset;
+}
+
+/** A partition's replication role as its shard applies it (ROLE_CHANGE, shard-message.ts). */
+export interface ReplicaRoleUpdate {
+  role: 'leader' | 'follower' | 'none';
+  leaderEpoch: number;
+  /** How many replicas etcd's ISR holds (the leader included). */
+  isrCount: number;
+  minInsyncReplicas: number;
+  /** A leader: the lowest offset its in-sync followers hold (Infinity: none to wait for); a follower: its leader's high watermark. */
+  highWatermarkBound: number;
+}
+
+export interface ReplicaAppendOutcome {
+  errorCode: KafkaErrorCode;
+  /** The follower's log end after the append, durable per its fsync policy; -1 on error. */
+  logEndOffset: Offset;
+  highWatermark: Offset;
+  errorMessage: string;
+}
+
+/**
+ * Told by the Kafka Fetch handler of every fetch a follower broker made
+ * (a replica id, allowed ClusterAction), per partition once it is answered:
+ * how a leader learns how far each follower holds its log (src/replication).
+ */
+export interface FollowerFetchObserver {
+  onFollowerFetch(
+    topic: string,
+    partition: number,
+    replicaId: number,
+    fetchOffset: number,
+    outcome: FetchPartitionOutcome,
+  ): void;
+}
+
+/**
+ * What the replication data path (src/replication) asks of the partitions
+ * this broker holds: roles, a follower's appends and truncation, and the
+ * high watermark replication allows. Implemented by the sharded engine.
+ */
+export interface ReplicaEngine {
+  applyReplicaRole(topic: string, partition: number, update: ReplicaRoleUpdate): Promise<KafkaErrorCode>;
+  /** Fire-and-forget: the shard raises what consumers may see, answering what waited for it. */
+  advanceHighWatermark(topic: string, partition: number, highWatermarkBound: number): void;
+  appendAsFollower(
+    topic: string,
+    partition: number,
+    leaderHighWatermark: number,
+    batches: Uint8Array,
+  ): Promise<ReplicaAppendOutcome>;
+  /** Cuts the log to end at or below `offset`; the outcome's offset is the new log end. */
+  truncateReplica(topic: string, partition: number, offset: number): Promise<ListOffsetsOutcome>;
+  /**
+   * This broker's own log, whatever its role: where `leaderEpoch` ends in it (-2: its latest epoch,
+   * with the log end), for a follower working out its truncation.
+   */
+  localEpochEnd(topic: string, partition: number, leaderEpoch: number): Promise<EpochEndOffsetOutcome>;
 }
 
 /** The outcome of a produce that did not happen: `errorCode`, no offsets. */

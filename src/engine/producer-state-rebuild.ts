@@ -35,29 +35,51 @@ export function rebuildProducerState(
     }
     if (chunk.length < BatchHeader.SIZE_BYTES) return;
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let position = 0;
-    while (chunk.length - position >= BatchHeader.SIZE_BYTES) {
-      const sizeBytes = nextBatchBytes(view, position, chunk.length);
-      if (sizeBytes < 0) break;
-      const baseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
-      // A compacted batch keeps its lastOffsetDelta but may have lost records (or all of them, kept as an
-      // empty batch for exactly this): the producer's sequence range follows the offsets, not the count.
-      const recordCount = view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) + 1;
-      const producerId = readInt64(view, position + BatchHeader.PRODUCER_ID);
-      if (producerId >= 0) {
-        table.recordAppend(
-          producerId,
-          view.getInt16(position + BatchHeader.PRODUCER_EPOCH),
-          view.getInt32(position + BatchHeader.BASE_SEQUENCE),
-          recordCount,
-          baseOffset,
-          // When the producer last appended, as far as the log tells: its batch's max timestamp.
-          Math.min(nowMs, readInt64(view, position + BatchHeader.MAX_TIMESTAMP)),
-        );
-      }
-      offset = baseOffset + view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) + 1;
-      position += sizeBytes;
-    }
-    if (position === 0) return;
+    const walked = recordProducerBatches(table, view, 0, chunk.length, nowMs);
+    if (walked.position === 0) return;
+    offset = walked.nextOffset;
   }
+}
+
+const walked = { position: 0, nextOffset: 0 };
+
+/**
+ * Records the producer fields of the whole batches in view[from, to) (a
+ * follower does this for what its leader sent, so it can take over duplicate
+ * detection). Returns where the walk stopped and the offset after the last
+ * batch (a reused object).
+ */
+export function recordProducerBatches(
+  table: ProducerStateTable,
+  view: DataView,
+  from: number,
+  to: number,
+  nowMs: number,
+): { position: number; nextOffset: number } {
+  let position = from;
+  walked.nextOffset = -1;
+  while (to - position >= BatchHeader.SIZE_BYTES) {
+    const sizeBytes = nextBatchBytes(view, position, to);
+    if (sizeBytes < 0) break;
+    const baseOffset = readInt64(view, position + BatchHeader.BASE_OFFSET);
+    // A compacted batch keeps its lastOffsetDelta but may have lost records (or all of them, kept as an
+    // empty batch for exactly this): the producer's sequence range follows the offsets, not the count.
+    const recordCount = view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) + 1;
+    const producerId = readInt64(view, position + BatchHeader.PRODUCER_ID);
+    if (producerId >= 0) {
+      table.recordAppend(
+        producerId,
+        view.getInt16(position + BatchHeader.PRODUCER_EPOCH),
+        view.getInt32(position + BatchHeader.BASE_SEQUENCE),
+        recordCount,
+        baseOffset,
+        // When the producer last appended, as far as the log tells: its batch's max timestamp.
+        Math.min(nowMs, readInt64(view, position + BatchHeader.MAX_TIMESTAMP)),
+      );
+    }
+    walked.nextOffset = baseOffset + recordCount;
+    position += sizeBytes;
+  }
+  walked.position = position - from;
+  return walked;
 }

@@ -164,6 +164,11 @@ export class ProducerStateTable {
     return this.producers.size;
   }
 
+  /** Forgets every producer (the log was truncated: the state is rebuilt from what is left). */
+  clear(): void {
+    this.producers.clear();
+  }
+
   private fail(code: KafkaErrorCode): number {
     this.errorCode = code;
     return code;

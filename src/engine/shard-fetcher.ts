@@ -1,6 +1,7 @@
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
+import { leaderEpochError } from './replica-role.js';
 import type { ReplyWriter } from './reply-writer.js';
 import {
   FetchReplyField,
@@ -48,6 +49,7 @@ export class ShardFetcher {
   private readonly codes: number[] = [];
   private readonly highWatermarks: number[] = [];
   private readonly logStartOffsets: number[] = [];
+  private readonly logEndOffsets: number[] = [];
   private readonly entryPartitions: (ShardPartition | undefined)[] = [];
   private readonly empty = new Uint8Array(0);
 
@@ -153,6 +155,8 @@ export class ShardFetcher {
     let totalBytes = 0;
     let errors = 0;
     const stamp = ++this.stamp;
+    // A follower reads up to the log end: what it fetched is how far it has replicated.
+    const fromFollower = view.getInt32(p + FetchRequestField.REPLICA_ID) >= 0;
     for (let i = 0; i < count; i++) {
       const e = p + FetchRequestField.PARTITIONS + i * FetchRequestField.ENTRY_BYTES;
       const topicId = view.getUint32(e + FetchRequestField.ENTRY_TOPIC_ID);
@@ -167,20 +171,41 @@ export class ShardFetcher {
           : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         this.highWatermarks[i] = -1;
         this.logStartOffsets[i] = -1;
+        this.logEndOffsets[i] = -1;
         errors++;
         continue;
       }
       const log = partition.log;
+      const currentLeaderEpoch = view.getInt32(e + FetchRequestField.ENTRY_CURRENT_LEADER_EPOCH);
+      if (partition.replica !== null || currentLeaderEpoch >= 0) {
+        const code =
+          partition.replica !== null && partition.replica.role !== 'leader'
+            ? KafkaErrorCode.NOT_LEADER_OR_FOLLOWER
+            : leaderEpochError(partition.replica, currentLeaderEpoch);
+        if (code !== KafkaErrorCode.NONE) {
+          this.codes[i] = code;
+          this.highWatermarks[i] = -1;
+          this.logStartOffsets[i] = -1;
+          this.logEndOffsets[i] = -1;
+          errors++;
+          continue;
+        }
+      }
       this.codes[i] = KafkaErrorCode.NONE;
       this.highWatermarks[i] = log.highWatermark;
       this.logStartOffsets[i] = log.logStartOffset;
+      this.logEndOffsets[i] = log.logEndOffset;
       if (remainingBytes <= 0) continue;
       if (partition.lastReadStamp === stamp) this.detachEarlierRead(partition, i);
       partition.lastReadStamp = stamp;
       try {
         const offset = view.getFloat64(e + FetchRequestField.ENTRY_OFFSET);
         const maxBytes = Math.min(view.getUint32(e + FetchRequestField.ENTRY_MAX_BYTES), remainingBytes);
-        const chunk = log.readCommitted(offset as never, maxBytes);
+        // Only a replicated partition serves a follower past the high watermark.
+        const chunk =
+          fromFollower && partition.replica !== null
+            ? log.read(offset, maxBytes)
+            : log.readCommitted(offset as never, maxBytes);
         // The first data in a response may exceed maxBytes (KIP-74) so a
         // consumer always progresses; later partitions must fit what is left.
         if (chunk.length > remainingBytes && totalBytes > 0) continue;
@@ -223,6 +248,7 @@ export class ShardFetcher {
       out.setUint32(e + FetchReplyField.ENTRY_RECORDS_BYTES, chunk.length);
       out.setFloat64(e + FetchReplyField.ENTRY_HIGH_WATERMARK, this.highWatermarks[i]!);
       out.setFloat64(e + FetchReplyField.ENTRY_LOG_START_OFFSET, this.logStartOffsets[i]!);
+      out.setFloat64(e + FetchReplyField.ENTRY_LOG_END_OFFSET, this.logEndOffsets[i]!);
       bytes.set(chunk, e + FetchReplyField.ENTRY_HEADER_BYTES);
       e += FetchReplyField.ENTRY_HEADER_BYTES + chunk.length;
       fetchedBytes += chunk.length;

@@ -6,11 +6,14 @@ import { workerEntry } from '../common/worker-entry.js';
 import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../ring/index.js';
 import {
   type Acks,
+  type EpochEndOffsetOutcome,
   type FetchPartitionOutcome,
   fetchFailure,
   type ListOffsetsOutcome,
   type ProduceOutcome,
   produceFailure,
+  type ReplicaAppendOutcome,
+  type ReplicaRoleUpdate,
 } from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
 import {
@@ -18,15 +21,23 @@ import {
   FetchReplyField,
   FetchRequestField,
   fillProduceRequest,
+  HwAdvanceField,
   ListOffsetsField,
   ListOffsetsReply,
   MessageType,
+  OffsetForEpochField,
+  OffsetForEpochReply,
   PartitionRangeField,
   ProduceReply,
   produceRequestBytes,
   REPLY_FLAG,
+  ReplicaAppendField,
+  ReplicaAppendReply,
+  ReplicaRoleCode,
   RequestField,
+  RoleChangeField,
   StatusReply,
+  TruncateField,
   wallClockMs,
 } from './shard-message.js';
 import { SHARD_METRICS_BYTES } from './shard-metrics.js';
@@ -52,6 +63,8 @@ export interface FetchEntry {
   partition: number;
   offset: number;
   maxBytes: number;
+  /** -1: not checked. */
+  currentLeaderEpoch: number;
 }
 
 export interface PartitionState {
@@ -117,6 +130,8 @@ export class ShardHost {
   restarts = 0;
   /** How a worker that keeps dying is restarted (tests shorten it). */
   restartPolicy: RestartPolicy = { ...DEFAULT_RESTART_POLICY };
+  /** Told when a restarted worker is ready again (replication re-applies its partitions' roles). */
+  onRestarted: (() => void) | null = null;
   /** Told when the host gives up restarting its worker (the broker logs it). */
   onShardFailed: ((reason: string) => void) | null = null;
   private recentDeathsMs: number[] = [];
@@ -239,13 +254,16 @@ export class ShardHost {
       if (this.state !== 'restarting') return;
       this.restarts++;
       // Restart on fresh rings: the old ones may hold a half-written record.
-      this.start().catch(() => {
-        // It died again while opening its partitions: that counts as another death.
-        if (this.state === 'starting') {
-          this.state = 'restarting';
-          this.scheduleRestart();
-        }
-      });
+      this.start().then(
+        () => this.onRestarted?.(),
+        () => {
+          // It died again while opening its partitions: that counts as another death.
+          if (this.state === 'starting') {
+            this.state = 'restarting';
+            this.scheduleRestart();
+          }
+        },
+      );
     }, delayMs);
     this.restartTimer.unref();
   }
@@ -303,6 +321,8 @@ export class ShardHost {
     maxWaitMs: number,
     minBytes: number,
     maxBytes: number,
+    /** A follower's broker id (reads up to the log end); -1 for a consumer. */
+    replicaId = -1,
   ): { correlationId: number; outcome: Promise<FetchPartitionOutcome[]> } {
     let correlationId = 0;
     const outcome = new Promise<FetchPartitionOutcome[]>((resolve) => {
@@ -321,13 +341,15 @@ export class ShardHost {
         view.setUint32(p + FetchRequestField.MIN_BYTES, minBytes);
         view.setUint32(p + FetchRequestField.MAX_BYTES, maxBytes);
         view.setUint32(p + FetchRequestField.PARTITION_COUNT, entries.length);
+        view.setInt32(p + FetchRequestField.REPLICA_ID, replicaId);
+        view.setUint32(p + FetchRequestField.REPLICA_ID + 4, 0);
         let e = p + FetchRequestField.PARTITIONS;
         for (const entry of entries) {
           view.setUint32(e + FetchRequestField.ENTRY_TOPIC_ID, entry.topicId);
           view.setUint32(e + FetchRequestField.ENTRY_PARTITION, entry.partition);
           view.setFloat64(e + FetchRequestField.ENTRY_OFFSET, entry.offset);
           view.setUint32(e + FetchRequestField.ENTRY_MAX_BYTES, entry.maxBytes);
-          view.setUint32(e + 20, 0);
+          view.setInt32(e + FetchRequestField.ENTRY_CURRENT_LEADER_EPOCH, entry.currentLeaderEpoch);
           e += FetchRequestField.ENTRY_BYTES;
         }
         void bytes;
@@ -352,8 +374,13 @@ export class ShardHost {
     });
   }
 
-  listOffsets(topicId: number, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {
-    return this.offsetRequest(MessageType.LIST_OFFSETS, topicId, partition, timestampMs);
+  listOffsets(
+    topicId: number,
+    partition: number,
+    timestampMs: number,
+    currentLeaderEpoch = -1,
+  ): Promise<ListOffsetsOutcome> {
+    return this.offsetRequest(MessageType.LIST_OFFSETS, topicId, partition, timestampMs, currentLeaderEpoch);
   }
 
   /** DeleteRecords on one partition: the outcome's offset is the log start offset after it (the low watermark). */
@@ -367,6 +394,7 @@ export class ShardHost {
     topicId: number,
     partition: number,
     timestampMs: number,
+    currentLeaderEpoch = -1,
   ): Promise<ListOffsetsOutcome> {
     return new Promise<ListOffsetsOutcome>((resolve) => {
       if (this.state !== 'ready')
@@ -377,7 +405,118 @@ export class ShardHost {
         view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
         view.setUint32(p + ListOffsetsField.PARTITION, partition);
         view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
+        view.setInt32(p + ListOffsetsField.CURRENT_LEADER_EPOCH, currentLeaderEpoch);
+        view.setUint32(p + ListOffsetsField.CURRENT_LEADER_EPOCH + 4, 0);
       });
+    });
+  }
+
+  // ---- replication (shard-message.ts: ROLE_CHANGE … OFFSET_FOR_EPOCH) ----
+
+  roleChange(topicId: number, partition: number, update: ReplicaRoleUpdate): Promise<KafkaErrorCode> {
+    return new Promise<KafkaErrorCode>((resolve) => {
+      if (this.state !== 'ready') return resolve(RETRIABLE);
+      const correlationId = this.register(MessageType.ROLE_CHANGE, resolve);
+      const role =
+        update.role === 'leader'
+          ? ReplicaRoleCode.LEADER
+          : update.role === 'follower'
+            ? ReplicaRoleCode.FOLLOWER
+            : ReplicaRoleCode.NONE;
+      this.sendWith(RoleChangeField.SIZE_BYTES, MessageType.ROLE_CHANGE, correlationId, (_b, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + RoleChangeField.TOPIC_ID, topicId);
+        view.setUint32(p + RoleChangeField.PARTITION, partition);
+        view.setUint32(p + RoleChangeField.ROLE, 0);
+        view.setUint8(p + RoleChangeField.ROLE, role);
+        view.setInt32(p + RoleChangeField.LEADER_EPOCH, update.leaderEpoch);
+        view.setUint32(p + RoleChangeField.ISR_COUNT, update.isrCount);
+        view.setUint32(p + RoleChangeField.MIN_INSYNC_REPLICAS, update.minInsyncReplicas);
+        view.setFloat64(p + RoleChangeField.HIGH_WATERMARK_BOUND, update.highWatermarkBound);
+      });
+    });
+  }
+
+  /** No reply: the shard applies it in ring order, after everything sent before it. */
+  hwAdvance(topicId: number, partition: number, highWatermarkBound: number): void {
+    if (this.state !== 'ready') return;
+    this.sendWith(HwAdvanceField.SIZE_BYTES, MessageType.HW_ADVANCE, 0, (_b, view, p) => {
+      view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+      view.setUint32(p + HwAdvanceField.TOPIC_ID, topicId);
+      view.setUint32(p + HwAdvanceField.PARTITION, partition);
+      view.setFloat64(p + HwAdvanceField.HIGH_WATERMARK_BOUND, highWatermarkBound);
+    });
+  }
+
+  replicaAppend(
+    topicId: number,
+    partition: number,
+    leaderHighWatermark: number,
+    batches: Uint8Array,
+  ): Promise<ReplicaAppendOutcome> {
+    return new Promise<ReplicaAppendOutcome>((resolve) => {
+      if (this.state !== 'ready') return resolve(replicaAppendFailure(RETRIABLE, 'shard is restarting'));
+      const skew = batches.byteOffset & 7;
+      const payloadBytes = ReplicaAppendField.BATCHES + skew + batches.length;
+      if (payloadBytes > this.requests.maxPayloadBytes) {
+        return resolve(
+          replicaAppendFailure(KafkaErrorCode.RECORD_LIST_TOO_LARGE, 'batches exceed a ring record'),
+        );
+      }
+      // Written when the ring has room (now, or in order behind blocked requests): the caller keeps
+      // `batches` unchanged until the outcome settles.
+      const copy = batches;
+      const correlationId = this.register(MessageType.REPLICA_APPEND, resolve);
+      this.sendWith(payloadBytes, MessageType.REPLICA_APPEND, correlationId, (bytes, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + ReplicaAppendField.TOPIC_ID, topicId);
+        view.setUint32(p + ReplicaAppendField.PARTITION, partition);
+        view.setFloat64(p + ReplicaAppendField.LEADER_HIGH_WATERMARK, leaderHighWatermark);
+        view.setUint32(p + ReplicaAppendField.BATCH_SKEW, 0);
+        view.setUint32(p + ReplicaAppendField.BATCH_SKEW + 4, 0);
+        view.setUint8(p + ReplicaAppendField.BATCH_SKEW, copy.byteOffset & 7);
+        bytes.set(copy, p + ReplicaAppendField.BATCHES + (copy.byteOffset & 7));
+      });
+    });
+  }
+
+  truncate(topicId: number, partition: number, offset: number): Promise<ListOffsetsOutcome> {
+    return new Promise<ListOffsetsOutcome>((resolve) => {
+      if (this.state !== 'ready')
+        return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
+      const correlationId = this.register(MessageType.TRUNCATE, resolve);
+      this.sendWith(TruncateField.SIZE_BYTES, MessageType.TRUNCATE, correlationId, (_b, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + TruncateField.TOPIC_ID, topicId);
+        view.setUint32(p + TruncateField.PARTITION, partition);
+        view.setFloat64(p + TruncateField.OFFSET, offset);
+        view.setFloat64(p + TruncateField.OFFSET + 8, 0);
+      });
+    });
+  }
+
+  offsetForEpoch(
+    topicId: number,
+    partition: number,
+    currentLeaderEpoch: number,
+    leaderEpoch: number,
+  ): Promise<EpochEndOffsetOutcome> {
+    return new Promise<EpochEndOffsetOutcome>((resolve) => {
+      if (this.state !== 'ready')
+        return resolve({ errorCode: RETRIABLE, leaderEpoch: -1, endOffset: -1 as Offset });
+      const correlationId = this.register(MessageType.OFFSET_FOR_EPOCH, resolve);
+      this.sendWith(
+        OffsetForEpochField.SIZE_BYTES,
+        MessageType.OFFSET_FOR_EPOCH,
+        correlationId,
+        (_b, view, p) => {
+          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+          view.setUint32(p + OffsetForEpochField.TOPIC_ID, topicId);
+          view.setUint32(p + OffsetForEpochField.PARTITION, partition);
+          view.setInt32(p + OffsetForEpochField.CURRENT_LEADER_EPOCH, currentLeaderEpoch);
+          view.setInt32(p + OffsetForEpochField.LEADER_EPOCH, leaderEpoch);
+        },
+      );
     });
   }
 
@@ -645,6 +784,7 @@ const replyHandlers: Record<number, ReplyHandler> = {
         highWatermark,
         lastStableOffset: highWatermark,
         logStartOffset: view.getFloat64(p + e + FetchReplyField.ENTRY_LOG_START_OFFSET) as Offset,
+        logEndOffset: view.getFloat64(p + e + FetchReplyField.ENTRY_LOG_END_OFFSET) as Offset,
         records: copy.subarray(start, start + recordsBytes),
       };
       e = start + recordsBytes;
@@ -653,6 +793,37 @@ const replyHandlers: Record<number, ReplyHandler> = {
   },
   [MessageType.LIST_OFFSETS]: resolveOffsets,
   [MessageType.DELETE_RECORDS]: resolveOffsets,
+  [MessageType.TRUNCATE]: resolveOffsets,
+  [MessageType.ROLE_CHANGE]: resolveStatus,
+  [MessageType.REPLICA_APPEND]: (host, bytes, view, record) => {
+    const pending = host.take(record.correlationId);
+    if (pending === undefined) return;
+    const p = record.payloadPosition;
+    const messageBytes = view.getUint16(p + ReplicaAppendReply.MESSAGE_BYTES);
+    const outcome: ReplicaAppendOutcome = {
+      errorCode: view.getInt16(p + ReplicaAppendReply.ERROR_CODE) as KafkaErrorCode,
+      logEndOffset: view.getFloat64(p + ReplicaAppendReply.LOG_END_OFFSET) as Offset,
+      highWatermark: view.getFloat64(p + ReplicaAppendReply.HIGH_WATERMARK) as Offset,
+      errorMessage:
+        messageBytes === 0
+          ? ''
+          : textDecoder.decode(
+              bytes.subarray(p + ReplicaAppendReply.MESSAGE, p + ReplicaAppendReply.MESSAGE + messageBytes),
+            ),
+    };
+    pending.resolve(outcome as never);
+  },
+  [MessageType.OFFSET_FOR_EPOCH]: (host, _bytes, view, record) => {
+    const pending = host.take(record.correlationId);
+    if (pending === undefined) return;
+    const p = record.payloadPosition;
+    const outcome: EpochEndOffsetOutcome = {
+      errorCode: view.getInt16(p + OffsetForEpochReply.ERROR_CODE) as KafkaErrorCode,
+      leaderEpoch: view.getInt32(p + OffsetForEpochReply.LEADER_EPOCH),
+      endOffset: view.getFloat64(p + OffsetForEpochReply.END_OFFSET) as Offset,
+    };
+    pending.resolve(outcome as never);
+  },
   [MessageType.CREATE_PARTITIONS]: resolveStatus,
   [MessageType.DELETE_PARTITIONS]: resolveStatus,
   [MessageType.FLUSH]: resolveStatus,
@@ -693,6 +864,10 @@ function resolveStatus(host: ShardHost, _bytes: Uint8Array, view: DataView, reco
     ?.resolve(view.getInt16(record.payloadPosition + StatusReply.ERROR_CODE) as never);
 }
 
+function replicaAppendFailure(errorCode: KafkaErrorCode, errorMessage: string): ReplicaAppendOutcome {
+  return { errorCode, logEndOffset: -1 as Offset, highWatermark: -1 as Offset, errorMessage };
+}
+
 function partitionStateFailure(errorCode: KafkaErrorCode): PartitionState {
   return { errorCode, logStartOffset: -1 as Offset, logEndOffset: -1 as Offset, highWatermark: -1 as Offset };
 }
@@ -714,7 +889,14 @@ function failPending(request: Pending, code: KafkaErrorCode, message: string): v
       return;
     case MessageType.LIST_OFFSETS:
     case MessageType.DELETE_RECORDS:
+    case MessageType.TRUNCATE:
       request.resolve({ errorCode: code, offset: -1, timestampMs: -1 } as never);
+      return;
+    case MessageType.REPLICA_APPEND:
+      request.resolve(replicaAppendFailure(code, message) as never);
+      return;
+    case MessageType.OFFSET_FOR_EPOCH:
+      request.resolve({ errorCode: code, leaderEpoch: -1, endOffset: -1 } as never);
       return;
     case MessageType.DESCRIBE_PARTITIONS:
       request.resolve([] as never);

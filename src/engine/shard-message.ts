@@ -32,11 +32,15 @@
  *  12  u32  minBytes                    0  u32  partitionCount
  *  16  u32  maxBytes (this shard)       4  u32  reserved
  *  20  u32  partitionCount              8  …    per partition, in request order:
- *  24  …    per partition (24 bytes):        0 i16 errorCode, 2 u16 reserved,
- *           0 u32 topicId, 4 u32 partition,  4 u32 recordsBytes,
- *           8 f64 offset, 16 u32 maxBytes,   8 f64 highWatermark,
- *           20 u32 reserved                 16 f64 logStartOffset,
- *                                           24 …   recordsBytes of whole batches
+ *  24  i32  replicaId (-1: a consumer;       0 i16 errorCode, 2 u16 reserved,
+ *           ≥0: a follower, which reads      4 u32 recordsBytes,
+ *           up to the log end)               8 f64 highWatermark,
+ *  28  u32  reserved                        16 f64 logStartOffset,
+ *  32  …    per partition (24 bytes):       24 f64 logEndOffset (-1 on error),
+ *                                           32 …   recordsBytes of whole batches
+ *           0 u32 topicId, 4 u32 partition,
+ *           8 f64 offset, 16 u32 maxBytes,
+ *           20 i32 currentLeaderEpoch (-1: not checked)
  *
  * WAKE_FETCH (9): answer the held FETCH whose correlation id is in the record
  *   header now, with what is there. No reply of its own.
@@ -44,7 +48,7 @@
  * LIST_OFFSETS (3)                    reply (0x8003)
  *   8  u32 topicId, 12 u32 partition,   0 i16 errorCode, 2 u16/4 u32 reserved,
  *  16  f64 timestampMs (-1 latest,      8 f64 offset, 16 f64 timestampMs
- *      -2 earliest)
+ *      -2 earliest), 24 i32 currentLeaderEpoch (-1: not checked), 28 u32 reserved
  *
  * DELETE_RECORDS (8)                  reply (0x8008), the LIST_OFFSETS layouts:
  *   8  u32 topicId, 12 u32 partition,   0 i16 errorCode, 8 f64 lowWatermark (the
@@ -70,6 +74,36 @@
  *
  * FLUSH (7): sync every partition     reply (0x8007): 0 i16 errorCode
  *
+ * Replication (src/replication drives these; a single node sends none, and a
+ * partition that never got ROLE_CHANGE costs produce and fetch one null check):
+ *
+ * ROLE_CHANGE (10)                    reply (0x800a): 0 i16 errorCode
+ *   8  u32 topicId, 12 u32 partition,
+ *  16  u8  role (0 none: single node, 1 leader, 2 follower), 17 u8[3] reserved,
+ *  20  i32 leaderEpoch, 24 u32 isrCount, 28 u32 minInsyncReplicas,
+ *  32  f64 highWatermarkBound (a leader: the lowest offset the in-sync followers
+ *      hold; a follower: its leader's high watermark)
+ *
+ * HW_ADVANCE (11): no reply           8 u32 topicId, 12 u32 partition,
+ *   16 f64 highWatermarkBound (as in ROLE_CHANGE); held acks=all produces and
+ *   fetches it lets through are answered.
+ *
+ * REPLICA_APPEND (12): a follower      reply (0x800c)
+ *   appends what its leader sent        0 i16 errorCode, 2 u16 messageBytes,
+ *   8  u32 topicId, 12 u32 partition    4 u32 reserved,
+ *  16  f64 leaderHighWatermark          8 f64 logEndOffset (durable per the
+ *  24  u8  batchSkew, 25 u8[7] reserved    fsync policy when answered),
+ *  32 + batchSkew … whole batches      16 f64 highWatermark, 24 … message (utf8)
+ *
+ * TRUNCATE (13): 8 u32 topicId, 12 u32 partition, 16 f64 offset, 24 u32[2] reserved;
+ *   reply (0x800d) in the LIST_OFFSETS layout: errorCode, offset = the new log end.
+ *
+ * OFFSET_FOR_EPOCH (14)               reply (0x800e)
+ *   8  u32 topicId, 12 u32 partition,   0 i16 errorCode, 2 u16 reserved,
+ *  16  i32 currentLeaderEpoch (-1: not  4 i32 leaderEpoch, 8 f64 endOffset
+ *      checked; -2: this broker asks about its own log, any role)
+ *  20  i32 leaderEpoch (-2 with a local question: the latest, answered with the log end)
+ *
  * A reply carries the correlation id of its request in the ring header.
  */
 export const SHARD_MESSAGE_LAYOUT_VERSION = 1;
@@ -84,6 +118,11 @@ export const MessageType = {
   FLUSH: 7,
   DELETE_RECORDS: 8,
   WAKE_FETCH: 9,
+  ROLE_CHANGE: 10,
+  HW_ADVANCE: 11,
+  REPLICA_APPEND: 12,
+  TRUNCATE: 13,
+  OFFSET_FOR_EPOCH: 14,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -148,25 +187,34 @@ export const FetchRequestField = {
   MIN_BYTES: 12,
   MAX_BYTES: 16,
   PARTITION_COUNT: 20,
-  PARTITIONS: 24,
+  REPLICA_ID: 24,
+  PARTITIONS: 32,
   ENTRY_BYTES: 24,
   ENTRY_TOPIC_ID: 0,
   ENTRY_PARTITION: 4,
   ENTRY_OFFSET: 8,
   ENTRY_MAX_BYTES: 16,
+  ENTRY_CURRENT_LEADER_EPOCH: 20,
 } as const;
 
 export const FetchReplyField = {
   PARTITION_COUNT: 0,
   PARTITIONS: 8,
-  ENTRY_HEADER_BYTES: 24,
+  ENTRY_HEADER_BYTES: 32,
   ENTRY_ERROR_CODE: 0,
   ENTRY_RECORDS_BYTES: 4,
   ENTRY_HIGH_WATERMARK: 8,
   ENTRY_LOG_START_OFFSET: 16,
+  ENTRY_LOG_END_OFFSET: 24,
 } as const;
 
-export const ListOffsetsField = { TOPIC_ID: 8, PARTITION: 12, TIMESTAMP_MS: 16, SIZE_BYTES: 24 } as const;
+export const ListOffsetsField = {
+  TOPIC_ID: 8,
+  PARTITION: 12,
+  TIMESTAMP_MS: 16,
+  CURRENT_LEADER_EPOCH: 24,
+  SIZE_BYTES: 32,
+} as const;
 export const ListOffsetsReply = { ERROR_CODE: 0, OFFSET: 8, TIMESTAMP_MS: 16, SIZE_BYTES: 24 } as const;
 
 export const PartitionRangeField = {
@@ -188,6 +236,54 @@ export const DescribeReply = {
 } as const;
 
 export const StatusReply = { ERROR_CODE: 0, SIZE_BYTES: 8 } as const;
+
+/** ROLE_CHANGE's role byte. */
+export const ReplicaRoleCode = { NONE: 0, LEADER: 1, FOLLOWER: 2 } as const;
+export type ReplicaRoleCode = (typeof ReplicaRoleCode)[keyof typeof ReplicaRoleCode];
+
+export const RoleChangeField = {
+  TOPIC_ID: 8,
+  PARTITION: 12,
+  ROLE: 16,
+  LEADER_EPOCH: 20,
+  ISR_COUNT: 24,
+  MIN_INSYNC_REPLICAS: 28,
+  HIGH_WATERMARK_BOUND: 32,
+  SIZE_BYTES: 40,
+} as const;
+
+export const HwAdvanceField = {
+  TOPIC_ID: 8,
+  PARTITION: 12,
+  HIGH_WATERMARK_BOUND: 16,
+  SIZE_BYTES: 24,
+} as const;
+
+export const ReplicaAppendField = {
+  TOPIC_ID: 8,
+  PARTITION: 12,
+  LEADER_HIGH_WATERMARK: 16,
+  BATCH_SKEW: 24,
+  BATCHES: 32,
+} as const;
+export const ReplicaAppendReply = {
+  ERROR_CODE: 0,
+  MESSAGE_BYTES: 2,
+  LOG_END_OFFSET: 8,
+  HIGH_WATERMARK: 16,
+  MESSAGE: 24,
+} as const;
+
+export const TruncateField = { TOPIC_ID: 8, PARTITION: 12, OFFSET: 16, SIZE_BYTES: 32 } as const;
+
+export const OffsetForEpochField = {
+  TOPIC_ID: 8,
+  PARTITION: 12,
+  CURRENT_LEADER_EPOCH: 16,
+  LEADER_EPOCH: 20,
+  SIZE_BYTES: 24,
+} as const;
+export const OffsetForEpochReply = { ERROR_CODE: 0, LEADER_EPOCH: 4, END_OFFSET: 8, SIZE_BYTES: 16 } as const;
 
 /**
  * Key of a partition inside a shard's table: topic id and partition packed into

@@ -1,6 +1,7 @@
 import type { TopicConfig } from '../common/broker-config.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { type ProducerLimits, ProducerStateTable } from './producer-state.js';
+import type { ReplicaRole } from './replica-role.js';
 
 /**
  * One partition as its shard holds it. Owned by the shard thread.
@@ -31,6 +32,8 @@ export class ShardPartition {
   lastUsedTick = 0;
   /** Counted among the shard's active partitions (open-partition-files.ts). */
   active = false;
+  /** Its role in replication; null on a single node (replica-role.ts). */
+  replica: ReplicaRole | null = null;
 
   constructor(
     readonly topicId: number,

@@ -16,6 +16,7 @@ import { LogCleanerThread } from './log-cleaner-thread.js';
 import { OpenPartitionFiles, type Release } from './open-partition-files.js';
 import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
 import { rebuildProducerState } from './producer-state-rebuild.js';
+import { leaderEpochError } from './replica-role.js';
 import type { ReplyWriter } from './reply-writer.js';
 import { ShardFetcher } from './shard-fetcher.js';
 import {
@@ -36,6 +37,7 @@ import {
 } from './shard-message.js';
 import { Counter, type ShardMetricsWriter, Stage } from './shard-metrics.js';
 import { ShardPartition } from './shard-partition.js';
+import { ShardReplication } from './shard-replication.js';
 
 /**
  * A shard: the partitions placed on one worker thread and everything done to
@@ -129,6 +131,8 @@ export class Shard {
   private durableAcksWaiting = 0;
   /** Produces of the current drain waiting for their logs' buffered write. */
   private readonly buffered = new BufferedProduces();
+  /** The replication messages (shard-replication.ts). */
+  private readonly replication: ShardReplication;
 
   constructor(
     private readonly options: ShardOptions,
@@ -155,8 +159,37 @@ export class Shard {
     this.releaseAck = (correlationId, baseOffset, appendTimeMs, enqueuedMs) => {
       const partition = this.releasingPartition!;
       this.metrics.observeMs(Stage.FSYNC_WAIT, wallClockMs() - enqueuedMs);
+      const replica = partition.replica;
+      if (replica !== null && replica.isrCount < replica.minInsyncReplicas) {
+        // Kafka's rule: the batch is committed, but the ISR fell below min.insync.replicas meanwhile.
+        this.writeProduceReply(
+          correlationId,
+          KafkaErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+          -1,
+          -1,
+          -1,
+          `the ISR holds ${replica.isrCount} replicas, below min.insync.replicas ${replica.minInsyncReplicas}`,
+        );
+        return;
+      }
       this.writeProduceSuccess(correlationId, partition, baseOffset, appendTimeMs);
     };
+    this.replication = new ShardReplication(
+      (topicId, partition) => this.lookup(topicId, partition),
+      (topicId, partition) => this.missingCode(topicId, partition),
+      reader,
+      out,
+      this.fetcher,
+      options.fsync,
+      {
+        onHighWatermarkMoved: (partition) => this.onDurable(partition),
+        failPendingAcks: (partition, code, message) => {
+          this.countDurableAcks(-partition.pendingAcks());
+          partition.failAllAcks((id) => this.writeProduceReply(id, code, -1, -1, -1, message));
+          this.out.publish();
+        },
+      },
+    );
   }
 
   /**
@@ -219,7 +252,8 @@ export class Shard {
   private releaseIdle(partition: ShardPartition): Release {
     if (!partition.isIdle() || partition === this.cleaningPartition) return 'busy';
     const log = partition.log;
-    if (!log.hasFiles() && partition.producers.size() === 0) {
+    // A replicated partition keeps its object (its role lives there) even while it holds no files.
+    if (!log.hasFiles() && partition.producers.size() === 0 && partition.replica === null) {
       const key = partitionKey(partition.topicId, partition.partition);
       if (this.partitions.get(key) !== partition) return 'forgotten';
       this.partitions.delete(key);
@@ -302,6 +336,13 @@ export class Shard {
       case MessageType.FLUSH:
         void this.flush(record.correlationId);
         return;
+      case MessageType.ROLE_CHANGE:
+      case MessageType.HW_ADVANCE:
+      case MessageType.REPLICA_APPEND:
+      case MessageType.TRUNCATE:
+      case MessageType.OFFSET_FOR_EPOCH:
+        this.replication.handle(record);
+        return;
       default:
         // An unknown message type means the two sides disagree on the layout:
         // answer with an error rather than guess at the payload.
@@ -331,6 +372,25 @@ export class Shard {
         );
       }
       return;
+    }
+    const replica = partition.replica;
+    if (replica !== null) {
+      if (replica.role !== 'leader') {
+        this.produceError(
+          record.correlationId,
+          KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
+          'this replica is a follower',
+        );
+        return;
+      }
+      if (acks === -1 && replica.isrCount < replica.minInsyncReplicas) {
+        this.produceError(
+          record.correlationId,
+          KafkaErrorCode.NOT_ENOUGH_REPLICAS,
+          `the ISR holds ${replica.isrCount} replicas, below min.insync.replicas ${replica.minInsyncReplicas}`,
+        );
+        return;
+      }
     }
     const batchStart = position + ProduceRequest.BATCH + view.getUint8(position + ProduceRequest.BATCH_SKEW);
     const batch = this.reader.bytes.subarray(batchStart, position + record.payloadBytes);
@@ -437,7 +497,10 @@ export class Shard {
         continue; // the log is stopped now: its produces are answered with its failure below
       }
       // Under fsync always a write shows consumers nothing new (the high watermark moves on sync: onDurable).
-      if (writtenBytes > 0 && this.options.fsync !== 'always') this.fetcher.notifyAppend(partition);
+      // A replicated partition's followers read up to the log end: they are told at once.
+      if (writtenBytes > 0 && (this.options.fsync !== 'always' || partition.replica !== null)) {
+        this.fetcher.notifyAppend(partition);
+      }
     }
     const nowMs = wallClockMs();
     for (let i = 0; i < buffered.count; i++) {
@@ -454,10 +517,13 @@ export class Shard {
       const baseOffset = buffered.baseOffsets[i]!;
       const lastOffset = buffered.lastOffsets[i]!;
       const appendTimeMs = buffered.appendTimesMs[i]!;
+      // acks=all waits for the sync that covers the batch (fsync always) or, replicated, for the high
+      // watermark: the lowest offset durable across the ISR.
       if (
         buffered.acks[i] === -1 &&
-        this.options.fsync === 'always' &&
-        partition.log.durableOffset <= lastOffset
+        (partition.replica === null
+          ? this.options.fsync === 'always' && partition.log.durableOffset <= lastOffset
+          : partition.log.highWatermark <= lastOffset)
       ) {
         partition.enqueueAck(correlationId, baseOffset, lastOffset, appendTimeMs, nowMs);
         this.countDurableAcks(1);
@@ -470,7 +536,8 @@ export class Shard {
 
   /** Called by a partition log after a sync: answers the acks=-1 produces it covered. */
   private onDurable(partition: ShardPartition): void {
-    if (this.options.fsync === 'always' && partition.waiters.size > 0) {
+    const replicated = partition.replica !== null;
+    if ((this.options.fsync === 'always' || replicated) && partition.waiters.size > 0) {
       // The high watermark is the durable offset: fetches held for data can see more now.
       this.fetcher.notifyAppend(partition);
       this.out.publish();
@@ -478,7 +545,10 @@ export class Shard {
     const before = partition.pendingAcks();
     if (before === 0) return;
     this.releasingPartition = partition;
-    partition.releaseAcks(partition.log.durableOffset, this.releaseAck);
+    partition.releaseAcks(
+      replicated ? partition.log.highWatermark : partition.log.durableOffset,
+      this.releaseAck,
+    );
     this.releasingPartition = null;
     this.countDurableAcks(partition.pendingAcks() - before);
     this.out.publish();
@@ -497,7 +567,12 @@ export class Shard {
    * less CPU per request (see workers/shard.ts).
    */
   waitsOnEventLoop(): boolean {
-    return this.durableAcksWaiting > 0 || this.fetcher.heldCount() > 0 || this.out.pendingReplies() > 0;
+    return (
+      this.durableAcksWaiting > 0 ||
+      this.fetcher.heldCount() > 0 ||
+      this.out.pendingReplies() > 0 ||
+      this.replication.waiting > 0
+    );
   }
 
   private produceError(correlationId: number, code: KafkaErrorCode, message: string): void {
@@ -559,6 +634,13 @@ export class Shard {
         view.getUint32(p + ListOffsetsField.TOPIC_ID),
         view.getUint32(p + ListOffsetsField.PARTITION),
       );
+    } else if (partition.replica !== null && partition.replica.role !== 'leader') {
+      code = KafkaErrorCode.NOT_LEADER_OR_FOLLOWER;
+    } else if (
+      leaderEpochError(partition.replica, view.getInt32(p + ListOffsetsField.CURRENT_LEADER_EPOCH)) !==
+      KafkaErrorCode.NONE
+    ) {
+      code = leaderEpochError(partition.replica, view.getInt32(p + ListOffsetsField.CURRENT_LEADER_EPOCH));
     } else if (timestampMs === -1) {
       // "Latest" is the high watermark: the end of what a consumer may read.
       offset = partition.log.highWatermark;

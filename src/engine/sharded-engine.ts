@@ -14,6 +14,7 @@ import {
   type Acks,
   type DeleteRecordsOutcome,
   type Engine,
+  type EpochEndOffsetOutcome,
   type FetchOutcome,
   type FetchPartitionOutcome,
   type FetchRequest,
@@ -22,6 +23,9 @@ import {
   type PartitionDescription,
   type ProduceOutcome,
   produceFailure,
+  type ReplicaAppendOutcome,
+  type ReplicaEngine,
+  type ReplicaRoleUpdate,
   type TopicDescription,
 } from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
@@ -48,7 +52,7 @@ const NO_OFFSET = -1 as Offset;
 /** Threads that check compressed batches: few, since they share the cores with the shards. */
 const BATCH_CHECKER_THREADS = 1;
 
-export class ShardedEngine implements Engine {
+export class ShardedEngine implements Engine, ReplicaEngine {
   readonly hosts: ShardHost[];
   private readonly creating = new Set<string>();
   private readonly checker: CompressedBatchChecker;
@@ -59,6 +63,11 @@ export class ShardedEngine implements Engine {
    */
   private readonly handedOff = new Map<number, Promise<void>>();
   private readonly window = { earliestMs: 0, latestMs: 0 };
+  /**
+   * The last replication role applied to each partition, by partition key: a shard worker that died
+   * and restarted gets its partitions' roles again (its partitions start without one).
+   */
+  private readonly roles = new Map<number, { topic: string; partition: number; update: ReplicaRoleUpdate }>();
 
   private constructor(
     readonly config: BrokerConfig,
@@ -79,6 +88,7 @@ export class ShardedEngine implements Engine {
       );
       host.onPartitionOffline = onPartitionOffline ?? null;
       host.onShardFailed = onShardFailed ?? null;
+      host.onRestarted = () => this.reapplyRoles(shardId);
       return host;
     });
   }
@@ -277,6 +287,7 @@ export class ShardedEngine implements Engine {
         partition: wanted.partition,
         offset: wanted.offset,
         maxBytes: Math.max(0, wanted.maxBytes),
+        currentLeaderEpoch: wanted.currentLeaderEpoch ?? -1,
       });
       group.indexes.push(i);
     }
@@ -288,7 +299,7 @@ export class ShardedEngine implements Engine {
     const parts: Promise<void>[] = [];
     for (const [shardId, group] of byShard) {
       const host = this.hosts[shardId]!;
-      const sent = host.fetch(group.entries, maxWaitMs, minBytes, maxBytes);
+      const sent = host.fetch(group.entries, maxWaitMs, minBytes, maxBytes, request.replicaId ?? -1);
       const handle = { host, correlationId: sent.correlationId, done: false };
       inFlight.push(handle);
       parts.push(
@@ -309,7 +320,12 @@ export class ShardedEngine implements Engine {
     return { partitions: results };
   }
 
-  listOffsets(topic: string, partition: number, timestampMs: number): Promise<ListOffsetsOutcome> {
+  listOffsets(
+    topic: string,
+    partition: number,
+    timestampMs: number,
+    currentLeaderEpoch = -1,
+  ): Promise<ListOffsetsOutcome> {
     const target = this.route(topic, partition);
     if (target === null) {
       return Promise.resolve({
@@ -318,7 +334,87 @@ export class ShardedEngine implements Engine {
         timestampMs: -1,
       });
     }
-    return target.host.listOffsets(target.entry.topicId, partition, timestampMs);
+    return target.host.listOffsets(target.entry.topicId, partition, timestampMs, currentLeaderEpoch);
+  }
+
+  offsetForLeaderEpoch(
+    topic: string,
+    partition: number,
+    currentLeaderEpoch: number,
+    leaderEpoch: number,
+  ): Promise<EpochEndOffsetOutcome> {
+    const target = this.route(topic, partition);
+    if (target === null) {
+      return Promise.resolve({
+        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        leaderEpoch: -1,
+        endOffset: NO_OFFSET,
+      });
+    }
+    return target.host.offsetForEpoch(target.entry.topicId, partition, currentLeaderEpoch, leaderEpoch);
+  }
+
+  // ---- ReplicaEngine (src/replication drives these) ----------------------------------------
+
+  applyReplicaRole(topic: string, partition: number, update: ReplicaRoleUpdate): Promise<KafkaErrorCode> {
+    const target = this.route(topic, partition);
+    if (target === null) return Promise.resolve(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const key = partitionKey(target.entry.topicId, partition);
+    if (update.role === 'none') this.roles.delete(key);
+    else this.roles.set(key, { topic, partition, update: { ...update } });
+    return target.host.roleChange(target.entry.topicId, partition, update);
+  }
+
+  /** Sends a restarted shard the roles of its partitions again. */
+  private reapplyRoles(shardId: number): void {
+    for (const { topic, partition, update } of this.roles.values()) {
+      const target = this.route(topic, partition);
+      if (target !== null && target.host.shardId === shardId) {
+        void target.host.roleChange(target.entry.topicId, partition, update);
+      }
+    }
+  }
+
+  advanceHighWatermark(topic: string, partition: number, highWatermarkBound: number): void {
+    const target = this.route(topic, partition);
+    if (target === null) return;
+    const role = this.roles.get(partitionKey(target.entry.topicId, partition));
+    if (role !== undefined) role.update.highWatermarkBound = highWatermarkBound;
+    target.host.hwAdvance(target.entry.topicId, partition, highWatermarkBound);
+  }
+
+  appendAsFollower(
+    topic: string,
+    partition: number,
+    leaderHighWatermark: number,
+    batches: Uint8Array,
+  ): Promise<ReplicaAppendOutcome> {
+    const target = this.route(topic, partition);
+    if (target === null) {
+      return Promise.resolve({
+        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        logEndOffset: NO_OFFSET,
+        highWatermark: NO_OFFSET,
+        errorMessage: `unknown topic or partition ${topic}-${partition}`,
+      });
+    }
+    return target.host.replicaAppend(target.entry.topicId, partition, leaderHighWatermark, batches);
+  }
+
+  localEpochEnd(topic: string, partition: number, leaderEpoch: number): Promise<EpochEndOffsetOutcome> {
+    return this.offsetForLeaderEpoch(topic, partition, -2, leaderEpoch);
+  }
+
+  truncateReplica(topic: string, partition: number, offset: number): Promise<ListOffsetsOutcome> {
+    const target = this.route(topic, partition);
+    if (target === null) {
+      return Promise.resolve({
+        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        offset: NO_OFFSET,
+        timestampMs: -1,
+      });
+    }
+    return target.host.truncate(target.entry.topicId, partition, offset);
   }
 
   async deleteRecords(topic: string, partition: number, offset: number): Promise<DeleteRecordsOutcome> {

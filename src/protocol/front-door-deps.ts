@@ -1,5 +1,5 @@
 import type { BrokerConfig } from '../common/broker-config.js';
-import type { Engine } from '../engine/engine-api.js';
+import type { Engine, FollowerFetchObserver } from '../engine/engine-api.js';
 import type { ArrowTaskInput, RecordWindowInput, RecordWindowResult } from '../engine/offload-task.js';
 import type { GroupCoordinatorApi } from '../groups/group-coordinator-api.js';
 import type { AccessControl } from '../security/access-control.js';
@@ -18,6 +18,8 @@ export interface FrontDoorDeps {
   readonly access?: AccessControl;
   /** SASL users (docs/security.md); absent: the SCRAM credential APIs answer SECURITY_DISABLED. */
   readonly credentials?: CredentialStore;
+  /** Replication's leader side (src/replication), told of follower fetches; absent on a single node. */
+  readonly followerFetches?: FollowerFetchObserver;
   /** Prometheus text exposition of the broker's metrics, rendered on demand. */
   metricsText(): string;
   /** Encodes records as an Arrow IPC stream in the offload pool (never on the acceptor). */

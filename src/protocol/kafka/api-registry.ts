@@ -29,6 +29,7 @@ import { metadata } from './metadata.js';
 import { offsetCommit } from './offset-commit.js';
 import { offsetDelete } from './offset-delete.js';
 import { offsetFetch } from './offset-fetch.js';
+import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { produce } from './produce.js';
 import { saslAuthenticate } from './sasl-authenticate.js';
 import { saslHandshake } from './sasl-handshake.js';
@@ -73,6 +74,7 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(saslAuthenticate),
   registerApi(describeUserScramCredentials),
   registerApi(alterUserScramCredentials),
+  registerApi(offsetForLeaderEpoch),
 ];
 
 /** Lookup by API key (at most a few dozen keys: a dense array). */

@@ -6,7 +6,7 @@ import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi, type KafkaRequestContext } from './api.js';
 import { field, type MessageDescription, structs, tagged } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
-import { accessOpen, requestAllowed } from './request-authorization.js';
+import { accessOpen, clusterRequestAllowed, requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /** Fetch versions below this are answered UNSUPPORTED_COMPRESSION_TYPE instead of zstd batches (KIP-110). */
@@ -104,12 +104,19 @@ export const fetchResponseDescription: MessageDescription = {
 };
 
 export interface FetchRequestData {
+  /** ≥0: a follower broker's id (it reads up to the log end); -1: a consumer. */
+  replicaId: number;
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
   topics: {
     topic: string;
-    partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[];
+    partitions: {
+      partition: number;
+      currentLeaderEpoch: number;
+      fetchOffset: number;
+      partitionMaxBytes: number;
+    }[];
   }[];
 }
 
@@ -151,6 +158,7 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
           partition: partition.partition,
           offset: partition.fetchOffset as Offset,
           maxBytes: Math.max(0, Math.min(partition.partitionMaxBytes, config.fetchMaxBytes)),
+          currentLeaderEpoch: partition.currentLeaderEpoch,
         });
       }
     }
@@ -164,15 +172,32 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
     );
     for (const partition of partitions) partition.maxBytes = Math.min(partition.maxBytes, grantedBytes);
     let outcome: Awaited<ReturnType<typeof context.deps.engine.fetch>>;
+    // A follower reads past the high watermark: only a principal allowed ClusterAction is one (as in
+    // Kafka); anyone else claiming a replica id reads as a consumer.
+    const replicaId =
+      request.replicaId >= 0 && clusterRequestAllowed(context, AclOperation.CLUSTER_ACTION, 'Fetch (replica)')
+        ? request.replicaId
+        : -1;
     try {
       outcome = await context.deps.engine.fetch({
         partitions,
         maxWaitMs: Math.max(0, Math.min(request.maxWaitMs, config.maxWaitMsMax)),
         minBytes: Math.max(0, request.minBytes),
         maxBytes: grantedBytes,
+        replicaId,
       });
     } finally {
       context.responseBytes.giveBack(grantedBytes);
+    }
+    const observer = context.deps.followerFetches;
+    if (replicaId >= 0 && observer !== undefined) {
+      for (let j = 0; j < partitions.length; j++) {
+        const asked = partitions[j]!;
+        const answered = outcome.partitions[j];
+        if (answered !== undefined) {
+          observer.onFollowerFetch(asked.topic, asked.partition, replicaId, asked.offset, answered);
+        }
+      }
     }
     let i = 0;
     return {

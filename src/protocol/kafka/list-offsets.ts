@@ -54,7 +54,10 @@ export const listOffsetsResponseDescription: MessageDescription = {
 };
 
 export interface ListOffsetsRequest {
-  topics: { name: string; partitions: { partitionIndex: number; timestampMs: number }[] }[];
+  topics: {
+    name: string;
+    partitions: { partitionIndex: number; currentLeaderEpoch: number; timestampMs: number }[];
+  }[];
 }
 
 export interface ListOffsetsResponse {
@@ -113,6 +116,7 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
                   topic.name,
                   partition.partitionIndex,
                   partition.timestampMs,
+                  partition.currentLeaderEpoch,
                 );
                 return {
                   partitionIndex: partition.partitionIndex,
