@@ -22,6 +22,9 @@ const rank: Record<string, number> = {
   security: 4,
   protocol: 5,
   sql: 5,
+  // The replication data path speaks the Kafka protocol to other brokers (a follower fetching), and
+  // implements and calls the control plane's interfaces (cluster/partition-state.ts).
+  replication: 5.5,
   client: 5,
   server: 6,
   cli: 7,
