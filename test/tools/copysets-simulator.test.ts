@@ -9,7 +9,7 @@ import {
   wilsonInterval,
 } from '../../tools/copysets/loss-probability.js';
 import { indexReplicaSets } from '../../tools/copysets/replica-set-index.js';
-import { QUICK_RUN, simulateRow } from '../../tools/copysets/simulation.js';
+import { formatPercent, QUICK_RUN, simulateRow } from '../../tools/copysets/simulation.js';
 
 function indexOf(
   nodes: number,
@@ -102,5 +102,16 @@ describe('simulation, CI size', () => {
     expect(copyset.exact).toBeCloseTo(200 * (20 / binomial(600, 3)), 6);
     expect(copyset.exact!).toBeLessThan(random.lossProbability / 100);
     expect(copyset.lossProbability).toBeLessThan(0.002);
+  });
+});
+
+describe('formatPercent', () => {
+  it('given probabilities near 0 and 1, should keep the digits that matter and never show 100 % for less', () => {
+    expect(formatPercent(0)).toBe('0 %');
+    expect(formatPercent(0.001567)).toBe('0.157 %');
+    expect(formatPercent(0.0000812)).toBe('0.0081 %');
+    expect(formatPercent(0.999949)).toBe('99.9949 %');
+    expect(formatPercent(0.99999999)).toBe('> 99.9999 %');
+    expect(formatPercent(1)).toBe('100 %');
   });
 });

@@ -142,7 +142,11 @@ export function* simulate(options: SimulationOptions): Generator<SimulationRow> 
 export function formatPercent(probability: number): string {
   if (probability === 0) return '0 %';
   const percent = probability * 100;
-  if (percent >= 99.99 && percent < 100) return `${percent.toFixed(4)} %`;
+  if (percent >= 99.99 && percent < 100) {
+    // Near certainty the digits that matter are the last ones; never round a loss chance up to 100 %.
+    const fixed = percent.toFixed(4);
+    return fixed === '100.0000' ? '> 99.9999 %' : `${fixed} %`;
+  }
   return `${percent.toPrecision(percent < 0.01 ? 2 : 3)} %`;
 }
 
