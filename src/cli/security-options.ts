@@ -26,7 +26,7 @@ export const BOOLEAN_SECURITY_FLAGS: readonly string[] = ['allow-insecure-listen
 export const securityOptions: readonly SecurityOptionSpec[] = [
   {
     name: 'listeners',
-    help: 'PROTOCOL://host:port,... (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, HTTP); default: --host with --kafka-port and --http-port',
+    help: 'PROTOCOL://host:port,... (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, HTTP, HTTPS); default: --host with --kafka-port and --http-port',
     apply: (c, v, s) => {
       c.listeners = parseListeners(s, v);
     },
@@ -42,7 +42,7 @@ export const securityOptions: readonly SecurityOptionSpec[] = [
   },
   {
     name: 'tls-cert-file',
-    help: 'PEM certificate (chain) of SSL and SASL_SSL listeners; reloaded on SIGHUP',
+    help: 'PEM certificate (chain) of SSL, SASL_SSL and HTTPS listeners; reloaded on SIGHUP',
     apply: (c, v) => {
       c.tlsCertFile = v;
     },

@@ -329,7 +329,7 @@ export function validateTopicConfig(config: TopicConfig, optionPrefix = 'topic.'
 export function validateBrokerConfig(config: BrokerConfig): void {
   if (config.dataDir.length === 0) throw new ConfigError('data', 'must name a directory');
   if (config.host.length === 0) throw new ConfigError('host', 'must name an address');
-  validateSecurityConfig(config.security);
+  validateSecurityConfig(config.security, config.httpAnonymous);
   requireInteger('kafka-port', config.kafkaPort, 0, 65535);
   requireInteger('http-port', config.httpPort, 0, 65535);
   requireInteger('advertised-port', config.advertisedPort, 0, 65535);

@@ -6,8 +6,8 @@ import { ConfigError } from './errors.js';
  *   PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9093,HTTP://127.0.0.1:8080
  *
  * PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL are Kafka-protocol listeners (any number of them,
- * all on the acceptor thread); HTTP serves HTTP and WebSocket (one). Without `--listeners` the
- * broker listens as it always has: Kafka on `--host`:`--kafka-port`, HTTP on `--host`:`--http-port`.
+ * all on the acceptor thread); HTTP or HTTPS serves HTTP and WebSocket (one). Without `--listeners`
+ * the broker listens as it always has: Kafka on `--host`:`--kafka-port`, HTTP on `--host`:`--http-port`.
  */
 export const KAFKA_LISTENER_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 export const HTTP_LISTENER_PROTOCOLS = ['HTTP', 'HTTPS'] as const;
@@ -106,29 +106,54 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Throws a ConfigError naming the option (and the listener) at fault. */
-export function validateSecurityConfig(security: SecurityConfig): void {
+/**
+ * Whether a listener identifies its clients: SASL listeners, SSL requiring client certificates,
+ * and HTTPS while the HTTP door requires credentials (Basic or bearer, which only TLS keeps
+ * secret on the wire; plain HTTP never counts).
+ */
+function listenerAuthenticates(
+  spec: ListenerSpec,
+  security: SecurityConfig,
+  httpCredentialsRequired: boolean,
+): boolean {
+  if (usesSasl(spec.protocol)) return true;
+  if (spec.protocol === 'SSL') return security.tlsClientAuth === 'require';
+  return spec.protocol === 'HTTPS' && httpCredentialsRequired;
+}
+
+/** Whether any Kafka listener authenticates its clients (then HTTP needs credentials and ACLs deny by default). */
+export function kafkaAuthenticationConfigured(security: SecurityConfig): boolean {
+  return (
+    security.listeners?.some(
+      (spec) => isKafkaListener(spec) && listenerAuthenticates(spec, security, false),
+    ) ?? false
+  );
+}
+
+/**
+ * Throws a ConfigError naming the option (and the listener) at fault. `httpAnonymous` is
+ * `--http-anonymous`: with it an HTTPS listener does not authenticate.
+ */
+export function validateSecurityConfig(security: SecurityConfig, httpAnonymous = false): void {
   const listeners = security.listeners;
   if (listeners === null) return;
   const http = listeners.filter((l) => !isKafkaListener(l));
   if (http.length > 1) throw new ConfigError('listeners', 'at most one HTTP or HTTPS listener');
+  const httpCredentialsRequired = kafkaAuthenticationConfigured(security) && !httpAnonymous;
   for (const spec of listeners) {
-    if (spec.protocol === 'HTTPS') {
-      throw new ConfigError(
-        'listeners',
-        `${listenerText(spec)}: HTTPS listeners are not served yet; use HTTP`,
-      );
-    }
     if (usesTls(spec.protocol) && (security.tlsCertFile === null || security.tlsKeyFile === null)) {
       throw new ConfigError('listeners', `${listenerText(spec)} needs --tls-cert-file and --tls-key-file`);
     }
-    const authenticates =
-      usesSasl(spec.protocol) || (spec.protocol === 'SSL' && security.tlsClientAuth === 'require');
-    if (!authenticates && !isLoopbackHost(spec.host) && !security.allowInsecureListeners) {
+    if (
+      !listenerAuthenticates(spec, security, httpCredentialsRequired) &&
+      !isLoopbackHost(spec.host) &&
+      !security.allowInsecureListeners
+    ) {
       throw new ConfigError(
         'listeners',
         `${listenerText(spec)} is on a non-loopback address without authentication; use a SASL listener ` +
-          '(or SSL with --tls-client-auth require), bind it to 127.0.0.1, or pass --allow-insecure-listeners',
+          '(or SSL with --tls-client-auth require, or HTTPS beside one of those), bind it to 127.0.0.1, ' +
+          'or pass --allow-insecure-listeners',
       );
     }
   }

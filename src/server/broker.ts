@@ -1,7 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { BrokerConfig } from '../common/broker-config.js';
-import { isKafkaListener, type ListenerProtocol, usesSasl, usesTls } from '../common/security-config.js';
+import {
+  isKafkaListener,
+  kafkaAuthenticationConfigured,
+  type ListenerProtocol,
+  usesSasl,
+  usesTls,
+} from '../common/security-config.js';
 import { OffloadPool } from '../engine/offload-pool.js';
 import type { ArrowTaskInput, SegmentVerification } from '../engine/offload-task.js';
 import { ShardedEngine, type ShardedEngineOptions } from '../engine/sharded-engine.js';
@@ -17,7 +23,8 @@ import { isSaslMechanism } from '../security/sasl-server.js';
 import { TokenStore } from '../security/token-store.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
-import { startHttpServer } from './http-server.js';
+import { type HttpFrontDoor, startHttpServer } from './http-server.js';
+import { httpsFilesOf } from './https-files.js';
 import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
 import { batchCheckMetrics, budgetMetrics, renderMetrics } from './metrics-exposition.js';
 import { auditSegments } from './segment-audit.js';
@@ -38,8 +45,8 @@ export interface Broker {
   /** The users SASL listeners check against (data dir/security/credentials.json). */
   readonly credentials: CredentialStore;
   /**
-   * SIGHUP: re-reads the TLS certificate, key and CA (new handshakes use them; live connections
-   * keep theirs) and the credential file. Throws, changing nothing of the part that failed, when a
+   * SIGHUP: re-reads the TLS certificate, key and CA for the Kafka listeners and HTTPS (new
+   * handshakes use them; live connections keep theirs) and the credential file. Throws, changing nothing of the part that failed, when a
    * file is bad.
    */
   reloadSecurity(): void;
@@ -56,14 +63,9 @@ export interface BrokerOptions {
   http?: boolean;
 }
 
-/** Whether any listener authenticates its clients (then anonymous access is off by default). */
+/** Whether any Kafka listener authenticates its clients (then anonymous access is off by default). */
 function authenticationConfigured(config: BrokerConfig): boolean {
-  const security = config.security;
-  return (
-    security.listeners?.some(
-      (spec) => usesSasl(spec.protocol) || (usesTls(spec.protocol) && security.tlsClientAuth === 'require'),
-    ) ?? false
-  );
+  return kafkaAuthenticationConfigured(config.security);
 }
 
 export async function startBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
@@ -92,6 +94,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const kafkaListeners: { protocol: ListenerProtocol; port: number }[] = [];
   const credentials = CredentialStore.open(config.dataDir);
   let tls: TlsListener | null = null;
+  let httpDoor: HttpFrontDoor | null = null;
   let kafkaPort = -1;
   let httpPort = -1;
   const access = new AccessControl(new AclStore(config.dataDir), {
@@ -167,7 +170,19 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         new TokenStore(config.dataDir),
         config.httpAnonymous || !authenticationConfigured(config),
       );
-      const http = await startHttpServer(httpDeps, { sql, authenticator });
+      const https = httpListener?.protocol === 'HTTPS';
+      if (https && config.security.tlsClientAuth === 'require') {
+        logger.warn(
+          'HTTPS asks for client certificates and refuses ones that do not verify, but cannot require one ' +
+            '(uWebSockets.js has no such option): HTTP clients are identified by their Basic or bearer credentials',
+        );
+      }
+      const http = await startHttpServer(httpDeps, {
+        sql,
+        authenticator,
+        ...(https ? { tls: httpsFilesOf(config.security) } : {}),
+      });
+      httpDoor = http;
       httpPort = http.port;
       stops.push(() => http.close());
     }
@@ -213,6 +228,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     credentials,
     reloadSecurity() {
       tls?.reload();
+      httpDoor?.reloadTls();
       credentials.reload();
     },
     segmentAudit: audit,

@@ -53,13 +53,19 @@ export interface HttpRoutes {
   readonly budget: BodyBudget;
 }
 
+/**
+ * The routes with their shared state (metrics, the body budget), made once and mounted on every
+ * uWS app that serves them: an HTTPS reload mounts them on a new app, and the budget and metrics
+ * stay one for all.
+ */
+export interface HttpRouteSet extends HttpRoutes {
+  readonly routes: readonly HttpRoute[];
+  readonly context: RouteContext;
+}
+
 const MiB = 1024 * 1024;
 
-export function registerHttpRoutes(
-  app: TemplatedApp,
-  deps: FrontDoorDeps,
-  options: HttpRoutesOptions = {},
-): HttpRoutes {
+export function httpRouteSet(deps: FrontDoorDeps, options: HttpRoutesOptions = {}): HttpRouteSet {
   const metrics = new HttpMetrics();
   const budget = new BodyBudget(options.bodyBudgetBytes ?? Math.max(64 * MiB, 8 * deps.config.maxFrameBytes));
   const context: RouteContext = {
@@ -92,7 +98,20 @@ export function registerHttpRoutes(
     produceRoute(deps),
     readRoute(deps),
   ];
-  for (const route of routes) mountRoute(app, withAccess(route), context);
-  mountFallback(app, routes, context);
-  return { metrics, budget };
+  return { metrics, budget, context, routes };
+}
+
+export function mountHttpRoutes(app: TemplatedApp, set: HttpRouteSet): void {
+  for (const route of set.routes) mountRoute(app, withAccess(route), set.context);
+  mountFallback(app, set.routes, set.context);
+}
+
+export function registerHttpRoutes(
+  app: TemplatedApp,
+  deps: FrontDoorDeps,
+  options: HttpRoutesOptions = {},
+): HttpRoutes {
+  const set = httpRouteSet(deps, options);
+  mountHttpRoutes(app, set);
+  return set;
 }

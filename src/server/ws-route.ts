@@ -1,4 +1,4 @@
-import type { TemplatedApp, WebSocket } from '@trufflesuite/uws-js-unofficial';
+import type { TemplatedApp, WebSocket, WebSocketBehavior } from '@trufflesuite/uws-js-unofficial';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { WsCloseCode, WsError } from '../protocol/ws/ws-error-code.js';
 import type { HttpAuthenticator } from '../security/http-authenticator.js';
@@ -48,6 +48,14 @@ function uwsIdleTimeoutSeconds(idleTimeoutMs: number): number {
   return Math.min(960, Math.max(8, Math.round(idleTimeoutMs / 1000)));
 }
 
+/**
+ * The route made once and mounted on every uWS app that serves it (an HTTPS reload mounts it on a
+ * new app): the connection limit, the idle sweep and `close()` cover the connections of all.
+ */
+export interface MountableWebSocketRoute extends WebSocketRoute {
+  mount(app: TemplatedApp): void;
+}
+
 export function attachWebSocketRoute(
   app: TemplatedApp,
   deps: FrontDoorDeps,
@@ -55,11 +63,21 @@ export function attachWebSocketRoute(
   /** Checks the upgrade's Authorization header or the first message's token; absent: all anonymous. */
   authenticator?: HttpAuthenticator,
 ): WebSocketRoute {
+  const route = webSocketRoute(deps, limitOverrides, authenticator);
+  route.mount(app);
+  return route;
+}
+
+export function webSocketRoute(
+  deps: FrontDoorDeps,
+  limitOverrides: Partial<WsLimits> = {},
+  authenticator?: HttpAuthenticator,
+): MountableWebSocketRoute {
   const { config } = deps;
   const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...limitOverrides };
   const open = new Set<WebSocket<UserData>>();
   const origins = webOriginPolicy(config);
-  app.ws<UserData>('/ws', {
+  const behavior: WebSocketBehavior<UserData> = {
     maxPayloadLength: config.maxFrameBytes * 2,
     idleTimeout: uwsIdleTimeoutSeconds(config.idleTimeoutMs),
     sendPingsAutomatically: true,
@@ -200,7 +218,7 @@ export function attachWebSocketRoute(
       data.session?.onClose();
       data.session = null;
     },
-  });
+  };
   // One sweep closes idle connections, rather than a timer per connection reset on every message.
   const sweepMs = Math.max(250, Math.min(5000, Math.floor(config.idleTimeoutMs / 4)));
   const sweeper = setInterval(() => {
@@ -214,6 +232,9 @@ export function attachWebSocketRoute(
   }, sweepMs);
   sweeper.unref();
   return {
+    mount(app) {
+      app.ws<UserData>('/ws', behavior);
+    },
     close() {
       clearInterval(sweeper);
       for (const ws of [...open]) ws.end(WsCloseCode.GOING_AWAY, 'server stopping');

@@ -173,6 +173,21 @@ describe('--listeners and the security options', () => {
     );
   });
 
+  it('given an HTTPS listener should take its port for HTTP, and allow it off loopback only while HTTP needs credentials', () => {
+    const tls = ['--tls-cert-file', 'c.pem', '--tls-key-file', 'k.pem'];
+    const config = resolve(['--listeners', 'SASL_SSL://0.0.0.0:9093,HTTPS://0.0.0.0:8443', ...tls]);
+    expect(config.security.listeners).toContainEqual({ protocol: 'HTTPS', host: '0.0.0.0', port: 8443 });
+    expect(config.httpPort).toBe(8443);
+    // Without a listener that authenticates, or with --http-anonymous, HTTPS identifies nobody.
+    expect(() => resolve(['--listeners', 'PLAINTEXT://127.0.0.1:9092,HTTPS://0.0.0.0:8443', ...tls])).toThrow(
+      /HTTPS:\/\/0\.0\.0\.0:8443.*non-loopback/,
+    );
+    expect(() =>
+      resolve(['--listeners', 'SASL_SSL://0.0.0.0:9093,HTTPS://0.0.0.0:8443', '--http-anonymous', ...tls]),
+    ).toThrow(/HTTPS:\/\/0\.0\.0\.0:8443/);
+    expect(() => resolve(['--listeners', 'HTTPS://127.0.0.1:8443'])).toThrow(/--tls-cert-file/);
+  });
+
   it('given a TLS listener without a certificate, or an unknown protocol, should say what is missing', () => {
     expect(() => resolve(['--listeners', 'SSL://127.0.0.1:9093'])).toThrow(/--tls-cert-file/);
     expect(() => resolve(['--listeners', 'QUIC://127.0.0.1:9093'])).toThrow(/unknown listener protocol QUIC/);
