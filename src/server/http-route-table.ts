@@ -39,6 +39,8 @@ export interface HttpRequestParts {
   readonly crossOrigin: boolean;
   /** Who the request acts for (User:ANONYMOUS without credentials, when that is allowed). */
   principal: Principal;
+  /** The client's address, as ACL host patterns name it. */
+  readonly clientHost: string;
 }
 
 export type HttpHandler = (exchange: HttpExchange, request: HttpRequestParts) => Promise<void>;
@@ -97,7 +99,8 @@ function readParts(
       : EMPTY_BODY;
   // A handler that fails before it reads the body leaves this promise unobserved.
   body.catch(() => undefined);
-  return { parameters, query, mediaType, body, crossOrigin, principal: ANONYMOUS_PRINCIPAL };
+  const clientHost = Buffer.from(res.getRemoteAddressAsText()).toString();
+  return { parameters, query, mediaType, body, crossOrigin, principal: ANONYMOUS_PRINCIPAL, clientHost };
 }
 
 export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteContext): void {
@@ -127,13 +130,12 @@ export function mountRoute(app: TemplatedApp, route: HttpRoute, context: RouteCo
       return;
     }
     const authorization = req.getHeader('authorization');
-    const clientHost = Buffer.from(res.getRemoteAddressAsText()).toString();
     let work: Promise<void>;
     try {
       work =
         context.authenticator === undefined && context.access === undefined
           ? route.handler(exchange, parts)
-          : authorizeThenHandle(exchange, parts, route, context, authorization, clientHost);
+          : authorizeThenHandle(exchange, parts, route, context, authorization);
     } catch (error) {
       work = Promise.reject(error);
     }
@@ -160,7 +162,6 @@ async function authorizeThenHandle(
   route: HttpRoute,
   context: RouteContext,
   authorization: string,
-  clientHost: string,
 ): Promise<void> {
   if (context.authenticator !== undefined && route.anonymous !== true) {
     const outcome = await context.authenticator.authenticate(authorization);
@@ -180,7 +181,7 @@ async function authorizeThenHandle(
       if (
         !access.authorize(
           principal,
-          clientHost,
+          parts.clientHost,
           needed.operation,
           needed.resourceType,
           needed.resourceName,

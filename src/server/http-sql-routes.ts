@@ -61,7 +61,14 @@ function topicReadCheck(
   const principal = principalText(request.principal);
   return (topic) => {
     if (
-      !access.authorize(principal, '*', AclOperation.READ, AclResourceType.TOPIC, topic, 'HTTP POST /sql')
+      !access.authorize(
+        principal,
+        request.clientHost,
+        AclOperation.READ,
+        AclResourceType.TOPIC,
+        topic,
+        'HTTP POST /sql',
+      )
     ) {
       throw new AccessDeniedError(`${principal} may not READ TOPIC ${topic}`);
     }

@@ -12,6 +12,8 @@ import {
   topicConfigKeys,
   topicConfigToKafka,
 } from '../protocol/kafka/topic-config-keys.js';
+import { AclOperation, AclResourceType } from '../security/acl.js';
+import { principalText } from '../security/principal.js';
 import { withDeadline } from './http-deadline.js';
 import { parseJsonBody } from './http-params.js';
 import type { HttpRoute } from './http-route-table.js';
@@ -20,7 +22,8 @@ import type { HttpRoute } from './http-route-table.js';
  * Topic administration over HTTP: list, create (Kafka-style settings),
  * describe with each partition's offsets, delete.
  *
- *   GET    /topics          → 200 {"topics":[{"name","partitions","config"}]}
+ *   GET    /topics          → 200 {"topics":[{"name","partitions","config"}]} (those the principal
+ *                             may Describe)
  *   POST   /topics          {"name":"t","partitions":3,"config":{"retention.ms":"60000"}}
  *                           → 201 {"name","partitions","config"}
  *   GET    /topics/:topic   → 200 {"name","topicId","partitions":[{"partition","logStartOffset",
@@ -84,8 +87,25 @@ export function topicRoutes(deps: FrontDoorDeps): HttpRoute[] {
     {
       method: 'get',
       pattern: '/topics',
-      handler: async (exchange) => {
-        const topics = engine.listTopics().map((topic) => ({
+      handler: async (exchange, request) => {
+        // Topics the principal may not describe are left out, as Metadata leaves them out (unaudited).
+        const access = deps.access;
+        const principal = principalText(request.principal);
+        const visible =
+          access === undefined || access.allowsEverything
+            ? engine.listTopics()
+            : engine
+                .listTopics()
+                .filter((topic) =>
+                  access.allows(
+                    principal,
+                    request.clientHost,
+                    AclOperation.DESCRIBE,
+                    AclResourceType.TOPIC,
+                    topic.name,
+                  ),
+                );
+        const topics = visible.map((topic) => ({
           name: topic.name,
           partitions: topic.partitionCount,
           config: settingsOf(topic.config),

@@ -58,7 +58,6 @@ describe('Kafka API codecs, newest versions (byte vectors from the message schem
       host: 'h',
       port: 9092,
       topics: [{ errorCode: 0, name: 't', topicId: 2, isInternal: false, partitionCount: 1 }],
-      topicOperationsRequested: false,
     };
     const topicId = [0x70, 0x79, 0x72, 0x61, 0x6c, 0x6f, 0x67, 0x01, 0, 0, 0, 0, 0, 0, 0, 2];
     expect(encode(metadata, 12, response)).toEqual([

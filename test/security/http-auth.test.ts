@@ -144,6 +144,17 @@ describe('HTTP ACL checks on the real broker (anonymous, everyone denied what no
     expect(await denied.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
   });
 
+  it('lists only the topics the principal may describe (Write implies Describe)', async () => {
+    const created = await fetch(`${base}/topics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'hidden', partitions: 1 }),
+    });
+    expect(created.status).toBe(201);
+    const listed = (await (await fetch(`${base}/topics`)).json()) as { topics: { name: string }[] };
+    expect(listed.topics.map((topic) => topic.name)).toEqual(['orders']);
+  });
+
   it('refuses a read, an export, SQL and a delete without Read or Delete', async () => {
     expect((await fetch(`${base}/topics/orders/partitions/0/records?offset=0`)).status).toBe(403);
     expect((await fetch(`${base}/topics/orders/export`)).status).toBe(403);

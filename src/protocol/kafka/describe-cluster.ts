@@ -1,18 +1,19 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
-import { AclOperation } from '../../security/acl.js';
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
 import { CLUSTER_ID } from './metadata.js';
-import { clusterRequestAllowed } from './request-authorization.js';
+import { clusterRequestAllowed, requestAuthorizedOperations } from './request-authorization.js';
 
 /**
  * DescribeCluster (key 60), versions 0–1 (flexible from 0). A single node is
  * its own cluster and its own controller: the answer names this broker (its
  * advertised host and port), the cluster id Metadata gives, and the broker as
  * controller. v1's endpoint type 2 (controllers) is answered with
- * UNSUPPORTED_ENDPOINT_TYPE, as a broker does. Authorized operations are not
- * computed (no ACLs): Kafka's "not requested" value.
+ * UNSUPPORTED_ENDPOINT_TYPE, as a broker does. Authorized operations: when
+ * asked for, the cluster operations the principal's ACLs allow; else Kafka's
+ * "not requested" value.
  */
 export const describeClusterRequestDescription: MessageDescription = {
   name: 'DescribeClusterRequest',
@@ -58,6 +59,8 @@ export interface DescribeClusterResponse {
   clusterId: string;
   controllerId: number;
   brokers: { brokerId: number; host: string; port: number; rack: string | null }[];
+  /** Kafka's authorized operations bit set on the cluster, when asked for. */
+  clusterAuthorizedOperations?: number;
 }
 
 /** Kafka's UNSUPPORTED_ENDPOINT_TYPE (KIP-919). */
@@ -103,6 +106,15 @@ export const describeCluster: KafkaApi<DescribeClusterRequest, DescribeClusterRe
       brokers: [
         { brokerId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort, rack: null },
       ],
+      ...(request.includeClusterAuthorizedOperations
+        ? {
+            clusterAuthorizedOperations: requestAuthorizedOperations(
+              context,
+              AclResourceType.CLUSTER,
+              CLUSTER_RESOURCE_NAME,
+            ),
+          }
+        : {}),
     };
   },
   encode: response.encode,

@@ -4,13 +4,14 @@ import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
-import { requestAllowed } from './request-authorization.js';
+import { requestAllowed, requestAuthorizedOperations } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
  * DescribeGroups (key 15), versions 0–5 (flexible from 5). Authorized
- * operations (v3+): -2147483648 ("not requested") unless asked for, then
- * every group operation, as no ACLs exist. group_instance_id (v4+): a static member's, null for
+ * operations (v3+): -2147483648 ("not requested") unless asked for, then the
+ * group operations (Read, Describe, Delete) the principal's ACLs allow on each
+ * group it may describe. group_instance_id (v4+): a static member's, null for
  * a dynamic one.
  */
 export const describeGroupsRequestDescription: MessageDescription = {
@@ -54,9 +55,6 @@ export interface DescribeGroupsResponse {
   groups: (GroupDescription & { authorizedOperations?: number })[];
 }
 
-/** Every group operation (Kafka's AclOperation bits READ, DELETE, DESCRIBE), as no ACLs exist. */
-const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
-
 const request = messageCodec<DescribeGroupsRequest>(describeGroupsRequestDescription);
 const response = messageCodec<DescribeGroupsResponse>(describeGroupsResponseDescription);
 
@@ -94,7 +92,18 @@ export const describeGroups: KafkaApi<DescribeGroupsRequest, DescribeGroupsRespo
     );
     if (!request.includeAuthorizedOperations) return { groups };
     return {
-      groups: groups.map((group) => ({ ...group, authorizedOperations: ALL_GROUP_OPERATIONS })),
+      groups: groups.map((group) =>
+        group.errorCode === KafkaErrorCode.GROUP_AUTHORIZATION_FAILED
+          ? group
+          : {
+              ...group,
+              authorizedOperations: requestAuthorizedOperations(
+                context,
+                AclResourceType.GROUP,
+                group.groupId,
+              ),
+            },
+      ),
     };
   },
   encode: response.encode,

@@ -1,11 +1,11 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Engine } from '../../engine/engine-api.js';
-import { AclOperation, AclResourceType } from '../../security/acl.js';
+import { AclOperation, AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { ensureTopic } from './auto-create.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
-import { requestAllowed, requestMayDescribe } from './request-authorization.js';
+import { requestAllowed, requestAuthorizedOperations, requestMayDescribe } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 import { isZeroUuid, topicByUuid, topicUuid } from './topic-id.js';
 
@@ -17,8 +17,9 @@ import { isZeroUuid, topicByUuid, topicUuid } from './topic-id.js';
  * (topic-id.ts) and v12 may ask by id alone (name null), answered with the
  * name, or UNKNOWN_TOPIC_ID. The leader epoch (v7+) is -1, unknown, so
  * clients skip epoch validation (no OffsetForLeaderEpoch here). Authorized
- * operations (v8+) are -2147483648 unless asked for; when asked, every
- * operation (no ACLs exist).
+ * operations (v8+) are -2147483648 unless asked for; when asked, what the
+ * principal's ACLs allow on each topic it may describe (and on the cluster,
+ * v8-10), computed per topic and never per partition.
  */
 export const metadataRequestDescription: MessageDescription = {
   name: 'MetadataRequest',
@@ -76,12 +77,6 @@ export const metadataResponseDescription: MessageDescription = {
   ],
 };
 
-/** Every topic operation (Kafka's AclOperation bits READ..ALTER_CONFIGS but CLUSTER_ACTION), as no ACLs exist. */
-const ALL_TOPIC_OPERATIONS =
-  (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
-/** Every cluster operation (CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE). */
-const ALL_CLUSTER_OPERATIONS = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
-
 interface MetadataRequestWire {
   topics: { topicId: Uint8Array; name: string | null }[] | null;
   allowAutoTopicCreation: boolean;
@@ -107,6 +102,8 @@ export interface MetadataTopic {
   partitionCount: number;
   /** Partitions offline after a storage failure (this broker listed as their offline replica); none when absent. */
   offlinePartitions?: readonly number[];
+  /** Kafka's authorized operations bit set, when asked for and the topic may be described. */
+  authorizedOperations?: number;
 }
 
 const NONE_OFFLINE: readonly number[] = [];
@@ -128,9 +125,8 @@ export interface MetadataResponse {
   host: string;
   port: number;
   topics: MetadataTopic[];
-  /** Whether the request asked for authorized operations (v8+). */
-  topicOperationsRequested?: boolean;
-  clusterOperationsRequested?: boolean;
+  /** The principal's authorized operations on the cluster, when asked for (v8-10). */
+  clusterAuthorizedOperations?: number;
 }
 
 export const CLUSTER_ID = 'pyralog';
@@ -195,12 +191,10 @@ function toWire(metadata: MetadataResponse, version: number): unknown {
         topicId: topic.topicId >= 0 ? topicUuid(topic.topicId) : ZERO_UUID,
         isInternal: topic.isInternal,
         partitions,
-        topicAuthorizedOperations:
-          metadata.topicOperationsRequested === true ? ALL_TOPIC_OPERATIONS : NOT_REQUESTED,
+        topicAuthorizedOperations: topic.authorizedOperations ?? NOT_REQUESTED,
       };
     }),
-    clusterAuthorizedOperations:
-      metadata.clusterOperationsRequested === true ? ALL_CLUSTER_OPERATIONS : NOT_REQUESTED,
+    clusterAuthorizedOperations: metadata.clusterAuthorizedOperations ?? NOT_REQUESTED,
   };
 }
 
@@ -272,13 +266,31 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
       );
       topics.push(...unknownIds);
     }
+    if (request.includeTopicAuthorizedOperations) {
+      for (const topic of topics) {
+        if (topic.errorCode === KafkaErrorCode.NONE && topic.name !== null) {
+          topic.authorizedOperations = requestAuthorizedOperations(
+            context,
+            AclResourceType.TOPIC,
+            topic.name,
+          );
+        }
+      }
+    }
     return {
       nodeId: config.nodeId,
       host: config.advertisedHost,
       port: config.advertisedPort,
       topics,
-      topicOperationsRequested: request.includeTopicAuthorizedOperations,
-      clusterOperationsRequested: request.includeClusterAuthorizedOperations,
+      ...(request.includeClusterAuthorizedOperations
+        ? {
+            clusterAuthorizedOperations: requestAuthorizedOperations(
+              context,
+              AclResourceType.CLUSTER,
+              CLUSTER_RESOURCE_NAME,
+            ),
+          }
+        : {}),
     };
   },
   encode(writer, metadata, version) {

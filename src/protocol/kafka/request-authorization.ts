@@ -1,4 +1,5 @@
 import { AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
+import { allOperationBits, authorizedOperationBits } from '../../security/authorized-operations.js';
 import type { CheckedOperation, CheckedResourceType } from '../../security/authorizer.js';
 import { principalText } from '../../security/principal.js';
 import type { KafkaRequestContext } from './api.js';
@@ -48,6 +49,24 @@ export function requestMayDescribe(
     operation,
     resourceType,
     resourceName,
+  );
+}
+
+/**
+ * The operations the request's principal may perform on one resource, as Kafka's authorized
+ * operations bit set (unaudited: asking is not a denied request). Every operation of the type
+ * when no ACL can deny anything.
+ */
+export function requestAuthorizedOperations(
+  context: KafkaRequestContext,
+  resourceType: CheckedResourceType,
+  resourceName: string,
+): number {
+  const access = context.deps.access;
+  if (access === undefined || access.allowsEverything) return allOperationBits(resourceType);
+  const principal = principalText(context.principal);
+  return authorizedOperationBits(resourceType, (operation) =>
+    access.allows(principal, context.clientHost, operation, resourceType, resourceName),
   );
 }
 
