@@ -6,12 +6,20 @@ import type { OptionValues } from './command-spec.js';
  * error comes back as a CliError carrying the broker's error code and message
  * and the exit code for its class; a broker that cannot be reached is
  * ExitCode.UNREACHABLE.
+ *
+ * Credentials for a broker that requires them come from the environment, never
+ * from arguments (which other users can read in the process list):
+ * `PYRALOG_TOKEN` (a bearer token from `pyralog token create`), or
+ * `PYRALOG_USER` with `PYRALOG_PASSWORD` (HTTP Basic). An `https://` URL is
+ * checked against the system's CAs and those in `NODE_EXTRA_CA_CERTS`.
  */
 export class BrokerHttp {
   readonly baseUrl: string;
+  private readonly authorization: string | null;
 
-  constructor(url: string) {
+  constructor(url: string, env: NodeJS.ProcessEnv = process.env) {
     this.baseUrl = url.replace(/\/+$/, '');
+    this.authorization = authorizationFromEnv(env);
   }
 
   static fromOptions(values: OptionValues): BrokerHttp {
@@ -36,11 +44,14 @@ export class BrokerHttp {
   }
 
   /** The raw response of a successful request, for downloads; errors as for JSON. */
-  async fetchOk(path: string, init?: RequestInit): Promise<Response> {
+  async fetchOk(path: string, init: RequestInit = {}): Promise<Response> {
     const url = `${this.baseUrl}${path}`;
+    const headers = new Headers(init.headers);
+    if (this.authorization !== null && !headers.has('authorization'))
+      headers.set('authorization', this.authorization);
     let response: Response;
     try {
-      response = await fetch(url, init);
+      response = await fetch(url, { ...init, headers });
     } catch (error) {
       const reason =
         error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : '';
@@ -66,6 +77,16 @@ export class BrokerHttp {
       );
     }
   }
+}
+
+/** `Authorization` from PYRALOG_TOKEN, or PYRALOG_USER and PYRALOG_PASSWORD; null when neither is set. */
+export function authorizationFromEnv(env: NodeJS.ProcessEnv): string | null {
+  const token = env.PYRALOG_TOKEN;
+  if (token !== undefined && token.length > 0) return `Bearer ${token}`;
+  const user = env.PYRALOG_USER;
+  if (user === undefined || user.length === 0) return null;
+  if (user.includes(':')) throw new CliError('PYRALOG_USER must not contain ":"', ExitCode.USAGE);
+  return `Basic ${Buffer.from(`${user}:${env.PYRALOG_PASSWORD ?? ''}`).toString('base64')}`;
 }
 
 async function brokerError(response: Response): Promise<CliError> {

@@ -20,13 +20,14 @@ Commands:
   sql        a read-only SQL query over topics (DuckDB)
   export     a topic, or a range of it, as a Parquet file
   bench      load generator and latency profiler
-  user       SASL users and their SCRAM credentials: create, delete, list (--data DIR)
+  user       SASL users and their SCRAM credentials: create, delete, list (--data DIR or --url)
   verify     check a stopped broker's data directory and name every damaged batch (--data DIR)
   acl        ACLs: add, remove, list (--data DIR; a running broker picks changes up)
   token      bearer tokens for HTTP and WebSocket: create, revoke (--data DIR)
 
-Commands other than serve, bench, verify, user, acl and token talk to a running broker over HTTP: --url or $PYRALOG_URL
-[http://127.0.0.1:8080]. Output is a table; --format json|yaml for scripts.
+Commands other than serve, bench, verify, acl and token (and user with --data) talk to a running broker over
+HTTP(S): --url or $PYRALOG_URL [http://127.0.0.1:8080]; credentials, when the broker requires them, from
+$PYRALOG_TOKEN or $PYRALOG_USER and $PYRALOG_PASSWORD. Output is a table; --format json|yaml for scripts.
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 broker unreachable, 4 not found, 5 conflict,
 6 refused by the broker, 7 broker unavailable or timed out.
 

@@ -1,4 +1,11 @@
-import { CredentialStore, isCredentialMechanism } from '../security/credential-store.js';
+import { randomBytes } from 'node:crypto';
+import {
+  type CredentialMechanism,
+  CredentialStore,
+  isCredentialMechanism,
+  type UserCredentialInfo,
+} from '../security/credential-store.js';
+import { SCRAM_SALT_BYTES, type ScramMechanism, saltedPassword } from '../security/scram.js';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import {
   type CommandSpec,
@@ -11,17 +18,28 @@ import {
   runSubcommand,
   type Subcommand,
   stringValue,
+  urlOption,
 } from './command-spec.js';
+import { BrokerHttp } from './http-admin.js';
 import { outputFormat, printOutput, renderTable } from './output.js';
 
 /**
- * `pyralog user`: SASL users and their SCRAM credentials, in a data directory's credential file
- * (`--data DIR`). Run it before the broker starts to make the first admin; a running broker reads
- * the file again on SIGHUP. Passwords come from standard input only, never from arguments (which
- * other users of the machine can read in the process list).
+ * `pyralog user`: SASL users and their SCRAM credentials, either in a data directory's credential
+ * file (`--data DIR`: run it before the broker starts to make the first admin; a running broker
+ * reads the file again on SIGHUP) or through a running broker's HTTP API (`--url`, without
+ * `--data`), as an admin with Alter (changes) or Describe (list) on the cluster, whose credentials
+ * come from PYRALOG_TOKEN or PYRALOG_USER/PYRALOG_PASSWORD. The broker path sends what Kafka's
+ * AlterUserScramCredentials sends (salt, iterations, SaltedPassword), never the password, and the
+ * broker's change takes effect at once. Passwords come from standard input only, never from
+ * arguments (which other users of the machine can read in the process list).
  */
 const dataOption: Record<string, OptionSpec> = {
-  data: { type: 'string', valueName: 'DIR', description: "the broker's data directory (required)" },
+  data: {
+    type: 'string',
+    valueName: 'DIR',
+    description: "the broker's data directory (offline); without it, the broker at --url",
+  },
+  ...urlOption,
 };
 
 const createSpec: CommandSpec = {
@@ -43,7 +61,8 @@ const createSpec: CommandSpec = {
     },
   },
   details:
-    'Example: printf %s "$PASSWORD" | pyralog user create alice --mechanism SCRAM-SHA-512 --password-stdin --data ./data',
+    'Example: printf %s "$PASSWORD" | pyralog user create alice --mechanism SCRAM-SHA-512 --password-stdin --data ./data\n' +
+    'Against a running broker, as an admin: PYRALOG_TOKEN=... pyralog user create alice --password-stdin --url https://broker:8443',
 };
 const deleteSpec: CommandSpec = {
   name: 'pyralog user delete',
@@ -57,10 +76,37 @@ const listSpec: CommandSpec = {
   options: { ...dataOption, ...formatOption },
 };
 
-function openStore(spec: CommandSpec, values: OptionValues): CredentialStore {
+/** The data directory's store with --data; null means: ask the broker at --url. */
+function openStore(spec: CommandSpec, values: OptionValues): CredentialStore | null {
   const dir = stringValue(values, 'data');
-  if (dir === undefined) throw new UsageError('--data DIR is required', helpText(spec));
+  if (dir === undefined) return null;
+  if (stringValue(values, 'url') !== undefined)
+    throw new UsageError('give --data DIR or --url URL, not both', helpText(spec));
   return CredentialStore.open(dir);
+}
+
+function userPath(name: string): string {
+  return `/users/${encodeURIComponent(name)}`;
+}
+
+/** Sets a password through the broker: the salted password is derived here, as Kafka clients do. */
+async function setPasswordRemotely(
+  http: BrokerHttp,
+  name: string,
+  mechanism: CredentialMechanism,
+  password: string,
+  iterations: number,
+): Promise<void> {
+  if (password.length === 0) throw new CliError('the password is empty', ExitCode.USAGE);
+  const scram: ScramMechanism = mechanism === 'PLAIN' ? 'SCRAM-SHA-512' : mechanism;
+  const salt = randomBytes(SCRAM_SALT_BYTES);
+  const salted = await saltedPassword(scram, password, salt, iterations);
+  await http.post(userPath(name), {
+    mechanism: scram,
+    iterations,
+    salt: salt.toString('base64'),
+    saltedPassword: salted.toString('base64'),
+  });
 }
 
 async function readStdin(): Promise<string> {
@@ -96,6 +142,12 @@ const subcommands: Record<string, Subcommand> = {
       const iterations = integerValue(createSpec, parsed.values, 'iterations', 4096, 4096, 16384);
       const store = openStore(createSpec, parsed.values);
       const password = await readStdin();
+      if (store === null) {
+        const http = BrokerHttp.fromOptions(parsed.values);
+        await setPasswordRemotely(http, name, mechanism, password, iterations);
+        console.log(`user ${name}: ${mechanism} credential stored by the broker at ${http.baseUrl}`);
+        return 0;
+      }
       try {
         await store.setPassword(name, mechanism, password, iterations);
       } catch (error) {
@@ -111,7 +163,8 @@ const subcommands: Record<string, Subcommand> = {
     async run(parsed) {
       const name = requirePositional(deleteSpec, parsed, 0, 'NAME');
       const store = openStore(deleteSpec, parsed.values);
-      if (!store.deleteUser(name)) throw new CliError(`no user ${name}`, ExitCode.NOT_FOUND);
+      if (store === null) await BrokerHttp.fromOptions(parsed.values).delete(userPath(name));
+      else if (!store.deleteUser(name)) throw new CliError(`no user ${name}`, ExitCode.NOT_FOUND);
       console.log(`user ${name} deleted`);
       return 0;
     },
@@ -120,7 +173,11 @@ const subcommands: Record<string, Subcommand> = {
     spec: listSpec,
     async run(parsed) {
       const format = outputFormat(stringValue(parsed.values, 'format'), helpText(listSpec));
-      const users = openStore(listSpec, parsed.values).list();
+      const store = openStore(listSpec, parsed.values);
+      const users =
+        store === null
+          ? (await BrokerHttp.fromOptions(parsed.values).get<{ users: UserCredentialInfo[] }>('/users')).users
+          : store.list();
       printOutput(format, { users }, () =>
         renderTable(users, [
           { header: 'user', value: (u) => u.name },
@@ -138,7 +195,7 @@ const subcommands: Record<string, Subcommand> = {
 export function userCommand(argv: readonly string[]): Promise<number> {
   return runSubcommand(
     'pyralog user',
-    'SASL users and their SCRAM credentials (--data DIR).',
+    'SASL users and their SCRAM credentials (--data DIR, or a running broker at --url).',
     subcommands,
     argv,
   );

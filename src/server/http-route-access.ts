@@ -6,7 +6,8 @@ import type { HttpRequestParts, HttpRoute, RouteAccess } from './http-route-tabl
  * What each HTTP route needs under the ACLs, as the Kafka door asks it for the same work:
  * producing needs Write on the topic, reading and exporting Read, creating a topic Create,
  * deleting Delete, settings DescribeConfigs/AlterConfigs, groups Describe/Read/Delete, the
- * cluster view Describe on the cluster. POST /sql checks Read on each topic the query names
+ * cluster view Describe on the cluster, listing users Describe and changing them Alter on the
+ * cluster (as Describe/AlterUserScramCredentials). POST /sql checks Read on each topic the query names
  * once it is planned (http-sql-routes.ts). Kept in one table so a route added without a line
  * here is visible in review: it then needs credentials (when they are on) but no ACL.
  */
@@ -40,6 +41,9 @@ const routeAccess: Readonly<Record<string, (request: HttpRequestParts) => readon
   'get /groups/:group': group(AclOperation.DESCRIBE),
   'post /groups/:group/offsets': group(AclOperation.READ),
   'del /groups/:group': group(AclOperation.DELETE),
+  'get /users': cluster(AclOperation.DESCRIBE),
+  'post /users/:user': cluster(AclOperation.ALTER),
+  'del /users/:user': cluster(AclOperation.ALTER),
 };
 
 /** The route with its ACL needs attached, and /health (and the console's static files) open to all. */

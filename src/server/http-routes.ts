@@ -13,6 +13,7 @@ import { withAccess } from './http-route-access.js';
 import { type HttpRoute, mountFallback, mountRoute, type RouteContext } from './http-route-table.js';
 import { sqlRoutes } from './http-sql-routes.js';
 import { topicRoutes } from './http-topic-routes.js';
+import { userRoutes } from './http-user-routes.js';
 import { webOriginPolicy } from './web-origin.js';
 
 /**
@@ -30,6 +31,7 @@ import { webOriginPolicy } from './web-origin.js';
  *   GET    /cluster                                      brokers and totals
  *   GET    /groups, GET|DELETE /groups/:group            consumer groups, with lag
  *   POST   /groups/:group/offsets                        commit (reset) a group's offsets
+ *   GET    /users, POST|DELETE /users/:user              SASL users (salted credentials only)
  *   POST   /sql, GET /topics/:topic/export               SQL over topics, Parquet download
  *   GET    /, /assets/:file                              the web console (docs/console.md)
  *
@@ -93,6 +95,7 @@ export function httpRouteSet(deps: FrontDoorDeps, options: HttpRoutesOptions = {
     ...topicRoutes(deps),
     ...adminRoutes(deps),
     ...groupRoutes(deps),
+    ...userRoutes(deps),
     ...(options.sql === undefined ? [] : sqlRoutes(deps, options.sql)),
     ...(options.console === false ? [] : consoleRoutes()),
     produceRoute(deps),

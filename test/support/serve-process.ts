@@ -56,15 +56,17 @@ export async function startServe(args: readonly string[], timeoutMs = 20_000): P
   return { child, ...ports, stderr: () => stderr, exited };
 }
 
-/** Runs `pyralog <args>` to completion and returns its exit code and output. */
+/** Runs `pyralog <args>` to completion and returns its exit code and output; `env` adds variables. */
 export function runPyralog(
   args: readonly string[],
   timeoutMs = 20_000,
   stdin?: string,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PYRALOG_BIN, ...args], {
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     if (stdin !== undefined) child.stdin!.end(stdin);
     let stdout = '';
