@@ -77,7 +77,9 @@ export function overviewPage(): Page {
   const timer = setInterval(() => void poll(), METRICS_INTERVAL_MS);
   void poll();
 
-  const loadTopics = async (): Promise<void> => {
+  // The cluster box and the topic list load apart: a user the ACLs let describe some topics but
+  // not the cluster still sees those topics.
+  const loadCluster = async (): Promise<void> => {
     try {
       const info = await getJson<ClusterInfo>('/cluster');
       cluster.replaceChildren(
@@ -95,6 +97,12 @@ export function overviewPage(): Page {
           ]),
         ),
       );
+    } catch (error) {
+      cluster.replaceChildren(errorBox(error));
+    }
+  };
+  const loadTopics = async (): Promise<void> => {
+    try {
       const { topics: list } = await getJson<{ topics: TopicSummary[] }>('/topics');
       const details = await Promise.all(
         list.map((t) => getJson<TopicDetail>(`/topics/${encodeURIComponent(t.name)}`)),
@@ -116,6 +124,7 @@ export function overviewPage(): Page {
       topics.replaceChildren(errorBox(error));
     }
   };
+  void loadCluster();
   void loadTopics();
   return {
     element,
