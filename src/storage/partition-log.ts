@@ -1029,6 +1029,10 @@ export class PartitionLog implements SyncTarget {
         if (error !== null) {
           this.stop(`fdatasync failed while rolling, partition log stopped: ${error.message}`);
         } else {
+          // Under `never` nothing else ever syncs this segment, and nothing else would clear its flag:
+          // retention and the cleaner pass over dirty segments, so the log would grow without bound.
+          // Under `always` and intervals the group commit's next sync clears it, advancing durableOffset.
+          if (this.options.fsync === 'never') closing.dirty = false;
           try {
             closing.writeIndexes();
           } catch (indexError) {
@@ -1041,6 +1045,11 @@ export class PartitionLog implements SyncTarget {
     });
     this.rollSyncs.add(synced);
     void synced.then(() => this.rollSyncs.delete(synced));
+  }
+
+  /** Resolves once the syncs of rolled segments in flight have completed (tests; see roll). */
+  async rolledSegmentsSynced(): Promise<void> {
+    await this.rollSyncsDone();
   }
 
   /** Waits for the syncs of rolled segments in flight: they hold file descriptors. */
