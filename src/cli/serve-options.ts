@@ -377,6 +377,13 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'log-retention-check-interval-ms',
+    help: 'how often each shard applies retention and starts the log cleaner (default 30000)',
+    apply: int((c, v) => {
+      c.logRetentionCheckIntervalMs = v;
+    }),
+  },
+  {
     name: 'sql-timeout-ms',
     help: 'SQL: longest query, loading included (default 30000)',
     apply: int((c, v) => {

@@ -134,6 +134,11 @@ export interface BrokerConfig {
   readonly logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   /** Read plus write bytes per second each shard's log cleaner may use (compacted topics); 0: no limit. */
   readonly logCleanerIoBytesPerSecond: number;
+  /**
+   * How often each shard applies retention and looks for a compacted partition to clean
+   * (Kafka's log.retention.check.interval.ms; also the log cleaner's back-off).
+   */
+  readonly logRetentionCheckIntervalMs: number;
   /** Check every segment's CRCs at start, in the offload pool, while the broker serves. */
   readonly verifySegmentsOnStart: boolean;
   /** Principals allowed every operation whatever the ACLs say (`--super-users User:admin;User:ops`). */
@@ -248,6 +253,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     allowedHosts: [],
     logLevel: 'warn',
     logCleanerIoBytesPerSecond: 64 * MiB,
+    logRetentionCheckIntervalMs: 30_000,
     verifySegmentsOnStart: false,
     superUsers: [],
     allowEveryoneIfNoAclFound: null,
@@ -346,6 +352,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
     0,
     Number.MAX_SAFE_INTEGER,
   );
+  requireInteger('log-retention-check-interval-ms', config.logRetentionCheckIntervalMs, 100, 3_600_000);
   requireInteger('sql-read-bytes-per-second', config.sqlReadBytesPerSecond, 0, Number.MAX_SAFE_INTEGER);
   if (config.sqlIsolation !== 'process' && config.sqlIsolation !== 'thread')
     throw new ConfigError('sql-isolation', 'expected process or thread');

@@ -117,6 +117,7 @@ export const Stage = {
   APPEND: 1,
   FSYNC_WAIT: 2,
   FETCH_READ: 3,
+  CLEANER_SWAP: 4,
 } as const;
 export type Stage = (typeof Stage)[keyof typeof Stage];
 
@@ -128,8 +129,12 @@ export const stageNames: Record<keyof typeof Stage, { name: string; help: string
   },
   FSYNC_WAIT: { name: 'pyralog_fsync_wait_seconds', help: 'Time from append until an fdatasync covered it' },
   FETCH_READ: { name: 'pyralog_fetch_read_seconds', help: 'Reading one fetch from the log' },
+  CLEANER_SWAP: {
+    name: 'pyralog_log_cleaner_swap_seconds',
+    help: 'Swapping a cleaned segment set in, on the shard thread (the shard serves nothing meanwhile)',
+  },
 };
-const STAGE_COUNT = 4;
+const STAGE_COUNT = 5;
 
 /** Upper bounds of the histogram buckets in microseconds (Prometheus `le`). */
 export const BUCKETS_US = [

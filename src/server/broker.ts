@@ -77,8 +77,8 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     onShardFailed: (reason) =>
       logger.error({ reason }, 'shard down: it kept dying and is no longer restarted'),
   };
-  if (options.retentionCheckIntervalMs !== undefined)
-    engineOptions.retentionCheckIntervalMs = options.retentionCheckIntervalMs;
+  engineOptions.retentionCheckIntervalMs =
+    options.retentionCheckIntervalMs ?? config.logRetentionCheckIntervalMs;
   const engine = await ShardedEngine.start(config, engineOptions);
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
   // Its worker loads Arrow and the codecs while the groups open; the listeners open only after both.

@@ -157,6 +157,14 @@ describe('consumers reading a compacted topic through its gaps', () => {
     expect(total('pyralog_log_cleaner_records_removed_total')).toBeGreaterThanOrEqual(ROUNDS * 5 - 4);
     expect(total('pyralog_log_cleaner_segments_replaced_total')).toBeGreaterThan(0);
     expect(total('pyralog_log_cleaner_jobs_total')).toBeGreaterThan(0);
+    // Each swap is timed on the shard: as many swaps as jobs that replaced segments, and none near a second.
+    expect(total('pyralog_log_cleaner_swap_seconds_count')).toBeGreaterThan(0);
+    expect(total('pyralog_log_cleaner_swap_seconds_count')).toBeLessThanOrEqual(
+      total('pyralog_log_cleaner_jobs_total'),
+    );
+    expect(
+      total('pyralog_log_cleaner_swap_seconds_sum') / total('pyralog_log_cleaner_swap_seconds_count'),
+    ).toBeLessThan(1);
 
     // The HTTP JSON read, page by page from offset 0 with its nextOffset, serves the same records.
     const overHttp = new Map<number, string>();
