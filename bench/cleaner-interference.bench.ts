@@ -1,0 +1,153 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LeanKafkaProducer } from '../src/cli/bench/lean-kafka-producer.js';
+import { type OpenLoopLatency, openLoop, sleepUntil } from '../src/cli/bench/open-loop.js';
+import { buildRecordBatch } from '../src/record/batch-builder.js';
+import { startBrokerProcess } from '../tools/broker-process.js';
+import { numberFlag } from './support/flags.js';
+import { printTable } from './support/mitata-ratios.js';
+
+/**
+ * `npm run bench -- cleaner-interference [--seconds=6] [--rounds=3]`: what the log cleaner does to
+ * produce latency. One broker (its own process, --fsync never, the cleaner looking for work every
+ * 500 ms); a producer sends one 1 KiB record per request at 2,000/s to `measured` while a churn
+ * writer sends keyed 16 KiB batches (64 keys, 1 MiB segments) at 200/s to one of two topics:
+ * `churn-delete` (no cleaning: the baseline) or `churn-compact` (cleanup.policy=compact, cleanable
+ * at once, so the cleaner reads, rewrites and swaps segments all phase long). The two phases
+ * alternate; the ratio is the compact phase's p99 over the delete phase's of the same round. Also
+ * printed: swaps and the swap time the shard spent in each phase (pyralog_log_cleaner_swap_seconds).
+ */
+
+const RATE_PER_S = 2000;
+const CHURN_BATCHES_PER_S = 200;
+const CHURN_KEYS = 64;
+const RECORDS_PER_CHURN_BATCH = 16;
+
+interface SwapTotals {
+  count: number;
+  sumSeconds: number;
+  /** Swaps that took more than 10 ms, from the histogram's buckets. */
+  over10Ms: number;
+}
+
+async function swapTotals(httpPort: number): Promise<SwapTotals> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const value = (prefix: string) => {
+    const line = text.split('\n').find((candidate) => candidate.startsWith(prefix));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const count = value('pyralog_log_cleaner_swap_seconds_count ');
+  return {
+    count,
+    sumSeconds: value('pyralog_log_cleaner_swap_seconds_sum '),
+    over10Ms: count - value('pyralog_log_cleaner_swap_seconds_bucket{le="0.01"} '),
+  };
+}
+
+async function createTopic(httpPort: number, name: string, config: Record<string, string>): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${httpPort}/topics`, {
+    method: 'POST',
+    body: JSON.stringify({ name, partitions: 1, config }),
+  });
+  if (response.status !== 201) throw new Error(`cannot create ${name}: ${await response.text()}`);
+}
+
+/** Keyed batches to `topic` at CHURN_BATCHES_PER_S until `untilMs`. */
+async function churn(producer: LeanKafkaProducer, topic: string, untilMs: number): Promise<void> {
+  const encoder = new TextEncoder();
+  const batches = Array.from({ length: CHURN_KEYS }, (_, key) =>
+    buildRecordBatch(
+      Array.from({ length: RECORDS_PER_CHURN_BATCH }, (_, index) => ({
+        key: encoder.encode(`key-${(key + index) % CHURN_KEYS}`),
+        value: new Uint8Array(1024).fill(index),
+      })),
+    ),
+  );
+  const startMs = performance.now();
+  for (let i = 0; performance.now() < untilMs; i++) {
+    await sleepUntil(startMs + (i * 1000) / CHURN_BATCHES_PER_S);
+    const ack = await producer.produce(topic, 0, batches[i % CHURN_KEYS]!, 1);
+    if (ack.errorCode !== 0) throw new Error(`churn produce failed with error ${ack.errorCode}`);
+  }
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  const seconds = numberFlag(args, 'seconds', 6);
+  const rounds = numberFlag(args, 'rounds', 3);
+  execFileSync('sync');
+  const dir = mkdtempSync(join(tmpdir(), 'pyralog-cleaner-bench-'));
+  const broker = await startBrokerProcess([
+    '--data',
+    dir,
+    '--fsync',
+    'never',
+    '--log-retention-check-interval-ms',
+    '500',
+  ]);
+  try {
+    const segment = { 'segment.bytes': String(1 << 20) };
+    await createTopic(broker.httpPort, 'measured', {});
+    await createTopic(broker.httpPort, 'churn-delete', segment);
+    await createTopic(broker.httpPort, 'churn-compact', {
+      ...segment,
+      'cleanup.policy': 'compact',
+      'min.cleanable.dirty.ratio': '0.01',
+      'min.compaction.lag.ms': '0',
+    });
+    const measured = await LeanKafkaProducer.connect(broker.kafkaPort);
+    const churner = await LeanKafkaProducer.connect(broker.kafkaPort);
+    const single = buildRecordBatch([{ key: null, value: new Uint8Array(1024).fill(5) }]);
+    const send = () => measured.produce('measured', 0, single, 1);
+    // Warm the paths and fill the compacted topic so that the first compact phase has work at once.
+    await Promise.all([
+      openLoop(send, RATE_PER_S, 2),
+      churn(churner, 'churn-compact', performance.now() + 2000),
+    ]);
+
+    const rows: string[][] = [
+      ['phase', 'load', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'swaps', 'swap ms (sum)', 'swaps > 10 ms'],
+    ];
+    const ratios: string[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const p99ByPhase: Record<string, number> = {};
+      for (const topic of ['churn-delete', 'churn-compact']) {
+        const before = await swapTotals(broker.httpPort);
+        const untilMs = performance.now() + seconds * 1000;
+        const [latency] = await Promise.all([
+          openLoop(send, RATE_PER_S, seconds),
+          churn(churner, topic, untilMs),
+        ]);
+        const after = await swapTotals(broker.httpPort);
+        p99ByPhase[topic] = latency.p99;
+        rows.push(rowOf(`r${round} ${topic}`, latency, before, after));
+      }
+      ratios.push((p99ByPhase['churn-compact']! / p99ByPhase['churn-delete']!).toFixed(2));
+    }
+    measured.close();
+    churner.close();
+    console.log(
+      `produce at ${RATE_PER_S}/s (1 KiB, acks=1) beside a churn writer at ${CHURN_BATCHES_PER_S} batches/s of 16 KiB, ${seconds} s a phase`,
+    );
+    printTable(rows);
+    console.log(`p99 with the cleaner working / without, per round: ${ratios.join(', ')}`);
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function rowOf(name: string, latency: OpenLoopLatency, before: SwapTotals, after: SwapTotals): string[] {
+  return [
+    name,
+    loadavg()[0]!.toFixed(2),
+    String(latency.p50),
+    String(latency.p99),
+    String(latency.p999),
+    String(latency.max),
+    String(after.count - before.count),
+    ((after.sumSeconds - before.sumSeconds) * 1000).toFixed(1),
+    String(after.over10Ms - before.over10Ms),
+  ];
+}
