@@ -262,7 +262,7 @@ function reopenCleaned(dir: string, segment: Segment): Segment {
     replacement.indexesPending = false;
   }
   replacement.createdMs = segment.createdMs;
-  segment.close();
+  segment.closeReplaced();
   return replacement;
 }
 

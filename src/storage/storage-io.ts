@@ -1,4 +1,5 @@
 import {
+  close,
   closeSync,
   fdatasync,
   fstatSync,
@@ -37,6 +38,12 @@ export interface StorageIo {
   /** Opens a file: 'r' read, 'r+' read/write existing, 'w'/'w+' create or truncate. */
   open(path: string, mode: OpenMode): number;
   close(fd: number): void;
+  /**
+   * Closes a descriptor on libuv's pool instead of this thread, for a file already replaced or removed:
+   * its last close frees the file's blocks, which takes milliseconds for a segment. Optional: without
+   * it, `close` runs here.
+   */
+  closeInBackground?(fd: number): void;
   /** Positional write of bytes[offset, offset+length); returns the bytes written (may be fewer). */
   write(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number;
   /** Positional gather write; returns the bytes written (may be fewer than the sum). */
@@ -69,6 +76,10 @@ export interface StorageIo {
 export const nodeStorageIo: StorageIo = {
   open: (path, mode) => openSync(path, mode),
   close: (fd) => closeSync(fd),
+  closeInBackground: (fd) =>
+    close(fd, () => {
+      // Nothing to report: the file's data was synced before it was replaced or removed.
+    }),
   write: (fd, bytes, offset, length, position) => writeSync(fd, bytes, offset, length, position),
   writev: (fd, chunks, position) => writevSync(fd, chunks as Uint8Array[], position),
   read: (fd, bytes, offset, length, position) => readSync(fd, bytes, offset, length, position),
