@@ -234,6 +234,13 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'transaction-max-timeout-ms',
+    help: 'longest transaction.timeout.ms a transactional producer may ask for (transaction.max.timeout.ms)',
+    apply: int((c, v) => {
+      c.transactionMaxTimeoutMs = v;
+    }),
+  },
+  {
     name: 'max-connections',
     help: 'connections per front door',
     apply: int((c, v) => {

@@ -113,6 +113,8 @@ export interface BrokerConfig {
   readonly producerIdExpirationMs: number;
   /** Most idempotent producer ids remembered per partition; the least recently used is forgotten past it. */
   readonly maxProducerIdsPerPartition: number;
+  /** Longest transaction.timeout.ms a transactional producer may ask for (Kafka's transaction.max.timeout.ms). */
+  readonly transactionMaxTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxInFlightRequestsPerConnection: number;
   /** A Kafka connection owing this many response bytes (granted, queued, unsent) is muted until it drains. */
@@ -239,6 +241,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     maxDecompressedBatchBytes: 128 * MiB,
     producerIdExpirationMs: 7 * 24 * 3600 * 1000,
     maxProducerIdsPerPartition: 10_000,
+    transactionMaxTimeoutMs: 900_000,
     maxConnections: 10_000,
     maxInFlightRequestsPerConnection: 64,
     maxUnsentBytesPerConnection: 16 * MiB,
@@ -375,6 +378,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('max-decompressed-batch-bytes', config.maxDecompressedBatchBytes, 1024, 1024 * MiB);
   requireInteger('producer-id-expiration-ms', config.producerIdExpirationMs, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('max-producer-ids-per-partition', config.maxProducerIdsPerPartition, 1, 10_000_000);
+  requireInteger('transaction-max-timeout-ms', config.transactionMaxTimeoutMs, 1, 2_147_483_647);
   requireInteger('max-connections', config.maxConnections, 1, 1_000_000);
   requireInteger('max-in-flight', config.maxInFlightRequestsPerConnection, 1, 100_000);
   requireInteger(

@@ -85,6 +85,11 @@ export interface OffsetCommitRequest {
   topics: readonly { topic: string; partitions: readonly OffsetCommitPartition[] }[];
 }
 
+/** TxnOffsetCommit's offsets: a commit held pending for the transaction of `producerId`. */
+export interface PendingOffsetCommitRequest extends OffsetCommitRequest {
+  producerId: number;
+}
+
 export interface OffsetCommitResult {
   topics: { topic: string; partitions: { partition: number; errorCode: KafkaErrorCode }[] }[];
 }

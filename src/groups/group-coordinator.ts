@@ -14,12 +14,13 @@ import type {
   OffsetDeleteResult,
   OffsetFetchRequest,
   OffsetFetchResult,
+  PendingOffsetCommitRequest,
   SyncGroupRequest,
   SyncGroupResult,
 } from './group-coordinator-api.js';
 import { OFFSET_METADATA_BYTES_MAX, SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from './group-limits.js';
 import { OFFSET_KEY_STRING_BYTES_MAX } from './offset-record.js';
-import { type OffsetEntry, OffsetStore, type OffsetStoreLog } from './offset-store.js';
+import { OFFSETS_TOPIC, type OffsetEntry, OffsetStore, type OffsetStoreLog } from './offset-store.js';
 
 /**
  * The consumer group coordinator: Kafka's join → sync → heartbeat protocol
@@ -119,29 +120,53 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const code = this.commitCheck(request);
     if (code !== KafkaErrorCode.NONE) return everyPartition(request, () => code);
     const commitTimeMs = this.nowMs();
-    const entries: OffsetEntry[] = [];
-    // Partitions refused on their own, with the reason; the rest are stored together.
-    const refused = new Map<CommitPartition, KafkaErrorCode>();
-    for (const topic of request.topics) {
-      const topicTooLong = utf8.encode(topic.topic).length > OFFSET_KEY_STRING_BYTES_MAX;
-      for (const p of topic.partitions) {
-        if (topicTooLong) {
-          refused.set(p, KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
-          continue;
-        }
-        if (p.metadata !== null && utf8.encode(p.metadata).length > OFFSET_METADATA_BYTES_MAX) {
-          refused.set(p, KafkaErrorCode.OFFSET_METADATA_TOO_LARGE);
-          continue;
-        }
-        entries.push({
-          key: { groupId: request.groupId, topic: topic.topic, partition: p.partition },
-          value: { offset: p.offset, commitTimeMs, metadata: p.metadata },
-        });
-      }
-    }
+    const { entries, refused } = this.commitEntries(request, commitTimeMs);
     // The answer waits for the produce: an acknowledged commit is durable, a failed one is not visible.
     const stored = await this.offsets.commit(request.groupId, entries, commitTimeMs);
     return everyPartition(request, (p) => refused.get(p) ?? stored);
+  }
+
+  /** The internal topic of committed offsets (the transaction coordinator adds its partitions to transactions). */
+  readonly offsetsTopic = OFFSETS_TOPIC;
+
+  offsetsPartitionFor(groupId: string): number {
+    return this.offsets.partitionFor(groupId);
+  }
+
+  /**
+   * TxnOffsetCommit's group side (KIP-98, KIP-447): checks the member as a commit does when the
+   * request names a generation, then stores the offsets as pending for the producer. The
+   * transaction coordinator has checked the producer and its transaction first.
+   */
+  async commitPendingOffsets(request: PendingOffsetCommitRequest): Promise<OffsetCommitResult> {
+    const asCommit: OffsetCommitRequest = request;
+    // Producers before KIP-447 name no generation: their offsets are taken as a simple consumer's.
+    const code =
+      request.generationId < 0 && request.memberId === '' && !this.closed
+        ? utf8.encode(request.groupId).length > OFFSET_KEY_STRING_BYTES_MAX
+          ? KafkaErrorCode.INVALID_GROUP_ID
+          : KafkaErrorCode.NONE
+        : this.commitCheck(asCommit);
+    if (code !== KafkaErrorCode.NONE) return everyPartition(asCommit, () => code);
+    const commitTimeMs = this.nowMs();
+    const { entries, refused } = this.commitEntries(asCommit, commitTimeMs);
+    const stored = await this.offsets.commitPending(
+      request.producerId,
+      request.groupId,
+      entries,
+      commitTimeMs,
+    );
+    return everyPartition(asCommit, (p) => refused.get(p) ?? stored);
+  }
+
+  /** Makes a producer's pending offsets visible (commit) or drops them (abort), durably. */
+  completeTransaction(producerId: number, commit: boolean): Promise<KafkaErrorCode> {
+    return this.offsets.completeTransaction(producerId, commit, this.nowMs());
+  }
+
+  /** Whether an open transaction holds an offset of the partition (OffsetFetch's require_stable). */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    return this.offsets.hasPending(groupId, topic, partition);
   }
 
   async fetchOffsets(request: OffsetFetchRequest): Promise<OffsetFetchResult> {
@@ -244,6 +269,33 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     this.closed = true;
     for (const group of this.groups.values()) group.close();
     this.groups.clear();
+  }
+
+  /** The offsets of a commit to store, and the partitions refused on their own with the reason. */
+  private commitEntries(
+    request: OffsetCommitRequest,
+    commitTimeMs: number,
+  ): { entries: OffsetEntry[]; refused: Map<CommitPartition, KafkaErrorCode> } {
+    const entries: OffsetEntry[] = [];
+    const refused = new Map<CommitPartition, KafkaErrorCode>();
+    for (const topic of request.topics) {
+      const topicTooLong = utf8.encode(topic.topic).length > OFFSET_KEY_STRING_BYTES_MAX;
+      for (const p of topic.partitions) {
+        if (topicTooLong) {
+          refused.set(p, KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+          continue;
+        }
+        if (p.metadata !== null && utf8.encode(p.metadata).length > OFFSET_METADATA_BYTES_MAX) {
+          refused.set(p, KafkaErrorCode.OFFSET_METADATA_TOO_LARGE);
+          continue;
+        }
+        entries.push({
+          key: { groupId: request.groupId, topic: topic.topic, partition: p.partition },
+          value: { offset: p.offset, commitTimeMs, metadata: p.metadata },
+        });
+      }
+    }
+    return { entries, refused };
   }
 
   /** Whether a commit may be stored now; the group's own rules apply when it has members. */

@@ -101,3 +101,64 @@ export function decodeOffsetValue(bytes: Uint8Array): OffsetValue | null {
     metadata: metadataBytes === -1 ? null : decoder.decode(bytes.subarray(22)),
   };
 }
+
+/**
+ * An offset a transaction committed (TxnOffsetCommit), pending until the
+ * transaction's outcome: stored under its own key, so neither compaction nor a
+ * reload lets it pass for a committed offset. Key layout version 2, big-endian:
+ *
+ *   key:    0 u16 version (2)
+ *           2 f64 producerId    (exact for safe integers)
+ *          10 u16 groupBytes,  group id (UTF-8)
+ *           … u16 topicBytes,  topic name (UTF-8)
+ *           … i32 partition
+ *   value:  the version-1 offset value above.
+ *
+ * On commit the group side writes, in one batch, the version-1 record of each
+ * offset (now committed) and a tombstone for each pending key; on abort only
+ * the tombstones. A pending key without its tombstone on reload is still
+ * pending: the transaction coordinator completes it.
+ */
+export const PENDING_OFFSET_RECORD_VERSION = 2;
+
+export interface PendingOffsetKey extends OffsetKey {
+  producerId: number;
+}
+
+export function encodePendingOffsetKey(key: PendingOffsetKey): Uint8Array {
+  const group = encoder.encode(key.groupId);
+  const topic = encoder.encode(key.topic);
+  assert(
+    group.length <= OFFSET_KEY_STRING_BYTES_MAX && topic.length <= OFFSET_KEY_STRING_BYTES_MAX,
+    'offset key strings fit a u16 length',
+  );
+  const bytes = new Uint8Array(2 + 8 + 2 + group.length + 2 + topic.length + 4);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, PENDING_OFFSET_RECORD_VERSION);
+  view.setFloat64(2, key.producerId);
+  view.setUint16(10, group.length);
+  bytes.set(group, 12);
+  let at = 12 + group.length;
+  view.setUint16(at, topic.length);
+  bytes.set(topic, at + 2);
+  at += 2 + topic.length;
+  view.setInt32(at, key.partition);
+  return bytes;
+}
+
+/** Decodes a pending key; null when the bytes are not a version-2 pending offset key. */
+export function decodePendingOffsetKey(bytes: Uint8Array): PendingOffsetKey | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 18 || view.getUint16(0) !== PENDING_OFFSET_RECORD_VERSION) return null;
+  const producerId = view.getFloat64(2);
+  if (!Number.isSafeInteger(producerId) || producerId < 0) return null;
+  const groupBytes = view.getUint16(10);
+  if (12 + groupBytes + 2 > bytes.length) return null;
+  const groupId = decoder.decode(bytes.subarray(12, 12 + groupBytes));
+  let at = 12 + groupBytes;
+  const topicBytes = view.getUint16(at);
+  at += 2;
+  if (at + topicBytes + 4 !== bytes.length) return null;
+  const topic = decoder.decode(bytes.subarray(at, at + topicBytes));
+  return { producerId, groupId, topic, partition: view.getInt32(at + topicBytes) };
+}

@@ -11,10 +11,13 @@ import type { ConsumedRecord } from '../record/record.js';
 import {
   decodeOffsetKey,
   decodeOffsetValue,
+  decodePendingOffsetKey,
   encodeOffsetKey,
   encodeOffsetValue,
+  encodePendingOffsetKey,
   type OffsetKey,
   type OffsetValue,
+  type PendingOffsetKey,
 } from './offset-record.js';
 
 /**
@@ -72,9 +75,17 @@ function keyOf(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+/** A transaction's offsets of one group, not yet committed: topic\0partition → offset. */
+type PendingGroupOffsets = Map<string, { topic: string; partition: number; value: OffsetValue }>;
+
 export class OffsetStore {
   /** group id → (topic\0partition → committed offset). */
   private readonly byGroup = new Map<string, Map<string, StoredOffset>>();
+  /**
+   * Offsets transactions committed (TxnOffsetCommit), by producer id then group id, durable as
+   * pending records (offset-record.ts, version 2) and visible only once the transaction commits.
+   */
+  private readonly pending = new Map<number, Map<string, PendingGroupOffsets>>();
 
   private constructor(
     private readonly engine: Engine,
@@ -237,8 +248,115 @@ export class OffsetStore {
     return result;
   }
 
+  /**
+   * Stores a transaction's offsets durably as pending for its producer (one batch, all or
+   * nothing); they become visible only when completeTransaction commits them.
+   */
+  async commitPending(
+    producerId: number,
+    groupId: string,
+    entries: readonly OffsetEntry[],
+    timestampMs: number,
+  ): Promise<KafkaErrorCode> {
+    if (entries.length === 0) return KafkaErrorCode.NONE;
+    const batch = buildRecordBatch(
+      entries.map((entry) => ({
+        key: encodePendingOffsetKey({ producerId, ...entry.key }),
+        value: encodeOffsetValue(entry.value),
+      })),
+      { baseTimestampMs: timestampMs },
+    );
+    const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
+    if (outcome.errorCode !== KafkaErrorCode.NONE) return outcome.errorCode;
+    for (const entry of entries) this.applyPending({ producerId, ...entry.key }, entry.value);
+    return KafkaErrorCode.NONE;
+  }
+
+  /**
+   * Ends a producer's pending offsets, group by group: on commit one batch per group holds the
+   * offsets as committed records and a tombstone for each pending record; on abort only the
+   * tombstones. Written durably before memory changes; NONE when there is nothing pending (so a
+   * repeated completion after a crash is harmless).
+   */
+  async completeTransaction(
+    producerId: number,
+    commit: boolean,
+    timestampMs: number,
+  ): Promise<KafkaErrorCode> {
+    const groups = this.pending.get(producerId);
+    if (groups === undefined) return KafkaErrorCode.NONE;
+    let result: KafkaErrorCode = KafkaErrorCode.NONE;
+    for (const [groupId, offsets] of [...groups]) {
+      const records: { key: Uint8Array; value: Uint8Array | null }[] = [];
+      const committed: OffsetEntry[] = [];
+      for (const entry of offsets.values()) {
+        const key = { groupId, topic: entry.topic, partition: entry.partition };
+        if (commit) {
+          committed.push({ key, value: entry.value });
+          records.push({ key: encodeOffsetKey(key), value: encodeOffsetValue(entry.value) });
+        }
+      }
+      for (const entry of offsets.values()) {
+        records.push({
+          key: encodePendingOffsetKey({
+            producerId,
+            groupId,
+            topic: entry.topic,
+            partition: entry.partition,
+          }),
+          value: null,
+        });
+      }
+      const batch = buildRecordBatch(records, { baseTimestampMs: timestampMs });
+      const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
+      if (outcome.errorCode !== KafkaErrorCode.NONE) {
+        result = outcome.errorCode;
+        continue;
+      }
+      for (let i = 0; i < committed.length; i++) this.apply(committed[i]!, outcome.baseOffset + i);
+      groups.delete(groupId);
+    }
+    if (groups.size === 0) this.pending.delete(producerId);
+    return result;
+  }
+
+  /** Whether a transaction holds an offset of this partition not yet committed (KIP-447's unstable offset). */
+  hasPending(groupId: string, topic: string, partition: number): boolean {
+    const key = keyOf(topic, partition);
+    for (const groups of this.pending.values()) {
+      if (groups.get(groupId)?.has(key) === true) return true;
+    }
+    return false;
+  }
+
+  /** Producer ids with offsets pending, for tests and recovery checks. */
+  pendingProducers(): number[] {
+    return [...this.pending.keys()];
+  }
+
+  private applyPending(key: PendingOffsetKey, value: OffsetValue | null): void {
+    let groups = this.pending.get(key.producerId);
+    if (value === null) {
+      const offsets = groups?.get(key.groupId);
+      offsets?.delete(keyOf(key.topic, key.partition));
+      if (offsets !== undefined && offsets.size === 0) groups?.delete(key.groupId);
+      if (groups !== undefined && groups.size === 0) this.pending.delete(key.producerId);
+      return;
+    }
+    if (groups === undefined) {
+      groups = new Map();
+      this.pending.set(key.producerId, groups);
+    }
+    let offsets = groups.get(key.groupId);
+    if (offsets === undefined) {
+      offsets = new Map();
+      groups.set(key.groupId, offsets);
+    }
+    offsets.set(keyOf(key.topic, key.partition), { topic: key.topic, partition: key.partition, value });
+  }
+
   /** The offsets partition of a group: a stable hash of its id, so its records stay in one log. */
-  private partitionFor(groupId: string): number {
+  partitionFor(groupId: string): number {
     let hash = 0;
     for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
     return (hash >>> 0) % this.partitionCount;
@@ -344,6 +462,13 @@ export class OffsetStore {
   /** Applies one record of the offsets topic; false when it is not a well-formed offset record. */
   private applyRecord(record: ConsumedRecord): boolean {
     if (record.key === null) return false;
+    const pendingKey = decodePendingOffsetKey(record.key);
+    if (pendingKey !== null) {
+      const value = record.value === null ? null : decodeOffsetValue(record.value);
+      if (record.value !== null && value === null) return false;
+      this.applyPending(pendingKey, value);
+      return true;
+    }
     const key = decodeOffsetKey(record.key);
     if (key === null) return false;
     if (record.value === null) {

@@ -18,6 +18,7 @@ const rank: Record<string, number> = {
   engine: 3,
   groups: 4,
   txn: 4,
+  transactions: 4,
   cluster: 4,
   security: 4,
   protocol: 5,
