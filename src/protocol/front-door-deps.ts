@@ -4,6 +4,7 @@ import type { ArrowTaskInput, RecordWindowInput, RecordWindowResult } from '../e
 import type { GroupCoordinatorApi } from '../groups/group-coordinator-api.js';
 import type { AccessControl } from '../security/access-control.js';
 import type { CredentialStore } from '../security/credential-store.js';
+import type { TransactionCoordinatorApi } from '../transactions/transaction-coordinator-api.js';
 
 /**
  * What every front door (Kafka TCP listener, uWS HTTP + WebSocket app) is
@@ -14,6 +15,8 @@ export interface FrontDoorDeps {
   readonly config: BrokerConfig;
   readonly engine: Engine;
   readonly groups: GroupCoordinatorApi;
+  /** The transaction coordinator (docs/transactions.md); absent: transactional ids are refused. */
+  readonly transactions?: TransactionCoordinatorApi;
   /** The ACL check and store (docs/security.md); absent in tests that need none: everything allowed. */
   readonly access?: AccessControl;
   /** SASL users (docs/security.md); absent: the SCRAM credential APIs answer SECURITY_DISABLED. */

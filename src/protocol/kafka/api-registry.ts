@@ -1,3 +1,5 @@
+import { addOffsetsToTxn } from './add-offsets-to-txn.js';
+import { addPartitionsToTxn } from './add-partitions-to-txn.js';
 import { alterConfigs } from './alter-configs.js';
 import { alterUserScramCredentials } from './alter-user-scram-credentials.js';
 import { type RegisteredApi, registerApi } from './api.js';
@@ -14,8 +16,10 @@ import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeGroups } from './describe-groups.js';
 import { describeLogDirs } from './describe-log-dirs.js';
+import { describeTransactions } from './describe-transactions.js';
 import { describeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { electLeaders } from './elect-leaders.js';
+import { endTxn } from './end-txn.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
 import { heartbeat } from './heartbeat.js';
@@ -25,6 +29,7 @@ import { joinGroup } from './join-group.js';
 import { leaveGroup } from './leave-group.js';
 import { listGroups } from './list-groups.js';
 import { listOffsets } from './list-offsets.js';
+import { listTransactions } from './list-transactions.js';
 import { metadata } from './metadata.js';
 import { offsetCommit } from './offset-commit.js';
 import { offsetDelete } from './offset-delete.js';
@@ -34,6 +39,7 @@ import { produce } from './produce.js';
 import { saslAuthenticate } from './sasl-authenticate.js';
 import { saslHandshake } from './sasl-handshake.js';
 import { syncGroup } from './sync-group.js';
+import { txnOffsetCommit } from './txn-offset-commit.js';
 
 /**
  * Every Kafka API this broker serves. ApiVersions advertises exactly this
@@ -57,6 +63,10 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(createTopics),
   registerApi(deleteTopics),
   registerApi(initProducerId),
+  registerApi(addPartitionsToTxn),
+  registerApi(addOffsetsToTxn),
+  registerApi(endTxn),
+  registerApi(txnOffsetCommit),
   registerApi(describeAcls),
   registerApi(createAcls),
   registerApi(deleteAcls),
@@ -70,6 +80,8 @@ export const kafkaApis: readonly RegisteredApi[] = [
   registerApi(incrementalAlterConfigs),
   registerApi(offsetDelete),
   registerApi(describeCluster),
+  registerApi(describeTransactions),
+  registerApi(listTransactions),
   registerApi(saslHandshake),
   registerApi(saslAuthenticate),
   registerApi(describeUserScramCredentials),

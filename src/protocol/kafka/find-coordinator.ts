@@ -10,7 +10,9 @@ import { requestAllowed } from './request-authorization.js';
  * FindCoordinator (key 10), versions 0–4 (flexible from 3). v0–3 ask for one
  * key and answer one coordinator; v4 asks for several keys at once
  * (coordinator_keys) and answers one coordinator per key. This broker
- * coordinates every group; transaction coordinators (key_type 1) do not exist.
+ * coordinates every group (key_type 0) and every transactional id
+ * (key_type 1, when it runs a transaction coordinator). A group is told only
+ * to who may Describe it, a transactional id to who may Describe that id.
  */
 export const findCoordinatorRequestDescription: MessageDescription = {
   name: 'FindCoordinatorRequest',
@@ -69,11 +71,17 @@ export interface FindCoordinatorResponse extends Coordinator {
   coordinators: (Coordinator & { key: string })[];
 }
 
-function coordinatorFor(keyType: number, config: BrokerConfig): Coordinator {
-  if (keyType !== 0) {
+const KeyType = { GROUP: 0, TRANSACTION: 1 } as const;
+
+function coordinatorFor(keyType: number, config: BrokerConfig, transactions: boolean): Coordinator {
+  if (keyType !== KeyType.GROUP && !(keyType === KeyType.TRANSACTION && transactions)) {
     return {
-      errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
-      errorMessage: 'transactions are not supported',
+      errorCode:
+        keyType === KeyType.TRANSACTION
+          ? KafkaErrorCode.COORDINATOR_NOT_AVAILABLE
+          : KafkaErrorCode.INVALID_REQUEST,
+      errorMessage:
+        keyType === KeyType.TRANSACTION ? 'transactions are not supported' : `unknown key type ${keyType}`,
       nodeId: -1,
       host: '',
       port: -1,
@@ -97,13 +105,27 @@ export const findCoordinator: KafkaApi<FindCoordinatorRequest, FindCoordinatorRe
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
-    const coordinator = coordinatorFor(request.keyType, context.deps.config);
-    // A group's coordinator is told only to who may Describe the group.
+    const coordinator = coordinatorFor(
+      request.keyType,
+      context.deps.config,
+      context.deps.transactions !== undefined,
+    );
+    const isTransaction = request.keyType === KeyType.TRANSACTION;
+    // A group's coordinator is told only to who may Describe the group; a transactional id's
+    // only to who may Describe the id.
     const forKey = (key: string): Coordinator =>
       coordinator.errorCode === KafkaErrorCode.NONE &&
-      !requestAllowed(context, AclOperation.DESCRIBE, AclResourceType.GROUP, key, 'FindCoordinator')
+      !requestAllowed(
+        context,
+        AclOperation.DESCRIBE,
+        isTransaction ? AclResourceType.TRANSACTIONAL_ID : AclResourceType.GROUP,
+        key,
+        'FindCoordinator',
+      )
         ? {
-            errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED,
+            errorCode: isTransaction
+              ? KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+              : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED,
             errorMessage: null,
             nodeId: -1,
             host: '',

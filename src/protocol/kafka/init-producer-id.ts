@@ -4,6 +4,10 @@ import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
 import { clusterRequestAllowed } from './request-authorization.js';
+import { transactionalIdWritable, versionedTxnError } from './txn-request.js';
+
+/** The first InitProducerId version that knows PRODUCER_FENCED. */
+const PRODUCER_FENCED_VERSION = 4;
 
 /**
  * InitProducerId (key 22), versions 0–4 (flexible from 2). Idempotent
@@ -11,7 +15,10 @@ import { clusterRequestAllowed } from './request-authorization.js';
  * reused, even across crashes) with epoch 0. A producer that sends its
  * current id and epoch (v3+, KIP-360) to bump its epoch gets a fresh id
  * instead, which fences nothing here since sequences are kept per id.
- * Transactions are not supported: a transactional id is refused.
+ * With a transactional id the transaction coordinator answers
+ * (src/transactions/): the id's producer id with its next epoch, fencing
+ * the previous holder (PRODUCER_FENCED from v4, INVALID_PRODUCER_EPOCH
+ * before); Write on the transactional id is required.
  */
 export const initProducerIdRequestDescription: MessageDescription = {
   name: 'InitProducerIdRequest',
@@ -60,10 +67,21 @@ export const initProducerId: KafkaApi<InitProducerIdRequest, InitProducerIdRespo
   decode: request.decode,
   async handle(request, context) {
     if (request.transactionalId !== null) {
+      const transactions = context.deps.transactions;
+      const refused = (errorCode: number) => ({ errorCode, producerId: -1, producerEpoch: -1 });
+      // No coordinator (an embedding without one): refused for good, not retried.
+      if (transactions === undefined) return refused(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      if (!transactionalIdWritable(context, request.transactionalId, 'InitProducerId'))
+        return refused(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      const result = await transactions.initProducerId({
+        transactionalId: request.transactionalId,
+        transactionTimeoutMs: request.transactionTimeoutMs,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+      });
       return {
-        errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        producerId: -1,
-        producerEpoch: -1,
+        ...result,
+        errorCode: versionedTxnError(result.errorCode, context.apiVersion, PRODUCER_FENCED_VERSION),
       };
     }
     if (!clusterRequestAllowed(context, AclOperation.IDEMPOTENT_WRITE, 'InitProducerId')) {

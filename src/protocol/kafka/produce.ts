@@ -7,6 +7,7 @@ import { field, type MessageDescription, structs } from './message/description.j
 import { messageCodec } from './message/message-codec.js';
 import { accessOpen, clusterRequestAllowed, requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
+import { transactionalIdWritable, transactionalProduceCheck } from './txn-request.js';
 
 /**
  * Produce (key 0), versions 0–9 (flexible from 9), of which 0–2 are
@@ -24,6 +25,10 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
  * among them) looks for Produce v0 in ApiVersions to decide whether the
  * broker takes compressed batches, and silently sends uncompressed ones
  * when it is missing (KAFKA-18659).
+ * A request with a transactional_id needs Write on it (and a transaction
+ * coordinator); each transactional batch is checked against the
+ * coordinator, which must hold the partition in the producer's ongoing
+ * transaction (INVALID_TXN_STATE otherwise; txn-request.ts).
  * `records` is a view into the request frame: the engine copies it once, into
  * the owning shard's ring. acks=0 gets no response at all.
  */
@@ -131,11 +136,20 @@ async function producePartition(
   topicKnown: number,
   partition: ProducePartitionData,
   acks: Acks,
+  transactionalId: string | null,
 ): Promise<ProducePartitionResponse> {
   if (topicKnown !== KafkaErrorCode.NONE) return failed(partition.index, topicKnown);
   if (partition.records === null || partition.records.length === 0) {
     return failed(partition.index, KafkaErrorCode.INVALID_RECORD);
   }
+  const txnCode = transactionalProduceCheck(
+    context,
+    transactionalId,
+    topic,
+    partition.index,
+    partition.records,
+  );
+  if (txnCode !== KafkaErrorCode.NONE) return failed(partition.index, txnCode);
   if (context.apiVersion < FIRST_ZSTD_VERSION && batchCodec(partition.records) === CompressionCodec.ZSTD) {
     // KIP-110: zstd only from Produce v7, so a client that can read it back is the one writing it.
     return failed(partition.index, KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
@@ -199,7 +213,9 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
         ? KafkaErrorCode.UNSUPPORTED_VERSION
         : !validAcks
           ? KafkaErrorCode.INVALID_REQUIRED_ACKS
-          : request.transactionalId !== null
+          : request.transactionalId !== null &&
+              (context.deps.transactions === undefined ||
+                !transactionalIdWritable(context, request.transactionalId, 'Produce'))
             ? KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
             : namesTooManyPartitions(request.topics, context)
               ? REQUEST_LIMIT_ERROR
@@ -248,7 +264,14 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
               topic.partitions.map((partition) =>
                 within(
                   partition.index,
-                  producePartition(context, topic.name, known, partition, acks as Acks),
+                  producePartition(
+                    context,
+                    topic.name,
+                    known,
+                    partition,
+                    acks as Acks,
+                    request.transactionalId,
+                  ),
                 ),
               ),
             ),
