@@ -7,6 +7,14 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { LeanKafkaProducer } from '../src/cli/bench/lean-kafka-producer.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
+import {
+  type AclBinding,
+  AclOperation,
+  AclPatternType,
+  AclPermission,
+  AclResourceType,
+} from '../src/security/acl.js';
+import { AclStore } from '../src/security/acl-store.js';
 import { CredentialStore } from '../src/security/credential-store.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { numberFlag } from './support/flags.js';
@@ -22,7 +30,15 @@ import { numberFlag } from './support/flags.js';
  *   ApiVersions, and TLS + SASL PLAIN and TLS + SASL SCRAM-SHA-512 (4096 iterations, both sides
  *   derive the key: the dominant cost, by design).
  *
- * Certificates are made with openssl into a temp dir. Flags: --seconds=N (default 4).
+ * Throughput runs alternate the listeners within each round (PLAINTEXT, SSL, SASL_SSL, in an
+ * order that rotates from round to round) with the topic deleted and created again before each
+ * run, so every run starts from an empty log; each round's ratios are to that round's plaintext
+ * run, and the summary is the median over rounds. The same is done for the ACL check: plaintext
+ * produce with no ACL stored (checks skipped) against one with ACLs stored (every produce
+ * checks Write on its topic), alternating per round.
+ *
+ * Certificates are made with openssl into a temp dir. Flags: --seconds=N (default 4),
+ * --rounds=N (default 3).
  */
 const CONNECTIONS = 4;
 const PARTITIONS = 8;
@@ -234,8 +250,85 @@ async function setupMs(door: Door, ports: Record<string, number>, ca: string): P
   return (performance.now() - started) / SETUPS;
 }
 
+/** `items` rotated left by `by` (so each round starts with a different listener). */
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Deletes the bench topic (if there) and creates it again, so the next run starts from an empty log. */
+async function recreateTopic(http: string): Promise<void> {
+  const deleted = await fetch(`${http}/topics/bench`, { method: 'DELETE' });
+  if (deleted.status !== 200 && deleted.status !== 404)
+    throw new Error(`cannot delete the topic: ${deleted.status} ${await deleted.text()}`);
+  await deleted.arrayBuffer().catch(() => undefined);
+  for (let attempt = 0; ; attempt++) {
+    const created = await fetch(`${http}/topics`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'bench', partitions: PARTITIONS }),
+    });
+    if (created.status === 201) break;
+    if (attempt >= 50) throw new Error(`cannot create the topic: ${created.status} ${await created.text()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  execFileSync('sync');
+}
+
+const anonymousBinding = (permission: AclBinding['permission'], resourceName: string): AclBinding => ({
+  resourceType: AclResourceType.TOPIC,
+  resourceName,
+  patternType: AclPatternType.LITERAL,
+  principal: 'User:ANONYMOUS',
+  host: '*',
+  operation: AclOperation.WRITE,
+  permission,
+});
+
+/**
+ * Stores ACLs (on) or none (off) in the broker's data directory, and waits until the broker has
+ * picked the change up (it re-reads the file within a second): a DENY on the probe topic makes
+ * its produce answer 403 exactly while the ACLs are on. With ACLs stored every produce checks
+ * Write on its topic (allowed: an ALLOW for the bench topic, everyone allowed what no ACL names).
+ */
+async function setAcls(dataDir: string, http: string, on: boolean): Promise<void> {
+  const store = new AclStore(dataDir);
+  store.remove({
+    resourceType: AclResourceType.ANY,
+    resourceName: null,
+    patternType: AclPatternType.ANY,
+    principal: null,
+    host: null,
+    operation: AclOperation.ANY,
+    permission: AclPermission.ANY,
+  });
+  if (on) {
+    store.add([
+      anonymousBinding(AclPermission.ALLOW, 'bench'),
+      anonymousBinding(AclPermission.DENY, 'acl-probe'),
+    ]);
+  }
+  const deadlineMs = Date.now() + 10_000;
+  for (;;) {
+    const probe = await fetch(`${http}/topics/acl-probe/records`, {
+      method: 'POST',
+      body: JSON.stringify([{ value: 'probe' }]),
+    });
+    await probe.arrayBuffer();
+    if ((probe.status === 403) === on) return;
+    if (Date.now() > deadlineMs) throw new Error(`the broker did not pick up ACLs ${on ? 'on' : 'off'}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 export async function run(args: readonly string[]): Promise<void> {
   const seconds = numberFlag(args, 'seconds', 4);
+  const rounds = numberFlag(args, 'rounds', 3);
   const dir = mkdtempSync(join(tmpdir(), 'pyralog-bench-security-'));
   try {
     const certs = makeCertificates(dir);
@@ -247,6 +340,7 @@ export async function run(args: readonly string[]): Promise<void> {
       SASL_SSL: await freePort(),
       HTTP: await freePort(),
     };
+    const http = `http://127.0.0.1:${ports.HTTP}`;
     const broker = await startBrokerProcess([
       '--data',
       dataDir,
@@ -264,29 +358,62 @@ export async function run(args: readonly string[]): Promise<void> {
       'true',
     ]);
     try {
-      const created = await fetch(`http://127.0.0.1:${ports.HTTP}/topics`, {
+      const probe = await fetch(`${http}/topics`, {
         method: 'POST',
-        body: JSON.stringify({ name: 'bench', partitions: PARTITIONS }),
+        body: JSON.stringify({ name: 'acl-probe', partitions: 1 }),
       });
-      if (created.status !== 201)
-        throw new Error(`cannot create the topic: ${created.status} ${await created.text()}`);
-      // Plaintext runs first and last (the log grows, and dirty pages are flushed between runs, as
-      // in kafka.bench.ts): the ratios are to the mean of the two, and their spread shows the drift.
-      const doors: Door[] = ['PLAINTEXT', 'SSL', 'SASL_SSL/PLAIN', 'PLAINTEXT'];
-      const rates: [Door, number][] = [];
-      for (const door of doors) {
-        execFileSync('sync');
-        rates.push([door, await throughput(door, ports, certs.ca, seconds)]);
-      }
-      const base = (rates[0]![1] + rates[3]![1]) / 2;
+      if (probe.status !== 201) throw new Error(`cannot create the probe topic: ${probe.status}`);
+      const doors: Door[] = ['PLAINTEXT', 'SSL', 'SASL_SSL/PLAIN'];
+      const ratios = new Map<Door, number[]>(doors.map((door) => [door, []]));
       console.log(
-        'produce throughput, 1 KiB records in 16 KiB batches, 4 connections x 8 in flight, acks=1:',
+        `produce throughput, 1 KiB records in 16 KiB batches, 4 connections x 8 in flight, acks=1, ${seconds} s per run:`,
       );
-      for (const [door, rate] of rates) {
+      for (let round = 0; round < rounds; round++) {
+        const rates = new Map<Door, number>();
+        for (const door of rotate(doors, round)) {
+          await recreateTopic(http);
+          rates.set(door, await throughput(door, ports, certs.ca, seconds));
+        }
+        const base = rates.get('PLAINTEXT')!;
+        const cells = doors.map((door) => {
+          const rate = rates.get(door)!;
+          ratios.get(door)!.push(rate / base);
+          return `${door} ${(rate / 1e6).toFixed(1)} MB/s (${(rate / base).toFixed(2)})`;
+        });
+        console.log(`  round ${round + 1}, order ${rotate(doors, round).join(' > ')}: ${cells.join(', ')}`);
+      }
+      for (const door of doors) {
+        const values = ratios.get(door)!;
         console.log(
-          `  ${door.padEnd(24)} ${(rate / 1e6).toFixed(1).padStart(7)} MB/s  ratio ${(rate / base).toFixed(2)}`,
+          `  ${door.padEnd(24)} ratio to plaintext: median ${median(values).toFixed(2)}, ` +
+            `range ${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`,
         );
       }
+
+      console.log('ACL check cost, PLAINTEXT produce, ACLs stored (checked) against none (skipped):');
+      const aclRatios: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const rates = new Map<boolean, number>();
+        for (const on of rotate([false, true], round)) {
+          // The topic is recreated with no ACLs stored (an ACL naming it would deny the delete).
+          await setAcls(dataDir, http, false);
+          await recreateTopic(http);
+          if (on) await setAcls(dataDir, http, true);
+          rates.set(on, await throughput('PLAINTEXT', ports, certs.ca, seconds));
+        }
+        const ratio = rates.get(true)! / rates.get(false)!;
+        aclRatios.push(ratio);
+        console.log(
+          `  round ${round + 1}: off ${(rates.get(false)! / 1e6).toFixed(1)} MB/s, ` +
+            `on ${(rates.get(true)! / 1e6).toFixed(1)} MB/s (${ratio.toFixed(2)})`,
+        );
+      }
+      await setAcls(dataDir, http, false);
+      console.log(
+        `  ACLs on / off: median ${median(aclRatios).toFixed(2)}, ` +
+          `range ${Math.min(...aclRatios).toFixed(2)}-${Math.max(...aclRatios).toFixed(2)}`,
+      );
+
       const setupDoors: Door[] = ['PLAINTEXT', 'SSL', 'SASL_SSL/PLAIN', 'SASL_SSL/SCRAM-SHA-512'];
       const setups = new Map<Door, number>();
       for (const door of setupDoors) setups.set(door, await setupMs(door, ports, certs.ca));
