@@ -112,8 +112,8 @@ export class HttpExchange {
     });
   }
 
-  sendJson(status: number, body: unknown): void {
-    this.send(status, 'application/json', JSON.stringify(body));
+  sendJson(status: number, body: unknown, headers: readonly [string, string][] = []): void {
+    this.send(status, 'application/json', JSON.stringify(body), headers);
   }
 
   sendError(

@@ -37,6 +37,36 @@ export function integerParameter(
   return value;
 }
 
+/** A bounded query value: what the request gets, and whether it asked for more than the broker allows. */
+export interface ClampedInteger {
+  value: number;
+  clamped: boolean;
+}
+
+const ALL_DIGITS = /^\d+$/;
+
+/**
+ * A whole number in decimal digits of at least `min`; above `max` it is
+ * lowered to `max` rather than refused, as Kafka lowers a fetch size to the
+ * broker's limit. Any run of digits counts, however long (it is far above
+ * `max`); anything else, or a value under `min`, is a 400.
+ */
+export function clampedIntegerParameter(
+  raw: string | null | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): ClampedInteger {
+  if (raw === null || raw === undefined || raw === '') return { value: fallback, clamped: false };
+  if (!ALL_DIGITS.test(raw)) {
+    throw bad(`${name} must be a whole number of at least ${min}, got "${raw.slice(0, 40)}"`);
+  }
+  const value = Number(raw);
+  if (value < min) throw bad(`${name} must be a whole number of at least ${min}, got "${raw.slice(0, 40)}"`);
+  return value > max ? { value: max, clamped: true } : { value, clamped: false };
+}
+
 export function acksParameter(raw: string | null): Acks {
   if (raw === null || raw === '' || raw === 'all' || raw === '-1') return -1;
   if (raw === '1') return 1;

@@ -5,7 +5,12 @@ import { type JsonRecordOut, recordToJson } from '../protocol/record-json.js';
 import '../record/compression.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { withDeadline } from './http-deadline.js';
-import { choiceParameter, integerParameter } from './http-params.js';
+import {
+  type ClampedInteger,
+  choiceParameter,
+  clampedIntegerParameter,
+  integerParameter,
+} from './http-params.js';
 import { anyCompressedBatch, decodablePrefix, recordWindow } from './http-record-window.js';
 import type { HttpRoute } from './http-route-table.js';
 import { requireTopic } from './http-topic-routes.js';
@@ -23,7 +28,9 @@ import { requireTopic } from './http-topic-routes.js';
  * The engine answers whole batches, the first of which may start before
  * `offset`; records before it are skipped, and at most `limit` are returned.
  * `maxWaitMs` (up to the broker's max-wait-ms-max) holds the request until a
- * record arrives, for long polling.
+ * record arrives, for long polling. A `maxBytes` over the broker's
+ * fetch-max-bytes, or a `limit` over LIMIT_MAX, is lowered to it (as Kafka
+ * lowers a fetch size), and the `x-pyralog-clamped` header says so.
  */
 export const LIMIT_MAX = 100_000;
 export const MAX_BYTES_DEFAULT = 1024 * 1024;
@@ -46,14 +53,17 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
         );
       }
       const offset = integerParameter(query.get('offset'), 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-      const maxBytes = integerParameter(
+      const maxBytesAsked = clampedIntegerParameter(
         query.get('maxBytes'),
         'maxBytes',
         Math.min(MAX_BYTES_DEFAULT, config.fetchMaxBytes),
         1,
         config.fetchMaxBytes,
       );
-      const limit = integerParameter(query.get('limit'), 'limit', LIMIT_MAX, 1, LIMIT_MAX);
+      const limitAsked = clampedIntegerParameter(query.get('limit'), 'limit', LIMIT_MAX, 1, LIMIT_MAX);
+      const maxBytes = maxBytesAsked.value;
+      const limit = limitAsked.value;
+      const headers = clampedHeaders(maxBytesAsked, limitAsked);
       const maxWaitMs = integerParameter(query.get('maxWaitMs'), 'maxWaitMs', 0, 0, config.maxWaitMsMax);
       const format = choiceParameter(query.get('format'), 'format', ['json', 'arrow'], 'json');
       const encoding = choiceParameter(query.get('encoding'), 'encoding', ['utf8', 'base64'], 'utf8');
@@ -101,7 +111,10 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
           config.requestTimeoutMs,
           'Arrow encoding',
         );
-        exchange.send(200, ARROW_CONTENT_TYPE, ipc, [['x-pyralog-high-watermark', highWatermark]]);
+        exchange.send(200, ARROW_CONTENT_TYPE, ipc, [
+          ['x-pyralog-high-watermark', highWatermark],
+          ...headers,
+        ]);
         return;
       }
       // Compressed batches are inflated in the offload pool, never on the acceptor; plain ones decode here.
@@ -113,7 +126,26 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
           )
         : recordWindow(decodable.bytes, offset, limit);
       const records: JsonRecordOut[] = window.records.map((record) => recordToJson(record, encoding));
-      exchange.sendJson(200, { records, highWatermark: result.highWatermark, nextOffset: window.nextOffset });
+      exchange.sendJson(
+        200,
+        { records, highWatermark: result.highWatermark, nextOffset: window.nextOffset },
+        headers,
+      );
     },
   };
+}
+
+/** Names the response header that lists the read parameters lowered to the broker's limits. */
+export const CLAMPED_HEADER = 'x-pyralog-clamped';
+
+/**
+ * `x-pyralog-clamped: maxBytes=8388608, limit=100000`: each parameter that
+ * asked for more than the broker allows, with the value the read used.
+ * Absent when nothing was lowered.
+ */
+function clampedHeaders(maxBytes: ClampedInteger, limit: ClampedInteger): [string, string][] {
+  const parts: string[] = [];
+  if (maxBytes.clamped) parts.push(`maxBytes=${maxBytes.value}`);
+  if (limit.clamped) parts.push(`limit=${limit.value}`);
+  return parts.length === 0 ? [] : [[CLAMPED_HEADER, parts.join(', ')]];
 }

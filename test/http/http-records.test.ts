@@ -1,5 +1,5 @@
 import { tableFromIPC } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { type Acks, type ProduceOutcome, produceFailure } from '../../src/engine/engine-api.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
@@ -307,9 +307,10 @@ describe('HTTP record routes', () => {
       ['/topics/params/partitions/0/records?offset=1e3', 400, 'BAD_REQUEST'],
       ['/topics/params/partitions/0/records?offset=0x10', 400, 'BAD_REQUEST'],
       ['/topics/params/partitions/0/records?maxBytes=0', 400, 'BAD_REQUEST'],
-      [`/topics/params/partitions/0/records?maxBytes=${app.config.fetchMaxBytes + 1}`, 400, 'BAD_REQUEST'],
+      ['/topics/params/partitions/0/records?maxBytes=-5', 400, 'BAD_REQUEST'],
+      ['/topics/params/partitions/0/records?maxBytes=1e9', 400, 'BAD_REQUEST'],
       ['/topics/params/partitions/0/records?limit=0', 400, 'BAD_REQUEST'],
-      ['/topics/params/partitions/0/records?limit=100001', 400, 'BAD_REQUEST'],
+      ['/topics/params/partitions/0/records?limit=ten', 400, 'BAD_REQUEST'],
       ['/topics/params/partitions/0/records?maxWaitMs=999999', 400, 'BAD_REQUEST'],
       ['/topics/params/partitions/0/records?format=csv', 400, 'BAD_REQUEST'],
       ['/topics/params/partitions/0/records?encoding=hex', 400, 'BAD_REQUEST'],
@@ -323,6 +324,45 @@ describe('HTTP record routes', () => {
     for (const [path, status, code] of cases) {
       const answer = await call(app.base, path);
       expect({ path, status: answer.status, code: errorCode(answer) }).toEqual({ path, status, code });
+    }
+  });
+
+  it('given maxBytes and limit above the broker limits when reading then they are clamped and a header says so', async () => {
+    await postJson(app.base, '/topics', { name: 'clamp' });
+    await postJson(app.base, '/topics/clamp/records', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const fetchSpy = vi.spyOn(app.engine, 'fetch');
+    try {
+      const over = app.config.fetchMaxBytes + 1;
+      const both = await call(app.base, `/topics/clamp/partitions/0/records?maxBytes=${over}&limit=100001`);
+      expect(both.status).toBe(200);
+      expect((both.json as ReadBody).records.map((r) => r.value)).toEqual(['a', 'b', 'c']);
+      expect(both.headers.get('x-pyralog-clamped')).toBe(
+        `maxBytes=${app.config.fetchMaxBytes}, limit=100000`,
+      );
+      expect(fetchSpy.mock.calls.at(-1)![0].maxBytes).toBe(app.config.fetchMaxBytes);
+
+      // Any run of digits is a number to clamp, however long; the Arrow export clamps the same way.
+      const huge = await call(
+        app.base,
+        '/topics/clamp/partitions/0/records?maxBytes=99999999999999999999999&format=arrow',
+      );
+      expect(huge.status).toBe(200);
+      expect(huge.headers.get('x-pyralog-clamped')).toBe(`maxBytes=${app.config.fetchMaxBytes}`);
+      expect(tableFromIPC(huge.bytes).numRows).toBe(3);
+
+      const onlyLimit = await call(app.base, '/topics/clamp/partitions/0/records?limit=5000000&offset=1');
+      expect(onlyLimit.headers.get('x-pyralog-clamped')).toBe('limit=100000');
+      expect((onlyLimit.json as ReadBody).records.map((r) => r.value)).toEqual(['b', 'c']);
+
+      // Within the limits nothing is said.
+      const within = await call(
+        app.base,
+        `/topics/clamp/partitions/0/records?maxBytes=${app.config.fetchMaxBytes}&limit=100000`,
+      );
+      expect(within.status).toBe(200);
+      expect(within.headers.get('x-pyralog-clamped')).toBeNull();
+    } finally {
+      fetchSpy.mockRestore();
     }
   });
 
