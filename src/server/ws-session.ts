@@ -28,16 +28,19 @@ import { Partitioner } from './partitioner.js';
 import { checkPartition, type PreparedProduce, prepareProduce, topicOrThrow } from './ws-produce.js';
 import { type WsMode, WsReplies, type WsSocket } from './ws-replies.js';
 import { type SubscriptionHost, WsSubscription } from './ws-subscription.js';
+import { WsWaitingRequests } from './ws-waiting-requests.js';
 
 /**
  * One WebSocket connection's state on the acceptor thread: requests in
  * flight, live subscriptions, and backpressure both ways.
  *
  * - Requests: at most maxInFlightRequestsPerConnection at once, holding at
- *   most inFlightFramesMax × maxFrameBytes of request bytes; past
- *   either a request is answered TOO_MANY_IN_FLIGHT at once (uWS cannot
- *   pause a WebSocket's reads, so this is how a producer that outruns its
- *   shards is held back).
+ *   most inFlightFramesMax × maxFrameBytes of request bytes. Past either,
+ *   a request waits in the connection's line (ws-waiting-requests.ts) and
+ *   starts, in arrival order, when an earlier one finishes: uWS cannot pause
+ *   a WebSocket's reads, so a pipelining producer is slowed, not refused.
+ *   The line holds at most queuedFramesMax × maxFrameBytes; a client that
+ *   passes that is closed with 1008 and a TOO_MANY_IN_FLIGHT reason.
  * - Replies and pushes: fetches (requested or for subscriptions) start only
  *   while the send buffer is under sendBufferHighBytes; uWS `drain`
  *   resumes them. ws-route.ts closes a connection whose buffer still grows
@@ -54,6 +57,8 @@ export interface WsLimits {
   readonly subscriptionsMax: number;
   /** Request bytes in flight per connection, as a multiple of maxFrameBytes. */
   readonly inFlightFramesMax: number;
+  /** Request bytes waiting for a slot per connection, as a multiple of maxFrameBytes; past it: 1008. */
+  readonly queuedFramesMax: number;
 }
 
 export const DEFAULT_WS_LIMITS: WsLimits = {
@@ -61,12 +66,15 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
   sendBufferCloseBytes: 64 * 1024 * 1024,
   subscriptionsMax: 64,
   inFlightFramesMax: 4,
+  queuedFramesMax: 4,
 };
 
 export class WsSession implements SubscriptionHost {
   private inFlight = 0;
   private inFlightBytes = 0;
   private closed = false;
+  /** Requests that arrived past the in-flight limits, waiting their turn. */
+  private readonly waiting = new WsWaitingRequests();
   private lastActiveMs = Date.now();
   private readonly subscriptions = new Map<number, WsSubscription>();
   private drainWaiters: (() => void)[] = [];
@@ -103,7 +111,12 @@ export class WsSession implements SubscriptionHost {
 
   /** True when nothing has happened for `idleTimeoutMs`: no request, none in flight, no subscription. */
   isIdle(nowMs: number, idleTimeoutMs: number): boolean {
-    return this.inFlight === 0 && this.subscriptions.size === 0 && nowMs - this.lastActiveMs >= idleTimeoutMs;
+    return (
+      this.inFlight === 0 &&
+      this.waiting.length === 0 &&
+      this.subscriptions.size === 0 &&
+      nowMs - this.lastActiveMs >= idleTimeoutMs
+    );
   }
 
   subscriptionCount(): number {
@@ -127,10 +140,65 @@ export class WsSession implements SubscriptionHost {
 
   onMessage(message: ArrayBuffer, isBinary: boolean): void {
     this.lastActiveMs = Date.now();
+    if (this.closed) return;
     if (this.principal === null) {
       this.authenticateFirst(message, isBinary);
       return;
     }
+    // Behind others that wait, or past a limit: this one waits too, so requests start in arrival order.
+    if (this.waiting.length > 0 || !this.hasRoomFor(message.byteLength)) {
+      this.wait(message, isBinary);
+      return;
+    }
+    this.start(message, isBinary);
+  }
+
+  /** Request bytes allowed to wait per connection. */
+  private get waitingBytesMax(): number {
+    return this.deps.config.maxFrameBytes * this.limits.queuedFramesMax;
+  }
+
+  /** Whether a request of `sizeBytes` may start now under the in-flight limits. */
+  private hasRoomFor(sizeBytes: number): boolean {
+    const { maxInFlightRequestsPerConnection, maxFrameBytes } = this.deps.config;
+    return (
+      this.inFlight < maxInFlightRequestsPerConnection &&
+      this.inFlightBytes + sizeBytes <= maxFrameBytes * this.limits.inFlightFramesMax
+    );
+  }
+
+  /** Puts a request in line; a client whose waiting requests pass the byte budget is closed (1008). */
+  private wait(message: ArrayBuffer, isBinary: boolean): void {
+    if (this.waiting.sizeBytes + message.byteLength > this.waitingBytesMax) {
+      const { maxInFlightRequestsPerConnection } = this.deps.config;
+      const reason =
+        `TOO_MANY_IN_FLIGHT: over ${this.waitingBytesMax} bytes of requests waiting behind ` +
+        `${maxInFlightRequestsPerConnection} in flight`;
+      this.closed = true;
+      this.waiting.clear();
+      this.socket.end(WsCloseCode.POLICY_VIOLATION, reason.slice(0, 120));
+      return;
+    }
+    this.waiting.push(message, isBinary);
+  }
+
+  /** Starts the requests waiting in line, in order, while the in-flight limits allow. */
+  private startWaiting(): void {
+    for (;;) {
+      const next = this.waiting.peek();
+      if (this.closed || next === undefined || !this.hasRoomFor(next.message.byteLength)) return;
+      this.waiting.shift();
+      try {
+        this.start(next.message, next.isBinary);
+      } catch (error) {
+        // Called from a finished request's callback: a bug here must be answered, not left unhandled.
+        this.answerFailure(next.isBinary ? 'binary' : 'json', 0, error);
+      }
+    }
+  }
+
+  /** Decodes, checks and serves one request (the in-flight limits have room for it). */
+  private start(message: ArrayBuffer, isBinary: boolean): void {
     const mode: WsMode = isBinary ? 'binary' : 'json';
     let request: WsRequest;
     try {
@@ -144,20 +212,7 @@ export class WsSession implements SubscriptionHost {
       }
       throw error;
     }
-    const { maxInFlightRequestsPerConnection, maxFrameBytes } = this.deps.config;
     const sizeBytes = message.byteLength;
-    if (
-      this.inFlight >= maxInFlightRequestsPerConnection ||
-      this.inFlightBytes + sizeBytes > maxFrameBytes * this.limits.inFlightFramesMax
-    ) {
-      this.replies.error(
-        mode,
-        request.id,
-        WsError.TOO_MANY_IN_FLIGHT,
-        `at most ${maxInFlightRequestsPerConnection} requests and ${maxFrameBytes * this.limits.inFlightFramesMax} bytes in flight per connection`,
-      );
-      return;
-    }
     const denial = this.denial(request);
     if (denial !== null) {
       this.replies.error(mode, request.id, WsError.FORBIDDEN, denial);
@@ -180,6 +235,7 @@ export class WsSession implements SubscriptionHost {
         this.inFlight--;
         this.inFlightBytes -= sizeBytes;
         this.lastActiveMs = Date.now();
+        if (this.waiting.length > 0) this.startWaiting();
       });
   }
 
@@ -264,6 +320,7 @@ export class WsSession implements SubscriptionHost {
 
   onClose(): void {
     this.closed = true;
+    this.waiting.clear();
     for (const subscription of this.subscriptions.values()) subscription.stop();
     this.subscriptions.clear();
     this.wakeDrainWaiters();

@@ -84,25 +84,43 @@ describe('WebSocket limits', () => {
     expect((await peer.closed).code).toBe(1006);
   });
 
-  it('refuses a request past the in-flight count with TOO_MANY_IN_FLIGHT for its id', async () => {
+  it('given requests past the in-flight count when pipelined then they wait and are served in order once earlier ones end', async () => {
     const fixture = await start({ maxInFlightRequestsPerConnection: 2 });
     await fixture.engine.createTopic('t', 1);
     const peer = await open(fixture);
-    // Long polls at the end of the log stay in flight for their wait.
+    // Long polls at the end of the log stay in flight for their wait; the third fetch and the produce wait.
     for (let id = 1; id <= 3; id++) peer.send(encodeFetch(0, 't', 0, 0, 1024, 2000), id);
-    const refused = await peer.reply(3);
-    expect(readError(refused.reader).code).toBe('TOO_MANY_IN_FLIGHT');
     peer.send(produceFrame('t', 10), 4);
-    expect((await peer.reply(4)).op).toBe(WsOpCode.ERROR);
-    // The held fetches end as soon as a record lands, and the connection serves again.
+    await expect(peer.receive((m) => m.id === 3 || m.id === 4, 300)).rejects.toThrow(/no matching message/);
+    // The held fetches end as soon as a record lands; then the waiting fetch and produce run, in order.
     await fixture.engine.produce('t', 0, buildRecordBatch([{ key: null, value: null }]), 1);
-    await peer.reply(1);
-    await peer.reply(2);
-    peer.send(produceFrame('t', 10), 5);
-    expect((await peer.reply(5)).op).toBe(WsOpCode.PRODUCED);
+    for (const id of [1, 2, 3]) expect((await peer.reply(id)).op).toBe(WsOpCode.FETCHED);
+    expect(readProduced((await peer.reply(4)).reader)).toEqual([{ partition: 0, offset: 1 }]);
   });
 
-  it('refuses produce frames past the in-flight bytes with TOO_MANY_IN_FLIGHT, and serves them once the first is done', async () => {
+  it('given 200 produces pipelined on one socket when the shard is slow then all succeed, answered in order', async () => {
+    const engine = new GatedEngine();
+    engine.hold = true;
+    const fixture = await start({}, {}, engine);
+    await engine.createTopic('t', 1);
+    const peer = await open(fixture);
+    const answered: number[] = [];
+    peer.socket.on('message', (data: Buffer) => answered.push(data.readUInt32BE(4)));
+    const count = 200;
+    for (let id = 1; id <= count; id++) peer.send(produceFrame('t', 16), id);
+    // The first 64 (--max-in-flight) are held by the engine, the rest wait in line: nothing is refused.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(answered).toEqual([]);
+    engine.release();
+    for (let id = 1; id <= count; id++) {
+      const reply = await peer.reply(id);
+      expect(reply.op).toBe(WsOpCode.PRODUCED);
+      expect(readProduced(reply.reader)).toEqual([{ partition: 0, offset: id - 1 }]);
+    }
+    expect(answered).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+  });
+
+  it('given produce frames past the in-flight bytes when sent then they wait, and start once the first is done', async () => {
     const engine = new GatedEngine();
     engine.hold = true;
     const fixture = await start({ maxFrameBytes: 64 * KiB }, { inFlightFramesMax: 1 }, engine);
@@ -110,11 +128,32 @@ describe('WebSocket limits', () => {
     const peer = await open(fixture);
     peer.send(produceFrame('t', 40 * KiB), 1);
     peer.send(produceFrame('t', 40 * KiB), 2);
-    expect(readError((await peer.reply(2)).reader).code).toBe('TOO_MANY_IN_FLIGHT');
+    await expect(peer.receive((m) => m.id === 2, 300)).rejects.toThrow(/no matching message/);
     engine.release();
     expect(readProduced((await peer.reply(1)).reader)).toEqual([{ partition: 0, offset: 0 }]);
-    peer.send(produceFrame('t', 40 * KiB), 3);
-    expect(readProduced((await peer.reply(3)).reader)).toEqual([{ partition: 0, offset: 1 }]);
+    expect(readProduced((await peer.reply(2)).reader)).toEqual([{ partition: 0, offset: 1 }]);
+  });
+
+  it('given a flood past the waiting-bytes budget when sent then the connection is closed with 1008 and a reason', async () => {
+    const engine = new GatedEngine();
+    engine.hold = true;
+    const fixture = await start(
+      { maxFrameBytes: 64 * KiB },
+      { inFlightFramesMax: 1, queuedFramesMax: 1 },
+      engine,
+    );
+    await engine.createTopic('t', 1);
+    const peer = await open(fixture);
+    // 1 is in flight; 2 waits (40 KiB of 64); 3 would make 80 KiB wait: past the budget.
+    for (let id = 1; id <= 3; id++) peer.send(produceFrame('t', 40 * KiB), id);
+    const closed = await peer.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/^TOO_MANY_IN_FLIGHT: over 65536 bytes of requests waiting/);
+    engine.release();
+    // Other connections are served.
+    const next = await open(fixture);
+    next.send(produceFrame('t', 10), 9);
+    expect((await next.reply(9)).op).toBe(WsOpCode.PRODUCED);
   });
 
   it('refuses a subscription past the per-connection limit with TOO_MANY_SUBSCRIPTIONS', async () => {
