@@ -5,9 +5,10 @@
  * control (ready, stop, stopped).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { currentThreadId } from '../src/common/thread-cpu.js';
 import { ReplyWriter } from '../src/engine/reply-writer.js';
 import { Shard } from '../src/engine/shard.js';
-import { ShardMetricsWriter } from '../src/engine/shard-metrics.js';
+import { Counter, ShardMetricsWriter } from '../src/engine/shard-metrics.js';
 import type { ShardControlMessage, ShardWorkerData } from '../src/engine/shard-worker-data.js';
 import { RingReader, type RingRecord, RingWriter } from '../src/ring/index.js';
 import { installFaultsFromEnv } from '../src/storage/faulty-storage-io.js';
@@ -20,6 +21,9 @@ if (port === null) throw new Error('workers/shard.ts must run as a worker thread
 installFaultsFromEnv();
 
 const reader = new RingReader(data.requestRing);
+const metrics = new ShardMetricsWriter(data.metricsBuffer);
+// The acceptor reports this thread's CPU from /proc by this id (pyralog_thread_cpu_seconds_total).
+metrics.set(Counter.THREAD_ID, currentThreadId());
 const shard = new Shard(
   {
     shardId: data.shardId,
@@ -32,7 +36,7 @@ const shard = new Shard(
   },
   reader,
   new ReplyWriter(new RingWriter(data.replyRing)),
-  new ShardMetricsWriter(data.metricsBuffer),
+  metrics,
 );
 
 shard.onPartitionOffline = (offline) => {

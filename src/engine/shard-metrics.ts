@@ -29,6 +29,7 @@ export const Counter = {
   CLEANER_FAILED_JOBS: 15,
   CLEANER_SEGMENTS_REPLACED: 16,
   CLEANER_RECORDS_REMOVED: 17,
+  THREAD_ID: 18,
 } as const;
 const COUNTER_COUNT = 20;
 
@@ -109,6 +110,11 @@ export const counterNames: Record<
     name: 'pyralog_log_cleaner_records_removed_total',
     help: 'Records the log cleaner removed (superseded values and old tombstones)',
     type: 'counter',
+  },
+  THREAD_ID: {
+    name: 'pyralog_shard_thread_id',
+    help: "The shard worker's Linux thread id (for top -H, perf, /proc); -1 where unknown",
+    type: 'gauge',
   },
 };
 

@@ -1,3 +1,4 @@
+import { currentThreadId, threadCpuNs } from '../common/thread-cpu.js';
 import {
   BUCKETS_US,
   Counter,
@@ -143,6 +144,7 @@ export function renderMetrics(source: MetricsSource, extra?: ExtraMetrics): stri
     lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);
     lines.push(`${metric.name} ${formatValue(metric.value)}`);
   }
+  lines.push(...threadCpuLines(source));
   const memory = process.memoryUsage();
   lines.push(
     '# HELP pyralog_process_resident_memory_bytes Resident set size',
@@ -160,4 +162,32 @@ export function renderMetrics(source: MetricsSource, extra?: ExtraMetrics): stri
   );
   lines.push(`pyralog_process_array_buffers_bytes ${memory.arrayBuffers}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The acceptor's own thread id, read once (this module is loaded on the acceptor thread). */
+let acceptorThreadId: number | null = null;
+
+/**
+ * CPU seconds of the acceptor thread and of each shard's thread, from
+ * /proc/self/task (Linux; nothing elsewhere): what a request costs on each,
+ * read by a scrape before and after a load.
+ */
+function threadCpuLines(source: MetricsSource): string[] {
+  acceptorThreadId ??= currentThreadId();
+  const threads: [string, number][] = [['thread="acceptor"', acceptorThreadId]];
+  for (const host of source.hosts) {
+    const tid = new Float64Array(host.metricsBuffer)[Counter.THREAD_ID]!;
+    if (tid > 0) threads.push([`thread="shard",shard="${host.shardId}"`, tid]);
+  }
+  const lines: string[] = [];
+  for (const [labels, tid] of threads) {
+    const ns = tid > 0 ? threadCpuNs('self', tid) : null;
+    if (ns !== null) lines.push(`pyralog_thread_cpu_seconds_total{${labels}} ${ns / 1e9}`);
+  }
+  if (lines.length === 0) return [];
+  return [
+    '# HELP pyralog_thread_cpu_seconds_total CPU time of the acceptor thread and of each shard thread',
+    '# TYPE pyralog_thread_cpu_seconds_total counter',
+    ...lines,
+  ];
 }
