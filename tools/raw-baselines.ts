@@ -26,11 +26,12 @@ import {
  * byte has returned. No checksum, no parsing beyond the frame sizes, no copy
  * but the kernel's.
  *
- * Returns its port and a stop function.
+ * Returns its port, its thread's Linux id (for its CPU time from /proc;
+ * -1 where unknown) and a stop function.
  */
 export async function startAckServer(
   options: { appendToDir?: string } = {},
-): Promise<{ port: number; stop(): Promise<void> }> {
+): Promise<{ port: number; threadId: number; stop(): Promise<void> }> {
   const source = `
     const { createServer } = require('node:net');
     const { closeSync, openSync, writev } = require('node:fs');
@@ -97,13 +98,24 @@ export async function startAckServer(
         if (fd >= 0 && !writing) closeSync(fd);
       });
     });
-    server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+    const threadId = (() => {
+      try {
+        const link = require('node:fs').readlinkSync('/proc/thread-self');
+        return Number(link.slice(link.lastIndexOf('/') + 1));
+      } catch {
+        return -1;
+      }
+    })();
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port, threadId }));
     parentPort.on('message', () => server.close(() => process.exit(0)));
   `;
   const worker = new Worker(source, { eval: true, workerData: { appendToDir: options.appendToDir } });
-  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+  const { port, threadId } = await new Promise<{ port: number; threadId: number }>((resolve) =>
+    worker.once('message', resolve),
+  );
   return {
     port,
+    threadId,
     stop: async () => {
       worker.postMessage('stop');
       await worker.terminate();
@@ -230,6 +242,8 @@ export async function rawTcpLatencyAtRate(
   ratePerSecond: number,
   seconds: number,
   warmupSeconds: number,
+  /** Called once, when the first request after the warm-up is sent (to start counting CPU). */
+  onWarm?: () => void,
 ): Promise<OpenLoopLatency> {
   const frame = ackServerFrame(frameBytes);
   const socket = connect(port, '127.0.0.1');
@@ -255,6 +269,7 @@ export async function rawTcpLatencyAtRate(
       ratePerSecond,
       seconds,
       warmupSeconds,
+      onWarm,
     );
   } finally {
     socket.destroy();

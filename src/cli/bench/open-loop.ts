@@ -65,6 +65,8 @@ export async function openLoop(
   ratePerSecond: number,
   seconds: number,
   warmupSeconds = 0,
+  /** Called once, just before the first request after the warm-up is sent. */
+  onWarm?: () => void,
 ): Promise<OpenLoopLatency> {
   const histogram = createLatencyHistogram();
   const intervalMs = 1000 / ratePerSecond;
@@ -75,6 +77,7 @@ export async function openLoop(
   for (let i = 0; i < warmupRequests + ratePerSecond * seconds && failures.length === 0; i++) {
     const scheduledMs = startMs + i * intervalMs;
     await sleepUntil(scheduledMs);
+    if (i === warmupRequests) onWarm?.();
     const sending = send(i).then(
       () => {
         if (i >= warmupRequests)
