@@ -65,6 +65,11 @@ describe('pyralog bench', () => {
     expect(result.consumer!.latencyUs.p50).toBeGreaterThan(0);
     expect(result.consumer!.latencyUs.p99).toBeGreaterThanOrEqual(result.consumer!.latencyUs.p50);
     expect(result.profile.map((s) => s.stage)).toContain('append');
+    if (process.platform === 'linux') {
+      // The CPU each produced batch cost the acceptor and shard threads over the measured window.
+      expect(result.threadCpu.map((t) => t.thread)).toEqual(expect.arrayContaining(['acceptor', 'shard 0']));
+      for (const thread of result.threadCpu) expect(thread.usPerBatch).toBeGreaterThan(0);
+    }
     const saved = JSON.parse(
       readFileSync(join(temp.dir, 'out', `${options.label}.json`), 'utf8'),
     ) as BenchResult;

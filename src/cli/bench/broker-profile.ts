@@ -4,7 +4,10 @@
  * difference turned into how long each stage took: ring wait (request ring,
  * acceptor → shard), append (validation and write on the shard), fsync wait
  * (append until a covering fdatasync), fetch read. What the client measured
- * beyond these went to the network, the acceptor and the reply ring.
+ * beyond these went to the network, the acceptor and the reply ring. The
+ * CPU time of the acceptor thread and of each shard thread over the same
+ * window (pyralog_thread_cpu_seconds_total) says what each produced batch
+ * cost each thread.
  */
 export interface StageProfile {
   stage: string;
@@ -20,8 +23,53 @@ interface HistogramScrape {
   count: number;
 }
 
-export async function scrapeStages(httpUrl: string): Promise<Map<string, HistogramScrape>> {
+/** One /metrics scrape: the stage histograms and each broker thread's CPU seconds so far. */
+export interface BrokerScrape {
+  stages: Map<string, HistogramScrape>;
+  /** `acceptor`, `shard 0`, …: from pyralog_thread_cpu_seconds_total (Linux brokers only). */
+  threadCpuSeconds: Map<string, number>;
+}
+
+/** CPU a broker thread spent over a run, and per produced batch (each batch is one produce request). */
+export interface ThreadCpuProfile {
+  thread: string;
+  cpuSeconds: number;
+  usPerBatch: number;
+}
+
+export async function scrapeBroker(httpUrl: string): Promise<BrokerScrape> {
   const text = await (await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  return { stages: parseStages(text), threadCpuSeconds: parseThreadCpu(text) };
+}
+
+function parseThreadCpu(text: string): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const match of text.matchAll(
+    /^pyralog_thread_cpu_seconds_total\{thread="(\w+)"(?:,shard="(\d+)")?\} (\S+)$/gm,
+  )) {
+    threads.set(match[2] === undefined ? match[1]! : `${match[1]} ${match[2]}`, Number(match[3]));
+  }
+  return threads;
+}
+
+export function threadCpuDelta(
+  before: BrokerScrape,
+  after: BrokerScrape,
+  batches: number,
+): ThreadCpuProfile[] {
+  const profiles: ThreadCpuProfile[] = [];
+  for (const [thread, endSeconds] of after.threadCpuSeconds) {
+    const cpuSeconds = endSeconds - (before.threadCpuSeconds.get(thread) ?? 0);
+    profiles.push({
+      thread,
+      cpuSeconds,
+      usPerBatch: batches > 0 ? (cpuSeconds * 1e6) / batches : Number.NaN,
+    });
+  }
+  return profiles;
+}
+
+function parseStages(text: string): Map<string, HistogramScrape> {
   const stages = new Map<string, HistogramScrape>();
   const get = (name: string): HistogramScrape => {
     let entry = stages.get(name);

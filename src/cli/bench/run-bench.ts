@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build, decodeFromCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { BenchOptions } from './bench-options.js';
-import { type StageProfile, scrapeStages, stageDelta } from './broker-profile.js';
+import {
+  type BrokerScrape,
+  type StageProfile,
+  scrapeBroker,
+  stageDelta,
+  type ThreadCpuProfile,
+  threadCpuDelta,
+} from './broker-profile.js';
 import type { LoadWorkerData } from './load-worker.js';
 
 /**
@@ -41,6 +48,8 @@ export interface BenchResult {
   generatorCpuPercent: number;
   cores: number;
   profile: StageProfile[];
+  /** With --profile: CPU of the broker's acceptor and shard threads over the measured window. */
+  threadCpu: ThreadCpuProfile[];
 }
 
 const runningFromSource = import.meta.url.endsWith('.ts');
@@ -102,9 +111,17 @@ export async function runBench(
   log: (line: string) => void = console.log,
 ): Promise<BenchResult> {
   await ensureTopic(options);
-  const before = options.profile ? await scrapeStages(options.httpUrl) : null;
   const startupSlackMs = 1500;
   const measureFromMs = performance.timeOrigin + performance.now() + startupSlackMs + options.warmupS * 1000;
+  // Scraped when the measured window opens, so that neither the warm-up nor start-up counts.
+  const scrapeAtWindow: Promise<BrokerScrape | null> | null = options.profile
+    ? new Promise<void>((resolve) =>
+        setTimeout(resolve, Math.max(0, measureFromMs - performance.timeOrigin - performance.now())),
+      )
+        .then(() => scrapeBroker(options.httpUrl))
+        // A failed scrape leaves the run without a profile; it must not be an unhandled rejection.
+        .catch(() => null)
+    : null;
   const stopAtMs = measureFromMs + options.durationS * 1000;
   const cpuBefore = process.cpuUsage();
   const wallBeforeMs = performance.now();
@@ -190,7 +207,9 @@ export async function runBench(
   process.stderr.write('\n');
   const cpu = process.cpuUsage(cpuBefore);
   const wallMs = performance.now() - wallBeforeMs;
-  const after = options.profile ? await scrapeStages(options.httpUrl) : null;
+  const before = scrapeAtWindow === null ? null : await scrapeAtWindow;
+  const after = before !== null ? await scrapeBroker(options.httpUrl).catch(() => null) : null;
+  const producedBatches = Math.round(totals.producer.records / Math.max(1, options.batchRecords));
   const result: BenchResult = {
     label: options.label,
     startedAt: new Date().toISOString(),
@@ -218,7 +237,8 @@ export async function runBench(
     throughputSeries: series,
     generatorCpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
     cores: availableParallelism(),
-    profile: before !== null && after !== null ? stageDelta(before, after) : [],
+    profile: before !== null && after !== null ? stageDelta(before.stages, after.stages) : [],
+    threadCpu: before !== null && after !== null ? threadCpuDelta(before, after, producedBatches) : [],
   };
   mkdirSync(options.outDir, { recursive: true });
   writeFileSync(join(options.outDir, `${options.label}.json`), `${JSON.stringify(result, null, 2)}\n`);
@@ -277,6 +297,13 @@ export function formatReport(result: BenchResult): string {
       );
       lines.push(`  largest stage: ${largest.name} (${largest.us.toFixed(0)} µs mean)`);
     }
+  }
+  if (result.threadCpu.length > 0) {
+    lines.push(
+      `  broker CPU per produced batch (µs, every request of the window included): ${result.threadCpu
+        .map((t) => `${t.thread} ${t.usPerBatch.toFixed(1)}`)
+        .join(', ')}`,
+    );
   }
   return lines.join('\n');
 }
