@@ -134,11 +134,42 @@ describe('placeReplicas', () => {
     expect(Math.max(...replicaCounts)).toBeLessThanOrEqual(2 * Math.min(...replicaCounts));
   });
 
-  it('given a different seed, should pick different copysets', () => {
+  it('given a different seed per topic, every topic still draws from the same copysets', () => {
+    fc.assert(
+      fc.property(placementCase, fc.array(fc.integer(), { minLength: 2, maxLength: 6 }), (c, topicSeeds) => {
+        const sets = new Set<string>();
+        for (const seed of topicSeeds) {
+          const placement = placeReplicas(c.brokers, c.partitionCount, c.replicationFactor, { ...c, seed });
+          for (const replicas of placement) sets.add(sortedKey(replicas));
+        }
+        expect(sets.size).toBeLessThanOrEqual(
+          copysetCountBound(c.brokers.length, c.replicationFactor, c.scatterWidth),
+        );
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('given a different seed, should lead and spread differently; given a different copyset seed, other copysets', () => {
     const brokers = Array.from({ length: 12 }, (_, i) => i);
     const a = placeReplicas(brokers, 12, 3, { scatterWidth: 2, seed: 1 });
     const b = placeReplicas(brokers, 12, 3, { scatterWidth: 2, seed: 2 });
-    expect(new Set(a.map(sortedKey))).not.toEqual(new Set(b.map(sortedKey)));
+    const c = placeReplicas(brokers, 12, 3, { scatterWidth: 2, seed: 1, copysetSeed: 2 });
+    expect(a.map((replicas) => replicas[0])).not.toEqual(b.map((replicas) => replicas[0]));
+    expect(new Set(a.map(sortedKey))).toEqual(new Set(b.map(sortedKey)));
+    expect(new Set(a.map(sortedKey))).not.toEqual(new Set(c.map(sortedKey)));
+  });
+
+  it("given many one-partition topics, followers spread over each leader's copysets", () => {
+    const brokers = Array.from({ length: 30 }, (_, i) => i);
+    const followerCounts = new Map<number, number>();
+    for (let topicId = 0; topicId < 600; topicId++) {
+      const [replicas] = placeReplicas(brokers, 1, 3, { scatterWidth: 6, seed: topicId });
+      for (const id of replicas!.slice(1)) followerCounts.set(id, (followerCounts.get(id) ?? 0) + 1);
+    }
+    // 1,200 follower replicas over 30 brokers: 40 each on average.
+    expect(followerCounts.size).toBe(30);
+    expect(Math.max(...followerCounts.values())).toBeLessThan(80);
   });
 
   it('given a replication factor above the broker count, should refuse with INVALID_REPLICATION_FACTOR', () => {

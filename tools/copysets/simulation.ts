@@ -92,6 +92,7 @@ export function simulateRow(
     strategy,
     scatterWidth: scatterWidth ?? nodeCount - 1,
     seed: options.seed,
+    copysetSeed: options.seed,
   });
   const index = indexReplicaSets(flat, size, nodeCount);
   const { trials, losses } = monteCarloLoss(

@@ -4,6 +4,9 @@ import type { BrokerId } from '../partition-state.js';
 import { buildCopysets, type Copysets } from './copysets.js';
 import { SeededRandom } from './seeded-random.js';
 
+/** The copyset seed when the caller gives none: any fixed value; it only has to be the same for every topic. */
+const DEFAULT_COPYSET_SEED = 1;
+
 /** How replica sets are drawn: from copysets (the default), or at random for comparison. */
 export type PlacementStrategy = 'copyset' | 'random';
 
@@ -16,11 +19,18 @@ export interface PlacementOptions {
    */
   scatterWidth: number;
   /**
-   * Chooses the permutations, hence the copysets. Use ONE seed for the whole
-   * cluster: copysets only limit data loss if every topic draws from the same
-   * few, and each new seed brings a new set.
+   * Varies the leader rotation and which of its copysets each leader starts
+   * with: pass the topic id, so that topics spread their leaders and
+   * followers differently. It does NOT choose the copysets: copysets only limit
+   * data loss if every topic draws from the same few, so they depend only on
+   * the brokers, R, the scatter width and `copysetSeed`.
    */
   seed: number;
+  /**
+   * Chooses the permutations, hence the copysets (default 1). One value for the
+   * whole cluster; the simulator varies it to draw other families.
+   */
+  copysetSeed?: number;
   strategy?: PlacementStrategy;
   /**
    * Where in the leader rotation partition 0 starts (default 0). Pass a value
@@ -38,7 +48,8 @@ export interface PlacementOptions {
  * (not their order), the counts and the options. With the copyset strategy
  * every replica set is a copyset (see copysets.ts), so the cluster uses at
  * most ceil(scatterWidth / (R - 1)) × ceil(brokers / R) distinct replica sets,
- * whatever the number of partitions. Leaders follow a seeded rotation over all
+ * whatever the number of partitions and whatever seed each topic passes (the
+ * controller may pass the topic id). Leaders follow a seeded rotation over all
  * brokers, so leader counts differ by at most one; each leader takes its
  * copysets in turn, which spreads follower load too.
  *
@@ -82,9 +93,14 @@ export function placeReplicaIndices(
   if (!Number.isSafeInteger(leaderOffset) || leaderOffset < 0) {
     throw new RangeError(`leader offset must be a non-negative integer, got ${leaderOffset}`);
   }
-  // Separate streams, so that the copysets depend only on (brokers, R, scatter width, seed) and
-  // stay the same whatever the partition count, offset or strategy of a call.
-  const leaderOrder = new SeededRandom(options.seed ^ 0x5bd1e995).shuffle(identity(brokerCount));
+  const copysetSeed = options.copysetSeed ?? DEFAULT_COPYSET_SEED;
+  if (!Number.isInteger(copysetSeed))
+    throw new RangeError(`copyset seed must be an integer, got ${copysetSeed}`);
+  // Separate streams, so that the copysets depend only on (brokers, R, scatter width, copyset seed) and
+  // stay the same whatever the seed, partition count, offset or strategy of a call.
+  const leaderRandom = new SeededRandom(options.seed ^ 0x5bd1e995);
+  const leaderOrder = leaderRandom.shuffle(identity(brokerCount));
+  const copysetStart = leaderRandom.nextUint32();
   const out = new Int32Array(partitionCount * replicationFactor);
   if (options.strategy === 'random') {
     fillRandom(
@@ -100,9 +116,9 @@ export function placeReplicaIndices(
       brokerCount,
       replicationFactor,
       options.scatterWidth,
-      new SeededRandom(options.seed),
+      new SeededRandom(copysetSeed),
     );
-    fillFromCopysets(out, copysets, leaderOrder, leaderOffset);
+    fillFromCopysets(out, copysets, leaderOrder, leaderOffset, copysetStart);
   }
   return out;
 }
@@ -112,6 +128,7 @@ function fillFromCopysets(
   copysets: Copysets,
   leaderOrder: Int32Array,
   leaderOffset: number,
+  copysetStart: number,
 ): void {
   const { nodeCount, size, members, byNodeStart, byNode } = copysets;
   const partitionCount = out.length / size;
@@ -119,8 +136,9 @@ function fillFromCopysets(
     const turn = leaderOffset + p;
     const leader = leaderOrder[turn % nodeCount];
     // The round of the rotation picks which of the leader's copysets this partition uses, so a leader
-    // cycles through all of its copysets before reusing one, across calls with growing offsets too.
-    const round = Math.floor(turn / nodeCount);
+    // cycles through all of its copysets before reusing one; the seed's start spreads small topics (all
+    // in round 0) over different copysets of the same leader.
+    const round = Math.floor(turn / nodeCount) + copysetStart;
     const first = byNodeStart[leader];
     const copyset = byNode[first + (round % (byNodeStart[leader + 1] - first))];
     const base = p * size;
