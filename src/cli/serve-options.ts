@@ -122,6 +122,41 @@ export const serveOptions: readonly OptionSpec[] = [
     }),
   },
   {
+    name: 'broker-id',
+    help: "cluster mode: this broker's id, unique in the cluster (the same as --node-id)",
+    apply: int((c, v) => {
+      c.nodeId = v;
+    }),
+  },
+  {
+    name: 'etcd',
+    help: 'cluster mode: comma-separated etcd client URLs (http://127.0.0.1:2379,...); none: a single node',
+    apply: (c, v) => {
+      c.etcdEndpoints = splitList(v);
+    },
+  },
+  {
+    name: 'cluster',
+    help: 'cluster mode: the cluster name, keys under /pyralog/<name>/ in etcd (default pyralog)',
+    apply: (c, v) => {
+      c.clusterName = v;
+    },
+  },
+  {
+    name: 'etcd-lease-ttl-ms',
+    help: 'cluster mode: the broker lease; a broker that cannot renew fences itself before it ends (default 6000)',
+    apply: int((c, v) => {
+      c.etcdLeaseTtlMs = v;
+    }),
+  },
+  {
+    name: 'default-replication-factor',
+    help: 'replicas of topics created with replication factor -1 (default -1: 3 in cluster mode, 1 alone)',
+    apply: int((c, v) => {
+      c.defaultReplicationFactor = v;
+    }),
+  },
+  {
     name: 'shards',
     help: "shard worker threads (default: one per core but the acceptor's, at least 1)",
     apply: int((c, v) => {

@@ -72,6 +72,12 @@ const createSpec: CommandSpec = {
       valueName: 'N',
       description: "partitions [the broker's default]",
     },
+    'replication-factor': {
+      type: 'string',
+      short: 'r',
+      valueName: 'N',
+      description: "replicas of each partition (cluster mode) [the broker's default]",
+    },
     ...configOption,
     ...commonOptions,
   },
@@ -152,6 +158,11 @@ const subcommands: Record<string, Subcommand> = {
         ...(partitions === undefined
           ? {}
           : { partitions: integerValue(createSpec, parsed.values, 'partitions', 1, 1) }),
+        ...(stringValue(parsed.values, 'replication-factor') === undefined
+          ? {}
+          : {
+              replicationFactor: integerValue(createSpec, parsed.values, 'replication-factor', -1, -1, 32767),
+            }),
         config,
       };
       const created = await BrokerHttp.fromOptions(parsed.values).post<TopicSummary>('/topics', body);

@@ -166,6 +166,20 @@ export interface BrokerConfig {
   readonly sqlReadBytesPerSecond: number;
   /** Where DuckDB runs: a child process at nice 19 (the default) or a worker thread of the broker. */
   readonly sqlIsolation: 'process' | 'thread';
+  /** Cluster mode (docs/cluster.md): etcd client URLs; empty: the single node this broker always was. */
+  readonly etcdEndpoints: readonly string[];
+  /** The cluster's name: its keys live under /pyralog/<name>/ in etcd. */
+  readonly clusterName: string;
+  /** The broker's etcd lease; it fences itself a third of this after its last renewal was sent, at most. */
+  readonly etcdLeaseTtlMs: number;
+  /** Replicas of a topic created with replication factor -1; -1: 3 in cluster mode, 1 on a single node. */
+  readonly defaultReplicationFactor: number;
+}
+
+/** The replication factor a topic gets when created with -1. */
+export function defaultReplicationFactor(config: BrokerConfig, clustered: boolean): number {
+  if (config.defaultReplicationFactor !== -1) return config.defaultReplicationFactor;
+  return clustered ? 3 : 1;
 }
 
 const MiB = 1024 * 1024;
@@ -267,6 +281,10 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     sqlScanBytesMax: 1024 * MiB,
     sqlConcurrentMax: 2,
     sqlReadBytesPerSecond: 0,
+    etcdEndpoints: [],
+    clusterName: 'pyralog',
+    etcdLeaseTtlMs: 6000,
+    defaultReplicationFactor: -1,
     sqlIsolation: 'process',
   };
 }
@@ -343,6 +361,18 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   requireInteger('http-port', config.httpPort, 0, 65535);
   requireInteger('advertised-port', config.advertisedPort, 0, 65535);
   requireInteger('node-id', config.nodeId, 0, 2 ** 31 - 1);
+  requireInteger('etcd-lease-ttl-ms', config.etcdLeaseTtlMs, 2000, 3_600_000);
+  requireInteger('default-replication-factor', config.defaultReplicationFactor, -1, 32767);
+  if (config.defaultReplicationFactor === 0) {
+    throw new ConfigError('default-replication-factor', 'must be -1 (the default) or at least 1');
+  }
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.clusterName)) {
+    throw new ConfigError('cluster', "must be 1-64 letters, digits, '.', '_' or '-'");
+  }
+  for (const url of config.etcdEndpoints) {
+    if (!/^https?:\/\/[^/]+\/?$/.test(url))
+      throw new ConfigError('etcd', `expected URLs like http://127.0.0.1:2379, got "${url}"`);
+  }
   requireInteger('shards', config.shardCount, 1, 256);
   requireInteger('sql-timeout-ms', config.sqlTimeoutMs, 1, 3_600_000);
   requireInteger('sql-rows-max', config.sqlRowsMax, 1, 10_000_000);

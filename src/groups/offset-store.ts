@@ -34,6 +34,13 @@ import {
  */
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
+/** The offsets partition of a group: a stable hash of its id, so its records stay in one log. */
+export function offsetsPartitionFor(groupId: string, partitionCount: number): number {
+  let hash = 0;
+  for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
+  return (hash >>> 0) % partitionCount;
+}
+
 /**
  * The offsets topic is compacted, as Kafka's is: each record is keyed by
  * (group, topic, partition) (offset-record.ts), so the cleaner keeps the last
@@ -357,9 +364,7 @@ export class OffsetStore {
 
   /** The offsets partition of a group: a stable hash of its id, so its records stay in one log. */
   partitionFor(groupId: string): number {
-    let hash = 0;
-    for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
-    return (hash >>> 0) % this.partitionCount;
+    return offsetsPartitionFor(groupId, this.partitionCount);
   }
 
   private apply(entry: OffsetEntry, logOffset: number): void {

@@ -1,3 +1,4 @@
+import type { ClusterMetadata } from '../cluster/cluster-metadata.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import type { Engine, FollowerFetchObserver } from '../engine/engine-api.js';
 import type { ArrowTaskInput, RecordWindowInput, RecordWindowResult } from '../engine/offload-task.js';
@@ -23,6 +24,11 @@ export interface FrontDoorDeps {
   readonly credentials?: CredentialStore;
   /** Replication's leader side (src/replication), told of follower fetches; absent on a single node. */
   readonly followerFetches?: FollowerFetchObserver;
+  /**
+   * Cluster mode (`--etcd`): brokers, controller and partition leadership from etcd (docs/cluster.md).
+   * Absent on a single node: this broker leads every partition, as it always did.
+   */
+  readonly cluster?: ClusterMetadata;
   /** Prometheus text exposition of the broker's metrics, rendered on demand. */
   metricsText(): string;
   /** Encodes records as an Arrow IPC stream in the offload pool (never on the acceptor). */

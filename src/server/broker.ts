@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { type Logger, pino } from 'pino';
+import type { ClusterAgent } from '../cluster/cluster-agent.js';
+import { LateClusterMetadata } from '../cluster/late-cluster-metadata.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import {
   isKafkaListener,
@@ -23,6 +25,7 @@ import { isSaslMechanism } from '../security/sasl-server.js';
 import { TokenStore } from '../security/token-store.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
+import { joinCluster } from './cluster-join.js';
 import { type HttpFrontDoor, startHttpServer } from './http-server.js';
 import { httpsFilesOf } from './https-files.js';
 import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
@@ -50,6 +53,8 @@ export interface Broker {
    * file is bad.
    */
   reloadSecurity(): void;
+  /** Cluster mode (`--etcd`): this broker's control plane; null on a single node. */
+  readonly cluster: ClusterAgent | null;
   /** With `--verify-segments`: resolves with the damaged segments once all are checked; else with none. */
   readonly segmentAudit: Promise<SegmentVerification[]>;
   stop(): Promise<void>;
@@ -113,8 +118,13 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     }
   }, 1000);
   aclWatch.unref();
+  // Cluster mode: the front doors see the cluster once this broker has joined it (after its Kafka port is bound).
+  const clusterMetadata =
+    config.etcdEndpoints.length > 0 ? new LateClusterMetadata(config.nodeId) : undefined;
+  let cluster: ClusterAgent | null = null;
   const deps: FrontDoorDeps = {
     config,
+    ...(clusterMetadata === undefined ? {} : { cluster: clusterMetadata }),
     access,
     credentials,
     engine: clientEngine(engine, (topic) => groups.forgetTopic(topic)),
@@ -186,7 +196,17 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       httpPort = http.port;
       stops.push(() => http.close());
     }
+    if (clusterMetadata !== undefined) {
+      // As the Kafka listener decides what it advertises: the bound port unless another was asked for.
+      const advertisedPort =
+        config.kafkaPort === 0 || config.advertisedPort === 0 || config.advertisedPort === config.kafkaPort
+          ? kafkaPort
+          : config.advertisedPort;
+      cluster = await joinCluster(config, deps.engine, logger, advertisedPort, null);
+      clusterMetadata.attach(cluster);
+    }
   } catch (error) {
+    await cluster?.stop();
     for (const door of kafkaDoors) await door.close();
     for (const stop of stops.reverse()) await stop();
     await groups.close();
@@ -202,6 +222,9 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       shards: config.shardCount,
       dataDir: config.dataDir,
       startupMs: Date.now() - startedMs,
+      ...(cluster === null
+        ? {}
+        : { brokerId: config.nodeId, cluster: config.clusterName, brokerEpoch: cluster.brokerEpoch() }),
     },
     'pyralog started',
   );
@@ -226,6 +249,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     httpPort,
     kafkaListeners,
     credentials,
+    cluster,
     reloadSecurity() {
       tls?.reload();
       httpDoor?.reloadTls();
@@ -239,6 +263,9 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         // for at most half the shutdown timeout; then close the doors and let the shards drain,
         // sync and close in the other half.
         clearInterval(aclWatch);
+        // Leave the cluster first: revoking the lease lets the controller move this broker's partitions now
+        // rather than when the lease would have expired.
+        await cluster?.stop();
         for (const door of kafkaDoors) door.stopAccepting();
         engine.wakeHeldFetches();
         await groups.close();

@@ -116,17 +116,27 @@ export function adminRoutes(deps: FrontDoorDeps): HttpRoute[] {
       pattern: '/cluster',
       handler: async (exchange) => {
         const topics = engine.listTopics();
+        // Cluster mode: the live brokers and the controller as etcd has them.
+        const cluster = deps.cluster;
         exchange.sendJson(200, {
-          clusterId: 'pyralog',
-          controller: config.nodeId,
-          brokers: [
-            {
-              nodeId: config.nodeId,
-              host: config.advertisedHost,
-              kafkaPort: config.advertisedPort,
-              self: true,
-            },
-          ],
+          clusterId: cluster === undefined ? 'pyralog' : config.clusterName,
+          controller: cluster === undefined ? config.nodeId : cluster.controllerId(),
+          brokers:
+            cluster === undefined
+              ? [
+                  {
+                    nodeId: config.nodeId,
+                    host: config.advertisedHost,
+                    kafkaPort: config.advertisedPort,
+                    self: true,
+                  },
+                ]
+              : cluster.liveBrokerEndpoints().map((broker) => ({
+                  nodeId: broker.brokerId,
+                  host: broker.host,
+                  kafkaPort: broker.port,
+                  self: broker.brokerId === config.nodeId,
+                })),
           shards: config.shardCount,
           fsync: typeof config.fsync === 'object' ? `${config.fsync.intervalMs}ms` : config.fsync,
           topics: topics.length,

@@ -1,5 +1,5 @@
-import { type TopicConfig, validateTopicConfig } from '../common/broker-config.js';
-import { ConfigError } from '../common/errors.js';
+import { defaultReplicationFactor, type TopicConfig, validateTopicConfig } from '../common/broker-config.js';
+import { ConfigError, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Engine, TopicDescription } from '../engine/engine-api.js';
 import { PARTITIONS_PER_TOPIC_MAX } from '../engine/shard-message.js';
@@ -135,6 +135,51 @@ export function topicRoutes(deps: FrontDoorDeps): HttpRoute[] {
           throw bad(`partitions must be a whole number from 1 to ${PARTITIONS_PER_TOPIC_MAX - 1}`);
         }
         const settings = topicSettings(fields.config, config.topicDefaults);
+        const replicationFactor = fields.replicationFactor ?? -1;
+        if (
+          typeof replicationFactor !== 'number' ||
+          !Number.isSafeInteger(replicationFactor) ||
+          (replicationFactor < 1 && replicationFactor !== -1)
+        ) {
+          throw bad('replicationFactor must be -1 (the default) or a whole number of at least 1');
+        }
+        const cluster = deps.cluster;
+        if (cluster !== undefined) {
+          // Cluster mode: created in etcd with its replicas placed (docs/cluster.md); Kafka-named settings.
+          const kafkaSettings: Record<string, string> = {};
+          for (const [key, value] of Object.entries((fields.config ?? {}) as Record<string, unknown>)) {
+            if (value !== null) kafkaSettings[key] = String(value);
+          }
+          try {
+            const created = await withDeadline(
+              cluster.createTopic({
+                name,
+                partitionCount: partitions,
+                replicationFactor:
+                  replicationFactor === -1 ? defaultReplicationFactor(config, true) : replicationFactor,
+                config: kafkaSettings,
+              }),
+              timeoutMs,
+              'create',
+            );
+            exchange.sendJson(201, {
+              name,
+              partitions,
+              replicationFactor: created.replicationFactor,
+              config: settingsOf({ ...config.topicDefaults, ...settings }),
+            });
+          } catch (error) {
+            if (error instanceof PyralogError) throw problemFromKafkaCode(error.kafkaCode, error.message);
+            throw error;
+          }
+          return;
+        }
+        if (replicationFactor > 1) {
+          throw problemFromKafkaCode(
+            KafkaErrorCode.INVALID_REPLICATION_FACTOR,
+            'this broker keeps one replica of each partition (no --etcd)',
+          );
+        }
         const code = await withDeadline(engine.createTopic(name, partitions, settings), timeoutMs, 'create');
         if (code !== KafkaErrorCode.NONE) throw problemFromKafkaCode(code, `cannot create topic "${name}"`);
         const created = engine.describeTopic(name);

@@ -1,9 +1,10 @@
-import type { TopicConfig } from '../../common/broker-config.js';
-import { ConfigError } from '../../common/errors.js';
+import type { ClusterMetadata } from '../../cluster/cluster-metadata.js';
+import { defaultReplicationFactor, type TopicConfig } from '../../common/broker-config.js';
+import { ConfigError, PyralogError } from '../../common/errors.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { describeTopicConfig } from '../../common/topic-config-table.js';
 import { AclOperation, AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
-import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi, type KafkaRequestContext } from './api.js';
 import { field, type MessageDescription, structs, tagged } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
 import { auditAdminChange, requestAllowed, requestMayDescribe } from './request-authorization.js';
@@ -13,7 +14,9 @@ import { topicUuid } from './topic-id.js';
 
 /**
  * CreateTopics (key 19), versions 0–7 (flexible from 5). One broker:
- * replication factor must be 1 or -1 (v4+: the broker's default, 1); -1
+ * replication factor must be 1 or -1 (v4+: the broker's default, 1); in
+ * cluster mode any factor up to the live brokers (-1: --default-replication-factor,
+ * 3 unless set), created in etcd; -1
  * partitions means the broker's default; manual assignments are not
  * supported. v5+ answers the topic's partition count, replication factor
  * and every config with its source; v7+ its topic id (topic-id.ts).
@@ -162,7 +165,11 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
         );
         continue;
       }
-      if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1) {
+      if (
+        context.deps.cluster === undefined &&
+        topic.replicationFactor !== -1 &&
+        topic.replicationFactor !== 1
+      ) {
         results.push(
           fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, 'this broker keeps one replica of each partition'),
         );
@@ -186,6 +193,11 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
         results.push(
           fail(KafkaErrorCode.INVALID_CONFIG, error instanceof ConfigError ? error.message : String(error)),
         );
+        continue;
+      }
+      const cluster = context.deps.cluster;
+      if (cluster !== undefined) {
+        results.push(await createInCluster(context, cluster, topic, partitions, request.validateOnly));
         continue;
       }
       if (request.validateOnly) {
@@ -226,6 +238,75 @@ export const createTopics: KafkaApi<CreateTopicsRequest, CreateTopicsResponse> =
   },
   encode: response.encode,
 };
+
+/**
+ * Cluster mode: the topic is created in etcd (docs/cluster.md, Topic creation), with its replicas placed over
+ * the live brokers; each replica's broker then creates its local partitions when it sees the topic.
+ */
+async function createInCluster(
+  context: KafkaRequestContext,
+  cluster: ClusterMetadata,
+  topic: CreateTopicsRequest['topics'][number],
+  partitionCount: number,
+  validateOnly: boolean,
+): Promise<CreatedTopic> {
+  const { config } = context.deps;
+  const replicationFactor =
+    topic.replicationFactor === -1 ? defaultReplicationFactor(config, true) : topic.replicationFactor;
+  const settings: Record<string, string> = {};
+  for (const entry of topic.configs) if (entry.value !== null) settings[entry.name] = entry.value;
+  const fail = (errorCode: number, errorMessage: string): CreatedTopic => ({
+    name: topic.name,
+    errorCode,
+    errorMessage,
+  });
+  if (validateOnly) {
+    if (cluster.topic(topic.name) !== undefined)
+      return fail(KafkaErrorCode.TOPIC_ALREADY_EXISTS, 'topic exists');
+    if (replicationFactor < 1 || replicationFactor > cluster.liveBrokerEndpoints().length) {
+      return fail(
+        KafkaErrorCode.INVALID_REPLICATION_FACTOR,
+        `replication factor ${replicationFactor} exceeds the live brokers`,
+      );
+    }
+    return {
+      name: topic.name,
+      errorCode: KafkaErrorCode.NONE,
+      errorMessage: null,
+      numPartitions: partitionCount,
+      replicationFactor,
+    };
+  }
+  try {
+    const created = await cluster.createTopic({
+      name: topic.name,
+      partitionCount,
+      replicationFactor,
+      config: settings,
+    });
+    auditAdminChange(context, 'create topic', {
+      topic: topic.name,
+      partitions: partitionCount,
+      replicationFactor,
+    });
+    return {
+      name: topic.name,
+      errorCode: KafkaErrorCode.NONE,
+      errorMessage: null,
+      topicId: topicUuid(created.topicId),
+      numPartitions: created.partitionCount,
+      replicationFactor: created.replicationFactor,
+      configs: configsOf(
+        { ...config.topicDefaults, ...topicConfigFromKafka(topic.configs) },
+        config.topicDefaults,
+      ),
+    };
+  } catch (error) {
+    if (error instanceof PyralogError) return fail(error.kafkaCode, error.message);
+    // etcd unreachable or without quorum: retriable for the client.
+    return fail(KafkaErrorCode.REQUEST_TIMED_OUT, `topic not created: ${(error as Error).message}`);
+  }
+}
 
 function describeCreateError(code: number): string {
   switch (code) {

@@ -149,10 +149,16 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
     const denied = accessOpen(context) ? null : deniedTopics(request, context);
     if (denied !== null && denied.size === request.topics.length)
       return refusedFetch(request, () => KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    // Cluster mode: a consumer (replica id < 0) reads only from the leader; NOT_LEADER_OR_FOLLOWER sends it
+    // to refresh metadata. Followers' fetches are the data path's.
+    const cluster = request.replicaId < 0 ? context.deps.cluster : undefined;
+    const notLed = (topic: string, partition: number): boolean =>
+      cluster !== undefined && !cluster.isLeader(topic, partition);
     const partitions: FetchPartitionRequest[] = [];
     for (const topic of request.topics) {
       if (denied?.has(topic) === true) continue;
       for (const partition of topic.partitions) {
+        if (notLed(topic.topic, partition.partition)) continue;
         partitions.push({
           topic: topic.topic,
           partition: partition.partition,
@@ -206,6 +212,9 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
         partitions: topic.partitions.map((partition) => {
           if (denied?.has(topic) === true) {
             return refusedPartition(partition.partition, KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          }
+          if (notLed(topic.topic, partition.partition)) {
+            return refusedPartition(partition.partition, KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
           }
           const result = outcome.partitions[i++];
           if (result === undefined) {

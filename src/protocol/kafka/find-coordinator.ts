@@ -1,5 +1,7 @@
+import type { ClusterMetadata } from '../../cluster/cluster-metadata.js';
 import type { BrokerConfig } from '../../common/broker-config.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
+import { OFFSETS_TOPIC, offsetsPartitionFor } from '../../groups/offset-store.js';
 import { AclOperation, AclResourceType } from '../../security/acl.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
@@ -13,6 +15,9 @@ import { requestAllowed } from './request-authorization.js';
  * coordinates every group (key_type 0) and every transactional id
  * (key_type 1, when it runs a transaction coordinator). A group is told only
  * to who may Describe it, a transactional id to who may Describe that id.
+ * In cluster mode a group's coordinator is the leader of its partition of
+ * `__consumer_offsets` when etcd knows that topic (COORDINATOR_NOT_AVAILABLE,
+ * retriable, while that partition has no leader); otherwise this broker.
  */
 export const findCoordinatorRequestDescription: MessageDescription = {
   name: 'FindCoordinatorRequest',
@@ -96,6 +101,33 @@ function coordinatorFor(keyType: number, config: BrokerConfig, transactions: boo
   };
 }
 
+/** Cluster mode: the leader of the group's offsets partition, when the offsets topic is in etcd. */
+function clusterCoordinator(cluster: ClusterMetadata, groupId: string): Coordinator | null {
+  const offsets = cluster.topic(OFFSETS_TOPIC);
+  if (offsets === undefined) return null;
+  const state = cluster.partition(offsets.topicId, offsetsPartitionFor(groupId, offsets.partitionCount));
+  const leader =
+    state === undefined || state.leader === -1
+      ? undefined
+      : cluster.liveBrokerEndpoints().find((b) => b.brokerId === state.leader);
+  if (leader === undefined) {
+    return {
+      errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorMessage: 'the group offsets partition has no leader',
+      nodeId: -1,
+      host: '',
+      port: -1,
+    };
+  }
+  return {
+    errorCode: KafkaErrorCode.NONE,
+    errorMessage: null,
+    nodeId: leader.brokerId,
+    host: leader.host,
+    port: leader.port,
+  };
+}
+
 const request = messageCodec<FindCoordinatorRequest>(findCoordinatorRequestDescription);
 const response = messageCodec<FindCoordinatorResponse>(findCoordinatorResponseDescription);
 
@@ -113,6 +145,7 @@ export const findCoordinator: KafkaApi<FindCoordinatorRequest, FindCoordinatorRe
     const isTransaction = request.keyType === KeyType.TRANSACTION;
     // A group's coordinator is told only to who may Describe the group; a transactional id's
     // only to who may Describe the id.
+    const cluster = context.deps.cluster;
     const forKey = (key: string): Coordinator =>
       coordinator.errorCode === KafkaErrorCode.NONE &&
       !requestAllowed(
@@ -131,7 +164,9 @@ export const findCoordinator: KafkaApi<FindCoordinatorRequest, FindCoordinatorRe
             host: '',
             port: -1,
           }
-        : coordinator;
+        : coordinator.errorCode === KafkaErrorCode.NONE && cluster !== undefined && !isTransaction
+          ? (clusterCoordinator(cluster, key) ?? coordinator)
+          : coordinator;
     return {
       ...(context.apiVersion < 4 ? forKey(request.key) : coordinator),
       coordinators: request.coordinatorKeys.map((key) => ({ key, ...forKey(key) })),

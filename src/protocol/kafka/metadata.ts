@@ -1,13 +1,20 @@
+import type { ClusterMetadata } from '../../cluster/cluster-metadata.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import type { Engine } from '../../engine/engine-api.js';
 import { AclOperation, AclResourceType, CLUSTER_RESOURCE_NAME } from '../../security/acl.js';
-import { ApiKey, describedVersions, type KafkaApi } from './api.js';
+import { ApiKey, describedVersions, type KafkaApi, type KafkaRequestContext } from './api.js';
 import { ensureTopic } from './auto-create.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
+import {
+  clusterBrokers,
+  clusterPartitions,
+  type MetadataBroker,
+  type MetadataPartition,
+} from './metadata-cluster.js';
 import { requestAllowed, requestAuthorizedOperations, requestMayDescribe } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
-import { isZeroUuid, topicByUuid, topicUuid } from './topic-id.js';
+import { isZeroUuid, topicByUuid, topicIdOf, topicUuid } from './topic-id.js';
 
 /**
  * Metadata (key 3), versions 0–12 (flexible from 9). One broker: it is the
@@ -19,7 +26,10 @@ import { isZeroUuid, topicByUuid, topicUuid } from './topic-id.js';
  * clients skip epoch validation (no OffsetForLeaderEpoch here). Authorized
  * operations (v8+) are -2147483648 unless asked for; when asked, what the
  * principal's ACLs allow on each topic it may describe (and on the cluster,
- * v8-10), computed per topic and never per partition.
+ * v8-10), computed per topic and never per partition. In cluster mode
+ * (`deps.cluster`, docs/cluster.md) brokers, controller, topics and partitions
+ * (leader, leader epoch, replicas, ISR, offline replicas) come from etcd
+ * instead (metadata-cluster.ts).
  */
 export const metadataRequestDescription: MessageDescription = {
   name: 'MetadataRequest',
@@ -104,6 +114,8 @@ export interface MetadataTopic {
   offlinePartitions?: readonly number[];
   /** Kafka's authorized operations bit set, when asked for and the topic may be described. */
   authorizedOperations?: number;
+  /** Cluster mode: each partition as etcd has it (else this broker leads all, as the only replica). */
+  partitions?: readonly MetadataPartition[];
 }
 
 const NONE_OFFLINE: readonly number[] = [];
@@ -127,6 +139,10 @@ export interface MetadataResponse {
   topics: MetadataTopic[];
   /** The principal's authorized operations on the cluster, when asked for (v8-10). */
   clusterAuthorizedOperations?: number;
+  /** Cluster mode: every live broker (else this broker alone). */
+  brokers?: readonly MetadataBroker[];
+  /** Cluster mode: the elected controller, -1 when none (else this broker). */
+  controllerId?: number;
 }
 
 export const CLUSTER_ID = 'pyralog';
@@ -164,12 +180,19 @@ function toWire(metadata: MetadataResponse, version: number): unknown {
   const self = [metadata.nodeId];
   const none: number[] = [];
   return {
-    brokers: [{ nodeId: metadata.nodeId, host: metadata.host, port: metadata.port, rack: null }],
+    brokers: (
+      metadata.brokers ?? [{ nodeId: metadata.nodeId, host: metadata.host, port: metadata.port }]
+    ).map((broker) => ({ ...broker, rack: null })),
     clusterId: CLUSTER_ID,
-    controllerId: metadata.nodeId,
+    controllerId: metadata.controllerId ?? metadata.nodeId,
     topics: metadata.topics.map((topic) => {
-      const partitions = new Array(topic.partitionCount);
-      for (let partition = 0; partition < topic.partitionCount; partition++) {
+      const partitions =
+        topic.partitions === undefined ? new Array(topic.partitionCount) : [...topic.partitions];
+      for (
+        let partition = 0;
+        topic.partitions === undefined && partition < topic.partitionCount;
+        partition++
+      ) {
         // An offline replica is out of the ISR and listed in offline_replicas (v5+). The partition keeps
         // no error code and this broker as its leader, unlike Kafka's LEADER_NOT_AVAILABLE: clients such as
         // kafkajs fail a whole topic's metadata on a partition error, which would stop its other partitions
@@ -198,6 +221,84 @@ function toWire(metadata: MetadataResponse, version: number): unknown {
   };
 }
 
+/** A topic as etcd has it; `missing` answers a topic etcd does not know. */
+function clusterTopic(cluster: ClusterMetadata, name: string, missing: number): MetadataTopic {
+  const topic = cluster.topic(name);
+  if (topic === undefined) {
+    return { errorCode: missing, name, topicId: -1, isInternal: false, partitionCount: 0, partitions: [] };
+  }
+  return {
+    errorCode: KafkaErrorCode.NONE,
+    name,
+    topicId: topic.topicId,
+    isInternal: name.startsWith('__'),
+    partitionCount: topic.partitionCount,
+    partitions: clusterPartitions(cluster, topic.topicId, topic.partitionCount),
+  };
+}
+
+/**
+ * Cluster mode: topics and partitions from the control plane's copy of etcd. A topic auto-created here (in
+ * etcd) is seen by this broker a moment later: LEADER_NOT_AVAILABLE (retriable) until then.
+ */
+async function clusterTopics(
+  request: MetadataRequest,
+  context: KafkaRequestContext,
+  cluster: ClusterMetadata,
+): Promise<MetadataTopic[]> {
+  if (request.topics === null) {
+    return cluster
+      .topics()
+      .filter((topic) =>
+        requestMayDescribe(context, AclOperation.DESCRIBE, AclResourceType.TOPIC, topic.name),
+      )
+      .map((topic) => clusterTopic(cluster, topic.name, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  }
+  if (namesTooManyTopics(request.topics.length, context)) {
+    return request.topics.map((topic) => ({
+      errorCode: REQUEST_LIMIT_ERROR,
+      name: topic.name,
+      topicId: -1,
+      isInternal: false,
+      partitionCount: 0,
+      partitions: [],
+    }));
+  }
+  const names = new Set<string>();
+  const topics: MetadataTopic[] = [];
+  for (const topic of request.topics) {
+    if (topic.name !== null) {
+      names.add(topic.name);
+      continue;
+    }
+    const id = isZeroUuid(topic.topicId) ? -1 : topicIdOf(topic.topicId);
+    const byId = id < 0 ? undefined : cluster.topics().find((candidate) => candidate.topicId === id);
+    if (byId !== undefined) names.add(byId.name);
+    else {
+      topics.push({
+        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID,
+        name: null,
+        topicId: -1,
+        isInternal: false,
+        partitionCount: 0,
+        partitions: [],
+      });
+    }
+  }
+  for (const name of names) {
+    if (!requestAllowed(context, AclOperation.DESCRIBE, AclResourceType.TOPIC, name, 'Metadata')) {
+      topics.push({ ...unauthorizedTopic(name), partitions: [] });
+      continue;
+    }
+    const missing =
+      cluster.topic(name) === undefined
+        ? await ensureTopic(context, name, request.allowAutoTopicCreation)
+        : KafkaErrorCode.NONE;
+    topics.push(clusterTopic(cluster, name, missing || KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  }
+  return topics;
+}
+
 export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKey.METADATA,
   name: 'Metadata',
@@ -210,9 +311,11 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
       : wire;
   },
   async handle(request, context) {
-    const { engine, config } = context.deps;
+    const { engine, config, cluster } = context.deps;
     let topics: MetadataTopic[];
-    if (request.topics === null) {
+    if (cluster !== undefined) {
+      topics = await clusterTopics(request, context, cluster);
+    } else if (request.topics === null) {
       topics = engine
         .listTopics()
         .filter((topic) =>
@@ -282,6 +385,9 @@ export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
       host: config.advertisedHost,
       port: config.advertisedPort,
       topics,
+      ...(cluster === undefined
+        ? {}
+        : { brokers: clusterBrokers(cluster), controllerId: cluster.controllerId() }),
       ...(request.includeClusterAuthorizedOperations
         ? {
             clusterAuthorizedOperations: requestAuthorizedOperations(

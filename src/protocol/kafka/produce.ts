@@ -139,6 +139,11 @@ async function producePartition(
   transactionalId: string | null,
 ): Promise<ProducePartitionResponse> {
   if (topicKnown !== KafkaErrorCode.NONE) return failed(partition.index, topicKnown);
+  // Cluster mode: only the partition's leader appends; clients refresh metadata and go there.
+  const cluster = context.deps.cluster;
+  if (cluster !== undefined && !cluster.isLeader(topic, partition.index)) {
+    return failed(partition.index, KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
+  }
   if (partition.records === null || partition.records.length === 0) {
     return failed(partition.index, KafkaErrorCode.INVALID_RECORD);
   }
