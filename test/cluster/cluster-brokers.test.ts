@@ -54,8 +54,8 @@ describe.skipIf(!etcdAvailable)('three brokers joined through etcd', () => {
       );
       brokers.set(id, broker);
     }
-    await eventually(() => brokers.get(1)!.cluster!.liveBrokers().length === 3, 5000, 'three live brokers');
-  }, 60_000);
+    await eventually(() => brokers.get(1)!.cluster!.liveBrokers().length === 3, 20_000, 'three live brokers');
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all([...brokers.values()].map((broker) => broker.stop()));
