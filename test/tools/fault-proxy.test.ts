@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -91,6 +92,29 @@ describe('FaultProxy', () => {
       forwardedBytes: 10,
       droppedBytes: 0,
     });
+  });
+
+  it('given pass and 4 MiB each way, should deliver every byte in order, with backpressure', async () => {
+    const { proxy } = await setUp();
+    const socket = connect({ host: '127.0.0.1', port: proxy.port });
+    cleanups.push(() => {
+      socket.destroy();
+    });
+    await once(socket, 'connect');
+    const sent = randomBytes(4 * 1024 * 1024);
+    const received: Buffer[] = [];
+    let receivedBytes = 0;
+    const done = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        receivedBytes += chunk.length;
+        if (receivedBytes >= sent.length) resolve();
+      });
+    });
+    socket.end(sent);
+    expect(await within(done, 20_000)).not.toBe('timeout');
+    expect(Buffer.concat(received).equals(sent)).toBe(true);
+    expect(proxy.status()).toMatchObject({ forwardedBytes: 2 * sent.length, droppedBytes: 0 });
   });
 
   it('given a blackhole, should drop bytes silently both ways and keep the connection open', async () => {
