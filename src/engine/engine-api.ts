@@ -34,8 +34,15 @@ export interface FetchPartitionRequest {
   currentLeaderEpoch?: number;
 }
 
+/** Kafka's isolation level: 0 read_uncommitted (up to the high watermark), 1 read_committed (up to the LSO). */
+export type IsolationLevel = 0 | 1;
+
+export const IsolationLevel = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as const;
+
 export interface FetchRequest {
   partitions: readonly FetchPartitionRequest[];
+  /** 0 (the default): data up to the high watermark; 1: only below the last stable offset, with aborted transactions. */
+  isolationLevel?: IsolationLevel;
   /** How long to hold the fetch when fewer than minBytes are available. */
   maxWaitMs: number;
   minBytes: number;
@@ -45,15 +52,27 @@ export interface FetchRequest {
   replicaId?: number;
 }
 
+/** A transaction aborted on a partition: its producer and the offset of its first batch there. */
+export interface AbortedTransaction {
+  producerId: number;
+  firstOffset: Offset;
+}
+
 export interface FetchPartitionOutcome {
   errorCode: KafkaErrorCode;
   highWatermark: Offset;
+  /** Below this every transaction is decided (min of the first offsets of open transactions and the high watermark). */
   lastStableOffset: Offset;
   logStartOffset: Offset;
   /** The log end when the fetch was answered (a leader tracks its followers by it); absent where unknown. */
   logEndOffset?: Offset;
   /** Whole RecordBatch v2 batches, concatenated; may start below the requested offset. */
   records: Uint8Array;
+  /**
+   * read_committed only: the aborted transactions whose data may lie in `records` (as Kafka's Fetch
+   * response lists them); empty when none, and always empty at isolation level 0.
+   */
+  abortedTransactions: readonly AbortedTransaction[];
 }
 
 export interface FetchOutcome {
@@ -92,19 +111,42 @@ export interface TopicDescription {
   config: TopicConfig;
 }
 
+/** A transaction marker the coordinator writes to one partition of a transaction (Kafka's WriteTxnMarkers). */
+export interface TxnMarker {
+  topic: string;
+  partition: number;
+  producerId: number;
+  producerEpoch: number;
+  /** true: COMMIT control record; false: ABORT. */
+  commit: boolean;
+  coordinatorEpoch: number;
+}
+
 /** Timestamps ListOffsets gives special meaning to. */
 export const ListOffsetsTimestamp = { LATEST: -1, EARLIEST: -2, MAX_TIMESTAMP: -3 } as const;
 
 export interface Engine {
   produce(topic: string, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome>;
   fetch(request: FetchRequest): Promise<FetchOutcome>;
-  /** `currentLeaderEpoch` (-1 or absent: not checked) is fenced as in Fetch (KIP-320). */
+  /**
+   * `currentLeaderEpoch` (-1 or absent: not checked) is fenced as in Fetch (KIP-320). `isolationLevel`
+   * 1 (read_committed): latest is the last stable offset, and no offset at or past it is found.
+   */
   listOffsets(
     topic: string,
     partition: number,
     timestampMs: number,
     currentLeaderEpoch?: number,
+    isolationLevel?: IsolationLevel,
   ): Promise<ListOffsetsOutcome>;
+  /**
+   * Appends one control batch (the marker) to the partition, durably per its
+   * acks=-1 rules, and ends the producer's open transaction there: the LSO
+   * advances, an ABORT records [firstOffset, markerOffset] in the
+   * aborted-transaction index. Idempotent for a marker already written (same
+   * producer, epoch, outcome). Resolves with NONE or an error code; never rejects.
+   */
+  writeTxnMarker(marker: TxnMarker): Promise<KafkaErrorCode>;
 
   createTopic(name: string, partitionCount: number, config?: Partial<TopicConfig>): Promise<KafkaErrorCode>;
   deleteTopic(name: string): Promise<KafkaErrorCode>;
@@ -226,6 +268,9 @@ export function produceFailure(errorCode: KafkaErrorCode, errorMessage: string):
   };
 }
 
+/** The shared empty list of aborted transactions (read_uncommitted, or none in range). */
+export const NO_ABORTED_TRANSACTIONS: readonly AbortedTransaction[] = Object.freeze([]);
+
 /** The outcome of a fetch of one partition that read nothing: `errorCode`, no offsets, no records. */
 export function fetchFailure(errorCode: KafkaErrorCode): FetchPartitionOutcome {
   return {
@@ -234,5 +279,6 @@ export function fetchFailure(errorCode: KafkaErrorCode): FetchPartitionOutcome {
     lastStableOffset: -1 as Offset,
     logStartOffset: -1 as Offset,
     records: new Uint8Array(0),
+    abortedTransactions: NO_ABORTED_TRANSACTIONS,
   };
 }

@@ -149,6 +149,20 @@ export class ProducerStateTable {
     entry.remember(firstSequence, (firstSequence + recordCount - 1) % SEQUENCE_MODULUS, baseOffset);
   }
 
+  /**
+   * A transaction marker for `producerId` at `epoch`: refused (false) when
+   * the producer is known here at a newer epoch; a newer epoch than the one
+   * known fences the older (its batches get INVALID_PRODUCER_EPOCH from now
+   * on), as Kafka's markers do after an epoch bump.
+   */
+  acceptMarkerEpoch(producerId: number, epoch: number): boolean {
+    const entry = this.producers.get(producerId);
+    if (entry === undefined) return true;
+    if (epoch < entry.epoch) return false;
+    if (epoch > entry.epoch) entry.reset(epoch);
+    return true;
+  }
+
   /** Forgets producers idle for longer than the expiration; returns how many. Called on the retention timer. */
   expire(nowMs: number): number {
     let expired = 0;

@@ -5,15 +5,18 @@ import type { Offset } from '../common/offset.js';
 import { workerEntry } from '../common/worker-entry.js';
 import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../ring/index.js';
 import {
+  type AbortedTransaction,
   type Acks,
   type EpochEndOffsetOutcome,
   type FetchPartitionOutcome,
   fetchFailure,
   type ListOffsetsOutcome,
+  NO_ABORTED_TRANSACTIONS,
   type ProduceOutcome,
   produceFailure,
   type ReplicaAppendOutcome,
   type ReplicaRoleUpdate,
+  type TxnMarker,
 } from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
 import {
@@ -35,9 +38,11 @@ import {
   ReplicaAppendReply,
   ReplicaRoleCode,
   RequestField,
+  RequestFlag,
   RoleChangeField,
   StatusReply,
   TruncateField,
+  TxnMarkerField,
   wallClockMs,
 } from './shard-message.js';
 import { SHARD_METRICS_BYTES } from './shard-metrics.js';
@@ -120,6 +125,7 @@ export class ShardHost {
     type: number;
     correlationId: number;
     fill: RequestFiller;
+    flags: number;
   }[] = [];
   private drainingBlocked = false;
   private readonly publishNow = (): void => {
@@ -323,6 +329,7 @@ export class ShardHost {
     maxBytes: number,
     /** A follower's broker id (reads up to the log end); -1 for a consumer. */
     replicaId = -1,
+    readCommitted = false,
   ): { correlationId: number; outcome: Promise<FetchPartitionOutcome[]> } {
     let correlationId = 0;
     const outcome = new Promise<FetchPartitionOutcome[]>((resolve) => {
@@ -354,7 +361,13 @@ export class ShardHost {
         }
         void bytes;
       };
-      this.sendWith(payloadBytes, MessageType.FETCH, correlationId, fill);
+      this.sendWith(
+        payloadBytes,
+        MessageType.FETCH,
+        correlationId,
+        fill,
+        readCommitted ? RequestFlag.READ_COMMITTED : 0,
+      );
     });
     return { correlationId, outcome };
   }
@@ -379,8 +392,34 @@ export class ShardHost {
     partition: number,
     timestampMs: number,
     currentLeaderEpoch = -1,
+    readCommitted = false,
   ): Promise<ListOffsetsOutcome> {
-    return this.offsetRequest(MessageType.LIST_OFFSETS, topicId, partition, timestampMs, currentLeaderEpoch);
+    return this.offsetRequest(
+      MessageType.LIST_OFFSETS,
+      topicId,
+      partition,
+      timestampMs,
+      currentLeaderEpoch,
+      readCommitted ? RequestFlag.READ_COMMITTED : 0,
+    );
+  }
+
+  /** Appends a transaction marker; answered like a produce with acks=-1 (baseOffset: the marker's offset). */
+  writeTxnMarker(topicId: number, marker: TxnMarker): Promise<ProduceOutcome> {
+    return new Promise<ProduceOutcome>((resolve) => {
+      if (this.state !== 'ready') return resolve(produceFailure(RETRIABLE, 'shard is restarting'));
+      const correlationId = this.register(MessageType.TXN_MARKER, resolve);
+      this.sendWith(TxnMarkerField.SIZE_BYTES, MessageType.TXN_MARKER, correlationId, (_bytes, view, p) => {
+        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+        view.setUint32(p + TxnMarkerField.TOPIC_ID, topicId);
+        view.setUint32(p + TxnMarkerField.PARTITION, marker.partition);
+        view.setFloat64(p + TxnMarkerField.PRODUCER_ID, marker.producerId);
+        view.setInt16(p + TxnMarkerField.PRODUCER_EPOCH, marker.producerEpoch);
+        view.setUint8(p + TxnMarkerField.COMMIT, marker.commit ? 1 : 0);
+        view.setUint8(p + TxnMarkerField.COMMIT + 1, 0);
+        view.setInt32(p + TxnMarkerField.COORDINATOR_EPOCH, marker.coordinatorEpoch);
+      });
+    });
   }
 
   /** DeleteRecords on one partition: the outcome's offset is the log start offset after it (the low watermark). */
@@ -395,19 +434,26 @@ export class ShardHost {
     partition: number,
     timestampMs: number,
     currentLeaderEpoch = -1,
+    flags = 0,
   ): Promise<ListOffsetsOutcome> {
     return new Promise<ListOffsetsOutcome>((resolve) => {
       if (this.state !== 'ready')
         return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
       const correlationId = this.register(type, resolve);
-      this.sendWith(ListOffsetsField.SIZE_BYTES, type, correlationId, (_bytes, view, p) => {
-        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-        view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
-        view.setUint32(p + ListOffsetsField.PARTITION, partition);
-        view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
-        view.setInt32(p + ListOffsetsField.CURRENT_LEADER_EPOCH, currentLeaderEpoch);
-        view.setUint32(p + ListOffsetsField.CURRENT_LEADER_EPOCH + 4, 0);
-      });
+      this.sendWith(
+        ListOffsetsField.SIZE_BYTES,
+        type,
+        correlationId,
+        (_bytes, view, p) => {
+          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+          view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
+          view.setUint32(p + ListOffsetsField.PARTITION, partition);
+          view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
+          view.setInt32(p + ListOffsetsField.CURRENT_LEADER_EPOCH, currentLeaderEpoch);
+          view.setUint32(p + ListOffsetsField.CURRENT_LEADER_EPOCH + 4, 0);
+        },
+        flags,
+      );
     });
   }
 
@@ -653,17 +699,23 @@ export class ShardHost {
     });
   }
 
-  private tryClaim(payloadBytes: number, type: number, correlationId: number): number {
+  private tryClaim(payloadBytes: number, type: number, correlationId: number, flags = 0): number {
     if (this.blocked.length > 0) return -1;
-    const p = this.requests.tryClaim(payloadBytes, type, 0, correlationId);
+    const p = this.requests.tryClaim(payloadBytes, type, flags, correlationId);
     if (p >= 0) this.schedulePublish();
     return p;
   }
 
-  private sendWith(payloadBytes: number, type: number, correlationId: number, fill: RequestFiller): void {
-    const p = this.tryClaim(payloadBytes, type, correlationId);
+  private sendWith(
+    payloadBytes: number,
+    type: number,
+    correlationId: number,
+    fill: RequestFiller,
+    flags = 0,
+  ): void {
+    const p = this.tryClaim(payloadBytes, type, correlationId, flags);
     if (p >= 0) fill(this.requests.bytes, this.requests.view, p);
-    else this.enqueueBlocked(payloadBytes, type, correlationId, fill);
+    else this.enqueueBlocked(payloadBytes, type, correlationId, fill, flags);
   }
 
   private schedulePublish(): void {
@@ -677,8 +729,9 @@ export class ShardHost {
     type: number,
     correlationId: number,
     fill: RequestFiller,
+    flags = 0,
   ): void {
-    this.blocked.push({ payloadBytes, type, correlationId, fill });
+    this.blocked.push({ payloadBytes, type, correlationId, fill, flags });
     if (!this.drainingBlocked) void this.drainBlocked(this.generation);
   }
 
@@ -688,7 +741,7 @@ export class ShardHost {
     try {
       while (this.blocked.length > 0 && generation === this.generation && this.state === 'ready') {
         const next = this.blocked[0]!;
-        const p = this.requests.tryClaim(next.payloadBytes, next.type, 0, next.correlationId);
+        const p = this.requests.tryClaim(next.payloadBytes, next.type, next.flags, next.correlationId);
         if (p < 0) {
           await this.requests.waitForSpace(next.payloadBytes, 1000);
           continue;
@@ -777,15 +830,28 @@ const replyHandlers: Record<number, ReplyHandler> = {
     let e = FetchReplyField.PARTITIONS;
     for (let i = 0; i < count; i++) {
       const recordsBytes = view.getUint32(p + e + FetchReplyField.ENTRY_RECORDS_BYTES);
-      const highWatermark = view.getFloat64(p + e + FetchReplyField.ENTRY_HIGH_WATERMARK) as Offset;
-      const start = e + FetchReplyField.ENTRY_HEADER_BYTES;
+      const abortedCount = view.getUint32(p + e + FetchReplyField.ENTRY_ABORTED_COUNT);
+      let abortedTransactions = NO_ABORTED_TRANSACTIONS;
+      let start = e + FetchReplyField.ENTRY_HEADER_BYTES;
+      if (abortedCount > 0) {
+        const list: AbortedTransaction[] = new Array(abortedCount);
+        for (let j = 0; j < abortedCount; j++) {
+          list[j] = {
+            producerId: view.getFloat64(p + start),
+            firstOffset: view.getFloat64(p + start + 8) as Offset,
+          };
+          start += FetchReplyField.ABORTED_ENTRY_BYTES;
+        }
+        abortedTransactions = list;
+      }
       outcomes[i] = {
         errorCode: view.getInt16(p + e + FetchReplyField.ENTRY_ERROR_CODE) as KafkaErrorCode,
-        highWatermark,
-        lastStableOffset: highWatermark,
+        highWatermark: view.getFloat64(p + e + FetchReplyField.ENTRY_HIGH_WATERMARK) as Offset,
+        lastStableOffset: view.getFloat64(p + e + FetchReplyField.ENTRY_LAST_STABLE_OFFSET) as Offset,
         logStartOffset: view.getFloat64(p + e + FetchReplyField.ENTRY_LOG_START_OFFSET) as Offset,
         logEndOffset: view.getFloat64(p + e + FetchReplyField.ENTRY_LOG_END_OFFSET) as Offset,
         records: copy.subarray(start, start + recordsBytes),
+        abortedTransactions,
       };
       e = start + recordsBytes;
     }
@@ -881,6 +947,7 @@ function deadlineSweepMs(requestTimeoutMs: number): number {
 function failPending(request: Pending, code: KafkaErrorCode, message: string): void {
   switch (request.type) {
     case MessageType.PRODUCE:
+    case MessageType.TXN_MARKER:
       request.resolve(produceFailure(code, message) as never);
       return;
     case MessageType.FETCH:

@@ -37,10 +37,13 @@
  *           up to the log end)               8 f64 highWatermark,
  *  28  u32  reserved                        16 f64 logStartOffset,
  *  32  …    per partition (24 bytes):       24 f64 logEndOffset (-1 on error),
- *                                           32 …   recordsBytes of whole batches
- *           0 u32 topicId, 4 u32 partition,
- *           8 f64 offset, 16 u32 maxBytes,
- *           20 i32 currentLeaderEpoch (-1: not checked)
+ *           0 u32 topicId, 4 u32 partition, 32 f64 lastStableOffset,
+ *           8 f64 offset, 16 u32 maxBytes,  40 u32 abortedCount, 44 u32 reserved,
+ *           20 i32 currentLeaderEpoch       48 …   abortedCount × (f64 producerId,
+ *              (-1: not checked)                   f64 firstOffset), then
+ *                                                  recordsBytes of whole batches
+ *   Ring header flag READ_COMMITTED (1): isolation level 1, read below the last
+ *   stable offset and list the aborted transactions in range (none at level 0).
  *
  * WAKE_FETCH (9): answer the held FETCH whose correlation id is in the record
  *   header now, with what is there. No reply of its own.
@@ -49,6 +52,8 @@
  *   8  u32 topicId, 12 u32 partition,   0 i16 errorCode, 2 u16/4 u32 reserved,
  *  16  f64 timestampMs (-1 latest,      8 f64 offset, 16 f64 timestampMs
  *      -2 earliest), 24 i32 currentLeaderEpoch (-1: not checked), 28 u32 reserved
+ *   Ring header flag READ_COMMITTED (1): latest is the last stable offset, and
+ *   a timestamp lookup finds nothing at or past it.
  *
  * DELETE_RECORDS (8)                  reply (0x8008), the LIST_OFFSETS layouts:
  *   8  u32 topicId, 12 u32 partition,   0 i16 errorCode, 8 f64 lowWatermark (the
@@ -104,6 +109,12 @@
  *      checked; -2: this broker asks about its own log, any role)
  *  20  i32 leaderEpoch (-2 with a local question: the latest, answered with the log end)
  *
+ * TXN_MARKER (15): append a transaction marker    reply PRODUCE_REPLY (0x8001
+ *   8  u32 topicId, 12 u32 partition,             layout and type: its
+ *  16  f64 producerId, 24 i16 producerEpoch,      baseOffset is the marker's)
+ *  26  u8  commit (1) / abort (0), 27 u8 reserved,
+ *  28  i32 coordinatorEpoch
+ *
  * A reply carries the correlation id of its request in the ring header.
  */
 export const SHARD_MESSAGE_LAYOUT_VERSION = 1;
@@ -123,6 +134,7 @@ export const MessageType = {
   REPLICA_APPEND: 12,
   TRUNCATE: 13,
   OFFSET_FOR_EPOCH: 14,
+  TXN_MARKER: 15,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -130,6 +142,19 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 export const REPLY_FLAG = 0x8000;
 
 export const RequestField = { SENT_AT_MS: 0, BODY: 8 } as const;
+
+/** Ring header flags of FETCH and LIST_OFFSETS requests. */
+export const RequestFlag = { READ_COMMITTED: 1 } as const;
+
+export const TxnMarkerField = {
+  TOPIC_ID: 8,
+  PARTITION: 12,
+  PRODUCER_ID: 16,
+  PRODUCER_EPOCH: 24,
+  COMMIT: 26,
+  COORDINATOR_EPOCH: 28,
+  SIZE_BYTES: 32,
+} as const;
 
 export const ProduceRequest = {
   TOPIC_ID: 8,
@@ -200,12 +225,15 @@ export const FetchRequestField = {
 export const FetchReplyField = {
   PARTITION_COUNT: 0,
   PARTITIONS: 8,
-  ENTRY_HEADER_BYTES: 32,
+  ENTRY_HEADER_BYTES: 48,
   ENTRY_ERROR_CODE: 0,
   ENTRY_RECORDS_BYTES: 4,
   ENTRY_HIGH_WATERMARK: 8,
   ENTRY_LOG_START_OFFSET: 16,
   ENTRY_LOG_END_OFFSET: 24,
+  ENTRY_LAST_STABLE_OFFSET: 32,
+  ENTRY_ABORTED_COUNT: 40,
+  ABORTED_ENTRY_BYTES: 16,
 } as const;
 
 export const ListOffsetsField = {

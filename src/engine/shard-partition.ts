@@ -1,5 +1,6 @@
 import type { TopicConfig } from '../common/broker-config.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { PartitionTxns } from './partition-txns.js';
 import { type ProducerLimits, ProducerStateTable } from './producer-state.js';
 import type { ReplicaRole } from './replica-role.js';
 
@@ -19,6 +20,8 @@ export class ShardPartition {
   readonly waiters = new Set<FetchWaiter>();
   /** Idempotent producers' last sequence ranges on this partition. */
   readonly producers: ProducerStateTable;
+  /** Open transactions, the last stable offset and the aborted-transaction index (partition-txns.ts). */
+  readonly txns = new PartitionTxns();
   /** Pending acks=-1 replies, oldest first: correlation id, last offset, base offset, append time, enqueue time. */
   private ackCorrelation: number[] = [];
   private ackLastOffset: number[] = [];

@@ -21,6 +21,7 @@ import {
   TruncateField,
 } from './shard-message.js';
 import type { ShardPartition } from './shard-partition.js';
+import { rebuildTxnState, recordTxnBatches } from './txn-state-rebuild.js';
 
 /**
  * The replication messages on a shard (shard-message.ts, ROLE_CHANGE …
@@ -169,6 +170,8 @@ export class ShardReplication {
       log.appendAsFollower(this.reader.bytes.subarray(start, end), nowMs);
       // The follower keeps the producers' state as it goes, so it can detect duplicates once it leads.
       recordProducerBatches(partition.producers, view, fromPosition, end, nowMs);
+      // And its transactions (open ones, markers, the aborted index), so it serves read_committed once it leads.
+      recordTxnBatches(partition.txns, this.reader.bytes, view, fromPosition, end);
       log.setReplicationBound(view.getFloat64(p + ReplicaAppendField.LEADER_HIGH_WATERMARK));
     } catch (error) {
       const code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
@@ -223,6 +226,10 @@ export class ShardReplication {
         // Producer state may name batches that are gone: rebuild it from what is left.
         partition.producers.clear();
         rebuildProducerState(partition.producers, partition.log);
+        // Transaction state too, by a rescan (the active segment's file, if any, no longer matches it).
+        partition.txns.clear();
+        partition.log.openedClean = false;
+        rebuildTxnState(partition.txns, partition.log);
         this.fetcher.notifyAppend(partition);
       } catch (error) {
         code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;

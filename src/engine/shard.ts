@@ -4,6 +4,7 @@ import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { readInt64 } from '../common/offset.js';
 import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
+import { buildControlBatch } from '../record/control-batch.js';
 import { timestampWindow, validateProducedBatch } from '../record/validate.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
 import type { CleanOutcome } from '../storage/log-cleaner.js';
@@ -32,12 +33,15 @@ import {
   partitionKey,
   REPLY_FLAG,
   RequestField,
+  RequestFlag,
   StatusReply,
+  TxnMarkerField,
   wallClockMs,
 } from './shard-message.js';
 import { Counter, type ShardMetricsWriter, Stage } from './shard-metrics.js';
 import { ShardPartition } from './shard-partition.js';
 import { ShardReplication } from './shard-replication.js';
+import { persistSegmentTxns, rebuildTxnState } from './txn-state-rebuild.js';
 
 /**
  * A shard: the partitions placed on one worker thread and everything done to
@@ -343,6 +347,9 @@ export class Shard {
       case MessageType.OFFSET_FOR_EPOCH:
         this.replication.handle(record);
         return;
+      case MessageType.TXN_MARKER:
+        this.txnMarker(record);
+        return;
       default:
         // An unknown message type means the two sides disagree on the layout:
         // answer with an error rather than guess at the payload.
@@ -421,8 +428,19 @@ export class Shard {
       const producerEpoch = view.getInt16(batchStart + BatchHeader.PRODUCER_EPOCH);
       const baseSequence = view.getInt32(batchStart + BatchHeader.BASE_SEQUENCE);
       const recordCount = view.getInt32(batchStart + BatchHeader.RECORD_COUNT);
+      const transactional =
+        (view.getUint8(batchStart + BatchHeader.ATTRIBUTES + 1) & BatchAttributes.TRANSACTIONAL) !== 0;
       const nowMs = Date.now();
       if (producerId >= 0) {
+        // Within a transaction every batch of the producer is transactional until its marker (as Kafka checks).
+        if (!transactional && partition.txns.hasOpen(producerId)) {
+          this.produceError(
+            record.correlationId,
+            KafkaErrorCode.INVALID_TXN_STATE,
+            'a non-transactional batch from a producer with a transaction open on this partition',
+          );
+          return;
+        }
         const verdict = partition.producers.check(
           producerId,
           producerEpoch,
@@ -460,6 +478,7 @@ export class Shard {
           result.baseOffset,
           nowMs,
         );
+        if (transactional) partition.txns.onTransactionalAppend(producerId, result.baseOffset);
       }
       this.buffered.add(
         record.correlationId,
@@ -626,6 +645,7 @@ export class Shard {
       view.getUint32(p + ListOffsetsField.PARTITION),
     );
     const timestampMs = view.getFloat64(p + ListOffsetsField.TIMESTAMP_MS);
+    const readCommitted = (record.flags & RequestFlag.READ_COMMITTED) !== 0;
     let code: KafkaErrorCode = KafkaErrorCode.NONE;
     let offset = -1;
     let foundTimestampMs = -1;
@@ -642,8 +662,10 @@ export class Shard {
     ) {
       code = leaderEpochError(partition.replica, view.getInt32(p + ListOffsetsField.CURRENT_LEADER_EPOCH));
     } else if (timestampMs === -1) {
-      // "Latest" is the high watermark: the end of what a consumer may read.
-      offset = partition.log.highWatermark;
+      // "Latest" is the end of what a consumer may read: the high watermark, or for read_committed the LSO.
+      offset = readCommitted
+        ? partition.txns.lastStableOffset(partition.log.highWatermark)
+        : partition.log.highWatermark;
     } else if (timestampMs === -2) {
       offset = partition.log.logStartOffset;
     } else {
@@ -651,7 +673,11 @@ export class Shard {
         timestampMs === ListOffsetsTimestamp.MAX_TIMESTAMP
           ? partition.log.offsetOfMaxTimestamp()
           : partition.log.offsetForTimestamp(timestampMs);
-      if (found !== null) {
+      // read_committed finds nothing it could not read (as Kafka bounds it by the LSO).
+      const visible =
+        found !== null &&
+        (!readCommitted || found.offset < partition.txns.lastStableOffset(partition.log.highWatermark));
+      if (found !== null && visible) {
         offset = found.offset;
         foundTimestampMs = found.timestampMs;
       }
@@ -667,6 +693,85 @@ export class Shard {
     out.setUint32(r + 4, 0);
     out.setFloat64(r + ListOffsetsReply.OFFSET, offset);
     out.setFloat64(r + ListOffsetsReply.TIMESTAMP_MS, foundTimestampMs);
+  }
+
+  /**
+   * A transaction marker (TXN_MARKER): appends the control batch, ends the
+   * producer's transaction here (LSO, aborted index), and answers like a
+   * produce with acks=-1: once durable under `fsync always`. A marker already
+   * written (no transaction open since, same epoch and outcome) is answered
+   * with its offset and not appended again. A marker older than the
+   * producer's epoch is refused (INVALID_PRODUCER_EPOCH); a newer one fences
+   * the producer's older epoch on this partition.
+   */
+  private txnMarker(record: RingRecord): void {
+    const view = this.reader.view;
+    const p = record.payloadPosition;
+    this.metrics.add(Counter.OTHER_REQUESTS, 1);
+    const topicId = view.getUint32(p + TxnMarkerField.TOPIC_ID);
+    const partitionIndex = view.getUint32(p + TxnMarkerField.PARTITION);
+    const producerId = view.getFloat64(p + TxnMarkerField.PRODUCER_ID);
+    const producerEpoch = view.getInt16(p + TxnMarkerField.PRODUCER_EPOCH);
+    const commit = view.getUint8(p + TxnMarkerField.COMMIT) === 1;
+    const coordinatorEpoch = view.getInt32(p + TxnMarkerField.COORDINATOR_EPOCH);
+    const partition = this.lookup(topicId, partitionIndex);
+    if (partition === undefined) {
+      const offline = this.offline.get(partitionKey(topicId, partitionIndex));
+      if (offline !== undefined) {
+        this.produceError(record.correlationId, KafkaErrorCode.KAFKA_STORAGE_ERROR, offlineMessage(offline));
+      } else {
+        this.produceError(
+          record.correlationId,
+          KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          'partition is not on this shard',
+        );
+      }
+      return;
+    }
+    if (partition.replica !== null && partition.replica.role !== 'leader') {
+      this.produceError(
+        record.correlationId,
+        KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
+        'this replica is a follower',
+      );
+      return;
+    }
+    const startedMs = wallClockMs();
+    let markerOffset = partition.txns.writtenMarkerOffset(producerId, producerEpoch, commit);
+    try {
+      partition.log.assertWritable();
+      if (markerOffset < 0) {
+        if (!partition.producers.acceptMarkerEpoch(producerId, producerEpoch)) {
+          this.produceError(
+            record.correlationId,
+            KafkaErrorCode.INVALID_PRODUCER_EPOCH,
+            'marker epoch is older than the producer epoch on this partition',
+          );
+          return;
+        }
+        const batch = buildControlBatch({ producerId, producerEpoch, commit, coordinatorEpoch }, Date.now());
+        markerOffset = partition.log.append(batch, Date.now()).baseOffset;
+        partition.txns.onMarker(producerId, producerEpoch, commit, markerOffset);
+        // The LSO may have moved (read_committed fetches held here can see more); followers fetch the marker.
+        if (this.options.fsync !== 'always' || partition.replica !== null)
+          this.fetcher.notifyAppend(partition);
+      }
+    } catch (error) {
+      const code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
+      this.produceError(record.correlationId, code, errorMessage(error));
+      return;
+    }
+    // As acks=all: durable under fsync always or, replicated, below the high watermark.
+    if (
+      partition.replica === null
+        ? this.options.fsync === 'always' && partition.log.durableOffset <= markerOffset
+        : partition.log.highWatermark <= markerOffset
+    ) {
+      partition.enqueueAck(record.correlationId, markerOffset, markerOffset, -1, startedMs);
+      this.countDurableAcks(1);
+      return;
+    }
+    this.writeProduceSuccess(record.correlationId, partition, markerOffset, -1);
   }
 
   /** DeleteRecords for one partition: moves its log start offset (durably) and answers the new one. */
@@ -910,8 +1015,11 @@ export class Shard {
     );
     log.onDurable = () => this.onDurable(partition);
     log.onFailed = (reason) => this.takeOffline(partition, reason);
+    log.onRoll = (closedBaseOffset, closedEndOffset) =>
+      this.writeSegmentTxnIndex(partition, closedBaseOffset, closedEndOffset);
     try {
       rebuildProducerState(partition.producers, log);
+      rebuildTxnState(partition.txns, log);
     } catch (error) {
       this.closeFailedLog(log);
       this.markOffline({
@@ -926,6 +1034,13 @@ export class Shard {
     return partition;
   }
 
+  /** Writes a closing segment's transaction index (txn-state-rebuild.ts); a failure is counted, never fatal. */
+  private writeSegmentTxnIndex(partition: ShardPartition, baseOffset: number, endOffset: number): boolean {
+    if (persistSegmentTxns(partition.txns, partition.log.dir, baseOffset, endOffset)) return true;
+    this.metrics.add(Counter.STORAGE_ERRORS, 1);
+    return false;
+  }
+
   private enforceRetention(): void {
     const nowMs = Date.now();
     this.sweepDormant();
@@ -934,6 +1049,7 @@ export class Shard {
       try {
         partition.log.enforceRetention(nowMs);
         partition.producers.expire(nowMs);
+        partition.txns.prune(partition.log.logStartOffset);
         sizeBytes += partition.log.sizeBytes();
       } catch {
         // A failed deletion is retried on the next tick; the log stays readable.
@@ -1022,6 +1138,25 @@ export class Shard {
     }
   }
 
+  /**
+   * Closes a log at shutdown: its active segment's transaction index first,
+   * then the final sync and clean marker. If that index cannot be written the
+   * log is closed without the marker, so the next open rescans the segment
+   * rather than trust a missing index.
+   */
+  private closeLog(partition: ShardPartition): Promise<void> {
+    const log = partition.log;
+    if (!log.hasFiles() || log.failureMessage !== null) return log.close();
+    const range = log.segmentRanges().at(-1)!;
+    const openAtStart = partition.txns.openAtActiveStart;
+    if (!this.writeSegmentTxnIndex(partition, range.baseOffset, log.logEndOffset)) {
+      return log.flush().finally(() => log.abandon());
+    }
+    // The write above moved openAtActiveStart on as a roll would; the segment stays active.
+    partition.txns.openAtActiveStart = openAtStart;
+    return log.close();
+  }
+
   /** Answers held fetches, fails pending durable acks, and closes every log (final sync, clean marker). */
   async close(): Promise<void> {
     clearInterval(this.retentionTimer);
@@ -1030,7 +1165,7 @@ export class Shard {
     this.fetcher.answerAll();
     const closing: Promise<void>[] = [];
     for (const partition of this.partitions.values()) {
-      closing.push(partition.log.close().then(() => this.onDurable(partition)));
+      closing.push(this.closeLog(partition).then(() => this.onDurable(partition)));
     }
     await Promise.all(closing);
     for (const partition of this.partitions.values()) {

@@ -19,6 +19,7 @@ import {
   type FetchPartitionOutcome,
   type FetchRequest,
   fetchFailure,
+  type IsolationLevel,
   type ListOffsetsOutcome,
   type PartitionDescription,
   type ProduceOutcome,
@@ -27,6 +28,7 @@ import {
   type ReplicaEngine,
   type ReplicaRoleUpdate,
   type TopicDescription,
+  type TxnMarker,
 } from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
 import { type FetchEntry, ShardHost } from './shard-host.js';
@@ -299,7 +301,14 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     const parts: Promise<void>[] = [];
     for (const [shardId, group] of byShard) {
       const host = this.hosts[shardId]!;
-      const sent = host.fetch(group.entries, maxWaitMs, minBytes, maxBytes, request.replicaId ?? -1);
+      const sent = host.fetch(
+        group.entries,
+        maxWaitMs,
+        minBytes,
+        maxBytes,
+        request.replicaId ?? -1,
+        request.isolationLevel === 1,
+      );
       const handle = { host, correlationId: sent.correlationId, done: false };
       inFlight.push(handle);
       parts.push(
@@ -325,6 +334,7 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     partition: number,
     timestampMs: number,
     currentLeaderEpoch = -1,
+    isolationLevel: IsolationLevel = 0,
   ): Promise<ListOffsetsOutcome> {
     const target = this.route(topic, partition);
     if (target === null) {
@@ -334,7 +344,20 @@ export class ShardedEngine implements Engine, ReplicaEngine {
         timestampMs: -1,
       });
     }
-    return target.host.listOffsets(target.entry.topicId, partition, timestampMs, currentLeaderEpoch);
+    return target.host.listOffsets(
+      target.entry.topicId,
+      partition,
+      timestampMs,
+      currentLeaderEpoch,
+      isolationLevel === 1,
+    );
+  }
+
+  async writeTxnMarker(marker: TxnMarker): Promise<KafkaErrorCode> {
+    const target = this.route(marker.topic, marker.partition);
+    if (target === null) return KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const outcome = await target.host.writeTxnMarker(target.entry.topicId, marker);
+    return outcome.errorCode;
   }
 
   offsetForLeaderEpoch(

@@ -106,7 +106,10 @@ export function decodeBatchRecords(batch: Uint8Array): ConsumedRecord[] {
   return records;
 }
 
-/** Decodes all records of concatenated batches (a fetch response's records), skipping a partial last batch. */
+/**
+ * Decodes all records of concatenated batches (a fetch response's records), skipping a partial last
+ * batch and control batches (transaction markers: no consumer sees them as records, as in Kafka).
+ */
 export function decodeRecordSet(records: Uint8Array): ConsumedRecord[] {
   const out: ConsumedRecord[] = [];
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
@@ -114,8 +117,10 @@ export function decodeRecordSet(records: Uint8Array): ConsumedRecord[] {
   while (records.length - position >= BatchHeader.SIZE_BYTES) {
     const sizeBytes = nextBatchBytes(view, position, records.length);
     if (sizeBytes < 0) break;
-    for (const record of decodeBatchRecords(records.subarray(position, position + sizeBytes)))
-      out.push(record);
+    if ((view.getInt16(position + BatchHeader.ATTRIBUTES) & BatchAttributes.CONTROL) === 0) {
+      for (const record of decodeBatchRecords(records.subarray(position, position + sizeBytes)))
+        out.push(record);
+    }
     position += sizeBytes;
   }
   return out;

@@ -17,7 +17,7 @@ import { type Cursor, readVarint } from './varint.js';
  *   magic other than 2 .................................. INVALID_RECORD
  *   recordCount < 1, lastOffsetDelta != recordCount - 1 . INVALID_RECORD
  *   control batch (only the broker writes those) ........ INVALID_RECORD
- *   transactional batch (no transaction coordinator) .... INVALID_TXN_STATE
+ *   transactional batch without a producer id ........... INVALID_RECORD
  *   unknown compression codec ........................... UNSUPPORTED_COMPRESSION_TYPE
  *   uncompressed records that do not parse exactly, or
  *   whose offsetDeltas are not 0, 1, 2, … ............... INVALID_RECORD
@@ -83,8 +83,11 @@ export function validateProducedBatch(
   const attributes = view.getInt16(at + BatchHeader.ATTRIBUTES);
   if ((attributes & BatchAttributes.CONTROL) !== 0)
     reject(KafkaErrorCode.INVALID_RECORD, 'clients may not produce control batches');
-  if ((attributes & BatchAttributes.TRANSACTIONAL) !== 0) {
-    reject(KafkaErrorCode.INVALID_TXN_STATE, 'transactional batches are not supported by this broker');
+  if (
+    (attributes & BatchAttributes.TRANSACTIONAL) !== 0 &&
+    readInt64(view, at + BatchHeader.PRODUCER_ID) < 0
+  ) {
+    reject(KafkaErrorCode.INVALID_RECORD, 'a transactional batch must carry its producer id');
   }
   const codec = attributes & BatchAttributes.COMPRESSION_MASK;
   if (codec > CompressionCodec.ZSTD) {

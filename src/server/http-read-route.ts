@@ -2,6 +2,7 @@ import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import { FrontDoorError, FrontDoorProblem, problemFromKafkaCode } from '../protocol/front-door-errors.js';
 import { type JsonRecordOut, recordToJson } from '../protocol/record-json.js';
+import { maskAbortedBatches } from '../record/aborted-batches.js';
 import '../record/compression.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { withDeadline } from './http-deadline.js';
@@ -18,7 +19,7 @@ import { requireTopic } from './http-topic-routes.js';
 /**
  * GET /topics/:topic/partitions/:partition/records
  *     ?offset=0&maxBytes=1048576&limit=&maxWaitMs=0&encoding=utf8|base64
- *     &format=json|arrow&values=json
+ *     &format=json|arrow&values=json&isolation=read_uncommitted|read_committed
  *
  * JSON: 200 {"records":[{"offset","timestamp","key","value","headers"}],
  *            "highWatermark":N,"nextOffset":N}
@@ -31,6 +32,10 @@ import { requireTopic } from './http-topic-routes.js';
  * record arrives, for long polling. A `maxBytes` over the broker's
  * fetch-max-bytes, or a `limit` over LIMIT_MAX, is lowered to it (as Kafka
  * lowers a fetch size), and the `x-pyralog-clamped` header says so.
+ * Transaction markers are never records; `isolation=read_committed` reads
+ * only below the last stable offset and leaves out the records of aborted
+ * transactions (aborted-batches.ts), as a Kafka consumer with
+ * isolation.level=read_committed does.
  */
 export const LIMIT_MAX = 100_000;
 export const MAX_BYTES_DEFAULT = 1024 * 1024;
@@ -70,9 +75,17 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
       const values = choiceParameter(query.get('values'), 'values', ['bytes', 'json'], 'bytes');
       if (values === 'json' && format !== 'arrow')
         throw new FrontDoorProblem(FrontDoorError.BAD_REQUEST, 'values=json applies to format=arrow');
+      const isolation = choiceParameter(
+        query.get('isolation'),
+        'isolation',
+        ['read_uncommitted', 'read_committed'],
+        'read_uncommitted',
+      );
+      const isolationLevel = isolation === 'read_committed' ? 1 : 0;
 
       const fetched = await withDeadline(
         engine.fetch({
+          isolationLevel,
           partitions: [{ topic: name, partition, offset: offset as Offset, maxBytes }],
           maxWaitMs,
           minBytes: 1,
@@ -85,7 +98,11 @@ export function readRoute(deps: FrontDoorDeps): HttpRoute {
       if (result.errorCode !== KafkaErrorCode.NONE)
         throw problemFromKafkaCode(result.errorCode, `fetch ${name}-${partition} at offset ${offset}`);
       const highWatermark = String(result.highWatermark);
-      const decodable = decodablePrefix(result.records, offset);
+      const visible =
+        isolationLevel === 1
+          ? maskAbortedBatches(result.records, result.abortedTransactions)
+          : result.records;
+      const decodable = decodablePrefix(visible, offset);
       if (decodable.blocked !== null && decodable.endOffset <= offset) {
         const { baseOffset, codecName } = decodable.blocked;
         throw new FrontDoorProblem(

@@ -1,7 +1,7 @@
 import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
-import type { FetchPartitionOutcome } from '../engine/engine-api.js';
+import type { FetchPartitionOutcome, IsolationLevel } from '../engine/engine-api.js';
 import { type Engine, ListOffsetsTimestamp, type TopicDescription } from '../engine/engine-api.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
@@ -19,6 +19,7 @@ import {
   type WsRequest,
   WsRequestError,
 } from '../protocol/ws/ws-request.js';
+import { maskAbortedBatches } from '../record/aborted-batches.js';
 import { AclOperation, AclResourceType, aclOperationName, aclResourceTypeName } from '../security/acl.js';
 import type { CheckedOperation, CheckedResourceType } from '../security/authorizer.js';
 import type { HttpAuthenticator } from '../security/http-authenticator.js';
@@ -426,7 +427,7 @@ export class WsSession implements SubscriptionHost {
   }
 
   private async fetch(request: FetchRequest, mode: WsMode): Promise<void> {
-    const result = await this.fetchPartition(request, request.maxWaitMs, 1, 'fetch');
+    const result = await this.fetchPartition(request, request.maxWaitMs, 1, 'fetch', request.isolationLevel);
     if (result === null) return;
     await this.replies.records(
       mode,
@@ -435,7 +436,9 @@ export class WsSession implements SubscriptionHost {
       request.partition,
       result.highWatermark,
       request.offset,
-      result.records,
+      request.isolationLevel === 1
+        ? maskAbortedBatches(result.records, result.abortedTransactions)
+        : result.records,
       request.encoding,
     );
   }
@@ -454,7 +457,13 @@ export class WsSession implements SubscriptionHost {
     const partitions = request.partitions ?? Array.from({ length: topic.partitionCount }, (_, i) => i);
     for (const partition of partitions) checkPartition(topic, partition);
     const listOffset = async (partition: number, timestampMs: number): Promise<number> => {
-      const outcome = await engine.listOffsets(request.topic, partition, timestampMs);
+      const outcome = await engine.listOffsets(
+        request.topic,
+        partition,
+        timestampMs,
+        -1,
+        request.isolationLevel,
+      );
       if (outcome.errorCode !== KafkaErrorCode.NONE)
         throw kafkaProblem(outcome.errorCode, `subscribe ${request.topic}-${partition}`);
       return outcome.offset;
@@ -488,7 +497,15 @@ export class WsSession implements SubscriptionHost {
         WsError.TOO_MANY_SUBSCRIPTIONS,
         `at most ${this.limits.subscriptionsMax} subscriptions per connection`,
       );
-    const subscription = new WsSubscription(request.id, mode, request.encoding, request.topic, starts, this);
+    const subscription = new WsSubscription(
+      request.id,
+      mode,
+      request.encoding,
+      request.topic,
+      starts,
+      this,
+      request.isolationLevel,
+    );
     this.subscriptions.set(request.id, subscription);
     this.replies.subscribed(mode, request.id, starts);
     // The subscribe is answered; the loop runs on its own and does not count as in flight.
@@ -505,12 +522,14 @@ export class WsSession implements SubscriptionHost {
     maxWaitMs: number,
     minBytes: number,
     what: string,
+    isolationLevel: IsolationLevel = 0,
   ): Promise<FetchPartitionOutcome | null> {
     const { engine, config } = this.deps;
     await this.waitForRoom();
     if (this.closed) return null;
     const maxBytes = Math.max(1, Math.min(request.maxBytes, config.fetchMaxBytes));
     const outcome = await engine.fetch({
+      isolationLevel,
       partitions: [
         { topic: request.topic, partition: request.partition, offset: request.offset as Offset, maxBytes },
       ],

@@ -1,11 +1,12 @@
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
-import type { Engine, FetchPartitionRequest } from '../engine/engine-api.js';
+import type { Engine, FetchPartitionRequest, IsolationLevel } from '../engine/engine-api.js';
 import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.js';
 import { WsOpCode } from '../protocol/ws/binary-frame.js';
 import { WsError, type WsErrorKind } from '../protocol/ws/ws-error-code.js';
 import type { ValueEncoding } from '../protocol/ws/ws-request.js';
+import { maskAbortedBatches } from '../record/aborted-batches.js';
 import type { WsMode, WsReplies } from './ws-replies.js';
 
 /**
@@ -57,6 +58,8 @@ export class WsSubscription {
     private readonly topic: string,
     starts: readonly Cursor[],
     private readonly host: SubscriptionHost,
+    /** 1: read_committed pushes (below the last stable offset, aborted data masked as markers). */
+    private readonly isolationLevel: IsolationLevel = 0,
   ) {
     this.cursors = starts.map((start) => ({ partition: start.partition, offset: start.offset }));
   }
@@ -91,7 +94,13 @@ export class WsSubscription {
       this.rotation = (this.rotation + 1) % this.cursors.length;
       let outcome: Awaited<ReturnType<Engine['fetch']>>;
       try {
-        outcome = await engine.fetch({ partitions: requests, maxWaitMs, minBytes: 1, maxBytes });
+        outcome = await engine.fetch({
+          isolationLevel: this.isolationLevel,
+          partitions: requests,
+          maxWaitMs,
+          minBytes: 1,
+          maxBytes,
+        });
       } catch (error) {
         this.fail(WsError.INTERNAL, `subscription to ${this.topic} stopped: ${(error as Error).message}`);
         return;
@@ -122,7 +131,9 @@ export class WsSubscription {
             cursor.partition,
             result.highWatermark,
             cursor.offset,
-            result.records,
+            this.isolationLevel === 1
+              ? maskAbortedBatches(result.records, result.abortedTransactions)
+              : result.records,
             this.encoding,
           );
           // Compressed batches in JSON mode are decoded off the acceptor: wait, so pushes keep their order.

@@ -96,8 +96,18 @@ export class PartitionLog implements SyncTarget {
    * microtask so it never runs inside the append or sync that failed.
    */
   onFailed: ((message: string) => void) | null = null;
+  /**
+   * Called on the owning thread when the active segment is about to close
+   * (a roll), with its base offset and next offset, before the next segment
+   * exists: the transaction index of that segment is written here
+   * (txn-index-file.ts), so a crash before it leaves the segment active and
+   * rescanned. Must not throw.
+   */
+  onRoll: ((closedBaseOffset: number, closedEndOffset: number) => void) | null = null;
   /** Problems recovery found and repaired (by truncation) when the log was opened. */
   readonly recoveryProblems: string[];
+  /** The last stop was clean (its marker matched): the active segment was not rescanned. */
+  openedClean = false;
   private readonly segments: Segment[];
   private active: Segment;
   private durable: number;
@@ -224,6 +234,7 @@ export class PartitionLog implements SyncTarget {
     if (segments.length === 0) segments.push(Segment.deferred(options.dir, 0));
     const epochs = settleLeaderEpochs(options.dir, checkpoint, segments, problems);
     const log = new PartitionLog(options, segments, problems, offsetGapsAllowed, epochs);
+    log.openedClean = marker !== null && marker.logEndOffset === log.logEndOffset;
     // A floor above the recovered end (records lost by a power loss under a weaker fsync policy) stops at the end.
     log.recordsDeletedBelow = Math.min(readLogStartOffset(options.dir, fileNames), log.logEndOffset);
     return log;
@@ -276,6 +287,19 @@ export class PartitionLog implements SyncTarget {
 
   get logEndOffset(): number {
     return this.active.nextOffset;
+  }
+
+  /** The partition directory (files beside the segments, such as their transaction indexes). */
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  /** Base and next offset of every segment, oldest first (the last one active). */
+  segmentRanges(): { baseOffset: number; nextOffset: number }[] {
+    return this.segments.map((segment) => ({
+      baseOffset: segment.baseOffset,
+      nextOffset: segment.nextOffset,
+    }));
   }
 
   /**
@@ -756,17 +780,25 @@ export class PartitionLog implements SyncTarget {
    * watermark up to the log end.
    */
   readCommitted(offset: number, maxBytes: number): Uint8Array {
-    const highWatermark = this.highWatermark;
-    if (offset >= highWatermark && offset <= this.logEndOffset) return EMPTY;
+    return this.readBelow(offset, maxBytes, this.highWatermark);
+  }
+
+  /**
+   * `read`, limited to whole batches below `limitOffset` (at most the high
+   * watermark; a batch boundary, as the last stable offset always is). Empty
+   * from `limitOffset` up to the log end.
+   */
+  readBelow(offset: number, maxBytes: number, limitOffset: number): Uint8Array {
+    if (offset >= limitOffset && offset <= this.logEndOffset) return EMPTY;
     const chunk = this.read(offset, maxBytes);
-    if (highWatermark === this.logEndOffset || chunk.length === 0) return chunk;
-    // Cut before the first batch at or past the high watermark (chunk is a view into scratch).
+    if (limitOffset >= this.logEndOffset || chunk.length === 0) return chunk;
+    // Cut before the first batch at or past the limit (chunk is a view into scratch).
     const at = chunk.byteOffset - this.scratch.byteOffset;
     let end = 0;
     for (;;) {
       const sizeBytes = nextBatchBytes(this.scratchView, at + end, at + chunk.length);
       if (sizeBytes < 0) break;
-      if (readInt64(this.scratchView, at + end + BatchHeader.BASE_OFFSET) >= highWatermark) break;
+      if (readInt64(this.scratchView, at + end + BatchHeader.BASE_OFFSET) >= limitOffset) break;
       end += sizeBytes;
     }
     return end >= chunk.length ? chunk : chunk.subarray(0, end);
@@ -1016,6 +1048,7 @@ export class PartitionLog implements SyncTarget {
   private roll(): void {
     this.writeBuffered();
     const closing = this.active;
+    this.onRoll?.(closing.baseOffset, closing.nextOffset);
     // Index files a clean close wrote while it was active would vouch for a log not yet synced: remove
     // them, durably together with the new segment's creation (one directory sync).
     closing.removeIndexFiles();

@@ -7,6 +7,7 @@ import { storageIo } from './storage-io.js';
  *   00000000000000000000.log        RecordBatch v2 batches, exactly as on the wire
  *   00000000000000000000.index      sparse offset index (offset-index.ts)
  *   00000000000000000000.timeindex  sparse time index (time-index.ts)
+ *   00000000000000000000.txnindex   aborted and open transactions (txn-index-file.ts)
  *   clean-shutdown                  marker written by a clean close (clean-marker.ts)
  *   00000000000000000000.log.cleaned (and .index.cleaned, .timeindex.cleaned)
  *                                   a cleaned replacement not yet swapped in (log-compaction.ts)
@@ -19,6 +20,7 @@ export const OFFSET_DIGITS = 20;
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
+export const TXN_INDEX_SUFFIX = '.txnindex';
 export const CLEAN_MARKER_NAME = 'clean-shutdown';
 /** Appended to a segment's file names by the log cleaner for a replacement not yet swapped in. */
 export const CLEANED_SUFFIX = '.cleaned';

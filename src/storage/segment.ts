@@ -1,5 +1,12 @@
 import { OffsetIndex } from './offset-index.js';
-import { fsyncDirectory, INDEX_SUFFIX, LOG_SUFFIX, segmentPath, TIME_INDEX_SUFFIX } from './segment-files.js';
+import {
+  fsyncDirectory,
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  segmentPath,
+  TIME_INDEX_SUFFIX,
+  TXN_INDEX_SUFFIX,
+} from './segment-files.js';
 import { storageIo } from './storage-io.js';
 import { TimeIndex } from './time-index.js';
 
@@ -200,8 +207,9 @@ export class Segment {
   }
 
   /**
-   * Removes the segment's files, then closes it: its blocks are freed by that last close, off the
-   * shard thread where the storage allows (retention removing a 1 GiB segment would otherwise stall it).
+   * Removes the segment's files (its transaction index too), then closes it: its blocks are freed by
+   * that last close, off the shard thread where the storage allows (retention removing a 1 GiB
+   * segment would otherwise stall it).
    */
   remove(): void {
     if (!this.created) {
@@ -213,6 +221,7 @@ export class Segment {
       io.removeFile(this.logPath);
       io.removeFile(this.indexPath);
       io.removeFile(this.timeIndexPath);
+      io.removeFile(segmentPath(this.dir, this.baseOffset, TXN_INDEX_SUFFIX));
     } finally {
       this.closeReplaced();
     }

@@ -112,9 +112,9 @@ describe('validateProducedBatch', () => {
     ).toBe(KafkaErrorCode.INVALID_RECORD);
   });
 
-  it('given a transactional batch, then INVALID_TXN_STATE', () => {
+  it('given a transactional batch without a producer id, then INVALID_RECORD', () => {
     const batch = buildRecordBatch([{ key: null, value: text.encode('t') }], { transactional: true });
-    expect(rejectionCode(batch)).toBe(KafkaErrorCode.INVALID_TXN_STATE);
+    expect(rejectionCode(batch)).toBe(KafkaErrorCode.INVALID_RECORD);
   });
 
   it('given compression codec 7, then UNSUPPORTED_COMPRESSION_TYPE', () => {

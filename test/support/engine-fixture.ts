@@ -39,9 +39,13 @@ export async function startTestEngine(
  */
 export function scopedTestEngines(prefix: string): {
   start: (overrides?: Partial<BrokerConfig>, retentionCheckIntervalMs?: number) => Promise<ShardedEngine>;
+  /** Stops the running engine (a clean stop) and starts another on the same data dir and settings. */
+  restart: () => Promise<ShardedEngine>;
 } {
   let running: ShardedEngine | null = null;
   let cleanup = (): void => {};
+  let started: { dir: string; overrides: Partial<BrokerConfig>; retentionCheckIntervalMs: number } | null =
+    null;
   afterEach(async () => {
     const engine = running;
     running = null;
@@ -56,7 +60,16 @@ export function scopedTestEngines(prefix: string): {
     async start(overrides = {}, retentionCheckIntervalMs = 60_000) {
       const temp = makeTempDir(prefix);
       cleanup = temp.cleanup;
+      started = { dir: temp.dir, overrides, retentionCheckIntervalMs };
       running = await startTestEngine(temp.dir, overrides, retentionCheckIntervalMs);
+      return running;
+    },
+    async restart() {
+      if (started === null) throw new Error('restart before start');
+      const engine = running;
+      running = null;
+      await engine?.stop();
+      running = await startTestEngine(started.dir, started.overrides, started.retentionCheckIntervalMs);
       return running;
     },
   };

@@ -10,13 +10,16 @@ import {
   type FetchRequest,
   fetchFailure,
   type ListOffsetsOutcome,
+  NO_ABORTED_TRANSACTIONS,
   type PartitionDescription,
   type ProduceOutcome,
   produceFailure,
   type TopicDescription,
+  type TxnMarker,
 } from '../../src/engine/engine-api.js';
 import { checkBatch } from '../../src/record/batch-check.js';
 import { BatchHeader } from '../../src/record/batch-header.js';
+import { buildControlBatch } from '../../src/record/control-batch.js';
 
 /**
  * A test double for the `Engine` interface: partitions are arrays of batches
@@ -125,9 +128,21 @@ export class MemoryEngine implements Engine {
         lastStableOffset: hw,
         logStartOffset: 0 as Offset,
         records,
+        abortedTransactions: NO_ABORTED_TRANSACTIONS,
       };
     });
     return { partitions };
+  }
+
+  /** Appends the marker's control batch; no transaction bookkeeping (the sharded engine has that). */
+  async writeTxnMarker(marker: TxnMarker): Promise<KafkaErrorCode> {
+    const outcome = await this.produce(
+      marker.topic,
+      marker.partition,
+      buildControlBatch(marker, Date.now()),
+      -1,
+    );
+    return outcome.errorCode;
   }
 
   /** The memory engine keeps every record (its log start offset is always 0): DeleteRecords is refused. */

@@ -69,7 +69,12 @@ describe('binary frame fixtures (docs/websocket.md)', () => {
       maxBytes: 1048576,
       maxWaitMs: 0,
       encoding: 'utf8',
+      isolationLevel: 0,
     });
+    // read_committed adds one trailing byte; frames without it read as read_uncommitted.
+    const committed = encodeFetch(7, 't', 0, 5, 1048576, 0, 1);
+    expect(hex(committed)).toBe(`${hex(bytes)}01`);
+    expect(decodeBinaryRequest(committed)).toMatchObject({ op: 'fetch', isolationLevel: 1 });
   });
 
   it('PRODUCE of one record (key "k", value "v", time 1000, header h=x) to partition 0 has the documented bytes', () => {
@@ -236,6 +241,10 @@ describe('other frames round trip', () => {
       partitions: [2, 0],
       from: 17,
       encoding: 'utf8',
+      isolationLevel: 0,
+    });
+    expect(decodeBinaryRequest(encodeSubscribe(5, 'orders', [2], 'earliest', 1))).toMatchObject({
+      isolationLevel: 1,
     });
     expect(decodeBinaryRequest(encodeSubscribe(6, 'orders', null, 'earliest'))).toMatchObject({
       partitions: null,

@@ -21,8 +21,10 @@ const FIRST_ZSTD_VERSION = 10;
  * the shards returned, without a copy. One replica: current_leader_epoch,
  * last_fetched_epoch and the rack id are read and not used, the preferred
  * read replica is always -1 (this broker), and no diverging epoch, current
- * leader or snapshot id is ever sent. Both isolation levels read the same
- * (no transactions), so aborted_transactions is always null.
+ * leader or snapshot id is ever sent. isolation_level 1 (read_committed)
+ * returns data only below each partition's last stable offset, with the
+ * aborted transactions that may have data in it (an empty list when none);
+ * level 0 reads up to the high watermark and sends aborted_transactions null.
  */
 export const fetchRequestDescription: MessageDescription = {
   name: 'FetchRequest',
@@ -106,6 +108,8 @@ export const fetchResponseDescription: MessageDescription = {
 export interface FetchRequestData {
   /** ≥0: a follower broker's id (it reads up to the log end); -1: a consumer. */
   replicaId: number;
+  /** 0 read_uncommitted, 1 read_committed. */
+  isolationLevel?: number;
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
@@ -127,6 +131,8 @@ export interface FetchPartitionData {
   lastStableOffset: number;
   logStartOffset: number;
   records: Uint8Array;
+  /** null at isolation level 0 (as Kafka sends it). */
+  abortedTransactions?: readonly { producerId: number; firstOffset: number }[] | null;
 }
 
 export interface FetchResponseData {
@@ -177,6 +183,7 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
       ),
     );
     for (const partition of partitions) partition.maxBytes = Math.min(partition.maxBytes, grantedBytes);
+    const isolationLevel = request.isolationLevel === 1 ? 1 : 0;
     let outcome: Awaited<ReturnType<typeof context.deps.engine.fetch>>;
     // A follower reads past the high watermark: only a principal allowed ClusterAction is one (as in
     // Kafka); anyone else claiming a replica id reads as a consumer.
@@ -186,6 +193,7 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
         : -1;
     try {
       outcome = await context.deps.engine.fetch({
+        isolationLevel,
         partitions,
         maxWaitMs: Math.max(0, Math.min(request.maxWaitMs, config.maxWaitMsMax)),
         minBytes: Math.max(0, request.minBytes),
@@ -237,9 +245,14 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
               ...result,
               errorCode: KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
               records: new Uint8Array(0),
+              abortedTransactions: null,
             };
           }
-          return { partition: partition.partition, ...result };
+          return {
+            partition: partition.partition,
+            ...result,
+            abortedTransactions: isolationLevel === 1 ? result.abortedTransactions : null,
+          };
         }),
       })),
     };

@@ -12,9 +12,10 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
  * (v7+, KIP-734) for the batch holding the greatest timestamp (its base
  * offset and that timestamp), and anything else for the first batch whose
  * timestamp is at or after it (time index). v0 (several old-style offsets
- * per partition) is not served: no client of this decade sends it. The
- * isolation level reads the same either way (no transactions); the leader
- * epoch is -1 (unknown), as in Metadata.
+ * per partition) is not served: no client of this decade sends it. With
+ * isolation level 1 (read_committed, v2+) latest is the last stable offset
+ * and a timestamp lookup finds nothing at or past it; the leader epoch is -1
+ * (unknown), as in Metadata.
  */
 export const listOffsetsRequestDescription: MessageDescription = {
   name: 'ListOffsetsRequest',
@@ -54,6 +55,8 @@ export const listOffsetsResponseDescription: MessageDescription = {
 };
 
 export interface ListOffsetsRequest {
+  /** 0 read_uncommitted, 1 read_committed (v2+; 0 below). */
+  isolationLevel?: number;
   topics: {
     name: string;
     partitions: { partitionIndex: number; currentLeaderEpoch: number; timestampMs: number }[];
@@ -77,6 +80,7 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
   decode: request.decode,
   async handle(request, context) {
     const engine = context.deps.engine;
+    const isolationLevel = request.isolationLevel === 1 ? 1 : 0;
     if (namesTooManyPartitions(request.topics, context)) {
       return {
         topics: request.topics.map((topic) => ({
@@ -117,6 +121,7 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
                   partition.partitionIndex,
                   partition.timestampMs,
                   partition.currentLeaderEpoch,
+                  isolationLevel,
                 );
                 return {
                   partitionIndex: partition.partitionIndex,

@@ -245,9 +245,11 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
         : Promise.race([answer, expired]).then(
             (response) => response ?? failed(index, KafkaErrorCode.REQUEST_TIMED_OUT),
           );
-    // Write on each topic; IdempotentWrite on the cluster when a batch carries a producer id.
+    // Write on each topic; IdempotentWrite on the cluster when a batch carries a producer id outside a
+    // transaction (a transactional produce needs Write on its transactional id instead, as in Kafka).
     const idempotentDenied =
       code === KafkaErrorCode.NONE &&
+      request.transactionalId === null &&
       !accessOpen(context) &&
       carriesProducerId(request.topics) &&
       !clusterRequestAllowed(context, AclOperation.IDEMPOTENT_WRITE, 'Produce');

@@ -102,6 +102,20 @@ export class FrameReader {
     return this.at;
   }
 
+  /** Bytes left after the fields read so far (optional trailing fields are present when > 0). */
+  get remaining(): number {
+    return this.bytes.length - this.at;
+  }
+
+  /** An optional trailing u8 isolation level: absent 0 (read_uncommitted), or 0 / 1 (read_committed). */
+  isolation(): 0 | 1 {
+    if (this.remaining === 0) return 0;
+    const level = this.u8();
+    if (level !== 0 && level !== 1)
+      this.fail(`isolation must be 0 (read_uncommitted) or 1 (read_committed), got ${level}`);
+    return level;
+  }
+
   private need(count: number): number {
     const at = this.at;
     if (at + count > this.bytes.length)

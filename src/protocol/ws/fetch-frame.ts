@@ -20,6 +20,7 @@ import type { FetchRequest } from './ws-request.js';
  *   f64  offset       the first offset wanted
  *   u32  maxBytes     capped by the broker's fetch limit; the first batch comes whole even when larger
  *   u32  maxWaitMs    how long to wait for records when there are none yet (capped by the broker)
+ *   u8   isolation    optional: 0 read_uncommitted (when absent), 1 read_committed
  *
  * FETCHED (id = the request's) and RECORDS (id = the subscription's), same body:
  *   i32  partition
@@ -43,7 +44,9 @@ export function readFetchRequest(reader: FrameReader): FetchRequest {
     maxBytes: reader.u32(),
     maxWaitMs: reader.u32(),
     encoding: 'utf8',
+    isolationLevel: 0,
   };
+  request.isolationLevel = reader.isolation();
   reader.end();
   return request;
 }
@@ -55,14 +58,17 @@ export function encodeFetch(
   offset: number,
   maxBytes: number,
   maxWaitMs: number,
+  isolationLevel: 0 | 1 = 0,
 ): Uint8Array {
-  return new FrameWriter(WsOpCode.FETCH, id, 40 + topic.length * 3)
+  const writer = new FrameWriter(WsOpCode.FETCH, id, 40 + topic.length * 3)
     .str(topic)
     .i32(partition)
     .f64(offset)
     .u32(maxBytes)
-    .u32(maxWaitMs)
-    .finish();
+    .u32(maxWaitMs);
+  // The trailing isolation byte is sent only for read_committed: older brokers' frames stay as they were.
+  if (isolationLevel === 1) writer.u8(1);
+  return writer.finish();
 }
 
 /** One past the last offset in concatenated batches; `fallback` when there is no whole batch. */

@@ -14,9 +14,9 @@ import { type SubscribeFrom, type ValueEncoding, type WsRequest, WsRequestError 
  *   {"op":"produce","id":1,"topic":"t","records":[{"key":"k","value":"v","partition":0,
  *     "headers":{"h":"x"},"encoding":"base64"?}],"acks":1}
  *   {"op":"fetch","id":2,"topic":"t","partition":0,"offset":0,"maxBytes":1048576,"maxWaitMs"?:0,
- *     "encoding"?:"base64"}
+ *     "encoding"?:"base64","isolation"?:"read_committed"}
  *   {"op":"subscribe","id":3,"topic":"t","partition":0 | "partitions":[0,1],
- *     "from":"earliest"|"latest"|<offset>,"encoding"?:"base64"}
+ *     "from":"earliest"|"latest"|<offset>,"encoding"?:"base64","isolation"?:"read_committed"}
  *   {"op":"unsubscribe","id":4,"sub":3}
  *   {"op":"commit","id":5,"consumer":"c","topic":"t","partition":0,"offset":42}
  *   {"op":"offset","id":6,"consumer":"c","topic":"t","partition":0}
@@ -59,6 +59,14 @@ function optionalIndex(
   if (!isIndex(value) || value > max || value < min)
     throw new JsonRequestError(`"${name}" must be a whole number from ${min} to ${max}`, id);
   return value;
+}
+
+/** "isolation": "read_uncommitted" (the default, as Kafka's) or "read_committed". */
+function isolationOf(object: Json, id: number): 0 | 1 {
+  const isolation = object.isolation ?? 'read_uncommitted';
+  if (isolation !== 'read_uncommitted' && isolation !== 'read_committed')
+    throw new JsonRequestError('"isolation" must be "read_uncommitted" or "read_committed"', id);
+  return isolation === 'read_committed' ? 1 : 0;
 }
 
 function encodingOf(object: Json, id: number): ValueEncoding {
@@ -127,6 +135,7 @@ export function decodeJsonRequest(text: string): WsRequest {
         maxBytes: optionalIndex(object, 'maxBytes', id, 1024 * 1024, 2 ** 31 - 1),
         maxWaitMs: optionalIndex(object, 'maxWaitMs', id, 0, 2 ** 31 - 1),
         encoding: encodingOf(object, id),
+        isolationLevel: isolationOf(object, id),
       };
     case 'subscribe': {
       const topic = need(object, 'topic', id, isString, 'a topic name');
@@ -158,6 +167,7 @@ export function decodeJsonRequest(text: string): WsRequest {
         partitions,
         from: from as SubscribeFrom,
         encoding: encodingOf(object, id),
+        isolationLevel: isolationOf(object, id),
       };
     }
     case 'unsubscribe':

@@ -12,6 +12,7 @@ import type { SubscribeFrom, SubscribeRequest, UnsubscribeRequest } from './ws-r
  *   i32 × partitionCount  distinct partitions
  *   u8   from             0: the offset below, 1: earliest, 2: latest
  *   f64  offset           used when from is 0 (the same for every partition); else 0
+ *   u8   isolation        optional: 0 read_uncommitted (when absent), 1 read_committed
  *
  * SUBSCRIBED:
  *   u32  subscriptionId   the SUBSCRIBE's id; pushes and UNSUBSCRIBE use it
@@ -48,8 +49,9 @@ export function readSubscribeRequest(reader: FrameReader): SubscribeRequest {
   else if (fromKind === FROM_EARLIEST) from = 'earliest';
   else if (fromKind === FROM_LATEST) from = 'latest';
   else return reader.fail(`from must be 0 (offset), 1 (earliest) or 2 (latest), got ${fromKind}`);
+  const isolationLevel = reader.isolation();
   reader.end();
-  return { op: 'subscribe', id: reader.id, topic, partitions, from, encoding: 'utf8' };
+  return { op: 'subscribe', id: reader.id, topic, partitions, from, encoding: 'utf8', isolationLevel };
 }
 
 export function encodeSubscribe(
@@ -57,6 +59,7 @@ export function encodeSubscribe(
   topic: string,
   partitions: readonly number[] | null,
   from: SubscribeFrom,
+  isolationLevel: 0 | 1 = 0,
 ): Uint8Array {
   const writer = new FrameWriter(
     WsOpCode.SUBSCRIBE,
@@ -71,6 +74,7 @@ export function encodeSubscribe(
   }
   if (typeof from === 'number') writer.u8(FROM_OFFSET).f64(from);
   else writer.u8(from === 'earliest' ? FROM_EARLIEST : FROM_LATEST).f64(0);
+  if (isolationLevel === 1) writer.u8(1);
   return writer.finish();
 }
 

@@ -63,6 +63,8 @@ export interface FetchRequest {
   maxBytes: number;
   maxWaitMs: number;
   encoding: ValueEncoding;
+  /** 1: read_committed (only below the last stable offset, aborted data left out); 0 by default. */
+  isolationLevel: 0 | 1;
 }
 
 export interface SubscribeRequest {
@@ -73,6 +75,8 @@ export interface SubscribeRequest {
   partitions: number[] | null;
   from: SubscribeFrom;
   encoding: ValueEncoding;
+  /** 1: read_committed (only below the last stable offset, aborted data left out); 0 by default. */
+  isolationLevel: 0 | 1;
 }
 
 export interface UnsubscribeRequest {
