@@ -98,6 +98,11 @@ export interface OffsetFetchRequest {
   groupId: string;
   /** null: every partition the group has committed. */
   topics: readonly { topic: string; partitions: readonly number[] }[] | null;
+  /**
+   * KIP-447 (OffsetFetch v7+): a partition whose offset an open transaction is committing is
+   * answered UNSTABLE_OFFSET_COMMIT (the client retries) rather than with its last committed offset.
+   */
+  requireStable?: boolean;
 }
 
 export interface OffsetFetchResult {

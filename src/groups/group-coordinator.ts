@@ -171,17 +171,18 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
   async fetchOffsets(request: OffsetFetchRequest): Promise<OffsetFetchResult> {
     if (this.closed) return { errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    const unstable = (topic: string, partition: number): boolean =>
+      request.requireStable === true && this.offsets.hasPending(request.groupId, topic, partition);
     if (request.topics === null) {
       const topics: OffsetFetchResult['topics'] = [];
       for (const [topic, partitions] of this.offsets.all(request.groupId)) {
         topics.push({
           topic,
-          partitions: partitions.map(({ partition, value }) => ({
-            partition,
-            offset: value.offset,
-            metadata: value.metadata,
-            errorCode: KafkaErrorCode.NONE,
-          })),
+          partitions: partitions.map(({ partition, value }) =>
+            unstable(topic, partition)
+              ? { partition, offset: -1, metadata: '', errorCode: KafkaErrorCode.UNSTABLE_OFFSET_COMMIT }
+              : { partition, offset: value.offset, metadata: value.metadata, errorCode: KafkaErrorCode.NONE },
+          ),
         });
       }
       return { errorCode: KafkaErrorCode.NONE, topics };
@@ -191,6 +192,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       topics: request.topics.map((topic) => ({
         topic: topic.topic,
         partitions: topic.partitions.map((partition) => {
+          if (unstable(topic.topic, partition))
+            return { partition, offset: -1, metadata: '', errorCode: KafkaErrorCode.UNSTABLE_OFFSET_COMMIT };
           // A partition never committed answers offset -1 with empty metadata and no error, as in Kafka.
           const value = this.offsets.get(request.groupId, topic.topic, partition);
           return {

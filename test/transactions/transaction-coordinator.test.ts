@@ -184,6 +184,15 @@ describe('TransactionCoordinator', () => {
     expect((await commit(5)).topics[0]!.partitions[0]!.errorCode).toBe(KafkaErrorCode.NONE);
     expect(await visible()).toBe(-1);
     expect(h.groups.hasPendingOffset('g', 'in', 0)).toBe(true);
+    // KIP-447: a consumer asking for stable offsets is told to wait while the transaction is open.
+    const stable = await h.groups.fetchOffsets({
+      groupId: 'g',
+      topics: [{ topic: 'in', partitions: [0] }],
+      requireStable: true,
+    });
+    expect(stable.topics[0]!.partitions[0]!.errorCode).toBe(KafkaErrorCode.UNSTABLE_OFFSET_COMMIT);
+    const everything = await h.groups.fetchOffsets({ groupId: 'g', topics: null, requireStable: true });
+    expect(everything.topics).toEqual([]);
     await h.coordinator.endTransaction(p, true);
     await h.coordinator.settled();
     expect(await visible()).toBe(5);

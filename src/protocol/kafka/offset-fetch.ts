@@ -12,8 +12,10 @@ import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js
  * partitions; v2+ may send a null topic list for every partition the group
  * has committed; v8 asks for several groups in one request, each answered
  * with its own error code. A partition with nothing committed answers offset
- * -1 and no error. require_stable (v7+) changes nothing: no transactions
- * leave offsets pending here. Leader epochs are -1 (unknown).
+ * -1 and no error. require_stable (v7+, KIP-447): a partition whose offset an
+ * open transaction is committing (TxnOffsetCommit) answers
+ * UNSTABLE_OFFSET_COMMIT, which the client retries; without it the last
+ * committed offset is answered. Leader epochs are -1 (unknown).
  */
 const topicsFields = (versions: string) =>
   structs('topics', versions, [field('topic', 'string', '0+'), field('partitions', '[]int32', '0+')], {
@@ -109,7 +111,10 @@ export const offsetFetch: KafkaApi<OffsetFetchRequestData, OffsetFetchResponseDa
     if (context.apiVersion < 8) return { ...(await fetchGroup(request, context)), groups: [] };
     const groups = [];
     for (const group of request.groups)
-      groups.push({ groupId: group.groupId, ...(await fetchGroup(group, context)) });
+      groups.push({
+        groupId: group.groupId,
+        ...(await fetchGroup({ ...group, requireStable: request.requireStable === true }, context)),
+      });
     return { errorCode: KafkaErrorCode.NONE, topics: [], groups };
   },
   encode: response.encode,
