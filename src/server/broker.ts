@@ -25,7 +25,7 @@ import { isSaslMechanism } from '../security/sasl-server.js';
 import { TokenStore } from '../security/token-store.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
-import { joinCluster } from './cluster-join.js';
+import { type ClusterMember, joinCluster, LateFollowerFetches } from './cluster-join.js';
 import { type HttpFrontDoor, startHttpServer } from './http-server.js';
 import { httpsFilesOf } from './https-files.js';
 import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
@@ -121,10 +121,12 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   // Cluster mode: the front doors see the cluster once this broker has joined it (after its Kafka port is bound).
   const clusterMetadata =
     config.etcdEndpoints.length > 0 ? new LateClusterMetadata(config.nodeId) : undefined;
-  let cluster: ClusterAgent | null = null;
+  const followerFetches = clusterMetadata === undefined ? undefined : new LateFollowerFetches();
+  let member: ClusterMember | null = null;
   const deps: FrontDoorDeps = {
     config,
     ...(clusterMetadata === undefined ? {} : { cluster: clusterMetadata }),
+    ...(followerFetches === undefined ? {} : { followerFetches }),
     access,
     credentials,
     engine: clientEngine(engine, (topic) => groups.forgetTopic(topic)),
@@ -202,11 +204,12 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         config.kafkaPort === 0 || config.advertisedPort === 0 || config.advertisedPort === config.kafkaPort
           ? kafkaPort
           : config.advertisedPort;
-      cluster = await joinCluster(config, deps.engine, logger, advertisedPort, null);
-      clusterMetadata.attach(cluster);
+      member = await joinCluster(config, engine, logger, advertisedPort);
+      clusterMetadata.attach(member.agent);
+      followerFetches?.attach(member.replicas);
     }
   } catch (error) {
-    await cluster?.stop();
+    await member?.leave();
     for (const door of kafkaDoors) await door.close();
     for (const stop of stops.reverse()) await stop();
     await groups.close();
@@ -222,9 +225,9 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       shards: config.shardCount,
       dataDir: config.dataDir,
       startupMs: Date.now() - startedMs,
-      ...(cluster === null
+      ...(member === null
         ? {}
-        : { brokerId: config.nodeId, cluster: config.clusterName, brokerEpoch: cluster.brokerEpoch() }),
+        : { brokerId: config.nodeId, cluster: config.clusterName, brokerEpoch: member.agent.brokerEpoch() }),
     },
     'pyralog started',
   );
@@ -249,7 +252,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     httpPort,
     kafkaListeners,
     credentials,
-    cluster,
+    cluster: member?.agent ?? null,
     reloadSecurity() {
       tls?.reload();
       httpDoor?.reloadTls();
@@ -265,7 +268,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         clearInterval(aclWatch);
         // Leave the cluster first: revoking the lease lets the controller move this broker's partitions now
         // rather than when the lease would have expired.
-        await cluster?.stop();
+        await member?.leave();
         for (const door of kafkaDoors) door.stopAccepting();
         engine.wakeHeldFetches();
         await groups.close();

@@ -4,32 +4,97 @@ import { EtcdClient } from '../cluster/etcd/etcd-client.js';
 import type { PartitionState, ReplicaRoleSink } from '../cluster/partition-state.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
-import type { Engine } from '../engine/engine-api.js';
+import type { FetchPartitionOutcome, FollowerFetchObserver } from '../engine/engine-api.js';
+import type { ShardedEngine } from '../engine/sharded-engine.js';
 import { topicConfigFromKafka } from '../protocol/kafka/topic-config-keys.js';
+import { ReplicaManager } from '../replication/replica-manager.js';
 
 /**
  * Joins the cluster named in the config (docs/cluster.md): registers this
- * broker in etcd under its lease and starts its control plane. Every
- * partition this broker replicates gets a local topic (same name, partition
- * count and configs as in etcd) before the data path is told its role.
+ * broker in etcd under its lease, starts its control plane, and its data path
+ * (ReplicaManager: leading, following, the ISR). Every partition this broker
+ * replicates gets a local topic (same name, partition count and configs as
+ * in etcd) before the data path is told its role.
  */
+
+/** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
+const REPLICA_LAG_TIME_MAX_MS = 10_000;
+/** How long a follower's fetch may wait at the leader for new records. */
+const FOLLOWER_FETCH_MAX_WAIT_MS = 500;
+const FOLLOWER_RETRY_BACKOFF_MS = 100;
+const MIN_INSYNC_REPLICAS = 'min.insync.replicas';
+
+/**
+ * The front doors' follower-fetch observer before the data path exists (front doors are given their
+ * dependencies before the broker joins); it passes fetches on once attached.
+ */
+export class LateFollowerFetches implements FollowerFetchObserver {
+  private target: FollowerFetchObserver | null = null;
+
+  attach(target: FollowerFetchObserver): void {
+    this.target = target;
+  }
+
+  onFollowerFetch(
+    topic: string,
+    partition: number,
+    replicaId: number,
+    fetchOffset: number,
+    outcome: FetchPartitionOutcome,
+  ): void {
+    this.target?.onFollowerFetch(topic, partition, replicaId, fetchOffset, outcome);
+  }
+}
+
+export interface ClusterMember {
+  agent: ClusterAgent;
+  replicas: ReplicaManager;
+  /** Leaves the cluster (lease revoked first, so the controller moves this broker's partitions at once). */
+  leave(): Promise<void>;
+}
+
 export async function joinCluster(
   config: BrokerConfig,
-  engine: Engine,
+  engine: ShardedEngine,
   logger: Logger,
   advertisedPort: number,
-  dataPath: ReplicaRoleSink | null,
-): Promise<ClusterAgent> {
+): Promise<ClusterMember> {
+  const agent = ClusterAgent.create({
+    client: new EtcdClient({ endpoints: config.etcdEndpoints }),
+    cluster: config.clusterName,
+    brokerId: config.nodeId,
+    host: config.advertisedHost,
+    port: advertisedPort,
+    sink: { applyPartitionState: (state) => sink.applyPartitionState(state) },
+    log: logger,
+    leaseTtlMs: config.etcdLeaseTtlMs,
+  });
+  const replicas = new ReplicaManager(engine, agent, agent, {
+    lagTimeMaxMs: REPLICA_LAG_TIME_MAX_MS,
+    requestTimeoutMs: config.requestTimeoutMs,
+    fetchMaxWaitMs: FOLLOWER_FETCH_MAX_WAIT_MS,
+    fetchMaxBytes: config.fetchMaxBytes,
+    partitionMaxBytes: config.fetchMaxBytes,
+    maxFrameBytes: config.fetchMaxBytes + 1024 * 1024,
+    retryBackoffMs: FOLLOWER_RETRY_BACKOFF_MS,
+    // The topic's min.insync.replicas as created in etcd; else 2, or the replication factor when smaller.
+    minInsyncReplicas: (name) => {
+      const topic = agent.topic(name);
+      const configured = Number(topic?.config[MIN_INSYNC_REPLICAS]);
+      if (Number.isSafeInteger(configured) && configured >= 1) return configured;
+      return Math.min(2, topic?.replicationFactor ?? 1);
+    },
+    onError: (message) => logger.warn({ replication: true }, message),
+  });
   const sink: ReplicaRoleSink = {
     async applyPartitionState(state: PartitionState): Promise<void> {
       if (engine.describeTopic(state.topic) === undefined) {
         const topic = agent.topic(state.topic);
         if (topic === undefined) return;
-        const code = await engine.createTopic(
-          topic.name,
-          topic.partitionCount,
-          topicConfigFromKafka(Object.entries(topic.config).map(([name, value]) => ({ name, value }))),
+        const settings = topicConfigFromKafka(
+          Object.entries(topic.config).map(([name, value]) => ({ name, value })),
         );
+        const code = await engine.createTopic(topic.name, topic.partitionCount, settings);
         if (code !== KafkaErrorCode.NONE && code !== KafkaErrorCode.TOPIC_ALREADY_EXISTS) {
           throw new Error(`local topic ${topic.name} not created: error ${code}`);
         }
@@ -44,19 +109,21 @@ export async function joinCluster(
         },
         'partition state',
       );
-      await dataPath?.applyPartitionState(state);
+      await replicas.applyPartitionState(state);
     },
   };
-  const agent: ClusterAgent = ClusterAgent.create({
-    client: new EtcdClient({ endpoints: config.etcdEndpoints }),
-    cluster: config.clusterName,
-    brokerId: config.nodeId,
-    host: config.advertisedHost,
-    port: advertisedPort,
-    sink,
-    log: logger,
-    leaseTtlMs: config.etcdLeaseTtlMs,
-  });
-  await agent.join();
-  return agent;
+  try {
+    await agent.join();
+  } catch (error) {
+    await replicas.stop();
+    throw error;
+  }
+  return {
+    agent,
+    replicas,
+    async leave() {
+      await agent.stop();
+      await replicas.stop();
+    },
+  };
 }

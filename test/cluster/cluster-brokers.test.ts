@@ -165,6 +165,29 @@ describe.skipIf(!etcdAvailable)('three brokers joined through etcd', () => {
     }
   });
 
+  it('given acks=all on a topic with three replicas, should answer once the followers hold the records', async () => {
+    const producer = kafka(brokers.get(1)!.kafkaPort).producer();
+    await producer.connect();
+    try {
+      const results = await producer.send({
+        topic: 'replicated',
+        acks: -1,
+        messages: [0, 1, 2].map((partition) => ({ partition, value: `all-${partition}` })),
+      });
+      expect(results.map((result) => result.errorCode)).toEqual([0, 0, 0]);
+      const acked = new Map(results.map((result) => [result.partition, Number(result.baseOffset)]));
+      // Every replica's log holds each acknowledged record (followers fetched it before the answer).
+      for (const id of [1, 2, 3]) {
+        const described = (await brokers.get(id)!.engine.describePartitions('replicated'))!;
+        for (const partition of described) {
+          expect(Number(partition.logEndOffset)).toBeGreaterThan(acked.get(partition.partition)!);
+        }
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('given the leader of a partition stops, should show a new leader from the ISR and the broker gone in Metadata', async () => {
     const observer = brokers.get(1)!.cluster!;
     const topic = observer.topic('replicated')!;
@@ -187,6 +210,20 @@ describe.skipIf(!etcdAvailable)('three brokers joined through etcd', () => {
       expect([1, 2]).toContain(partition.leader);
       expect(partition.isr).not.toContain(3);
       expect(partition.offlineReplicas).toEqual([3]);
+      const producer = kafka(brokers.get(1)!.kafkaPort).producer();
+      await producer.connect();
+      try {
+        const [after] = await producer.send({
+          topic: 'replicated',
+          acks: -1,
+          messages: [{ partition: led, value: 'after-failover' }],
+        });
+        expect(after!.errorCode).toBe(0);
+        // Nothing acknowledged before the failover was lost: the new leader appended after it.
+        expect(Number(after!.baseOffset)).toBeGreaterThanOrEqual(2);
+      } finally {
+        await producer.disconnect();
+      }
     } finally {
       await admin.disconnect();
     }
