@@ -14,7 +14,8 @@ import { Controller } from './controller.js';
 import { type EtcdClient, EtcdError } from './etcd/etcd-client.js';
 import { type Watch, watchPrefix } from './etcd/etcd-watch.js';
 import type { BrokerId, ClusterView, IsrChanger, ReplicaRoleSink } from './partition-state.js';
-import { type PlaceReplicas, placeRoundRobin } from './round-robin-placement.js';
+import { placeReplicas } from './placement/index.js';
+import type { PlaceReplicas } from './round-robin-placement.js';
 import { createTopicRecords, type TopicCreation } from './topic-creation.js';
 
 /**
@@ -40,6 +41,7 @@ export interface ClusterAgentOptions {
   registerTimeoutMs?: number;
   /** Delay before retrying a failed etcd step (default 250 ms). */
   retryDelayMs?: number;
+  /** How replicas are placed; default copysets (placement/, docs/copysets.md), placeRoundRobin as the alternative. */
   placeReplicas?: PlaceReplicas;
   scatterWidth?: number;
 }
@@ -240,7 +242,7 @@ export class ClusterAgent implements ClusterView, IsrChanger, ClusterMetadata {
       this.keys,
       creation,
       this.cache.liveEpochs(),
-      this.options.placeReplicas ?? placeRoundRobin,
+      this.options.placeReplicas ?? placeReplicas,
       this.options.scatterWidth ?? DEFAULT_SCATTER_WIDTH,
     );
   }
