@@ -3,6 +3,7 @@ export { PyralogClientError } from './client-errors.js';
 export {
   type ClientRecord,
   type FetchResult,
+  type Isolation,
   PyralogClient,
   type PyralogClientOptions,
 } from './pyralog-client.js';

@@ -14,6 +14,9 @@ import type { ConsumedRecord, RecordHeader } from '../record/record.js';
 import { PyralogClientError } from './client-errors.js';
 import { disconnectedError, Subscription } from './subscription.js';
 
+/** Kafka's isolation levels, by name: read_uncommitted (the default) or read_committed. */
+export type Isolation = 'read_uncommitted' | 'read_committed';
+
 /**
  * A TypeScript client for Pyralog's binary WebSocket protocol
  * (docs/websocket.md), for Node. One connection; not shared between threads.
@@ -170,7 +173,8 @@ export class PyralogClient {
     topic: string,
     partition: number,
     offset: number,
-    options: { maxBytes?: number; maxWaitMs?: number } = {},
+    /** `isolation: 'read_committed'`: only below the last stable offset, without aborted transactions' records. */
+    options: { maxBytes?: number; maxWaitMs?: number; isolation?: Isolation } = {},
   ): Promise<FetchResult> {
     const frame = encodeFetch(
       0,
@@ -179,14 +183,23 @@ export class PyralogClient {
       offset,
       options.maxBytes ?? 1024 * 1024,
       options.maxWaitMs ?? 0,
+      options.isolation === 'read_committed' ? 1 : 0,
     );
     const reply = readRecordsFrame(await this.request(frame, WsOpCode.FETCHED));
     const records = decodeRecordSet(reply.batches).filter((record) => record.offset >= offset);
     return { records, highWatermark: reply.highWatermark, nextOffset: reply.nextOffset };
   }
 
-  /** Records of `partition` from `from` on, as they are appended, as an async iterator. */
-  subscribe(topic: string, partition: number, from: SubscribeFrom = 'latest'): Subscription {
+  /**
+   * Records of `partition` from `from` on, as they are appended, as an async iterator; with
+   * `isolation: 'read_committed'` only committed ones, as they become stable.
+   */
+  subscribe(
+    topic: string,
+    partition: number,
+    from: SubscribeFrom = 'latest',
+    options: { isolation?: Isolation } = {},
+  ): Subscription {
     const subscription = new Subscription(
       topic,
       partition,
@@ -197,6 +210,7 @@ export class PyralogClient {
         unsubscribe: (s) => this.unsubscribe(s),
       },
       this.options.subscriptionHighWaterRecords,
+      options.isolation === 'read_committed' ? 1 : 0,
     );
     this.subscriptions.add(subscription);
     void this.startSubscription(subscription);
@@ -439,7 +453,13 @@ export class PyralogClient {
     // Not connected (or closing): the 'open' handler resubscribes, so a second SUBSCRIBE must not wait here.
     if (subscription.closed || this.socket === null || this.socket.readyState !== WebSocket.OPEN) return;
     subscription.confirmed = false;
-    const frame = encodeSubscribe(0, subscription.topic, [subscription.partition], subscription.resumeFrom());
+    const frame = encodeSubscribe(
+      0,
+      subscription.topic,
+      [subscription.partition],
+      subscription.resumeFrom(),
+      subscription.isolationLevel,
+    );
     let reader: FrameReader;
     try {
       // The subscription id is the request id: registered before the first push can arrive.

@@ -37,6 +37,8 @@ export class Subscription implements AsyncIterableIterator<ConsumedRecord> {
     private readonly from: SubscribeFrom,
     private readonly hooks: SubscriptionHooks,
     private readonly highWaterRecords: number,
+    /** 1: read_committed (sent with every (re)subscribe). */
+    readonly isolationLevel: 0 | 1 = 0,
   ) {
     this.nextOffset = typeof from === 'number' ? from : -1;
   }

@@ -9,7 +9,8 @@ import type { AbortedEntry, OpenTransaction } from '../storage/txn-index-file.js
  *   transaction is inserted at its first batch, so the first entry always has
  *   the smallest first offset: the first unstable offset costs one lookup.
  * - **the last stable offset (LSO)**: min(first unstable offset, high
- *   watermark). read_committed consumers read only below it.
+ *   watermark), at least the log start offset. read_committed consumers
+ *   read only below it.
  * - **the aborted-transaction index**: (producerId, firstOffset, lastOffset)
  *   of every ABORT marker, lastOffset being the marker's offset, kept in
  *   marker order in parallel number arrays (no object per entry). Kept on
@@ -89,8 +90,13 @@ export class PartitionTxns {
     return Number.POSITIVE_INFINITY;
   }
 
-  lastStableOffset(highWatermark: number): number {
-    return Math.min(this.firstUnstableOffset(), highWatermark);
+  /**
+   * The last stable offset: the first unstable offset, at most the high watermark, and at least the log
+   * start offset (as Kafka: an open transaction whose first batches retention or DeleteRecords removed
+   * holds the LSO where the log now starts).
+   */
+  lastStableOffset(highWatermark: number, logStartOffset = 0): number {
+    return Math.min(Math.max(this.firstUnstableOffset(), logStartOffset), highWatermark);
   }
 
   addAborted(producerId: number, firstOffset: number, lastOffset: number): void {

@@ -232,7 +232,7 @@ export class ShardFetcher {
         }
       }
       const highWatermark = log.highWatermark;
-      const lastStableOffset = partition.txns.lastStableOffset(highWatermark);
+      const lastStableOffset = partition.txns.lastStableOffset(highWatermark, log.logStartOffset);
       this.codes[i] = KafkaErrorCode.NONE;
       this.highWatermarks[i] = highWatermark;
       this.logStartOffsets[i] = log.logStartOffset;

@@ -664,7 +664,7 @@ export class Shard {
     } else if (timestampMs === -1) {
       // "Latest" is the end of what a consumer may read: the high watermark, or for read_committed the LSO.
       offset = readCommitted
-        ? partition.txns.lastStableOffset(partition.log.highWatermark)
+        ? partition.txns.lastStableOffset(partition.log.highWatermark, partition.log.logStartOffset)
         : partition.log.highWatermark;
     } else if (timestampMs === -2) {
       offset = partition.log.logStartOffset;
@@ -676,7 +676,9 @@ export class Shard {
       // read_committed finds nothing it could not read (as Kafka bounds it by the LSO).
       const visible =
         found !== null &&
-        (!readCommitted || found.offset < partition.txns.lastStableOffset(partition.log.highWatermark));
+        (!readCommitted ||
+          found.offset <
+            partition.txns.lastStableOffset(partition.log.highWatermark, partition.log.logStartOffset));
       if (found !== null && visible) {
         offset = found.offset;
         foundTimestampMs = found.timestampMs;

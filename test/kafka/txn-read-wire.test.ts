@@ -1,6 +1,7 @@
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { PyralogClient } from '../../src/client/index.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { ApiKey } from '../../src/protocol/kafka/api.js';
 import { type FetchResponseData, fetchResponseDescription } from '../../src/protocol/kafka/fetch.js';
@@ -262,6 +263,27 @@ for level in ('read_committed', 'read_uncommitted'):
       expect(await receive((m) => m.id === 4)).toMatchObject({ ok: false });
     } finally {
       socket.close();
+    }
+  });
+
+  it('given the TypeScript client, fetch and subscribe with isolation read_committed see only committed records', async () => {
+    const client = await PyralogClient.connect({ url: `ws://127.0.0.1:${broker.httpPort}/ws` });
+    try {
+      const text = (value: Uint8Array | null) => new TextDecoder().decode(value ?? new Uint8Array(0));
+      const all = await client.fetch('tx', 0, 0);
+      expect(all.records.map((record) => text(record.value))).toEqual(['a1', 'c1', 'plain', 'a2', 'o1']);
+      const committed = await client.fetch('tx', 0, 0, { isolation: 'read_committed' });
+      expect(committed.records.map((record) => text(record.value))).toEqual(['c1', 'plain']);
+      expect(committed.nextOffset).toBe(6);
+      const subscription = client.subscribe('tx', 0, 'earliest', { isolation: 'read_committed' });
+      const seen: string[] = [];
+      for await (const record of subscription) {
+        seen.push(text(record.value));
+        if (seen.length === 2) break;
+      }
+      expect(seen).toEqual(['c1', 'plain']);
+    } finally {
+      await client.close();
     }
   });
 });
