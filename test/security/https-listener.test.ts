@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -234,7 +235,8 @@ describe('HTTPS listener', () => {
 /**
  * The HTTPS server alone with a CA file (`--tls-client-auth request`): uWS asks for a client
  * certificate, lets a client without one through, and fails the handshake of one signed by
- * another CA. And a reload with a key that does not match the certificate is refused.
+ * another CA. A handshake that never finishes is closed by uWS's idle timeout. And a reload with
+ * a key that does not match the certificate is refused.
  */
 describe('HTTPS client certificates and a refused reload', () => {
   let server: HttpFrontDoor;
@@ -292,6 +294,33 @@ describe('HTTPS client certificates and a refused reload', () => {
     const refused = await health(strangers.client('mallory'));
     expect(refused).not.toBe(200);
     expect(refused).not.toBe('timeout');
+  }, 30_000);
+
+  it('given a client that never finishes its TLS handshake should close it within 20 s (uWS idle timeout)', async () => {
+    const closedWithinMs = (send: Buffer | null): Promise<number> =>
+      new Promise((resolve) => {
+        const startedMs = Date.now();
+        const socket = connect(server.port, '127.0.0.1', () => {
+          if (send !== null) socket.write(send);
+        });
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve(Number.POSITIVE_INFINITY);
+        }, 20_000);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(Date.now() - startedMs);
+        });
+      });
+    // Silent, and the first bytes of a ClientHello: both held open only until uWS's 10 s idle timeout.
+    const [silent, partial] = await Promise.all([
+      closedWithinMs(null),
+      closedWithinMs(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])),
+    ]);
+    expect(silent).toBeLessThan(20_000);
+    expect(partial).toBeLessThan(20_000);
+    expect(await health()).toBe(200);
   }, 30_000);
 
   it('given a key that does not match should refuse the reload and keep serving', async () => {
