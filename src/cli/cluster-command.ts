@@ -3,6 +3,7 @@ import {
   type CommandSpec,
   commonOptions,
   helpText,
+  integerValue,
   runSubcommand,
   type Subcommand,
   stringValue,
@@ -33,7 +34,51 @@ const healthSpec: CommandSpec = {
   options: commonOptions,
 };
 
+const upSpec: CommandSpec = {
+  name: 'pyralog cluster up',
+  summary: 'start a local cluster: a 3-member etcd and N brokers (cluster mode, for trying it out)',
+  options: {
+    brokers: { type: 'string', valueName: 'N', description: 'brokers to start [3]' },
+    data: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'where etcd and the brokers keep data [./data/cluster]',
+    },
+    'kafka-port': {
+      type: 'string',
+      valueName: 'PORT',
+      description: 'Kafka port of broker 1; broker i uses PORT+i-1 [9092]',
+    },
+    'http-port': {
+      type: 'string',
+      valueName: 'PORT',
+      description: 'HTTP port of broker 1; broker i uses PORT+i-1 [8080]',
+    },
+    'etcd-port': {
+      type: 'string',
+      valueName: 'PORT',
+      description: 'first etcd port; members use PORT..PORT+5 [2379]',
+    },
+    cluster: { type: 'string', valueName: 'NAME', description: 'cluster name [local]' },
+  },
+  details: 'Runs until Ctrl-C, then stops the brokers and etcd. Try: kcat -b 127.0.0.1:9092 -L',
+};
+
 const subcommands: Record<string, Subcommand> = {
+  up: {
+    spec: upSpec,
+    async run(parsed) {
+      const { clusterUp } = await import('./cluster-up.js');
+      return clusterUp({
+        brokers: integerValue(upSpec, parsed.values, 'brokers', 3, 1, 64),
+        dataDir: stringValue(parsed.values, 'data') ?? './data/cluster',
+        kafkaPortBase: integerValue(upSpec, parsed.values, 'kafka-port', 9092, 1, 65_000),
+        httpPortBase: integerValue(upSpec, parsed.values, 'http-port', 8080, 1, 65_000),
+        etcdPortBase: integerValue(upSpec, parsed.values, 'etcd-port', 2379, 1, 65_000),
+        clusterName: stringValue(parsed.values, 'cluster') ?? 'local',
+      });
+    },
+  },
   info: {
     spec: infoSpec,
     async run(parsed) {
@@ -89,5 +134,10 @@ const subcommands: Record<string, Subcommand> = {
 };
 
 export function clusterCommand(argv: readonly string[]): Promise<number> {
-  return runSubcommand('pyralog cluster', 'What the broker says about itself.', subcommands, argv);
+  return runSubcommand(
+    'pyralog cluster',
+    'What the broker says about itself; or start a local cluster.',
+    subcommands,
+    argv,
+  );
 }

@@ -16,7 +16,7 @@ Commands:
   produce    send records to a topic, from arguments or standard input
   consume    read records from all partitions of a topic, or follow them
   group      consumer groups: list, describe (lag), reset-offsets, delete
-  cluster    info and health of the broker
+  cluster    info and health of the broker; up: a local 3-broker cluster
   sql        a read-only SQL query over topics (DuckDB)
   export     a topic, or a range of it, as a Parquet file
   bench      load generator and latency profiler
