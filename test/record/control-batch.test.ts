@@ -9,6 +9,7 @@ import { BatchAttributes, BatchHeader } from '../../src/record/batch-header.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
 import { buildControlBatch, ControlRecordType, controlRecordType } from '../../src/record/control-batch.js';
 import { validateProducedBatch } from '../../src/record/validate.js';
+import { walkRecords } from '../../src/sql/topic-rows.js';
 import { decodeTxnIndex, encodeTxnIndex } from '../../src/storage/txn-index-file.js';
 
 const encoder = new TextEncoder();
@@ -133,5 +134,24 @@ describe('transaction marker (control batch)', () => {
     damaged[45] = damaged[45]! ^ 1;
     expect(decodeTxnIndex(damaged, 100)).toBeNull();
     expect(decodeTxnIndex(bytes.subarray(0, bytes.length - 1), 100)).toBeNull();
+  });
+
+  it('given a marker between records, the SQL row walk skips it and still moves past its offset', () => {
+    const records = concat([
+      at(
+        buildRecordBatch([{ key: null, value: encoder.encode('v0') }], {
+          producerId: 9,
+          producerEpoch: 0,
+          baseSequence: 0,
+          transactional: true,
+        }),
+        0,
+      ),
+      at(buildControlBatch({ producerId: 9, producerEpoch: 0, commit: true, coordinatorEpoch: 0 }, 1), 1),
+    ]);
+    const offsets: number[] = [];
+    const next = walkRecords(records, 0, 10, { row: (offset) => offsets.push(offset), endBatch: () => {} });
+    expect(offsets).toEqual([0]);
+    expect(next).toBe(2);
   });
 });
