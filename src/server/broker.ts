@@ -25,6 +25,7 @@ import { isSaslMechanism } from '../security/sasl-server.js';
 import { TokenStore } from '../security/token-store.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
+import { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import { type ClusterMember, joinCluster, LateFollowerFetches } from './cluster-join.js';
 import { type HttpFrontDoor, startHttpServer } from './http-server.js';
 import { httpsFilesOf } from './https-files.js';
@@ -90,6 +91,14 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const offloadReady = offload.ready();
   offloadReady.catch(() => undefined); // awaited below, after the groups; a failure is thrown there
   const groups = await GroupCoordinator.open(engine, { log: logger });
+  // Reads __transaction_state back and resumes transactions that were writing their markers.
+  const transactions = await TransactionCoordinator.open(engine, {
+    nextProducerId: () => engine.nextProducerId(),
+    writeMarker: (marker) => engine.writeTxnMarker(marker),
+    offsets: groups,
+    maxTimeoutMs: config.transactionMaxTimeoutMs,
+    log: logger,
+  });
   await offloadReady;
   // DuckDB starts in its worker with the first query, not here: a broker nobody queries pays nothing.
   const sql = new SqlService(engine, sqlLimitsOf(config), config.fetchMaxBytes, config.sqlIsolation);
@@ -131,6 +140,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     credentials,
     engine: clientEngine(engine, (topic) => groups.forgetTopic(topic)),
     groups,
+    transactions,
     metricsText: () =>
       renderMetrics(engine, () => [
         ...budgetMetrics(budget),
@@ -212,6 +222,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     await member?.leave();
     for (const door of kafkaDoors) await door.close();
     for (const stop of stops.reverse()) await stop();
+    await transactions.close();
     await groups.close();
     await offload.close();
     clearInterval(aclWatch);
@@ -271,6 +282,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         await member?.leave();
         for (const door of kafkaDoors) door.stopAccepting();
         engine.wakeHeldFetches();
+        await transactions.close();
         await groups.close();
         await Promise.all(kafkaDoors.map((door) => door.close(Math.floor(config.shutdownTimeoutMs / 2))));
         for (const stop of stops.reverse()) await stop();

@@ -1,23 +1,15 @@
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import type { TxnMarker } from '../engine/engine-api.js';
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResult } from './transaction-coordinator-api.js';
 import { MARKER_RETRY_FIRST_MS, MARKER_RETRY_MAX_MS } from './transaction-limits.js';
 import type { TransactionMetadata, TxnPartition } from './transaction-state.js';
-
-/** One transaction marker for one partition (the engine's TxnMarker: see docs/transactions.md). */
-export interface TxnMarker {
-  topic: string;
-  partition: number;
-  producerId: number;
-  producerEpoch: number;
-  /** true: COMMIT control record; false: ABORT. */
-  commit: boolean;
-  coordinatorEpoch: number;
-}
 
 /**
  * Appends a marker to its partition and ends the producer's transaction there
  * (Engine.writeTxnMarker). Idempotent; resolves with NONE or an error code.
  */
+export type { TxnMarker };
+
 export type TxnMarkerWriter = (marker: TxnMarker) => Promise<KafkaErrorCode>;
 
 /**
