@@ -1,6 +1,6 @@
 import { PyralogError } from '../common/errors.js';
 import { readInt64 } from '../common/offset.js';
-import { BatchHeader } from '../record/batch-header.js';
+import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
 import { nextBatchBytes } from '../record/batch-walk.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { ProducerStateTable } from './producer-state.js';
@@ -66,7 +66,13 @@ export function recordProducerBatches(
     // empty batch for exactly this): the producer's sequence range follows the offsets, not the count.
     const recordCount = view.getInt32(position + BatchHeader.LAST_OFFSET_DELTA) + 1;
     const producerId = readInt64(view, position + BatchHeader.PRODUCER_ID);
-    if (producerId >= 0) {
+    if (
+      producerId >= 0 &&
+      (view.getInt16(position + BatchHeader.ATTRIBUTES) & BatchAttributes.CONTROL) !== 0
+    ) {
+      // A transaction marker carries no sequence (its base sequence is -1): it only fences older epochs.
+      table.acceptMarkerEpoch(producerId, view.getInt16(position + BatchHeader.PRODUCER_EPOCH));
+    } else if (producerId >= 0) {
       table.recordAppend(
         producerId,
         view.getInt16(position + BatchHeader.PRODUCER_EPOCH),
