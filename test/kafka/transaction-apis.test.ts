@@ -9,7 +9,9 @@ import { endTxn } from '../../src/protocol/kafka/end-txn.js';
 import { findCoordinator } from '../../src/protocol/kafka/find-coordinator.js';
 import { initProducerId } from '../../src/protocol/kafka/init-producer-id.js';
 import { listTransactions } from '../../src/protocol/kafka/list-transactions.js';
+import { produce } from '../../src/protocol/kafka/produce.js';
 import { txnOffsetCommit } from '../../src/protocol/kafka/txn-offset-commit.js';
+import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { AccessControl } from '../../src/security/access-control.js';
 import { AclOperation, AclPatternType, AclPermission, AclResourceType } from '../../src/security/acl.js';
 import { AclStore } from '../../src/security/acl-store.js';
@@ -267,6 +269,48 @@ describe('transactional Kafka APIs', () => {
       run(initProducerId, { transactionTimeoutMs: 30_000, ...old }, context(version));
     expect((await bump(3)).errorCode).toBe(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
     expect((await bump(4)).errorCode).toBe(KafkaErrorCode.PRODUCER_FENCED);
+  });
+
+  it("given a transactional Produce, should take a batch only for a partition of the producer's ongoing transaction", async () => {
+    const { context } = await contextFor();
+    const init = await run(
+      initProducerId,
+      { transactionalId: 'tx', transactionTimeoutMs: 30_000, producerId: -1, producerEpoch: -1 },
+      context(1),
+    );
+    const batch = (epoch: number, sequence: number) =>
+      buildRecordBatch([{ key: null, value: new Uint8Array([1]) }], {
+        producerId: init.producerId,
+        producerEpoch: epoch,
+        baseSequence: sequence,
+        transactional: true,
+      });
+    const send = async (transactionalId: string | null, partition: number, records: Uint8Array) =>
+      (await run(
+        produce,
+        {
+          transactionalId,
+          acks: -1,
+          timeoutMs: 5000,
+          topics: [{ name: 'out', partitions: [{ index: partition, records }] }],
+        },
+        context(7),
+      ))!.topics[0]!.partitions[0]!.errorCode;
+    // Not added to a transaction yet: a write would open one the coordinator never ends there.
+    expect(await send('tx', 0, batch(0, 0))).toBe(KafkaErrorCode.INVALID_TXN_STATE);
+    const who = { transactionalId: 'tx', producerId: init.producerId, producerEpoch: 0 };
+    await run(addPartitionsToTxn, { ...who, topics: [{ name: 'out', partitions: [0] }] }, context(1));
+    expect(await send('tx', 0, batch(0, 0))).toBe(KafkaErrorCode.NONE);
+    expect(await send('tx', 1, batch(0, 0))).toBe(KafkaErrorCode.INVALID_TXN_STATE);
+    // A transactional batch needs the request's transactional id.
+    expect(await send(null, 0, batch(0, 1))).toBe(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    // A new producer fences the old epoch (its transaction is aborted first).
+    await run(
+      initProducerId,
+      { transactionalId: 'tx', transactionTimeoutMs: 30_000, producerId: -1, producerEpoch: -1 },
+      context(1),
+    );
+    expect(await send('tx', 0, batch(0, 1))).toBe(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
   });
 
   it('refuses a whole AddPartitionsToTxn when one partition is unknown: OPERATION_NOT_ATTEMPTED for the rest', async () => {
