@@ -7,10 +7,17 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type OpenLoopLatency, openLoop } from '../src/cli/bench/open-loop.js';
 import { defaultBrokerConfig } from '../src/common/broker-config.js';
 import { KafkaErrorCode } from '../src/common/kafka-error-code.js';
+import {
+  BUCKETS_US,
+  type HistogramSnapshot,
+  histogramQuantileMs,
+  readHistogram,
+  Stage,
+} from '../src/engine/shard-metrics.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBroker } from '../src/server/broker.js';
 import { DEFAULT_SQL_LIMITS, type SqlLimits } from '../src/sql/sql-limits.js';
-import { SqlService } from '../src/sql/sql-service.js';
+import { type ScanStats, SqlService } from '../src/sql/sql-service.js';
 import { numberFlag, stringFlag } from './support/flags.js';
 
 /**
@@ -25,12 +32,14 @@ import { numberFlag, stringFlag } from './support/flags.js';
  *    thread, against the same query on the topic's own Parquet export read by
  *    a fresh DuckDB, all with one DuckDB thread. Ratio = Parquet ms / topic ms
  *    (1.0 would be as fast as Parquet), best of --runs interleaved runs.
- * 2. Interference (--phases=alone,thread,process,paced,cpu,ceiling,alone
+ * 2. Interference (--phases=alone,thread,process,shard,paced,cpu,ceiling,alone
  *    picks and orders them): open-loop produce of one small record per batch (acks=1)
  *    at --rate for --seconds, alone (before and after the rest), and while
  *    queries run back to back: the scan with DuckDB in a worker thread; in
  *    its child process at nice 19; the same with reads paced at --pace bytes/s;
- *    a DuckDB-only query (no topic) in the child process. The ceiling: while
+ *    a DuckDB-only query (no topic) in the child process; the scan with every
+ *    read through the shard and the acceptor (`shard`, as before segment files
+ *    were read in the SQL worker). The ceiling: while
  *    another process, not the broker's and at the same priority, runs the
  *    query over the Parquet file back to back: what any broker sharing these
  *    cores with a heavy query would get. Ratios of the p99s to the first alone.
@@ -44,6 +53,45 @@ interface TopicRun {
   loadMs: number;
   decodeMs: number;
   bytes: number;
+  shardReads: number;
+  fileReads: number;
+  acceptorHoldUs: ScanStats['acceptorHoldUs'];
+}
+
+/** A shard histogram's change over a span: what the span's requests cost the shard. */
+function histogramDelta(after: HistogramSnapshot, before: HistogramSnapshot): HistogramSnapshot {
+  return {
+    bucketCounts: after.bucketCounts.map((count, i) => count - before.bucketCounts[i]!),
+    sumSeconds: after.sumSeconds - before.sumSeconds,
+    count: after.count - before.count,
+  };
+}
+
+function histogramSum(a: HistogramSnapshot, b: HistogramSnapshot): HistogramSnapshot {
+  return {
+    bucketCounts: a.bucketCounts.map((count, i) => count + b.bucketCounts[i]!),
+    sumSeconds: a.sumSeconds + b.sumSeconds,
+    count: a.count + b.count,
+  };
+}
+
+const EMPTY_HISTOGRAM: HistogramSnapshot = {
+  bucketCounts: new Array<number>(BUCKETS_US.length + 1).fill(0),
+  sumSeconds: 0,
+  count: 0,
+};
+
+/** `n requests, mean X µs, p50 ≤ Y µs, p99 ≤ Z µs` (bucket bounds) of a shard histogram. */
+function describeHistogram(snapshot: HistogramSnapshot): string {
+  if (snapshot.count === 0) return 'none';
+  const us = (quantile: number): string => {
+    const ms = histogramQuantileMs(snapshot, quantile);
+    return Number.isFinite(ms) ? `≤ ${Math.round(ms * 1000)}` : '> 1 s';
+  };
+  return (
+    `${snapshot.count} requests, mean ${Math.round((snapshot.sumSeconds / snapshot.count) * 1e6)} µs, ` +
+    `p50 ${us(0.5)} µs, p99 ${us(0.99)} µs`
+  );
 }
 
 /**
@@ -83,7 +131,9 @@ export async function run(args: readonly string[]): Promise<void> {
   const seconds = numberFlag(args, 'seconds', 8);
   const paceBytesPerSec = numberFlag(args, 'pace', 16 * 1024 * 1024);
   // The interference phases, in order; the first must be `alone` (the ratios' base).
-  const phaseOrder = stringFlag(args, 'phases', 'alone,thread,process,paced,cpu,ceiling,alone').split(',');
+  const phaseOrder = stringFlag(args, 'phases', 'alone,thread,process,shard,paced,cpu,ceiling,alone').split(
+    ',',
+  );
   if (phaseOrder[0] !== 'alone') throw new Error('--phases must start with alone');
   const dir = mkdtempSync(join(tmpdir(), 'pyralog-bench-sql-'));
   const config = {
@@ -107,6 +157,8 @@ export async function run(args: readonly string[]): Promise<void> {
     memoryBytes: config.sqlMemoryBytes,
   };
   const inThread = new SqlService(broker.engine, limits, config.fetchMaxBytes, 'thread');
+  // Before segment files were read in the SQL worker: every read through the shard and the acceptor.
+  const viaShard = new SqlService(broker.engine, limits, config.fetchMaxBytes, 'process', false);
   const paced = new SqlService(
     broker.engine,
     { ...limits, readBytesPerSecond: paceBytesPerSec },
@@ -135,10 +187,7 @@ export async function run(args: readonly string[]): Promise<void> {
     const httpQuery = async (sql = QUERY): Promise<TopicRun> => {
       const started = performance.now();
       const response = await fetch(`${base}/sql`, { method: 'POST', body: JSON.stringify({ sql }) });
-      const answer = (await response.json()) as {
-        scan: { loadMs: number; decodeMs: number; bytes: number };
-        rows: unknown[][];
-      };
+      const answer = (await response.json()) as { scan: ScanStats; rows: unknown[][] };
       if (!response.ok || (sql === QUERY && answer.rows.length !== KINDS.length))
         throw new Error(`query failed: ${JSON.stringify(answer)}`);
       return { ms: performance.now() - started, ...answer.scan };
@@ -161,25 +210,56 @@ export async function run(args: readonly string[]): Promise<void> {
       if (result.currentRowCount !== KINDS.length) throw new Error('parquet query failed');
       return performance.now() - started;
     };
-    // Warm-up: starts the SQL process and thread and DuckDB in each.
+    // Warm-up: starts the SQL processes and thread and DuckDB in each.
     await httpQuery();
     await serviceQuery(inThread);
+    await serviceQuery(viaShard);
     await serviceQuery(paced, 'SELECT 1');
     await parquetQuery();
     const processRuns: TopicRun[] = [];
+    const shardRuns: TopicRun[] = [];
     const threadRuns: TopicRun[] = [];
     const parquetRuns: number[] = [];
-    const cpu = { process: [] as number[], thread: [] as number[], parquet: [] as number[] };
+    const cpu = {
+      process: [] as number[],
+      shard: [] as number[],
+      thread: [] as number[],
+      parquet: [] as number[],
+    };
+    // What each mode's reads cost the shard, from its own histograms (time busy per request).
+    const metricsBuffers = broker.engine.hosts.map((host) => host.metricsBuffer);
+    const shardStages = (): { fetch: HistogramSnapshot; extents: HistogramSnapshot } => ({
+      fetch: readHistogram(metricsBuffers, Stage.FETCH_READ),
+      extents: readHistogram(metricsBuffers, Stage.SEGMENT_EXTENTS),
+    });
+    const shardCost = {
+      process: { fetch: EMPTY_HISTOGRAM, extents: EMPTY_HISTOGRAM },
+      shard: { fetch: EMPTY_HISTOGRAM, extents: EMPTY_HISTOGRAM },
+      thread: { fetch: EMPTY_HISTOGRAM, extents: EMPTY_HISTOGRAM },
+    };
+    const withShardCost = async <T>(mode: keyof typeof shardCost, work: () => Promise<T>): Promise<T> => {
+      const before = shardStages();
+      const value = await work();
+      const after = shardStages();
+      shardCost[mode] = {
+        fetch: histogramSum(shardCost[mode].fetch, histogramDelta(after.fetch, before.fetch)),
+        extents: histogramSum(shardCost[mode].extents, histogramDelta(after.extents, before.extents)),
+      };
+      return value;
+    };
     for (let i = 0; i < runs; i++) {
-      const viaProcess = await timed(() => httpQuery());
+      const viaProcess = await withShardCost('process', () => timed(() => httpQuery()));
       processRuns.push(viaProcess.value);
       cpu.process.push(viaProcess.cpuMs);
       const viaParquet = await timed(parquetQuery);
       parquetRuns.push(viaParquet.value);
       cpu.parquet.push(viaParquet.cpuMs);
-      const viaThread = await timed(() => serviceQuery(inThread));
+      const viaThread = await withShardCost('thread', () => timed(() => serviceQuery(inThread)));
       threadRuns.push(viaThread.value);
       cpu.thread.push(viaThread.cpuMs);
+      const throughShard = await withShardCost('shard', () => timed(() => serviceQuery(viaShard)));
+      shardRuns.push(throughShard.value);
+      cpu.shard.push(throughShard.cpuMs);
     }
     const best = (list: TopicRun[]): TopicRun => list.reduce((a, b) => (b.ms < a.ms ? b : a));
     const bestParquet = Math.min(...parquetRuns);
@@ -191,6 +271,7 @@ export async function run(args: readonly string[]): Promise<void> {
     for (const [name, list] of [
       ['topic, POST /sql, DuckDB in its process (default)', processRuns],
       ['topic, DuckDB in a worker thread', threadRuns],
+      ['topic, its process, every read through the shard (before)', shardRuns],
     ] as const) {
       const top = best(list);
       console.log(
@@ -203,10 +284,29 @@ export async function run(args: readonly string[]): Promise<void> {
     const fewest = (list: number[]): number => Math.min(...list);
     console.log(
       `CPU ms, broker process and its SQL processes together (least of ${runs}): Parquet ${fewest(cpu.parquet).toFixed(0)}, ` +
-        `topic in its process ${fewest(cpu.process).toFixed(0)}, topic in a thread ${fewest(cpu.thread).toFixed(0)}; ` +
+        `topic in its process ${fewest(cpu.process).toFixed(0)}, topic in a thread ${fewest(cpu.thread).toFixed(0)}, ` +
+        `through the shard ${fewest(cpu.shard).toFixed(0)}; ` +
         `CPU ratio (Parquet / topic) process ${(fewest(cpu.parquet) / fewest(cpu.process)).toFixed(3)}, ` +
-        `thread ${(fewest(cpu.parquet) / fewest(cpu.thread)).toFixed(3)}`,
+        `thread ${(fewest(cpu.parquet) / fewest(cpu.thread)).toFixed(3)}, ` +
+        `through the shard ${(fewest(cpu.parquet) / fewest(cpu.shard)).toFixed(3)}`,
     );
+    console.log(
+      `per read, over the ${runs} runs of each (load-insensitive: time each read keeps a thread busy):`,
+    );
+    for (const [name, list, mode] of [
+      ['its process (default)', processRuns, 'process'],
+      ['a worker thread', threadRuns, 'thread'],
+      ['through the shard (before)', shardRuns, 'shard'],
+    ] as const) {
+      const holds = list.map((run) => run.acceptorHoldUs);
+      console.log(
+        `  ${name}: reads ${list[0]!.fileReads} from files + ${list[0]!.shardReads} through the shard a query; ` +
+          `acceptor busy per read p50 ${Math.max(...holds.map((h) => h.p50))} µs, ` +
+          `p99 ${Math.max(...holds.map((h) => h.p99))} µs, max ${Math.max(...holds.map((h) => h.max))} µs (worst query); ` +
+          `shard busy per fetch: ${describeHistogram(shardCost[mode].fetch)}; ` +
+          `per SEGMENT_EXTENTS: ${describeHistogram(shardCost[mode].extents)}`,
+      );
+    }
 
     const tiny = buildRecordBatch([{ key: null, value: encoder.encode('x'.repeat(100)) }]);
     const produce = (): Promise<unknown> => engine.produce('latency', 0, tiny, 1);
@@ -245,6 +345,10 @@ export async function run(args: readonly string[]): Promise<void> {
       alone: ['alone', () => measure(null)],
       thread: ['scan, DuckDB in a worker thread', () => measure(() => serviceQuery(inThread))],
       process: ['scan, DuckDB in its process, nice 19 (default)', () => measure(() => httpQuery())],
+      shard: [
+        'scan, its process, every read through the shard (before)',
+        () => measure(() => serviceQuery(viaShard)),
+      ],
       paced: [
         `scan, its process, reads paced at ${(paceBytesPerSec / 2 ** 20).toFixed(0)} MiB/s`,
         () => measure(() => serviceQuery(paced)),
@@ -277,6 +381,7 @@ export async function run(args: readonly string[]): Promise<void> {
     duck.closeSync();
   } finally {
     await inThread.close();
+    await viaShard.close();
     await paced.close();
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import type { TopicConfig } from '../common/broker-config.js';
 import type { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
+import type { SegmentExtent } from '../storage/segment-extents.js';
 
 /**
  * The one interface every front door (Kafka TCP, WebSocket, HTTP, the CLI's
@@ -122,6 +123,18 @@ export interface TxnMarker {
   coordinatorEpoch: number;
 }
 
+/** A segment file and the part of it to read (storage/segment-extents.ts says what a reader must check). */
+export interface SegmentFileExtent extends SegmentExtent {
+  /** The segment's `.log` file. */
+  path: string;
+}
+
+export interface SegmentExtentsOutcome {
+  errorCode: KafkaErrorCode;
+  /** In offset order; null when the storage cannot name its files (read through fetch instead). */
+  extents: SegmentFileExtent[] | null;
+}
+
 /** Timestamps ListOffsets gives special meaning to. */
 export const ListOffsetsTimestamp = { LATEST: -1, EARLIEST: -2, MAX_TIMESTAMP: -3 } as const;
 
@@ -171,6 +184,18 @@ export interface Engine {
   describeTopic(name: string): TopicDescription | undefined;
   /** Start, end and high-watermark offsets of each partition, asked of the shards. */
   describePartitions(topic: string): Promise<PartitionDescription[] | undefined>;
+  /**
+   * Where offsets [fromOffset, endOffset) of a partition lie in its segment
+   * files (at most a few hundred segments per call: ask again from the last
+   * one's nextOffset), for a reader that reads them itself rather than
+   * through the owning shard. Engines without files need not implement it.
+   */
+  segmentExtents?(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    endOffset: number,
+  ): Promise<SegmentExtentsOutcome>;
   /** Fresh producer ids from the broker's persistent sequencer (never repeats across restarts). */
   nextProducerId(): Promise<number>;
   /**

@@ -95,11 +95,12 @@ export class ShardFetcher {
     const startedMs = wallClockMs();
     const readCommitted = (record.flags & RequestFlag.READ_COMMITTED) !== 0;
     const result = this.collect(view, p, readCommitted);
-    this.metrics.observeMs(Stage.FETCH_READ, wallClockMs() - startedMs);
     if (result.errors > 0 || result.totalBytes >= Math.max(1, minBytes) || maxWaitMs === 0) {
       this.writeReply(record.correlationId, result.count, result.totalBytes);
+      this.metrics.observeMs(Stage.FETCH_READ, wallClockMs() - startedMs);
       return;
     }
+    this.metrics.observeMs(Stage.FETCH_READ, wallClockMs() - startedMs);
     // Hold it: copy the request out of the ring, which is about to be released.
     const request = this.reader.bytes.slice(p, p + record.payloadBytes);
     const held = new HeldFetch(

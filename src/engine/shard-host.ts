@@ -4,6 +4,7 @@ import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import { workerEntry } from '../common/worker-entry.js';
 import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../ring/index.js';
+import type { SegmentExtent } from '../storage/segment-extents.js';
 import {
   type AbortedTransaction,
   type Acks,
@@ -40,6 +41,8 @@ import {
   RequestField,
   RequestFlag,
   RoleChangeField,
+  SegmentExtentsField,
+  SegmentExtentsReply,
   StatusReply,
   TruncateField,
   TxnMarkerField,
@@ -77,6 +80,12 @@ export interface PartitionState {
   logStartOffset: Offset;
   logEndOffset: Offset;
   highWatermark: Offset;
+}
+
+/** A shard's SEGMENT_EXTENTS answer; extents null when its storage cannot name its files. */
+export interface ExtentsState {
+  errorCode: KafkaErrorCode;
+  extents: SegmentExtent[] | null;
 }
 
 type ReplyHandler = (host: ShardHost, bytes: Uint8Array, view: DataView, record: RingRecord) => void;
@@ -604,6 +613,30 @@ export class ShardHost {
     });
   }
 
+  segmentExtents(
+    topicId: number,
+    partition: number,
+    fromOffset: number,
+    endOffset: number,
+  ): Promise<ExtentsState> {
+    return new Promise<ExtentsState>((resolve) => {
+      if (this.state !== 'ready') return resolve({ errorCode: RETRIABLE, extents: null });
+      const correlationId = this.register(MessageType.SEGMENT_EXTENTS, resolve);
+      this.sendWith(
+        SegmentExtentsField.SIZE_BYTES,
+        MessageType.SEGMENT_EXTENTS,
+        correlationId,
+        (_b, view, p) => {
+          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+          view.setUint32(p + SegmentExtentsField.TOPIC_ID, topicId);
+          view.setUint32(p + SegmentExtentsField.PARTITION, partition);
+          view.setFloat64(p + SegmentExtentsField.FROM_OFFSET, fromOffset);
+          view.setFloat64(p + SegmentExtentsField.END_OFFSET, endOffset);
+        },
+      );
+    });
+  }
+
   flush(): Promise<KafkaErrorCode> {
     return new Promise<KafkaErrorCode>((resolve) => {
       if (this.state !== 'ready') return resolve(RETRIABLE);
@@ -910,6 +943,32 @@ const replyHandlers: Record<number, ReplyHandler> = {
     }
     pending.resolve(states as never);
   },
+  [MessageType.SEGMENT_EXTENTS]: (host, _bytes, view, record) => {
+    const pending = host.take(record.correlationId);
+    if (pending === undefined) return;
+    const p = record.payloadPosition;
+    const count = view.getUint32(p + SegmentExtentsReply.COUNT);
+    const extents: SegmentExtent[] = [];
+    for (let i = 0; i < count; i++) {
+      const e = p + SegmentExtentsReply.ENTRIES + i * SegmentExtentsReply.ENTRY_BYTES;
+      extents.push({
+        baseOffset: view.getFloat64(e + SegmentExtentsReply.ENTRY_BASE_OFFSET),
+        nextOffset: view.getFloat64(e + SegmentExtentsReply.ENTRY_NEXT_OFFSET),
+        startPosition: view.getFloat64(e + SegmentExtentsReply.ENTRY_START_POSITION),
+        endPosition: view.getFloat64(e + SegmentExtentsReply.ENTRY_END_POSITION),
+        verifiedBytes: view.getFloat64(e + SegmentExtentsReply.ENTRY_VERIFIED_BYTES),
+        appendedFrom: view.getFloat64(e + SegmentExtentsReply.ENTRY_APPENDED_FROM),
+        device: view.getFloat64(e + SegmentExtentsReply.ENTRY_DEVICE),
+        inode: view.getFloat64(e + SegmentExtentsReply.ENTRY_INODE),
+        leaderEpochMax: view.getFloat64(e + SegmentExtentsReply.ENTRY_LEADER_EPOCH_MAX),
+      });
+    }
+    const state: ExtentsState = {
+      errorCode: view.getInt16(p + SegmentExtentsReply.ERROR_CODE) as KafkaErrorCode,
+      extents: view.getUint16(p + SegmentExtentsReply.AVAILABLE) === 1 ? extents : null,
+    };
+    pending.resolve(state as never);
+  },
 };
 
 function resolveOffsets(host: ShardHost, _bytes: Uint8Array, view: DataView, record: RingRecord): void {
@@ -967,6 +1026,9 @@ function failPending(request: Pending, code: KafkaErrorCode, message: string): v
       return;
     case MessageType.DESCRIBE_PARTITIONS:
       request.resolve([] as never);
+      return;
+    case MessageType.SEGMENT_EXTENTS:
+      request.resolve({ errorCode: code, extents: null } satisfies ExtentsState as never);
       return;
     default:
       request.resolve(code as never);

@@ -115,6 +115,17 @@
  *  26  u8  commit (1) / abort (0), 27 u8 reserved,
  *  28  i32 coordinatorEpoch
  *
+ * SEGMENT_EXTENTS (16): where offsets [from, end) of a partition lie in its
+ *   segment files, for a reader outside the shard (storage/segment-extents.ts)
+ *   8  u32 topicId, 12 u32 partition,   reply (0x8010): 0 i16 errorCode,
+ *  16  f64 fromOffset, 24 f64 endOffset    2 u16 available (0: the storage cannot
+ *                                           name its files), 4 u32 count, then per
+ *                                           segment (72 bytes), all f64: 0 baseOffset,
+ *                                           8 nextOffset, 16 startPosition,
+ *                                           24 endPosition, 32 verifiedBytes,
+ *                                           40 appendedFrom, 48 device, 56 inode,
+ *                                           64 leaderEpochMax
+ *
  * A reply carries the correlation id of its request in the ring header.
  */
 export const SHARD_MESSAGE_LAYOUT_VERSION = 1;
@@ -135,6 +146,7 @@ export const MessageType = {
   TRUNCATE: 13,
   OFFSET_FOR_EPOCH: 14,
   TXN_MARKER: 15,
+  SEGMENT_EXTENTS: 16,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -262,6 +274,32 @@ export const DescribeReply = {
   ENTRY_LOG_END: 16,
   ENTRY_HIGH_WATERMARK: 24,
 } as const;
+
+export const SegmentExtentsField = {
+  TOPIC_ID: 8,
+  PARTITION: 12,
+  FROM_OFFSET: 16,
+  END_OFFSET: 24,
+  SIZE_BYTES: 32,
+} as const;
+export const SegmentExtentsReply = {
+  ERROR_CODE: 0,
+  AVAILABLE: 2,
+  COUNT: 4,
+  ENTRIES: 8,
+  ENTRY_BYTES: 72,
+  ENTRY_BASE_OFFSET: 0,
+  ENTRY_NEXT_OFFSET: 8,
+  ENTRY_START_POSITION: 16,
+  ENTRY_END_POSITION: 24,
+  ENTRY_VERIFIED_BYTES: 32,
+  ENTRY_APPENDED_FROM: 40,
+  ENTRY_DEVICE: 48,
+  ENTRY_INODE: 56,
+  ENTRY_LEADER_EPOCH_MAX: 64,
+} as const;
+/** Most segments one SEGMENT_EXTENTS reply names; the caller asks again for the rest. */
+export const SEGMENT_EXTENTS_MAX = 256;
 
 export const StatusReply = { ERROR_CODE: 0, SIZE_BYTES: 8 } as const;
 

@@ -124,6 +124,7 @@ export const Stage = {
   FSYNC_WAIT: 2,
   FETCH_READ: 3,
   CLEANER_SWAP: 4,
+  SEGMENT_EXTENTS: 5,
 } as const;
 export type Stage = (typeof Stage)[keyof typeof Stage];
 
@@ -134,13 +135,20 @@ export const stageNames: Record<keyof typeof Stage, { name: string; help: string
     help: 'From a batch reaching its shard until it is written (with the rest of its ring drain)',
   },
   FSYNC_WAIT: { name: 'pyralog_fsync_wait_seconds', help: 'Time from append until an fdatasync covered it' },
-  FETCH_READ: { name: 'pyralog_fetch_read_seconds', help: 'Reading one fetch from the log' },
+  FETCH_READ: {
+    name: 'pyralog_fetch_read_seconds',
+    help: 'Reading one fetch from the log and copying it into the reply ring (the shard is busy with it)',
+  },
   CLEANER_SWAP: {
     name: 'pyralog_log_cleaner_swap_seconds',
     help: 'Swapping a cleaned segment set in, on the shard thread (the shard serves nothing meanwhile)',
   },
+  SEGMENT_EXTENTS: {
+    name: 'pyralog_segment_extents_seconds',
+    help: 'Saying where a range of offsets lies in the segment files (SQL then reads them itself)',
+  },
 };
-const STAGE_COUNT = 5;
+const STAGE_COUNT = 6;
 
 /** Upper bounds of the histogram buckets in microseconds (Prometheus `le`). */
 export const BUCKETS_US = [

@@ -19,6 +19,7 @@ import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
 import { rebuildProducerState } from './producer-state-rebuild.js';
 import { leaderEpochError } from './replica-role.js';
 import type { ReplyWriter } from './reply-writer.js';
+import { answerSegmentExtents, extentsTarget } from './shard-extents.js';
 import { ShardFetcher } from './shard-fetcher.js';
 import {
   DescribeField,
@@ -349,6 +350,9 @@ export class Shard {
         return;
       case MessageType.TXN_MARKER:
         this.txnMarker(record);
+        return;
+      case MessageType.SEGMENT_EXTENTS:
+        this.segmentExtents(record);
         return;
       default:
         // An unknown message type means the two sides disagree on the layout:
@@ -928,6 +932,25 @@ export class Shard {
     this.out.view.setInt16(r + StatusReply.ERROR_CODE, code);
     this.out.view.setInt16(r + 2, 0);
     this.out.view.setUint32(r + 4, 0);
+  }
+
+  /** SEGMENT_EXTENTS: where a range of a partition lies in its files (shard-extents.ts). */
+  private segmentExtents(record: RingRecord): void {
+    const view = this.reader.view;
+    const p = record.payloadPosition;
+    this.metrics.add(Counter.OTHER_REQUESTS, 1);
+    const startedMs = wallClockMs();
+    const { topicId, partition } = extentsTarget(view, p);
+    const found = this.lookup(topicId, partition);
+    answerSegmentExtents(
+      view,
+      p,
+      record.correlationId,
+      found,
+      found === undefined ? this.missingCode(topicId, partition) : KafkaErrorCode.NONE,
+      this.out,
+    );
+    this.metrics.observeMs(Stage.SEGMENT_EXTENTS, wallClockMs() - startedMs);
   }
 
   /** The error for a partition not served here: offline, or not on this shard at all. */

@@ -8,7 +8,13 @@ import { BatchAttributes, BatchHeader, CompressionCodec } from '../record/batch-
 import { KEEP_CODEC, targetCodecOf } from '../record/compressed-check.js';
 import { timestampWindow } from '../record/validate.js';
 import { ObeliskSequencer } from '../storage/obelisk-sequencer.js';
-import { migrateLegacyPartition, topicDir, topicDirsOnDisk } from '../storage/partition-dirs.js';
+import {
+  migrateLegacyPartition,
+  partitionDir,
+  topicDir,
+  topicDirsOnDisk,
+} from '../storage/partition-dirs.js';
+import { LOG_SUFFIX, segmentPath } from '../storage/segment-files.js';
 import { CompressedBatchChecker } from './compressed-batch-checker.js';
 import {
   type Acks,
@@ -27,6 +33,7 @@ import {
   type ReplicaAppendOutcome,
   type ReplicaEngine,
   type ReplicaRoleUpdate,
+  type SegmentExtentsOutcome,
   type TopicDescription,
   type TxnMarker,
 } from './engine-api.js';
@@ -438,6 +445,28 @@ export class ShardedEngine implements Engine, ReplicaEngine {
       });
     }
     return target.host.truncate(target.entry.topicId, partition, offset);
+  }
+
+  async segmentExtents(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    endOffset: number,
+  ): Promise<SegmentExtentsOutcome> {
+    const target = this.route(topic, partition);
+    if (target === null) return { errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, extents: null };
+    const { entry, host } = target;
+    const state = await host.segmentExtents(entry.topicId, partition, fromOffset, endOffset);
+    if (state.extents === null) return { errorCode: state.errorCode, extents: null };
+    // The same directory the shard opened the partition in (shard.ts, partitionDir).
+    const dir = partitionDir(this.config.dataDir, entry.topicId, entry.name, partition);
+    return {
+      errorCode: state.errorCode,
+      extents: state.extents.map((extent) => ({
+        ...extent,
+        path: segmentPath(dir, extent.baseOffset, LOG_SUFFIX),
+      })),
+    };
   }
 
   async deleteRecords(topic: string, partition: number, offset: number): Promise<DeleteRecordsOutcome> {

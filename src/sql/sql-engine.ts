@@ -5,8 +5,10 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import '../record/compression.js';
 import { planQuery, type TopicScan } from './query-plan.js';
 import { type ResultColumn, resultAsArrow, toJsonValue } from './result-encoding.js';
+import { SegmentFileLoader, type SegmentReadRequest } from './segment-file-loader.js';
 import { SqlError, sqlErrorFromDuckDb } from './sql-errors.js';
 import type { SqlLimits } from './sql-limits.js';
+import type { FileLoadResult } from './sql-worker-protocol.js';
 import { walkRecords } from './topic-rows.js';
 import { quoteIdentifier, TopicTableWriter } from './topic-table-writer.js';
 
@@ -64,6 +66,7 @@ async function lockedInstance(limits: SqlLimits, allowedDirectory: string | null
 
 export class SqlEngine {
   private readonly queries = new Map<number, QueryState>();
+  private readonly files = new SegmentFileLoader();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -134,6 +137,29 @@ export class SqlEngine {
     writer.setPartition(partition);
     const nextOffset = walkRecords(records, fromOffset, endOffset, writer);
     return { rows: writer.rowsWritten - before, nextOffset, loadMs: performance.now() - startedMs };
+  }
+
+  /**
+   * Loads records [read.fromOffset, read.endOffset) straight from a segment
+   * file (segment-file-loader.ts); a stale answer means nothing was read and
+   * the caller reads that range through the engine instead.
+   */
+  loadFile(id: number, topic: string, partition: number, read: SegmentReadRequest): FileLoadResult {
+    const writer = this.queries.get(id)?.writers.get(topic);
+    if (writer === undefined) throw new SqlError('SQL_FAILED', `no query ${id} loading topic ${topic}`);
+    const startedMs = performance.now();
+    const before = writer.rowsWritten;
+    writer.setPartition(partition);
+    let nextOffset = read.fromOffset;
+    const result = this.files.read(read, (records) => {
+      nextOffset = Math.max(nextOffset, walkRecords(records, read.fromOffset, read.endOffset, writer));
+    });
+    return {
+      ...result,
+      rows: writer.rowsWritten - before,
+      nextOffset,
+      loadMs: performance.now() - startedMs,
+    };
   }
 
   /** Runs the query over the loaded tables and ends it. */

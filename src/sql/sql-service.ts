@@ -3,20 +3,24 @@ import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import type { Engine } from '../engine/engine-api.js';
 import type { TopicScan } from './query-plan.js';
+import type { SegmentReadRequest } from './segment-file-loader.js';
 import type { QueryResult } from './sql-engine.js';
 import { SqlError } from './sql-errors.js';
 import type { SqlLimits } from './sql-limits.js';
 import { type SqlIsolation, type SqlWorkerPort, startSqlWorker } from './sql-worker-port.js';
-import type { SqlReply, SqlReplyValue, SqlRequest } from './sql-worker-protocol.js';
+import type { FileLoadResult, SqlReply, SqlReplyValue, SqlRequest } from './sql-worker-protocol.js';
 import { offsetAfterBatches } from './topic-rows.js';
 
 /**
- * SQL over topics, as the acceptor thread runs it. DuckDB lives in a worker
- * thread of its own; this side plans with it, then reads each partition the
- * plan needs through the engine (the same fetches a consumer makes, up to the
- * high watermark each partition had when the query started: a consistent
- * snapshot), transfers the record batches to the worker, and asks for the
- * result. Every query is bounded by the limits in SqlLimits, and a query that
+ * SQL over topics, as the acceptor thread runs it. DuckDB lives in a SQL
+ * worker (a child process, or a worker thread); this side plans with it, then
+ * has it load each partition the plan needs, up to the high watermark each
+ * partition had when the query started (a consistent snapshot): the owning
+ * shard says where those offsets lie in its segment files and the worker
+ * reads them itself (segment-file-loader.ts), so the bytes never hold the
+ * shard or this thread; ranges it cannot read that way are fetched through
+ * the engine, as a consumer reads, and handed to the worker. Then it asks for
+ * the result. Every query is bounded by the limits in SqlLimits, and a query that
  * times out is interrupted in the worker.
  *
  * Owned by the acceptor thread.
@@ -32,6 +36,21 @@ export interface ScanStats {
   loadMs: number;
   /** Of that, time the SQL worker spent decoding batches into DuckDB tables. */
   decodeMs: number;
+  /** Reads through the shards (fetches of up to 1 MiB) and straight from segment files (windows of up to 2 MiB). */
+  shardReads: number;
+  fileReads: number;
+  /** Segments the log cleaner swapped (or retention removed) between the shard naming them and the read. */
+  staleSegments: number;
+  /**
+   * How long the acceptor thread was busy with each read's answer, µs (its
+   * continuation: checks, and for a fetch the copy handed to the SQL worker).
+   */
+  acceptorHoldUs: { p50: number; p99: number; max: number };
+}
+
+/** ScanStats while loading, with every read's acceptor hold. */
+interface ScanProgress extends ScanStats {
+  holdsUs: number[];
 }
 
 export interface SqlAnswer extends QueryResult {
@@ -76,6 +95,8 @@ export class SqlService {
     private readonly limits: SqlLimits,
     fetchBytesMax: number,
     private readonly isolation: SqlIsolation = 'process',
+    /** Read segment files in the SQL worker where the engine names them (false: every read through the shards). */
+    private readonly readSegmentFiles = true,
   ) {
     this.fetchBytes = Math.min(SQL_FETCH_BYTES, fetchBytesMax);
   }
@@ -166,7 +187,18 @@ export class SqlService {
     isLive: () => boolean,
   ): Promise<ScanStats> {
     const startedMs = performance.now();
-    const stats: ScanStats = { records: 0, bytes: 0, partitions: 0, loadMs: 0, decodeMs: 0 };
+    const stats: ScanProgress = {
+      records: 0,
+      bytes: 0,
+      partitions: 0,
+      loadMs: 0,
+      decodeMs: 0,
+      shardReads: 0,
+      fileReads: 0,
+      staleSegments: 0,
+      acceptorHoldUs: { p50: 0, p99: 0, max: 0 },
+      holdsUs: [],
+    };
     for (const scan of scans) {
       const described = await this.engine.describePartitions(scan.topic);
       if (described === undefined) continue;
@@ -191,16 +223,103 @@ export class SqlService {
     }
     stats.loadMs = Math.round(performance.now() - startedMs);
     stats.decodeMs = Math.round(stats.decodeMs);
-    return stats;
+    const { holdsUs, ...scan } = stats;
+    scan.acceptorHoldUs = holdSummary(holdsUs);
+    return scan;
   }
 
+  /**
+   * Loads [start, end) of one partition: straight from its segment files
+   * where the engine says where they are (the shard only answers where; the
+   * SQL worker reads and checks the bytes), and through the shard, as a
+   * consumer reads, for whatever that could not cover.
+   */
   private async loadPartition(
     query: number,
     topic: string,
     partition: number,
     start: number,
     end: number,
-    stats: ScanStats,
+    stats: ScanProgress,
+    isLive: () => boolean,
+  ): Promise<void> {
+    let next = start;
+    if (this.readSegmentFiles && this.engine.segmentExtents !== undefined)
+      next = await this.loadFromFiles(query, topic, partition, start, end, stats, isLive);
+    if (next < end && isLive())
+      await this.loadThroughShard(query, topic, partition, next, end, stats, isLive);
+  }
+
+  /** Loads what it can of [start, end) from segment files; answers the offset it got to. */
+  private async loadFromFiles(
+    query: number,
+    topic: string,
+    partition: number,
+    start: number,
+    end: number,
+    stats: ScanProgress,
+    isLive: () => boolean,
+  ): Promise<number> {
+    const askExtents = this.engine.segmentExtents?.bind(this.engine);
+    let next = start;
+    while (askExtents !== undefined && next < end && isLive()) {
+      const asked = await askExtents(topic, partition, next, end);
+      // Out of range (retention moved the start), no files, an error: the shard path handles it.
+      if (asked.errorCode !== KafkaErrorCode.NONE || asked.extents === null || asked.extents.length === 0)
+        return next;
+      for (const extent of asked.extents) {
+        if (extent.baseOffset >= end || !isLive()) return next;
+        const extentEnd = Math.min(end, extent.nextOffset);
+        let position = extent.startPosition;
+        for (;;) {
+          await this.paceRead();
+          const paced = this.limits.readBytesPerSecond > 0;
+          const read: SegmentReadRequest = {
+            extent,
+            position,
+            fromOffset: next,
+            endOffset: extentEnd,
+            bytesMax: paced ? this.fetchBytes : this.limits.scanBytesMax - stats.bytes + 1,
+          };
+          const loaded = (await this.call({
+            kind: 'loadFile',
+            query,
+            topic,
+            partition,
+            read,
+          })) as FileLoadResult;
+          const heldFromMs = performance.now();
+          if (loaded.stale) {
+            // The log cleaner swapped the segment (or retention removed it) since the shard answered.
+            stats.staleSegments++;
+            this.noteHold(stats, heldFromMs);
+            await this.loadThroughShard(query, topic, partition, next, extentEnd, stats, isLive);
+            break;
+          }
+          stats.fileReads++;
+          stats.records += loaded.rows;
+          stats.decodeMs += loaded.loadMs;
+          stats.bytes += loaded.bytes;
+          this.chargeRead(loaded.bytes);
+          this.checkScanBytes(stats);
+          next = Math.max(next, loaded.nextOffset);
+          position = loaded.nextPosition;
+          this.noteHold(stats, heldFromMs);
+          if (loaded.done || !isLive()) break;
+        }
+        next = Math.max(next, extentEnd);
+      }
+    }
+    return next;
+  }
+
+  private async loadThroughShard(
+    query: number,
+    topic: string,
+    partition: number,
+    start: number,
+    end: number,
+    stats: ScanProgress,
     isLive: () => boolean,
   ): Promise<void> {
     const inFlight: Promise<SqlReplyValue>[] = [];
@@ -214,6 +333,7 @@ export class SqlService {
         minBytes: 0,
         maxBytes: this.fetchBytes,
       });
+      const heldFromMs = performance.now();
       const outcome = fetched.partitions[0];
       if (outcome === undefined) break;
       if (outcome.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE && outcome.logStartOffset > next) {
@@ -229,13 +349,9 @@ export class SqlService {
       const after = offsetAfterBatches(outcome.records, next);
       if (after <= next) break;
       stats.bytes += outcome.records.length;
+      stats.shardReads++;
       this.chargeRead(outcome.records.length);
-      if (stats.bytes > this.limits.scanBytesMax) {
-        throw new SqlError(
-          'SQL_SCAN_TOO_LARGE',
-          `the query would read more than ${this.limits.scanBytesMax} bytes of records; narrow it with WHERE on partition, offset or timestamp`,
-        );
-      }
+      this.checkScanBytes(stats);
       // A SQL process gets a copy as the message is written, before send returns; a thread gets a compact
       // copy of our own, transferred without another.
       const copied = this.worker?.copiesOnSend === true;
@@ -251,10 +367,25 @@ export class SqlService {
           return value;
         }),
       );
+      this.noteHold(stats, heldFromMs);
       if (inFlight.length >= LOADS_IN_FLIGHT_MAX) await inFlight.shift();
       next = after;
     }
     await Promise.all(inFlight);
+  }
+
+  private checkScanBytes(stats: ScanProgress): void {
+    if (stats.bytes > this.limits.scanBytesMax) {
+      throw new SqlError(
+        'SQL_SCAN_TOO_LARGE',
+        `the query would read more than ${this.limits.scanBytesMax} bytes of records; narrow it with WHERE on partition, offset or timestamp`,
+      );
+    }
+  }
+
+  /** Notes how long the acceptor was busy with one read's answer (from `fromMs` until now). */
+  private noteHold(stats: ScanProgress, fromMs: number): void {
+    stats.holdsUs.push((performance.now() - fromMs) * 1000);
   }
 
   /** Waits until the read budget allows the next read (no wait when reads are not paced). */
@@ -317,6 +448,15 @@ export class SqlService {
     this.pending.clear();
     for (const { reject } of waiting) reject(error);
   }
+}
+
+/** Median, 99th percentile and most of the acceptor's hold per read, µs (rounded; zeros when none). */
+function holdSummary(holdsUs: number[]): ScanStats['acceptorHoldUs'] {
+  if (holdsUs.length === 0) return { p50: 0, p99: 0, max: 0 };
+  holdsUs.sort((a, b) => a - b);
+  const at = (quantile: number): number =>
+    Math.round(holdsUs[Math.min(holdsUs.length - 1, Math.floor(quantile * holdsUs.length))]!);
+  return { p50: at(0.5), p99: at(0.99), max: Math.round(holdsUs[holdsUs.length - 1]!) };
 }
 
 /** Too many queries at once: answered 503 so the client retries. */

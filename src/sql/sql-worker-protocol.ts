@@ -1,4 +1,5 @@
 import type { TopicScan } from './query-plan.js';
+import type { SegmentReadRequest, SegmentReadResult } from './segment-file-loader.js';
 import type { QueryResult } from './sql-engine.js';
 import type { SqlErrorCode } from './sql-errors.js';
 import type { SqlLimits } from './sql-limits.js';
@@ -21,6 +22,14 @@ export type SqlRequest =
       endOffset: number;
       records: Uint8Array;
     }
+  | {
+      kind: 'loadFile';
+      call: number;
+      query: number;
+      topic: string;
+      partition: number;
+      read: SegmentReadRequest;
+    }
   | { kind: 'run'; call: number; query: number; sql: string; format: 'json' | 'arrow' }
   | { kind: 'export'; call: number; query: number; topic: string }
   | { kind: 'cancel'; call: number; query: number };
@@ -28,6 +37,7 @@ export type SqlRequest =
 export type SqlReplyValue =
   | TopicScan[]
   | { rows: number; nextOffset: number; loadMs: number }
+  | FileLoadResult
   | QueryResult
   | Uint8Array
   | null;
@@ -35,6 +45,14 @@ export type SqlReplyValue =
 export type SqlReply =
   | { call: number; ok: true; value: SqlReplyValue }
   | { call: number; ok: false; code: SqlErrorCode; message: string };
+
+/** A 'loadFile' answer: what segment-file-loader.ts read, and the rows it added. */
+export interface FileLoadResult extends SegmentReadResult {
+  rows: number;
+  /** The offset after the last record read (fromOffset when none). */
+  nextOffset: number;
+  loadMs: number;
+}
 
 export interface SqlWorkerData {
   limits: SqlLimits;

@@ -93,6 +93,8 @@ async function handle(engine: SqlEngine, request: SqlRequest): Promise<SqlReplyV
         request.endOffset,
         request.records,
       );
+    case 'loadFile':
+      return engine.loadFile(request.query, request.topic, request.partition, request.read);
     case 'run':
       return engine.run(request.query, request.sql, request.format);
     case 'export':

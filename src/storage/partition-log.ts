@@ -25,6 +25,7 @@ import { findBatchContaining, timestampLookup } from './log-search.js';
 import { readLogStartOffset, writeLogStartOffset } from './log-start-offset.js';
 import { OffsetIndex } from './offset-index.js';
 import { Segment } from './segment.js';
+import { type SegmentExtent, segmentExtents } from './segment-extents.js';
 import { fsyncDirectory } from './segment-files.js';
 import { scanSegment } from './segment-scan.js';
 import { storageIo } from './storage-io.js';
@@ -802,6 +803,49 @@ export class PartitionLog implements SyncTarget {
       end += sizeBytes;
     }
     return end >= chunk.length ? chunk : chunk.subarray(0, end);
+  }
+
+  /**
+   * Where offsets [fromOffset, endOffset) lie in the segment files, for a
+   * reader outside this shard (segment-extents.ts says why that is safe);
+   * null when the storage cannot name its files. Buffered appends are written
+   * first, so every byte an extent covers is in its file. OFFSET_OUT_OF_RANGE
+   * outside [logStartOffset, logEndOffset], as `read`.
+   */
+  readableExtents(fromOffset: number, endOffset: number, countMax: number): SegmentExtent[] | null {
+    this.writeBuffered();
+    if (fromOffset < this.logStartOffset || fromOffset > this.logEndOffset) {
+      throw new PyralogError(
+        KafkaErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${fromOffset} is outside ${this.logStartOffset}..${this.logEndOffset}`,
+      );
+    }
+    // Never past the high watermark: bytes above it may still be truncated (a follower) or never become durable.
+    const end = Math.min(endOffset, this.highWatermark);
+    return segmentExtents(
+      this.segments,
+      fromOffset,
+      end,
+      countMax,
+      Math.max(0, this.epochs.latestEpoch),
+      (segment) => this.positionAfterOffsetsBelow(segment, end),
+      storageIo(),
+    );
+  }
+
+  /** File position just past the batches of `segment` holding offsets below `offset` (a batch boundary). */
+  private positionAfterOffsetsBelow(segment: Segment, offset: number): number {
+    const position = this.batchStartHolding(segment, offset);
+    if (position >= segment.sizeBytes) return segment.sizeBytes;
+    const header = new Uint8Array(BatchHeader.SIZE_BYTES);
+    const view = new DataView(header.buffer);
+    const got = storageIo().read(segment.fd, header, 0, header.length, position);
+    const sizeBytes = nextBatchBytes(view, 0, BatchHeader.SIZE_BYTES);
+    if (got < BatchHeader.SIZE_BYTES || (sizeBytes < 0 && sizeBytes !== -1))
+      throw new StorageCorruptionError(`unreadable batch header at byte ${position} of ${segment.logPath}`);
+    // The batch holding `offset` may start below it: then its records below `offset` are wanted too.
+    if (readInt64(view, BatchHeader.BASE_OFFSET) >= offset) return position;
+    return position + view.getInt32(BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
   }
 
   /** The first offset whose record timestamp is at or after `timestampMs`; null when there is none. */

@@ -34,6 +34,12 @@ import {
  */
 export type OpenMode = 'r' | 'r+' | 'w' | 'w+';
 
+/** A file's device and inode numbers, as fstat gives them. */
+export interface FileIdentity {
+  device: number;
+  inode: number;
+}
+
 export interface StorageIo {
   /** Opens a file: 'r' read, 'r+' read/write existing, 'w'/'w+' create or truncate. */
   open(path: string, mode: OpenMode): number;
@@ -52,6 +58,13 @@ export interface StorageIo {
   read(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number;
   /** The file's size in bytes. */
   sizeOf(fd: number): number;
+  /**
+   * Which file `fd` is (device and inode), so a reader in another process can
+   * check that the path it opens is still that file. Only the real file
+   * system has it: a fault layer or a simulated disk leaves it out, and
+   * readers then go through the shard.
+   */
+  fileIdentity?(fd: number): FileIdentity;
   truncate(fd: number, sizeBytes: number): void;
   /** Synchronous full sync (small files written once: indexes, marker, a truncation). */
   fsync(fd: number): void;
@@ -84,6 +97,10 @@ export const nodeStorageIo: StorageIo = {
   writev: (fd, chunks, position) => writevSync(fd, chunks as Uint8Array[], position),
   read: (fd, bytes, offset, length, position) => readSync(fd, bytes, offset, length, position),
   sizeOf: (fd) => fstatSync(fd).size,
+  fileIdentity: (fd) => {
+    const stat = fstatSync(fd);
+    return { device: stat.dev, inode: stat.ino };
+  },
   truncate: (fd, sizeBytes) => ftruncateSync(fd, sizeBytes),
   fsync: (fd) => fsyncSync(fd),
   fdatasync: (fd, done) => fdatasync(fd, done),
