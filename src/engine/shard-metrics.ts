@@ -148,7 +148,8 @@ export const stageNames: Record<keyof typeof Stage, { name: string; help: string
     help: 'Saying where a range of offsets lies in the segment files (SQL then reads them itself)',
   },
 };
-const STAGE_COUNT = 6;
+// Derived, so a stage added without a slot (two changes merged side by side) cannot overrun the buffer.
+const STAGE_COUNT = Object.keys(Stage).length;
 
 /** Upper bounds of the histogram buckets in microseconds (Prometheus `le`). */
 export const BUCKETS_US = [
