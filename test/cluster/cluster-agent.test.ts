@@ -375,4 +375,42 @@ describe.skipIf(!etcdAvailable)('cluster agent: membership, controller, failover
       await proxy.close();
     }
   });
+  it('given etcd restarts, should keep every broker registered, resume watching, and still fail over after', async () => {
+    const { agents } = await startBrokers([1, 2, 3], { leaseTtlMs: 4000 });
+    const topic = await agents
+      .get(1)!
+      .createTopic({ name: 'restart', partitionCount: 3, replicationFactor: 3, config: {} });
+    await seenByAll(agents, topic.topicId, 3);
+    const epochs = [1, 2, 3].map((id) => agents.get(id)!.brokerEpoch());
+    const member = etcd.members[0]!;
+    await member.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await member.restart();
+    // Leases survive a restart (etcd extends them when it comes back): same epochs, nobody re-registered.
+    for (const agent of agents.values()) {
+      await eventually(
+        () => agent.liveBrokers().length === 3 && agent.leaseValid(),
+        10_000,
+        'back to normal',
+      );
+    }
+    expect([1, 2, 3].map((id) => agents.get(id)!.brokerEpoch())).toEqual(epochs);
+    // The watches resumed: a change made after the restart reaches every broker.
+    const after = await agents
+      .get(2)!
+      .createTopic({ name: 'after-restart', partitionCount: 1, replicationFactor: 3, config: {} });
+    await seenByAll(agents, after.topicId, 1);
+    const victim = [...agents.values()].find((agent) => !agent.controller.isController())!;
+    const led = [0, 1, 2].find(
+      (p) => agents.get(1)!.partition(topic.topicId, p)!.leader === victim.localBrokerId,
+    )!;
+    const before = agents.get(1)!.partition(topic.topicId, led)!;
+    crash(victim);
+    const survivor = [...agents.values()].find((agent) => agent !== victim)!;
+    await eventually(
+      () => survivor.partition(topic.topicId, led)!.leaderEpoch === before.leaderEpoch + 1,
+      FAILOVER_WAIT_MS + 4000,
+      'failover after the restart',
+    );
+  });
 });
