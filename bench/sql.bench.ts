@@ -276,7 +276,7 @@ export async function run(args: readonly string[]): Promise<void> {
       const top = best(list);
       console.log(
         `${name}: best ${top.ms.toFixed(0)} ms of ${list.map((r) => r.ms.toFixed(0)).join(', ')}; ` +
-          `of which fetch + load ${top.loadMs} ms (decoding into DuckDB ${top.decodeMs} ms), ` +
+          `of which reading + loading ${top.loadMs} ms (the SQL worker's own time, its file reads and decoding into DuckDB: ${top.decodeMs} ms), ` +
           `plan + query + answer ${(top.ms - top.loadMs).toFixed(0)} ms; ` +
           `ratio (Parquet ms / topic ms) ${(bestParquet / top.ms).toFixed(3)}`,
       );
