@@ -76,6 +76,12 @@ export function adminRoutes(deps: FrontDoorDeps): HttpRoute[] {
             `partitions must be a whole number above the current ${topic.partitionCount} and below ${PARTITIONS_PER_TOPIC_MAX}`,
           );
         }
+        if (deps.cluster !== undefined) {
+          throw problemFromKafkaCode(
+            KafkaErrorCode.POLICY_VIOLATION,
+            'adding partitions is not propagated through etcd in cluster mode yet (docs/cluster.md)',
+          );
+        }
         const code = await withDeadline(engine.addPartitions(name, partitions), timeoutMs, 'add partitions');
         if (code !== KafkaErrorCode.NONE)
           throw problemFromKafkaCode(code, `cannot add partitions to "${name}"`);

@@ -223,6 +223,12 @@ export function topicRoutes(deps: FrontDoorDeps): HttpRoute[] {
       handler: async (exchange, request) => {
         const name = request.parameters[0]!;
         requireTopic(engine, name);
+        if (deps.cluster !== undefined) {
+          throw problemFromKafkaCode(
+            KafkaErrorCode.POLICY_VIOLATION,
+            'topic deletion is not propagated through etcd in cluster mode yet (docs/cluster.md)',
+          );
+        }
         const code = await withDeadline(engine.deleteTopic(name), timeoutMs, 'delete');
         if (code !== KafkaErrorCode.NONE) throw problemFromKafkaCode(code, `cannot delete topic "${name}"`);
         exchange.sendJson(200, { deleted: name });

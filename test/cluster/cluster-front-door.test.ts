@@ -4,6 +4,10 @@ import type { PartitionRecord, TopicRecord } from '../../src/cluster/cluster-rec
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { ApiKey } from '../../src/protocol/kafka/api.js';
 import {
+  deleteTopicsRequestDescription,
+  deleteTopicsResponseDescription,
+} from '../../src/protocol/kafka/delete-topics.js';
+import {
   findCoordinatorRequestDescription,
   findCoordinatorResponseDescription,
 } from '../../src/protocol/kafka/find-coordinator.js';
@@ -106,10 +110,11 @@ interface WireMetadata {
 
 describe('Kafka front door in cluster mode (fixed control-plane view)', () => {
   let close: () => Promise<void> = async () => {};
+  let engine: MemoryEngine;
   let port = 0;
 
   beforeAll(async () => {
-    const engine = new MemoryEngine();
+    engine = new MemoryEngine();
     await engine.createTopic('orders', 2);
     const deps = { ...(await testFrontDoorDeps(engine)), cluster: fixedCluster };
     const listener = await startKafkaListener(deps);
@@ -214,5 +219,19 @@ describe('Kafka front door in cluster mode (fixed control-plane view)', () => {
       );
     expect(await produce(1)).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect(await produce(0)).toBe(KafkaErrorCode.NONE);
+  });
+  it('given DeleteTopics in cluster mode, should refuse with POLICY_VIOLATION and keep the topic', async () => {
+    const request = messageCodec<unknown>(deleteTopicsRequestDescription);
+    const response = messageCodec<{ topics: { name: string; errorCode: number }[] }>(
+      deleteTopicsResponseDescription,
+    );
+    const answer = await ask(
+      ApiKey.DELETE_TOPICS,
+      3,
+      (w) => request.encode(w, { names: ['orders'], topics: [], timeoutMs: 1000 }, 3),
+      (r) => response.decode(r, 3),
+    );
+    expect(answer.topics).toMatchObject([{ name: 'orders', errorCode: KafkaErrorCode.POLICY_VIOLATION }]);
+    expect(engine.describeTopic('orders')).toBeDefined();
   });
 });

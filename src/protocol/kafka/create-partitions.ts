@@ -164,6 +164,17 @@ export const createPartitions: KafkaApi<CreatePartitionsRequest, CreatePartition
           continue;
         }
       }
+      if (context.deps.cluster !== undefined) {
+        // Adding them on this broker alone would not place them on replicas or tell etcd.
+        results.push(
+          fail(
+            name,
+            KafkaErrorCode.POLICY_VIOLATION,
+            'adding partitions is not propagated through etcd in cluster mode yet (docs/cluster.md)',
+          ),
+        );
+        continue;
+      }
       if (request.validateOnly) {
         results.push({ name, errorCode: KafkaErrorCode.NONE, errorMessage: null });
         continue;

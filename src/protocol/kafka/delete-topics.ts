@@ -99,6 +99,15 @@ export const deleteTopics: KafkaApi<DeleteTopicsRequest, DeleteTopicsResponse> =
         topics.push({ name, errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED });
         continue;
       }
+      if (context.deps.cluster !== undefined) {
+        // Deleting on this broker alone would leave the topic in etcd and on the other replicas.
+        topics.push({
+          name,
+          errorCode: KafkaErrorCode.POLICY_VIOLATION,
+          errorMessage: 'topic deletion is not propagated through etcd in cluster mode yet (docs/cluster.md)',
+        });
+        continue;
+      }
       const described = engine.describeTopic(name);
       const errorCode = await engine.deleteTopic(name);
       if (errorCode === KafkaErrorCode.NONE) auditAdminChange(context, 'delete topic', { topic: name });
