@@ -15,6 +15,7 @@ import {
   TRANSACTION_ABORT_CHECK_INTERVAL_MS_DEFAULT,
   TRANSACTION_MAX_TIMEOUT_MS_DEFAULT,
   TRANSACTION_PARTITIONS_MAX,
+  TRANSACTIONAL_ID_EXPIRATION_MS_DEFAULT,
 } from './transaction-limits.js';
 import { TransactionLog, type TransactionLogWarnings } from './transaction-log.js';
 import { type TransactionalOffsets, type TxnMarkerWriter, writeMarkers } from './transaction-markers.js';
@@ -59,6 +60,8 @@ export interface TransactionCoordinatorOptions {
   /** Kafka's transaction.max.timeout.ms. */
   maxTimeoutMs?: number;
   abortCheckIntervalMs?: number;
+  /** Kafka's transactional.id.expiration.ms. */
+  idExpirationMs?: number;
   nowMs?: () => number;
   log?: TransactionLogWarnings & { info?(details: object, message: string): void };
   /** Written into every marker; 0 on a single broker (no coordinator ever takes over from another). */
@@ -80,6 +83,7 @@ export class TransactionCoordinator implements TransactionCoordinatorApi {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private readonly maxTimeoutMs: number;
+  private readonly idExpirationMs: number;
   private readonly nowMs: () => number;
   private readonly warnings: TransactionLogWarnings;
   private readonly coordinatorEpoch: number;
@@ -91,13 +95,14 @@ export class TransactionCoordinator implements TransactionCoordinatorApi {
   ) {
     this.states = states;
     this.maxTimeoutMs = options.maxTimeoutMs ?? TRANSACTION_MAX_TIMEOUT_MS_DEFAULT;
+    this.idExpirationMs = options.idExpirationMs ?? TRANSACTIONAL_ID_EXPIRATION_MS_DEFAULT;
     this.nowMs = options.nowMs ?? Date.now;
     this.warnings = options.log ?? SILENT;
     this.coordinatorEpoch = options.coordinatorEpoch ?? 0;
-    this.timer = setInterval(
-      () => this.abortExpired(),
-      options.abortCheckIntervalMs ?? TRANSACTION_ABORT_CHECK_INTERVAL_MS_DEFAULT,
-    );
+    this.timer = setInterval(() => {
+      this.abortExpired();
+      this.forgetIdle();
+    }, options.abortCheckIntervalMs ?? TRANSACTION_ABORT_CHECK_INTERVAL_MS_DEFAULT);
     this.timer.unref();
   }
 
@@ -374,6 +379,35 @@ export class TransactionCoordinator implements TransactionCoordinatorApi {
   async settled(): Promise<void> {
     while (this.completions.size > 0 || this.expiries.size > 0) {
       await Promise.all([...this.completions.values(), ...this.expiries]);
+    }
+  }
+
+  /**
+   * Forgets transactional ids idle past the expiration with no transaction under way (also run by
+   * the timer): a tombstone is written first, then the id leaves memory unless it changed meanwhile.
+   */
+  forgetIdle(): void {
+    if (this.closed) return;
+    const nowMs = this.nowMs();
+    for (const metadata of this.states.values()) {
+      const id = metadata.transactionalId;
+      if (!acceptsNewTransaction(metadata.state) || this.busy.has(id)) continue;
+      if (nowMs - metadata.updatedMs <= this.idExpirationMs) continue;
+      this.busy.add(id);
+      const forgetting: Promise<void> = this.log
+        .forget(id, nowMs)
+        .then(
+          (code) => {
+            if (code === KafkaErrorCode.NONE && this.states.get(id) === metadata) this.states.delete(id);
+          },
+          (error: unknown) =>
+            this.warnings.warn({ transactionalId: id, error: String(error) }, 'cannot forget an idle id'),
+        )
+        .finally(() => {
+          this.busy.delete(id);
+          this.expiries.delete(forgetting);
+        });
+      this.expiries.add(forgetting);
     }
   }
 

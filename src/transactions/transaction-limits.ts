@@ -18,3 +18,10 @@ export const TRANSACTION_PARTITIONS_MAX = 100_000;
 /** Retry delays for a marker or a state write that failed (retriable errors), doubling to the cap. */
 export const MARKER_RETRY_FIRST_MS = 50;
 export const MARKER_RETRY_MAX_MS = 2_000;
+
+/**
+ * Kafka's transactional.id.expiration.ms: a transactional id with no transaction under way and no
+ * change for this long is forgotten (a tombstone in __transaction_state); its next InitProducerId
+ * starts it afresh with a new producer id.
+ */
+export const TRANSACTIONAL_ID_EXPIRATION_MS_DEFAULT = 7 * 24 * 3600 * 1000;

@@ -272,6 +272,28 @@ describe('TransactionCoordinator', () => {
     expect(await h.coordinator.addPartitions(p, [{ topic: 'out', partition: 0 }])).toBe(KafkaErrorCode.NONE);
   });
 
+  it('given a transactional id idle past its expiration, should forget it durably, but never one with a transaction under way', async () => {
+    const h = await harness({ idExpirationMs: 60_000 });
+    const idle = await init(h, 'idle');
+    const busy = producer('busy', await init(h, 'busy', 600_000));
+    await h.coordinator.addPartitions(busy, [{ topic: 'out', partition: 0 }]);
+    h.clock.nowMs += 60_000;
+    h.coordinator.forgetIdle();
+    await h.coordinator.settled();
+    expect(h.coordinator.describe('idle').errorCode).toBe(KafkaErrorCode.NONE);
+    h.clock.nowMs += 1;
+    h.coordinator.forgetIdle();
+    await h.coordinator.settled();
+    expect(h.coordinator.describe('idle').errorCode).toBe(KafkaErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    expect(h.coordinator.describe('busy').state).toBe(TxnState.ONGOING);
+    await h.restart();
+    expect(h.coordinator.describe('idle').errorCode).toBe(KafkaErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    // It starts afresh: a new producer id at epoch 0.
+    const again = await init(h, 'idle');
+    expect(again).toMatchObject({ errorCode: KafkaErrorCode.NONE, producerEpoch: 0 });
+    expect(again.producerId).not.toBe(idle.producerId);
+  });
+
   it('lists and describes transactions with their filters', async () => {
     const h = await harness();
     const a = producer('a', await init(h, 'a'));

@@ -48,7 +48,12 @@ export interface TxnHarness {
 }
 
 export async function openTxnHarness(
-  options: { engine?: MemoryEngine; maxTimeoutMs?: number; clock?: { nowMs: number } } = {},
+  options: {
+    engine?: MemoryEngine;
+    maxTimeoutMs?: number;
+    idExpirationMs?: number;
+    clock?: { nowMs: number };
+  } = {},
 ): Promise<TxnHarness> {
   const engine = options.engine ?? new MemoryEngine();
   const markers = new RecordingMarkers();
@@ -69,6 +74,7 @@ export async function openTxnHarness(
       // Expiry is driven by the tests (abortExpired), not by the timer.
       abortCheckIntervalMs: 3_600_000,
       ...(options.maxTimeoutMs === undefined ? {} : { maxTimeoutMs: options.maxTimeoutMs }),
+      ...(options.idExpirationMs === undefined ? {} : { idExpirationMs: options.idExpirationMs }),
     });
     return { groups, coordinator };
   };
