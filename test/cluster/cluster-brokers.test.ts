@@ -188,6 +188,30 @@ describe.skipIf(!etcdAvailable)('three brokers joined through etcd', () => {
     }
   });
 
+  it('given a kafkajs consumer group, should read every partition from its leader', async () => {
+    const consumer = kafka(brokers.get(2)!.kafkaPort).consumer({
+      groupId: 'cluster-readers',
+      maxWaitTimeInMs: 200,
+    });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'replicated', fromBeginning: true });
+      const seen = new Set<string>();
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.add(message.value?.toString() ?? '');
+        },
+      });
+      await eventually(
+        () => ['all-0', 'all-1', 'all-2'].every((value) => seen.has(value)),
+        30_000,
+        'every record',
+      );
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
   it('given the leader of a partition stops, should show a new leader from the ISR and the broker gone in Metadata', async () => {
     const observer = brokers.get(1)!.cluster!;
     const topic = observer.topic('replicated')!;
