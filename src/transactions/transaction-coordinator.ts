@@ -18,7 +18,12 @@ import {
   TRANSACTIONAL_ID_EXPIRATION_MS_DEFAULT,
 } from './transaction-limits.js';
 import { TransactionLog, type TransactionLogWarnings } from './transaction-log.js';
-import { type TransactionalOffsets, type TxnMarkerWriter, writeMarkers } from './transaction-markers.js';
+import {
+  pause,
+  type TransactionalOffsets,
+  type TxnMarkerWriter,
+  writeMarkers,
+} from './transaction-markers.js';
 import { TXN_RECORD_STRING_BYTES_MAX, utf8Bytes } from './transaction-record.js';
 import {
   acceptsNewTransaction,
@@ -69,6 +74,9 @@ export interface TransactionCoordinatorOptions {
 }
 
 const SILENT = { warn: () => undefined };
+
+/** How long AddPartitionsToTxn waits for the previous transaction's markers before CONCURRENT_TRANSACTIONS. */
+const COMPLETION_WAIT_MS = 1_000;
 
 type Outcome = KafkaErrorCode;
 
@@ -234,6 +242,7 @@ export class TransactionCoordinator implements TransactionCoordinatorApi {
   }
 
   async addPartitions(producer: TxnProducer, partitions: readonly TxnPartition[]): Promise<KafkaErrorCode> {
+    await this.previousCompletion(producer.transactionalId);
     const checked = this.checkProducer(producer);
     if (typeof checked === 'number') return checked;
     const current = checked;
@@ -445,6 +454,16 @@ export class TransactionCoordinator implements TransactionCoordinatorApi {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+  }
+
+  /**
+   * The producer's next transaction begins right after EndTxn, usually while the previous one's
+   * markers are still being written: rather than answer CONCURRENT_TRANSACTIONS at once (which a
+   * client retries only after its backoff, ~100 ms or more), wait for that completion a little.
+   */
+  private async previousCompletion(transactionalId: string): Promise<void> {
+    const completion = this.completions.get(transactionalId);
+    if (completion !== undefined) await Promise.race([completion, pause(COMPLETION_WAIT_MS)]);
   }
 
   /** The transaction's metadata when the request names its current producer, else the error to answer. */
