@@ -2,6 +2,7 @@ import { readInt64 } from '../common/offset.js';
 import { BatchAttributes, BatchHeader, CompressionCodec } from '../record/batch-header.js';
 import { nextBatchBytes } from '../record/batch-walk.js';
 import { compressRecords, decompressRecords } from '../record/compression.js';
+import { ControlRecordType, controlRecordType } from '../record/control-batch.js';
 import { crc32c } from '../record/crc32c.js';
 import { type Cursor, readVarint } from '../record/varint.js';
 import { OffsetIndex } from './offset-index.js';
@@ -204,6 +205,10 @@ export async function cleanSegments(job: CleanJob): Promise<CleanOutcome> {
   const budget = new IoBudget(job.ioBytesPerSecond);
   const latestOffsetByKey = new Map<string, number>();
   const lastBatchByProducer = new Map<number, number>();
+  // A transaction's records count for their keys only once its COMMIT marker is seen: until then (and for
+  // good after an ABORT) they supersede nothing, so an aborted or undecided write never removes the value
+  // it would have replaced. Per producer id: key -> last offset in the open transaction.
+  const undecidedByProducer = new Map<number, Map<string, number>>();
   let readBytes = 0;
   // Pass 1, over the dirty segments only (as Kafka's cleaner): the last offset of every key, and the last
   // batch of every producer id. It stops at the first segment that finds the key map full, so only the
@@ -222,11 +227,25 @@ export async function cleanSegments(job: CleanJob): Promise<CleanOutcome> {
         const baseOffset = readInt64(view, at + BatchHeader.BASE_OFFSET);
         const producerId = readInt64(view, at + BatchHeader.PRODUCER_ID);
         if (producerId >= 0) lastBatchByProducer.set(producerId, baseOffset);
-        if (isControl(view, at)) return;
         const sizeBytes = view.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+        if (isControl(view, at)) {
+          const undecided = undecidedByProducer.get(producerId);
+          if (undecided === undefined) return;
+          undecidedByProducer.delete(producerId);
+          if (controlRecordType(batch, view, at, sizeBytes) !== ControlRecordType.COMMIT) return;
+          for (const [key, offset] of undecided) {
+            if ((latestOffsetByKey.get(key) ?? -1) < offset) latestOffsetByKey.set(key, offset);
+          }
+          return;
+        }
+        let keys = latestOffsetByKey;
+        if ((view.getInt16(at + BatchHeader.ATTRIBUTES) & BatchAttributes.TRANSACTIONAL) !== 0) {
+          keys = undecidedByProducer.get(producerId) ?? new Map<string, number>();
+          undecidedByProducer.set(producerId, keys);
+        }
         const section = plainSection(batch, view, at, sizeBytes);
         for (const slot of readRecordSlots(section, view.getInt32(at + BatchHeader.RECORD_COUNT))) {
-          if (slot.key !== null) latestOffsetByKey.set(slot.key, baseOffset + slot.offsetDelta);
+          if (slot.key !== null) keys.set(slot.key, baseOffset + slot.offsetDelta);
         }
       },
     );

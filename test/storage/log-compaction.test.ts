@@ -10,6 +10,7 @@ import { BatchHeader, CompressionCodec } from '../../src/record/batch-header.js'
 import { decodeBatchRecords } from '../../src/record/batch-reader.js';
 import { nextBatchBytes } from '../../src/record/batch-walk.js';
 import { buildCompressedBatch } from '../../src/record/compression.js';
+import { buildControlBatch } from '../../src/record/control-batch.js';
 import { cleanSegments } from '../../src/storage/log-cleaner.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { type StorageIo, storageIo, useStorageIo } from '../../src/storage/storage-io.js';
@@ -270,6 +271,67 @@ describe('log compaction', () => {
       expect(table.duplicateBaseOffset).toBe(27);
     } finally {
       await log.close();
+    }
+  });
+});
+
+describe('a compacted log written in transactions', () => {
+  it('given aborted, committed and undecided transactions over keys with older plain values, then only a committed or later plain write removes an older value', async () => {
+    const { dir, cleanup } = makeTempDir('compaction-transactions');
+    const log = PartitionLog.open({ dir, config: compactConfig(), fsync: 'never' });
+    try {
+      const nowMs = 1_000_000;
+      const plain = (key: string, value: string) =>
+        log.append(
+          buildRecordBatch([{ key: encoder.encode(key), value: encoder.encode(value) }], {
+            baseTimestampMs: nowMs,
+          }),
+          nowMs,
+        );
+      const inTransaction = (producerId: number, key: string, value: string) =>
+        log.append(
+          buildRecordBatch([{ key: encoder.encode(key), value: encoder.encode(value) }], {
+            producerId,
+            producerEpoch: 0,
+            baseSequence: 0,
+            transactional: true,
+            baseTimestampMs: nowMs,
+          }),
+          nowMs,
+        );
+      const marker = (producerId: number, commit: boolean) =>
+        log.append(
+          buildControlBatch({ producerId, producerEpoch: 0, commit, coordinatorEpoch: 0 }, nowMs),
+          nowMs,
+        );
+      for (const key of ['a', 'b', 'c', 'd']) plain(key, `${key}0`);
+      inTransaction(1, 'a', 'a-aborted');
+      marker(1, false);
+      inTransaction(2, 'b', 'b-committed');
+      marker(2, true);
+      inTransaction(3, 'c', 'c-undecided');
+      inTransaction(4, 'd', 'd-aborted');
+      plain('d', 'd-plain-later');
+      marker(4, false);
+      for (let i = 0; i < 30; i++) plain(`f${i}`, 'filler');
+      await log.flush();
+      // The roll syncs run on libuv's pool: give them time to finish, so every closed segment is cleanable.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await cleanOnce(log, nowMs, dir)).not.toBeNull();
+      const valuesOf = (key: string) =>
+        readAll(log)
+          .records.filter((record) => record.key === key)
+          .map((record) => record.value);
+      // The aborted write leaves the value it would have replaced (read_committed skips it by the index).
+      expect(valuesOf('a')).toEqual(['a0', 'a-aborted']);
+      expect(valuesOf('b')).toEqual(['b-committed']);
+      // An undecided transaction supersedes nothing yet.
+      expect(valuesOf('c')).toEqual(['c0', 'c-undecided']);
+      // A later plain write supersedes everything before it, aborted or not.
+      expect(valuesOf('d')).toEqual(['d-plain-later']);
+    } finally {
+      await log.close();
+      cleanup();
     }
   });
 });
