@@ -39,6 +39,11 @@ describe.skipIf(!etcdAvailable)('etcd quorum loss under the control plane', () =
       );
     }
     const [first, second] = agents as [ClusterAgent, ClusterAgent];
+    // The first broker learns of the second through its watch: a replication factor of 2 needs both live.
+    const liveDeadline = Date.now() + 10_000;
+    while (first.liveBrokers().length < 2 && Date.now() < liveDeadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const topic = await first.createTopic({
       name: 'kept',
       partitionCount: 1,
