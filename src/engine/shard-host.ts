@@ -117,6 +117,12 @@ export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = {
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
+
+/** The UTF-8 message of `lengthBytes` at `at` in a reply ('' when there is none). */
+function replyText(bytes: Uint8Array, at: number, lengthBytes: number): string {
+  return lengthBytes === 0 ? '' : textDecoder.decode(bytes.subarray(at, at + lengthBytes));
+}
+
 const RETRIABLE = KafkaErrorCode.NOT_LEADER_OR_FOLLOWER;
 
 export class ShardHost {
@@ -843,12 +849,7 @@ const replyHandlers: Record<number, ReplyHandler> = {
       baseOffset: view.getFloat64(p + ProduceReply.BASE_OFFSET) as Offset,
       logAppendTimeMs: view.getFloat64(p + ProduceReply.LOG_APPEND_TIME_MS),
       logStartOffset: view.getFloat64(p + ProduceReply.LOG_START_OFFSET) as Offset,
-      errorMessage:
-        messageBytes === 0
-          ? ''
-          : textDecoder.decode(
-              bytes.subarray(p + ProduceReply.MESSAGE, p + ProduceReply.MESSAGE + messageBytes),
-            ),
+      errorMessage: replyText(bytes, p + ProduceReply.MESSAGE, messageBytes),
     };
     pending.resolve(outcome as never);
   },
@@ -903,12 +904,7 @@ const replyHandlers: Record<number, ReplyHandler> = {
       errorCode: view.getInt16(p + ReplicaAppendReply.ERROR_CODE) as KafkaErrorCode,
       logEndOffset: view.getFloat64(p + ReplicaAppendReply.LOG_END_OFFSET) as Offset,
       highWatermark: view.getFloat64(p + ReplicaAppendReply.HIGH_WATERMARK) as Offset,
-      errorMessage:
-        messageBytes === 0
-          ? ''
-          : textDecoder.decode(
-              bytes.subarray(p + ReplicaAppendReply.MESSAGE, p + ReplicaAppendReply.MESSAGE + messageBytes),
-            ),
+      errorMessage: replyText(bytes, p + ReplicaAppendReply.MESSAGE, messageBytes),
     };
     pending.resolve(outcome as never);
   },
