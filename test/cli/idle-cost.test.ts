@@ -91,6 +91,10 @@ describe.runIf(process.platform === 'linux')('a broker with no clients', () => {
       const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
       const early = mean(samples.slice(quarter, 2 * quarter));
       const late = mean(samples.slice(-quarter));
+      const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+      console.log(
+        `idle soak ${soakSeconds} s, ${samples.length} samples: RSS MiB min ${mib(Math.min(...samples))}, max ${mib(Math.max(...samples))}, second quarter ${mib(early)}, last quarter ${mib(late)}`,
+      );
       expect(
         late,
         `RSS MiB over the soak: ${samples.map((b) => (b / 2 ** 20).toFixed(0)).join(' ')}`,

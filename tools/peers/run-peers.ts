@@ -38,6 +38,11 @@ interface Latency {
 
 const RECORD_BYTES = 1024;
 const RATES = [5000, 20_000];
+/**
+ * Seconds of load sent before the recorded window of each latency run, for every system and the raw TCP
+ * baseline alike: the first requests pay for JIT compilation in the generator and the server.
+ */
+const LATENCY_WARMUP_SECONDS = 2;
 
 async function closedLoop(client: PeerClient, seconds: number): Promise<number> {
   let records = 0;
@@ -55,9 +60,12 @@ async function closedLoop(client: PeerClient, seconds: number): Promise<number> 
 }
 
 async function measure(client: PeerClient, durability: string, seconds: number): Promise<Row> {
-  const throughput = await closedLoop(client, seconds);
+  // Latency first: run after the closed-loop flood, it measured each system flushing that flood's backlog
+  // (hundreds of MB for Pyralog and Redis, little for JetStream) instead of its steady state at the rate.
   const latency = new Map<number, Latency>();
-  for (const rate of RATES) latency.set(rate, await openLoop(() => client.send(1), rate, seconds));
+  for (const rate of RATES)
+    latency.set(rate, await openLoop(() => client.send(1), rate, seconds, LATENCY_WARMUP_SECONDS));
+  const throughput = await closedLoop(client, seconds);
   await client.close();
   return { system: client.name, durability, throughput, latency };
 }
@@ -87,6 +95,7 @@ async function rawTcpLatency(rate: number, seconds: number): Promise<Latency> {
       }),
     rate,
     seconds,
+    LATENCY_WARMUP_SECONDS,
   );
   socket.destroy();
   await server.stop();
