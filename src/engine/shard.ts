@@ -361,6 +361,24 @@ export class Shard {
     }
   }
 
+  /**
+   * Answers a write (a produce or a transaction marker) naming a partition this
+   * shard does not serve: KAFKA_STORAGE_ERROR with the cause when the partition
+   * went offline here, UNKNOWN_TOPIC_OR_PARTITION when it is not on this shard.
+   */
+  private answerPartitionNotHere(correlationId: number, key: number): void {
+    const offline = this.offline.get(key);
+    if (offline !== undefined) {
+      this.produceError(correlationId, KafkaErrorCode.KAFKA_STORAGE_ERROR, offlineMessage(offline));
+    } else {
+      this.produceError(
+        correlationId,
+        KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        'partition is not on this shard',
+      );
+    }
+  }
+
   private produce(record: RingRecord): void {
     const view = this.reader.view;
     const position = record.payloadPosition;
@@ -372,16 +390,7 @@ export class Shard {
     const key = partitionKey(topicId, partitionIndex);
     const partition = this.lookup(topicId, partitionIndex);
     if (partition === undefined) {
-      const offline = this.offline.get(key);
-      if (offline !== undefined) {
-        this.produceError(record.correlationId, KafkaErrorCode.KAFKA_STORAGE_ERROR, offlineMessage(offline));
-      } else {
-        this.produceError(
-          record.correlationId,
-          KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          'partition is not on this shard',
-        );
-      }
+      this.answerPartitionNotHere(record.correlationId, key);
       return;
     }
     const replica = partition.replica;
@@ -722,16 +731,7 @@ export class Shard {
     const coordinatorEpoch = view.getInt32(p + TxnMarkerField.COORDINATOR_EPOCH);
     const partition = this.lookup(topicId, partitionIndex);
     if (partition === undefined) {
-      const offline = this.offline.get(partitionKey(topicId, partitionIndex));
-      if (offline !== undefined) {
-        this.produceError(record.correlationId, KafkaErrorCode.KAFKA_STORAGE_ERROR, offlineMessage(offline));
-      } else {
-        this.produceError(
-          record.correlationId,
-          KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          'partition is not on this shard',
-        );
-      }
+      this.answerPartitionNotHere(record.correlationId, partitionKey(topicId, partitionIndex));
       return;
     }
     if (partition.replica !== null && partition.replica.role !== 'leader') {

@@ -4,7 +4,7 @@ import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
 import { requestAllowed } from './request-authorization.js';
-import { transactionalIdWritable, versionedTxnError } from './txn-request.js';
+import { versionedTxnError, writableCoordinator } from './txn-request.js';
 
 /**
  * AddOffsetsToTxn (key 25), versions 0–3 (flexible from 3): a transactional
@@ -55,24 +55,14 @@ export const addOffsetsToTxn: KafkaApi<AddOffsetsToTxnRequest, AddOffsetsToTxnRe
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
-    const transactions = context.deps.transactions;
-    if (
-      transactions === undefined ||
-      !transactionalIdWritable(context, request.transactionalId, 'AddOffsetsToTxn')
-    )
+    const transactions = writableCoordinator(context, request.transactionalId, 'AddOffsetsToTxn');
+    if (transactions === undefined)
       return { errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
     if (
       !requestAllowed(context, AclOperation.READ, AclResourceType.GROUP, request.groupId, 'AddOffsetsToTxn')
     )
       return { errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED };
-    const code = await transactions.addOffsets(
-      {
-        transactionalId: request.transactionalId,
-        producerId: request.producerId,
-        producerEpoch: request.producerEpoch,
-      },
-      request.groupId,
-    );
+    const code = await transactions.addOffsets(request, request.groupId);
     return { errorCode: versionedTxnError(code, context.apiVersion, PRODUCER_FENCED_VERSION) };
   },
   encode: response.encode,

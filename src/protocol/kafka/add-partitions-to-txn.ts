@@ -6,7 +6,7 @@ import { field, type MessageDescription, structs } from './message/description.j
 import { messageCodec } from './message/message-codec.js';
 import { requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
-import { transactionalIdWritable, versionedTxnError } from './txn-request.js';
+import { versionedTxnError, writableCoordinator } from './txn-request.js';
 
 /**
  * AddPartitionsToTxn (key 24), versions 0–3 (flexible from 3): a
@@ -84,13 +84,10 @@ export const addPartitionsToTxn: KafkaApi<AddPartitionsToTxnRequest, AddPartitio
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
-    const transactions = context.deps.transactions;
     if (namesTooManyPartitions(request.topics, context))
       return answer(request.topics, () => REQUEST_LIMIT_ERROR);
-    if (
-      transactions === undefined ||
-      !transactionalIdWritable(context, request.transactionalId, 'AddPartitionsToTxn')
-    )
+    const transactions = writableCoordinator(context, request.transactionalId, 'AddPartitionsToTxn');
+    if (transactions === undefined)
       return answer(request.topics, () => KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     const engine = context.deps.engine;
     const refused = new Map<string, number>();

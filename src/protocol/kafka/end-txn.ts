@@ -2,7 +2,7 @@ import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
-import { transactionalIdWritable, versionedTxnError } from './txn-request.js';
+import { versionedTxnError, writableCoordinator } from './txn-request.js';
 
 /**
  * EndTxn (key 26), versions 0–3 (flexible from 3): commit or abort the
@@ -53,17 +53,10 @@ export const endTxn: KafkaApi<EndTxnRequest, EndTxnResponse> = {
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
-    const transactions = context.deps.transactions;
-    if (transactions === undefined || !transactionalIdWritable(context, request.transactionalId, 'EndTxn'))
+    const transactions = writableCoordinator(context, request.transactionalId, 'EndTxn');
+    if (transactions === undefined)
       return { errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
-    const code = await transactions.endTransaction(
-      {
-        transactionalId: request.transactionalId,
-        producerId: request.producerId,
-        producerEpoch: request.producerEpoch,
-      },
-      request.committed,
-    );
+    const code = await transactions.endTransaction(request, request.committed);
     return { errorCode: versionedTxnError(code, context.apiVersion, PRODUCER_FENCED_VERSION) };
   },
   encode: response.encode,

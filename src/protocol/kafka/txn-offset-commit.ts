@@ -5,7 +5,7 @@ import { field, type MessageDescription, structs } from './message/description.j
 import { messageCodec } from './message/message-codec.js';
 import { requestAllowed } from './request-authorization.js';
 import { namesTooManyPartitions, REQUEST_LIMIT_ERROR } from './request-limits.js';
-import { transactionalIdWritable, versionedTxnError } from './txn-request.js';
+import { versionedTxnError, writableCoordinator } from './txn-request.js';
 
 /**
  * TxnOffsetCommit (key 28), versions 0–3 (flexible from 3): offsets of a
@@ -101,12 +101,9 @@ export const txnOffsetCommit: KafkaApi<TxnOffsetCommitWireRequest, TxnOffsetComm
   ...describedVersions(request, response),
   decode: request.decode,
   async handle(request, context) {
-    const transactions = context.deps.transactions;
     if (namesTooManyPartitions(request.topics, context)) return answer(request, () => REQUEST_LIMIT_ERROR);
-    if (
-      transactions === undefined ||
-      !transactionalIdWritable(context, request.transactionalId, 'TxnOffsetCommit')
-    )
+    const transactions = writableCoordinator(context, request.transactionalId, 'TxnOffsetCommit');
+    if (transactions === undefined)
       return answer(request, () => KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     if (
       !requestAllowed(context, AclOperation.READ, AclResourceType.GROUP, request.groupId, 'TxnOffsetCommit')

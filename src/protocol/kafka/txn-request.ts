@@ -2,6 +2,7 @@ import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { readInt64 } from '../../common/offset.js';
 import { BatchAttributes, BatchHeader } from '../../record/batch-header.js';
 import { AclOperation, AclResourceType } from '../../security/acl.js';
+import type { TransactionCoordinatorApi } from '../../transactions/transaction-coordinator-api.js';
 import type { KafkaRequestContext } from './api.js';
 import { requestAllowed } from './request-authorization.js';
 
@@ -24,6 +25,22 @@ export function transactionalIdWritable(
     transactionalId,
     request,
   );
+}
+
+/**
+ * The coordinator a transactional request may use: undefined when this broker
+ * has none or the principal may not write the transactional id (both answer
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka does for an id it refuses).
+ */
+export function writableCoordinator(
+  context: KafkaRequestContext,
+  transactionalId: string,
+  request: string,
+): TransactionCoordinatorApi | undefined {
+  const transactions = context.deps.transactions;
+  if (transactions === undefined || !transactionalIdWritable(context, transactionalId, request))
+    return undefined;
+  return transactions;
 }
 
 /**
