@@ -138,19 +138,22 @@ export interface SegmentExtentsOutcome {
 /** Timestamps ListOffsets gives special meaning to. */
 export const ListOffsetsTimestamp = { LATEST: -1, EARLIEST: -2, MAX_TIMESTAMP: -3 } as const;
 
+/** How a ListOffsets lookup is checked and what it may see. */
+export interface ListOffsetsOptions {
+  /** Fenced as in Fetch (KIP-320); -1 or absent: not checked. */
+  currentLeaderEpoch?: number;
+  /** 1 (read_committed): latest is the last stable offset, and no offset at or past it is found. */
+  isolationLevel?: IsolationLevel;
+}
+
 export interface Engine {
   produce(topic: string, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome>;
   fetch(request: FetchRequest): Promise<FetchOutcome>;
-  /**
-   * `currentLeaderEpoch` (-1 or absent: not checked) is fenced as in Fetch (KIP-320). `isolationLevel`
-   * 1 (read_committed): latest is the last stable offset, and no offset at or past it is found.
-   */
   listOffsets(
     topic: string,
     partition: number,
     timestampMs: number,
-    currentLeaderEpoch?: number,
-    isolationLevel?: IsolationLevel,
+    options?: ListOffsetsOptions,
   ): Promise<ListOffsetsOutcome>;
   /**
    * Appends one control batch (the marker) to the partition, durably per its

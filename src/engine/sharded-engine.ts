@@ -25,7 +25,7 @@ import {
   type FetchPartitionOutcome,
   type FetchRequest,
   fetchFailure,
-  type IsolationLevel,
+  type ListOffsetsOptions,
   type ListOffsetsOutcome,
   type PartitionDescription,
   type ProduceOutcome,
@@ -340,8 +340,7 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     topic: string,
     partition: number,
     timestampMs: number,
-    currentLeaderEpoch = -1,
-    isolationLevel: IsolationLevel = 0,
+    { currentLeaderEpoch = -1, isolationLevel = 0 }: ListOffsetsOptions = {},
   ): Promise<ListOffsetsOutcome> {
     const target = this.route(topic, partition);
     if (target === null) {

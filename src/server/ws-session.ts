@@ -457,13 +457,9 @@ export class WsSession implements SubscriptionHost {
     const partitions = request.partitions ?? Array.from({ length: topic.partitionCount }, (_, i) => i);
     for (const partition of partitions) checkPartition(topic, partition);
     const listOffset = async (partition: number, timestampMs: number): Promise<number> => {
-      const outcome = await engine.listOffsets(
-        request.topic,
-        partition,
-        timestampMs,
-        -1,
-        request.isolationLevel,
-      );
+      const outcome = await engine.listOffsets(request.topic, partition, timestampMs, {
+        isolationLevel: request.isolationLevel,
+      });
       if (outcome.errorCode !== KafkaErrorCode.NONE)
         throw kafkaProblem(outcome.errorCode, `subscribe ${request.topic}-${partition}`);
       return outcome.offset;

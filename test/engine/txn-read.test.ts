@@ -122,8 +122,8 @@ describe('transactions on the partition side', () => {
     expect(committed.lastStableOffset).toBe(1);
     expect(decodeRecordSet(committed.records).map((r) => decoder.decode(r.value!))).toEqual(['p0']);
     expect((await fetchAt(engine, 't', 1, 1)).records.length).toBe(0);
-    expect((await engine.listOffsets('t', 0, -1, -1, 1)).offset).toBe(1);
-    expect((await engine.listOffsets('t', 0, -1, -1, 0)).offset).toBe(4);
+    expect((await engine.listOffsets('t', 0, -1, { isolationLevel: 1 })).offset).toBe(1);
+    expect((await engine.listOffsets('t', 0, -1, { isolationLevel: 0 })).offset).toBe(4);
 
     const marker = {
       topic: 't',
@@ -145,11 +145,11 @@ describe('transactions on the partition side', () => {
       'b',
       'p1',
     ]);
-    expect((await engine.listOffsets('t', 0, -1, -1, 1)).offset).toBe(5);
+    expect((await engine.listOffsets('t', 0, -1, { isolationLevel: 1 })).offset).toBe(5);
 
     // The same marker again (a coordinator retrying) is not appended a second time.
     expect(await engine.writeTxnMarker({ ...marker, commit: true })).toBe(KafkaErrorCode.NONE);
-    expect((await engine.listOffsets('t', 0, -1, -1, 0)).offset).toBe(5);
+    expect((await engine.listOffsets('t', 0, -1, { isolationLevel: 0 })).offset).toBe(5);
   });
 
   it('given an aborted transaction, read_committed lists it and a consumer filtering by it sees only committed data, also after a clean restart', async () => {
@@ -243,7 +243,7 @@ describe('transactions on the partition side', () => {
         coordinatorEpoch: 0,
       }),
     ).toBe(KafkaErrorCode.NONE);
-    expect((await engine.listOffsets('t', 0, -1, -1, 1)).offset).toBe(32);
+    expect((await engine.listOffsets('t', 0, -1, { isolationLevel: 1 })).offset).toBe(32);
     const seen: string[] = [];
     for (let offset = 0; offset < 32; ) {
       const part = await fetchAt(engine, 't', offset, 1);

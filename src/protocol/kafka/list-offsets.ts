@@ -120,8 +120,7 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
                   topic.name,
                   partition.partitionIndex,
                   partition.timestampMs,
-                  partition.currentLeaderEpoch,
-                  isolationLevel,
+                  { currentLeaderEpoch: partition.currentLeaderEpoch, isolationLevel },
                 );
                 return {
                   partitionIndex: partition.partitionIndex,
