@@ -4,6 +4,7 @@ import {
   type BrokerConfig,
   defaultBrokerConfig,
   type FsyncPolicy,
+  type PeerAddress,
   type TopicConfig,
   validateBrokerConfig,
 } from '../common/broker-config.js';
@@ -64,6 +65,16 @@ export function parseFsync(source: string, value: string): FsyncPolicy {
   if (value === 'always' || value === 'never') return value;
   if (/^\d+$/.test(value)) return { intervalMs: Number(value) };
   throw new ConfigError(source, `expected always, never or an interval in ms, got "${value}"`);
+}
+
+/** `ID=HOST:PORT[,ID=HOST:PORT...]`; a host may be a bracketed IPv6 address (`2=[::1]:9093`). */
+export function parsePeerAddresses(source: string, value: string): PeerAddress[] {
+  return splitList(value).map((item) => {
+    const match = /^(\d+)=(\[[^\]]+\]|[^:=\s]+):(\d+)$/.exec(item);
+    if (match === null) throw new ConfigError(source, `expected ID=HOST:PORT, got "${item}"`);
+    const host = match[2]!.startsWith('[') ? match[2]!.slice(1, -1) : match[2]!;
+    return { brokerId: Number(match[1]), host, port: Number(match[3]) };
+  });
 }
 
 const int =
@@ -154,6 +165,20 @@ export const serveOptions: readonly OptionSpec[] = [
     help: 'replicas of topics created with replication factor -1 (default -1: 3 in cluster mode, 1 alone)',
     apply: int((c, v) => {
       c.defaultReplicationFactor = v;
+    }),
+  },
+  {
+    name: 'peer-address',
+    help: "cluster mode: ID=HOST:PORT[,...]: where this broker's followers reach peer ID instead of its advertised address",
+    apply: (c, v, s) => {
+      c.peerAddresses = parsePeerAddresses(s, v);
+    },
+  },
+  {
+    name: 'replica-lag-time-max-ms',
+    help: 'cluster mode: a follower not caught up for this long leaves the ISR (default 10000)',
+    apply: int((c, v) => {
+      c.replicaLagTimeMaxMs = v;
     }),
   },
   {

@@ -174,6 +174,21 @@ export interface BrokerConfig {
   readonly etcdLeaseTtlMs: number;
   /** Replicas of a topic created with replication factor -1; -1: 3 in cluster mode, 1 on a single node. */
   readonly defaultReplicationFactor: number;
+  /**
+   * Where this broker's replica fetchers reach some peers, instead of the address each peer advertises in
+   * etcd (clients still use the advertised ones): for networks where brokers see each other elsewhere than
+   * clients see them, and for tests that put a fault proxy on one broker-to-broker link.
+   */
+  readonly peerAddresses: readonly PeerAddress[];
+  /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR (cluster mode). */
+  readonly replicaLagTimeMaxMs: number;
+}
+
+/** One `--peer-address ID=HOST:PORT`: peer broker ID is reached at HOST:PORT by this broker's followers. */
+export interface PeerAddress {
+  readonly brokerId: number;
+  readonly host: string;
+  readonly port: number;
 }
 
 /** The replication factor a topic gets when created with -1. */
@@ -285,8 +300,30 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     clusterName: 'pyralog',
     etcdLeaseTtlMs: 6000,
     defaultReplicationFactor: -1,
+    peerAddresses: [],
+    replicaLagTimeMaxMs: 10_000,
     sqlIsolation: 'process',
   };
+}
+
+function validatePeerAddresses(config: BrokerConfig): void {
+  if (config.peerAddresses.length > 0 && config.etcdEndpoints.length === 0) {
+    throw new ConfigError('peer-address', 'only means something in cluster mode (with --etcd)');
+  }
+  const seen = new Set<number>();
+  for (const peer of config.peerAddresses) {
+    requireInteger('peer-address', peer.brokerId, 0, 2 ** 31 - 1);
+    requireInteger('peer-address', peer.port, 1, 65535);
+    if (peer.host.length === 0) throw new ConfigError('peer-address', `broker ${peer.brokerId} has no host`);
+    if (peer.brokerId === config.nodeId) {
+      throw new ConfigError(
+        'peer-address',
+        `broker ${peer.brokerId} is this broker; it never fetches from itself`,
+      );
+    }
+    if (seen.has(peer.brokerId)) throw new ConfigError('peer-address', `broker ${peer.brokerId} given twice`);
+    seen.add(peer.brokerId);
+  }
 }
 
 function requireInteger(option: string, value: number, min: number, max: number): void {
@@ -366,6 +403,8 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   if (config.defaultReplicationFactor === 0) {
     throw new ConfigError('default-replication-factor', 'must be -1 (the default) or at least 1');
   }
+  requireInteger('replica-lag-time-max-ms', config.replicaLagTimeMaxMs, 100, 3_600_000);
+  validatePeerAddresses(config);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.clusterName)) {
     throw new ConfigError('cluster', "must be 1-64 letters, digits, '.', '_' or '-'");
   }

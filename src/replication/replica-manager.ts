@@ -5,6 +5,7 @@ import type {
   PartitionState,
   ReplicaRoleSink,
 } from '../cluster/partition-state.js';
+import type { PeerAddress } from '../common/broker-config.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type {
   Engine,
@@ -14,6 +15,7 @@ import type {
 } from '../engine/engine-api.js';
 import { FollowerFetcher } from './follower-fetcher.js';
 import { LeaderReplicas } from './leader-replicas.js';
+import { type PeerEndpoint, peerEndpointResolver } from './peer-endpoint.js';
 
 /**
  * The replication data path of one broker (docs/cluster.md): told by the
@@ -39,6 +41,8 @@ export interface ReplicaManagerOptions {
   minInsyncReplicas: (topic: string) => number;
   /** A log line for what went wrong (the manager carries on). */
   onError: (message: string) => void;
+  /** Peers reached at another address than the one they advertise (`--peer-address`); none by default. */
+  peerAddresses?: readonly PeerAddress[];
 }
 
 interface LedPartition {
@@ -57,6 +61,7 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
   /** Followed partitions → the leader followed. */
   private readonly following = new Map<string, BrokerId>();
   private readonly isrTimer: NodeJS.Timeout;
+  private readonly peerEndpoint: (broker: BrokerId) => PeerEndpoint | undefined;
 
   constructor(
     private readonly engine: Engine & ReplicaEngine,
@@ -64,6 +69,7 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
     private readonly isrChanger: IsrChanger,
     private readonly options: ReplicaManagerOptions,
   ) {
+    this.peerEndpoint = peerEndpointResolver(options.peerAddresses ?? [], cluster);
     this.isrTimer = setInterval(
       () => this.maintainIsr(),
       Math.max(50, Math.min(1000, Math.floor(options.lagTimeMaxMs / 4))),
@@ -250,7 +256,7 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
       fetcher = new FollowerFetcher(this.engine, {
         localBrokerId: this.cluster.localBrokerId,
         leaderBrokerId: leader,
-        endpoint: () => this.cluster.brokerEndpoint(leader),
+        endpoint: () => this.peerEndpoint(leader),
         requestTimeoutMs: this.options.requestTimeoutMs,
         fetchMaxWaitMs: this.options.fetchMaxWaitMs,
         fetchMaxBytes: this.options.fetchMaxBytes,

@@ -17,8 +17,6 @@ import { ReplicaManager } from '../replication/replica-manager.js';
  * in etcd) before the data path is told its role.
  */
 
-/** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
-const REPLICA_LAG_TIME_MAX_MS = 10_000;
 /** How long a follower's fetch may wait at the leader for new records. */
 const FOLLOWER_FETCH_MAX_WAIT_MS = 500;
 const FOLLOWER_RETRY_BACKOFF_MS = 100;
@@ -70,7 +68,7 @@ export async function joinCluster(
     leaseTtlMs: config.etcdLeaseTtlMs,
   });
   const replicas = new ReplicaManager(engine, agent, agent, {
-    lagTimeMaxMs: REPLICA_LAG_TIME_MAX_MS,
+    lagTimeMaxMs: config.replicaLagTimeMaxMs,
     requestTimeoutMs: config.requestTimeoutMs,
     fetchMaxWaitMs: FOLLOWER_FETCH_MAX_WAIT_MS,
     fetchMaxBytes: config.fetchMaxBytes,
@@ -85,6 +83,7 @@ export async function joinCluster(
       return Math.min(2, topic?.replicationFactor ?? 1);
     },
     onError: (message) => logger.warn({ replication: true }, message),
+    peerAddresses: config.peerAddresses,
   });
   const sink: ReplicaRoleSink = {
     async applyPartitionState(state: PartitionState): Promise<void> {

@@ -34,4 +34,37 @@ describe('pyralog serve cluster options', () => {
     expect(bad(['--etcd-lease-ttl-ms', '500'])).toThrow(/etcd-lease-ttl-ms/);
     expect(bad(['--default-replication-factor', '0'])).toThrow(/default-replication-factor/);
   });
+
+  it('given --peer-address and --replica-lag-time-max-ms, should take them from flags, env and file alike', () => {
+    const etcd = ['--etcd', 'http://127.0.0.1:2379', '--broker-id', '1'];
+    expect(
+      resolveServeConfig([...etcd, '--peer-address', '2=127.0.0.1:19092, 3=[::1]:19093'], {}, 2)
+        .peerAddresses,
+    ).toEqual([
+      { brokerId: 2, host: '127.0.0.1', port: 19092 },
+      { brokerId: 3, host: '::1', port: 19093 },
+    ]);
+    const fromEnv = resolveServeConfig(
+      etcd,
+      { PYRALOG_PEER_ADDRESS: '3=b3.internal:9092', PYRALOG_REPLICA_LAG_TIME_MAX_MS: '2500' },
+      2,
+    );
+    expect(fromEnv.peerAddresses).toEqual([{ brokerId: 3, host: 'b3.internal', port: 9092 }]);
+    expect(fromEnv.replicaLagTimeMaxMs).toBe(2500);
+    const defaults = resolveServeConfig(etcd, {}, 2);
+    expect(defaults.peerAddresses).toEqual([]);
+    expect(defaults.replicaLagTimeMaxMs).toBe(10_000);
+  });
+
+  it('given a malformed, repeated, self or single-node peer address, should refuse it naming the option', () => {
+    const bad = (argv: string[]) => () =>
+      resolveServeConfig(['--etcd', 'http://127.0.0.1:2379', '--broker-id', '1', ...argv], {}, 2);
+    expect(bad(['--peer-address', '2=127.0.0.1'])).toThrow(/peer-address/);
+    expect(bad(['--peer-address', 'b2=127.0.0.1:9092'])).toThrow(/peer-address/);
+    expect(bad(['--peer-address', '2=127.0.0.1:0'])).toThrow(/peer-address/);
+    expect(bad(['--peer-address', '2=h:1,2=h:2'])).toThrow(/given twice/);
+    expect(bad(['--peer-address', '1=h:9092'])).toThrow(/this broker/);
+    expect(bad(['--replica-lag-time-max-ms', '10'])).toThrow(/replica-lag-time-max-ms/);
+    expect(() => resolveServeConfig(['--peer-address', '2=h:9092'], {}, 2)).toThrow(/cluster mode/);
+  });
 });
