@@ -21,6 +21,7 @@ import type {
 import { OFFSET_METADATA_BYTES_MAX, SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from './group-limits.js';
 import { OFFSET_KEY_STRING_BYTES_MAX } from './offset-record.js';
 import { OFFSETS_TOPIC, type OffsetEntry, OffsetStore, type OffsetStoreLog } from './offset-store.js';
+import { CLUSTER_OFFSETS_PARTITIONS } from './offsets-topic.js';
 
 /**
  * The consumer group coordinator: Kafka's join → sync → heartbeat protocol
@@ -28,14 +29,39 @@ import { OFFSETS_TOPIC, type OffsetEntry, OffsetStore, type OffsetStoreLog } fro
  * (`OffsetStore`, in the internal topic `__consumer_offsets`). It runs on the
  * acceptor thread: groups are few and their traffic is light. Operating
  * errors are Kafka error codes in the results, never rejections.
+ *
+ * In a cluster (`leadership` given) a group is coordinated by the leader of
+ * its `__consumer_offsets` partition: the coordinator loads a partition when
+ * told this broker leads it (`onOffsetsPartitionState`), answers its groups
+ * COORDINATOR_LOAD_IN_PROGRESS until loaded, and NOT_COORDINATOR for groups
+ * whose partition another broker leads (docs/cluster.md, Consumer groups).
  */
 export interface GroupCoordinatorOptions {
   /** Clock for commit timestamps; defaults to `Date.now`. */
   nowMs?: () => number;
-  /** Partitions of `__consumer_offsets` when this creates it (default 1). */
+  /** Partitions of `__consumer_offsets` when this creates it (default 1; in a cluster, etcd's count). */
   offsetsPartitions?: number;
   /** Where damaged committed-offset records are reported while loading. */
   log?: OffsetStoreLog;
+  /** Cluster mode: which offsets partitions this broker leads now. Absent on a single node. */
+  leadership?: OffsetsLeadership;
+}
+
+/** Cluster mode: the control plane's word on who leads each `__consumer_offsets` partition. */
+export interface OffsetsLeadership {
+  readonly localBrokerId: number;
+  /** The leader epoch under which this broker leads the partition now (etcd says so, its lease is valid); -1 when it does not. */
+  leaderEpoch(partition: number): number;
+}
+
+/** What the control plane says of one `__consumer_offsets` partition this broker replicates. */
+export interface OffsetsPartitionState {
+  partition: number;
+  /** The topic's partition count in etcd. */
+  partitionCount: number;
+  /** Whether this broker is its leader now. */
+  leading: boolean;
+  leaderEpoch: number;
 }
 
 type CommitPartition = OffsetCommitRequest['topics'][number]['partitions'][number];
@@ -57,17 +83,81 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   private constructor(
     private readonly offsets: OffsetStore,
     private readonly nowMs: () => number,
+    private readonly leadership: OffsetsLeadership | null,
   ) {}
 
-  /** Opens the coordinator: creates `__consumer_offsets` if missing and reads every committed offset back. */
+  /**
+   * Opens the coordinator. On a single node: creates `__consumer_offsets` if missing and reads every
+   * committed offset back. In a cluster: reads nothing yet; partitions load as this broker comes to
+   * lead them.
+   */
   static async open(engine: Engine, options: GroupCoordinatorOptions = {}): Promise<GroupCoordinator> {
-    const offsets = await OffsetStore.open(engine, options.offsetsPartitions ?? 1, options.log);
-    return new GroupCoordinator(offsets, options.nowMs ?? Date.now);
+    const leadership = options.leadership ?? null;
+    const offsets =
+      leadership === null
+        ? await OffsetStore.open(engine, options.offsetsPartitions ?? 1, options.log)
+        : OffsetStore.clustered(
+            engine,
+            options.offsetsPartitions ?? CLUSTER_OFFSETS_PARTITIONS,
+            leadership.localBrokerId,
+            options.log,
+          );
+    return new GroupCoordinator(offsets, options.nowMs ?? Date.now, leadership);
+  }
+
+  /**
+   * Cluster mode: the control plane's latest word on one offsets partition this broker replicates.
+   * Leading it under a new epoch drops what memory held of its groups and loads it again (resolves
+   * once loaded, or superseded; never rejects); no longer leading it closes its groups (held joins
+   * and syncs answered NOT_COORDINATOR) and forgets their offsets. Idempotent per epoch.
+   */
+  async onOffsetsPartitionState(state: OffsetsPartitionState): Promise<void> {
+    if (this.closed || this.leadership === null) return;
+    if (this.offsets.usePartitionCount(state.partitionCount)) this.closeGroups(() => true);
+    const { partition } = state;
+    const ofPartition = (groupId: string): boolean => this.offsets.partitionFor(groupId) === partition;
+    if (!state.leading) {
+      this.closeGroups(ofPartition);
+      this.offsets.resign(partition);
+      return;
+    }
+    if (this.offsets.servesAt(partition, state.leaderEpoch)) return;
+    // Groups held under an earlier leadership may have moved and come back meanwhile: start afresh.
+    this.closeGroups(ofPartition);
+    await this.offsets.lead(partition, state.leaderEpoch);
+  }
+
+  /**
+   * Whether this coordinator may serve the group now: NONE; COORDINATOR_NOT_AVAILABLE once closed;
+   * in a cluster NOT_COORDINATOR when another broker leads its offsets partition (or this one has
+   * fenced itself), COORDINATOR_LOAD_IN_PROGRESS while the partition loads, or while etcd already
+   * names this broker leader under an epoch whose role change has not reached the coordinator yet
+   * (what memory holds may be an earlier leadership's).
+   */
+  private refusal(groupId: string): KafkaErrorCode {
+    if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.leadership === null) return KafkaErrorCode.NONE;
+    const partition = this.offsets.partitionFor(groupId);
+    const leaderEpoch = this.leadership.leaderEpoch(partition);
+    if (leaderEpoch < 0) return KafkaErrorCode.NOT_COORDINATOR;
+    if (!this.offsets.servesAt(partition, leaderEpoch)) return KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return this.offsets.statusOf(groupId) === 'loaded'
+      ? KafkaErrorCode.NONE
+      : KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /** Closes the groups `which` names: held requests are answered NOT_COORDINATOR, the groups forgotten. */
+  private closeGroups(which: (groupId: string) => boolean): void {
+    for (const [groupId, group] of [...this.groups]) {
+      if (!which(groupId)) continue;
+      this.groups.delete(groupId);
+      group.close(KafkaErrorCode.NOT_COORDINATOR);
+    }
   }
 
   joinGroup(request: JoinGroupRequest): Promise<JoinGroupResult> {
-    if (this.closed)
-      return Promise.resolve(joinFailure(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, request.memberId));
+    const refused = this.refusal(request.groupId);
+    if (refused !== KafkaErrorCode.NONE) return Promise.resolve(joinFailure(refused, request.memberId));
     if (request.groupId.length === 0)
       return Promise.resolve(joinFailure(KafkaErrorCode.INVALID_GROUP_ID, request.memberId));
     if (
@@ -92,18 +182,18 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   }
 
   syncGroup(request: SyncGroupRequest): Promise<SyncGroupResult> {
+    const refused = this.refusal(request.groupId);
     const group = this.groups.get(request.groupId);
-    if (this.closed || group === undefined) {
-      const errorCode = this.closed
-        ? KafkaErrorCode.COORDINATOR_NOT_AVAILABLE
-        : KafkaErrorCode.UNKNOWN_MEMBER_ID;
+    if (refused !== KafkaErrorCode.NONE || group === undefined) {
+      const errorCode = refused !== KafkaErrorCode.NONE ? refused : KafkaErrorCode.UNKNOWN_MEMBER_ID;
       return Promise.resolve({ errorCode, assignment: EMPTY });
     }
     return group.sync(request);
   }
 
   async heartbeat(request: MemberRef): Promise<KafkaErrorCode> {
-    if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const refused = this.refusal(request.groupId);
+    if (refused !== KafkaErrorCode.NONE) return refused;
     return this.groups.get(request.groupId)?.heartbeat(request) ?? KafkaErrorCode.UNKNOWN_MEMBER_ID;
   }
 
@@ -112,7 +202,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     memberId: string,
     groupInstanceId: string | null = null,
   ): Promise<KafkaErrorCode> {
-    if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const refused = this.refusal(groupId);
+    if (refused !== KafkaErrorCode.NONE) return refused;
     return this.groups.get(groupId)?.leave(memberId, groupInstanceId) ?? KafkaErrorCode.UNKNOWN_MEMBER_ID;
   }
 
@@ -142,10 +233,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const asCommit: OffsetCommitRequest = request;
     // Producers before KIP-447 name no generation: their offsets are taken as a simple consumer's.
     const code =
-      request.generationId < 0 && request.memberId === '' && !this.closed
-        ? utf8.encode(request.groupId).length > OFFSET_KEY_STRING_BYTES_MAX
-          ? KafkaErrorCode.INVALID_GROUP_ID
-          : KafkaErrorCode.NONE
+      request.generationId < 0 && request.memberId === ''
+        ? this.simpleCommitCheck(request.groupId)
         : this.commitCheck(asCommit);
     if (code !== KafkaErrorCode.NONE) return everyPartition(asCommit, () => code);
     const commitTimeMs = this.nowMs();
@@ -170,7 +259,20 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   }
 
   async fetchOffsets(request: OffsetFetchRequest): Promise<OffsetFetchResult> {
-    if (this.closed) return { errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    const refused = this.refusal(request.groupId);
+    if (refused !== KafkaErrorCode.NONE) {
+      // The code at the top (OffsetFetch v2+) and on every partition asked for (v0-1 have only those).
+      const topics = (request.topics ?? []).map((topic) => ({
+        topic: topic.topic,
+        partitions: topic.partitions.map((partition) => ({
+          partition,
+          offset: -1,
+          metadata: '',
+          errorCode: refused,
+        })),
+      }));
+      return { errorCode: refused, topics: this.closed ? [] : topics };
+    }
     const unstable = (topic: string, partition: number): boolean =>
       request.requireStable === true && this.offsets.hasPending(request.groupId, topic, partition);
     if (request.topics === null) {
@@ -208,6 +310,10 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   }
 
   describeGroup(groupId: string): GroupDescription {
+    const refused = this.leadership === null ? KafkaErrorCode.NONE : this.refusal(groupId);
+    if (refused !== KafkaErrorCode.NONE) {
+      return { errorCode: refused, groupId, state: '', protocolType: '', protocolName: '', members: [] };
+    }
     const group = this.groups.get(groupId);
     if (group !== undefined) return group.describe();
     // Without members a group lives on only through its committed offsets: Empty as in Kafka, else Dead.
@@ -231,7 +337,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   }
 
   async deleteGroup(groupId: string): Promise<KafkaErrorCode> {
-    if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const refused = this.refusal(groupId);
+    if (refused !== KafkaErrorCode.NONE) return refused;
     if (this.groups.has(groupId)) return KafkaErrorCode.NON_EMPTY_GROUP;
     if (!this.offsets.hasGroup(groupId)) return KafkaErrorCode.GROUP_ID_NOT_FOUND;
     return this.offsets.deleteGroup(groupId, this.nowMs());
@@ -239,7 +346,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
   async deleteOffsets(request: OffsetDeleteRequest): Promise<OffsetDeleteResult> {
     const answerAll = (errorCode: KafkaErrorCode): OffsetDeleteResult => ({ errorCode, topics: [] });
-    if (this.closed) return answerAll(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const refused = this.refusal(request.groupId);
+    if (refused !== KafkaErrorCode.NONE) return answerAll(refused);
     const { groupId } = request;
     const group = this.groups.get(groupId);
     if (group === undefined && !this.offsets.hasGroup(groupId))
@@ -272,6 +380,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     this.closed = true;
     for (const group of this.groups.values()) group.close();
     this.groups.clear();
+    if (this.leadership !== null) this.offsets.resignAll();
   }
 
   /** The offsets of a commit to store, and the partitions refused on their own with the reason. */
@@ -301,9 +410,19 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return { entries, refused };
   }
 
+  /** Whether a commit from outside any generation (a producer before KIP-447) may be stored now. */
+  private simpleCommitCheck(groupId: string): KafkaErrorCode {
+    const refused = this.refusal(groupId);
+    if (refused !== KafkaErrorCode.NONE) return refused;
+    return utf8.encode(groupId).length > OFFSET_KEY_STRING_BYTES_MAX
+      ? KafkaErrorCode.INVALID_GROUP_ID
+      : KafkaErrorCode.NONE;
+  }
+
   /** Whether a commit may be stored now; the group's own rules apply when it has members. */
   private commitCheck(request: OffsetCommitRequest): KafkaErrorCode {
-    if (this.closed) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const refused = this.refusal(request.groupId);
+    if (refused !== KafkaErrorCode.NONE) return refused;
     // An empty group id is allowed, as in Kafka (old clients commit under it); an endless one is not.
     if (utf8.encode(request.groupId).length > OFFSET_KEY_STRING_BYTES_MAX)
       return KafkaErrorCode.INVALID_GROUP_ID;

@@ -231,13 +231,17 @@ export class Group {
     };
   }
 
-  /** Stops every timer and answers held requests with COORDINATOR_NOT_AVAILABLE, which clients retry. */
-  close(): void {
+  /**
+   * Stops every timer and answers held requests with `errorCode`, which clients retry:
+   * COORDINATOR_NOT_AVAILABLE when the broker stops, NOT_COORDINATOR when the group moves to
+   * another broker (its offsets partition is led elsewhere now).
+   */
+  close(errorCode: KafkaErrorCode = KafkaErrorCode.COORDINATOR_NOT_AVAILABLE): void {
     this.clearPhaseTimer();
     for (const member of this.members.values()) {
       member.clearSession();
-      member.answerJoin(joinFailure(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, member.memberId));
-      member.answerSync(syncFailure(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE));
+      member.answerJoin(joinFailure(errorCode, member.memberId));
+      member.answerSync(syncFailure(errorCode));
     }
     this.currentState = 'Dead';
   }

@@ -1,12 +1,7 @@
-import type { TopicConfig } from '../common/broker-config.js';
 import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
-import { type Offset, readInt64 } from '../common/offset.js';
 import type { Engine } from '../engine/engine-api.js';
 import { buildRecordBatch } from '../record/batch-builder.js';
-import { BatchHeader } from '../record/batch-header.js';
-import { decodeBatchRecords } from '../record/batch-reader.js';
-import { nextBatchBytes } from '../record/batch-walk.js';
 import type { ConsumedRecord } from '../record/record.js';
 import {
   decodeOffsetKey,
@@ -19,51 +14,37 @@ import {
   type OffsetValue,
   type PendingOffsetKey,
 } from './offset-record.js';
+import {
+  NO_GENERATION,
+  OffsetsPartitionLoads,
+  type OffsetsPartitionStatus,
+} from './offsets-partition-loads.js';
+import { type OffsetStoreLog, readOffsetsPartition } from './offsets-partition-reader.js';
+import {
+  coordinatorErrorOf,
+  OFFSETS_TOPIC,
+  OFFSETS_TOPIC_CONFIG,
+  offsetsPartitionFor,
+} from './offsets-topic.js';
 
 /**
  * Committed offsets, durable in the internal topic `__consumer_offsets`
  * (records laid out by offset-record.ts) and cached in memory. A commit
  * becomes visible only after its records were produced with acks=-1, so an
  * acknowledged commit survives a crash as far as the broker's fsync policy
- * promises. On open every partition of the topic is read from its start and
- * the latest record for each key wins. Owned by the acceptor thread.
- *
- * The topic is created with unlimited retention: committed offsets are kept
- * until overwritten (there is no compaction, so the topic grows by one small
- * record per committed partition).
+ * promises. On a single node every partition of the topic is read from its
+ * start at open, and the latest record for each key wins. In a cluster the
+ * topic is replicated like any other, and a partition is read back when this
+ * broker becomes its leader and dropped from memory when it stops leading it
+ * (docs/cluster.md, Consumer groups). Owned by the acceptor thread.
  */
-export const OFFSETS_TOPIC = '__consumer_offsets';
 
-/** The offsets partition of a group: a stable hash of its id, so its records stay in one log. */
-export function offsetsPartitionFor(groupId: string, partitionCount: number): number {
-  let hash = 0;
-  for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
-  return (hash >>> 0) % partitionCount;
-}
-
-/**
- * The offsets topic is compacted, as Kafka's is: each record is keyed by
- * (group, topic, partition) (offset-record.ts), so the cleaner keeps the last
- * commit of each, and the tombstones a group or topic deletion writes remove
- * its commits after delete.retention.ms. Nothing is deleted by age or size.
- * Segments of 100 MiB, Kafka's offsets.topic.segment.bytes, so closed (and so
- * cleanable) segments come sooner than with the 256 MiB default.
- */
-export const OFFSETS_TOPIC_CONFIG = {
-  cleanupPolicy: 'compact',
-  retentionMs: -1,
-  retentionBytes: -1,
-  segmentBytes: 100 * 1024 * 1024,
-} as const satisfies Partial<TopicConfig>;
-
-export interface OffsetStoreLog {
-  warn(details: object, message: string): void;
-}
+export { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIG, type OffsetStoreLog, offsetsPartitionFor };
 
 const SILENT_LOG: OffsetStoreLog = { warn: () => undefined };
 
-/** Bytes asked for per fetch while loading; a larger batch still comes whole (KIP-74). */
-const LOAD_FETCH_BYTES = 1024 * 1024;
+/** Pause before reading an offsets partition again after a failed load (cluster mode). */
+const LOAD_RETRY_MS = 250;
 
 export interface OffsetEntry {
   key: OffsetKey;
@@ -93,12 +74,19 @@ export class OffsetStore {
    * pending records (offset-record.ts, version 2) and visible only once the transaction commits.
    */
   private readonly pending = new Map<number, Map<string, PendingGroupOffsets>>();
+  /** Which offsets partitions are served and loaded (all of them on a single node). */
+  private readonly loads = new OffsetsPartitionLoads();
 
   private constructor(
     private readonly engine: Engine,
-    /** Partitions of the offsets topic (the topic's own count when it already exists). */
-    private readonly partitionCount: number,
+    /** Partitions of the offsets topic (the topic's own count when it already exists; etcd's in a cluster). */
+    private partitionCount: number,
     private readonly log: OffsetStoreLog,
+    /**
+     * Cluster mode: this broker's id, as whom it reads its own offsets partitions up to the log end
+     * when it becomes their leader. Null on a single node.
+     */
+    private readonly readerBrokerId: number | null = null,
   ) {}
 
   /** Creates the offsets topic if missing, then reads it back. Throws a `PyralogError` if it cannot. */
@@ -123,8 +111,10 @@ export class OffsetStore {
     }
     const store = new OffsetStore(engine, existing?.partitionCount ?? partitions, log);
     for (let partition = 0; partition < store.partitionCount; partition++) {
+      // A single node serves every partition from the start, loaded or not.
+      const generation = store.loads.begin(partition, 0);
       try {
-        await store.load(partition);
+        await store.load(partition, generation);
       } catch (error) {
         // An offsets partition that cannot be read (offline, damaged) costs the groups whose
         // commits it holds their offsets, never the broker its start.
@@ -133,13 +123,133 @@ export class OffsetStore {
           'cannot load committed offsets; the groups of this partition start without them',
         );
       }
+      store.loads.finish(partition, generation);
     }
     return store;
   }
 
+  /**
+   * Cluster mode: the topic is created in etcd (offsets-topic.ts) and replicated like any other;
+   * nothing is created or read here. Each partition is loaded when this broker becomes its leader
+   * (`lead`) and dropped when it stops leading it (`resign`).
+   */
+  static clustered(
+    engine: Engine,
+    partitions: number,
+    readerBrokerId: number,
+    log: OffsetStoreLog = SILENT_LOG,
+  ): OffsetStore {
+    return new OffsetStore(engine, partitions, log, readerBrokerId);
+  }
+
+  /** Whether the offsets partition of a group is served here, and loaded. */
+  statusOf(groupId: string): OffsetsPartitionStatus {
+    return this.loads.status(this.partitionFor(groupId));
+  }
+
+  /** Whether the partition is served (loading or loaded) under this leader epoch. */
+  servesAt(partition: number, leaderEpoch: number): boolean {
+    return this.loads.servesAt(partition, leaderEpoch);
+  }
+
+  /**
+   * Cluster mode: the offsets topic in etcd has this many partitions. A count other than the one in
+   * use (a topic made elsewhere with another count) drops every partition: groups hash anew.
+   */
+  usePartitionCount(partitionCount: number): boolean {
+    if (partitionCount === this.partitionCount || partitionCount < 1) return false;
+    this.partitionCount = partitionCount;
+    this.loads.endAll();
+    this.byGroup.clear();
+    this.pending.clear();
+    return true;
+  }
+
+  /**
+   * Cluster mode: this broker leads the partition now, under `leaderEpoch`: what memory held of it
+   * goes, and its committed offsets are read again from its log, up to the log end (a new leader's
+   * log holds every acknowledged commit; its high watermark may not have caught up yet). Retried
+   * until it loads or the partition moves on; resolves then, never rejects.
+   */
+  async lead(partition: number, leaderEpoch: number): Promise<void> {
+    this.dropPartition(partition);
+    const generation = this.loads.begin(partition, leaderEpoch);
+    const startedMs = Date.now();
+    for (let attempt = 1; this.loads.isCurrent(partition, generation); attempt++) {
+      try {
+        await this.load(partition, generation);
+        if (this.loads.finish(partition, generation)) {
+          this.log.info?.(
+            { topic: OFFSETS_TOPIC, partition, leaderEpoch, loadMs: Date.now() - startedMs },
+            'offsets partition loaded: its groups are coordinated here',
+          );
+        }
+        return;
+      } catch (error) {
+        if (attempt % 20 === 1) {
+          this.log.warn(
+            { topic: OFFSETS_TOPIC, partition, leaderEpoch, attempt, error: errorMessage(error) },
+            'cannot load committed offsets yet; its groups are answered COORDINATOR_LOAD_IN_PROGRESS',
+          );
+        }
+        if (this.loads.isCurrent(partition, generation)) this.dropPartition(partition);
+        await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_MS).unref());
+      }
+    }
+  }
+
+  /** Cluster mode: another broker leads the partition now; its groups' offsets leave memory. */
+  resign(partition: number): boolean {
+    const served = this.loads.end(partition);
+    this.dropPartition(partition);
+    return served;
+  }
+
+  /** Cluster mode, on close: serves no partition any more (a load still retrying stops). */
+  resignAll(): void {
+    this.loads.endAll();
+    this.byGroup.clear();
+    this.pending.clear();
+  }
+
+  /** Forgets what memory holds of one offsets partition (its groups' offsets and pending offsets). */
+  private dropPartition(partition: number): void {
+    for (const groupId of [...this.byGroup.keys()]) {
+      if (this.partitionFor(groupId) === partition) this.byGroup.delete(groupId);
+    }
+    for (const [producerId, groups] of this.pending) {
+      for (const groupId of [...groups.keys()]) {
+        if (this.partitionFor(groupId) === partition) groups.delete(groupId);
+      }
+      if (groups.size === 0) this.pending.delete(producerId);
+    }
+  }
+
+  /**
+   * Appends a batch to the group's offsets partition with acks=-1 (in a cluster: answered once the
+   * in-sync replicas hold it) and runs `apply` with its base offset if it landed and the partition
+   * is still served by the load that was current when it was sent. A write that lands after the
+   * partition moved is durable all the same: the next load reads it back.
+   */
+  private async write(
+    groupId: string,
+    batch: Uint8Array,
+    apply: (baseOffset: number) => void,
+  ): Promise<KafkaErrorCode> {
+    const partition = this.partitionFor(groupId);
+    const generation = this.loads.generationOf(partition);
+    if (generation === NO_GENERATION) return KafkaErrorCode.NOT_COORDINATOR;
+    const outcome = await this.engine.produce(OFFSETS_TOPIC, partition, batch, -1);
+    if (outcome.errorCode !== KafkaErrorCode.NONE) {
+      return this.readerBrokerId === null ? outcome.errorCode : coordinatorErrorOf(outcome.errorCode);
+    }
+    if (this.loads.isCurrent(partition, generation)) apply(outcome.baseOffset);
+    return KafkaErrorCode.NONE;
+  }
+
   /** Every group with at least one committed offset. */
   groups(): string[] {
-    return [...this.byGroup.keys()];
+    return [...this.byGroup.keys()].filter((groupId) => this.statusOf(groupId) === 'loaded');
   }
 
   hasGroup(groupId: string): boolean {
@@ -178,10 +288,9 @@ export class OffsetStore {
       entries.map((entry) => ({ key: encodeOffsetKey(entry.key), value: encodeOffsetValue(entry.value) })),
       { baseTimestampMs: timestampMs },
     );
-    const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
-    if (outcome.errorCode !== KafkaErrorCode.NONE) return outcome.errorCode;
-    for (let i = 0; i < entries.length; i++) this.apply(entries[i]!, outcome.baseOffset + i);
-    return KafkaErrorCode.NONE;
+    return this.write(groupId, batch, (baseOffset) => {
+      for (let i = 0; i < entries.length; i++) this.apply(entries[i]!, baseOffset + i);
+    });
   }
 
   /**
@@ -197,12 +306,13 @@ export class OffsetStore {
       value: null,
     }));
     const batch = buildRecordBatch(tombstones, { baseTimestampMs: timestampMs });
-    const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
-    if (outcome.errorCode !== KafkaErrorCode.NONE) return outcome.errorCode;
-    // A commit that landed after the tombstones (a later log offset) survives them, as on a reload.
-    for (const [key, entry] of group) if (entry.logOffset < outcome.baseOffset) group.delete(key);
-    if (group.size === 0) this.byGroup.delete(groupId);
-    return KafkaErrorCode.NONE;
+    return this.write(groupId, batch, (baseOffset) => {
+      const current = this.byGroup.get(groupId);
+      if (current === undefined) return;
+      // A commit that landed after the tombstones (a later log offset) survives them, as on a reload.
+      for (const [key, entry] of current) if (entry.logOffset < baseOffset) current.delete(key);
+      if (current.size === 0) this.byGroup.delete(groupId);
+    });
   }
 
   /**
@@ -222,10 +332,9 @@ export class OffsetStore {
       value: null,
     }));
     const batch = buildRecordBatch(tombstones, { baseTimestampMs: timestampMs });
-    const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
-    if (outcome.errorCode !== KafkaErrorCode.NONE) return outcome.errorCode;
-    for (const key of present) this.forget({ groupId, ...key }, outcome.baseOffset);
-    return KafkaErrorCode.NONE;
+    return this.write(groupId, batch, (baseOffset) => {
+      for (const key of present) this.forget({ groupId, ...key }, baseOffset);
+    });
   }
 
   /**
@@ -243,14 +352,10 @@ export class OffsetStore {
         value: null,
       }));
       const batch = buildRecordBatch(tombstones, { baseTimestampMs: timestampMs });
-      const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
-      if (outcome.errorCode !== KafkaErrorCode.NONE) {
-        result = outcome.errorCode;
-        continue;
-      }
-      for (const entry of entries) {
-        this.forget({ groupId, topic, partition: entry.partition }, outcome.baseOffset);
-      }
+      const code = await this.write(groupId, batch, (baseOffset) => {
+        for (const entry of entries) this.forget({ groupId, topic, partition: entry.partition }, baseOffset);
+      });
+      if (code !== KafkaErrorCode.NONE) result = code;
     }
     return result;
   }
@@ -273,10 +378,9 @@ export class OffsetStore {
       })),
       { baseTimestampMs: timestampMs },
     );
-    const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
-    if (outcome.errorCode !== KafkaErrorCode.NONE) return outcome.errorCode;
-    for (const entry of entries) this.applyPending({ producerId, ...entry.key }, entry.value);
-    return KafkaErrorCode.NONE;
+    return this.write(groupId, batch, () => {
+      for (const entry of entries) this.applyPending({ producerId, ...entry.key }, entry.value);
+    });
   }
 
   /**
@@ -315,15 +419,14 @@ export class OffsetStore {
         });
       }
       const batch = buildRecordBatch(records, { baseTimestampMs: timestampMs });
-      const outcome = await this.engine.produce(OFFSETS_TOPIC, this.partitionFor(groupId), batch, -1);
-      if (outcome.errorCode !== KafkaErrorCode.NONE) {
-        result = outcome.errorCode;
-        continue;
-      }
-      for (let i = 0; i < committed.length; i++) this.apply(committed[i]!, outcome.baseOffset + i);
-      groups.delete(groupId);
+      const code = await this.write(groupId, batch, (baseOffset) => {
+        for (let i = 0; i < committed.length; i++) this.apply(committed[i]!, baseOffset + i);
+        groups.delete(groupId);
+      });
+      if (code !== KafkaErrorCode.NONE) result = code;
     }
-    if (groups.size === 0) this.pending.delete(producerId);
+    // Only the producer's map this call worked on (a reload may have built another meanwhile).
+    if (groups.size === 0 && this.pending.get(producerId) === groups) this.pending.delete(producerId);
     return result;
   }
 
@@ -390,78 +493,16 @@ export class OffsetStore {
     if (group.size === 0) this.byGroup.delete(key.groupId);
   }
 
-  /** Reads one partition of the offsets topic from its start to its end offset. */
-  private async load(partition: number): Promise<void> {
-    const end = await this.engine.listOffsets(OFFSETS_TOPIC, partition, -1);
-    const start = await this.engine.listOffsets(OFFSETS_TOPIC, partition, -2);
-    if (end.errorCode !== KafkaErrorCode.NONE || start.errorCode !== KafkaErrorCode.NONE) {
-      const code = end.errorCode !== KafkaErrorCode.NONE ? end.errorCode : start.errorCode;
-      throw new PyralogError(code, `cannot find the offsets of ${OFFSETS_TOPIC}-${partition}`);
-    }
-    let offset = start.offset as number;
-    while (offset < end.offset) {
-      const fetched = await this.engine.fetch({
-        partitions: [
-          { topic: OFFSETS_TOPIC, partition, offset: offset as Offset, maxBytes: LOAD_FETCH_BYTES },
-        ],
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: LOAD_FETCH_BYTES,
-      });
-      const result = fetched.partitions[0];
-      if (result === undefined || result.errorCode !== KafkaErrorCode.NONE) {
-        const code = result?.errorCode ?? KafkaErrorCode.UNKNOWN_SERVER_ERROR;
-        throw new PyralogError(code, `cannot read ${OFFSETS_TOPIC}-${partition} at offset ${offset}`);
-      }
-      const next = this.applyBatches(partition, offset, result.records);
-      // Nothing past the offset asked for: stop rather than ask again for the same bytes.
-      if (next <= offset) break;
-      offset = next;
-    }
-  }
-
-  /**
-   * Applies the records of the fetched batches at or after `offset`; returns
-   * the offset after the last batch. A batch that does not decode, or a
-   * record that is not a well-formed offset key and value, is skipped with a
-   * log line: what clients committed must never stop the broker starting.
-   */
-  private applyBatches(partition: number, offset: number, records: Uint8Array): number {
-    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-    let position = 0;
-    let next = offset;
-    let skippedRecords = 0;
-    while (records.length - position >= BatchHeader.SIZE_BYTES) {
-      const sizeBytes = nextBatchBytes(view, position, records.length);
-      if (sizeBytes < 0) break;
-      const batch = records.subarray(position, position + sizeBytes);
-      position += sizeBytes;
-      const baseOffset = readInt64(view, position - sizeBytes + BatchHeader.BASE_OFFSET);
-      const lastOffset = baseOffset + view.getInt32(position - sizeBytes + BatchHeader.LAST_OFFSET_DELTA);
-      next = Math.max(next, lastOffset + 1);
-      let decoded: ConsumedRecord[];
-      try {
-        decoded = decodeBatchRecords(batch);
-      } catch (error) {
-        this.log.warn(
-          { topic: OFFSETS_TOPIC, partition, baseOffset, error: errorMessage(error) },
-          'skipping a damaged batch of committed offsets',
-        );
-        continue;
-      }
-      for (const record of decoded) {
-        // A fetch may start with a whole batch that begins below the offset asked for.
-        if (record.offset < offset) continue;
-        if (!this.applyRecord(record)) skippedRecords++;
-      }
-    }
-    if (skippedRecords > 0) {
-      this.log.warn(
-        { topic: OFFSETS_TOPIC, partition, skippedRecords },
-        'skipped committed-offset records that are not well formed',
-      );
-    }
-    return next;
+  /** Reads one offsets partition back into memory (offsets-partition-reader.ts), for the load `generation`. */
+  private load(partition: number, generation: number): Promise<void> {
+    return readOffsetsPartition({
+      engine: this.engine,
+      partition,
+      readerBrokerId: this.readerBrokerId,
+      log: this.log,
+      stillWanted: () => this.loads.isCurrent(partition, generation),
+      applyRecord: (record) => this.applyRecord(record),
+    });
   }
 
   /** Applies one record of the offsets topic; false when it is not a well-formed offset record. */

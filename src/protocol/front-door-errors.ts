@@ -72,6 +72,9 @@ export function fromKafkaCode(code: number): FrontDoorErrorKind {
     case KafkaErrorCode.REQUEST_TIMED_OUT:
     case KafkaErrorCode.KAFKA_STORAGE_ERROR:
     case KafkaErrorCode.COORDINATOR_NOT_AVAILABLE:
+    // Cluster mode: the group is coordinated by another broker, or its offsets are still loading here.
+    case KafkaErrorCode.NOT_COORDINATOR:
+    case KafkaErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
       return FrontDoorError.UNAVAILABLE;
     default:
       return FrontDoorError.INTERNAL;

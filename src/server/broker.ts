@@ -27,6 +27,7 @@ import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
 import { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import { type ClusterMember, joinCluster, LateFollowerFetches } from './cluster-join.js';
+import { offsetsLeadership, offsetsRoleListener } from './groups-wiring.js';
 import { type HttpFrontDoor, startHttpServer } from './http-server.js';
 import { httpsFilesOf } from './https-files.js';
 import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
@@ -90,7 +91,14 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   // Its worker loads Arrow and the codecs while the groups open; the listeners open only after both.
   const offloadReady = offload.ready();
   offloadReady.catch(() => undefined); // awaited below, after the groups; a failure is thrown there
-  const groups = await GroupCoordinator.open(engine, { log: logger });
+  // Cluster mode: the front doors see the cluster once this broker has joined it (after its Kafka port is bound).
+  const clusterMetadata =
+    config.etcdEndpoints.length > 0 ? new LateClusterMetadata(config.nodeId) : undefined;
+  // In a cluster a group is coordinated by the leader of its __consumer_offsets partition (groups-wiring.ts).
+  const groups = await GroupCoordinator.open(engine, {
+    log: logger,
+    ...(clusterMetadata === undefined ? {} : { leadership: offsetsLeadership(clusterMetadata) }),
+  });
   // Reads __transaction_state back and resumes transactions that were writing their markers.
   const transactions = await TransactionCoordinator.open(engine, {
     nextProducerId: () => engine.nextProducerId(),
@@ -127,9 +135,6 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     }
   }, 1000);
   aclWatch.unref();
-  // Cluster mode: the front doors see the cluster once this broker has joined it (after its Kafka port is bound).
-  const clusterMetadata =
-    config.etcdEndpoints.length > 0 ? new LateClusterMetadata(config.nodeId) : undefined;
   const followerFetches = clusterMetadata === undefined ? undefined : new LateFollowerFetches();
   let member: ClusterMember | null = null;
   const deps: FrontDoorDeps = {
@@ -214,7 +219,13 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         config.kafkaPort === 0 || config.advertisedPort === 0 || config.advertisedPort === config.kafkaPort
           ? kafkaPort
           : config.advertisedPort;
-      member = await joinCluster(config, engine, logger, advertisedPort);
+      member = await joinCluster(
+        config,
+        engine,
+        logger,
+        advertisedPort,
+        offsetsRoleListener(groups, config.nodeId, logger),
+      );
       clusterMetadata.attach(member.agent);
       followerFetches?.attach(member.replicas);
     }

@@ -51,11 +51,18 @@ export interface ClusterMember {
   leave(): Promise<void>;
 }
 
+/**
+ * Told each partition state after the data path has applied it (the shard leads or follows): how
+ * the group coordinator learns it leads an offsets partition. Must not throw; need not be awaited.
+ */
+export type PartitionRoleListener = (state: PartitionState, partitionCount: number) => void;
+
 export async function joinCluster(
   config: BrokerConfig,
   engine: ShardedEngine,
   logger: Logger,
   advertisedPort: number,
+  onRoleApplied: PartitionRoleListener = () => undefined,
 ): Promise<ClusterMember> {
   const agent = ClusterAgent.create({
     client: new EtcdClient({ endpoints: config.etcdEndpoints }),
@@ -109,6 +116,7 @@ export async function joinCluster(
         'partition state',
       );
       await replicas.applyPartitionState(state);
+      onRoleApplied(state, agent.topic(state.topic)?.partitionCount ?? 0);
     },
   };
   try {

@@ -76,6 +76,9 @@ export function groupRoutes(deps: FrontDoorDeps): HttpRoute[] {
       handler: async (exchange, request) => {
         const groupId = request.parameters[0]!;
         const described = deps.groups.describeGroup(groupId);
+        // Cluster mode: another broker coordinates the group (or it is loading here).
+        if (described.errorCode !== KafkaErrorCode.NONE)
+          throw problemFromKafkaCode(described.errorCode, `group "${groupId}"`);
         if (described.state === 'Dead')
           throw new FrontDoorProblem(FrontDoorError.UNKNOWN_GROUP, `group "${groupId}" does not exist`);
         const committed = await withDeadline(

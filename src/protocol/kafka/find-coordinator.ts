@@ -3,6 +3,7 @@ import type { BrokerConfig } from '../../common/broker-config.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { OFFSETS_TOPIC, offsetsPartitionFor } from '../../groups/offset-store.js';
 import { AclOperation, AclResourceType } from '../../security/acl.js';
+import { ensureOffsetsTopic } from '../offsets-topic-creation.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
@@ -16,8 +17,10 @@ import { requestAllowed } from './request-authorization.js';
  * (key_type 1, when it runs a transaction coordinator). A group is told only
  * to who may Describe it, a transactional id to who may Describe that id.
  * In cluster mode a group's coordinator is the leader of its partition of
- * `__consumer_offsets` when etcd knows that topic (COORDINATOR_NOT_AVAILABLE,
- * retriable, while that partition has no leader); otherwise this broker.
+ * `__consumer_offsets` in etcd (COORDINATOR_NOT_AVAILABLE, retriable, while
+ * that partition has no live leader, or while the topic does not exist yet:
+ * the first such question creates it, offsets-topic-creation.ts). A
+ * transactional id is still coordinated by the broker asked.
  */
 export const findCoordinatorRequestDescription: MessageDescription = {
   name: 'FindCoordinatorRequest',
@@ -101,10 +104,19 @@ function coordinatorFor(keyType: number, config: BrokerConfig, transactions: boo
   };
 }
 
-/** Cluster mode: the leader of the group's offsets partition, when the offsets topic is in etcd. */
-function clusterCoordinator(cluster: ClusterMetadata, groupId: string): Coordinator | null {
+const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 } as const;
+
+/** Cluster mode: the live leader of the group's offsets partition in etcd. */
+function clusterCoordinator(cluster: ClusterMetadata, config: BrokerConfig, groupId: string): Coordinator {
   const offsets = cluster.topic(OFFSETS_TOPIC);
-  if (offsets === undefined) return null;
+  if (offsets === undefined) {
+    ensureOffsetsTopic(cluster, config);
+    return {
+      errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorMessage: `${OFFSETS_TOPIC} is being created`,
+      ...NO_COORDINATOR,
+    };
+  }
   const state = cluster.partition(offsets.topicId, offsetsPartitionFor(groupId, offsets.partitionCount));
   const leader =
     state === undefined || state.leader === -1
@@ -114,9 +126,7 @@ function clusterCoordinator(cluster: ClusterMetadata, groupId: string): Coordina
     return {
       errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
       errorMessage: 'the group offsets partition has no leader',
-      nodeId: -1,
-      host: '',
-      port: -1,
+      ...NO_COORDINATOR,
     };
   }
   return {
@@ -165,7 +175,7 @@ export const findCoordinator: KafkaApi<FindCoordinatorRequest, FindCoordinatorRe
             port: -1,
           }
         : coordinator.errorCode === KafkaErrorCode.NONE && cluster !== undefined && !isTransaction
-          ? (clusterCoordinator(cluster, key) ?? coordinator)
+          ? clusterCoordinator(cluster, context.deps.config, key)
           : coordinator;
     return {
       ...(context.apiVersion < 4 ? forKey(request.key) : coordinator),

@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import type { ClusterMetadata } from '../cluster/cluster-metadata.js';
+import type { GroupCoordinator, OffsetsLeadership } from '../groups/group-coordinator.js';
+import { OFFSETS_TOPIC } from '../groups/offsets-topic.js';
+import type { PartitionRoleListener } from './cluster-join.js';
+
+/**
+ * Cluster mode: how the group coordinator follows leadership of the
+ * `__consumer_offsets` partitions (docs/cluster.md, Consumer groups). Two
+ * sources, on purpose: the role changes the control plane hands the data path
+ * (a new leader epoch starts a load; losing leadership unloads), and, checked
+ * on every request, etcd's current view with this broker's lease
+ * (`isLeader` and the leader epoch), so a broker that has fenced itself or
+ * been replaced answers NOT_COORDINATOR at once, before any role change
+ * reaches it, and one named leader under a newer epoch than it has loaded
+ * answers COORDINATOR_LOAD_IN_PROGRESS until it has loaded again.
+ */
+export function offsetsLeadership(cluster: ClusterMetadata): OffsetsLeadership {
+  return {
+    localBrokerId: cluster.localBrokerId,
+    leaderEpoch: (partition) => {
+      const topic = cluster.topic(OFFSETS_TOPIC);
+      if (topic === undefined || !cluster.isLeader(OFFSETS_TOPIC, partition)) return -1;
+      return cluster.partition(topic.topicId, partition)?.leaderEpoch ?? -1;
+    },
+  };
+}
+
+/** Passes every applied role of an offsets partition on to the group coordinator. */
+export function offsetsRoleListener(
+  groups: GroupCoordinator,
+  localBrokerId: number,
+  logger: Logger,
+): PartitionRoleListener {
+  return (state, partitionCount) => {
+    if (state.topic !== OFFSETS_TOPIC || partitionCount < 1) return;
+    groups
+      .onOffsetsPartitionState({
+        partition: state.partition,
+        partitionCount,
+        leading: state.leader === localBrokerId,
+        leaderEpoch: state.leaderEpoch,
+      })
+      .catch((error: unknown) =>
+        logger.error(
+          { partition: state.partition, error: String(error) },
+          'offsets partition role not applied',
+        ),
+      );
+  };
+}
