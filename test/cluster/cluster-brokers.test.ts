@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import { ApiKey } from '../../src/protocol/kafka/api.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
-import { type Broker, startBroker } from '../../src/server/broker.js';
-import { testBrokerConfig } from '../support/engine-fixture.js';
-import { type EtcdCluster, etcdAvailable, startEtcd } from '../support/etcd.js';
+import type { Broker } from '../../src/server/broker.js';
+import { type BrokerCluster, eventually, startBrokerCluster } from '../support/broker-cluster.js';
+import { etcdAvailable } from '../support/etcd.js';
 import { KafkaWire } from '../support/kafka-wire.js';
 import { runCommand } from '../support/run-command.js';
-import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * Three real brokers (in this process, each with its shard worker) joined through a real etcd: metadata,
@@ -16,51 +15,20 @@ import { makeTempDir } from '../support/temp-dir.js';
  * path between brokers (followers fetching) is not part of this test.
  */
 
-const LEASE_TTL_MS = 2000;
 const text = new TextEncoder();
 
-async function eventually(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`not within ${timeoutMs} ms: ${what}`);
-}
-
 describe.skipIf(!etcdAvailable)('three brokers joined through etcd', () => {
-  let etcd: EtcdCluster;
-  const brokers = new Map<number, Broker>();
-  const temps: (() => void)[] = [];
+  let cluster: BrokerCluster | undefined;
+  /** The cluster's live brokers; a test that stops one removes it. */
+  let brokers = new Map<number, Broker>();
 
   beforeAll(async () => {
-    etcd = await startEtcd();
-    for (const id of [1, 2, 3]) {
-      const temp = makeTempDir(`cluster-broker-${id}`);
-      temps.push(temp.cleanup);
-      const broker = await startBroker(
-        testBrokerConfig(temp.dir, {
-          nodeId: id,
-          shardCount: 1,
-          etcdEndpoints: etcd.endpoints,
-          clusterName: 'e2e',
-          etcdLeaseTtlMs: LEASE_TTL_MS,
-        }),
-        { http: false },
-      );
-      brokers.set(id, broker);
-    }
-    await eventually(() => brokers.get(1)!.cluster!.liveBrokers().length === 3, 20_000, 'three live brokers');
+    cluster = await startBrokerCluster({ name: 'e2e' });
+    brokers = cluster.brokers;
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([...brokers.values()].map((broker) => broker.stop()));
-    await etcd?.stop();
-    for (const cleanup of temps) cleanup();
+    await cluster?.stop();
   });
 
   function kafka(port: number): Kafka {

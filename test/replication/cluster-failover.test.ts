@@ -3,10 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
 import { decodeRecordSet } from '../../src/record/batch-reader.js';
-import { type Broker, startBroker } from '../../src/server/broker.js';
-import { testBrokerConfig } from '../support/engine-fixture.js';
-import { type EtcdCluster, etcdAvailable, startEtcd } from '../support/etcd.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import type { Broker } from '../../src/server/broker.js';
+import { type BrokerCluster, eventually, startBrokerCluster } from '../support/broker-cluster.js';
+import { etcdAvailable } from '../support/etcd.js';
 
 /**
  * Replication end to end: three brokers on one real etcd, a topic with three
@@ -15,21 +14,6 @@ import { makeTempDir } from '../support/temp-dir.js';
  * read back from the new leader at the offset it was acknowledged at, in
  * order, and the surviving replicas hold the same log.
  */
-const LEASE_TTL_MS = 2000;
-
-async function eventually(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`not within ${timeoutMs} ms: ${what}`);
-}
-
 /** Every record of partition 0 below the high watermark, as a consumer of `broker` reads it. */
 async function readAll(broker: Broker): Promise<Map<number, string>> {
   const found = new Map<number, string>();
@@ -52,36 +36,17 @@ async function readAll(broker: Broker): Promise<Map<number, string>> {
 }
 
 describe.skipIf(!etcdAvailable)('replication failover with acks=all', () => {
-  let etcd: EtcdCluster;
-  const brokers = new Map<number, Broker>();
-  const temps: (() => void)[] = [];
+  let cluster: BrokerCluster | undefined;
+  /** The cluster's live brokers; a test that stops one removes it. */
+  let brokers = new Map<number, Broker>();
 
   beforeAll(async () => {
-    etcd = await startEtcd();
-    for (const id of [1, 2, 3]) {
-      const temp = makeTempDir(`failover-broker-${id}`);
-      temps.push(temp.cleanup);
-      brokers.set(
-        id,
-        await startBroker(
-          testBrokerConfig(temp.dir, {
-            nodeId: id,
-            shardCount: 1,
-            etcdEndpoints: etcd.endpoints,
-            clusterName: 'failover',
-            etcdLeaseTtlMs: LEASE_TTL_MS,
-          }),
-          { http: false },
-        ),
-      );
-    }
-    await eventually(() => brokers.get(1)!.cluster!.liveBrokers().length === 3, 30_000, 'three live brokers');
+    cluster = await startBrokerCluster({ name: 'failover' });
+    brokers = cluster.brokers;
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([...brokers.values()].map((broker) => broker.stop()));
-    await etcd?.stop();
-    for (const cleanup of temps) cleanup();
+    await cluster?.stop();
   });
 
   const kafka = (port: number): Kafka =>

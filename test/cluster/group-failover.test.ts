@@ -1,0 +1,196 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
+import { OFFSETS_TOPIC, offsetsPartitionFor } from '../../src/groups/offset-store.js';
+import { CLUSTER_OFFSETS_PARTITIONS } from '../../src/groups/offsets-topic.js';
+import { ApiKey } from '../../src/protocol/kafka/api.js';
+import {
+  findCoordinatorRequestDescription,
+  findCoordinatorResponseDescription,
+} from '../../src/protocol/kafka/find-coordinator.js';
+import { messageCodec } from '../../src/protocol/kafka/message/message-codec.js';
+import { eventually, type ServeCluster, startServeCluster } from '../support/broker-cluster.js';
+import { etcdAvailable } from '../support/etcd.js';
+import { KafkaWire } from '../support/kafka-wire.js';
+
+/**
+ * A consumer group surviving its coordinator's broker dying (issue 14):
+ * three `pyralog serve --etcd` processes; `__consumer_offsets` is created in
+ * etcd on the first FindCoordinator and replicated like any topic. A kafkajs
+ * consumer commits after every record; right after one commit is
+ * acknowledged, the group's coordinator (the leader of its offsets
+ * partition) is SIGKILLed. The group must move to the new leader of that
+ * partition, which loads the committed offsets, and the consumer must resume
+ * from them: every record read exactly once up to the last acknowledged
+ * commit, and every record read at least once.
+ */
+
+const GROUP = 'resilient-readers';
+const TOPIC = 'work';
+const RECORDS = 40;
+/** The consumer pauses after committing this offset's record, and the coordinator dies then. */
+const KILL_AFTER_OFFSET = 19;
+
+const findRequest = messageCodec<unknown>(findCoordinatorRequestDescription);
+const findResponse = messageCodec<{ errorCode: number; nodeId: number }>(findCoordinatorResponseDescription);
+
+/** FindCoordinator (v1) for the group, asked of one broker: the coordinator's id, or the error code. */
+async function findCoordinator(port: number): Promise<{ errorCode: number; nodeId: number }> {
+  const wire = await KafkaWire.open(port);
+  try {
+    wire.request(ApiKey.FIND_COORDINATOR, 1, 1, (w) =>
+      findRequest.encode(w, { key: GROUP, keyType: 0, coordinatorKeys: [] }, 1),
+    );
+    const answer = await wire.next(5000);
+    if (answer === null) throw new Error('no FindCoordinator answer');
+    return findResponse.decode(answer.reader, 1);
+  } finally {
+    wire.close();
+  }
+}
+
+/** `promise`, or a rejection naming `what` after `timeoutMs`. */
+async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not within ${timeoutMs} ms: ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe.skipIf(!etcdAvailable)('a consumer group across its coordinator dying', () => {
+  let cluster: ServeCluster | undefined;
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('given a kafkajs group committing after every record, when its coordinator is SIGKILLed, then the group moves to the new leader of its offsets partition and resumes from the committed offset', async () => {
+    cluster = await startServeCluster({ name: 'groups' });
+    const { processes } = cluster;
+    const portOf = (id: number): number => processes.get(id)!.kafkaPort;
+    const kafka = (ids: readonly number[]): Kafka =>
+      new Kafka({
+        clientId: 'group-failover',
+        brokers: ids.map((id) => `127.0.0.1:${portOf(id)}`),
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 2000 },
+      });
+
+    const admin = kafka([1]).admin();
+    await admin.connect();
+    await eventually(
+      async () => (await admin.describeCluster()).brokers.length === 3,
+      30_000,
+      'three brokers',
+    );
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 3 }] });
+    const producer = kafka([1, 2, 3]).producer();
+    await producer.connect();
+    for (let i = 0; i < RECORDS; i += 10) {
+      const messages = Array.from({ length: 10 }, (_, j) => ({ partition: 0, value: `r-${i + j}` }));
+      const [result] = await producer.send({ topic: TOPIC, acks: -1, messages });
+      expect(result!.errorCode).toBe(0);
+    }
+    await producer.disconnect();
+
+    // The first FindCoordinator creates __consumer_offsets in etcd (retriable answers until it has a leader).
+    let coordinator = -1;
+    await eventually(
+      async () => {
+        const found = await findCoordinator(portOf(1));
+        coordinator = found.nodeId;
+        return found.errorCode === KafkaErrorCode.NONE;
+      },
+      30_000,
+      'a coordinator for the group',
+    );
+    const offsetsMetadata = await admin.fetchTopicMetadata({ topics: [OFFSETS_TOPIC] });
+    const offsetsPartition = offsetsPartitionFor(GROUP, CLUSTER_OFFSETS_PARTITIONS);
+    const led = offsetsMetadata.topics[0]!.partitions.find((p) => p.partitionId === offsetsPartition)!;
+    expect(offsetsMetadata.topics[0]!.partitions).toHaveLength(CLUSTER_OFFSETS_PARTITIONS);
+    expect(led.replicas).toHaveLength(3);
+    expect(led.leader).toBe(coordinator);
+    await admin.disconnect();
+
+    const deliveries: number[] = [];
+    let paused: () => void = () => undefined;
+    const reachedKillPoint = new Promise<void>((resolve) => {
+      paused = resolve;
+    });
+    let resume: () => void = () => undefined;
+    const resumed = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    const consumer = kafka([1, 2, 3]).consumer({ groupId: GROUP, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ topic, partition, message }) => {
+          const offset = Number(message.offset);
+          deliveries.push(offset);
+          await consumer.commitOffsets([{ topic, partition, offset: String(offset + 1) }]);
+          if (offset === KILL_AFTER_OFFSET && deliveries.filter((o) => o === offset).length === 1) {
+            paused();
+            await resumed;
+          }
+        },
+      });
+      await within(reachedKillPoint, 60_000, 'the consumer reaching the kill point');
+      // The commit of offset 20 was acknowledged (acks=all on the offsets partition); its coordinator dies now.
+      const victim = processes.get(coordinator)!;
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      resume();
+      const survivors = [1, 2, 3].filter((id) => id !== coordinator);
+      await eventually(
+        () => Array.from({ length: RECORDS }, (_, i) => i).every((offset) => deliveries.includes(offset)),
+        90_000,
+        'every record delivered after the failover',
+      );
+      // Up to the last acknowledged commit nothing came twice; after it, records may come again (at least once).
+      for (let offset = 0; offset <= KILL_AFTER_OFFSET; offset++) {
+        expect(deliveries.filter((o) => o === offset)).toHaveLength(1);
+      }
+      // The group's coordinator is now the new leader of its offsets partition, on a surviving broker.
+      let moved = -1;
+      await eventually(
+        async () => {
+          const found = await findCoordinator(portOf(survivors[0]!));
+          moved = found.nodeId;
+          return found.errorCode === KafkaErrorCode.NONE;
+        },
+        20_000,
+        'the new coordinator',
+      );
+      expect(survivors).toContain(moved);
+      const check = kafka(survivors).admin();
+      await check.connect();
+      try {
+        const after = await check.fetchTopicMetadata({ topics: [OFFSETS_TOPIC] });
+        expect(after.topics[0]!.partitions.find((p) => p.partitionId === offsetsPartition)!.leader).toBe(
+          moved,
+        );
+        // The last commit (after every record) is what the new coordinator holds.
+        await eventually(
+          async () => {
+            const [committed] = await check.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+            return committed?.partitions[0]?.offset === String(RECORDS);
+          },
+          20_000,
+          'the final committed offset on the new coordinator',
+        );
+      } finally {
+        await check.disconnect();
+      }
+    } finally {
+      resume();
+      await consumer.disconnect().catch(() => undefined);
+    }
+  }, 240_000);
+});
