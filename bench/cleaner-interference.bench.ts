@@ -1,9 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LeanKafkaProducer } from '../src/cli/bench/lean-kafka-producer.js';
 import { type OpenLoopLatency, openLoop, sleepUntil } from '../src/cli/bench/open-loop.js';
+import { LOG_CLEANER_NICE } from '../src/engine/log-cleaner-thread.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { numberFlag } from './support/flags.js';
@@ -15,9 +17,14 @@ import { printTable } from './support/mitata-ratios.js';
  * 500 ms); a producer sends one 1 KiB record per request at 2,000/s to `measured` while a churn
  * writer sends keyed 16 KiB batches (64 keys, 1 MiB segments) at 200/s to one of two topics:
  * `churn-delete` (no cleaning: the baseline) or `churn-compact` (cleanup.policy=compact, cleanable
- * at once, so the cleaner reads, rewrites and swaps segments all phase long). The two phases
- * alternate; the ratio is the compact phase's p99 over the delete phase's of the same round. Also
- * printed: swaps and the swap time the shard spent in each phase (pyralog_log_cleaner_swap_seconds).
+ * at once, so the cleaner reads, rewrites and swaps segments all phase long). A third phase is the
+ * CEILING: the baseline's load (churn to `churn-delete`) beside another process
+ * (bench/support/cleaner-alike.ts, at the cleaner thread's nice value) that spends the CPU time and
+ * does the file I/O the cleaner did in the compact phase just before, without touching Pyralog: what
+ * background work of that size costs produce latency on this machine anyway. Per round the three
+ * phases run in turn; the ratios are the compact and the ceiling phase's p99 over the delete phase's
+ * of the same round. Also printed: swaps, the shard's time on them (pyralog_log_cleaner_swap_seconds:
+ * the sum, how many took over 250 µs and over 1 ms), and the cleaner's CPU and I/O in the phase.
  */
 
 const RATE_PER_S = 2000;
@@ -28,22 +35,62 @@ const RECORDS_PER_CHURN_BATCH = 16;
 interface SwapTotals {
   count: number;
   sumSeconds: number;
-  /** Swaps that took more than 10 ms, from the histogram's buckets. */
-  over10Ms: number;
+  /** Swaps that took more than 250 µs, and more than 1 ms, from the histogram's buckets. */
+  over250Us: number;
+  over1Ms: number;
+  /** The cleaner thread's CPU seconds and read plus written bytes (all shards). */
+  cleanerCpuSeconds: number;
+  cleanerIoBytes: number;
 }
 
 async function swapTotals(httpPort: number): Promise<SwapTotals> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const lines = text.split('\n');
+  /** The sum of every line starting with `prefix` (one per shard for a labelled counter). */
   const value = (prefix: string) => {
-    const line = text.split('\n').find((candidate) => candidate.startsWith(prefix));
-    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    let sum = 0;
+    for (const line of lines) {
+      if (line.startsWith(prefix)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
   };
   const count = value('pyralog_log_cleaner_swap_seconds_count ');
   return {
     count,
     sumSeconds: value('pyralog_log_cleaner_swap_seconds_sum '),
-    over10Ms: count - value('pyralog_log_cleaner_swap_seconds_bucket{le="0.01"} '),
+    over250Us: count - value('pyralog_log_cleaner_swap_seconds_bucket{le="0.00025"} '),
+    over1Ms: count - value('pyralog_log_cleaner_swap_seconds_bucket{le="0.001"} '),
+    cleanerCpuSeconds: value('pyralog_log_cleaner_cpu_seconds_total{'),
+    cleanerIoBytes: value('pyralog_log_cleaner_io_bytes_total{'),
   };
+}
+
+/** Runs cleaner-alike.ts at the cleaner's nice value for `seconds`, doing `ioBytes` of I/O and `cpuMs` of CPU. */
+async function cleanerAlike(dir: string, ioBytes: number, cpuMs: number, seconds: number): Promise<string> {
+  const script = fileURLToPath(new URL('./support/cleaner-alike.ts', import.meta.url));
+  const child = spawn(
+    'nice',
+    [
+      '-n',
+      String(LOG_CLEANER_NICE),
+      process.execPath,
+      '--import',
+      'tsx',
+      script,
+      dir,
+      String(ioBytes),
+      String(cpuMs),
+      String(seconds),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    output += text;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`cleaner-alike exited with ${code}`);
+  return output.trim();
 }
 
 async function createTopic(httpPort: number, name: string, config: Record<string, string>): Promise<void> {
@@ -107,23 +154,54 @@ export async function run(args: readonly string[]): Promise<void> {
     ]);
 
     const rows: string[][] = [
-      ['phase', 'load', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'swaps', 'swap ms (sum)', 'swaps > 10 ms'],
+      [
+        'phase',
+        'load',
+        'p50 µs',
+        'p99 µs',
+        'p99.9 µs',
+        'max µs',
+        'swaps',
+        'swap ms (sum)',
+        'swaps > 250 µs',
+        'swaps > 1 ms',
+        'cleaner CPU ms',
+        'cleaner I/O MB',
+      ],
     ];
     const ratios: string[] = [];
-    for (let round = 1; round <= rounds; round++) {
-      const p99ByPhase: Record<string, number> = {};
-      for (const topic of ['churn-delete', 'churn-compact']) {
-        const before = await swapTotals(broker.httpPort);
-        const untilMs = performance.now() + seconds * 1000;
-        const [latency] = await Promise.all([
-          openLoop(send, RATE_PER_S, seconds),
-          churn(churner, topic, untilMs),
-        ]);
-        const after = await swapTotals(broker.httpPort);
-        p99ByPhase[topic] = latency.p99;
-        rows.push(rowOf(`r${round} ${topic}`, latency, before, after));
+    const ceilingRatios: string[] = [];
+    const alikeDir = mkdtempSync(join(tmpdir(), 'pyralog-cleaner-alike-'));
+    try {
+      for (let round = 1; round <= rounds; round++) {
+        const p99ByPhase: Record<string, number> = {};
+        let cleanerCpuMs = 0;
+        let cleanerIoBytes = 0;
+        for (const phase of ['churn-delete', 'churn-compact', 'ceiling']) {
+          const topic = phase === 'ceiling' ? 'churn-delete' : phase;
+          const before = await swapTotals(broker.httpPort);
+          const untilMs = performance.now() + seconds * 1000;
+          const [latency, , alike] = await Promise.all([
+            openLoop(send, RATE_PER_S, seconds),
+            churn(churner, topic, untilMs),
+            phase === 'ceiling'
+              ? cleanerAlike(alikeDir, cleanerIoBytes, cleanerCpuMs, seconds)
+              : Promise.resolve(''),
+          ]);
+          const after = await swapTotals(broker.httpPort);
+          if (phase === 'churn-compact') {
+            cleanerCpuMs = Math.round((after.cleanerCpuSeconds - before.cleanerCpuSeconds) * 1000);
+            cleanerIoBytes = after.cleanerIoBytes - before.cleanerIoBytes;
+          }
+          p99ByPhase[phase] = latency.p99;
+          const name = phase === 'ceiling' ? `r${round} CEILING (${alike})` : `r${round} ${phase}`;
+          rows.push(rowOf(name, latency, before, after));
+        }
+        ratios.push((p99ByPhase['churn-compact']! / p99ByPhase['churn-delete']!).toFixed(2));
+        ceilingRatios.push((p99ByPhase.ceiling! / p99ByPhase['churn-delete']!).toFixed(2));
       }
-      ratios.push((p99ByPhase['churn-compact']! / p99ByPhase['churn-delete']!).toFixed(2));
+    } finally {
+      rmSync(alikeDir, { recursive: true, force: true });
     }
     measured.close();
     churner.close();
@@ -132,6 +210,9 @@ export async function run(args: readonly string[]): Promise<void> {
     );
     printTable(rows);
     console.log(`p99 with the cleaner working / without, per round: ${ratios.join(', ')}`);
+    console.log(
+      `CEILING, p99 beside another process doing the cleaner's CPU and I/O (nice ${LOG_CLEANER_NICE}) / without, per round: ${ceilingRatios.join(', ')}`,
+    );
   } finally {
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -147,7 +228,10 @@ function rowOf(name: string, latency: OpenLoopLatency, before: SwapTotals, after
     String(latency.p999),
     String(latency.max),
     String(after.count - before.count),
-    ((after.sumSeconds - before.sumSeconds) * 1000).toFixed(1),
-    String(after.over10Ms - before.over10Ms),
+    ((after.sumSeconds - before.sumSeconds) * 1000).toFixed(2),
+    String(after.over250Us - before.over250Us),
+    String(after.over1Ms - before.over1Ms),
+    ((after.cleanerCpuSeconds - before.cleanerCpuSeconds) * 1000).toFixed(0),
+    ((after.cleanerIoBytes - before.cleanerIoBytes) / 1e6).toFixed(1),
   ];
 }

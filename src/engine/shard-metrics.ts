@@ -30,8 +30,10 @@ export const Counter = {
   CLEANER_SEGMENTS_REPLACED: 16,
   CLEANER_RECORDS_REMOVED: 17,
   THREAD_ID: 18,
+  CLEANER_IO_BYTES: 19,
+  CLEANER_CPU_SECONDS: 20,
 } as const;
-const COUNTER_COUNT = 20;
+const COUNTER_COUNT = 24;
 
 export const counterNames: Record<
   keyof typeof Counter,
@@ -111,6 +113,16 @@ export const counterNames: Record<
     help: 'Records the log cleaner removed (superseded values and old tombstones)',
     type: 'counter',
   },
+  CLEANER_IO_BYTES: {
+    name: 'pyralog_log_cleaner_io_bytes_total',
+    help: 'Bytes the log cleaner read and wrote (what --log-cleaner-io-bytes-per-second paces)',
+    type: 'counter',
+  },
+  CLEANER_CPU_SECONDS: {
+    name: 'pyralog_log_cleaner_cpu_seconds_total',
+    help: "CPU time of the log cleaner's thread on finished cleans (Linux; 0 where unknown)",
+    type: 'counter',
+  },
   THREAD_ID: {
     name: 'pyralog_shard_thread_id',
     help: "The shard worker's Linux thread id (for top -H, perf, /proc); -1 where unknown",
@@ -141,7 +153,7 @@ export const stageNames: Record<keyof typeof Stage, { name: string; help: string
   },
   CLEANER_SWAP: {
     name: 'pyralog_log_cleaner_swap_seconds',
-    help: 'Swapping a cleaned segment set in, on the shard thread (the shard serves nothing meanwhile)',
+    help: "The shard's part of swapping a cleaner job's segments in: a rename and a pointer swap per segment",
   },
   SEGMENT_EXTENTS: {
     name: 'pyralog_segment_extents_seconds',

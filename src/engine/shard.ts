@@ -7,13 +7,13 @@ import { BatchAttributes, BatchHeader } from '../record/batch-header.js';
 import { buildControlBatch } from '../record/control-batch.js';
 import { timestampWindow, validateProducedBatch } from '../record/validate.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
-import type { CleanOutcome } from '../storage/log-cleaner.js';
+import type { FinalizeRequest } from '../storage/clean-finalize.js';
 import { partitionDir } from '../storage/partition-dirs.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import { storageIo } from '../storage/storage-io.js';
 import { BufferedProduces } from './buffered-produces.js';
 import { ListOffsetsTimestamp } from './engine-api.js';
-import { LogCleanerThread } from './log-cleaner-thread.js';
+import { type CleanReport, LogCleanerThread } from './log-cleaner-thread.js';
 import { OpenPartitionFiles, type Release } from './open-partition-files.js';
 import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
 import { rebuildProducerState } from './producer-state-rebuild.js';
@@ -1095,8 +1095,10 @@ export class Shard {
 
   /**
    * Hands the next compacted partition that needs it to the log cleaner's
-   * thread (one job per shard at a time) and swaps the result in when it
-   * comes back, here on the shard thread, between requests.
+   * thread (one job per shard at a time). When the cleaned segments come
+   * back, the shard's part of the swap runs here, between requests: a rename
+   * and a pointer swap per segment (log-compaction.ts); the thread then
+   * finalizes it (directory syncs, index files) and the job ends.
    */
   private startCleaning(nowMs: number): void {
     if (this.cleaningPartition !== null) return;
@@ -1110,27 +1112,45 @@ export class Shard {
       if (job === null) continue;
       this.cleaningPartition = partition;
       this.cleaner ??= new LogCleanerThread();
-      const finish = (outcome: CleanOutcome | null) => {
-        this.cleaningPartition = null;
+      const cleaner = this.cleaner;
+      const done = (failed: boolean) => {
+        if (this.cleaningPartition === partition) this.cleaningPartition = null;
+        partition.log.endClean();
+        if (failed) this.metrics.add(Counter.CLEANER_FAILED_JOBS, 1);
+      };
+      const commit = (report: CleanReport | null) => {
         this.metrics.add(Counter.CLEANER_JOBS, 1);
-        let failed = outcome === null;
+        if (report !== null) {
+          this.metrics.add(Counter.CLEANER_IO_BYTES, report.outcome.readBytes + report.outcome.writtenBytes);
+          if (report.cpuNs >= 0) this.metrics.add(Counter.CLEANER_CPU_SECONDS, report.cpuNs / 1e9);
+        }
+        let failed = report === null;
+        let finalize: FinalizeRequest | null = null;
         const swapStartedMs = wallClockMs();
         try {
-          const swap = partition.log.finishClean(outcome);
-          // The one part of cleaning that holds the shard: renames, index reads, file closes.
+          const swap = partition.log.commitClean(report?.outcome ?? null);
+          // The one part of cleaning that holds the shard: a rename and a pointer swap per segment.
           this.metrics.observeMs(Stage.CLEANER_SWAP, wallClockMs() - swapStartedMs);
           this.metrics.add(Counter.CLEANER_SEGMENTS_REPLACED, swap.segmentsReplaced);
           this.metrics.add(Counter.CLEANER_RECORDS_REMOVED, swap.recordsRemoved);
           if (swap.problems.length > 0) failed = true;
+          finalize = swap.finalize;
         } catch {
-          // Removing a failed job's files failed too: the next open removes them.
           failed = true;
         }
-        if (failed) this.metrics.add(Counter.CLEANER_FAILED_JOBS, 1);
+        if (finalize === null) {
+          done(failed);
+          return;
+        }
+        cleaner.finalize(finalize).then(
+          (outcome) => done(failed || outcome.problems.length > 0),
+          // The thread stopped or failed: the logs are in place; the next open rebuilds index files left out.
+          () => done(true),
+        );
       };
-      this.cleaner.run(job).then(
-        (outcome) => finish(outcome),
-        () => finish(null),
+      cleaner.run(job).then(
+        (report) => commit(report),
+        () => commit(null),
       );
       return;
     }

@@ -5,10 +5,17 @@ import { compressRecords, decompressRecords } from '../record/compression.js';
 import { ControlRecordType, controlRecordType } from '../record/control-batch.js';
 import { crc32c } from '../record/crc32c.js';
 import { type Cursor, readVarint } from '../record/varint.js';
-import { OffsetIndex } from './offset-index.js';
-import { CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, segmentPath, TIME_INDEX_SUFFIX } from './segment-files.js';
+import { OffsetIndex, type OffsetIndexEntries } from './offset-index.js';
+import {
+  CLEANED_SUFFIX,
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  removeCleanedFiles,
+  segmentPath,
+  TIME_INDEX_SUFFIX,
+} from './segment-files.js';
 import { storageIo } from './storage-io.js';
-import { TimeIndex } from './time-index.js';
+import { TimeIndex, type TimeIndexEntries } from './time-index.js';
 
 /**
  * The log cleaner's work on closed segments (cleanup.policy=compact): keep
@@ -21,7 +28,15 @@ import { TimeIndex } from './time-index.js';
  *   log-compaction.ts), by path, up to the size the shard handed over;
  * - it writes each replacement as new files `<base>.log.cleaned`,
  *   `<base>.index.cleaned`, `<base>.timeindex.cleaned`, fsynced, which the
- *   shard swaps in (log-compaction.ts) or recovery removes.
+ *   shard swaps in (log-compaction.ts) or recovery removes;
+ * - then it prepares the swap (clean-prepare.ts): the partition's `compacted`
+ *   marker, and the removal of the index files of the segments to be
+ *   replaced, made durable by one directory sync; the index files of closed
+ *   segments are read only when the log is opened, so the shard does not
+ *   notice. The shard's part of the swap is then a rename per segment and a
+ *   pointer swap (log-compaction.ts), and the rest (the directory syncs, the
+ *   cleaned index files' renames, removing what the shard did not take)
+ *   comes back here (clean-finalize.ts).
  *
  * Two passes: the first maps each key of the dirty segments (those not
  * cleaned since the broker started) to its last offset, and each idempotent
@@ -62,6 +77,16 @@ export interface CleanJob {
   readonly firstDirtyOffset: number;
   /** Most keys the key map may hold (KEY_MAP_ENTRIES_MAX by default); see cleanSegments. */
   readonly keyMapEntriesMax?: number;
+  /** The partition's `compacted` marker exists already (prepareSwap creates it otherwise). */
+  readonly offsetGapsAllowed: boolean;
+}
+
+/** What the shard needs to take a cleaned segment in without reading it: the indexes built while writing it. */
+export interface CleanedIndexes {
+  readonly offsetIndex: OffsetIndexEntries;
+  readonly timeIndex: TimeIndexEntries;
+  /** partitionLeaderEpoch of the cleaned file's last batch. */
+  readonly lastLeaderEpoch: number;
 }
 
 export interface CleanedSegment {
@@ -72,6 +97,8 @@ export interface CleanedSegment {
   readonly recordsRemoved: number;
   /** Whether `.cleaned` files were written for it (false: nothing to remove). */
   readonly replaced: boolean;
+  /** The cleaned file's indexes, when replaced. */
+  readonly indexes: CleanedIndexes | null;
 }
 
 export interface CleanOutcome {
@@ -80,6 +107,8 @@ export interface CleanOutcome {
   readonly readBytes: number;
   readonly writtenBytes: number;
   readonly elapsedMs: number;
+  /** prepareSwap has run for it: the marker exists and the replaced segments' index files are gone. */
+  readonly swapPrepared: boolean;
 }
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -131,6 +160,12 @@ async function forEachBatch(
       for (;;) {
         const batchBytes = nextBatchBytes(view, at, got);
         if (batchBytes < 0) break;
+        // A batch whose bytes no longer match its CRC is never rewritten under a fresh one: the job fails
+        // and the segment stays as it is, for the shard's reads to refuse that batch.
+        const crc = crc32c(buffer, at + BatchHeader.CRC_START, at + batchBytes);
+        if (crc !== view.getUint32(at + BatchHeader.CRC)) {
+          throw new Error(`${path}: batch at byte ${position + at} fails its CRC32C; not cleaned`);
+        }
         visit(buffer, view, at);
         at += batchBytes;
       }
@@ -199,8 +234,22 @@ function isControl(view: DataView, at: number): boolean {
   return (view.getInt16(at + BatchHeader.ATTRIBUTES) & BatchAttributes.CONTROL) !== 0;
 }
 
-/** Cleans the segments of `job` into `.cleaned` files and says what it did; the shard swaps them in. */
+/**
+ * Cleans the segments of `job` into `.cleaned` files and says what it did
+ * (the swap is not prepared: see cleanAndPrepare). On a failure the `.cleaned`
+ * files it wrote are removed before the error is passed on.
+ */
 export async function cleanSegments(job: CleanJob): Promise<CleanOutcome> {
+  const written: number[] = [];
+  try {
+    return await cleanInto(job, written);
+  } catch (error) {
+    for (const baseOffset of written) removeCleanedFiles(job.dir, baseOffset);
+    throw error;
+  }
+}
+
+async function cleanInto(job: CleanJob, written: number[]): Promise<CleanOutcome> {
   const startMs = performance.now();
   const budget = new IoBudget(job.ioBytesPerSecond);
   const latestOffsetByKey = new Map<string, number>();
@@ -291,17 +340,20 @@ export async function cleanSegments(job: CleanJob): Promise<CleanOutcome> {
         cleanedSizeBytes: segment.sizeBytes,
         recordsRemoved: 0,
         replaced: false,
+        indexes: null,
       });
       continue;
     }
-    const cleanedSizeBytes = await writeCleaned(job.dir, segment.baseOffset, kept, budget);
-    writtenBytes += cleanedSizeBytes;
+    written.push(segment.baseOffset);
+    const cleaned = await writeCleaned(job.dir, segment.baseOffset, kept, budget);
+    writtenBytes += cleaned.sizeBytes;
     results.push({
       baseOffset: segment.baseOffset,
       sourceSizeBytes: segment.sizeBytes,
-      cleanedSizeBytes,
+      cleanedSizeBytes: cleaned.sizeBytes,
       recordsRemoved,
       replaced: true,
+      indexes: cleaned.indexes,
     });
   }
   return {
@@ -310,6 +362,7 @@ export async function cleanSegments(job: CleanJob): Promise<CleanOutcome> {
     readBytes,
     writtenBytes,
     elapsedMs: performance.now() - startMs,
+    swapPrepared: false,
   };
 }
 
@@ -404,22 +457,24 @@ function emptyShell(original: Uint8Array): Uint8Array {
   return withRecords(original, new Uint8Array(0), 0, attributes);
 }
 
-/** Writes the kept batches and their indexes as `.cleaned` files, each fsynced; returns the log's size. */
+/** Writes the kept batches and their indexes as `.cleaned` files, each fsynced; returns the log's size and indexes. */
 async function writeCleaned(
   dir: string,
   baseOffset: number,
   batches: readonly Uint8Array[],
   budget: IoBudget,
-): Promise<number> {
+): Promise<{ sizeBytes: number; indexes: CleanedIndexes }> {
   const io = storageIo();
   const offsetIndex = new OffsetIndex();
   const timeIndex = new TimeIndex();
   const path = segmentPath(dir, baseOffset, LOG_SUFFIX + CLEANED_SUFFIX);
   const fd = io.open(path, 'w');
   let position = 0;
+  let lastLeaderEpoch = -1;
   try {
     for (const batch of batches) {
       const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+      lastLeaderEpoch = view.getInt32(BatchHeader.PARTITION_LEADER_EPOCH);
       const relativeOffset = readInt64(view, BatchHeader.BASE_OFFSET) - baseOffset;
       offsetIndex.onAppend(relativeOffset, position, batch.length);
       timeIndex.onAppend(relativeOffset, readInt64(view, BatchHeader.MAX_TIMESTAMP), batch.length);
@@ -438,5 +493,8 @@ async function writeCleaned(
   }
   offsetIndex.writeFile(segmentPath(dir, baseOffset, INDEX_SUFFIX + CLEANED_SUFFIX));
   timeIndex.writeFile(segmentPath(dir, baseOffset, TIME_INDEX_SUFFIX + CLEANED_SUFFIX));
-  return position;
+  return {
+    sizeBytes: position,
+    indexes: { offsetIndex: offsetIndex.entryArrays(), timeIndex: timeIndex.entryArrays(), lastLeaderEpoch },
+  };
 }

@@ -1,19 +1,13 @@
 import type { TopicConfig } from '../common/broker-config.js';
 import { errorMessage } from '../common/errors.js';
+import { type FinalizeRequest, finalizeClean } from './clean-finalize.js';
+import { prepareSwap } from './clean-prepare.js';
 import type { CleanJob, CleanOutcome } from './log-cleaner.js';
-import { walkFromIndexes } from './log-recovery.js';
+import { OffsetIndex } from './offset-index.js';
 import { Segment } from './segment.js';
-import {
-  CLEANED_SUFFIX,
-  COMPACTED_MARKER_NAME,
-  fsyncDirectory,
-  INDEX_SUFFIX,
-  LOG_SUFFIX,
-  segmentPath,
-  TIME_INDEX_SUFFIX,
-} from './segment-files.js';
+import { CLEANED_SUFFIX, LOG_SUFFIX, removeCleanedFiles, segmentPath } from './segment-files.js';
 import { storageIo } from './storage-io.js';
-import { writeFileSynced } from './write-at.js';
+import { TimeIndex } from './time-index.js';
 
 /**
  * The shard's side of log compaction (cleanup.policy=compact): choosing what
@@ -27,28 +21,39 @@ import { writeFileSynced } from './write-at.js';
  * process started are at least min.cleanable.dirty.ratio of them, or when such
  * a dirty segment is older than max.compaction.lag.ms.
  *
- * The swap of one segment, crash-safe at every step (the `.cleaned` files were
- * fsynced by the cleaner):
- *   1. the `compacted` marker is created (once per partition) and synced with
- *      its directory: from now on recovery accepts offset gaps in batches;
- *   2. the segment's index files are removed, directory synced: a crash from
- *      here on finds the segment without index files and CRC-scans it;
- *   3. `<base>.log.cleaned` is renamed over `<base>.log`, directory synced:
+ * The swap, crash-safe at every step. Everything slow runs on the cleaner's
+ * thread; the shard's part is one rename and a pointer swap per segment:
+ *   1. cleaner (log-cleaner.ts, clean-prepare.ts): `<base>.log.cleaned` and its index files
+ *      written and fsynced; the `compacted` marker created (once per
+ *      partition: from then on recovery accepts offset gaps in batches); the
+ *      segment's index files removed; one directory sync. A crash from here
+ *      on finds the segment without index files and CRC-scans it, whichever
+ *      log it holds;
+ *   2. shard (`commitClean`): `<base>.log.cleaned` renamed over `<base>.log`,
  *      the commit point (rename is atomic; before it recovery removes the
- *      `.cleaned` files and keeps the original, after it the cleaned log);
- *   4. the cleaned index files are renamed into place, directory synced;
- *   5. the new file is opened (indexes loaded, headers walked from the last
- *      entry) and replaces the segment in memory; the old descriptor closes.
- * Reads in between are served from the old descriptor, whose file stays
- * readable after the rename, so a reader never sees a half-swapped segment.
+ *      `.cleaned` files and keeps the original, after it the cleaned log),
+ *      and, in the same turn of the shard's event loop, the segment replaced
+ *      in the list by one built from the indexes the cleaner measured
+ *      (no file read, no walk); the old descriptor is closed off the thread;
+ *   3. cleaner (clean-finalize.ts): directory synced, then the cleaned index
+ *      files renamed into place, directory synced;
+ *   4. shard (`endClean`): the job is over.
+ * Reads never see a half-swapped segment: before step 2 they use the old
+ * segment (its descriptor, or its path, which still names the original),
+ * after it the new one, and step 2 runs between requests. From step 1 to
+ * step 4 the job stays open, so retention, truncation and DeleteRecords leave
+ * the log's segment files alone (retention of `compact,delete` only during
+ * step 1, which the swap checks for).
  */
 export interface CompactionState {
   /** Offsets below this were cleaned by this process: the clean part of the log. */
   cleanedUpToOffset: number;
   /** The `compacted` marker exists: closed segments may have offset gaps. */
   offsetGapsAllowed: boolean;
-  /** The job handed to the cleaner and not finished yet. */
+  /** The job handed to the cleaner and not finished yet (through its finalize). */
   jobInFlight: CleanJob | null;
+  /** The job's cleaned logs are renamed in and the cleaner is placing their index files (steps 2 to 4). */
+  finalizing: boolean;
 }
 
 export function compactionEnabled(config: TopicConfig): boolean {
@@ -90,6 +95,7 @@ export function planClean(
     deleteRetentionMs: config.deleteRetentionMs,
     ioBytesPerSecond,
     firstDirtyOffset: state.cleanedUpToOffset,
+    offsetGapsAllowed: state.offsetGapsAllowed,
   };
   state.jobInFlight = job;
   return job;
@@ -100,12 +106,103 @@ export interface SwapResult {
   recordsRemoved: number;
   /** Why a segment could not be swapped in (its original stays); empty when all went in. */
   problems: string[];
+  /** What the cleaner's thread still has to do (clean-finalize.ts); null when nothing (the job is over). */
+  finalize: FinalizeRequest | null;
 }
 
 /**
- * Swaps the cleaner's output in (see above), or, with `outcome` null (the job
- * failed), removes whatever `.cleaned` files it left. A segment that changed
- * since the job was planned (deleted by retention) keeps no cleaned files.
+ * The shard's part of the swap (step 2 above): for each segment the cleaner
+ * replaced and that is still there as planned, one rename and a pointer
+ * swap; constant time per segment, no sync, no read, no unlink. With
+ * `outcome` null (the job failed: the cleaner removed its files, or the next
+ * open does) the job simply ends. A segment that changed since the job was
+ * planned (removed by retention) keeps its original, and its cleaned files
+ * are left to the finalize. Unless `finalize` comes back null, the job stays
+ * open until `endClean`.
+ */
+export function commitClean(
+  segments: Segment[],
+  state: CompactionState,
+  outcome: CleanOutcome | null,
+): SwapResult {
+  const result: SwapResult = { segmentsReplaced: 0, recordsRemoved: 0, problems: [], finalize: null };
+  const job = state.jobInFlight;
+  if (job === null || outcome === null) {
+    endClean(state);
+    return result;
+  }
+  const io = storageIo();
+  const committedBases: number[] = [];
+  const discardedBases: number[] = [];
+  for (const cleaned of outcome.segments) {
+    if (!cleaned.replaced) continue;
+    const base = cleaned.baseOffset;
+    const index = indexOfBase(segments, base);
+    const segment = index < 0 ? undefined : segments[index];
+    if (
+      segment === undefined ||
+      index === segments.length - 1 ||
+      segment.sizeBytes !== cleaned.sourceSizeBytes ||
+      cleaned.indexes === null
+    ) {
+      discardedBases.push(base);
+      continue;
+    }
+    try {
+      // The original is held open across the rename, so the rename does not free its blocks here on the
+      // shard: its last close does, off this thread (closeReplaced). A parked segment reopens (one open).
+      segment.holdOpen();
+      io.rename(
+        segmentPath(job.dir, base, LOG_SUFFIX + CLEANED_SUFFIX),
+        segmentPath(job.dir, base, LOG_SUFFIX),
+      );
+    } catch (error) {
+      // Not committed: the original stays (without index files: the next open scans it).
+      result.problems.push(`segment ${segment.logPath} not replaced: ${errorMessage(error)}`);
+      discardedBases.push(base);
+      continue;
+    }
+    const { offsetIndex, timeIndex, lastLeaderEpoch } = cleaned.indexes;
+    segments[index] = Segment.replacing(
+      segment,
+      cleaned.cleanedSizeBytes,
+      OffsetIndex.adopt(offsetIndex),
+      TimeIndex.adopt(timeIndex),
+      lastLeaderEpoch,
+    );
+    segment.closeReplaced();
+    committedBases.push(base);
+    result.segmentsReplaced++;
+    result.recordsRemoved += cleaned.recordsRemoved;
+  }
+  if (committedBases.length > 0) state.offsetGapsAllowed = true;
+  // The job may have cleaned only its oldest segments (a full key map): the clean part ends after those.
+  const last = outcome.segments[outcome.segments.length - 1];
+  if (last !== undefined && result.problems.length === 0) {
+    const lastIndex = indexOfBase(segments, last.baseOffset);
+    if (lastIndex >= 0) {
+      state.cleanedUpToOffset = Math.max(state.cleanedUpToOffset, segments[lastIndex]!.nextOffset);
+    }
+  }
+  if (committedBases.length === 0 && discardedBases.length === 0) {
+    endClean(state);
+    return result;
+  }
+  state.finalizing = true;
+  result.finalize = { dir: job.dir, committedBases, discardedBases };
+  return result;
+}
+
+/** The job is over (its finalize done or failed): the next one may be planned. */
+export function endClean(state: CompactionState): void {
+  state.jobInFlight = null;
+  state.finalizing = false;
+}
+
+/**
+ * The whole swap on the calling thread, for callers without a cleaner
+ * thread (tests, tools): prepares it if the cleaner did not, commits, and
+ * finalizes. Returns what the commit did, with the finalize's problems added.
  */
 export function finishClean(
   dir: string,
@@ -113,166 +210,42 @@ export function finishClean(
   state: CompactionState,
   outcome: CleanOutcome | null,
 ): SwapResult {
-  const job = state.jobInFlight;
-  state.jobInFlight = null;
-  const result: SwapResult = { segmentsReplaced: 0, recordsRemoved: 0, problems: [] };
-  if (job === null) return result;
-  if (outcome === null) {
-    for (const planned of job.segments) removeCleanedFiles(dir, planned.baseOffset);
-    return result;
-  }
-  const swaps: { index: number; segment: Segment; recordsRemoved: number }[] = [];
-  for (const cleaned of outcome.segments) {
-    if (!cleaned.replaced) continue;
-    const index = segments.findIndex((segment) => segment.baseOffset === cleaned.baseOffset);
-    const segment = segments[index];
-    if (
-      segment === undefined ||
-      index === segments.length - 1 ||
-      segment.sizeBytes !== cleaned.sourceSizeBytes
-    ) {
-      removeCleanedFiles(dir, cleaned.baseOffset);
-      continue;
+  if (outcome !== null && !outcome.swapPrepared) {
+    try {
+      prepareSwap(outcome, state.offsetGapsAllowed);
+    } catch (error) {
+      for (const segment of outcome.segments)
+        if (segment.replaced) removeCleanedFiles(dir, segment.baseOffset);
+      endClean(state);
+      return {
+        segmentsReplaced: 0,
+        recordsRemoved: 0,
+        problems: [`swap not prepared: ${errorMessage(error)}`],
+        finalize: null,
+      };
     }
-    swaps.push({ index, segment, recordsRemoved: cleaned.recordsRemoved });
   }
-  if (swaps.length > 0) swapSegments(dir, segments, swaps, state, result);
-  // The job may have cleaned only its oldest segments (a full key map): the clean part ends after those.
-  const last = outcome.segments[outcome.segments.length - 1];
-  if (last !== undefined && result.problems.length === 0) {
-    const lastSegment = segments.find((segment) => segment.baseOffset === last.baseOffset);
-    if (lastSegment !== undefined) {
-      state.cleanedUpToOffset = Math.max(state.cleanedUpToOffset, lastSegment.nextOffset);
+  const result = commitClean(segments, state, outcome);
+  if (result.finalize !== null) {
+    try {
+      result.problems.push(...finalizeClean(result.finalize).problems);
+    } finally {
+      endClean(state);
     }
   }
   return result;
 }
 
-/**
- * The swap of the steps above, each step done for every segment of the job
- * before one directory sync covers it: a job costs the shard three or four
- * directory syncs, not three per segment. Each segment's rename stays its own
- * commit point.
- */
-function swapSegments(
-  dir: string,
-  segments: Segment[],
-  swaps: readonly { index: number; segment: Segment; recordsRemoved: number }[],
-  state: CompactionState,
-  result: SwapResult,
-): void {
-  const io = storageIo();
-  const fail = (segment: Segment, error: unknown) => {
-    result.problems.push(`segment ${segment.logPath} not replaced: ${errorMessage(error)}`);
-    removeCleanedFiles(dir, segment.baseOffset);
-  };
-  const giveBackIndexes = (segment: Segment) => {
-    try {
-      segment.writeIndexes();
-    } catch {
-      // Without them the next open CRC-scans the segment: slower, never wrong.
-    }
-  };
-  // Steps 1 and 2: the marker, then no index files on the segments to be replaced.
-  try {
-    if (!state.offsetGapsAllowed) {
-      writeFileSynced(`${dir}/${COMPACTED_MARKER_NAME}`, new Uint8Array(0));
-      fsyncDirectory(dir);
-      state.offsetGapsAllowed = true;
-    }
-    for (const { segment } of swaps) segment.removeIndexFiles();
-    fsyncDirectory(dir);
-  } catch (error) {
-    for (const { segment } of swaps) {
-      giveBackIndexes(segment);
-      fail(segment, error);
-    }
-    return;
+/** Index of the segment whose base offset is `baseOffset` (segments ascend by it); -1 when none. */
+function indexOfBase(segments: readonly Segment[], baseOffset: number): number {
+  let low = 0;
+  let high = segments.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const middleBase = segments[middle]!.baseOffset;
+    if (middleBase === baseOffset) return middle;
+    if (middleBase < baseOffset) low = middle + 1;
+    else high = middle - 1;
   }
-  // Step 3, the commit point of each segment: its cleaned log renamed over the original.
-  const committed: { index: number; segment: Segment; recordsRemoved: number }[] = [];
-  for (const swap of swaps) {
-    const base = swap.segment.baseOffset;
-    try {
-      io.rename(segmentPath(dir, base, LOG_SUFFIX + CLEANED_SUFFIX), segmentPath(dir, base, LOG_SUFFIX));
-      committed.push(swap);
-    } catch (error) {
-      // Not committed: the original log stays; give it back its index files (else recovery rescans it).
-      giveBackIndexes(swap.segment);
-      fail(swap.segment, error);
-    }
-  }
-  if (committed.length === 0) return;
-  try {
-    fsyncDirectory(dir);
-  } catch (error) {
-    // The renames may not be durable: keep serving the originals (still open), and let the next open
-    // find whichever log each name holds, without index files, and scan it.
-    for (const { segment } of committed) fail(segment, error);
-    return;
-  }
-  // Step 4: the cleaned index files; any that do not arrive only cost the next open a scan of that segment.
-  for (const { segment } of committed) {
-    const base = segment.baseOffset;
-    try {
-      io.rename(segmentPath(dir, base, INDEX_SUFFIX + CLEANED_SUFFIX), segmentPath(dir, base, INDEX_SUFFIX));
-      io.rename(
-        segmentPath(dir, base, TIME_INDEX_SUFFIX + CLEANED_SUFFIX),
-        segmentPath(dir, base, TIME_INDEX_SUFFIX),
-      );
-    } catch {
-      removeCleanedFiles(dir, base);
-    }
-  }
-  try {
-    fsyncDirectory(dir);
-  } catch {
-    // As above: index files that are not durable cost a scan at the next open, never a wrong answer.
-  }
-  // Step 5: open each cleaned log in place of the original.
-  for (const { index, segment, recordsRemoved } of committed) {
-    try {
-      segments[index] = reopenCleaned(dir, segment);
-      result.segmentsReplaced++;
-      result.recordsRemoved += recordsRemoved;
-    } catch (error) {
-      result.problems.push(`segment ${segment.logPath} not reopened: ${errorMessage(error)}`);
-    }
-  }
-}
-
-function reopenCleaned(dir: string, segment: Segment): Segment {
-  const io = storageIo();
-  const base = segment.baseOffset;
-  const replacement = Segment.openExisting(dir, base);
-  const fileBytes = io.sizeOf(replacement.fd);
-  const scan = walkFromIndexes(replacement, fileBytes, true);
-  if (scan.validBytes !== fileBytes || replacement.nextOffset > segment.nextOffset) {
-    replacement.close();
-    throw new Error(
-      `cleaned segment does not walk (${scan.problem || `next offset ${replacement.nextOffset}`}); ` +
-        'the original is kept open and the file is checked at the next start',
-    );
-  }
-  // Its last batches may be gone: the segment still covers its whole offset range.
-  replacement.nextOffset = segment.nextOffset;
-  if (replacement.indexesPending) {
-    // Its index files did not load: the cleaned log was fsynced by the cleaner, so write them now.
-    replacement.writeIndexes();
-    replacement.indexesPending = false;
-  }
-  replacement.createdMs = segment.createdMs;
-  segment.closeReplaced();
-  return replacement;
-}
-
-function removeCleanedFiles(dir: string, baseOffset: number): void {
-  const io = storageIo();
-  for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
-    try {
-      io.removeFile(segmentPath(dir, baseOffset, suffix + CLEANED_SUFFIX));
-    } catch {
-      // Recovery removes any left over at the next open.
-    }
-  }
+  return -1;
 }

@@ -18,6 +18,17 @@ import { writeFileSynced } from './write-at.js';
 export const INDEX_ENTRY_BYTES = 8;
 export const INDEX_INTERVAL_BYTES = 4096;
 
+/**
+ * A finished index as plain arrays (entries [0, count)), so the log cleaner's
+ * thread can hand the index it built to the shard (postMessage, buffers
+ * transferred) and the shard adopts it without a copy or a file read.
+ */
+export interface OffsetIndexEntries {
+  readonly relativeOffsets: Uint32Array<ArrayBuffer>;
+  readonly positions: Uint32Array<ArrayBuffer>;
+  readonly count: number;
+}
+
 export class OffsetIndex {
   private relativeOffsets = new Uint32Array(4);
   private positions = new Uint32Array(4);
@@ -27,6 +38,26 @@ export class OffsetIndex {
 
   get entries(): number {
     return this.count;
+  }
+
+  /** The index's own arrays (not copies): hand them over only when the index is finished. */
+  entryArrays(): OffsetIndexEntries {
+    return { relativeOffsets: this.relativeOffsets, positions: this.positions, count: this.count };
+  }
+
+  /** An index over `entries`' arrays, which it takes over (constant time: nothing is copied or checked but the count). */
+  static adopt(entries: OffsetIndexEntries): OffsetIndex {
+    const { relativeOffsets, positions, count } = entries;
+    if (!Number.isInteger(count) || count < 0 || count > relativeOffsets.length || count > positions.length) {
+      throw new RangeError(
+        `offset index of ${count} entries over arrays of ${relativeOffsets.length} and ${positions.length}`,
+      );
+    }
+    const index = new OffsetIndex();
+    index.relativeOffsets = relativeOffsets;
+    index.positions = positions;
+    index.count = count;
+    return index;
   }
 
   /** Notes a batch appended at `position`; adds an entry when the interval has passed. */

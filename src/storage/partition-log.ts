@@ -15,7 +15,9 @@ import { settleLeaderEpochs } from './leader-epoch-rebuild.js';
 import type { CleanJob, CleanOutcome } from './log-cleaner.js';
 import {
   type CompactionState,
+  commitClean,
   compactionEnabled,
+  endClean,
   finishClean,
   planClean,
   type SwapResult,
@@ -155,6 +157,7 @@ export class PartitionLog implements SyncTarget {
       cleanedUpToOffset: segments[0]!.baseOffset,
       offsetGapsAllowed,
       jobInFlight: null,
+      finalizing: false,
     };
     this.active = segments[segments.length - 1]!;
     this.recoveryProblems = recoveryProblems;
@@ -867,7 +870,7 @@ export class PartitionLog implements SyncTarget {
   /**
    * Closed segments the log cleaner should clean now (log-compaction.ts), or
    * null: not a compacted topic, a job already out, or not dirty enough. Until
-   * `finishClean` is called for it, no other job is handed out.
+   * the job ends (`endClean` after `commitClean`'s finalize, or `finishClean`), no other job is handed out.
    */
   planClean(nowMs: number, ioBytesPerSecond: number): CleanJob | null {
     if (this.closed || this.failure !== null || !compactionEnabled(this.options.config)) return null;
@@ -882,13 +885,25 @@ export class PartitionLog implements SyncTarget {
     );
   }
 
-  /** Swaps in what the cleaner made of the planned job (null: it failed; its files are removed). */
+  /**
+   * The shard's part of swapping in what the cleaner made of the planned job
+   * (log-compaction.ts): a rename and a pointer swap per segment. Null: the
+   * job failed, and is over. When the result's `finalize` is not null, the
+   * cleaner's thread runs it (clean-finalize.ts) and `endClean` is called
+   * after; until then the job stays open.
+   */
+  commitClean(outcome: CleanOutcome | null): SwapResult {
+    return commitClean(this.segments, this.compaction, this.closed ? null : outcome);
+  }
+
+  /** The cleaner finished (or failed) the finalize `commitClean` asked for: the job is over. */
+  endClean(): void {
+    endClean(this.compaction);
+  }
+
+  /** prepare (if the cleaner did not), commit and finalize on this thread: for tests and tools. */
   finishClean(outcome: CleanOutcome | null): SwapResult {
-    if (this.closed) {
-      this.compaction.jobInFlight = null;
-      return { segmentsReplaced: 0, recordsRemoved: 0, problems: [] };
-    }
-    return finishClean(this.options.dir, this.segments, this.compaction, outcome);
+    return finishClean(this.options.dir, this.segments, this.compaction, this.closed ? null : outcome);
   }
 
   /** A cleaner job is out for this log. */
@@ -914,6 +929,8 @@ export class PartitionLog implements SyncTarget {
    * A topic with cleanup.policy=compact alone keeps every segment (the cleaner bounds it instead).
    */
   enforceRetention(nowMs: number): void {
+    // A swap being finalized: the cleaner is renaming index files of its segments into place (next tick).
+    if (this.compaction.finalizing) return;
     // Segments a DeleteRecords left wholly below the log start offset go whatever the policy.
     if (!this.cleaning) this.removeSegmentsBelowFloor();
     if (this.options.config.cleanupPolicy === 'compact') return;

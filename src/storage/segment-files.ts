@@ -49,3 +49,15 @@ export function parseSegmentName(name: string): number {
 export function fsyncDirectory(dir: string): void {
   storageIo().syncDirectory(dir);
 }
+
+/** Removes a segment's `.cleaned` files, those that exist; never throws (recovery removes any left). */
+export function removeCleanedFiles(dir: string, baseOffset: number): void {
+  const io = storageIo();
+  for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+    try {
+      io.removeFile(segmentPath(dir, baseOffset, suffix + CLEANED_SUFFIX));
+    } catch {
+      // Recovery removes any left over at the next open.
+    }
+  }
+}

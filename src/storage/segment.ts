@@ -102,6 +102,11 @@ export class Segment {
     return this.openFd;
   }
 
+  /** Opens the descriptor if the segment is parked, so that it stays open until `close`. */
+  holdOpen(): void {
+    if (this.openFd < 0) this.openFd = this.fd;
+  }
+
   /**
    * Its log is being given up (abandoned, destroyed): a descriptor still
    * open stays usable until `close` (a sync in flight holds it), but the file
@@ -134,6 +139,30 @@ export class Segment {
     this.openFd = -1;
     storageIo().close(fd);
     return true;
+  }
+
+  /**
+   * The segment a cleaned file (just renamed over `original`'s) makes, from
+   * what the log cleaner measured while writing it: its size and indexes.
+   * Constant time, no I/O: its file opens on first use. It covers the
+   * original's whole offset range (its last batches may be gone) and its
+   * batches' CRCs are checked by the reads that first return them, as after a
+   * restart.
+   */
+  static replacing(
+    original: Segment,
+    sizeBytes: number,
+    offsetIndex: OffsetIndex,
+    timeIndex: TimeIndex,
+    lastLeaderEpoch: number,
+  ): Segment {
+    const replacement = new Segment(original.dir, original.baseOffset, -1, offsetIndex, timeIndex);
+    replacement.created = true;
+    replacement.sizeBytes = sizeBytes;
+    replacement.nextOffset = original.nextOffset;
+    replacement.createdMs = original.createdMs;
+    replacement.lastLeaderEpoch = lastLeaderEpoch;
+    return replacement;
   }
 
   static openExisting(dir: string, baseOffset: number): Segment {

@@ -18,6 +18,14 @@ import { writeFileSynced } from './write-at.js';
 export const TIME_INDEX_ENTRY_BYTES = 12;
 const INTERVAL_BYTES = 4096;
 
+/** A finished time index as plain arrays (see OffsetIndexEntries). */
+export interface TimeIndexEntries {
+  readonly timestampsMs: Float64Array<ArrayBuffer>;
+  readonly relativeOffsets: Uint32Array<ArrayBuffer>;
+  readonly count: number;
+  readonly maxTimestampMs: number;
+}
+
 export class TimeIndex {
   private timestampsMs = new Float64Array(4);
   private relativeOffsets = new Uint32Array(4);
@@ -28,6 +36,37 @@ export class TimeIndex {
 
   get entries(): number {
     return this.count;
+  }
+
+  /** The index's own arrays (not copies): hand them over only when the index is finished. */
+  entryArrays(): TimeIndexEntries {
+    return {
+      timestampsMs: this.timestampsMs,
+      relativeOffsets: this.relativeOffsets,
+      count: this.count,
+      maxTimestampMs: this.maxTimestampMs,
+    };
+  }
+
+  /** An index over `entries`' arrays, which it takes over (constant time). */
+  static adopt(entries: TimeIndexEntries): TimeIndex {
+    const { timestampsMs, relativeOffsets, count } = entries;
+    if (
+      !Number.isInteger(count) ||
+      count < 0 ||
+      count > timestampsMs.length ||
+      count > relativeOffsets.length
+    ) {
+      throw new RangeError(
+        `time index of ${count} entries over arrays of ${timestampsMs.length} and ${relativeOffsets.length}`,
+      );
+    }
+    const index = new TimeIndex();
+    index.timestampsMs = timestampsMs;
+    index.relativeOffsets = relativeOffsets;
+    index.count = count;
+    index.maxTimestampMs = entries.maxTimestampMs;
+    return index;
   }
 
   /** Notes a batch appended with `batchMaxTimestampMs`. */

@@ -13,7 +13,6 @@ import { buildCompressedBatch } from '../../src/record/compression.js';
 import { buildControlBatch } from '../../src/record/control-batch.js';
 import { cleanSegments } from '../../src/storage/log-cleaner.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
-import { type StorageIo, storageIo, useStorageIo } from '../../src/storage/storage-io.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 /** A record as the model keeps it: what was produced at an offset. */
@@ -406,33 +405,6 @@ describe('when the cleaner is handed a job', () => {
     expect(overdue).not.toBeNull();
     expect(overdue?.firstDirtyOffset).toBeGreaterThan(0);
     log.finishClean(null);
-    await log.close();
-  });
-
-  it('given a job that replaces many segments, then the swap costs the shard at most four directory syncs', async () => {
-    const log = await filledLog({}, 1000);
-    const job = log.planClean(2000, 0);
-    const outcome = await cleanSegments(job!);
-    expect(outcome.segments.filter((segment) => segment.replaced).length).toBeGreaterThanOrEqual(5);
-    const inner = storageIo();
-    let directorySyncs = 0;
-    const counting: StorageIo = {
-      ...inner,
-      syncDirectory: (path) => {
-        directorySyncs++;
-        inner.syncDirectory(path);
-      },
-    };
-    const restore = useStorageIo(counting);
-    try {
-      const swap = log.finishClean(outcome);
-      expect(swap.problems).toEqual([]);
-      expect(swap.segmentsReplaced).toBeGreaterThanOrEqual(5);
-    } finally {
-      restore();
-    }
-    // The compacted marker, the index files removed, the logs renamed, the index files renamed.
-    expect(directorySyncs).toBeLessThanOrEqual(4);
     await log.close();
   });
 
