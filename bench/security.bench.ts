@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { LeanKafkaProducer } from '../src/cli/bench/lean-kafka-producer.js';
+import { readThreadCpu, type ThreadCpu, threadCpuDelta, totalCpuNs } from '../src/common/thread-cpu.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
 import {
   type AclBinding,
@@ -35,7 +36,11 @@ import { numberFlag } from './support/flags.js';
  * run, so every run starts from an empty log; each round's ratios are to that round's plaintext
  * run, and the summary is the median over rounds. The same is done for the ACL check: plaintext
  * produce with no ACL stored (checks skipped) against one with ACLs stored (every produce
- * checks Write on its topic), alternating per round.
+ * checks Write on its topic), alternating per round. Because throughput ratios of a few percent
+ * drown in a loaded machine's noise, each run also reads the broker's CPU time per thread from
+ * /proc over the measured window and reports CPU per acknowledged produce request: the acceptor
+ * thread's (where ACL checks and TLS run) and the whole process's. CPU time hardly depends on what
+ * else runs, so the ACL on/off ratio of CPU per request is the figure to compare.
  *
  * Certificates are made with openssl into a temp dir. Flags: --seconds=N (default 4),
  * --rounds=N (default 3).
@@ -204,12 +209,22 @@ async function open(door: Door, ports: Record<string, number>, ca: string): Prom
   return socket;
 }
 
+/** One throughput run: bytes per second, and the broker's CPU per acknowledged produce request. */
+interface RunResult {
+  bytesPerSecond: number;
+  /** The acceptor (main) thread's CPU ns per request: framing, routing, TLS, ACL checks. */
+  acceptorNsPerRequest: number;
+  /** Every thread of the broker process, per request. */
+  totalNsPerRequest: number;
+}
+
 async function throughput(
   door: Door,
   ports: Record<string, number>,
   ca: string,
   seconds: number,
-): Promise<number> {
+  brokerPid: number,
+): Promise<RunResult> {
   const batch = buildRecordBatch(
     Array.from({ length: 16 }, () => ({ key: null, value: new Uint8Array(1024) })),
   );
@@ -220,6 +235,13 @@ async function throughput(
   const startMs = performance.now() + warmupMs;
   const endMs = startMs + seconds * 1000;
   let acknowledged = 0;
+  let cpuBefore: ThreadCpu[] = [];
+  let answeredBefore = 0;
+  let answered = 0;
+  const snapshot = setTimeout(() => {
+    cpuBefore = readThreadCpu(brokerPid);
+    answeredBefore = answered;
+  }, warmupMs);
   await Promise.all(
     producers.flatMap((producer, c) =>
       Array.from({ length: IN_FLIGHT }, async (_, slot) => {
@@ -230,15 +252,25 @@ async function throughput(
         while (performance.now() < endMs) {
           const ack = await producer.send(requests[partition]!);
           if (ack.errorCode !== 0) throw new Error(`produce error ${ack.errorCode} over ${door}`);
+          answered++;
           if (performance.now() >= startMs) acknowledged++;
           partition = (partition + 1) % PARTITIONS;
         }
       }),
     ),
   );
+  clearTimeout(snapshot);
+  const cpu = threadCpuDelta(cpuBefore, readThreadCpu(brokerPid));
+  const measured = Math.max(1, answered - answeredBefore);
   for (const producer of producers) producer.close();
-  return (acknowledged * batch.length) / ((performance.now() - startMs) / 1000);
+  return {
+    bytesPerSecond: (acknowledged * batch.length) / ((performance.now() - startMs) / 1000),
+    acceptorNsPerRequest: (cpu.find((thread) => thread.tid === brokerPid)?.cpuNs ?? 0) / measured,
+    totalNsPerRequest: totalCpuNs(cpu) / measured,
+  };
 }
+
+const microseconds = (ns: number): string => `${(ns / 1000).toFixed(1)} us`;
 
 async function setupMs(door: Door, ports: Record<string, number>, ca: string): Promise<number> {
   const started = performance.now();
@@ -363,22 +395,27 @@ export async function run(args: readonly string[]): Promise<void> {
         body: JSON.stringify({ name: 'acl-probe', partitions: 1 }),
       });
       if (probe.status !== 201) throw new Error(`cannot create the probe topic: ${probe.status}`);
+      const brokerPid = broker.child.pid!;
       const doors: Door[] = ['PLAINTEXT', 'SSL', 'SASL_SSL/PLAIN'];
       const ratios = new Map<Door, number[]>(doors.map((door) => [door, []]));
       console.log(
         `produce throughput, 1 KiB records in 16 KiB batches, 4 connections x 8 in flight, acks=1, ${seconds} s per run:`,
       );
       for (let round = 0; round < rounds; round++) {
-        const rates = new Map<Door, number>();
+        const rates = new Map<Door, RunResult>();
         for (const door of rotate(doors, round)) {
           await recreateTopic(http);
-          rates.set(door, await throughput(door, ports, certs.ca, seconds));
+          rates.set(door, await throughput(door, ports, certs.ca, seconds, brokerPid));
         }
-        const base = rates.get('PLAINTEXT')!;
+        const base = rates.get('PLAINTEXT')!.bytesPerSecond;
         const cells = doors.map((door) => {
-          const rate = rates.get(door)!;
+          const result = rates.get(door)!;
+          const rate = result.bytesPerSecond;
           ratios.get(door)!.push(rate / base);
-          return `${door} ${(rate / 1e6).toFixed(1)} MB/s (${(rate / base).toFixed(2)})`;
+          return (
+            `${door} ${(rate / 1e6).toFixed(1)} MB/s (${(rate / base).toFixed(2)}), ` +
+            `CPU/request acceptor ${microseconds(result.acceptorNsPerRequest)} all ${microseconds(result.totalNsPerRequest)}`
+          );
         });
         console.log(`  round ${round + 1}, order ${rotate(doors, round).join(' > ')}: ${cells.join(', ')}`);
       }
@@ -392,26 +429,38 @@ export async function run(args: readonly string[]): Promise<void> {
 
       console.log('ACL check cost, PLAINTEXT produce, ACLs stored (checked) against none (skipped):');
       const aclRatios: number[] = [];
+      const aclCpuRatios: number[] = [];
       for (let round = 0; round < rounds; round++) {
-        const rates = new Map<boolean, number>();
+        const rates = new Map<boolean, RunResult>();
         for (const on of rotate([false, true], round)) {
           // The topic is recreated with no ACLs stored (an ACL naming it would deny the delete).
           await setAcls(dataDir, http, false);
           await recreateTopic(http);
           if (on) await setAcls(dataDir, http, true);
-          rates.set(on, await throughput('PLAINTEXT', ports, certs.ca, seconds));
+          rates.set(on, await throughput('PLAINTEXT', ports, certs.ca, seconds, brokerPid));
         }
-        const ratio = rates.get(true)! / rates.get(false)!;
+        const off = rates.get(false)!;
+        const on = rates.get(true)!;
+        const ratio = on.bytesPerSecond / off.bytesPerSecond;
+        const cpuRatio = on.acceptorNsPerRequest / off.acceptorNsPerRequest;
         aclRatios.push(ratio);
+        aclCpuRatios.push(cpuRatio);
         console.log(
-          `  round ${round + 1}: off ${(rates.get(false)! / 1e6).toFixed(1)} MB/s, ` +
-            `on ${(rates.get(true)! / 1e6).toFixed(1)} MB/s (${ratio.toFixed(2)})`,
+          `  round ${round + 1}: off ${(off.bytesPerSecond / 1e6).toFixed(1)} MB/s, ` +
+            `on ${(on.bytesPerSecond / 1e6).toFixed(1)} MB/s (${ratio.toFixed(2)}); acceptor CPU/request ` +
+            `off ${microseconds(off.acceptorNsPerRequest)}, on ${microseconds(on.acceptorNsPerRequest)} ` +
+            `(${cpuRatio.toFixed(3)}); all threads off ${microseconds(off.totalNsPerRequest)}, ` +
+            `on ${microseconds(on.totalNsPerRequest)}`,
         );
       }
       await setAcls(dataDir, http, false);
       console.log(
-        `  ACLs on / off: median ${median(aclRatios).toFixed(2)}, ` +
+        `  ACLs on / off throughput: median ${median(aclRatios).toFixed(2)}, ` +
           `range ${Math.min(...aclRatios).toFixed(2)}-${Math.max(...aclRatios).toFixed(2)}`,
+      );
+      console.log(
+        `  ACLs on / off acceptor CPU per request: median ${median(aclCpuRatios).toFixed(3)}, ` +
+          `range ${Math.min(...aclCpuRatios).toFixed(3)}-${Math.max(...aclCpuRatios).toFixed(3)}`,
       );
 
       const setupDoors: Door[] = ['PLAINTEXT', 'SSL', 'SASL_SSL/PLAIN', 'SASL_SSL/SCRAM-SHA-512'];

@@ -23,15 +23,42 @@ import {
   stringValue,
   stringValues,
 } from './command-spec.js';
+import { openEtcdAcls } from './etcd-acls.js';
 import { outputFormat, printOutput, renderTable } from './output.js';
 
 /**
  * `pyralog acl add|remove|list --data DIR`: the ACLs in a broker's data directory. A running
  * broker picks a change up within a second (it watches the file); clients manage the same ACLs
- * over the Kafka door with CreateAcls/DescribeAcls/DeleteAcls.
+ * over the Kafka door with CreateAcls/DescribeAcls/DeleteAcls. `--etcd URLS [--cluster-name N]`
+ * instead works on a cluster's ACLs in etcd, which every broker of it watches.
  */
+const storeOptions = {
+  data: { type: 'string', valueName: 'DIR', description: 'the broker data directory (or --etcd)' },
+  etcd: {
+    type: 'string',
+    valueName: 'URLS',
+    description: "cluster mode: the cluster's etcd client URLs, comma-separated (instead of --data)",
+  },
+  'cluster-name': {
+    type: 'string',
+    valueName: 'NAME',
+    description: 'with --etcd: the cluster name, as given to pyralog serve --cluster [pyralog]',
+  },
+  'etcd-tls-ca-file': {
+    type: 'string',
+    valueName: 'FILE',
+    description: "with --etcd: PEM CA of etcd's certificate",
+  },
+  'etcd-tls-cert-file': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'with --etcd: PEM client certificate',
+  },
+  'etcd-tls-key-file': { type: 'string', valueName: 'FILE', description: 'with --etcd: PEM client key' },
+} as const;
+
 const resourceOptions = {
-  data: { type: 'string', valueName: 'DIR', description: 'the broker data directory (required)' },
+  ...storeOptions,
   topic: {
     type: 'string',
     valueName: 'NAME',
@@ -86,19 +113,47 @@ const listSpec: CommandSpec = {
   name: 'pyralog acl list',
   summary: 'list the ACLs',
   options: {
-    data: resourceOptions.data,
+    ...storeOptions,
     format: { type: 'string', valueName: 'table|json|yaml', description: 'output format [table]' },
   },
 };
 
-function openStore(spec: CommandSpec, parsed: ParsedCommand): AclStore {
+/** The ACLs the options name: a data directory's file, or a cluster's keys in etcd. */
+interface OpenedAcls {
+  list(): Promise<readonly AclBinding[]>;
+  add(bindings: readonly AclBinding[]): Promise<void>;
+  remove(filter: AclBindingFilter): Promise<AclBinding[]>;
+}
+
+function openStore(spec: CommandSpec, parsed: ParsedCommand): OpenedAcls {
   const dataDir = stringValue(parsed.values, 'data');
-  if (dataDir === undefined) throw new UsageError('--data DIR is required', helpText(spec));
+  const etcd = stringValue(parsed.values, 'etcd');
+  if ((dataDir === undefined) === (etcd === undefined)) {
+    throw new UsageError('give --data DIR or --etcd URLS', helpText(spec));
+  }
+  if (etcd !== undefined) {
+    return openEtcdAcls({
+      endpoints: etcd
+        .split(',')
+        .map((url) => url.trim())
+        .filter((url) => url.length > 0),
+      cluster: stringValue(parsed.values, 'cluster-name') ?? 'pyralog',
+      caFile: stringValue(parsed.values, 'etcd-tls-ca-file') ?? null,
+      certFile: stringValue(parsed.values, 'etcd-tls-cert-file') ?? null,
+      keyFile: stringValue(parsed.values, 'etcd-tls-key-file') ?? null,
+    });
+  }
+  let store: AclStore;
   try {
-    return new AclStore(dataDir);
+    store = new AclStore(dataDir!);
   } catch (error) {
     throw new CliError(`cannot open the ACLs of ${dataDir}: ${errorMessage(error)}`, ExitCode.FAILURE);
   }
+  return {
+    list: async () => store.list(),
+    add: async (bindings) => store.add(bindings),
+    remove: async (filter) => store.remove(filter),
+  };
 }
 
 /** The resource the options name (exactly one of --topic, --group, --transactional-id, --cluster). */
@@ -203,7 +258,7 @@ const subcommands: Record<string, Subcommand> = {
           bindings.push(binding);
         }
       }
-      openStore(addSpec, parsed).add(bindings);
+      await openStore(addSpec, parsed).add(bindings);
       console.log(`added ${bindings.length} ACL${bindings.length === 1 ? '' : 's'}`);
       return ExitCode.OK;
     },
@@ -228,7 +283,7 @@ const subcommands: Record<string, Subcommand> = {
         permission: AclPermission.ANY,
       };
       const format = outputFormat(stringValue(parsed.values, 'format'), helpText(removeSpec));
-      printBindings(format, openStore(removeSpec, parsed).remove(filter));
+      printBindings(format, await openStore(removeSpec, parsed).remove(filter));
       return ExitCode.OK;
     },
   },
@@ -236,7 +291,7 @@ const subcommands: Record<string, Subcommand> = {
     spec: listSpec,
     async run(parsed) {
       const format = outputFormat(stringValue(parsed.values, 'format'), helpText(listSpec));
-      printBindings(format, openStore(listSpec, parsed).list());
+      printBindings(format, await openStore(listSpec, parsed).list());
       return ExitCode.OK;
     },
   },
@@ -245,7 +300,7 @@ const subcommands: Record<string, Subcommand> = {
 export function aclCommand(argv: readonly string[]): Promise<number> {
   return runSubcommand(
     'pyralog acl',
-    'ACLs in a broker data directory: add, remove, list.',
+    "ACLs in a broker data directory or a cluster's etcd: add, remove, list.",
     subcommands,
     argv,
   );

@@ -1,5 +1,11 @@
 import { ConfigError } from '../common/errors.js';
-import { parseListeners, type SecurityConfig, type TlsClientAuth } from '../common/security-config.js';
+import {
+  KAFKA_LISTENER_PROTOCOLS,
+  type KafkaListenerProtocol,
+  parseListeners,
+  type SecurityConfig,
+  type TlsClientAuth,
+} from '../common/security-config.js';
 
 /**
  * `pyralog serve` options for listeners, TLS and SASL (docs/security.md). Each sets a field of
@@ -100,6 +106,79 @@ export const securityOptions: readonly SecurityOptionSpec[] = [
     help: 'delay before a failed SASL authentication is answered (default 100)',
     apply: (c, v, s) => {
       c.authenticationFailureDelayMs = wholeMs(s, v, 0);
+    },
+  },
+  {
+    name: 'inter-broker-listener',
+    help: 'cluster mode: the listener protocol followers fetch from (e.g. SASL_SSL); default the first Kafka listener',
+    apply: (c, v, s) => {
+      if (!(KAFKA_LISTENER_PROTOCOLS as readonly string[]).includes(v)) {
+        throw new ConfigError(s, 'expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL');
+      }
+      c.interBrokerListener = v as KafkaListenerProtocol;
+    },
+  },
+  {
+    name: 'inter-broker-sasl-mechanism',
+    help: 'SASL mechanism of the broker principal on a SASL inter-broker listener (default SCRAM-SHA-512)',
+    apply: (c, v) => {
+      c.interBrokerSaslMechanism = v;
+    },
+  },
+  {
+    name: 'inter-broker-sasl-username',
+    help: 'the user brokers authenticate as to each other (give it ClusterAction, e.g. as a super user)',
+    apply: (c, v) => {
+      c.interBrokerSaslUsername = v;
+    },
+  },
+  {
+    name: 'inter-broker-sasl-password-file',
+    help: "a file holding that user's password (read at start)",
+    apply: (c, v) => {
+      c.interBrokerSaslPasswordFile = v;
+    },
+  },
+  {
+    name: 'inter-broker-tls-ca-file',
+    help: "PEM CA other brokers' certificates are checked against (default --tls-ca-file)",
+    apply: (c, v) => {
+      c.interBrokerTlsCaFile = v;
+    },
+  },
+  {
+    name: 'inter-broker-tls-cert-file',
+    help: 'PEM client certificate a follower presents to an SSL inter-broker listener',
+    apply: (c, v) => {
+      c.interBrokerTlsCertFile = v;
+    },
+  },
+  {
+    name: 'inter-broker-tls-key-file',
+    help: 'PEM private key of that client certificate',
+    apply: (c, v) => {
+      c.interBrokerTlsKeyFile = v;
+    },
+  },
+  {
+    name: 'etcd-tls-ca-file',
+    help: "PEM CA etcd's certificate is checked against (https:// etcd endpoints)",
+    apply: (c, v) => {
+      c.etcdTlsCaFile = v;
+    },
+  },
+  {
+    name: 'etcd-tls-cert-file',
+    help: "PEM client certificate for etcd's --client-cert-auth",
+    apply: (c, v) => {
+      c.etcdTlsCertFile = v;
+    },
+  },
+  {
+    name: 'etcd-tls-key-file',
+    help: 'PEM private key of that client certificate',
+    apply: (c, v) => {
+      c.etcdTlsKeyFile = v;
     },
   },
 ];

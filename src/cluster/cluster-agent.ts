@@ -33,6 +33,8 @@ export interface ClusterAgentOptions {
   /** Where clients and other brokers reach this broker's Kafka listener. */
   host: string;
   port: number;
+  /** Where other brokers fetch from (the inter-broker listener) when not host:port. */
+  interBroker?: { host: string; port: number };
   sink: ReplicaRoleSink;
   log: ClusterLog;
   /** Lease TTL (default 6000 ms; etcd grants at least about 2 s). */
@@ -120,9 +122,11 @@ export class ClusterAgent implements ClusterView, IsrChanger, ClusterMetadata {
 
   // ClusterView
 
+  /** Where this broker's followers reach broker `id`: its inter-broker listener when it registered one. */
   brokerEndpoint(id: BrokerId): { host: string; port: number } | undefined {
     const broker = this.cache.brokers.get(id);
-    return broker === undefined ? undefined : { host: broker.record.host, port: broker.record.port };
+    if (broker === undefined) return undefined;
+    return broker.record.interBroker ?? { host: broker.record.host, port: broker.record.port };
   }
 
   liveBrokers(): readonly BrokerId[] {
@@ -292,6 +296,7 @@ export class ClusterAgent implements ClusterView, IsrChanger, ClusterMetadata {
       brokerId: this.localBrokerId,
       host: this.options.host,
       port: this.options.port,
+      ...(this.options.interBroker === undefined ? {} : { interBroker: this.options.interBroker }),
       startedMs: Date.now(),
     });
     const deadline = Date.now() + (this.options.registerTimeoutMs ?? this.leaseTtlMs * 2);

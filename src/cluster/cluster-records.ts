@@ -13,6 +13,8 @@ export interface BrokerRecord {
   host: string;
   port: number;
   startedMs: number;
+  /** Where other brokers fetch from when it is not `host:port` (--inter-broker-listener); absent: there. */
+  interBroker?: { host: string; port: number };
 }
 
 /** `controller`, on the controller's lease. Its create revision is the controller epoch. */
@@ -112,11 +114,18 @@ export function decodeBrokerRecord(text: string): BrokerRecord | undefined {
   const o = parseObject(text);
   if (o === undefined || !isInt(o.brokerId, 0) || typeof o.host !== 'string' || !isInt(o.port, 0))
     return undefined;
+  const peer =
+    typeof o.interBroker === 'object' && o.interBroker !== null
+      ? (o.interBroker as Record<string, unknown>)
+      : null;
   return {
     brokerId: o.brokerId,
     host: o.host,
     port: o.port,
     startedMs: isInt(o.startedMs, 0) ? o.startedMs : 0,
+    ...(peer !== null && typeof peer.host === 'string' && isInt(peer.port, 1)
+      ? { interBroker: { host: peer.host, port: peer.port } }
+      : {}),
   };
 }
 

@@ -40,6 +40,23 @@ export interface SecurityConfig {
   readonly authenticationTimeoutMs: number;
   /** How long a failed SASL authentication waits before it is answered. */
   readonly authenticationFailureDelayMs: number;
+  /**
+   * Cluster mode: the listener (by protocol) followers fetch from, Kafka's
+   * security.inter.broker.protocol; null: the first Kafka listener, as before.
+   */
+  readonly interBrokerListener: KafkaListenerProtocol | null;
+  /** The SASL mechanism, user and password file a follower authenticates with on a SASL inter-broker listener. */
+  readonly interBrokerSaslMechanism: string;
+  readonly interBrokerSaslUsername: string | null;
+  readonly interBrokerSaslPasswordFile: string | null;
+  /** TLS to other brokers: the CA their certificates are checked against (default --tls-ca-file), a client certificate. */
+  readonly interBrokerTlsCaFile: string | null;
+  readonly interBrokerTlsCertFile: string | null;
+  readonly interBrokerTlsKeyFile: string | null;
+  /** TLS to etcd (https:// endpoints): its CA, and a client certificate for etcd's --client-cert-auth. */
+  readonly etcdTlsCaFile: string | null;
+  readonly etcdTlsCertFile: string | null;
+  readonly etcdTlsKeyFile: string | null;
 }
 
 export const defaultSecurityConfig: SecurityConfig = {
@@ -53,6 +70,16 @@ export const defaultSecurityConfig: SecurityConfig = {
   reauthMs: 0,
   authenticationTimeoutMs: 10_000,
   authenticationFailureDelayMs: 100,
+  interBrokerListener: null,
+  interBrokerSaslMechanism: 'SCRAM-SHA-512',
+  interBrokerSaslUsername: null,
+  interBrokerSaslPasswordFile: null,
+  interBrokerTlsCaFile: null,
+  interBrokerTlsCertFile: null,
+  interBrokerTlsKeyFile: null,
+  etcdTlsCaFile: null,
+  etcdTlsCertFile: null,
+  etcdTlsKeyFile: null,
 };
 
 export function isKafkaListener(
@@ -135,6 +162,10 @@ export function kafkaAuthenticationConfigured(security: SecurityConfig): boolean
  * `--http-anonymous`: with it an HTTPS listener does not authenticate.
  */
 export function validateSecurityConfig(security: SecurityConfig, httpAnonymous = false): void {
+  validateInterBroker(security);
+  if ((security.etcdTlsCertFile === null) !== (security.etcdTlsKeyFile === null)) {
+    throw new ConfigError('etcd-tls-cert-file', 'give both --etcd-tls-cert-file and --etcd-tls-key-file');
+  }
   const listeners = security.listeners;
   if (listeners === null) return;
   const http = listeners.filter((l) => !isKafkaListener(l));
@@ -166,4 +197,32 @@ export function validateSecurityConfig(security: SecurityConfig, httpAnonymous =
     }
   }
   if (security.saslMechanisms.length === 0) throw new ConfigError('sasl-enabled-mechanisms', 'names none');
+}
+
+function validateInterBroker(security: SecurityConfig): void {
+  const protocol = security.interBrokerListener;
+  if ((security.interBrokerTlsCertFile === null) !== (security.interBrokerTlsKeyFile === null)) {
+    throw new ConfigError(
+      'inter-broker-tls-cert-file',
+      'give both --inter-broker-tls-cert-file and --inter-broker-tls-key-file',
+    );
+  }
+  if (protocol === null) return;
+  if (!security.listeners?.some((spec) => spec.protocol === protocol)) {
+    throw new ConfigError('inter-broker-listener', `names ${protocol}, which --listeners does not list`);
+  }
+  if (usesSasl(protocol)) {
+    if (security.interBrokerSaslUsername === null || security.interBrokerSaslPasswordFile === null) {
+      throw new ConfigError(
+        'inter-broker-listener',
+        `${protocol} needs --inter-broker-sasl-username and --inter-broker-sasl-password-file`,
+      );
+    }
+    if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(security.interBrokerSaslMechanism)) {
+      throw new ConfigError(
+        'inter-broker-sasl-mechanism',
+        `unknown mechanism ${security.interBrokerSaslMechanism}`,
+      );
+    }
+  }
 }

@@ -11,7 +11,7 @@ import {
   offsetForLeaderEpochRequestDescription,
   offsetForLeaderEpochResponseDescription,
 } from '../protocol/kafka/offset-for-leader-epoch.js';
-import { PeerConnection } from './peer-connection.js';
+import { PeerConnection, type PeerSecurity } from './peer-connection.js';
 import { truncationStep } from './truncation.js';
 
 /**
@@ -38,6 +38,8 @@ export interface FollowerFetcherOptions {
   partitionMaxBytes: number;
   maxFrameBytes: number;
   retryBackoffMs: number;
+  /** TLS and SASL to the leader's inter-broker listener; absent: plain TCP, no SASL. */
+  security?: PeerSecurity;
   /** Told of what went wrong (a log line); the fetcher retries by itself. */
   onError: (message: string) => void;
 }
@@ -152,6 +154,8 @@ export class FollowerFetcher {
       clientId: `pyralog-replica-${this.options.localBrokerId}`,
       requestTimeoutMs: this.options.requestTimeoutMs,
       maxFrameBytes: this.options.maxFrameBytes,
+      tls: this.options.security?.tls ?? null,
+      sasl: this.options.security?.sasl ?? null,
     });
     return this.connection;
   }

@@ -1,16 +1,23 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { MessageCodec } from '../protocol/kafka/message/message-codec.js';
 import { KafkaReader, KafkaWriter } from '../protocol/kafka/primitives.js';
+import { authenticatePeer, type PeerSaslOptions } from './peer-sasl.js';
 
 /**
  * One Kafka connection from this broker to another (a follower to its
  * leader), speaking the same protocol as any client: requests framed with
- * header v2 (flexible versions only; the callers use Fetch v12 and
- * OffsetForLeaderEpoch v4), responses matched by correlation id. Every
+ * header v2 for flexible versions (Fetch v12, OffsetForLeaderEpoch v4,
+ * SaslAuthenticate v2) and v1 otherwise (SaslHandshake v1), responses
+ * matched by correlation id. Every
  * request is answered or rejected within `requestTimeoutMs`; a timeout, a
  * malformed frame or a closed socket rejects everything in flight and closes
  * the connection (the caller opens a new one). Frames larger than
- * `maxFrameBytes` close it too. Owned by the acceptor thread.
+ * `maxFrameBytes` close it too. On an inter-broker listener with TLS the
+ * connection checks the peer's certificate against the given CA (and shows
+ * a client certificate when one is given); with SASL it authenticates as the
+ * broker principal (peer-sasl.ts) before it is handed out. Owned by the
+ * acceptor thread.
  */
 export interface PeerConnectionOptions {
   host: string;
@@ -18,6 +25,23 @@ export interface PeerConnectionOptions {
   clientId: string;
   requestTimeoutMs: number;
   maxFrameBytes: number;
+  /** TLS to the peer (SSL and SASL_SSL inter-broker listeners); null or absent: plain TCP. */
+  tls?: PeerTlsOptions | null;
+  /** SASL as the broker principal (SASL_* inter-broker listeners); null or absent: none. */
+  sasl?: PeerSaslOptions | null;
+}
+
+/** PEM bytes: the CA the peer's certificate must chain to (absent: the system's), a client certificate and key. */
+export interface PeerTlsOptions {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** How a follower reaches other brokers: TLS and SASL settings shared by every peer connection. */
+export interface PeerSecurity {
+  tls: PeerTlsOptions | null;
+  sasl: PeerSaslOptions | null;
 }
 
 interface InFlight {
@@ -45,15 +69,41 @@ export class PeerConnection {
     socket.on('close', () => this.fail(new PeerConnectionError('connection closed')));
   }
 
-  /** Connects within the request timeout. */
-  static open(options: PeerConnectionOptions): Promise<PeerConnection> {
+  /** Connects (TLS handshake and SASL included) within the request timeout each. */
+  static async open(options: PeerConnectionOptions): Promise<PeerConnection> {
+    const connection = await PeerConnection.connect(options);
+    if (options.sasl !== undefined && options.sasl !== null) {
+      try {
+        await authenticatePeer(connection, options.sasl);
+      } catch (error) {
+        connection.close();
+        throw new PeerConnectionError(
+          `SASL ${options.sasl.mechanism} to ${options.host}:${options.port} as ${options.sasl.username}: ${(error as Error).message}`,
+        );
+      }
+    }
+    return connection;
+  }
+
+  private static connect(options: PeerConnectionOptions): Promise<PeerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect(options.port, options.host);
+      const tls = options.tls ?? null;
+      const socket =
+        tls === null
+          ? connect(options.port, options.host)
+          : connectTls({
+              host: options.host,
+              port: options.port,
+              ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
+              ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+              ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+              ...(tls.key === undefined ? {} : { key: tls.key }),
+            });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new PeerConnectionError(`connect to ${options.host}:${options.port} timed out`));
       }, options.requestTimeoutMs);
-      socket.once('connect', () => {
+      socket.once(tls === null ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         resolve(new PeerConnection(socket, options));
@@ -71,8 +121,9 @@ export class PeerConnection {
   }
 
   /**
-   * Sends one request (a flexible version of `request`'s API) and resolves
-   * with its decoded response; rejects on timeout or a lost connection.
+   * Sends one request and resolves with its decoded response; rejects on
+   * timeout or a lost connection. The headers follow the request's version
+   * (flexible or not, e.g. SaslHandshake v1 during authentication).
    */
   send<Request, Response>(
     apiKey: number,
@@ -82,12 +133,15 @@ export class PeerConnection {
     response: MessageCodec<Response>,
     timeoutMs = this.options.requestTimeoutMs,
   ): Promise<Response> {
+    // Request header v2 and response header v1 (tagged fields) for flexible versions; v1 and v0 otherwise.
+    const flexibleHeaders = version >= request.firstFlexibleVersion;
     if (this.closedError !== null) return Promise.reject(this.closedError);
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fff_ffff || 1;
     const writer = new KafkaWriter(512);
     writer.beginFrame();
-    writer.int16(apiKey).int16(version).int32(correlationId).nullableString(this.options.clientId).uvarint(0);
+    writer.int16(apiKey).int16(version).int32(correlationId).nullableString(this.options.clientId);
+    if (flexibleHeaders) writer.uvarint(0);
     request.encode(writer, body, version);
     const chunks = writer.finishFrame();
     return new Promise<Response>((resolve, reject) => {
@@ -97,7 +151,7 @@ export class PeerConnection {
       this.inFlight.set(correlationId, {
         resolve: (reader) => {
           try {
-            reader.taggedFields(null); // response header v1
+            if (flexibleHeaders) reader.taggedFields(null); // response header v1 (v0 has none)
             resolve(response.decode(reader, version));
           } catch (error) {
             reject(error instanceof Error ? error : new Error(String(error)));

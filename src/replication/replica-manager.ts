@@ -15,6 +15,7 @@ import type {
 } from '../engine/engine-api.js';
 import { FollowerFetcher } from './follower-fetcher.js';
 import { LeaderReplicas } from './leader-replicas.js';
+import type { PeerSecurity } from './peer-connection.js';
 import { type PeerEndpoint, peerEndpointResolver } from './peer-endpoint.js';
 
 /**
@@ -37,6 +38,8 @@ export interface ReplicaManagerOptions {
   partitionMaxBytes: number;
   maxFrameBytes: number;
   retryBackoffMs: number;
+  /** TLS and SASL of the connections to leaders (the inter-broker listener); absent: plain TCP. */
+  peerSecurity?: PeerSecurity;
   /** The topic's min.insync.replicas (its config; 2 by default in cluster mode). */
   minInsyncReplicas: (topic: string) => number;
   /** A log line for what went wrong (the manager carries on). */
@@ -263,6 +266,7 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
         partitionMaxBytes: this.options.partitionMaxBytes,
         maxFrameBytes: this.options.maxFrameBytes,
         retryBackoffMs: this.options.retryBackoffMs,
+        ...(this.options.peerSecurity === undefined ? {} : { security: this.options.peerSecurity }),
         onError: this.options.onError,
       });
       this.fetchers.set(leader, fetcher);

@@ -9,7 +9,7 @@ import {
   aclResourceTypeName,
   CLUSTER_RESOURCE_NAME,
 } from './acl.js';
-import type { AclStore } from './acl-store.js';
+import { type AclRepository, AclsNotLoadedError } from './acl-repository.js';
 import { Authorizer, type CheckedOperation, type CheckedResourceType } from './authorizer.js';
 
 /** A request refused by the ACLs (front doors answer it 403 or with Kafka's *_AUTHORIZATION_FAILED). */
@@ -28,18 +28,20 @@ export interface AccessControlOptions {
 
 /**
  * The one ACL check every front door (Kafka, HTTP, WebSocket) calls, with the store behind the
- * admin APIs and CLI. A denied check and every ACL change write an audit line naming the
- * principal. Owned by the acceptor thread.
+ * admin APIs and CLI (a file on a single node, etcd in cluster mode). A denied check and every ACL
+ * change write an audit line naming the principal. While the store has not loaded the ACLs
+ * (cluster mode, before etcd was read) every check but a super user's denies. Owned by the
+ * acceptor thread.
  */
 export class AccessControl {
   private readonly authorizer: Authorizer;
   private readonly audit: AuditSink;
 
   constructor(
-    private readonly store: AclStore | null,
+    private readonly store: AclRepository | null,
     options: AccessControlOptions,
   ) {
-    this.authorizer = new Authorizer(options, store?.list() ?? []);
+    this.authorizer = new Authorizer(options, store === null ? [] : store.list());
     this.audit = options.audit;
   }
 
@@ -66,6 +68,7 @@ export class AccessControl {
         resourceType: aclResourceTypeName(resourceType),
         resourceName,
         request,
+        ...(this.authorizer.bindingsLoaded ? {} : { reason: 'the ACLs are not loaded yet' }),
       },
       'authorization denied',
     );
@@ -95,28 +98,42 @@ export class AccessControl {
     return this.authorizer.authorize(principal, host, operation, resourceType, resourceName);
   }
 
-  /** Picks up ACLs another process wrote to the store (the broker calls this every second). */
+  /** Whether the store has loaded the ACLs (false in cluster mode until etcd was read). */
+  get loaded(): boolean {
+    return this.authorizer.bindingsLoaded;
+  }
+
+  /** Picks up ACLs another process wrote to the store's file (the broker calls this every second). */
   reloadIfChanged(): void {
-    if (this.store?.reloadIfChanged() === true) this.authorizer.replaceAll(this.store.list());
+    if (this.store?.reloadIfChanged?.() === true) this.refresh();
   }
 
+  /** Rebuilds the index from the store's list (a store that learns of changes itself calls this). */
+  refresh(): void {
+    if (this.store !== null) this.authorizer.replaceAll(this.store.list());
+  }
+
+  /** The bindings the filter matches; throws AclsNotLoadedError before the store has loaded them. */
   describe(filter: AclBindingFilter): AclBinding[] {
-    return (this.store?.list() ?? []).filter((binding) => aclMatchesFilter(binding, filter));
+    if (this.store === null) return [];
+    const bindings = this.store.list();
+    if (bindings === null) throw new AclsNotLoadedError('the ACLs are not loaded yet');
+    return bindings.filter((binding) => aclMatchesFilter(binding, filter));
   }
 
-  /** Stores bindings durably (throws when one is invalid or the write fails) and audits the change. */
-  create(principal: string, bindings: readonly AclBinding[]): void {
+  /** Stores bindings durably (rejects when one is invalid or the write fails) and audits the change. */
+  async create(principal: string, bindings: readonly AclBinding[]): Promise<void> {
     const store = this.requireStore();
-    store.add(bindings);
-    this.authorizer.replaceAll(store.list());
+    await store.add(bindings);
+    this.refresh();
     for (const binding of bindings) this.audit({ principal, acl: describeBinding(binding) }, 'ACL created');
   }
 
   /** Removes what the filter matches, durably, and audits each removal. */
-  delete(principal: string, filter: AclBindingFilter): AclBinding[] {
+  async delete(principal: string, filter: AclBindingFilter): Promise<AclBinding[]> {
     const store = this.requireStore();
-    const removed = store.remove(filter);
-    if (removed.length > 0) this.authorizer.replaceAll(store.list());
+    const removed = await store.remove(filter);
+    if (removed.length > 0) this.refresh();
     for (const binding of removed) this.audit({ principal, acl: describeBinding(binding) }, 'ACL deleted');
     return removed;
   }
@@ -126,7 +143,7 @@ export class AccessControl {
     this.audit({ principal, change, ...fields }, 'admin change');
   }
 
-  private requireStore(): AclStore {
+  private requireStore(): AclRepository {
     if (this.store === null) throw new Error('this broker keeps no ACLs');
     return this.store;
   }

@@ -7,6 +7,7 @@ import {
   aclMatchesFilter,
   sameAclBinding,
 } from './acl.js';
+import type { AclRepository } from './acl-repository.js';
 import { replaceFileDurably } from './durable-file.js';
 
 /**
@@ -22,7 +23,7 @@ export class AclStoreError extends Error {
   readonly code = 'ACL_STORE_CORRUPT';
 }
 
-export class AclStore {
+export class AclStore implements AclRepository {
   private readonly path: string;
   private bindings: AclBinding[];
   /** The file's modification time when last read or written here. */

@@ -40,8 +40,10 @@ export class Authorizer {
   private readonly allowEveryoneIfNoAclFound: boolean;
   private readonly byType = new Map<CheckedResourceType, ResourceTypeIndex>();
   private bindingCount = 0;
+  /** False until the bindings are known (cluster mode before etcd was read): every check but a super user's denies. */
+  private loaded = true;
 
-  constructor(options: AuthorizerOptions, bindings: readonly AclBinding[] = []) {
+  constructor(options: AuthorizerOptions, bindings: readonly AclBinding[] | null = []) {
     this.superUsers = new Set(options.superUsers);
     this.allowEveryoneIfNoAclFound = options.allowEveryoneIfNoAclFound;
     this.replaceAll(bindings);
@@ -49,16 +51,29 @@ export class Authorizer {
 
   /** True when no check can ever deny (nothing stored and everyone allowed): callers may skip checks. */
   get allowsEverything(): boolean {
-    return this.bindingCount === 0 && this.allowEveryoneIfNoAclFound;
+    return this.loaded && this.bindingCount === 0 && this.allowEveryoneIfNoAclFound;
+  }
+
+  /** Whether the bindings are known; while not, checks fail closed. */
+  get bindingsLoaded(): boolean {
+    return this.loaded;
   }
 
   isSuperUser(principal: string): boolean {
     return this.superUsers.has(principal);
   }
 
-  /** Rebuilds the index from every stored binding (after a create or delete). */
-  replaceAll(bindings: readonly AclBinding[]): void {
+  /**
+   * Rebuilds the index from every stored binding (after a create or delete); null: the bindings are
+   * not known (not loaded yet), so every check but a super user's denies.
+   */
+  replaceAll(bindings: readonly AclBinding[] | null): void {
     this.byType.clear();
+    this.loaded = bindings !== null;
+    if (bindings === null) {
+      this.bindingCount = 0;
+      return;
+    }
     this.bindingCount = bindings.length;
     for (const binding of bindings) {
       let index = this.byType.get(binding.resourceType);
@@ -81,6 +96,7 @@ export class Authorizer {
     resourceName: string,
   ): boolean {
     if (this.superUsers.has(principal)) return true;
+    if (!this.loaded) return false;
     const index = this.byType.get(resourceType);
     if (index === undefined) return this.allowEveryoneIfNoAclFound;
     let anyBinding = false;

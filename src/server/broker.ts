@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { ClusterAgent } from '../cluster/cluster-agent.js';
+import { EtcdAclStore } from '../cluster/etcd-acl-store.js';
 import { LateClusterMetadata } from '../cluster/late-cluster-metadata.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import {
@@ -18,6 +19,7 @@ import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { clientEngine } from '../protocol/internal-topics.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
 import { AccessControl } from '../security/access-control.js';
+import type { AclRepository } from '../security/acl-repository.js';
 import { AclStore } from '../security/acl-store.js';
 import { CredentialStore } from '../security/credential-store.js';
 import { HttpAuthenticator } from '../security/http-authenticator.js';
@@ -26,7 +28,7 @@ import { TokenStore } from '../security/token-store.js';
 import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
 import { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
-import { type ClusterMember, joinCluster, LateFollowerFetches } from './cluster-join.js';
+import { type ClusterMember, etcdClientOf, joinCluster, LateFollowerFetches } from './cluster-join.js';
 import { offsetsLeadership, offsetsRoleListener } from './groups-wiring.js';
 import { type HttpFrontDoor, startHttpServer } from './http-server.js';
 import { httpsFilesOf } from './https-files.js';
@@ -70,6 +72,9 @@ export interface BrokerOptions {
   http?: boolean;
 }
 
+/** How long a starting broker in cluster mode waits for the ACLs from etcd before it opens its listeners. */
+const ACL_LOAD_WAIT_MS = 10_000;
+
 /** Whether any Kafka listener authenticates its clients (then anonymous access is off by default). */
 function authenticationConfigured(config: BrokerConfig): boolean {
   return kafkaAuthenticationConfigured(config.security);
@@ -77,6 +82,9 @@ function authenticationConfigured(config: BrokerConfig): boolean {
 
 export async function startBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
+  // Cluster mode: the etcd client of the ACL store, made (its TLS files read) before anything starts.
+  const clustered = config.etcdEndpoints.length > 0;
+  const aclEtcdClient = clustered ? etcdClientOf(config) : null;
   const startedMs = Date.now();
   const engineOptions: ShardedEngineOptions = {
     onPartitionOffline: (topic, partition, reason) =>
@@ -92,8 +100,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   const offloadReady = offload.ready();
   offloadReady.catch(() => undefined); // awaited below, after the groups; a failure is thrown there
   // Cluster mode: the front doors see the cluster once this broker has joined it (after its Kafka port is bound).
-  const clusterMetadata =
-    config.etcdEndpoints.length > 0 ? new LateClusterMetadata(config.nodeId) : undefined;
+  const clusterMetadata = clustered ? new LateClusterMetadata(config.nodeId) : undefined;
   // In a cluster a group is coordinated by the leader of its __consumer_offsets partition (groups-wiring.ts).
   const groups = await GroupCoordinator.open(engine, {
     log: logger,
@@ -119,13 +126,38 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   let httpDoor: HttpFrontDoor | null = null;
   let kafkaPort = -1;
   let httpPort = -1;
-  const access = new AccessControl(new AclStore(config.dataDir), {
+  // Cluster mode keeps the ACLs in etcd, shared by every broker; a single node in its data directory.
+  const fileAcls = new AclStore(config.dataDir);
+  const etcdAcls =
+    aclEtcdClient !== null
+      ? new EtcdAclStore({
+          client: aclEtcdClient,
+          cluster: config.clusterName,
+          onChange: () => access.refresh(),
+          onError: (message) => logger.warn({ acls: true }, message),
+        })
+      : null;
+  if (etcdAcls !== null && fileAcls.list().length > 0) {
+    logger.warn(
+      { file: `${config.dataDir}/security/acls.json`, count: fileAcls.list().length },
+      'cluster mode reads the ACLs from etcd: the ACL file in the data directory is not used',
+    );
+  }
+  const aclRepository: AclRepository = etcdAcls ?? fileAcls;
+  const access: AccessControl = new AccessControl(aclRepository, {
     superUsers: config.superUsers,
     // No listener authenticates yet unless configured to (docs/security.md): everyone is allowed
     // what no ACL names, as before ACLs existed, unless the operator says otherwise.
     allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound ?? !authenticationConfigured(config),
     audit: (fields, message) => logger.warn({ audit: true, ...fields }, message),
   });
+  if (etcdAcls !== null) {
+    etcdAcls.start();
+    // Until they are read every check but a super user's is denied (fail closed): wait a little for them.
+    if (!(await etcdAcls.waitLoaded(Math.min(config.requestTimeoutMs, ACL_LOAD_WAIT_MS)))) {
+      logger.warn('the ACLs are not read from etcd yet: requests are denied until they are');
+    }
+  }
   // `pyralog acl --data` changes the file under a running broker: picked up within a second.
   const aclWatch = setInterval(() => {
     try {
@@ -219,12 +251,16 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         config.kafkaPort === 0 || config.advertisedPort === 0 || config.advertisedPort === config.kafkaPort
           ? kafkaPort
           : config.advertisedPort;
+      const interBroker = config.security.interBrokerListener;
+      const interBrokerPort =
+        interBroker === null ? undefined : kafkaListeners.find((l) => l.protocol === interBroker)?.port;
       member = await joinCluster(
         config,
         engine,
         logger,
         advertisedPort,
         offsetsRoleListener(groups, config.nodeId, logger),
+        interBrokerPort,
       );
       clusterMetadata.attach(member.agent);
       followerFetches?.attach(member.replicas);
@@ -237,6 +273,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     await groups.close();
     await offload.close();
     clearInterval(aclWatch);
+    etcdAcls?.stop();
     await engine.stop();
     throw error;
   }
@@ -288,6 +325,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         // for at most half the shutdown timeout; then close the doors and let the shards drain,
         // sync and close in the other half.
         clearInterval(aclWatch);
+        etcdAcls?.stop();
         // Leave the cluster first: revoking the lease lets the controller move this broker's partitions now
         // rather than when the lease would have expired.
         await member?.leave();

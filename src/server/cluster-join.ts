@@ -1,13 +1,18 @@
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ClusterAgent } from '../cluster/cluster-agent.js';
 import { EtcdClient } from '../cluster/etcd/etcd-client.js';
+import { etcdTransportOf } from '../cluster/etcd/etcd-transport.js';
 import type { PartitionState, ReplicaRoleSink } from '../cluster/partition-state.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { usesSasl, usesTls } from '../common/security-config.js';
 import type { FetchPartitionOutcome, FollowerFetchObserver } from '../engine/engine-api.js';
 import type { ShardedEngine } from '../engine/sharded-engine.js';
 import { topicConfigFromKafka } from '../protocol/kafka/topic-config-keys.js';
+import type { PeerSecurity } from '../replication/peer-connection.js';
 import { ReplicaManager } from '../replication/replica-manager.js';
+import { isSaslClientMechanism } from '../security/sasl-client.js';
 
 /**
  * Joins the cluster named in the config (docs/cluster.md): registers this
@@ -57,19 +62,73 @@ export interface ClusterMember {
  */
 export type PartitionRoleListener = (state: PartitionState, partitionCount: number) => void;
 
+/** An etcd client for the broker's endpoints, over TLS with the configured CA and client certificate when given. */
+export function etcdClientOf(config: BrokerConfig): EtcdClient {
+  const security = config.security;
+  return new EtcdClient({
+    endpoints: config.etcdEndpoints,
+    transport: etcdTransportOf({
+      caFile: security.etcdTlsCaFile,
+      certFile: security.etcdTlsCertFile,
+      keyFile: security.etcdTlsKeyFile,
+    }),
+  });
+}
+
+/**
+ * How this broker's followers connect to leaders: the inter-broker listener's TLS (CA:
+ * --inter-broker-tls-ca-file, else --tls-ca-file; an optional client certificate) and SASL (the
+ * broker user, its password read from a file here, once). Plain TCP without an inter-broker listener.
+ */
+export function peerSecurityOf(config: BrokerConfig): PeerSecurity {
+  const security = config.security;
+  const protocol = security.interBrokerListener;
+  if (protocol === null) return { tls: null, sasl: null };
+  const caFile = security.interBrokerTlsCaFile ?? security.tlsCaFile;
+  const tls = usesTls(protocol)
+    ? {
+        ...(caFile === null ? {} : { ca: readFileSync(caFile) }),
+        ...(security.interBrokerTlsCertFile === null
+          ? {}
+          : { cert: readFileSync(security.interBrokerTlsCertFile) }),
+        ...(security.interBrokerTlsKeyFile === null
+          ? {}
+          : { key: readFileSync(security.interBrokerTlsKeyFile) }),
+      }
+    : null;
+  let sasl: PeerSecurity['sasl'] = null;
+  if (usesSasl(protocol)) {
+    const mechanism = security.interBrokerSaslMechanism;
+    const username = security.interBrokerSaslUsername;
+    const passwordFile = security.interBrokerSaslPasswordFile;
+    if (!isSaslClientMechanism(mechanism) || username === null || passwordFile === null) {
+      throw new Error(`--inter-broker-listener ${protocol} needs a SASL mechanism, user and password file`);
+    }
+    // A trailing newline (echo pw > file) is not part of the password.
+    const password = readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
+    sasl = { mechanism, username, password };
+  }
+  return { tls, sasl };
+}
+
 export async function joinCluster(
   config: BrokerConfig,
   engine: ShardedEngine,
   logger: Logger,
   advertisedPort: number,
   onRoleApplied: PartitionRoleListener = () => undefined,
+  /** The bound port of the inter-broker listener (--inter-broker-listener); undefined: advertisedPort. */
+  interBrokerPort?: number,
 ): Promise<ClusterMember> {
   const agent = ClusterAgent.create({
-    client: new EtcdClient({ endpoints: config.etcdEndpoints }),
+    client: etcdClientOf(config),
     cluster: config.clusterName,
     brokerId: config.nodeId,
     host: config.advertisedHost,
     port: advertisedPort,
+    ...(interBrokerPort === undefined
+      ? {}
+      : { interBroker: { host: config.advertisedHost, port: interBrokerPort } }),
     sink: { applyPartitionState: (state) => sink.applyPartitionState(state) },
     log: logger,
     leaseTtlMs: config.etcdLeaseTtlMs,
@@ -82,6 +141,7 @@ export async function joinCluster(
     partitionMaxBytes: config.fetchMaxBytes,
     maxFrameBytes: config.fetchMaxBytes + 1024 * 1024,
     retryBackoffMs: FOLLOWER_RETRY_BACKOFF_MS,
+    peerSecurity: peerSecurityOf(config),
     // The topic's min.insync.replicas as created in etcd; else 2, or the replication factor when smaller.
     minInsyncReplicas: (name) => {
       const topic = agent.topic(name);

@@ -67,4 +67,42 @@ describe('pyralog serve cluster options', () => {
     expect(bad(['--replica-lag-time-max-ms', '10'])).toThrow(/replica-lag-time-max-ms/);
     expect(() => resolveServeConfig(['--peer-address', '2=h:9092'], {}, 2)).toThrow(/cluster mode/);
   });
+
+  it('given inter-broker and etcd TLS options, should take them from flags and env, and refuse inconsistent ones', () => {
+    const config = resolveServeConfig(
+      [
+        '--etcd',
+        'https://127.0.0.1:2379',
+        '--listeners',
+        'PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9093',
+        '--tls-cert-file',
+        'server.crt',
+        '--tls-key-file',
+        'server.key',
+        '--inter-broker-listener',
+        'SASL_SSL',
+        '--inter-broker-sasl-username',
+        'broker',
+        '--etcd-tls-ca-file',
+        'ca.crt',
+      ],
+      { PYRALOG_INTER_BROKER_SASL_PASSWORD_FILE: '/run/broker-password' },
+      2,
+    );
+    expect(config.security).toMatchObject({
+      interBrokerListener: 'SASL_SSL',
+      interBrokerSaslMechanism: 'SCRAM-SHA-512',
+      interBrokerSaslUsername: 'broker',
+      interBrokerSaslPasswordFile: '/run/broker-password',
+      etcdTlsCaFile: 'ca.crt',
+    });
+    const bad = (argv: string[]) => () => resolveServeConfig(argv, {}, 2);
+    expect(bad(['--inter-broker-listener', 'HTTP'])).toThrow(/inter-broker-listener/);
+    // The listener must be one of --listeners, and SASL needs the broker user and its password file.
+    expect(bad(['--inter-broker-listener', 'SSL'])).toThrow(/--listeners does not list/);
+    expect(
+      bad(['--listeners', 'SASL_PLAINTEXT://127.0.0.1:9093', '--inter-broker-listener', 'SASL_PLAINTEXT']),
+    ).toThrow(/inter-broker-sasl-username/);
+    expect(bad(['--etcd-tls-cert-file', 'c.crt'])).toThrow(/etcd-tls-key-file/);
+  });
 });

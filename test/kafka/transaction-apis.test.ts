@@ -67,7 +67,7 @@ describe('transactional Kafka APIs', () => {
         operation,
         permission: AclPermission.DENY,
       });
-      access.create('User:admin', [
+      await access.create('User:admin', [
         deny(AclResourceType.TRANSACTIONAL_ID, 'locked', AclOperation.WRITE),
         deny(AclResourceType.TRANSACTIONAL_ID, 'hidden', AclOperation.DESCRIBE),
         deny(AclResourceType.TOPIC, 'in', AclOperation.WRITE),

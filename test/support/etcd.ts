@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { type EtcdTransport, fetchTransport, tlsTransport } from '../../src/cluster/etcd/etcd-transport.js';
 import { makeTempDir } from './temp-dir.js';
 
 /**
@@ -51,13 +52,19 @@ export async function freePort(): Promise<number> {
 }
 
 /** Resolves when `url`/health answers at all (any status: a member without quorum still answers). */
-async function waitForClientPort(url: string, timeoutMs: number, exited: () => string | null): Promise<void> {
+async function waitForClientPort(
+  url: string,
+  timeoutMs: number,
+  exited: () => string | null,
+  transport: EtcdTransport = fetchTransport,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const exit = exited();
     if (exit !== null) throw new Error(`etcd at ${url} exited while starting: ${exit}`);
     try {
-      await fetch(`${url}/version`, { signal: AbortSignal.timeout(500) });
+      // Any answer will do (POST gets 405 from /version): the port is open and etcd serves it.
+      await transport.post(`${url}/version`, '', AbortSignal.timeout(500));
       return;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -67,18 +74,22 @@ async function waitForClientPort(url: string, timeoutMs: number, exited: () => s
 }
 
 /** Resolves when a write through `url` succeeds (the cluster has a leader and quorum). */
-export async function waitForQuorum(url: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForQuorum(
+  url: string,
+  timeoutMs = 20_000,
+  transport: EtcdTransport = fetchTransport,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`${url}/v3/kv/put`, {
-        method: 'POST',
-        body: JSON.stringify({ key: Buffer.from('/test/quorum').toString('base64'), value: '' }),
-        signal: AbortSignal.timeout(2000),
-      });
+      const response = await transport.post(
+        `${url}/v3/kv/put`,
+        JSON.stringify({ key: Buffer.from('/test/quorum').toString('base64'), value: '' }),
+        AbortSignal.timeout(2000),
+      );
       if (response.status === 200) return;
-      last = `HTTP ${response.status}: ${await response.text()}`;
+      last = `HTTP ${response.status}: ${response.text}`;
     } catch (error) {
       last = String(error);
     }
@@ -87,33 +98,70 @@ export async function waitForQuorum(url: string, timeoutMs = 20_000): Promise<vo
   throw new Error(`etcd at ${url} took no write within ${timeoutMs} ms: ${last}`);
 }
 
+/**
+ * TLS on etcd's client port: its certificate and key, the CA client certificates must chain to
+ * (etcd's --client-cert-auth is on), and the client certificate the helpers here use.
+ */
+export interface EtcdTlsSetup {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
 export async function startEtcd(
-  options: { members?: 1 | 3; startTimeoutMs?: number } = {},
+  options: { members?: 1 | 3; startTimeoutMs?: number; tls?: EtcdTlsSetup } = {},
 ): Promise<EtcdCluster> {
   const count = options.members ?? 1;
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   const temp = makeTempDir('etcd');
+  const tls = options.tls;
+  const transport =
+    tls === undefined
+      ? fetchTransport
+      : tlsTransport({ caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile });
+  const tlsArgs =
+    tls === undefined
+      ? []
+      : [
+          '--cert-file',
+          tls.certFile,
+          '--key-file',
+          tls.keyFile,
+          '--trusted-ca-file',
+          tls.caFile,
+          '--client-cert-auth',
+        ];
   const specs: { name: string; clientUrl: string; peerUrl: string }[] = [];
   for (let index = 0; index < count; index++) {
     specs.push({
       name: `m${index}`,
-      clientUrl: `http://127.0.0.1:${await freePort()}`,
+      clientUrl: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${await freePort()}`,
       peerUrl: `http://127.0.0.1:${await freePort()}`,
     });
   }
   const initialCluster = specs.map((spec) => `${spec.name}=${spec.peerUrl}`).join(',');
   const members = specs.map(
     (spec) =>
-      new EtcdProcess(spec.name, spec.clientUrl, spec.peerUrl, startTimeoutMs, [
-        '--data-dir',
-        join(temp.dir, spec.name),
-        '--initial-cluster',
-        initialCluster,
-        '--initial-cluster-state',
-        'new',
-        '--initial-cluster-token',
-        `pyralog-test-${process.pid}`,
-      ]),
+      new EtcdProcess(
+        spec.name,
+        spec.clientUrl,
+        spec.peerUrl,
+        startTimeoutMs,
+        [
+          '--data-dir',
+          join(temp.dir, spec.name),
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-state',
+          'new',
+          '--initial-cluster-token',
+          `pyralog-test-${process.pid}`,
+          ...tlsArgs,
+        ],
+        transport,
+      ),
   );
   const cluster: EtcdCluster = {
     endpoints: members.map((member) => member.clientUrl),
@@ -131,7 +179,7 @@ export async function startEtcd(
   try {
     for (const member of members) member.launch();
     for (const member of members) await member.waitStarted();
-    await waitForQuorum(members[0]!.clientUrl, startTimeoutMs);
+    await waitForQuorum(members[0]!.clientUrl, startTimeoutMs, transport);
   } catch (error) {
     await cluster.stop();
     throw error;
@@ -151,6 +199,7 @@ class EtcdProcess implements EtcdMember {
     readonly peerUrl: string,
     private readonly startTimeoutMs: number,
     private readonly clusterArgs: readonly string[],
+    private readonly transport: EtcdTransport = fetchTransport,
   ) {}
 
   running(): boolean {
@@ -192,7 +241,7 @@ class EtcdProcess implements EtcdMember {
   }
 
   waitStarted(): Promise<void> {
-    return waitForClientPort(this.clientUrl, this.startTimeoutMs, () => this.exitedWith);
+    return waitForClientPort(this.clientUrl, this.startTimeoutMs, () => this.exitedWith, this.transport);
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

@@ -1,3 +1,4 @@
+import { type EtcdTransport, fetchTransport } from './etcd-transport.js';
 import {
   decodeKeyValue,
   encodeBytes,
@@ -21,6 +22,8 @@ export interface EtcdClientOptions {
   endpoints: readonly string[];
   /** Deadline of one request to one endpoint. */
   requestTimeoutMs?: number;
+  /** How requests travel (default Node's fetch; etcd-transport.ts has one with a CA and client certificate). */
+  transport?: EtcdTransport;
 }
 
 export type EtcdErrorKind =
@@ -129,6 +132,8 @@ function isTimeout(error: unknown): boolean {
 
 export class EtcdClient {
   readonly endpoints: readonly string[];
+  /** How requests travel (the watch uses it too). */
+  readonly transport: EtcdTransport;
   private readonly requestTimeoutMs: number;
   /** The endpoint tried first: the last one that answered. */
   private current = 0;
@@ -137,6 +142,7 @@ export class EtcdClient {
     if (options.endpoints.length === 0) throw new Error('etcd: at least one endpoint is needed');
     this.endpoints = options.endpoints.map((url) => url.replace(/\/+$/, ''));
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.transport = options.transport ?? fetchTransport;
   }
 
   async range(key: string, options: RangeOptions = {}): Promise<RangeResult> {
@@ -243,16 +249,14 @@ export class EtcdClient {
     for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
       const index = (this.current + attempt) % this.endpoints.length;
       const endpoint = this.endpoints[index]!;
-      let response: Response;
+      let status: number;
       let answer: string;
       try {
-        response = await fetch(`${endpoint}/v3/${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: text,
-          signal: AbortSignal.timeout(this.requestTimeoutMs),
-        });
-        answer = await response.text();
+        ({ status, text: answer } = await this.transport.post(
+          `${endpoint}/v3/${path}`,
+          text,
+          AbortSignal.timeout(this.requestTimeoutMs),
+        ));
       } catch (error) {
         lastError = error;
         if (isTimeout(error) && !idempotent) {
@@ -264,7 +268,7 @@ export class EtcdClient {
         continue;
       }
       this.current = index;
-      return parseAnswer(path, response.status, answer);
+      return parseAnswer(path, status, answer);
     }
     const reason =
       lastError instanceof Error

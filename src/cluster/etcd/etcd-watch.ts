@@ -10,7 +10,8 @@ import {
 
 /**
  * A watch on every key under a prefix, from a revision on, over the gateway's
- * `/v3/watch`: one long POST whose response is a stream of newline-separated
+ * `/v3/watch` (through the client's transport, so TLS to etcd covers it
+ * too): one long POST whose response is a stream of newline-separated
  * JSON messages. The watcher never resumes by itself: when the stream ends,
  * breaks, or etcd has compacted past the start revision, the owner is told and
  * decides (docs/cluster.md: re-read everything, then watch again).
@@ -125,22 +126,14 @@ export function watchPrefix(
   });
   const endpoint = client.preferredEndpoint(options.endpointOffset ?? 0);
   void (async () => {
-    const response = await fetch(`${endpoint}/v3/watch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      signal: abort.signal,
-    });
-    if (response.status !== 200 || response.body === null) {
+    const response = await client.transport.stream(`${endpoint}/v3/watch`, body, abort.signal);
+    if (response.status !== 200) {
       finish(`etcd watch at ${endpoint}: HTTP ${response.status}`);
       return;
     }
     const decoder = new TextDecoder();
-    const reader = response.body.getReader();
     let pending = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    for await (const value of response.chunks) {
       pending += decoder.decode(value, { stream: true });
       let newline = pending.indexOf('\n');
       while (newline >= 0) {

@@ -77,7 +77,7 @@ export const createAcls: KafkaApi<CreateAclsRequest, CreateAclsResponse> = {
     const valid = parsed.filter((entry): entry is AclBinding => typeof entry !== 'string');
     let storeError: string | null = null;
     try {
-      if (valid.length > 0) access.create(principalText(context.principal), valid);
+      if (valid.length > 0) await access.create(principalText(context.principal), valid);
     } catch (error) {
       storeError = `could not store the ACLs: ${(error as Error).message}`;
     }

@@ -92,39 +92,41 @@ export const deleteAcls: KafkaApi<DeleteAclsRequest, DeleteAclsResponse> = {
       return every(KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED, null);
     }
     const principal = principalText(context.principal);
-    return {
-      throttleTimeMs: 0,
-      filterResults: request.filters.map((wire) => {
-        const filter: AclBindingFilter | string = aclFilterFromWire(wire);
-        if (typeof filter === 'string') {
-          return { errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: filter, matchingAcls: [] };
-        }
-        try {
-          const removed = access.delete(principal, filter);
-          return {
+    type FilterResult = DeleteAclsResponse['filterResults'][number];
+    const deleteOne = async (wire: (typeof request.filters)[number]): Promise<FilterResult> => {
+      const filter: AclBindingFilter | string = aclFilterFromWire(wire);
+      if (typeof filter === 'string') {
+        return { errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: filter, matchingAcls: [] };
+      }
+      try {
+        const removed = await access.delete(principal, filter);
+        return {
+          errorCode: KafkaErrorCode.NONE,
+          errorMessage: null,
+          matchingAcls: removed.map((binding) => ({
             errorCode: KafkaErrorCode.NONE,
             errorMessage: null,
-            matchingAcls: removed.map((binding) => ({
-              errorCode: KafkaErrorCode.NONE,
-              errorMessage: null,
-              resourceType: binding.resourceType,
-              resourceName: binding.resourceName,
-              patternType: binding.patternType,
-              principal: binding.principal,
-              host: binding.host,
-              operation: binding.operation,
-              permissionType: binding.permission,
-            })),
-          };
-        } catch (error) {
-          return {
-            errorCode: KafkaErrorCode.UNKNOWN_SERVER_ERROR,
-            errorMessage: `could not store the ACLs: ${(error as Error).message}`,
-            matchingAcls: [],
-          };
-        }
-      }),
+            resourceType: binding.resourceType,
+            resourceName: binding.resourceName,
+            patternType: binding.patternType,
+            principal: binding.principal,
+            host: binding.host,
+            operation: binding.operation,
+            permissionType: binding.permission,
+          })),
+        };
+      } catch (error) {
+        return {
+          errorCode: KafkaErrorCode.UNKNOWN_SERVER_ERROR,
+          errorMessage: `could not store the ACLs: ${(error as Error).message}`,
+          matchingAcls: [],
+        };
+      }
     };
+    // One filter at a time, in order: a later filter sees what an earlier one removed.
+    const filterResults: FilterResult[] = [];
+    for (const wire of request.filters) filterResults.push(await deleteOne(wire));
+    return { throttleTimeMs: 0, filterResults };
   },
   encode: response.encode,
 };

@@ -85,11 +85,18 @@ export const describeAcls: KafkaApi<DescribeAclsRequest, DescribeAclsResponse> =
     }
     const filter = aclFilterFromWire(request);
     if (typeof filter === 'string') return refuse(KafkaErrorCode.INVALID_REQUEST, filter);
+    let described: AclBinding[];
+    try {
+      described = access.describe(filter);
+    } catch (error) {
+      // Cluster mode before the ACLs were read from etcd: say so rather than answer an empty list.
+      return refuse(KafkaErrorCode.UNKNOWN_SERVER_ERROR, (error as Error).message);
+    }
     return {
       throttleTimeMs: 0,
       errorCode: KafkaErrorCode.NONE,
       errorMessage: null,
-      resources: byResource(access.describe(filter)),
+      resources: byResource(described),
     };
   },
   encode: response.encode,

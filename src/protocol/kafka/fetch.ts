@@ -151,8 +151,19 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
   async handle(request, context) {
     const config = context.deps.config;
     if (namesTooManyPartitions(request.topics, context)) return refusedFetch(request);
-    // Read on each topic; a denied topic's partitions are answered without being read.
-    const denied = accessOpen(context) ? null : deniedTopics(request, context);
+    // A follower reads past the high watermark: only a principal allowed ClusterAction (a broker's
+    // principal, or a super user) may fetch as a replica. Anyone else naming a replica id is refused
+    // on every partition (audited) and nothing is read; the code is Kafka's for this case,
+    // TOPIC_AUTHORIZATION_FAILED (KafkaApis answers a follower fetch without ClusterAction so).
+    if (
+      request.replicaId >= 0 &&
+      !clusterRequestAllowed(context, AclOperation.CLUSTER_ACTION, 'Fetch (replica)')
+    ) {
+      return refusedFetch(request, () => KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    }
+    // Read on each topic (a replica needs only ClusterAction, as in Kafka); a denied topic's
+    // partitions are answered without being read.
+    const denied = accessOpen(context) || request.replicaId >= 0 ? null : deniedTopics(request, context);
     if (denied !== null && denied.size === request.topics.length)
       return refusedFetch(request, () => KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
     // Cluster mode: a consumer (replica id < 0) reads only from the leader; NOT_LEADER_OR_FOLLOWER sends it
@@ -185,12 +196,8 @@ export const fetch: KafkaApi<FetchRequestData, FetchResponseData> = {
     for (const partition of partitions) partition.maxBytes = Math.min(partition.maxBytes, grantedBytes);
     const isolationLevel = request.isolationLevel === 1 ? 1 : 0;
     let outcome: Awaited<ReturnType<typeof context.deps.engine.fetch>>;
-    // A follower reads past the high watermark: only a principal allowed ClusterAction is one (as in
-    // Kafka); anyone else claiming a replica id reads as a consumer.
-    const replicaId =
-      request.replicaId >= 0 && clusterRequestAllowed(context, AclOperation.CLUSTER_ACTION, 'Fetch (replica)')
-        ? request.replicaId
-        : -1;
+    // Checked above: a replica id that reached here belongs to a principal allowed ClusterAction.
+    const replicaId = request.replicaId >= 0 ? request.replicaId : -1;
     try {
       outcome = await context.deps.engine.fetch({
         isolationLevel,
