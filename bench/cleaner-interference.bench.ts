@@ -65,8 +65,16 @@ async function swapTotals(httpPort: number): Promise<SwapTotals> {
   };
 }
 
-/** Runs cleaner-alike.ts at the cleaner's nice value for `seconds`, doing `ioBytes` of I/O and `cpuMs` of CPU. */
-async function cleanerAlike(dir: string, ioBytes: number, cpuMs: number, seconds: number): Promise<string> {
+/**
+ * Starts cleaner-alike.ts at the cleaner's nice value, to do `ioBytes` of I/O and `cpuMs` of CPU over
+ * `seconds`; resolves, once it is ready, with a function that starts it and resolves with its last line.
+ */
+async function startCleanerAlike(
+  dir: string,
+  ioBytes: number,
+  cpuMs: number,
+  seconds: number,
+): Promise<() => Promise<string>> {
   const script = fileURLToPath(new URL('./support/cleaner-alike.ts', import.meta.url));
   const child = spawn(
     'nice',
@@ -82,15 +90,24 @@ async function cleanerAlike(dir: string, ioBytes: number, cpuMs: number, seconds
       String(cpuMs),
       String(seconds),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      output += text;
+      if (output.includes('ready\n')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`cleaner-alike exited with ${code} before it was ready`)));
   });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`cleaner-alike exited with ${code}`);
-  return output.trim();
+  await ready;
+  return async () => {
+    child.stdin.end('go\n');
+    const code = await exited;
+    if (code !== 0) throw new Error(`cleaner-alike exited with ${code}`);
+    return output.trim().split('\n').at(-1) ?? '';
+  };
 }
 
 async function createTopic(httpPort: number, name: string, config: Record<string, string>): Promise<void> {
@@ -179,14 +196,16 @@ export async function run(args: readonly string[]): Promise<void> {
         let cleanerIoBytes = 0;
         for (const phase of ['churn-delete', 'churn-compact', 'ceiling']) {
           const topic = phase === 'ceiling' ? 'churn-delete' : phase;
+          const startAlike =
+            phase === 'ceiling'
+              ? await startCleanerAlike(alikeDir, cleanerIoBytes, cleanerCpuMs, seconds)
+              : async () => '';
           const before = await swapTotals(broker.httpPort);
           const untilMs = performance.now() + seconds * 1000;
           const [latency, , alike] = await Promise.all([
             openLoop(send, RATE_PER_S, seconds),
             churn(churner, topic, untilMs),
-            phase === 'ceiling'
-              ? cleanerAlike(alikeDir, cleanerIoBytes, cleanerCpuMs, seconds)
-              : Promise.resolve(''),
+            startAlike(),
           ]);
           const after = await swapTotals(broker.httpPort);
           if (phase === 'churn-compact') {
