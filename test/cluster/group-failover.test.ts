@@ -12,6 +12,7 @@ import { messageCodec } from '../../src/protocol/kafka/message/message-codec.js'
 import { eventually, type ServeCluster, startServeCluster } from '../support/broker-cluster.js';
 import { etcdAvailable } from '../support/etcd.js';
 import { KafkaWire } from '../support/kafka-wire.js';
+import { runCommand } from '../support/run-command.js';
 
 /**
  * A consumer group surviving its coordinator's broker dying (issue 14):
@@ -64,21 +65,24 @@ async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): 
 
 describe.skipIf(!etcdAvailable)('a consumer group across its coordinator dying', () => {
   let cluster: ServeCluster | undefined;
+  /** The broker the first test killed (the second starts it again). */
+  let firstVictim = -1;
   afterAll(async () => {
     await cluster?.stop();
   });
+  const portOf = (id: number): number => cluster!.processes.get(id)!.kafkaPort;
+  const kafka = (ids: readonly number[]): Kafka =>
+    new Kafka({
+      clientId: 'group-failover',
+      brokers: ids.map((id) => `127.0.0.1:${portOf(id)}`),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+  const offsetsPartition = offsetsPartitionFor(GROUP, CLUSTER_OFFSETS_PARTITIONS);
 
   it('given a kafkajs group committing after every record, when its coordinator is SIGKILLed, then the group moves to the new leader of its offsets partition and resumes from the committed offset', async () => {
     cluster = await startServeCluster({ name: 'groups' });
     const { processes } = cluster;
-    const portOf = (id: number): number => processes.get(id)!.kafkaPort;
-    const kafka = (ids: readonly number[]): Kafka =>
-      new Kafka({
-        clientId: 'group-failover',
-        brokers: ids.map((id) => `127.0.0.1:${portOf(id)}`),
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 2000 },
-      });
 
     const admin = kafka([1]).admin();
     await admin.connect();
@@ -109,7 +113,6 @@ describe.skipIf(!etcdAvailable)('a consumer group across its coordinator dying',
       'a coordinator for the group',
     );
     const offsetsMetadata = await admin.fetchTopicMetadata({ topics: [OFFSETS_TOPIC] });
-    const offsetsPartition = offsetsPartitionFor(GROUP, CLUSTER_OFFSETS_PARTITIONS);
     const led = offsetsMetadata.topics[0]!.partitions.find((p) => p.partitionId === offsetsPartition)!;
     expect(offsetsMetadata.topics[0]!.partitions).toHaveLength(CLUSTER_OFFSETS_PARTITIONS);
     expect(led.replicas).toHaveLength(3);
@@ -143,6 +146,7 @@ describe.skipIf(!etcdAvailable)('a consumer group across its coordinator dying',
       });
       await within(reachedKillPoint, 60_000, 'the consumer reaching the kill point');
       // The commit of offset 20 was acknowledged (acks=all on the offsets partition); its coordinator dies now.
+      firstVictim = coordinator;
       const victim = processes.get(coordinator)!;
       victim.child.kill('SIGKILL');
       await victim.exited;
@@ -192,5 +196,82 @@ describe.skipIf(!etcdAvailable)('a consumer group across its coordinator dying',
       resume();
       await consumer.disconnect().catch(() => undefined);
     }
+  }, 240_000);
+
+  it('given the killed broker back and kcat (librdkafka) consuming in the group, when the new coordinator is SIGKILLed between two kcat sessions, then the second session starts exactly at the first one’s commit', async () => {
+    expect(firstVictim).toBeGreaterThan(0);
+    const { processes } = cluster!;
+    await cluster!.restart(firstVictim);
+    const admin = kafka([1, 2, 3]).admin();
+    await admin.connect();
+    try {
+      // The restarted broker catches up and is back in the ISR of the data and the group's offsets partition.
+      await eventually(
+        async () => {
+          const metadata = await admin.fetchTopicMetadata({ topics: [TOPIC, OFFSETS_TOPIC] });
+          const isrOf = (topic: string, partition: number) =>
+            metadata.topics.find((t) => t.name === topic)?.partitions.find((p) => p.partitionId === partition)
+              ?.isr.length ?? 0;
+          return isrOf(TOPIC, 0) === 3 && isrOf(OFFSETS_TOPIC, offsetsPartition) === 3;
+        },
+        60_000,
+        'the restarted broker back in the ISRs',
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = kafka([1, 2, 3]).producer();
+    await producer.connect();
+    const messages = Array.from({ length: RECORDS }, (_, i) => ({ partition: 0, value: `r-${RECORDS + i}` }));
+    const [sent] = await producer.send({ topic: TOPIC, acks: -1, messages });
+    expect(sent!.errorCode).toBe(0);
+    await producer.disconnect();
+
+    const kcatSession = (ids: readonly number[]): Promise<number[]> =>
+      runCommand(
+        'kcat',
+        [
+          '-b',
+          ids.map((id) => `127.0.0.1:${portOf(id)}`).join(','),
+          '-G',
+          GROUP,
+          '-X',
+          'auto.offset.reset=earliest',
+          '-c',
+          String(RECORDS / 2),
+          '-e',
+          '-q',
+          '-f',
+          '%o\\n',
+          TOPIC,
+        ],
+        '',
+        90_000,
+      ).then((out) =>
+        out
+          .trim()
+          .split('\n')
+          .filter((line) => line.length > 0)
+          .map(Number),
+      );
+    const range = (from: number, count: number): number[] =>
+      Array.from({ length: count }, (_, i) => from + i);
+    // The kafkajs session committed offset 40: kcat goes on from there and commits as it closes.
+    expect(await kcatSession([1, 2, 3])).toEqual(range(RECORDS, RECORDS / 2));
+    let coordinator = -1;
+    await eventually(
+      async () => {
+        const found = await findCoordinator(portOf(firstVictim));
+        coordinator = found.nodeId;
+        return found.errorCode === KafkaErrorCode.NONE;
+      },
+      20_000,
+      'the coordinator',
+    );
+    const victim = processes.get(coordinator)!;
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const survivors = [1, 2, 3].filter((id) => id !== coordinator);
+    expect(await kcatSession(survivors)).toEqual(range(RECORDS + RECORDS / 2, RECORDS / 2));
   }, 240_000);
 });

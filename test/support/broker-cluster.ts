@@ -87,6 +87,8 @@ export interface ServeCluster {
   processes: Map<number, ServeProcess>;
   /** Data directory of each broker. */
   dataDirs: Map<number, string>;
+  /** Starts broker `id` again on its data directory (after it was killed), replacing its entry. */
+  restart(id: number): Promise<ServeProcess>;
   /** SIGKILLs every process still running, waits for them, stops etcd and removes the data directories. */
   stop(): Promise<void>;
 }
@@ -104,33 +106,44 @@ export async function startServeCluster(options: ClusterOptions): Promise<ServeC
     await etcd.stop();
     for (const cleanup of cleanups) cleanup();
   };
+  const start = async (id: number): Promise<ServeProcess> => {
+    const serve = await startServe(
+      [
+        '--broker-id',
+        String(id),
+        '--etcd',
+        etcd.endpoints.join(','),
+        '--cluster',
+        options.name,
+        '--etcd-lease-ttl-ms',
+        String(options.leaseTtlMs ?? TEST_LEASE_TTL_MS),
+        '--data',
+        dataDirs.get(id)!,
+        '--shards',
+        '1',
+      ],
+      60_000,
+    );
+    processes.set(id, serve);
+    return serve;
+  };
   try {
     for (const id of ids) {
       const temp = makeTempDir(`${options.name}-serve-${id}`);
       cleanups.push(temp.cleanup);
       dataDirs.set(id, temp.dir);
-      const serve = await startServe(
-        [
-          '--broker-id',
-          String(id),
-          '--etcd',
-          etcd.endpoints.join(','),
-          '--cluster',
-          options.name,
-          '--etcd-lease-ttl-ms',
-          String(options.leaseTtlMs ?? TEST_LEASE_TTL_MS),
-          '--data',
-          temp.dir,
-          '--shards',
-          '1',
-        ],
-        60_000,
-      );
-      processes.set(id, serve);
+      await start(id);
     }
   } catch (error) {
     await stop();
     throw error;
   }
-  return { etcd, processes, dataDirs, stop };
+  const restart = async (id: number): Promise<ServeProcess> => {
+    const running = processes.get(id);
+    if (running !== undefined && running.child.exitCode === null && running.child.signalCode === null) {
+      throw new Error(`broker ${id} is still running`);
+    }
+    return start(id);
+  };
+  return { etcd, processes, dataDirs, restart, stop };
 }
