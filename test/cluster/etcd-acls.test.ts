@@ -32,7 +32,7 @@ import {
 } from '../../src/security/acl.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
-import { type EtcdCluster, etcdAvailable, freePort, startEtcd } from '../support/etcd.js';
+import { type EtcdCluster, etcdAvailable, freePort, startEtcd, waitForQuorum } from '../support/etcd.js';
 import { KafkaWire } from '../support/kafka-wire.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -342,6 +342,29 @@ describe.skipIf(!etcdAvailable)('ACLs in etcd shared by two brokers', () => {
     await createThrough(0, [binding({ resourceName: 'after-garbage' })]);
     await eventually(() => describeDenied(1, 'after-garbage'), PROPAGATION_TIMEOUT_MS, 'broker 2 denies');
     await client.delete(`/pyralog/${CLUSTER}/acls/garbage`);
+    await deleteThrough(0, everyDenyDescribe);
+  });
+
+  it('given etcd restarted under the brokers, should read the ACLs again and see a change made after it', async () => {
+    const member = etcd.members[0]!;
+    await member.kill();
+    await member.restart();
+    await waitForQuorum(member.clientUrl);
+    // Written straight to etcd (as `pyralog acl --etcd` does): only a re-established watch shows it.
+    const writer = new EtcdAclStore({
+      client: new EtcdClient({ endpoints: etcd.endpoints }),
+      cluster: CLUSTER,
+      onChange: () => {},
+      onError: () => {},
+    });
+    await writer.add([binding({ resourceName: 'after-restart' })]);
+    for (const index of [0, 1]) {
+      await eventually(
+        () => describeDenied(index, 'after-restart'),
+        PROPAGATION_TIMEOUT_MS + 5000,
+        `broker ${index + 1} denies after the restart`,
+      );
+    }
     await deleteThrough(0, everyDenyDescribe);
   });
 });
