@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
 
 /**
  * Starts and stops the peers the comparison runs against, each on 127.0.0.1
@@ -65,12 +67,42 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-export async function startNats(dataDir: string): Promise<PeerServer> {
+/**
+ * How often JetStream's file store fsyncs: a duration such as "1s", or "always" (before each ack).
+ * nats-server takes `sync_interval` from 2.10 on; older servers (Debian 12 ships 2.9.10) refuse the
+ * field and sync on their own schedule, which no option changes.
+ */
+export type NatsSyncInterval = string;
+
+/** The installed nats-server's version line, e.g. "nats-server: v2.9.10". */
+export function natsVersion(): string {
+  ensureInstalled('nats-server', 'nats-server');
+  return spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
+}
+
+/**
+ * Starts nats-server with JetStream storing in `dataDir`; with `syncInterval`, its file store
+ * syncs at that interval (or before each ack). Null when this nats-server cannot take
+ * `sync_interval` (checked with `nats-server -t` on the config file, before starting anything).
+ */
+export async function startNats(
+  dataDir: string,
+  syncInterval?: NatsSyncInterval,
+): Promise<PeerServer | null> {
   ensureInstalled('nats-server', 'nats-server');
   const port = await freePort();
-  const child = spawn('nats-server', ['-js', '-sd', dataDir, '-a', '127.0.0.1', '-p', String(port)], {
-    stdio: 'ignore',
-  });
+  let args = ['-js', '-sd', dataDir, '-a', '127.0.0.1', '-p', String(port)];
+  if (syncInterval !== undefined) {
+    const configFile = join(dataDir, 'nats.conf');
+    const value = syncInterval === 'always' ? 'always' : JSON.stringify(syncInterval);
+    writeFileSync(
+      configFile,
+      `jetstream {\n  store_dir: ${JSON.stringify(dataDir)}\n  sync_interval: ${value}\n}\n`,
+    );
+    if (spawnSync('nats-server', ['-c', configFile, '-t'], { stdio: 'ignore' }).status !== 0) return null;
+    args = ['-c', configFile, '-a', '127.0.0.1', '-p', String(port)];
+  }
+  const child = spawn('nats-server', args, { stdio: 'ignore' });
   await waitForPort(port, child);
   return { port, stop: stopper(child) };
 }

@@ -4,7 +4,7 @@ import { openLoop } from '../../src/cli/bench/open-loop.js';
 import { startBrokerProcess } from '../broker-process.js';
 import { startAckServer } from '../raw-baselines.js';
 import { natsClient, type PeerClient, pyralogClient, redisClient } from './peer-clients.js';
-import { startNats, startRedis } from './peer-servers.js';
+import { natsVersion, startNats, startRedis } from './peer-servers.js';
 
 /**
  * `pyralog bench peers` / `npm run bench:peers`: the same scenarios against
@@ -18,9 +18,13 @@ import { startNats, startRedis } from './peer-servers.js';
  *   frames at the same rates, and raw sequential disk write.
  *
  * Durability is matched like for like: "interval" = Pyralog --fsync 1000 with
- * acks=1 vs Redis appendfsync everysec vs NATS JetStream file storage (which
- * acknowledges after writing to its file and syncs on its own interval);
- * "every ack" = Pyralog --fsync always with acks=-1 vs Redis appendfsync always.
+ * acks=1 vs Redis appendfsync everysec vs NATS JetStream file storage with
+ * sync_interval 1s; "every ack" = Pyralog --fsync always with acks=-1 vs Redis
+ * appendfsync always vs JetStream with sync_interval always: 8 latency
+ * comparisons (2 durabilities x 2 peers x 2 rates). A nats-server older than
+ * 2.10 (Debian 12 ships 2.9.10) has no sync_interval and syncs on its own
+ * schedule: its rows say so, are measured once at that schedule, and are not
+ * counted as comparisons.
  */
 interface Row {
   system: string;
@@ -37,6 +41,8 @@ interface Latency {
 }
 
 const RECORD_BYTES = 1024;
+/** The label of a NATS row measured at the server's own sync schedule (a nats-server without sync_interval). */
+const UNMATCHED_NATS_DURABILITY = 'interval (server default: NOT matched)';
 const RATES = [5000, 20_000];
 /**
  * Seconds of load sent before the recorded window of each latency run, for every system and the raw TCP
@@ -156,14 +162,34 @@ export async function runPeers(seconds: number, log: (line: string) => void = co
       rows.push(await measure(await redisClient(redis.port, RECORD_BYTES), durability, seconds));
       await redis.stop();
     }
-    log('nats jetstream…');
-    const natsDir = join(dir, 'nats');
-    mkdirSync(natsDir);
-    const natsServer = await startNats(natsDir);
-    rows.push(
-      await measure(await natsClient(natsServer.port, RECORD_BYTES), 'interval (server default)', seconds),
-    );
-    await natsServer.stop();
+    // JetStream's file store syncs on its own schedule unless the server takes sync_interval (2.10+): matched
+    // like for like where it does; where it does not, measured once at its default and labelled unmatched.
+    const natsUnmatched: string[] = [];
+    for (const [durability, syncInterval] of [
+      ['interval (1 s)', '1s'],
+      ['every ack', 'always'],
+    ] as const) {
+      log(`nats jetstream, ${durability}…`);
+      const natsDir = join(dir, `nats-${syncInterval}`);
+      mkdirSync(natsDir);
+      const natsServer = await startNats(natsDir, syncInterval);
+      if (natsServer === null) {
+        natsUnmatched.push(durability);
+        continue;
+      }
+      rows.push(await measure(await natsClient(natsServer.port, RECORD_BYTES), durability, seconds));
+      await natsServer.stop();
+    }
+    if (natsUnmatched.includes('interval (1 s)')) {
+      log('nats jetstream, its own sync schedule…');
+      const natsDir = join(dir, 'nats-default');
+      mkdirSync(natsDir);
+      const natsServer = (await startNats(natsDir))!;
+      rows.push(
+        await measure(await natsClient(natsServer.port, RECORD_BYTES), UNMATCHED_NATS_DURABILITY, seconds),
+      );
+      await natsServer.stop();
+    }
 
     const header = [
       'system',
@@ -202,9 +228,19 @@ export async function runPeers(seconds: number, log: (line: string) => void = co
     for (const line of table) log(line.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
     log(`raw sequential disk write: ${diskMb.toFixed(0)} MB/s; records are ${RECORD_BYTES} B`);
     log(
-      'durability: "interval" = Pyralog --fsync 1000, acks=1 | Redis appendfsync everysec | NATS JetStream file store (acks after its write, syncs on its own interval);',
+      'durability: "interval" = Pyralog --fsync 1000, acks=1 | Redis appendfsync everysec | NATS JetStream file store, sync_interval 1s;',
     );
-    log('            "every ack" = Pyralog --fsync always, acks=-1 | Redis appendfsync always');
+    log(
+      '            "every ack" = Pyralog --fsync always, acks=-1 | Redis appendfsync always | NATS JetStream file store, sync_interval always',
+    );
+    for (const durability of natsUnmatched) {
+      log(
+        `NATS JetStream "${durability}" not measured: ${natsVersion().replace('nats-server: ', 'nats-server ')} has no sync_interval (nats-server 2.10+), so no setting matches it` +
+          (durability === 'interval (1 s)'
+            ? `; it ran at its own sync schedule instead ("${UNMATCHED_NATS_DURABILITY}"), and those comparisons do not count`
+            : ''),
+      );
+    }
     const find = (system: string, durability: string) =>
       rows.find((r) => r.system === system && r.durability.startsWith(durability));
     const pyralogInterval = find('pyralog', 'interval')!;
@@ -218,18 +254,23 @@ export async function runPeers(seconds: number, log: (line: string) => void = co
     log(
       `target: max throughput >= 1x Redis Streams (everysec): ${(pyralogInterval.throughput / redisInterval.throughput).toFixed(2)}x — ${verdict(pyralogInterval.throughput >= redisInterval.throughput)}`,
     );
+    // Two durabilities x two peers x two rates: 8 latency comparisons, each with the same durability on both sides.
+    let matched = 0;
     for (const durability of ['interval', 'every ack']) {
       const ours = find('pyralog', durability)!;
       for (const peer of rows.filter((r) => r.system !== 'pyralog' && r.durability.startsWith(durability))) {
+        const counts = peer.durability !== UNMATCHED_NATS_DURABILITY;
         for (const rate of RATES) {
           const a = ours.latency.get(rate)!;
           const b = peer.latency.get(rate)!;
+          if (counts) matched++;
           log(
-            `target: p99/p99.9 at ${rate / 1000}k vs ${peer.system} (${durability}): ${format(a.p99)}/${format(a.p999)} vs ${format(b.p99)}/${format(b.p999)} — ${verdict(a.p99 <= b.p99 && a.p999 <= b.p999)}`,
+            `${counts ? 'target' : 'not counted (durability not matched)'}: p99/p99.9 at ${rate / 1000}k vs ${peer.system} (${peer.durability}): ${format(a.p99)}/${format(a.p999)} vs ${format(b.p99)}/${format(b.p999)} — ${verdict(a.p99 <= b.p99 && a.p999 <= b.p999)}`,
           );
         }
       }
     }
+    log(`latency comparisons with the same durability on both sides: ${matched} of ${2 * 2 * RATES.length}`);
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });
