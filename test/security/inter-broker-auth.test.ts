@@ -15,6 +15,8 @@ import {
 } from '../../src/protocol/kafka/offset-for-leader-epoch.js';
 import { PeerConnection, type PeerConnectionOptions } from '../../src/replication/peer-connection.js';
 import type { PeerSaslOptions } from '../../src/replication/peer-sasl.js';
+import { AclOperation, AclPatternType, AclPermission, AclResourceType } from '../../src/security/acl.js';
+import { AclStore } from '../../src/security/acl-store.js';
 import { CredentialStore } from '../../src/security/credential-store.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
@@ -184,5 +186,109 @@ describe('inter-broker connections over SASL_SSL and the replica permission', ()
     // A SASL listener closes a connection whose first request is not ApiVersions or SASL.
     await expect(replicaFetch(connection)).rejects.toThrow(/closed|reset|error/);
     connection.close();
+  });
+});
+
+describe('inter-broker connections over SSL with client certificates, ClusterAction granted by an ACL', () => {
+  let broker: Broker;
+  let certs: TestCertificates;
+  let replica: { cert: string; key: string };
+  let stranger: { cert: string; key: string };
+  let cleanup = (): void => {};
+
+  beforeAll(async () => {
+    const temp = makeTempDir('inter-broker-mtls');
+    cleanup = temp.cleanup;
+    certs = makeTestCertificates(temp.dir);
+    replica = certs.client('replica-cn');
+    stranger = certs.client('stranger-cn');
+    const dataDir = `${temp.dir}/data`;
+    // Not a super user: the broker principal gets ClusterAction (and nothing on the topic) from an ACL.
+    new AclStore(dataDir).add([
+      {
+        resourceType: AclResourceType.CLUSTER,
+        resourceName: 'kafka-cluster',
+        patternType: AclPatternType.LITERAL,
+        principal: 'User:replica-cn',
+        host: '*',
+        operation: AclOperation.CLUSTER_ACTION,
+        permission: AclPermission.ALLOW,
+      },
+    ]);
+    broker = await startBroker(
+      testBrokerConfig(dataDir, {
+        security: {
+          ...defaultSecurityConfig,
+          listeners: [{ protocol: 'SSL', host: '127.0.0.1', port: 0 }],
+          tlsCertFile: certs.serverCert,
+          tlsKeyFile: certs.serverKey,
+          tlsCaFile: certs.caCert,
+          tlsClientAuth: 'require',
+        },
+      }),
+      { http: false },
+    );
+    await broker.engine.createTopic('t', 1);
+  }, 60_000);
+  afterAll(async () => {
+    await broker?.stop();
+    cleanup();
+  });
+
+  const replicaFetchAs = async (client: { cert: string; key: string }): Promise<number> => {
+    const connection = await PeerConnection.open({
+      host: '127.0.0.1',
+      port: broker.kafkaPort,
+      clientId: 'replica-test',
+      requestTimeoutMs: 5000,
+      maxFrameBytes: 1 << 20,
+      tls: { ca: readFileSync(certs.caCert), cert: readFileSync(client.cert), key: readFileSync(client.key) },
+    });
+    try {
+      const answer = await connection.send(
+        1,
+        12,
+        fetchRequest,
+        {
+          replicaId: 2,
+          maxWaitMs: 0,
+          minBytes: 1,
+          maxBytes: 1 << 20,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic: 't',
+              partitions: [
+                {
+                  partition: 0,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: 0,
+                  lastFetchedEpoch: -1,
+                  logStartOffset: -1,
+                  partitionMaxBytes: 1 << 20,
+                },
+              ],
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+          clusterId: null,
+        },
+        fetchResponse,
+      );
+      return answer.topics[0]!.partitions[0]!.errorCode;
+    } finally {
+      connection.close();
+    }
+  };
+
+  it('given the certificate of the principal the ACL allows ClusterAction, should fetch as a replica without topic Read', async () => {
+    expect(await replicaFetchAs(replica)).toBe(KafkaErrorCode.NONE);
+  });
+
+  it('given another client certificate, should refuse the replica fetch', async () => {
+    expect(await replicaFetchAs(stranger)).toBe(KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
   });
 });
