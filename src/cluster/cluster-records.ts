@@ -74,6 +74,10 @@ export class ClusterKeys {
   get topicIdCounter(): string {
     return `${this.root}ids/topic`;
   }
+  /** The end of the last block of producer ids handed out (producer-id-blocks.ts). */
+  get producerIdCounter(): string {
+    return `${this.root}ids/producer`;
+  }
 
   parse(key: string): ClusterKey {
     if (!key.startsWith(this.root)) return { kind: 'other' };

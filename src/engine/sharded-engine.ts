@@ -72,6 +72,8 @@ export class ShardedEngine implements Engine, ReplicaEngine {
    */
   private readonly handedOff = new Map<number, Promise<void>>();
   private readonly window = { earliestMs: 0, latestMs: 0 };
+  /** Where producer ids come from instead of `producerIds` (cluster mode); null: the local sequencer. */
+  private producerIdSource: (() => Promise<number>) | null = null;
   /**
    * The last replication role applied to each partition, by partition key: a shard worker that died
    * and restarted gets its partitions' roles again (its partitions start without one).
@@ -645,7 +647,17 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     return descriptions;
   }
 
+  /**
+   * Producer ids from elsewhere than this broker's sequencer: in cluster mode ids must be unique across
+   * brokers, so the broker hands them out from etcd (cluster/producer-id-blocks.ts) once it has joined, and
+   * refuses them (a retriable error for the client) before.
+   */
+  useProducerIdSource(source: () => Promise<number>): void {
+    this.producerIdSource = source;
+  }
+
   async nextProducerId(): Promise<number> {
+    if (this.producerIdSource !== null) return this.producerIdSource();
     return this.producerIds.next();
   }
 

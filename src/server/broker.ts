@@ -95,6 +95,10 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   engineOptions.retentionCheckIntervalMs =
     options.retentionCheckIntervalMs ?? config.logRetentionCheckIntervalMs;
   const engine = await ShardedEngine.start(config, engineOptions);
+  if (config.etcdEndpoints.length > 0) {
+    // Until it has joined the cluster this broker cannot hand out producer ids unique across brokers.
+    engine.useProducerIdSource(() => Promise.reject(new Error('not in the cluster yet: no producer ids')));
+  }
   const offload = new OffloadPool(Math.max(1, Math.floor(availableParallelism() / 2)));
   // Its worker loads Arrow and the codecs while the groups open; the listeners open only after both.
   const offloadReady = offload.ready();

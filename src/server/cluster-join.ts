@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ClusterAgent } from '../cluster/cluster-agent.js';
+import { ClusterKeys } from '../cluster/cluster-records.js';
 import { EtcdClient } from '../cluster/etcd/etcd-client.js';
 import { etcdTransportOf } from '../cluster/etcd/etcd-transport.js';
 import type { PartitionState, ReplicaRoleSink } from '../cluster/partition-state.js';
+import { ProducerIdBlocks } from '../cluster/producer-id-blocks.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { usesSasl, usesTls } from '../common/security-config.js';
@@ -120,8 +122,9 @@ export async function joinCluster(
   /** The bound port of the inter-broker listener (--inter-broker-listener); undefined: advertisedPort. */
   interBrokerPort?: number,
 ): Promise<ClusterMember> {
+  const client = etcdClientOf(config);
   const agent = ClusterAgent.create({
-    client: etcdClientOf(config),
+    client,
     cluster: config.clusterName,
     brokerId: config.nodeId,
     host: config.advertisedHost,
@@ -185,6 +188,9 @@ export async function joinCluster(
     await replicas.stop();
     throw error;
   }
+  // Producer ids must be unique across brokers, not only on this one (producer-id-blocks.ts).
+  const producerIds = new ProducerIdBlocks(client, new ClusterKeys(config.clusterName));
+  engine.useProducerIdSource(() => producerIds.take());
   return {
     agent,
     replicas,
