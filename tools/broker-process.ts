@@ -23,6 +23,8 @@ export async function startBrokerProcess(
   args: readonly string[],
   /** Another build's compiled `dist/src/cli/main.js`, for before/after comparisons in one run. */
   mainFile?: string,
+  /** How long it may take to print its serving line (longer on a loaded machine). */
+  startTimeoutMs = 30_000,
 ): Promise<BrokerProcess> {
   // The compiled build runs faster than the sources through tsx (`npm run bench` builds first).
   const compiled = mainFile ?? `${root}dist/src/cli/main.js`;
@@ -38,7 +40,11 @@ export async function startBrokerProcess(
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   const ports = await new Promise<ServingPorts>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      // A broker that never served must not outlive the attempt.
+      child.kill('SIGKILL');
+      reject(new Error(`broker did not start within ${startTimeoutMs} ms:\n${stderr}`));
+    }, startTimeoutMs);
     child.stderr!.on('data', (chunk: string) => {
       stderr += chunk;
       const ports = parseServingPorts(stderr);

@@ -61,6 +61,22 @@ describe('runNemesis', () => {
     expect(events[1]).toEqual({ kind: 'heal', atMs: 6_000 });
   });
 
+  it('given order cycle, should apply the faults in the order given, round after round', async () => {
+    const log: string[] = [];
+    await runNemesis({
+      faults: ['a', 'b', 'c'].map((action) => recordingFault(action, log)),
+      healAll: async () => {},
+      history: new HistoryRecorder(),
+      seed: 7,
+      quietMs: 1_000,
+      faultMs: 1_000,
+      durationMs: 10_000,
+      order: 'cycle',
+      ...fakeClock(),
+    });
+    expect(log).toEqual(['a', 'b', 'c', 'a', 'b']);
+  });
+
   it('given the same seed, should choose the same faults in the same order', async () => {
     const run = async (seed: number): Promise<string[]> => {
       const log: string[] = [];

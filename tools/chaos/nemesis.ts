@@ -29,6 +29,11 @@ export interface NemesisOptions {
   faultMs: number;
   /** No new fault starts after this long; the last one is still healed. */
   durationMs: number;
+  /**
+   * `random` (the default): each fault drawn from the seeded generator; `cycle`: the faults in the order
+   * given, round after round, so that a short run covers the first ones for certain.
+   */
+  order?: 'random' | 'cycle';
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -43,10 +48,13 @@ export async function runNemesis(options: NemesisOptions): Promise<number> {
   const random = new SeededRandom(options.seed);
   const startMs = now();
   let applied = 0;
+  let round = 0;
   while (now() - startMs < options.durationMs) {
     await sleep(options.quietMs);
     if (now() - startMs >= options.durationMs) break;
-    const fault = options.faults[random.nextBelow(options.faults.length)]!;
+    const index =
+      options.order === 'cycle' ? round++ % options.faults.length : random.nextBelow(options.faults.length);
+    const fault = options.faults[index]!;
     options.history.record({ kind: 'fault', action: fault.action, target: fault.target, atMs: now() });
     try {
       await fault.apply();
