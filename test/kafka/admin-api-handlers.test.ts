@@ -329,6 +329,24 @@ describe('Kafka admin API handlers', () => {
       ['retention.ms', false],
       ['segment.ms', true],
     ]);
+    // The broker resource: the log cleaner's I/O budget under Kafka's name, as a double.
+    const [broker] = await run(
+      describeConfigs,
+      {
+        resources: [{ resourceType: 4, resourceName: '3', keys: ['log.cleaner.io.max.bytes.per.second'] }],
+        includeSynonyms: false,
+        includeDocumentation: false,
+      },
+      context(4),
+    );
+    expect(broker?.configs).toEqual([
+      expect.objectContaining({
+        name: 'log.cleaner.io.max.bytes.per.second',
+        value: String(engine.config.logCleanerIoBytesPerSecond),
+        configType: 6,
+        readOnly: true,
+      }),
+    ]);
   });
 
   it('DeleteRecords: an internal topic is refused (INVALID_TOPIC_EXCEPTION), an unknown partition named, a user topic moved', async () => {

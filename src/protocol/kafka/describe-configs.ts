@@ -185,6 +185,15 @@ function brokerEntries(config: BrokerConfig, includeDocumentation: boolean): Des
       CONFIG_TYPE.int,
       'Largest record batch a topic takes by default (max.message.bytes of new topics).',
     ),
+    fact(
+      'log.cleaner.io.max.bytes.per.second',
+      // Kafka's default, unlimited, is Double.MAX_VALUE; Pyralog's 0 means the same.
+      config.logCleanerIoBytesPerSecond > 0
+        ? String(config.logCleanerIoBytesPerSecond)
+        : '1.7976931348623157E308',
+      CONFIG_TYPE.double,
+      "Read plus write bytes per second of each shard's log cleaner (--log-cleaner-io-bytes-per-second).",
+    ),
   ];
 }
 
