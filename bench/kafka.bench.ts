@@ -121,6 +121,8 @@ async function produceThroughput(
   seconds: number,
   shape: 'one-partition' | 'all-partitions' = 'one-partition',
   warmupSeconds = THROUGHPUT_WARMUP_S,
+  /** Filled with every request's round trip (warm-up included), when given. */
+  roundTrips?: RoundTrips,
 ): Promise<number> {
   const producers = await Promise.all(
     Array.from({ length: CONNECTIONS }, () => LeanKafkaProducer.connect(kafkaPort)),
@@ -143,7 +145,12 @@ async function produceThroughput(
             : [producer.prepare(topic, allPartitions, batch, acks)];
         let partition = (c * inFlight + slot) % PARTITIONS;
         while (performance.now() < endMs) {
+          const sentMs = performance.now();
           const ack = await producer.send(requests[shape === 'one-partition' ? partition : 0]!);
+          if (roundTrips !== undefined) {
+            roundTrips.totalMs += performance.now() - sentMs;
+            roundTrips.count++;
+          }
           if (ack.errorCode !== 0) errors++;
           if (performance.now() >= startMs) acknowledged += batchesPerRequest;
           partition = (partition + 1) % PARTITIONS;
@@ -155,6 +162,56 @@ async function produceThroughput(
   for (const producer of producers) producer.close();
   if (errors > 0) throw new Error(`${errors} produce errors`);
   return (acknowledged * batch.length) / elapsedS;
+}
+
+interface RoundTrips {
+  totalMs: number;
+  count: number;
+}
+
+/** Sum (s) and count of the broker's `pyralog_fsync_wait_seconds` histogram, all shards: append → covering fdatasync. */
+async function fsyncWaitTotals(httpPort: number): Promise<{ sumS: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  let sumS = 0;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('pyralog_fsync_wait_seconds_sum')) sumS += value;
+    else if (line.startsWith('pyralog_fsync_wait_seconds_count')) count += value;
+  }
+  return { sumS, count };
+}
+
+/**
+ * acks=-1 throughput with where its requests' time went: the mean round trip the
+ * client saw, and the mean time a batch waited for the fdatasync covering it
+ * (the broker's histogram), over the whole run, warm-up included. What the
+ * round trip holds beyond that wait is the broker's and the network's part.
+ */
+async function durableThroughput(
+  broker: BrokerProcess,
+  batch: Uint8Array,
+  seconds: number,
+  shape: 'one-partition' | 'all-partitions',
+): Promise<{ bytesPerS: number; roundTripMs: number; fsyncWaitMs: number }> {
+  const before = await fsyncWaitTotals(broker.httpPort);
+  const roundTrips: RoundTrips = { totalMs: 0, count: 0 };
+  const bytesPerS = await produceThroughput(
+    broker.kafkaPort,
+    'ingest',
+    batch,
+    -1,
+    seconds,
+    shape,
+    THROUGHPUT_WARMUP_S,
+    roundTrips,
+  );
+  const after = await fsyncWaitTotals(broker.httpPort);
+  return {
+    bytesPerS,
+    roundTripMs: roundTrips.totalMs / roundTrips.count,
+    fsyncWaitMs: ((after.sumS - before.sumS) / (after.count - before.count)) * 1000,
+  };
 }
 
 /** The batch of the latency runs: one 1 KiB record. */
@@ -427,12 +484,14 @@ export async function run(args: readonly string[]): Promise<void> {
     const nonDurableAll = await onFreshBroker('never', (port) =>
       produceThroughput(port, 'ingest', batch, 1, seconds, 'all-partitions'),
     );
-    const durable = await onFreshBroker('always', (port) =>
-      produceThroughput(port, 'ingest', batch, -1, seconds),
+    const durableSplit = await onFreshBroker('always', (_port, broker) =>
+      durableThroughput(broker, batch, seconds, 'one-partition'),
     );
-    const durableAll = await onFreshBroker('always', (port) =>
-      produceThroughput(port, 'ingest', batch, -1, seconds, 'all-partitions'),
+    const durableAllSplit = await onFreshBroker('always', (_port, broker) =>
+      durableThroughput(broker, batch, seconds, 'all-partitions'),
     );
+    const durable = durableSplit.bytesPerS;
+    const durableAll = durableAllSplit.bytesPerS;
 
     console.log(
       `batches of ${batch.length} B (16 x 1 KiB records), ${CONNECTIONS} connections, ${PARTITIONS} partitions; ` +
@@ -495,6 +554,16 @@ export async function run(args: readonly string[]): Promise<void> {
         '>= 0.85',
       ),
     ]);
+    // Where an acks=-1 request's time goes, beside the baseline's cycle (32 writes, then one fdatasync).
+    const rawSyncCycleMs = ((CONNECTIONS * IN_FLIGHT * batch.length) / rawSync) * 1000;
+    const split = (name: string, figures: { roundTripMs: number; fsyncWaitMs: number }) =>
+      `${name}: mean round trip ${figures.roundTripMs.toFixed(2)} ms, of which a batch waited for its covering ` +
+      `fdatasync ${figures.fsyncWaitMs.toFixed(2)} ms (${((figures.fsyncWaitMs / figures.roundTripMs) * 100).toFixed(0)}%)`;
+    console.log(
+      `\nacks=-1, fsync always: the baseline's cycle of ${CONNECTIONS * IN_FLIGHT} writes + one fdatasync took ${rawSyncCycleMs.toFixed(2)} ms`,
+    );
+    console.log(split('  1 batch/request', durableSplit));
+    console.log(split('  8 batches/request', durableAllSplit));
     console.log(
       `\nround trip at ${LATENCY_RATE_PER_S} req/s (one 1 KiB record, open loop, over ${seconds} s after ${LATENCY_WARMUP_S} s warm-up; ` +
         'baseline: raw loopback TCP of frames of the same size through the same generator)',
