@@ -29,7 +29,7 @@ import type { SqlLimits } from '../sql/sql-limits.js';
 import { SqlService } from '../sql/sql-service.js';
 import { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import { type ClusterMember, etcdClientOf, joinCluster, LateFollowerFetches } from './cluster-join.js';
-import { offsetsLeadership, offsetsRoleListener } from './groups-wiring.js';
+import { offsetsLeadership, offsetsRoleListener, warnOfLocalOffsetsTopic } from './groups-wiring.js';
 import { type HttpFrontDoor, startHttpServer } from './http-server.js';
 import { httpsFilesOf } from './https-files.js';
 import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
@@ -106,6 +106,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   // Cluster mode: the front doors see the cluster once this broker has joined it (after its Kafka port is bound).
   const clusterMetadata = clustered ? new LateClusterMetadata(config.nodeId) : undefined;
   // In a cluster a group is coordinated by the leader of its __consumer_offsets partition (groups-wiring.ts).
+  if (clusterMetadata !== undefined) warnOfLocalOffsetsTopic(engine, logger);
   const groups = await GroupCoordinator.open(engine, {
     log: logger,
     ...(clusterMetadata === undefined ? {} : { leadership: offsetsLeadership(clusterMetadata) }),

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { ClusterMetadata } from '../cluster/cluster-metadata.js';
+import type { Engine } from '../engine/engine-api.js';
 import type { GroupCoordinator, OffsetsLeadership } from '../groups/group-coordinator.js';
-import { OFFSETS_TOPIC } from '../groups/offsets-topic.js';
+import { CLUSTER_OFFSETS_PARTITIONS, OFFSETS_TOPIC } from '../groups/offsets-topic.js';
 import type { PartitionRoleListener } from './cluster-join.js';
 
 /**
@@ -48,4 +49,24 @@ export function offsetsRoleListener(
         ),
       );
   };
+}
+
+/**
+ * A cluster broker whose data directory already holds a `__consumer_offsets` of another partition
+ * count (a single node's, or one a cluster broker made locally before the topic lived in etcd)
+ * keeps it: the partitions etcd has and it lacks cannot be replicated here, and their groups never
+ * load on this broker. Said once at start, with the way out.
+ */
+export function warnOfLocalOffsetsTopic(engine: Engine, logger: Logger): void {
+  const local = engine.describeTopic(OFFSETS_TOPIC);
+  if (local === undefined || local.partitionCount === CLUSTER_OFFSETS_PARTITIONS) return;
+  logger.warn(
+    {
+      topic: OFFSETS_TOPIC,
+      localPartitions: local.partitionCount,
+      clusterPartitions: CLUSTER_OFFSETS_PARTITIONS,
+    },
+    'this data directory holds a committed-offsets topic from a single node or an earlier version; ' +
+      'groups of the partitions it lacks cannot be coordinated here: start this broker on a fresh data directory',
+  );
 }

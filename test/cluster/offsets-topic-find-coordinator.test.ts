@@ -11,6 +11,7 @@ import {
   findCoordinatorResponseDescription,
 } from '../../src/protocol/kafka/find-coordinator.js';
 import { messageCodec } from '../../src/protocol/kafka/message/message-codec.js';
+import { warnOfLocalOffsetsTopic } from '../../src/server/groups-wiring.js';
 import { startKafkaListener } from '../../src/server/kafka-listener.js';
 import { testFrontDoorDeps } from '../support/front-door-deps.js';
 import { KafkaWire } from '../support/kafka-wire.js';
@@ -166,5 +167,20 @@ describe('FindCoordinator in cluster mode and the offsets topic', () => {
       replicationFactor: 4,
       config: { 'min.insync.replicas': '2' },
     });
+  });
+
+  it('given a data directory holding a local offsets topic of another partition count, should warn once at start; of the cluster count or none, should not', async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (_details: object, message: string) => warnings.push(message) } as never;
+    const fresh = new MemoryEngine();
+    warnOfLocalOffsetsTopic(fresh, logger);
+    await fresh.createTopic(OFFSETS_TOPIC, CLUSTER_OFFSETS_PARTITIONS);
+    warnOfLocalOffsetsTopic(fresh, logger);
+    expect(warnings).toEqual([]);
+    const old = new MemoryEngine();
+    await old.createTopic(OFFSETS_TOPIC, 1);
+    warnOfLocalOffsetsTopic(old, logger);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('fresh data directory');
   });
 });
