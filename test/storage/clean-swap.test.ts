@@ -8,6 +8,7 @@ import { CompressionCodec } from '../../src/record/batch-header.js';
 import { buildCompressedBatch } from '../../src/record/compression.js';
 import { finalizeClean } from '../../src/storage/clean-finalize.js';
 import { cleanAndPrepare } from '../../src/storage/clean-prepare.js';
+import { FaultyStorageIo, parseFaultRules } from '../../src/storage/faulty-storage-io.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { type StorageIo, storageIo, useStorageIo } from '../../src/storage/storage-io.js';
 import { expectedAfterClean, type ModelRecord, readAllRecords, recordsOf } from '../support/compacted-log.js';
@@ -343,6 +344,38 @@ describe('the swap of cleaned segments', () => {
       { numRuns: 20 },
     );
   }, 60_000);
+
+  it('given the directory sync after the commit fails, then no cleaned index file is given a log name (a power loss could still undo the rename), and a reopen scans and serves the cleaned log', async () => {
+    const dir = tempDir('swap-finalize-sync');
+    const log = PartitionLog.open({ dir, config: compactConfig(), fsync: 'never' });
+    const history = await fill(log, 300);
+    const job = log.planClean(NOW_MS, 0)!;
+    const swap = log.commitClean(await cleanAndPrepare(job));
+    expect(swap.finalize!.committedBases.length).toBeGreaterThan(3);
+    const restore = useStorageIo(new FaultyStorageIo(storageIo(), parseFaultRules('op=sync,code=EIO')));
+    let problems: string[];
+    try {
+      problems = finalizeClean(swap.finalize!).problems;
+    } finally {
+      restore();
+    }
+    log.endClean();
+    expect(problems.join('\n')).toContain('directory sync after the swap failed');
+    const names = readdirSync(dir);
+    expect(names.filter((name) => name.endsWith('.cleaned'))).toEqual([]);
+    for (const base of swap.finalize!.committedBases) {
+      expect(names).not.toContain(`${String(base).padStart(20, '0')}.index`);
+      expect(names).not.toContain(`${String(base).padStart(20, '0')}.timeindex`);
+    }
+    const cleanedEnd = segmentBases(dir).find((base) => base > job.segments.at(-1)!.baseOffset)!;
+    const expected = expectedAfterClean(history, cleanedEnd, NOW_MS, DEFAULT_TOPIC_CONFIG.deleteRetentionMs);
+    expect(readAllRecords(log)).toEqual(expected);
+    await log.abandon();
+    const reopened = PartitionLog.open({ dir, config: compactConfig(), fsync: 'never' });
+    expect(reopened.recoveryProblems).toEqual([]);
+    expect(readAllRecords(reopened)).toEqual(expected);
+    await reopened.close();
+  });
 
   it('given compact,delete with retention due while the swap is being finalized, then retention waits for the finalize and leaves no stray index files', async () => {
     const dir = tempDir('swap-retention');
