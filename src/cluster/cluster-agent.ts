@@ -1,3 +1,5 @@
+import { PyralogError } from '../common/errors.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { BrokerLease } from './broker-lease.js';
 import { type CacheChanges, ClusterCache, type LiveBroker } from './cluster-cache.js';
 import type { ClusterLog } from './cluster-log.js';
@@ -5,6 +7,7 @@ import type { ClusterMetadata } from './cluster-metadata.js';
 import {
   ClusterKeys,
   decodePartitionRecord,
+  decodeTopicRecord,
   encodeRecord,
   type PartitionRecord,
   partitionStateOf,
@@ -16,7 +19,9 @@ import { type Watch, watchPrefix } from './etcd/etcd-watch.js';
 import type { BrokerId, ClusterView, IsrChanger, ReplicaRoleSink } from './partition-state.js';
 import { placeReplicas } from './placement/index.js';
 import type { PlaceReplicas } from './round-robin-placement.js';
+import { writeTopicConfig } from './topic-config-change.js';
 import { createTopicRecords, type TopicCreation } from './topic-creation.js';
+import { addTopicPartitions } from './topic-partition-addition.js';
 
 /**
  * One broker's control plane: its registration under a lease, its copy of
@@ -251,6 +256,49 @@ export class ClusterAgent implements ClusterView, IsrChanger, ClusterMetadata {
     );
   }
 
+  /**
+   * Deletes a topic from etcd: its record and every partition record in one transaction that compares
+   * the record's mod revision. The watches remove the replicas. Throws PyralogError
+   * UNKNOWN_TOPIC_OR_PARTITION when it is not there (or changed meanwhile: retry).
+   */
+  async deleteTopic(name: string): Promise<TopicRecord> {
+    const key = this.keys.topic(name);
+    const current = await this.options.client.get(key);
+    const record = current === undefined ? undefined : decodeTopicRecord(current.value);
+    if (current === undefined || record === undefined) {
+      throw new PyralogError(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} is not in etcd`);
+    }
+    const deleted = await this.options.client.txn(
+      [{ key, target: 'mod', revision: current.modRevision }],
+      [{ delete: { key } }, { delete: { key: this.keys.partitionsOf(record.topicId), prefix: true } }],
+    );
+    if (!deleted.succeeded) {
+      throw new PyralogError(
+        KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `topic ${name} changed in etcd while being deleted; retry`,
+      );
+    }
+    return record;
+  }
+
+  /** Grows a topic in etcd (topic-partition-addition.ts); the watches create the new replicas. */
+  async addPartitions(name: string, partitionCount: number): Promise<TopicRecord> {
+    return addTopicPartitions(
+      this.options.client,
+      this.keys,
+      name,
+      partitionCount,
+      this.cache.liveEpochs(),
+      this.options.placeReplicas ?? placeReplicas,
+      this.options.scatterWidth ?? DEFAULT_SCATTER_WIDTH,
+    );
+  }
+
+  /** Replaces a topic's config in etcd by CAS (topic-config-change.ts); the watches apply it. */
+  async alterTopicConfig(name: string, config: Readonly<Record<string, string>>): Promise<TopicRecord> {
+    return writeTopicConfig(this.options.client, this.keys, name, config);
+  }
+
   // Lifecycle
 
   /** A clean stop: revokes the lease, so this broker's key (and the controller key, if held) go at once. */
@@ -419,10 +467,12 @@ export class ClusterAgent implements ClusterView, IsrChanger, ClusterMetadata {
 
   /** After each change: tell the sink, check our own registration, campaign, and let the controller work. */
   private react(changes: CacheChanges, full: boolean): void {
+    for (const topic of changes.topicsDeleted) this.deliverRemoval(topic);
     const partitions = full
       ? [...this.cache.partitions.values()].map((cached) => cached.record)
       : changes.partitions;
     for (const record of partitions) this.deliver(record);
+    if (full || changes.topics) this.deliverTopicConfigs();
     if (
       changes.brokers &&
       !this.reregistering &&
@@ -435,6 +485,41 @@ export class ClusterAgent implements ClusterView, IsrChanger, ClusterMetadata {
     if (this.cache.controller === null) this.controller.campaign();
     if (full || changes.brokers || changes.controller || changes.topics || changes.partitions.length > 0) {
       this.controller.reconcile();
+    }
+  }
+
+  /** Tells the sink a topic is gone, in order with the partition states. */
+  private deliverRemoval(topic: TopicRecord): void {
+    const remove = this.options.sink.removeTopic;
+    if (remove === undefined) return;
+    this.sinkChain = this.sinkChain
+      .then(() => remove.call(this.options.sink, topic.name, topic.topicId))
+      .catch((error: unknown) => {
+        this.options.log.error(
+          { topic: topic.name, error: String(error) },
+          'the data path did not remove a topic',
+        );
+      });
+  }
+
+  /** Hands the sink the config of every topic this broker replicates a partition of, in order with the states. */
+  private deliverTopicConfigs(): void {
+    const apply = this.options.sink.applyTopicConfig;
+    if (apply === undefined) return;
+    const replicated = new Set<number>();
+    for (const cached of this.cache.partitions.values()) {
+      if (cached.record.replicas.includes(this.localBrokerId)) replicated.add(cached.record.topicId);
+    }
+    for (const { record: topic } of this.cache.topics.values()) {
+      if (!replicated.has(topic.topicId)) continue;
+      this.sinkChain = this.sinkChain
+        .then(() => apply.call(this.options.sink, topic.name, topic.config))
+        .catch((error: unknown) => {
+          this.options.log.error(
+            { topic: topic.name, error: String(error) },
+            'the data path refused a topic config',
+          );
+        });
     }
   }
 

@@ -44,6 +44,8 @@ export interface CacheChanges {
   partitions: PartitionRecord[];
   /** Partition keys deleted (topic deleted). */
   partitionsDeleted: { topicId: number; partition: number }[];
+  /** Topics deleted: their records gone (by a watch event, or missing from a full re-read). */
+  topicsDeleted: TopicRecord[];
 }
 
 export function partitionKeyOf(topicId: number, partition: number): string {
@@ -67,6 +69,7 @@ export class ClusterCache {
 
   /** Replaces everything with a full read at `revision`. */
   reset(kvs: readonly KeyValue[], revision: number): CacheChanges {
+    const before = [...this.topics.values()].map((cached) => cached.record);
     this.brokers.clear();
     this.topics.clear();
     this.partitions.clear();
@@ -75,6 +78,10 @@ export class ClusterCache {
     for (const kv of kvs) this.put(kv, changes);
     this.revision = revision;
     changes.brokers = changes.controller = changes.topics = true;
+    // Deleted while this broker was not watching (a broken watch, a compaction past its revision).
+    for (const topic of before) {
+      if (this.topics.get(topic.name)?.record.topicId !== topic.topicId) changes.topicsDeleted.push(topic);
+    }
     return changes;
   }
 
@@ -166,10 +173,13 @@ export class ClusterCache {
         this.controller = null;
         changes.controller = true;
         return;
-      case 'topic':
+      case 'topic': {
+        const gone = this.topics.get(key.name);
         this.topics.delete(key.name);
+        if (gone !== undefined) changes.topicsDeleted.push(gone.record);
         changes.topics = true;
         return;
+      }
       case 'partition':
         this.partitions.delete(partitionKeyOf(key.topicId, key.partition));
         changes.partitionsDeleted.push({ topicId: key.topicId, partition: key.partition });
@@ -181,5 +191,12 @@ export class ClusterCache {
 }
 
 function emptyChanges(): CacheChanges {
-  return { brokers: false, controller: false, topics: false, partitions: [], partitionsDeleted: [] };
+  return {
+    brokers: false,
+    controller: false,
+    topics: false,
+    partitions: [],
+    partitionsDeleted: [],
+    topicsDeleted: [],
+  };
 }

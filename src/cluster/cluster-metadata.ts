@@ -25,4 +25,21 @@ export interface ClusterMetadata {
    * INVALID_REPLICATION_FACTOR, INVALID_PARTITIONS or INVALID_TOPIC_EXCEPTION, or with an etcd error.
    */
   createTopic(creation: TopicCreation): Promise<TopicRecord>;
+  /**
+   * Replaces a topic's config in etcd (Kafka names → values, the settings that differ from the
+   * defaults); every replica's broker applies it from its watch. Rejects with a PyralogError
+   * carrying UNKNOWN_TOPIC_OR_PARTITION or REQUEST_TIMED_OUT, or with an etcd error.
+   */
+  alterTopicConfig(name: string, config: Readonly<Record<string, string>>): Promise<TopicRecord>;
+  /**
+   * Grows a topic to `partitionCount` partitions in etcd, the new ones placed over the live brokers;
+   * every replica's broker creates them from its watch. Rejects with a PyralogError carrying
+   * UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS or INVALID_REPLICATION_FACTOR, or with an etcd error.
+   */
+  addPartitions(name: string, partitionCount: number): Promise<TopicRecord>;
+  /**
+   * Deletes a topic from etcd; every replica's broker removes its replicas from its watch. Rejects with
+   * a PyralogError carrying UNKNOWN_TOPIC_OR_PARTITION, or with an etcd error.
+   */
+  deleteTopic(name: string): Promise<TopicRecord>;
 }

@@ -71,6 +71,10 @@ export class ClusterKeys {
   partition(topicId: number, partition: number): string {
     return `${this.root}partitions/${topicId}/${partition}`;
   }
+  /** The prefix of every partition key of a topic. */
+  partitionsOf(topicId: number): string {
+    return `${this.root}partitions/${topicId}/`;
+  }
   get topicIdCounter(): string {
     return `${this.root}ids/topic`;
   }

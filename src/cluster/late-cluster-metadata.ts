@@ -47,4 +47,28 @@ export class LateClusterMetadata implements ClusterMetadata {
     }
     return this.target.createTopic(creation);
   }
+  alterTopicConfig(name: string, config: Readonly<Record<string, string>>): Promise<TopicRecord> {
+    if (this.target === null) {
+      return Promise.reject(
+        new PyralogError(KafkaErrorCode.REQUEST_TIMED_OUT, 'this broker has not joined the cluster yet'),
+      );
+    }
+    return this.target.alterTopicConfig(name, config);
+  }
+  addPartitions(name: string, partitionCount: number): Promise<TopicRecord> {
+    if (this.target === null) {
+      return Promise.reject(
+        new PyralogError(KafkaErrorCode.REQUEST_TIMED_OUT, 'this broker has not joined the cluster yet'),
+      );
+    }
+    return this.target.addPartitions(name, partitionCount);
+  }
+  deleteTopic(name: string): Promise<TopicRecord> {
+    if (this.target === null) {
+      return Promise.reject(
+        new PyralogError(KafkaErrorCode.REQUEST_TIMED_OUT, 'this broker has not joined the cluster yet'),
+      );
+    }
+    return this.target.deleteTopic(name);
+  }
 }

@@ -30,6 +30,18 @@ export interface PartitionState {
  */
 export interface ReplicaRoleSink {
   applyPartitionState(state: PartitionState): Promise<void>;
+  /**
+   * A topic this broker replicates has this config in etcd now (Kafka names → values; called after
+   * every change to any topic record and after every full re-read, in order with the partition
+   * states). Idempotent: the data path applies it only when it differs from what it has.
+   */
+  applyTopicConfig?(topic: string, config: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * A topic was deleted from etcd (seen in the watch, or missing from a full re-read): the data path
+   * stops replicating it and removes this broker's replicas of it. Called before any partition state
+   * of a topic created again under the same name.
+   */
+  removeTopic?(topic: string, topicId: number): Promise<void>;
 }
 
 /**

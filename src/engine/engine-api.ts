@@ -279,6 +279,11 @@ export interface ReplicaEngine {
   /** Cuts the log to end at or below `offset`; the outcome's offset is the new log end. */
   truncateReplica(topic: string, partition: number, offset: number): Promise<ListOffsetsOutcome>;
   /**
+   * Empties a follower's log and starts it again at `offset` (its leader's log start, which its log
+   * ends below); the outcome's offset is the new log end.
+   */
+  resetReplicaLogStart(topic: string, partition: number, offset: number): Promise<ListOffsetsOutcome>;
+  /**
    * This broker's own log, whatever its role: where `leaderEpoch` ends in it (-2: its latest epoch,
    * with the log end), for a follower working out its truncation.
    */

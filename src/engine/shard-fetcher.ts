@@ -249,7 +249,7 @@ export class ShardFetcher {
         // the last stable offset.
         const chunk =
           fromFollower && partition.replica !== null
-            ? log.read(offset, maxBytes)
+            ? log.read(offset, maxBytes, true)
             : log.readBelow(offset, maxBytes, readCommitted ? lastStableOffset : highWatermark);
         // The first data in a response may exceed maxBytes (KIP-74) so a
         // consumer always progresses; later partitions must fit what is left.

@@ -541,12 +541,18 @@ export class ShardHost {
     });
   }
 
-  truncate(topicId: number, partition: number, offset: number): Promise<ListOffsetsOutcome> {
+  /** TRUNCATE: cuts the log's end to `offset`; RESET_LOG_START: empties it and starts it again there. */
+  truncate(
+    topicId: number,
+    partition: number,
+    offset: number,
+    type: typeof MessageType.TRUNCATE | typeof MessageType.RESET_LOG_START = MessageType.TRUNCATE,
+  ): Promise<ListOffsetsOutcome> {
     return new Promise<ListOffsetsOutcome>((resolve) => {
       if (this.state !== 'ready')
         return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
-      const correlationId = this.register(MessageType.TRUNCATE, resolve);
-      this.sendWith(TruncateField.SIZE_BYTES, MessageType.TRUNCATE, correlationId, (_b, view, p) => {
+      const correlationId = this.register(type, resolve);
+      this.sendWith(TruncateField.SIZE_BYTES, type, correlationId, (_b, view, p) => {
         view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
         view.setUint32(p + TruncateField.TOPIC_ID, topicId);
         view.setUint32(p + TruncateField.PARTITION, partition);
@@ -894,6 +900,7 @@ const replyHandlers: Record<number, ReplyHandler> = {
   [MessageType.LIST_OFFSETS]: resolveOffsets,
   [MessageType.DELETE_RECORDS]: resolveOffsets,
   [MessageType.TRUNCATE]: resolveOffsets,
+  [MessageType.RESET_LOG_START]: resolveOffsets,
   [MessageType.ROLE_CHANGE]: resolveStatus,
   [MessageType.REPLICA_APPEND]: (host, bytes, view, record) => {
     const pending = host.take(record.correlationId);
@@ -1012,6 +1019,7 @@ function failPending(request: Pending, code: KafkaErrorCode, message: string): v
     case MessageType.LIST_OFFSETS:
     case MessageType.DELETE_RECORDS:
     case MessageType.TRUNCATE:
+    case MessageType.RESET_LOG_START:
       request.resolve({ errorCode: code, offset: -1, timestampMs: -1 } as never);
       return;
     case MessageType.REPLICA_APPEND:

@@ -103,6 +103,10 @@
  * TRUNCATE (13): 8 u32 topicId, 12 u32 partition, 16 f64 offset, 24 u32[2] reserved;
  *   reply (0x800d) in the LIST_OFFSETS layout: errorCode, offset = the new log end.
  *
+ * RESET_LOG_START (17): the TRUNCATE layouts; a follower whose log ends below its
+ *   leader's log start empties its log and starts it again, empty, at `offset`
+ *   (PartitionLog.resetLogStart); reply offset = the new log end (= offset).
+ *
  * OFFSET_FOR_EPOCH (14)               reply (0x800e)
  *   8  u32 topicId, 12 u32 partition,   0 i16 errorCode, 2 u16 reserved,
  *  16  i32 currentLeaderEpoch (-1: not  4 i32 leaderEpoch, 8 f64 endOffset
@@ -147,6 +151,7 @@ export const MessageType = {
   OFFSET_FOR_EPOCH: 14,
   TXN_MARKER: 15,
   SEGMENT_EXTENTS: 16,
+  RESET_LOG_START: 17,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 

@@ -2,6 +2,7 @@ import type { FsyncPolicy } from '../common/broker-config.js';
 import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
+import type { ReplicaRoleUpdate } from './engine-api.js';
 import { rebuildProducerState, recordProducerBatches } from './producer-state-rebuild.js';
 import { leaderEpochError } from './replica-role.js';
 import type { ReplyWriter } from './reply-writer.js';
@@ -25,10 +26,10 @@ import { rebuildTxnState, recordTxnBatches } from './txn-state-rebuild.js';
 
 /**
  * The replication messages on a shard (shard-message.ts, ROLE_CHANGE …
- * OFFSET_FOR_EPOCH): a partition's role and epoch, the high watermark
- * replication allows, a follower's appends (offsets and epochs kept as the
- * leader wrote them; answered once durable under `fsync always`), its
- * truncation, and OffsetForLeaderEpoch. Owned by the shard thread. A single
+ * OFFSET_FOR_EPOCH, RESET_LOG_START): a partition's role and epoch, the high
+ * watermark replication allows, a follower's appends (offsets and epochs kept
+ * as the leader wrote them; answered once durable under `fsync always`), its
+ * truncation and restart at its leader's log start, and OffsetForLeaderEpoch. Owned by the shard thread. A single
  * node never sends these: its partitions keep `replica === null`.
  */
 export interface ReplicationHooks {
@@ -71,6 +72,7 @@ export class ShardReplication {
         this.replicaAppend(record);
         return;
       case MessageType.TRUNCATE:
+      case MessageType.RESET_LOG_START:
         void this.truncate(record);
         return;
       case MessageType.OFFSET_FOR_EPOCH:
@@ -95,43 +97,93 @@ export class ShardReplication {
       code = this.missingCode(topicId, index);
     } else {
       try {
-        const wasLeading = partition.replica === null || partition.replica.role === 'leader';
-        if (
-          role !== ReplicaRoleCode.NONE &&
-          partition.replica !== null &&
-          leaderEpoch < partition.replica.leaderEpoch
-        ) {
-          throw new PyralogError(
-            KafkaErrorCode.FENCED_LEADER_EPOCH,
-            `epoch ${leaderEpoch} is older than ${partition.replica.leaderEpoch}`,
-          );
-        }
-        if (role === ReplicaRoleCode.LEADER) {
-          // Throws FENCED_LEADER_EPOCH for an epoch older than the log's latest: nothing changes then.
-          partition.log.setLeaderEpoch(leaderEpoch);
-          partition.replica = { role: 'leader', leaderEpoch, isrCount, minInsyncReplicas };
-          partition.log.setReplicationBound(bound);
-        } else if (role === ReplicaRoleCode.FOLLOWER) {
-          partition.replica = { role: 'follower', leaderEpoch, isrCount, minInsyncReplicas };
-          partition.log.setReplicationBound(bound);
-          // Produces waiting here as leader can no longer be answered by this broker.
-          if (wasLeading) {
-            this.hooks.failPendingAcks(
-              partition,
-              KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
-              'leadership moved to another broker',
-            );
-          }
-        } else {
-          partition.replica = null;
-          partition.log.setReplicationBound(Number.POSITIVE_INFINITY);
-        }
+        this.applyRole(partition, role, leaderEpoch, isrCount, minInsyncReplicas, bound);
         this.hooks.onHighWatermarkMoved(partition);
       } catch (error) {
         code = error instanceof PyralogError ? error.kafkaCode : KafkaErrorCode.KAFKA_STORAGE_ERROR;
       }
     }
     this.writeStatus(MessageType.ROLE_CHANGE | REPLY_FLAG, record.correlationId, code);
+  }
+
+  /**
+   * Gives `partition` its role; throws (changing nothing) FENCED_LEADER_EPOCH for an epoch older
+   * than the one it has or than its log's latest (a leader).
+   */
+  private applyRole(
+    partition: ShardPartition,
+    role: number,
+    leaderEpoch: number,
+    isrCount: number,
+    minInsyncReplicas: number,
+    bound: number,
+  ): void {
+    const wasLeading = partition.replica === null || partition.replica.role === 'leader';
+    if (
+      role !== ReplicaRoleCode.NONE &&
+      partition.replica !== null &&
+      leaderEpoch < partition.replica.leaderEpoch
+    ) {
+      throw new PyralogError(
+        KafkaErrorCode.FENCED_LEADER_EPOCH,
+        `epoch ${leaderEpoch} is older than ${partition.replica.leaderEpoch}`,
+      );
+    }
+    if (role === ReplicaRoleCode.LEADER) {
+      // Throws FENCED_LEADER_EPOCH for an epoch older than the log's latest: nothing changes then.
+      partition.log.setLeaderEpoch(leaderEpoch);
+      partition.replica = { role: 'leader', leaderEpoch, isrCount, minInsyncReplicas };
+      partition.log.setReplicationBound(bound);
+    } else if (role === ReplicaRoleCode.FOLLOWER) {
+      partition.replica = { role: 'follower', leaderEpoch, isrCount, minInsyncReplicas };
+      partition.log.setReplicationBound(bound);
+      // Produces waiting here as leader can no longer be answered by this broker.
+      if (wasLeading) {
+        this.hooks.failPendingAcks(
+          partition,
+          KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
+          'leadership moved to another broker',
+        );
+      }
+    } else {
+      partition.replica = null;
+      partition.log.setReplicationBound(Number.POSITIVE_INFINITY);
+    }
+  }
+
+  /**
+   * A restarted shard opens a partition that had a role before its worker died
+   * (PartitionAssignment.role): the role is given as the partition opens, so
+   * no request is served in the meantime as if the partition led alone (a
+   * partition without a role is a single node's). ROLE_CHANGE re-sent by the
+   * acceptor follows. A role that cannot be applied (its epoch older than the
+   * log's) leaves the partition a follower, which serves no client.
+   */
+  applyStartRole(partition: ShardPartition, update: ReplicaRoleUpdate): void {
+    const role =
+      update.role === 'leader'
+        ? ReplicaRoleCode.LEADER
+        : update.role === 'follower'
+          ? ReplicaRoleCode.FOLLOWER
+          : ReplicaRoleCode.NONE;
+    try {
+      this.applyRole(
+        partition,
+        role,
+        update.leaderEpoch,
+        update.isrCount,
+        update.minInsyncReplicas,
+        update.highWatermarkBound,
+      );
+    } catch {
+      partition.replica = {
+        role: 'follower',
+        leaderEpoch: update.leaderEpoch,
+        isrCount: update.isrCount,
+        minInsyncReplicas: update.minInsyncReplicas,
+      };
+      partition.log.setReplicationBound(0);
+    }
   }
 
   private hwAdvance(record: RingRecord): void {
@@ -204,10 +256,12 @@ export class ShardReplication {
     );
   }
 
+  /** TRUNCATE cuts the log's end; RESET_LOG_START empties it and starts it again at the offset. */
   private async truncate(record: RingRecord): Promise<void> {
     const view = this.reader.view;
     const p = record.payloadPosition;
     const correlationId = record.correlationId;
+    const reset = record.type === MessageType.RESET_LOG_START;
     const topicId = view.getUint32(p + TruncateField.TOPIC_ID);
     const index = view.getUint32(p + TruncateField.PARTITION);
     const offset = view.getFloat64(p + TruncateField.OFFSET);
@@ -222,7 +276,7 @@ export class ShardReplication {
     } else {
       this.waiting++;
       try {
-        end = await partition.log.truncateTo(offset);
+        end = reset ? await partition.log.resetLogStart(offset) : await partition.log.truncateTo(offset);
         // Producer state may name batches that are gone: rebuild it from what is left.
         partition.producers.clear();
         rebuildProducerState(partition.producers, partition.log);
@@ -237,7 +291,9 @@ export class ShardReplication {
         this.waiting--;
       }
     }
-    const r = this.out.claim(MessageType.TRUNCATE | REPLY_FLAG, correlationId, ListOffsetsReply.SIZE_BYTES);
+    // The ring record is reused once this awaits: the reply's type comes from what was read before.
+    const replyType = (reset ? MessageType.RESET_LOG_START : MessageType.TRUNCATE) | REPLY_FLAG;
+    const r = this.out.claim(replyType, correlationId, ListOffsetsReply.SIZE_BYTES);
     const out = this.out.view;
     out.setInt16(r + ListOffsetsReply.ERROR_CODE, code);
     out.setInt16(r + 2, 0);

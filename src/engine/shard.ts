@@ -12,7 +12,7 @@ import { partitionDir } from '../storage/partition-dirs.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import { storageIo } from '../storage/storage-io.js';
 import { BufferedProduces } from './buffered-produces.js';
-import { ListOffsetsTimestamp } from './engine-api.js';
+import { ListOffsetsTimestamp, type ReplicaRoleUpdate } from './engine-api.js';
 import { type CleanReport, LogCleanerThread } from './log-cleaner-thread.js';
 import { OpenPartitionFiles, type Release } from './open-partition-files.js';
 import { APPEND, DUPLICATE, type ProducerLimits } from './producer-state.js';
@@ -86,6 +86,11 @@ export interface PartitionAssignment {
   topicName: string;
   partition: number;
   config: TopicConfig;
+  /**
+   * Its replication role before this shard's worker restarted (cluster mode): given as the
+   * partition opens (ShardReplication.applyStartRole). Absent on a single node and at first start.
+   */
+  role?: ReplicaRoleUpdate;
 }
 
 /** A partition this shard holds but cannot serve: it failed to open, or a write or sync failed. */
@@ -111,6 +116,8 @@ export class Shard {
    * map entry each, not files.
    */
   private readonly dormant = new Map<number, DormantTopic>();
+  /** Roles a restarted shard's partitions had (PartitionAssignment.role), taken when each opens. */
+  private readonly startRoles = new Map<number, ReplicaRoleUpdate>();
   private readonly files: OpenPartitionFiles;
   /**
    * Partitions that went offline, by key: every request naming one is
@@ -210,6 +217,7 @@ export class Shard {
       }
       const key = partitionKey(assignment.topicId, assignment.partition);
       if (!this.partitions.has(key)) this.dormant.set(key, topic);
+      if (assignment.role !== undefined) this.startRoles.set(key, assignment.role);
     }
     this.countPartitions();
   }
@@ -345,6 +353,7 @@ export class Shard {
       case MessageType.HW_ADVANCE:
       case MessageType.REPLICA_APPEND:
       case MessageType.TRUNCATE:
+      case MessageType.RESET_LOG_START:
       case MessageType.OFFSET_FOR_EPOCH:
         this.replication.handle(record);
         return;
@@ -1054,6 +1063,11 @@ export class Shard {
         reason: `cannot read its log: ${errorMessage(error)}`,
       });
       return undefined;
+    }
+    const startRole = this.startRoles.get(key);
+    if (startRole !== undefined) {
+      this.startRoles.delete(key);
+      this.replication.applyStartRole(partition, startRole);
     }
     this.partitions.set(key, partition);
     return partition;

@@ -39,7 +39,7 @@ import {
 } from './engine-api.js';
 import type { PartitionAssignment } from './shard.js';
 import { type FetchEntry, ShardHost } from './shard-host.js';
-import { PARTITIONS_PER_TOPIC_MAX, partitionKey } from './shard-message.js';
+import { MessageType, PARTITIONS_PER_TOPIC_MAX, partitionKey } from './shard-message.js';
 import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-registry.js';
 
 /**
@@ -165,11 +165,14 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     for (const topic of this.registry.all()) {
       for (let partition = 0; partition < topic.partitionCount; partition++) {
         if (topic.shards[partition] === shardId) {
+          // A restarted shard gives a partition its role as it opens (cluster mode; none on a single node).
+          const role = this.roles.get(partitionKey(topic.topicId, partition))?.update;
           assignments.push({
             topicId: topic.topicId,
             topicName: topic.name,
             partition,
             config: topic.config,
+            ...(role === undefined ? {} : { role: { ...role } }),
           });
         }
       }
@@ -448,6 +451,18 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     return target.host.truncate(target.entry.topicId, partition, offset);
   }
 
+  resetReplicaLogStart(topic: string, partition: number, offset: number): Promise<ListOffsetsOutcome> {
+    const target = this.route(topic, partition);
+    if (target === null) {
+      return Promise.resolve({
+        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        offset: NO_OFFSET,
+        timestampMs: -1,
+      });
+    }
+    return target.host.truncate(target.entry.topicId, partition, offset, MessageType.RESET_LOG_START);
+  }
+
   async segmentExtents(
     topic: string,
     partition: number,
@@ -551,6 +566,8 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     if (name.startsWith('__')) return KafkaErrorCode.POLICY_VIOLATION;
     // Forget it first so no new request is routed to partitions being removed.
     this.registry.remove(name);
+    // Its replication roles too: a restarted shard must not give them to a topic created again by that name.
+    for (const [key, role] of this.roles) if (role.topic === name) this.roles.delete(key);
     const codes = await Promise.all(
       this.hosts.map((host) => {
         const owned = ownedBy(entry, host.shardId);

@@ -24,8 +24,11 @@ import { truncationStep } from './truncation.js';
  * batches are durable under `--fsync always`; only then does the next fetch
  * go out, so the offset it fetches from (which tells the leader how far this
  * replica holds the log) is always durable here. The leader's high watermark
- * rides along on every append. A fenced or moved partition pauses until the
- * control plane says what it is now (`follow`). Errors back off and retry.
+ * rides along on every append. A log that ends below the leader's log start
+ * (OFFSET_OUT_OF_RANGE with the leader's log start above the fetch offset)
+ * is emptied and started again there (RESET_LOG_START). A fenced partition
+ * pauses until the control plane says what it is now (`follow`). Other
+ * errors back off and retry.
  */
 export interface FollowerFetcherOptions {
   localBrokerId: number;
@@ -68,6 +71,8 @@ export class FollowerFetcher {
   private wake: (() => void) | null = null;
   /** Fetch rounds completed (tests, metrics). */
   rounds = 0;
+  /** Times a partition's log was restarted at its leader's log start (tests, metrics). */
+  logStartResets = 0;
   /** A partition failed in this round: back off before the next. */
   private troubled = false;
 
@@ -272,6 +277,15 @@ export class FollowerFetcher {
       for (const answered of topic.partitions) {
         const followed = this.partitions.get(`${topic.topic}\u0000${answered.partition}`);
         if (followed === undefined || followed.state !== 'fetching') continue;
+        if (
+          answered.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE &&
+          answered.logStartOffset > followed.fetchOffset
+        ) {
+          // This log ends below the leader's log start (retention or DeleteRecords there): what it
+          // lacks is gone, so it starts again, empty, at the leader's log start (as Kafka's follower).
+          appends.push(this.resetLogStart(followed, answered.logStartOffset));
+          continue;
+        }
         if (answered.errorCode !== KafkaErrorCode.NONE) {
           this.onPartitionError(followed, answered.errorCode, 'Fetch');
           continue;
@@ -306,18 +320,38 @@ export class FollowerFetcher {
     followed.fetchOffset = outcome.logEndOffset;
   }
 
+  private async resetLogStart(followed: FollowedPartition, leaderLogStartOffset: number): Promise<void> {
+    const reset = await this.engine.resetReplicaLogStart(
+      followed.topic,
+      followed.partition,
+      leaderLogStartOffset,
+    );
+    if (reset.errorCode !== KafkaErrorCode.NONE) {
+      this.onPartitionError(
+        followed,
+        reset.errorCode,
+        `restart at the leader's log start ${leaderLogStartOffset}`,
+      );
+      return;
+    }
+    this.logStartResets++;
+    this.options.onError(
+      `${followed.topic}-${followed.partition} ended below the leader's log start: restarted empty at ${reset.offset}`,
+    );
+    followed.fetchOffset = reset.offset;
+  }
+
   private onPartitionError(followed: FollowedPartition, code: number, what: string): void {
     this.troubled = true;
-    if (
-      code === KafkaErrorCode.FENCED_LEADER_EPOCH ||
-      code === KafkaErrorCode.NOT_LEADER_OR_FOLLOWER ||
-      code === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-    ) {
-      // The leader moved on (or not yet here): wait for the control plane's next word on it.
+    if (code === KafkaErrorCode.FENCED_LEADER_EPOCH) {
+      // The leader is at a later epoch than this follower knows: wait for the control plane's next word.
       followed.state = 'paused';
     } else {
-      // UNKNOWN_LEADER_EPOCH (the leader has not heard yet), OFFSET_OUT_OF_RANGE, CORRUPT_MESSAGE, storage:
-      // start again from the agreement point.
+      // NOT_LEADER_OR_FOLLOWER or UNKNOWN_TOPIC_OR_PARTITION (the leader has not taken its role or the
+      // topic yet, e.g. just after its shard restarted: the control plane would say nothing new, so
+      // waiting for it would stall this partition for good), UNKNOWN_LEADER_EPOCH (the leader has not
+      // heard yet), OFFSET_OUT_OF_RANGE, CORRUPT_MESSAGE, storage: after a backoff, start again from the
+      // agreement point. A leader that really moved is replaced by the control plane's next `follow`.
       followed.state = 'truncating';
     }
     this.options.onError(`${what} of ${followed.topic}-${followed.partition}: error ${code}`);

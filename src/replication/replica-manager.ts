@@ -54,8 +54,32 @@ interface LedPartition {
   /** The bound last sent to the shard. */
   bound: number;
   highWatermark: number;
+  /** The leader's log end as of the latest follower fetch it answered. */
+  logEndOffset: number;
   /** An ISR change is out (one at a time per partition). */
   changingIsr: boolean;
+}
+
+/** One led partition's replication as /metrics shows it (docs/cluster.md, "Replication metrics"). */
+export interface LedPartitionMetrics {
+  topic: string;
+  partition: number;
+  replicaCount: number;
+  isrSize: number;
+  /** Per follower: the leader's log end minus the follower's fetch offset, as of its latest fetch; -1 before one. */
+  followerLagOffsets: { replica: number; lagOffsets: number }[];
+}
+
+/** Counters since this broker started, for /metrics. */
+export interface ReplicationCounts {
+  /** ISR changes this broker committed as leader that removed a replica. */
+  isrShrinks: number;
+  /** ISR changes this broker committed as leader that added a replica. */
+  isrExpands: number;
+  /** Times this broker became leader of a partition in a new leader epoch. */
+  leaderElections: number;
+  /** Times a followed partition's log was restarted at its leader's log start. */
+  logStartResets: number;
 }
 
 export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
@@ -65,6 +89,9 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
   private readonly following = new Map<string, BrokerId>();
   private readonly isrTimer: NodeJS.Timeout;
   private readonly peerEndpoint: (broker: BrokerId) => PeerEndpoint | undefined;
+  private readonly counts = { isrShrinks: 0, isrExpands: 0, leaderElections: 0 };
+  /** Resets counted by fetchers that have since stopped. */
+  private stoppedFetcherResets = 0;
 
   constructor(
     private readonly engine: Engine & ReplicaEngine,
@@ -108,8 +135,10 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
           view,
           bound: view.highWatermarkBound(),
           highWatermark,
+          logEndOffset: described?.[state.partition]?.logEndOffset ?? 0,
           changingIsr: false,
         });
+        this.counts.leaderElections++;
       }
       const entry = this.led.get(key)!;
       await this.applyRole(state, {
@@ -163,7 +192,8 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
     const entry = this.led.get(`${topic}\u0000${partition}`);
     if (entry === undefined || outcome.errorCode !== KafkaErrorCode.NONE) return;
     const nowMs = Date.now();
-    entry.view.onFollowerFetch(replicaId, fetchOffset, outcome.logEndOffset ?? fetchOffset, nowMs);
+    entry.logEndOffset = outcome.logEndOffset ?? fetchOffset;
+    entry.view.onFollowerFetch(replicaId, fetchOffset, entry.logEndOffset, nowMs);
     if (outcome.highWatermark > entry.highWatermark) {
       entry.highWatermark = outcome.highWatermark;
       entry.view.noteHighWatermark(outcome.highWatermark);
@@ -193,6 +223,9 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
           entry.changingIsr = false;
           // Not committed: the partition moved on; the control plane's next state says how.
           if (!committed || this.led.get(`${state.topic}\u0000${state.partition}`) !== entry) return;
+          const before = view.isr;
+          if (before.some((broker) => !wanted.includes(broker))) this.counts.isrShrinks++;
+          if (wanted.some((broker) => !before.includes(broker))) this.counts.isrExpands++;
           view.applyIsr(wanted, Date.now());
           entry.state = { ...state, isr: wanted };
           entry.bound = view.highWatermarkBound();
@@ -274,8 +307,51 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
     return fetcher;
   }
 
+  /** A topic was deleted: this broker stops leading and following its partitions. */
+  forgetTopic(topic: string): void {
+    for (const [key, entry] of this.led) if (entry.state.topic === topic) this.led.delete(key);
+    for (const [key, leader] of this.following) {
+      const [name, partition] = key.split('\u0000') as [string, string];
+      if (name !== topic) continue;
+      this.following.delete(key);
+      this.fetchers.get(leader)?.unfollow(name, Number(partition));
+    }
+  }
+
+  /** The partitions this broker leads now, for /metrics. */
+  ledPartitionMetrics(): LedPartitionMetrics[] {
+    const metrics: LedPartitionMetrics[] = [];
+    for (const entry of this.led.values()) {
+      const { state, view } = entry;
+      const followerLagOffsets: { replica: number; lagOffsets: number }[] = [];
+      for (const replica of state.replicas) {
+        if (replica === view.localBrokerId) continue;
+        const fetchOffset = view.fetchOffsetOf(replica);
+        followerLagOffsets.push({
+          replica,
+          lagOffsets: fetchOffset < 0 ? -1 : Math.max(0, entry.logEndOffset - fetchOffset),
+        });
+      }
+      metrics.push({
+        topic: state.topic,
+        partition: state.partition,
+        replicaCount: state.replicas.length,
+        isrSize: view.isr.length,
+        followerLagOffsets,
+      });
+    }
+    return metrics;
+  }
+
+  replicationCounts(): ReplicationCounts {
+    let logStartResets = this.stoppedFetcherResets;
+    for (const fetcher of this.fetchers.values()) logStartResets += fetcher.logStartResets;
+    return { ...this.counts, logStartResets };
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.isrTimer);
+    for (const fetcher of this.fetchers.values()) this.stoppedFetcherResets += fetcher.logStartResets;
     await Promise.all([...this.fetchers.values()].map((fetcher) => fetcher.stop()));
     this.fetchers.clear();
   }

@@ -34,6 +34,7 @@ import { type HttpFrontDoor, startHttpServer } from './http-server.js';
 import { httpsFilesOf } from './https-files.js';
 import { type KafkaFrontDoor, startKafkaListener } from './kafka-listener.js';
 import { batchCheckMetrics, budgetMetrics, renderMetrics } from './metrics-exposition.js';
+import { renderReplicationMetrics } from './replication-metrics.js';
 import { auditSegments } from './segment-audit.js';
 import { makeTlsListener, type TlsListener } from './tls-listener.js';
 
@@ -187,7 +188,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       renderMetrics(engine, () => [
         ...budgetMetrics(budget),
         ...batchCheckMetrics(engine.batchCheckCounts()),
-      ]),
+      ]) + (member === null ? '' : renderReplicationMetrics(member.replicas)),
     encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),
     decodeRecordWindow: (input) => offload.recordWindow(input),
   };

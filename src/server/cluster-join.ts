@@ -1,20 +1,22 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ClusterAgent } from '../cluster/cluster-agent.js';
-import { ClusterKeys } from '../cluster/cluster-records.js';
+import { ClusterKeys, partitionStateOf } from '../cluster/cluster-records.js';
 import { EtcdClient } from '../cluster/etcd/etcd-client.js';
 import { etcdTransportOf } from '../cluster/etcd/etcd-transport.js';
 import type { PartitionState, ReplicaRoleSink } from '../cluster/partition-state.js';
 import { ProducerIdBlocks } from '../cluster/producer-id-blocks.js';
-import type { BrokerConfig } from '../common/broker-config.js';
+import type { BrokerConfig, TopicConfig } from '../common/broker-config.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { usesSasl, usesTls } from '../common/security-config.js';
 import type { FetchPartitionOutcome, FollowerFetchObserver } from '../engine/engine-api.js';
 import type { ShardedEngine } from '../engine/sharded-engine.js';
-import { topicConfigFromKafka } from '../protocol/kafka/topic-config-keys.js';
+import { topicConfigFromKafka, topicConfigToKafka } from '../protocol/kafka/topic-config-keys.js';
 import type { PeerSecurity } from '../replication/peer-connection.js';
 import { ReplicaManager } from '../replication/replica-manager.js';
 import { isSaslClientMechanism } from '../security/sasl-client.js';
+import { ClusterTopicLedger } from './cluster-topic-ledger.js';
 
 /**
  * Joins the cluster named in the config (docs/cluster.md): registers this
@@ -132,7 +134,11 @@ export async function joinCluster(
     ...(interBrokerPort === undefined
       ? {}
       : { interBroker: { host: config.advertisedHost, port: interBrokerPort } }),
-    sink: { applyPartitionState: (state) => sink.applyPartitionState(state) },
+    sink: {
+      applyPartitionState: (state) => sink.applyPartitionState(state),
+      applyTopicConfig: (name, topicConfig) => sink.applyTopicConfig!(name, topicConfig),
+      removeTopic: (name, topicId) => sink.removeTopic!(name, topicId),
+    },
     log: logger,
     leaseTtlMs: config.etcdLeaseTtlMs,
   });
@@ -155,9 +161,37 @@ export async function joinCluster(
     onError: (message) => logger.warn({ replication: true }, message),
     peerAddresses: config.peerAddresses,
   });
+  const ledger = new ClusterTopicLedger(join(config.dataDir, 'meta', 'cluster-topics.json'));
+  /** Stops replicating a topic and removes this broker's copy of it (deleted in etcd, or a stale copy). */
+  const removeLocal = async (name: string): Promise<void> => {
+    replicas.forgetTopic(name);
+    if (engine.describeTopic(name) !== undefined) {
+      const code = await engine.deleteTopic(name);
+      if (code !== KafkaErrorCode.NONE && code !== KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+        throw new Error(`local topic ${name} not deleted: error ${code}`);
+      }
+      logger.info({ topic: name }, 'local replicas of a topic deleted in etcd removed');
+    }
+    ledger.remove(name);
+  };
   const sink: ReplicaRoleSink = {
     async applyPartitionState(state: PartitionState): Promise<void> {
-      if (engine.describeTopic(state.topic) === undefined) {
+      let local = engine.describeTopic(state.topic);
+      const knownId = ledger.idOf(state.topic);
+      if (local !== undefined && knownId !== undefined && knownId !== state.topicId) {
+        // Deleted and created again under this name while this broker was away: the local copy is the old topic.
+        await removeLocal(state.topic);
+        local = undefined;
+      }
+      if (local !== undefined && state.partition >= local.partitionCount) {
+        // Partitions added through etcd (CreatePartitions): the local topic grows to the count etcd holds.
+        const count = Math.max(agent.topic(state.topic)?.partitionCount ?? 0, state.partition + 1);
+        const code = await engine.addPartitions(state.topic, count);
+        if (code !== KafkaErrorCode.NONE) {
+          throw new Error(`local partitions of ${state.topic} not added up to ${count}: error ${code}`);
+        }
+      }
+      if (local === undefined) {
         const topic = agent.topic(state.topic);
         if (topic === undefined) return;
         const settings = topicConfigFromKafka(
@@ -168,6 +202,7 @@ export async function joinCluster(
           throw new Error(`local topic ${topic.name} not created: error ${code}`);
         }
       }
+      ledger.set(state.topic, state.topicId);
       logger.info(
         {
           topic: state.topic,
@@ -181,6 +216,31 @@ export async function joinCluster(
       await replicas.applyPartitionState(state);
       onRoleApplied(state, agent.topic(state.topic)?.partitionCount ?? 0);
     },
+    async removeTopic(name: string, topicId: number): Promise<void> {
+      const knownId = ledger.idOf(name);
+      if (knownId !== undefined && knownId !== topicId) return; // a later topic of that name is here now
+      await removeLocal(name);
+    },
+    async applyTopicConfig(name: string, kafkaConfig: Readonly<Record<string, string>>): Promise<void> {
+      const local = engine.describeTopic(name);
+      if (local === undefined) return;
+      const settings = topicConfigFromKafka(
+        Object.entries(kafkaConfig).map(([entry, value]) => ({ name: entry, value })),
+      );
+      const wanted: TopicConfig = { ...config.topicDefaults, ...settings };
+      if (sameTopicConfig(local.config, wanted)) return;
+      const code = await engine.alterTopicConfig(name, wanted);
+      if (code !== KafkaErrorCode.NONE) throw new Error(`config of ${name} not applied: error ${code}`);
+      logger.info({ topic: name, config: kafkaConfig }, 'topic config applied from etcd');
+      // min.insync.replicas may have changed: the partitions this broker leads take it with their role again.
+      const topic = agent.topic(name);
+      for (let partition = 0; partition < (topic?.partitionCount ?? 0); partition++) {
+        const record = agent.partition(topic!.topicId, partition);
+        if (record?.leader === config.nodeId && record.leaderBrokerEpoch === agent.brokerEpoch()) {
+          await replicas.applyPartitionState(partitionStateOf(record));
+        }
+      }
+    },
   };
   try {
     await agent.join();
@@ -191,6 +251,14 @@ export async function joinCluster(
   // Producer ids must be unique across brokers, not only on this one (producer-id-blocks.ts).
   const producerIds = new ProducerIdBlocks(client, new ClusterKeys(config.clusterName));
   engine.useProducerIdSource(() => producerIds.take());
+  // Topics this broker replicated that were deleted from etcd while it was away.
+  for (const name of ledger.names()) {
+    if (agent.topic(name) === undefined) {
+      await removeLocal(name).catch((error: unknown) =>
+        logger.error({ topic: name, error: String(error) }, 'a topic deleted in etcd was not removed here'),
+      );
+    }
+  }
   return {
     agent,
     replicas,
@@ -199,4 +267,10 @@ export async function joinCluster(
       await replicas.stop();
     },
   };
+}
+
+/** The same settings, as Kafka names them (what etcd holds). */
+function sameTopicConfig(a: TopicConfig, b: TopicConfig): boolean {
+  const bText = topicConfigToKafka(b);
+  return topicConfigToKafka(a).every((entry, i) => entry.value === bText[i]!.value);
 }

@@ -2,8 +2,10 @@ import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import { describeTopicConfig } from '../common/topic-config-table.js';
 import { ListOffsetsTimestamp } from '../engine/engine-api.js';
 import { PARTITIONS_PER_TOPIC_MAX } from '../engine/shard-message.js';
+import { addClusterPartitions } from '../protocol/cluster-partitions.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { FrontDoorError, FrontDoorProblem, problemFromKafkaCode } from '../protocol/front-door-errors.js';
+import { applyTopicConfig } from '../protocol/topic-config-apply.js';
 import { withDeadline } from './http-deadline.js';
 import { parseJsonBody } from './http-params.js';
 import type { HttpRoute } from './http-route-table.js';
@@ -52,8 +54,28 @@ export function adminRoutes(deps: FrontDoorDeps): HttpRoute[] {
         const topic = requireTopic(engine, name);
         const fields = objectBody(parseJsonBody(await request.body), '{"config": {"retention.ms": "60000"}}');
         const settings = topicSettings(fields.config, topic.config, config.topicDefaults);
-        const code = await withDeadline(engine.alterTopicConfig(name, settings), timeoutMs, 'alter config');
-        if (code !== KafkaErrorCode.NONE) throw problemFromKafkaCode(code, `cannot alter topic "${name}"`);
+        const applied = await withDeadline(
+          applyTopicConfig(
+            engine,
+            deps.cluster,
+            name,
+            { ...topic.config, ...settings },
+            // topicSettings accepted the body: `config` is an object of settings (null: back to the default).
+            Object.entries((fields.config ?? {}) as Record<string, unknown>).map(([setting, value]) => ({
+              name: setting,
+              reset: value === null,
+            })),
+            true,
+          ),
+          timeoutMs,
+          'alter config',
+        );
+        if (applied.errorCode !== KafkaErrorCode.NONE) {
+          throw problemFromKafkaCode(
+            applied.errorCode,
+            `cannot alter topic "${name}"${applied.errorMessage === null ? '' : `: ${applied.errorMessage}`}`,
+          );
+        }
         exchange.sendJson(200, { name, config: settingsOf(requireTopic(engine, name).config) });
       },
     },
@@ -62,7 +84,9 @@ export function adminRoutes(deps: FrontDoorDeps): HttpRoute[] {
       pattern: '/topics/:topic/partitions',
       handler: async (exchange, request) => {
         const name = request.parameters[0]!;
-        const topic = requireTopic(engine, name);
+        // Cluster mode: a topic in etcd is grown there, whether this broker holds a replica of it or not.
+        const clusterTopic = deps.cluster?.topic(name);
+        const topic = clusterTopic ?? requireTopic(engine, name);
         const fields = objectBody(parseJsonBody(await request.body), '{"partitions": N}');
         const partitions = fields.partitions;
         if (
@@ -76,11 +100,20 @@ export function adminRoutes(deps: FrontDoorDeps): HttpRoute[] {
             `partitions must be a whole number above the current ${topic.partitionCount} and below ${PARTITIONS_PER_TOPIC_MAX}`,
           );
         }
-        if (deps.cluster !== undefined) {
-          throw problemFromKafkaCode(
-            KafkaErrorCode.POLICY_VIOLATION,
-            'adding partitions is not propagated through etcd in cluster mode yet (docs/cluster.md)',
+        if (clusterTopic !== undefined) {
+          const grown = await withDeadline(
+            addClusterPartitions(deps.cluster!, name, partitions),
+            timeoutMs,
+            'add partitions',
           );
+          if (grown.errorCode !== KafkaErrorCode.NONE) {
+            throw problemFromKafkaCode(
+              grown.errorCode,
+              `cannot add partitions to "${name}": ${grown.errorMessage}`,
+            );
+          }
+          exchange.sendJson(200, { name, partitions });
+          return;
         }
         const code = await withDeadline(engine.addPartitions(name, partitions), timeoutMs, 'add partitions');
         if (code !== KafkaErrorCode.NONE)

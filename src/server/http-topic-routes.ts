@@ -4,6 +4,7 @@ import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Engine, TopicDescription } from '../engine/engine-api.js';
 import { PARTITIONS_PER_TOPIC_MAX } from '../engine/shard-message.js';
 import { topicNameProblem } from '../engine/topic-registry.js';
+import { deleteClusterTopic } from '../protocol/cluster-topic-deletion.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { FrontDoorError, FrontDoorProblem, problemFromKafkaCode } from '../protocol/front-door-errors.js';
 import {
@@ -222,11 +223,23 @@ export function topicRoutes(deps: FrontDoorDeps): HttpRoute[] {
       pattern: '/topics/:topic',
       handler: async (exchange, request) => {
         const name = request.parameters[0]!;
+        if (deps.cluster?.topic(name) !== undefined) {
+          // Cluster mode: deleted from etcd; every replica's broker removes its replicas from its watch.
+          const deleted = await withDeadline(deleteClusterTopic(deps.cluster, name), timeoutMs, 'delete');
+          if (deleted.errorCode !== KafkaErrorCode.NONE) {
+            throw problemFromKafkaCode(
+              deleted.errorCode,
+              `cannot delete topic "${name}": ${deleted.errorMessage}`,
+            );
+          }
+          exchange.sendJson(200, { deleted: name });
+          return;
+        }
         requireTopic(engine, name);
         if (deps.cluster !== undefined) {
           throw problemFromKafkaCode(
             KafkaErrorCode.POLICY_VIOLATION,
-            'topic deletion is not propagated through etcd in cluster mode yet (docs/cluster.md)',
+            'only topics in etcd are deleted in cluster mode; this one is local to one broker',
           );
         }
         const code = await withDeadline(engine.deleteTopic(name), timeoutMs, 'delete');

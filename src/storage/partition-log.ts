@@ -28,11 +28,11 @@ import { readLogStartOffset, writeLogStartOffset } from './log-start-offset.js';
 import { OffsetIndex } from './offset-index.js';
 import { Segment } from './segment.js';
 import { type SegmentExtent, segmentExtents } from './segment-extents.js';
-import { fsyncDirectory } from './segment-files.js';
+import { COMPACTED_MARKER_NAME, fsyncDirectory } from './segment-files.js';
 import { scanSegment } from './segment-scan.js';
 import { storageIo } from './storage-io.js';
 import { TimeIndex } from './time-index.js';
-import { writeAllAt, writeFullyAt } from './write-at.js';
+import { writeAllAt, writeFileSynced, writeFullyAt } from './write-at.js';
 
 /**
  * The log of one partition: an ordered list of segments, the last one
@@ -482,15 +482,26 @@ export class PartitionLog implements SyncTarget {
 
   /**
    * Appends batches a leader sent (a follower's fetch), keeping their offsets
-   * and leader epochs as they are. Each must pass its CRC, start exactly at
-   * the log end (contiguity: anything else means the follower has to
-   * truncate or fetch from elsewhere first) and carry an epoch no older than
-   * the latest here; a new epoch is recorded (durably) before its first
-   * batch is written. The batches are written together before this returns;
-   * durability follows the fsync policy as for any append (`durableOffset`).
-   * Throws PyralogError before writing anything of the first bad batch
-   * (batches before it are kept): CORRUPT_MESSAGE, OFFSET_OUT_OF_RANGE or
-   * FENCED_LEADER_EPOCH. Returns the log end after the append.
+   * and leader epochs as they are. Each must pass its CRC, start at or past
+   * the log end, and carry an epoch no older than the latest here; a new
+   * epoch is recorded (durably) before its first batch is written.
+   *
+   * A batch may start past the log end: the leader's log has a gap there
+   * (compaction removed whole batches, as in Kafka). The first such gap marks
+   * the log as one with offset gaps, durably, before the batch is written
+   * (the `compacted` marker, segment-files.ts), so recovery accepts it.
+   * A batch may start below the log end only when this log holds nothing and
+   * the batch holds the log end: a follower restarted at its leader's log
+   * start (`resetLogStart`) fetches the batch holding that offset, which may
+   * begin below it (DeleteRecords need not cut at a batch boundary); the
+   * empty segment is then moved down to the batch's base offset while the log
+   * start offset stays where it was.
+   *
+   * The batches are written together before this returns; durability follows
+   * the fsync policy as for any append (`durableOffset`). Throws PyralogError
+   * before writing anything of the first bad batch (batches before it are
+   * kept): CORRUPT_MESSAGE, OFFSET_OUT_OF_RANGE or FENCED_LEADER_EPOCH.
+   * Returns the log end after the append.
    */
   appendAsFollower(chunk: Uint8Array, nowMs: number): number {
     this.assertWritable();
@@ -507,10 +518,12 @@ export class PartitionLog implements SyncTarget {
           );
         }
         const baseOffset = readInt64(view, at + BatchHeader.BASE_OFFSET);
-        if (baseOffset !== this.logEndOffset) {
+        const lastOffset = baseOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
+        const logEnd = this.logEndOffset;
+        if (baseOffset < logEnd && !(lastOffset >= logEnd && this.holdsNothing())) {
           throw new PyralogError(
             KafkaErrorCode.OFFSET_OUT_OF_RANGE,
-            `replicated batch starts at ${baseOffset}, not at the log end ${this.logEndOffset}`,
+            `replicated batch starts at ${baseOffset}, below the log end ${logEnd}`,
           );
         }
         const epoch = view.getInt32(at + BatchHeader.PARTITION_LEADER_EPOCH);
@@ -520,12 +533,18 @@ export class PartitionLog implements SyncTarget {
             `replicated batch has leader epoch ${epoch}`,
           );
         }
+        if (lastOffset >= OFFSET_MAX) {
+          throw new PyralogError(
+            KafkaErrorCode.POLICY_VIOLATION,
+            `replicated batch passes offset ${OFFSET_MAX}`,
+          );
+        }
         const batch = chunk.subarray(at - chunk.byteOffset, at - chunk.byteOffset + sizeBytes);
-        const position = this.placeReplicated(batch, view, at, epoch, nowMs);
+        const position = this.placeReplicated(batch, baseOffset, lastOffset, epoch, nowMs);
         if (this.buffered.length === 0) this.bufferedPosition = position;
         this.buffered.push(batch);
         this.bufferedBytes += sizeBytes;
-        this.recordAppend(batch, position, nowMs);
+        this.recordAppend(batch, position, nowMs, baseOffset);
         at += sizeBytes;
       }
     } finally {
@@ -534,41 +553,117 @@ export class PartitionLog implements SyncTarget {
     return this.logEndOffset;
   }
 
-  /** Rolls if a replicated batch does not fit, records a new epoch, and returns its file position. */
+  /** Nothing is in this log: one empty segment, nothing buffered (a new log, or one just restarted). */
+  private holdsNothing(): boolean {
+    return this.segments.length === 1 && this.active.sizeBytes === 0 && this.buffered.length === 0;
+  }
+
+  /**
+   * Places a replicated batch: moves an empty active segment to the batch's
+   * base offset where it must (see appendAsFollower; and when the batch lies
+   * further past the segment's base than its indexes reach), marks offset
+   * gaps allowed before the first gap, rolls if the batch does not fit (the
+   * new segment starting at the batch's base offset), records a new epoch,
+   * and returns the batch's file position.
+   */
   private placeReplicated(
     batch: Uint8Array,
-    view: DataView,
-    at: number,
+    baseOffset: number,
+    lastOffset: number,
     epoch: number,
     nowMs: number,
   ): number {
     assert(!this.closed, 'append to a closed log');
-    const lastOffset = this.active.nextOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
-    if (lastOffset >= OFFSET_MAX) {
-      throw new PyralogError(KafkaErrorCode.POLICY_VIOLATION, `replicated batch passes offset ${OFFSET_MAX}`);
-    }
     if (
+      this.active.sizeBytes === 0 &&
+      this.buffered.length === 0 &&
+      (baseOffset < this.active.baseOffset || lastOffset - this.active.baseOffset > RELATIVE_OFFSET_MAX)
+    ) {
+      this.moveEmptyActiveTo(baseOffset);
+    } else if (
       this.active.sizeBytes > 0 &&
       (this.shouldRoll(batch.length, nowMs) || lastOffset - this.active.baseOffset > RELATIVE_OFFSET_MAX)
     ) {
-      this.roll();
+      this.roll(baseOffset);
     }
-    if (epoch !== this.epochs.latestEpoch) this.beginEpoch(epoch, this.active.nextOffset);
+    if (baseOffset > this.active.nextOffset) this.allowOffsetGaps();
+    if (epoch !== this.epochs.latestEpoch) this.beginEpoch(epoch, baseOffset);
     return this.active.sizeBytes;
   }
 
   /**
-   * Cuts the log so that it ends at or below `offset` (a follower
-   * truncating to where it agrees with its leader): every batch whose last
-   * offset is at or past `offset` goes, so the new end is the base offset of
-   * the batch holding `offset`. Whole segments past it are removed; the one
-   * it falls in is cut at a batch boundary, synced, and its indexes rebuilt
-   * from its headers. Epochs that began at or past the new end are
-   * forgotten. Waits for syncs in flight first (they hold descriptors and
-   * would report a durable offset past the cut). Resolves with the new log
-   * end; an offset at or past the end changes nothing.
+   * From now on this log may hold offset gaps (a follower of a compacted
+   * leader): the marker that tells recovery so is written and synced first.
    */
-  async truncateTo(offset: number): Promise<number> {
+  private allowOffsetGaps(): void {
+    if (this.compaction.offsetGapsAllowed) return;
+    void this.active.fd; // the partition directory exists (a deferred segment makes it here)
+    writeFileSynced(`${this.options.dir}/${COMPACTED_MARKER_NAME}`, new Uint8Array(0));
+    fsyncDirectory(this.options.dir);
+    this.compaction.offsetGapsAllowed = true;
+  }
+
+  /**
+   * Replaces the empty active segment by an empty one based at `baseOffset`: the new file is
+   * created (and the directory synced) before the old one goes, so a crash leaves one of them or
+   * both, all empty, which recovery takes as an empty log ending at the higher base.
+   */
+  private moveEmptyActiveTo(baseOffset: number): void {
+    const old = this.active;
+    void old.fd; // the directory exists
+    const fresh = Segment.create(this.options.dir, baseOffset);
+    fsyncDirectory(this.options.dir);
+    this.segments[this.segments.length - 1] = fresh;
+    this.active = fresh;
+    old.remove();
+    fsyncDirectory(this.options.dir);
+    if (this.durable > baseOffset || this.segments.length === 1) this.durable = baseOffset;
+  }
+
+  /**
+   * Empties the log and starts it again, empty, at `offset` (Kafka's
+   * truncateFullyAndStartAt): a follower whose log ends below its leader's
+   * log start (retention or DeleteRecords on the leader) can never fetch
+   * what it lacks, so it drops everything and goes on from the leader's log
+   * start. Crash-safe by its order: the log start offset is recorded first
+   * (log-start-offset.ts), so after a crash at any later step the log reopens
+   * with nothing readable below its end and the follower is told again; then
+   * the segments go, newest first; then an empty segment at `offset` is
+   * created and the directory synced; last the epoch checkpoint is emptied
+   * (the epochs it named describe batches that are gone; the next replicated
+   * batch records its own). Waits for syncs in flight first, as truncateTo.
+   * Resolves with the new log end, `offset`.
+   */
+  async resetLogStart(offset: number): Promise<number> {
+    await this.settleForCut();
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= OFFSET_MAX) {
+      throw new PyralogError(KafkaErrorCode.OFFSET_OUT_OF_RANGE, `cannot start the log at ${offset}`);
+    }
+    try {
+      this.restartAt(offset);
+    } catch (error) {
+      this.stop(`log reset failed, partition log stopped: ${errorMessage(error)}`);
+      throw new PyralogError(KafkaErrorCode.KAFKA_STORAGE_ERROR, `log reset failed: ${errorMessage(error)}`);
+    }
+    return this.logEndOffset;
+  }
+
+  private restartAt(offset: number): void {
+    void this.active.fd; // the directory exists (a deferred segment makes it here)
+    writeLogStartOffset(this.options.dir, offset);
+    this.recordsDeletedBelow = offset;
+    while (this.segments.length > 0) this.segments.pop()!.remove();
+    const fresh = Segment.create(this.options.dir, offset);
+    this.segments.push(fresh);
+    this.active = fresh;
+    fsyncDirectory(this.options.dir);
+    this.durable = offset;
+    this.compaction.cleanedUpToOffset = offset;
+    this.epochs.replaceAll([]);
+  }
+
+  /** Before a cut: writes what is buffered and waits for syncs in flight; refuses while the cleaner works. */
+  private async settleForCut(): Promise<void> {
     this.assertWritable();
     this.writeBuffered();
     for (let round = 0; this.syncsInFlight() && round < 1000; round++) {
@@ -583,11 +678,32 @@ export class PartitionLog implements SyncTarget {
         'the log cleaner is working on the log; retry',
       );
     }
+  }
+
+  /**
+   * Cuts the log so that it ends at or below `offset` (a follower
+   * truncating to where it agrees with its leader): every batch whose last
+   * offset is at or past `offset` goes, so the new end is the base offset of
+   * the batch holding `offset`. Whole segments past it are removed; the one
+   * it falls in is cut at a batch boundary, synced, and its indexes rebuilt
+   * from its headers. Epochs that began at or past the new end are
+   * forgotten. Waits for syncs in flight first (they hold descriptors and
+   * would report a durable offset past the cut). Resolves with the new log
+   * end; an offset at or past the end changes nothing.
+   */
+  async truncateTo(offset: number): Promise<number> {
+    await this.settleForCut();
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new PyralogError(KafkaErrorCode.OFFSET_OUT_OF_RANGE, `cannot truncate to ${offset}`);
     }
     if (offset >= this.logEndOffset) return this.logEndOffset;
     try {
+      // Below the log start nothing here can be kept: start again, empty, at the cut (as Kafka does),
+      // with the recorded log start moved down with it.
+      if (offset < this.logStartOffset) {
+        this.restartAt(offset);
+        return this.logEndOffset;
+      }
       this.cutAt(offset);
     } catch (error) {
       this.stop(`truncation failed, partition log stopped: ${errorMessage(error)}`);
@@ -704,10 +820,15 @@ export class PartitionLog implements SyncTarget {
   }
 
   /** Advances the active segment past a batch placed at `position` and asks for its sync. */
-  private recordAppend(batch: Uint8Array, position: number, nowMs: number): AppendResult {
+  private recordAppend(
+    batch: Uint8Array,
+    position: number,
+    nowMs: number,
+    /** The batch's own base offset (a replicated batch past an offset gap); the log end by default. */
+    baseOffset = this.active.nextOffset,
+  ): AppendResult {
     const view = this.batchViews.of(batch).view;
     const at = batch.byteOffset;
-    const baseOffset = this.active.nextOffset;
     const lastOffset = baseOffset + view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA);
     if (this.active.createdMs < 0) this.active.createdMs = nowMs;
     this.active.lastLeaderEpoch = view.getInt32(at + BatchHeader.PARTITION_LEADER_EPOCH);
@@ -733,8 +854,11 @@ export class PartitionLog implements SyncTarget {
    * Whole batches from the one containing `offset`, up to `maxBytes` (at least
    * one batch, even a larger one). Empty at the log end; OFFSET_OUT_OF_RANGE
    * outside [logStartOffset, logEndOffset]. The view is valid until the next read.
+   * A compacted log skips a chunk of nothing but empty batches for a consumer;
+   * `keepEmptyBatches` (a follower replicating this log) returns them, so the
+   * follower's log ends where this one does.
    */
-  read(offset: number, maxBytes: number): Uint8Array {
+  read(offset: number, maxBytes: number, keepEmptyBatches = false): Uint8Array {
     this.writeBuffered();
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
       throw new PyralogError(
@@ -748,7 +872,7 @@ export class PartitionLog implements SyncTarget {
       if (offset >= segment.nextOffset) continue; // a gap left by a repaired or compacted segment
       const chunk = this.readFromSegment(segment, Math.max(offset, segment.baseOffset), maxBytes);
       if (chunk.length === 0) continue;
-      if (!this.compaction.offsetGapsAllowed) return chunk;
+      if (!this.compaction.offsetGapsAllowed || keepEmptyBatches) return chunk;
       // Compacted: a chunk of nothing but empty batches (kept for offsets or producer state) would give a
       // consumer no record to move past (kafkajs asks again at the same offset): read on past it.
       const after = this.endOfEmptyBatches(chunk);
@@ -1106,14 +1230,17 @@ export class PartitionLog implements SyncTarget {
    * stays in the dirty set: durableOffset advances past its appends with the
    * next group commit, as for any append.
    */
-  private roll(): void {
+  private roll(
+    /** Where the next segment begins: the log end, or past it (a replicated batch after an offset gap). */
+    nextBaseOffset = this.active.nextOffset,
+  ): void {
     this.writeBuffered();
     const closing = this.active;
     this.onRoll?.(closing.baseOffset, closing.nextOffset);
     // Index files a clean close wrote while it was active would vouch for a log not yet synced: remove
     // them, durably together with the new segment's creation (one directory sync).
     closing.removeIndexFiles();
-    const next = Segment.create(this.options.dir, closing.nextOffset);
+    const next = Segment.create(this.options.dir, nextBaseOffset);
     fsyncDirectory(this.options.dir);
     this.segments.push(next);
     this.active = next;

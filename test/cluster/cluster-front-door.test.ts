@@ -88,7 +88,15 @@ const fixedCluster: ClusterMetadata = {
     partitions.find((p) => p.topicId === topicId && p.partition === partition),
   isLeader: (name, partition) => name === 'orders' && partition === 0,
   createTopic: () => Promise.reject(new Error('not in this test')),
+  alterTopicConfig: () => Promise.reject(new Error('not in this test')),
+  addPartitions: () => Promise.reject(new Error('not in this test')),
+  deleteTopic: async (name) => {
+    deletedInEtcd.push(name);
+    return topic;
+  },
 };
+/** Topics DeleteTopics deleted from "etcd" (the fixed cluster above). */
+const deletedInEtcd: string[] = [];
 
 interface WireMetadata {
   brokers: { nodeId: number; host: string; port: number }[];
@@ -220,7 +228,7 @@ describe('Kafka front door in cluster mode (fixed control-plane view)', () => {
     expect(await produce(1)).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect(await produce(0)).toBe(KafkaErrorCode.NONE);
   });
-  it('given DeleteTopics in cluster mode, should refuse with POLICY_VIOLATION and keep the topic', async () => {
+  it('given DeleteTopics in cluster mode, should delete the topic from etcd (the watches remove the replicas) and refuse internal topics', async () => {
     const request = messageCodec<unknown>(deleteTopicsRequestDescription);
     const response = messageCodec<{ topics: { name: string; errorCode: number }[] }>(
       deleteTopicsResponseDescription,
@@ -228,10 +236,15 @@ describe('Kafka front door in cluster mode (fixed control-plane view)', () => {
     const answer = await ask(
       ApiKey.DELETE_TOPICS,
       3,
-      (w) => request.encode(w, { names: ['orders'], topics: [], timeoutMs: 1000 }, 3),
+      (w) => request.encode(w, { names: ['orders', '__consumer_offsets'], topics: [], timeoutMs: 1000 }, 3),
       (r) => response.decode(r, 3),
     );
-    expect(answer.topics).toMatchObject([{ name: 'orders', errorCode: KafkaErrorCode.POLICY_VIOLATION }]);
+    expect(answer.topics).toMatchObject([
+      { name: 'orders', errorCode: KafkaErrorCode.NONE },
+      { name: '__consumer_offsets', errorCode: KafkaErrorCode.POLICY_VIOLATION },
+    ]);
+    expect(deletedInEtcd).toEqual(['orders']);
+    // The handler does not delete locally: this broker's watch does, as every other broker's.
     expect(engine.describeTopic('orders')).toBeDefined();
   });
 });

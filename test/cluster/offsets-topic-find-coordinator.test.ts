@@ -65,6 +65,15 @@ class ScriptedCluster implements ClusterMetadata {
   isLeader(): boolean {
     return false;
   }
+  alterTopicConfig(): Promise<TopicRecord> {
+    return Promise.reject(new Error('not in this test'));
+  }
+  addPartitions(): Promise<TopicRecord> {
+    return Promise.reject(new Error('not in this test'));
+  }
+  deleteTopic(): Promise<TopicRecord> {
+    return Promise.reject(new Error('not in this test'));
+  }
   async createTopic(creation: TopicCreation): Promise<TopicRecord> {
     this.creations.push(creation);
     this.offsets = {

@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TopicConfig } from '../../src/common/broker-config.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
 import type { FollowerFetchObserver } from '../../src/engine/engine-api.js';
 import type { ShardedEngine } from '../../src/engine/sharded-engine.js';
 import type { FrontDoor } from '../../src/protocol/front-door-deps.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
+import { BatchHeader } from '../../src/record/batch-header.js';
+import { decodeRecordSet } from '../../src/record/batch-reader.js';
 import { FollowerFetcher } from '../../src/replication/follower-fetcher.js';
 import { LeaderReplicas } from '../../src/replication/leader-replicas.js';
 import { startKafkaListener } from '../../src/server/kafka-listener.js';
@@ -41,17 +44,35 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number): Pro
   throw new Error('condition not reached in time');
 }
 
-/** Everything in the partition's log, as a follower would read it (the broker must lead it). */
-async function logBytes(engine: ShardedEngine): Promise<string> {
-  const outcome = await engine.fetch({
-    partitions: [{ topic: 't', partition: 0, offset: 0 as Offset, maxBytes: 1 << 20 }],
-    maxWaitMs: 0,
-    minBytes: 1,
-    maxBytes: 1 << 20,
-    replicaId: 99,
-  });
-  expect(outcome.partitions[0]!.errorCode).toBe(KafkaErrorCode.NONE);
-  return Buffer.from(outcome.partitions[0]!.records).toString('base64');
+/**
+ * Everything in the partition's log from `fromOffset`, as a follower would read it (the broker must lead
+ * it), one fetch per segment.
+ */
+async function logBytes(engine: ShardedEngine, fromOffset = 0): Promise<string> {
+  const parts: Buffer[] = [];
+  let offset = fromOffset;
+  for (let round = 0; round < 1000; round++) {
+    const outcome = await engine.fetch({
+      partitions: [{ topic: 't', partition: 0, offset: offset as Offset, maxBytes: 1 << 20 }],
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      replicaId: 99,
+    });
+    expect(outcome.partitions[0]!.errorCode).toBe(KafkaErrorCode.NONE);
+    const records = outcome.partitions[0]!.records;
+    if (records.length === 0) break;
+    parts.push(Buffer.from(records));
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let at = 0; at + BatchHeader.SIZE_BYTES <= records.length; ) {
+      offset =
+        Number(view.getBigInt64(at + BatchHeader.BASE_OFFSET)) +
+        view.getInt32(at + BatchHeader.LAST_OFFSET_DELTA) +
+        1;
+      at += view.getInt32(at + BatchHeader.BATCH_LENGTH) + BatchHeader.LOG_OVERHEAD_BYTES;
+    }
+  }
+  return Buffer.concat(parts).toString('base64');
 }
 
 describe('follower fetcher over the Kafka protocol', () => {
@@ -60,10 +81,14 @@ describe('follower fetcher over the Kafka protocol', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function broker(id: number): Promise<Broker> {
+  async function broker(
+    id: number,
+    settings: Partial<TopicConfig> = {},
+    retentionCheckMs?: number,
+  ): Promise<Broker> {
     const temp = makeTempDir(`broker${id}`);
-    const engine = await startTestEngine(temp.dir, { shardCount: 1 });
-    expect(await engine.createTopic('t', 1)).toBe(KafkaErrorCode.NONE);
+    const engine = await startTestEngine(temp.dir, { shardCount: 1 }, retentionCheckMs);
+    expect(await engine.createTopic('t', 1, settings)).toBe(KafkaErrorCode.NONE);
     const self: Broker = { id, engine, listener: null as unknown as FrontDoor, view: null };
     let sentBound = -1;
     const observer: FollowerFetchObserver = {
@@ -108,6 +133,19 @@ describe('follower fetcher over the Kafka protocol', () => {
     expect(await follower.engine.applyReplicaRole('t', 0, { ...role, role: 'follower' })).toBe(
       KafkaErrorCode.NONE,
     );
+  }
+
+  /** `leader` leads alone (its ISR is itself): nothing waits for the follower, the high watermark is its own. */
+  async function leadAlone(leader: Broker, follower: Broker, epoch: number): Promise<void> {
+    leader.view = null;
+    follower.view = null;
+    const role = { leaderEpoch: epoch, isrCount: 1, minInsyncReplicas: 1 };
+    expect(
+      await leader.engine.applyReplicaRole('t', 0, { ...role, role: 'leader', highWatermarkBound: Infinity }),
+    ).toBe(KafkaErrorCode.NONE);
+    expect(
+      await follower.engine.applyReplicaRole('t', 0, { ...role, role: 'follower', highWatermarkBound: 0 }),
+    ).toBe(KafkaErrorCode.NONE);
   }
 
   function fetcher(follower: Broker, leader: Broker): FollowerFetcher {
@@ -156,4 +194,66 @@ describe('follower fetcher over the Kafka protocol', () => {
     await lead(a, b, 3);
     expect(await logBytes(a.engine)).toBe(expected);
   }, 30_000);
+
+  it('given a follower whose log ends below the leader log start (DeleteRecords there), when it fetches, then it restarts its log at the leader log start and catches up with identical batches', async () => {
+    const a = await broker(1);
+    const b = await broker(2);
+    await leadAlone(a, b, 1);
+    for (const value of ['m0', 'm1'])
+      expect((await a.engine.produce('t', 0, batchOf(value), -1)).errorCode).toBe(0);
+    const first = fetcher(b, a);
+    first.follow('t', 0, 1);
+    await eventually(async () => first.fetchOffsetOf('t', 0) === 2, 5000);
+    await first.stop();
+    // While B is away, A takes more and deletes the records B never fetched: B's log (0..2) ends below 6.
+    for (let i = 2; i < 10; i++)
+      expect((await a.engine.produce('t', 0, batchOf(`m${i}`), -1)).errorCode).toBe(0);
+    expect((await a.engine.deleteRecords('t', 0, 6)).errorCode).toBe(KafkaErrorCode.NONE);
+    await leadAlone(a, b, 2);
+    const again = fetcher(b, a);
+    again.follow('t', 0, 2);
+    await eventually(async () => again.fetchOffsetOf('t', 0) === 10, 10_000);
+    expect(again.logStartResets).toBe(1);
+    await again.stop();
+    const expected = await logBytes(a.engine, 6);
+    await leadAlone(b, a, 3);
+    const [described] = (await b.engine.describePartitions('t'))!;
+    expect(described).toMatchObject({ logStartOffset: 6, logEndOffset: 10 });
+    expect(await logBytes(b.engine, 6)).toBe(expected);
+  }, 30_000);
+
+  it('given a compacted leader log with offset gaps, when a new follower replicates it, then the follower holds the same batches at the same offsets', async () => {
+    const compacted = { cleanupPolicy: 'compact' as const, segmentBytes: 2048, minCleanableDirtyRatio: 0.01 };
+    const a = await broker(1, compacted, 50);
+    // The follower's own topic does not compact: what it holds is exactly what it replicated.
+    const b = await broker(2);
+    await leadAlone(a, b, 1);
+    const value = new Uint8Array(300);
+    for (let i = 0; i < 80; i++) {
+      const batch = buildRecordBatch([{ key: encoder.encode(`k${i % 3}`), value: value.fill(i) }]);
+      expect((await a.engine.produce('t', 0, batch, 1)).errorCode).toBe(0);
+    }
+    // Wait (bounded) until the cleaner has removed records: the log then has offset gaps.
+    const holds = async (engine: ShardedEngine): Promise<number> => {
+      const chunk = Buffer.from(await logBytes(engine), 'base64');
+      return decodeRecordSet(new Uint8Array(chunk)).length;
+    };
+    await eventually(async () => (await holds(a.engine)) < 40, 15_000);
+    // No more cleaning from here on (a job still out finishes meanwhile): the leader's bytes stay as they are.
+    expect(await a.engine.alterTopicConfig('t', { cleanupPolicy: 'delete' })).toBe(KafkaErrorCode.NONE);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const expected = await logBytes(a.engine);
+    const fromA = fetcher(b, a);
+    fromA.follow('t', 0, 1);
+    await eventually(async () => fromA.fetchOffsetOf('t', 0) === 80, 10_000);
+    await fromA.stop();
+    expect(await logBytes(a.engine)).toBe(expected);
+    // Reading the follower as the leader of a later epoch, with nothing new appended: the same bytes, offsets
+    // and all.
+    const [leaderEnd] = (await a.engine.describePartitions('t'))!;
+    await leadAlone(b, a, 2);
+    expect(await logBytes(b.engine)).toBe(expected);
+    const [followerEnd] = (await b.engine.describePartitions('t'))!;
+    expect(followerEnd!.logEndOffset).toBe(leaderEnd!.logEndOffset);
+  }, 40_000);
 });

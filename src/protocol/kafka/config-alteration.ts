@@ -1,9 +1,11 @@
+import type { ClusterMetadata } from '../../cluster/cluster-metadata.js';
 import { type TopicConfig, validateTopicConfig } from '../../common/broker-config.js';
 import { ConfigError } from '../../common/errors.js';
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
-import { topicConfigSpec } from '../../common/topic-config-table.js';
+import { topicConfigFromEntries, topicConfigSpec } from '../../common/topic-config-table.js';
 import type { Engine } from '../../engine/engine-api.js';
 import { AclOperation } from '../../security/acl.js';
+import { applyTopicConfig } from '../topic-config-apply.js';
 import type { KafkaRequestContext } from './api.js';
 import { auditAdminChange, configResourceAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
@@ -11,9 +13,10 @@ import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 /**
  * What AlterConfigs and IncrementalAlterConfigs share: turning a resource's
  * requested changes into a whole new topic config, checking it with the topic
- * config table and validateTopicConfig, and applying it through the engine's
- * alterTopicConfig (persisted in the topic registry, then taken up by the
- * owning shards). Bad input is answered with Kafka's codes and a message
+ * config table and validateTopicConfig, and applying it (topic-config-apply.ts:
+ * in cluster mode into the topic's etcd record first; then through the
+ * engine's alterTopicConfig, persisted in the topic registry and taken up by
+ * the owning shards). Bad input is answered with Kafka's codes and a message
  * naming the setting; nothing is applied unless the whole resource is valid.
  *
  * Broker resources (type 4): the broker's settings are fixed at start (the
@@ -105,6 +108,8 @@ export async function alterResource(
   resource: { resourceType: number; resourceName: string; changes: readonly ConfigChange[] },
   incremental: boolean,
   validateOnly: boolean,
+  /** Cluster mode: a topic in etcd has its config changed there (topic-config-apply.ts). */
+  cluster?: ClusterMetadata,
 ): Promise<AlterOutcome> {
   const { resourceType, resourceName, changes } = resource;
   if (resourceType === ConfigResourceType.BROKER) {
@@ -128,7 +133,13 @@ export async function alterResource(
     // Kafka refuses a resource that names one setting twice as a malformed request, not a bad value.
     return { errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: 'a setting is named more than once' };
   }
-  const topic = engine.describeTopic(resourceName);
+  // Cluster mode: a broker without a replica of a topic in etcd knows its config from etcd.
+  const clusterTopic = cluster?.topic(resourceName);
+  const topic =
+    engine.describeTopic(resourceName) ??
+    (clusterTopic === undefined
+      ? undefined
+      : { config: { ...topicDefaults, ...settingsOfClusterTopic(clusterTopic.config) } });
   if (topic === undefined) {
     return { errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'unknown topic' };
   }
@@ -142,8 +153,14 @@ export async function alterResource(
     throw error;
   }
   if (validateOnly) return OK;
-  const code = await engine.alterTopicConfig(resourceName, next);
-  return code === KafkaErrorCode.NONE ? OK : { errorCode: code, errorMessage: 'not altered' };
+  const named = changes.map((change) => ({
+    name: change.name,
+    reset:
+      change.operation === ConfigOperation.DELETE ||
+      (change.operation === ConfigOperation.SET && change.value === null),
+  }));
+  const applied = await applyTopicConfig(engine, cluster, resourceName, next, named, incremental);
+  return applied.errorCode === KafkaErrorCode.NONE ? OK : applied;
 }
 
 /** INVALID_REQUEST for every resource named more than once (Kafka refuses duplicates). */
@@ -213,6 +230,7 @@ export async function alterConfigResources(
         resource,
         incremental,
         validateOnly,
+        context.deps.cluster,
       );
     }
     if (outcome.errorCode === KafkaErrorCode.NONE && !validateOnly) {
@@ -221,4 +239,14 @@ export async function alterConfigResources(
     responses.push({ resourceType, resourceName, ...outcome });
   }
   return responses;
+}
+
+/** The settings a topic's etcd record holds, as a partial TopicConfig (a setting this broker does not know is skipped). */
+function settingsOfClusterTopic(config: Readonly<Record<string, string>>): Partial<TopicConfig> {
+  const known = Object.entries(config).filter(([name]) => topicConfigSpec(name) !== undefined);
+  try {
+    return topicConfigFromEntries(known.map(([name, value]) => ({ name, value })));
+  } catch {
+    return {};
+  }
 }

@@ -1,9 +1,10 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { AclOperation, AclResourceType } from '../../security/acl.js';
+import { addClusterPartitions } from '../cluster-partitions.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
-import { requestAllowed } from './request-authorization.js';
+import { auditAdminChange, requestAllowed } from './request-authorization.js';
 import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
 
 /**
@@ -17,7 +18,10 @@ import { namesTooManyTopics, REQUEST_LIMIT_ERROR } from './request-limits.js';
  * twice INVALID_REQUEST; an internal topic (`__consumer_offsets`, whose
  * groups are placed by a hash over its partition count) POLICY_VIOLATION. validate_only checks all of that and changes nothing.
  * Topics are applied one after another so the broker-wide cap counts the
- * partitions each earlier topic of the request added.
+ * partitions each earlier topic of the request added. In cluster mode a topic
+ * in etcd grows there, its new partitions placed by the cluster
+ * (cluster-partitions.ts); an explicit assignment is refused
+ * INVALID_REPLICA_ASSIGNMENT.
  */
 export const createPartitionsRequestDescription: MessageDescription = {
   name: 'CreatePartitionsRequest',
@@ -106,7 +110,9 @@ export const createPartitions: KafkaApi<CreatePartitionsRequest, CreatePartition
         );
         continue;
       }
-      const current = engine.describeTopic(name);
+      // Cluster mode: a topic in etcd is grown there (any broker may be asked, a replica of it or not).
+      const clusterTopic = context.deps.cluster?.topic(name);
+      const current = clusterTopic ?? engine.describeTopic(name);
       if (current === undefined) {
         results.push(fail(name, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'unknown topic'));
         continue;
@@ -149,6 +155,16 @@ export const createPartitions: KafkaApi<CreatePartitionsRequest, CreatePartition
         );
         continue;
       }
+      if (clusterTopic !== undefined && assignments !== null) {
+        results.push(
+          fail(
+            name,
+            INVALID_REPLICA_ASSIGNMENT,
+            'in cluster mode the new partitions are placed by the cluster (copysets); send no assignment',
+          ),
+        );
+        continue;
+      }
       if (assignments !== null) {
         const bad =
           assignments.length !== added ||
@@ -164,19 +180,16 @@ export const createPartitions: KafkaApi<CreatePartitionsRequest, CreatePartition
           continue;
         }
       }
-      if (context.deps.cluster !== undefined) {
-        // Adding them on this broker alone would not place them on replicas or tell etcd.
-        results.push(
-          fail(
-            name,
-            KafkaErrorCode.POLICY_VIOLATION,
-            'adding partitions is not propagated through etcd in cluster mode yet (docs/cluster.md)',
-          ),
-        );
-        continue;
-      }
       if (request.validateOnly) {
         results.push({ name, errorCode: KafkaErrorCode.NONE, errorMessage: null });
+        continue;
+      }
+      if (clusterTopic !== undefined) {
+        const grown = await addClusterPartitions(context.deps.cluster!, name, count);
+        if (grown.errorCode === KafkaErrorCode.NONE) {
+          auditAdminChange(context, 'create partitions', { topic: name, count });
+        }
+        results.push({ name, ...grown });
         continue;
       }
       const code = await engine.addPartitions(name, count);

@@ -1,5 +1,6 @@
 import { KafkaErrorCode } from '../../common/kafka-error-code.js';
 import { AclOperation, AclResourceType } from '../../security/acl.js';
+import { deleteClusterTopic } from '../cluster-topic-deletion.js';
 import { ApiKey, describedVersions, type KafkaApi } from './api.js';
 import { field, type MessageDescription, structs } from './message/description.js';
 import { messageCodec } from './message/message-codec.js';
@@ -99,12 +100,20 @@ export const deleteTopics: KafkaApi<DeleteTopicsRequest, DeleteTopicsResponse> =
         topics.push({ name, errorCode: KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED });
         continue;
       }
+      const clusterTopic = context.deps.cluster?.topic(name);
+      if (clusterTopic !== undefined) {
+        const deleted = await deleteClusterTopic(context.deps.cluster!, name);
+        if (deleted.errorCode === KafkaErrorCode.NONE)
+          auditAdminChange(context, 'delete topic', { topic: name });
+        topics.push({ name, topicId: topicUuid(clusterTopic.topicId), ...deleted });
+        continue;
+      }
       if (context.deps.cluster !== undefined) {
-        // Deleting on this broker alone would leave the topic in etcd and on the other replicas.
+        // Not in etcd: deleting on this broker alone would not be seen by the others.
         topics.push({
           name,
           errorCode: KafkaErrorCode.POLICY_VIOLATION,
-          errorMessage: 'topic deletion is not propagated through etcd in cluster mode yet (docs/cluster.md)',
+          errorMessage: 'only topics in etcd are deleted in cluster mode; this one is local to one broker',
         });
         continue;
       }
