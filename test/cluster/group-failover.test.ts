@@ -9,6 +9,10 @@ import {
   findCoordinatorResponseDescription,
 } from '../../src/protocol/kafka/find-coordinator.js';
 import { messageCodec } from '../../src/protocol/kafka/message/message-codec.js';
+import {
+  offsetCommitRequestDescription,
+  offsetCommitResponseDescription,
+} from '../../src/protocol/kafka/offset-commit.js';
 import { eventually, type ServeCluster, startServeCluster } from '../support/broker-cluster.js';
 import { etcdAvailable } from '../support/etcd.js';
 import { KafkaWire } from '../support/kafka-wire.js';
@@ -45,6 +49,35 @@ async function findCoordinator(port: number): Promise<{ errorCode: number; nodeI
     const answer = await wire.next(5000);
     if (answer === null) throw new Error('no FindCoordinator answer');
     return findResponse.decode(answer.reader, 1);
+  } finally {
+    wire.close();
+  }
+}
+
+const commitRequest = messageCodec<unknown>(offsetCommitRequestDescription);
+const commitResponse = messageCodec<{ topics: { partitions: { errorCode: number }[] }[] }>(
+  offsetCommitResponseDescription,
+);
+
+/** OffsetCommit (v5) of `offset` for partition 0 of the topic, outside any generation: the answer's code. */
+async function commitAt(port: number, offset: number): Promise<number> {
+  const wire = await KafkaWire.open(port);
+  try {
+    wire.request(ApiKey.OFFSET_COMMIT, 5, 1, (w) =>
+      commitRequest.encode(
+        w,
+        {
+          groupId: GROUP,
+          generationId: -1,
+          memberId: '',
+          topics: [{ topic: TOPIC, partitions: [{ partition: 0, offset, metadata: null }] }],
+        },
+        5,
+      ),
+    );
+    const answer = await wire.next(30_000);
+    if (answer === null) throw new Error('no OffsetCommit answer');
+    return commitResponse.decode(answer.reader, 5).topics[0]!.partitions[0]!.errorCode;
   } finally {
     wire.close();
   }
@@ -274,4 +307,63 @@ describe.skipIf(!etcdAvailable)('a consumer group across its coordinator dying',
     const survivors = [1, 2, 3].filter((id) => id !== coordinator);
     expect(await kcatSession(survivors)).toEqual(range(RECORDS + RECORDS / 2, RECORDS / 2));
   }, 240_000);
+
+  it('given the only in-sync follower of the group’s offsets partition paused, should not acknowledge a commit until the follower holds it (acks=all)', async () => {
+    const { processes } = cluster!;
+    const live = [1, 2, 3].filter((id) => {
+      const child = processes.get(id)!.child;
+      return child.exitCode === null && child.signalCode === null;
+    });
+    expect(live).toHaveLength(2);
+    let coordinator = -1;
+    await eventually(
+      async () => {
+        const found = await findCoordinator(portOf(live[0]!));
+        coordinator = found.nodeId;
+        return found.errorCode === KafkaErrorCode.NONE;
+      },
+      20_000,
+      'the coordinator',
+    );
+    const follower = live.find((id) => id !== coordinator)!;
+    const admin = kafka(live).admin();
+    await admin.connect();
+    try {
+      await eventually(
+        async () => {
+          const metadata = await admin.fetchTopicMetadata({ topics: [OFFSETS_TOPIC] });
+          const state = metadata.topics[0]!.partitions.find((p) => p.partitionId === offsetsPartition)!;
+          return state.leader === coordinator && state.isr.includes(follower);
+        },
+        30_000,
+        'the follower in the ISR of the offsets partition',
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    expect(await commitAt(portOf(coordinator), 100)).toBe(KafkaErrorCode.NONE);
+    const paused = processes.get(follower)!.child;
+    paused.kill('SIGSTOP');
+    let pending: Promise<number>;
+    try {
+      pending = commitAt(portOf(coordinator), 101);
+      // Well within replica.lag.time.max.ms: the follower stays in the ISR, so the commit must wait for it.
+      const early = await Promise.race([
+        pending.then((code) => `answered ${code}`),
+        new Promise<string>((resolve) => setTimeout(() => resolve('waiting'), 1500)),
+      ]);
+      expect(early).toBe('waiting');
+    } finally {
+      paused.kill('SIGCONT');
+    }
+    expect(await pending).toBe(KafkaErrorCode.NONE);
+    const check = kafka(live).admin();
+    await check.connect();
+    try {
+      const [committed] = await check.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+      expect(committed?.partitions[0]?.offset).toBe('101');
+    } finally {
+      await check.disconnect();
+    }
+  }, 120_000);
 });
