@@ -64,10 +64,17 @@ export function credentialsPath(dataDir: string): string {
   return join(dataDir, CREDENTIALS_DIR_NAME, CREDENTIALS_FILE_NAME);
 }
 
+/** One user's credentials by mechanism; null when the user was deleted. */
+export type UserCredentials = ReadonlyMap<ScramMechanism, ScramCredential>;
+
+/** Told of every change made through this store (not of ones applied from elsewhere). */
+export type CredentialChangeListener = (user: string, credentials: UserCredentials | null) => void;
+
 export class CredentialStore {
   private readonly users = new Map<string, Map<ScramMechanism, ScramCredential>>();
   /** Checked against when the user is unknown, so a miss costs what a wrong password costs. */
   private decoy: ScramCredential | null = null;
+  private changeListener: CredentialChangeListener | null = null;
 
   private constructor(private readonly dataDir: string) {}
 
@@ -98,6 +105,27 @@ export class CredentialStore {
     const parsed = parseCredentialFile(text, this.path);
     this.users.clear();
     for (const [name, credentials] of parsed) this.users.set(name, credentials);
+  }
+
+  /**
+   * Cluster mode (cluster/etcd-credential-sync.ts): told of each change made here, after the file
+   * is durable, so the change can be written to etcd for the other brokers.
+   */
+  onChange(listener: CredentialChangeListener | null): void {
+    this.changeListener = listener;
+  }
+
+  /** Every user's credentials (cluster mode: what to upload to an etcd that holds none). */
+  snapshot(): ReadonlyMap<string, UserCredentials> {
+    return new Map(this.users);
+  }
+
+  /**
+   * Applies a change made elsewhere (another broker, through etcd): written to the file durably,
+   * then served, without telling the change listener (it came from there).
+   */
+  applyRemote(user: string, credentials: UserCredentials | null): void {
+    this.commit(user, credentials === null ? null : new Map(credentials), false);
   }
 
   hasUsers(): boolean {
@@ -207,13 +235,14 @@ export class CredentialStore {
   }
 
   /** Writes the file with `user` changed, and changes memory only once the file is durable. */
-  private commit(user: string, credentials: Map<ScramMechanism, ScramCredential> | null): void {
+  private commit(user: string, credentials: Map<ScramMechanism, ScramCredential> | null, tell = true): void {
     const next = new Map(this.users);
     if (credentials === null) next.delete(user);
     else next.set(user, credentials);
     writeCredentialFile(this.dataDir, next);
     if (credentials === null) this.users.delete(user);
     else this.users.set(user, credentials);
+    if (tell) this.changeListener?.(user, credentials);
   }
 }
 
@@ -222,6 +251,33 @@ function assertUserName(user: string): void {
     throw new RangeError(
       `invalid user name ${JSON.stringify(user)}: 1..256 bytes, no control characters, ',' or '=', not ANONYMOUS`,
     );
+  }
+}
+
+/** One user's credentials as JSON (the file's per-user entry; also the value of its etcd key). */
+export function encodeUserCredentials(credentials: UserCredentials): string {
+  const entry: Record<string, StoredCredential> = {};
+  for (const c of credentials.values()) {
+    entry[c.mechanism] = {
+      salt: c.salt.toString('base64'),
+      iterations: c.iterations,
+      storedKey: c.storedKey.toString('base64'),
+      serverKey: c.serverKey.toString('base64'),
+    };
+  }
+  return JSON.stringify(entry);
+}
+
+/** The credentials of `name` from encodeUserCredentials' JSON; undefined when it does not decode. */
+export function decodeUserCredentials(name: string, text: string): UserCredentials | undefined {
+  try {
+    const parsed = parseCredentialFile(
+      `{"version":${CREDENTIALS_FILE_VERSION},"users":{${JSON.stringify(name)}:${text}}}`,
+      'etcd',
+    );
+    return parsed.get(name);
+  } catch {
+    return undefined;
   }
 }
 

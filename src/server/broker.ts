@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { ClusterAgent } from '../cluster/cluster-agent.js';
 import { EtcdAclStore } from '../cluster/etcd-acl-store.js';
+import { EtcdCredentialSync } from '../cluster/etcd-credential-sync.js';
 import { LateClusterMetadata } from '../cluster/late-cluster-metadata.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import {
@@ -157,12 +158,28 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound ?? !authenticationConfigured(config),
     audit: (fields, message) => logger.warn({ audit: true, ...fields }, message),
   });
-  if (etcdAcls !== null) {
+  // Cluster mode: the users (SCRAM credentials) are kept equal to etcd's, shared by every broker.
+  const etcdUsers =
+    aclEtcdClient === null
+      ? null
+      : new EtcdCredentialSync({
+          client: aclEtcdClient,
+          cluster: config.clusterName,
+          store: credentials,
+          onError: (message) => logger.warn({ users: true }, message),
+        });
+  if (etcdAcls !== null && etcdUsers !== null) {
     etcdAcls.start();
+    etcdUsers.start();
     // Until they are read every check but a super user's is denied (fail closed): wait a little for them.
-    if (!(await etcdAcls.waitLoaded(Math.min(config.requestTimeoutMs, ACL_LOAD_WAIT_MS)))) {
-      logger.warn('the ACLs are not read from etcd yet: requests are denied until they are');
-    }
+    const waitMs = Math.min(config.requestTimeoutMs, ACL_LOAD_WAIT_MS);
+    const [aclsLoaded, usersLoaded] = await Promise.all([
+      etcdAcls.waitLoaded(waitMs),
+      etcdUsers.waitLoaded(waitMs),
+    ]);
+    if (!aclsLoaded) logger.warn('the ACLs are not read from etcd yet: requests are denied until they are');
+    if (!usersLoaded)
+      logger.warn('the users are not read from etcd yet: this broker serves its own file until they are');
   }
   // `pyralog acl --data` changes the file under a running broker: picked up within a second.
   const aclWatch = setInterval(() => {
@@ -280,6 +297,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     await offload.close();
     clearInterval(aclWatch);
     etcdAcls?.stop();
+    etcdUsers?.stop();
     await engine.stop();
     throw error;
   }
@@ -332,6 +350,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
         // sync and close in the other half.
         clearInterval(aclWatch);
         etcdAcls?.stop();
+        etcdUsers?.stop();
         // Leave the cluster first: revoking the lease lets the controller move this broker's partitions now
         // rather than when the lease would have expired.
         await member?.leave();
