@@ -8,8 +8,8 @@ import {
 import type { AclRepository } from '../security/acl-repository.js';
 import { ClusterKeys } from './cluster-records.js';
 import type { EtcdClient, TxnCompare, TxnOp } from './etcd/etcd-client.js';
-import { type Watch, watchPrefix } from './etcd/etcd-watch.js';
 import type { KeyValue } from './etcd/etcd-wire.js';
+import { PrefixMirror } from './etcd/prefix-mirror.js';
 
 /**
  * The cluster's ACLs in etcd (docs/security.md, "ACLs in cluster mode"), one key per binding:
@@ -51,41 +51,44 @@ export class EtcdAclStore implements AclRepository {
   readonly prefix: string;
   private readonly byKey = new Map<string, AclBinding>();
   private listed: AclBinding[] | null = null;
-  private watch: Watch | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private stopped = false;
-  /** Bumped by each read of the prefix; events of an older watch are ignored. */
-  private generation = 0;
-  private readonly loadWaiters: (() => void)[] = [];
-  private readonly retryDelayMs: number;
+  private readonly mirror: PrefixMirror;
 
   constructor(private readonly options: EtcdAclStoreOptions) {
     this.prefix = aclPrefix(options.cluster);
-    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.mirror = new PrefixMirror(
+      options.client,
+      this.prefix,
+      {
+        onSnapshot: (kvs) => {
+          this.byKey.clear();
+          for (const kv of kvs) this.apply(kv);
+          this.publish();
+        },
+        onEvents: (events) => {
+          for (const event of events) {
+            if (event.type === 'delete') this.byKey.delete(event.kv.key);
+            else this.apply(event.kv);
+          }
+          this.publish();
+        },
+        onError: options.onError,
+      },
+      options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+    );
   }
 
   /** Starts reading and watching (retrying until stopped). */
   start(): void {
-    void this.load();
+    this.mirror.start();
   }
 
   /** Resolves true once the ACLs were read, false when `timeoutMs` passed first. */
   waitLoaded(timeoutMs: number): Promise<boolean> {
-    if (this.listed !== null) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.loadWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    return this.mirror.waitLoaded(timeoutMs);
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.watch?.cancel();
-    this.watch = null;
+    this.mirror.stop();
   }
 
   list(): readonly AclBinding[] | null {
@@ -163,34 +166,6 @@ export class EtcdAclStore implements AclRepository {
     this.options.onChange();
   }
 
-  private async load(): Promise<void> {
-    if (this.stopped) return;
-    const generation = ++this.generation;
-    try {
-      const { revision, kvs } = await this.options.client.range(this.prefix, { prefix: true });
-      if (this.stopped || generation !== this.generation) return;
-      this.byKey.clear();
-      for (const kv of kvs) this.apply(kv);
-      this.publish();
-      for (const waiter of this.loadWaiters.splice(0)) waiter();
-      this.watch = watchPrefix(this.options.client, this.prefix, revision + 1, {
-        onEvents: (events) => {
-          if (generation !== this.generation) return;
-          for (const event of events) {
-            if (event.type === 'delete') this.byKey.delete(event.kv.key);
-            else this.apply(event.kv);
-          }
-          this.publish();
-        },
-        onCompacted: () => this.again(generation, 'etcd compacted past the ACL watch'),
-        onBroken: (reason) => this.again(generation, `the ACL watch broke: ${reason}`),
-      });
-    } catch (error) {
-      this.options.onError(`reading the ACLs from etcd: ${(error as Error).message}`);
-      this.again(generation, null);
-    }
-  }
-
   private apply(kv: KeyValue): void {
     const binding = decodeBinding(kv.value);
     if (binding === undefined) {
@@ -199,18 +174,6 @@ export class EtcdAclStore implements AclRepository {
       return;
     }
     this.byKey.set(kv.key, binding);
-  }
-
-  /** Reads everything again after a delay, keeping the bindings in memory meanwhile. */
-  private again(generation: number, reason: string | null): void {
-    if (this.stopped || generation !== this.generation) return;
-    if (reason !== null) this.options.onError(`${reason}; reading the ACLs again`);
-    this.watch = null;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.load();
-    }, this.retryDelayMs);
   }
 }
 

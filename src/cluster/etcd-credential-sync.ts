@@ -6,7 +6,8 @@ import {
 } from '../security/credential-store.js';
 import { ClusterKeys } from './cluster-records.js';
 import type { EtcdClient } from './etcd/etcd-client.js';
-import { type Watch, watchPrefix } from './etcd/etcd-watch.js';
+import type { KeyValue } from './etcd/etcd-wire.js';
+import { PrefixMirror } from './etcd/prefix-mirror.js';
 
 /**
  * SCRAM credentials shared by the brokers of a cluster through etcd (docs/security.md, "Cluster
@@ -40,17 +41,36 @@ const DEFAULT_RETRY_DELAY_MS = 500;
 
 export class EtcdCredentialSync {
   readonly prefix: string;
-  private watch: Watch | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private stopped = false;
-  private generation = 0;
-  private loaded = false;
-  private readonly loadWaiters: (() => void)[] = [];
-  private readonly retryDelayMs: number;
+  private readonly mirror: PrefixMirror;
 
   constructor(private readonly options: EtcdCredentialSyncOptions) {
     this.prefix = `${new ClusterKeys(options.cluster).root}users/`;
-    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    const store = options.store;
+    this.mirror = new PrefixMirror(
+      options.client,
+      this.prefix,
+      {
+        beforeSnapshot: (kvs) => this.seed(kvs),
+        onSnapshot: (kvs) => {
+          const inEtcd = new Set<string>();
+          for (const kv of kvs) {
+            const user = kv.key.slice(this.prefix.length);
+            inEtcd.add(user);
+            this.apply(user, kv.value);
+          }
+          for (const user of store.snapshot().keys()) if (!inEtcd.has(user)) store.applyRemote(user, null);
+        },
+        onEvents: (events) => {
+          for (const event of events) {
+            const user = event.kv.key.slice(this.prefix.length);
+            if (event.type === 'delete') store.applyRemote(user, null);
+            else this.apply(user, event.kv.value);
+          }
+        },
+        onError: options.onError,
+      },
+      options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+    );
   }
 
   start(): void {
@@ -61,27 +81,17 @@ export class EtcdCredentialSync {
         ),
       );
     });
-    void this.load();
+    this.mirror.start();
   }
 
   /** Resolves true once etcd's users were applied, false when `timeoutMs` passed first. */
   waitLoaded(timeoutMs: number): Promise<boolean> {
-    if (this.loaded) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.loadWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    return this.mirror.waitLoaded(timeoutMs);
   }
 
   stop(): void {
-    this.stopped = true;
     this.options.store.onChange(null);
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.watch?.cancel();
-    this.watch = null;
+    this.mirror.stop();
   }
 
   private async write(user: string, credentials: UserCredentials | null): Promise<void> {
@@ -90,49 +100,18 @@ export class EtcdCredentialSync {
     else await this.options.client.put(key, encodeUserCredentials(credentials));
   }
 
-  private async load(): Promise<void> {
-    if (this.stopped) return;
-    const generation = ++this.generation;
+  /** An etcd without users: this broker's file seeds it (each user only if still absent); true to read again. */
+  private async seed(kvs: readonly KeyValue[]): Promise<boolean> {
     const store = this.options.store;
-    try {
-      let { revision, kvs } = await this.options.client.range(this.prefix, { prefix: true });
-      if (kvs.length === 0 && store.hasUsers()) {
-        // An etcd without users: this broker's file seeds it (each user only if still absent).
-        for (const [user, credentials] of store.snapshot()) {
-          const key = `${this.prefix}${user}`;
-          await this.options.client.txn(
-            [{ key, target: 'create', revision: 0 }],
-            [{ put: { key, value: encodeUserCredentials(credentials) } }],
-          );
-        }
-        ({ revision, kvs } = await this.options.client.range(this.prefix, { prefix: true }));
-      }
-      if (this.stopped || generation !== this.generation) return;
-      const inEtcd = new Set<string>();
-      for (const kv of kvs) {
-        const user = kv.key.slice(this.prefix.length);
-        inEtcd.add(user);
-        this.apply(user, kv.value);
-      }
-      for (const user of store.snapshot().keys()) if (!inEtcd.has(user)) store.applyRemote(user, null);
-      this.loaded = true;
-      for (const waiter of this.loadWaiters.splice(0)) waiter();
-      this.watch = watchPrefix(this.options.client, this.prefix, revision + 1, {
-        onEvents: (events) => {
-          if (generation !== this.generation) return;
-          for (const event of events) {
-            const user = event.kv.key.slice(this.prefix.length);
-            if (event.type === 'delete') store.applyRemote(user, null);
-            else this.apply(user, event.kv.value);
-          }
-        },
-        onCompacted: () => this.again(generation, 'etcd compacted past the users watch'),
-        onBroken: (reason) => this.again(generation, `the users watch broke: ${reason}`),
-      });
-    } catch (error) {
-      this.options.onError(`reading the users from etcd: ${(error as Error).message}`);
-      this.again(generation, null);
+    if (kvs.length > 0 || !store.hasUsers()) return false;
+    for (const [user, credentials] of store.snapshot()) {
+      const key = `${this.prefix}${user}`;
+      await this.options.client.txn(
+        [{ key, target: 'create', revision: 0 }],
+        [{ put: { key, value: encodeUserCredentials(credentials) } }],
+      );
     }
+    return true;
   }
 
   private apply(user: string, value: string): void {
@@ -142,16 +121,5 @@ export class EtcdCredentialSync {
       return;
     }
     this.options.store.applyRemote(user, credentials);
-  }
-
-  private again(generation: number, reason: string | null): void {
-    if (this.stopped || generation !== this.generation) return;
-    if (reason !== null) this.options.onError(`${reason}; reading the users again`);
-    this.watch = null;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.load();
-    }, this.retryDelayMs);
   }
 }
