@@ -268,8 +268,17 @@ export interface FollowerFetchObserver {
  */
 export interface ReplicaEngine {
   applyReplicaRole(topic: string, partition: number, update: ReplicaRoleUpdate): Promise<KafkaErrorCode>;
-  /** Fire-and-forget: the shard raises what consumers may see, answering what waited for it. */
-  advanceHighWatermark(topic: string, partition: number, highWatermarkBound: number): void;
+  /**
+   * Fire-and-forget: the shard raises what consumers may see, answering what waited for it. A follower
+   * also passes its leader's log start offset (-1: none), which its own log start follows up to its high
+   * watermark (Kafka's followers do the same from the fetch answer).
+   */
+  advanceHighWatermark(
+    topic: string,
+    partition: number,
+    highWatermarkBound: number,
+    leaderLogStartOffset?: number,
+  ): void;
   appendAsFollower(
     topic: string,
     partition: number,

@@ -499,13 +499,14 @@ export class ShardHost {
   }
 
   /** No reply: the shard applies it in ring order, after everything sent before it. */
-  hwAdvance(topicId: number, partition: number, highWatermarkBound: number): void {
+  hwAdvance(topicId: number, partition: number, highWatermarkBound: number, leaderLogStartOffset = -1): void {
     if (this.state !== 'ready') return;
     this.sendWith(HwAdvanceField.SIZE_BYTES, MessageType.HW_ADVANCE, 0, (_b, view, p) => {
       view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
       view.setUint32(p + HwAdvanceField.TOPIC_ID, topicId);
       view.setUint32(p + HwAdvanceField.PARTITION, partition);
       view.setFloat64(p + HwAdvanceField.HIGH_WATERMARK_BOUND, highWatermarkBound);
+      view.setFloat64(p + HwAdvanceField.LEADER_LOG_START_OFFSET, leaderLogStartOffset);
     });
   }
 

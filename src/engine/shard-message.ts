@@ -91,7 +91,9 @@
  *
  * HW_ADVANCE (11): no reply           8 u32 topicId, 12 u32 partition,
  *   16 f64 highWatermarkBound (as in ROLE_CHANGE); held acks=all produces and
- *   fetches it lets through are answered.
+ *   fetches it lets through are answered. 24 f64 leaderLogStartOffset (a
+ *   follower: its leader's log start, which its own follows up to its high
+ *   watermark; -1: none).
  *
  * REPLICA_APPEND (12): a follower      reply (0x800c)
  *   appends what its leader sent        0 i16 errorCode, 2 u16 messageBytes,
@@ -327,7 +329,8 @@ export const HwAdvanceField = {
   TOPIC_ID: 8,
   PARTITION: 12,
   HIGH_WATERMARK_BOUND: 16,
-  SIZE_BYTES: 24,
+  LEADER_LOG_START_OFFSET: 24,
+  SIZE_BYTES: 32,
 } as const;
 
 export const ReplicaAppendField = {

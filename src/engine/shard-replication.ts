@@ -194,8 +194,20 @@ export class ShardReplication {
       view.getUint32(p + HwAdvanceField.PARTITION),
     );
     if (partition === undefined || partition.replica === null) return;
-    partition.log.setReplicationBound(view.getFloat64(p + HwAdvanceField.HIGH_WATERMARK_BOUND));
+    const log = partition.log;
+    log.setReplicationBound(view.getFloat64(p + HwAdvanceField.HIGH_WATERMARK_BOUND));
     this.hooks.onHighWatermarkMoved(partition);
+    // A follower's log start follows its leader's (DeleteRecords or retention there), up to its own high
+    // watermark: records the leader deleted are not served again by this replica once it leads.
+    const leaderLogStart = view.getFloat64(p + HwAdvanceField.LEADER_LOG_START_OFFSET);
+    const upTo = Math.min(leaderLogStart, log.highWatermark);
+    if (partition.replica.role === 'follower' && upTo > log.logStartOffset && log.failureMessage === null) {
+      try {
+        log.deleteRecordsBefore(upTo);
+      } catch {
+        // A failed record of the new log start leaves the old one in force; the next advance tries again.
+      }
+    }
   }
 
   private replicaAppend(record: RingRecord): void {

@@ -409,12 +409,17 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     }
   }
 
-  advanceHighWatermark(topic: string, partition: number, highWatermarkBound: number): void {
+  advanceHighWatermark(
+    topic: string,
+    partition: number,
+    highWatermarkBound: number,
+    leaderLogStartOffset = -1,
+  ): void {
     const target = this.route(topic, partition);
     if (target === null) return;
     const role = this.roles.get(partitionKey(target.entry.topicId, partition));
     if (role !== undefined) role.update.highWatermarkBound = highWatermarkBound;
-    target.host.hwAdvance(target.entry.topicId, partition, highWatermarkBound);
+    target.host.hwAdvance(target.entry.topicId, partition, highWatermarkBound, leaderLogStartOffset);
   }
 
   appendAsFollower(

@@ -54,6 +54,8 @@ interface FollowedPartition {
   state: 'truncating' | 'fetching' | 'paused';
   /** The local log end, durable: where the next fetch starts; -1 until truncation tells it. */
   fetchOffset: number;
+  /** The leader's log start as last passed to the shard (its own follows it); -1 before. */
+  leaderLogStart: number;
 }
 
 const FETCH_KEY = 1;
@@ -90,7 +92,14 @@ export class FollowerFetcher {
     const key = `${topic}\u0000${partition}`;
     const known = this.partitions.get(key);
     if (known !== undefined && known.leaderEpoch === leaderEpoch && known.state !== 'paused') return;
-    this.partitions.set(key, { topic, partition, leaderEpoch, state: 'truncating', fetchOffset: -1 });
+    this.partitions.set(key, {
+      topic,
+      partition,
+      leaderEpoch,
+      state: 'truncating',
+      fetchOffset: -1,
+      leaderLogStart: -1,
+    });
     this.start();
     this.wake?.();
   }
@@ -290,7 +299,9 @@ export class FollowerFetcher {
           this.onPartitionError(followed, answered.errorCode, 'Fetch');
           continue;
         }
-        appends.push(this.append(followed, answered.highWatermark, answered.records));
+        appends.push(
+          this.append(followed, answered.highWatermark, answered.logStartOffset, answered.records),
+        );
       }
     }
     await Promise.all(appends);
@@ -299,10 +310,14 @@ export class FollowerFetcher {
   private async append(
     followed: FollowedPartition,
     highWatermark: number,
+    leaderLogStart: number,
     records: Uint8Array | null,
   ): Promise<void> {
     if (records === null || records.length === 0) {
-      this.engine.advanceHighWatermark(followed.topic, followed.partition, highWatermark);
+      // Every empty answer carries the leader's log start: the shard moves the follower's up to its high
+      // watermark, which may only now have reached it.
+      this.engine.advanceHighWatermark(followed.topic, followed.partition, highWatermark, leaderLogStart);
+      followed.leaderLogStart = leaderLogStart;
       return;
     }
     const outcome = await this.engine.appendAsFollower(
@@ -318,6 +333,10 @@ export class FollowerFetcher {
       return;
     }
     followed.fetchOffset = outcome.logEndOffset;
+    if (leaderLogStart > followed.leaderLogStart) {
+      this.engine.advanceHighWatermark(followed.topic, followed.partition, highWatermark, leaderLogStart);
+      followed.leaderLogStart = leaderLogStart;
+    }
   }
 
   private async resetLogStart(followed: FollowedPartition, leaderLogStartOffset: number): Promise<void> {
