@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { openLoop } from '../src/cli/bench/open-loop.js';
-import { PyralogClient } from '../src/client/index.js';
+import { type ProduceFormat, PyralogClient } from '../src/client/index.js';
 import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { numberFlag } from './support/flags.js';
@@ -71,12 +71,13 @@ async function echoBaseline(seconds: number): Promise<number> {
   return recordsPerSecond;
 }
 
-async function clientIngest(url: string, seconds: number): Promise<number> {
+async function clientIngest(url: string, seconds: number, produceFormat: ProduceFormat): Promise<number> {
   const client = await PyralogClient.connect({
     url,
     lingerMs: 2,
     batchMaxRecords: RECORDS_PER_FRAME,
     acks: 1,
+    produceFormat,
   });
   const value = new Uint8Array(RECORD_BYTES).fill(7);
   let acknowledged = 0;
@@ -124,7 +125,9 @@ export async function run(args: readonly string[]): Promise<void> {
         });
       }
       const url = `ws://127.0.0.1:${broker.httpPort}/ws`;
-      const ingest = await clientIngest(url, seconds);
+      const ingest = await clientIngest(url, seconds, 'records');
+      // The same records, each frame carrying a RecordBatch v2 the client built (PRODUCE kind 1).
+      const ingestBatch = await clientIngest(url, seconds, 'batch');
       const latency = await clientLatency(url, rate, seconds);
       const mb = (recordsPerSecond: number) => ((recordsPerSecond * RECORD_BYTES) / 1e6).toFixed(1);
       printTable([
@@ -141,6 +144,12 @@ export async function run(args: readonly string[]): Promise<void> {
           mb(ingest),
           (ingest / echo).toFixed(2),
         ],
+        [
+          `client produce, same, each frame a client-built RecordBatch v2 (produceFormat 'batch')`,
+          ingestBatch.toFixed(0),
+          mb(ingestBatch),
+          (ingestBatch / echo).toFixed(2),
+        ],
       ]);
       console.log(
         `\nproduce latency at ${rate} records/s (1 KiB, linger 0, acks=1, open loop): p50 ${latency.p50} µs, ` +
@@ -148,7 +157,16 @@ export async function run(args: readonly string[]): Promise<void> {
       );
       const file = writeSuiteResults(
         'ws',
-        [suiteRow('client produce ingest vs a raw uWS echo', 'records/s', echo, ingest, '>= 0.7')],
+        [
+          suiteRow('client produce ingest vs a raw uWS echo', 'records/s', echo, ingest, '>= 0.7'),
+          suiteRow(
+            "client produce ingest, produceFormat 'batch', vs a raw uWS echo",
+            'records/s',
+            echo,
+            ingestBatch,
+            '>= 0.7',
+          ),
+        ],
         // The latency has no baseline in this suite (issue 18 compares it with the Kafka e2e p99): a note.
         { seconds, latencyRatePerS: rate, latencyP99Us: latency.p99, latencyP999Us: latency.p999 },
       );

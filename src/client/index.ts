@@ -4,6 +4,7 @@ export {
   type ClientRecord,
   type FetchResult,
   type Isolation,
+  type ProduceFormat,
   PyralogClient,
   type PyralogClientOptions,
 } from './pyralog-client.js';

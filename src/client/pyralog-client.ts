@@ -4,6 +4,7 @@ import { encodeArrowRequest, readArrowReply } from '../protocol/ws/arrow-frame.j
 import { FrameReader, readFrameHeader, stampFrameId, WsOpCode } from '../protocol/ws/binary-frame.js';
 import { encodeCommit, encodeOffsetRequest, readOffsetReply } from '../protocol/ws/consumer-offset-frame.js';
 import { encodeFetch, readRecordsFrame } from '../protocol/ws/fetch-frame.js';
+import { ProduceBatchFrameBuilder, type ProduceFrameBuilding } from '../protocol/ws/produce-batch-frame.js';
 import { ProduceFrameBuilder, readProduced } from '../protocol/ws/produce-frame.js';
 import { readError } from '../protocol/ws/status-frame.js';
 import { encodeSubscribe, encodeUnsubscribe, readSubscribed } from '../protocol/ws/subscribe-frame.js';
@@ -50,7 +51,16 @@ export interface PyralogClientOptions {
   maxInFlightBatches?: number;
   /** The largest message accepted from the broker. */
   maxMessageBytes?: number;
+  /**
+   * How a batch for a named partition travels: 'records' (the default) sends the records and the
+   * broker builds the RecordBatch; 'batch' builds the RecordBatch v2 here (a PRODUCE frame of kind
+   * 1), so the broker hands it to the engine without reading a record. Records that name no
+   * partition always go as 'records': the broker picks their partitions.
+   */
+  produceFormat?: ProduceFormat;
 }
+
+export type ProduceFormat = 'records' | 'batch';
 
 export interface ClientRecord {
   key?: Uint8Array | string | null;
@@ -80,7 +90,7 @@ interface Waiter {
 
 interface Batch {
   key: string;
-  frame: ProduceFrameBuilder;
+  frame: ProduceFrameBuilding;
   waiters: Waiter[];
   timer: NodeJS.Timeout | null;
 }
@@ -120,6 +130,7 @@ export class PyralogClient {
       subscriptionHighWaterRecords: 10_000,
       maxInFlightBatches: 32,
       maxMessageBytes: 256 * 1024 * 1024,
+      produceFormat: 'records',
       ...options,
     };
   }
@@ -139,7 +150,10 @@ export class PyralogClient {
     if (batch === undefined) {
       batch = {
         key,
-        frame: new ProduceFrameBuilder(topic, partition, this.options.acks, 256),
+        frame:
+          this.options.produceFormat === 'batch' && Number.isInteger(partition) && partition >= 0
+            ? new ProduceBatchFrameBuilder(topic, partition, this.options.acks, 256)
+            : new ProduceFrameBuilder(topic, partition, this.options.acks, 256),
         waiters: [],
         timer: null,
       };
