@@ -52,7 +52,7 @@ describe.skipIf(!etcdAvailable)('topic administration in cluster mode', () => {
         etcdLeaseTtlMs: LEASE_TTL_MS,
       });
       configs.set(id, config);
-      brokers.set(id, await startBroker(config, { http: false }));
+      brokers.set(id, await startBroker(config, {}));
     }
     await eventually(() => brokers.get(1)!.cluster!.liveBrokers().length === 3, 30_000, 'three live brokers');
   }, 120_000);
@@ -107,7 +107,7 @@ describe.skipIf(!etcdAvailable)('topic administration in cluster mode', () => {
         `broker ${id} applying the change`,
       );
     }
-    const returned = await startBroker(configs.get(3)!, { http: false });
+    const returned = await startBroker(configs.get(3)!, {});
     brokers.set(3, returned);
     await eventually(
       () => returned.engine.describeTopic(TOPIC)?.config.retentionMs === 123456,
@@ -215,7 +215,7 @@ describe.skipIf(!etcdAvailable)('topic administration in cluster mode', () => {
       brokers.delete(3);
       await admin.deleteTopics({ topics: ['doomed2'] });
       await eventually(() => view.topic('doomed2') === undefined, 10_000, 'doomed2 gone from etcd');
-      const returned = await startBroker(configs.get(3)!, { http: false });
+      const returned = await startBroker(configs.get(3)!, {});
       brokers.set(3, returned);
       await eventually(
         () => returned.engine.describeTopic('doomed2') === undefined && !hasFiles(returned, 'doomed2'),
@@ -242,4 +242,56 @@ describe.skipIf(!etcdAvailable)('topic administration in cluster mode', () => {
       await admin.disconnect();
     }
   }, 120_000);
+
+  it('given the HTTP API of one broker, when a topic is created, configured, grown and deleted there, then every replica broker follows, and /metrics shows the replication of what it leads', async () => {
+    const http = (broker: Broker, method: string, path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${broker.httpPort}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const first = brokers.get(1)!;
+    const all = () => [...brokers.values()];
+    await eventually(() => first.cluster!.liveBrokers().length === 3, 20_000, 'three live brokers');
+    expect(
+      (await http(first, 'POST', '/topics', { name: 'viahttp', partitions: 1, replicationFactor: 3 })).status,
+    ).toBe(201);
+    await eventually(
+      () => all().every((broker) => broker.engine.describeTopic('viahttp') !== undefined),
+      15_000,
+      'the topic on every broker',
+    );
+    const configured = await http(first, 'POST', '/topics/viahttp/config', {
+      config: { 'retention.ms': '7777' },
+    });
+    expect(configured.status).toBe(200);
+    await eventually(
+      () => all().every((broker) => broker.engine.describeTopic('viahttp')!.config.retentionMs === 7777),
+      10_000,
+      'the config on every broker',
+    );
+    expect((await http(first, 'POST', '/topics/viahttp/partitions', { partitions: 2 })).status).toBe(200);
+    await eventually(
+      () => all().every((broker) => broker.engine.describeTopic('viahttp')?.partitionCount === 2),
+      10_000,
+      'two partitions on every broker',
+    );
+    const view = first.cluster!;
+    const topicId = view.topic('viahttp')!.topicId;
+    const leader = brokers.get(view.partition(topicId, 0)!.leader)!;
+    await eventually(
+      async () =>
+        /pyralog_partition_isr_size\{topic="viahttp",partition="0"\} 3\n/.test(
+          await (await http(leader, 'GET', '/metrics')).text(),
+        ),
+      10_000,
+      "the leader's /metrics showing the partition's ISR",
+    );
+    expect((await http(first, 'DELETE', '/topics/viahttp')).status).toBe(200);
+    await eventually(
+      () => all().every((broker) => broker.engine.describeTopic('viahttp') === undefined),
+      15_000,
+      'the topic gone from every broker',
+    );
+  }, 60_000);
 });
