@@ -31,8 +31,12 @@ const rank: Record<string, number> = {
   cli: 7,
 };
 
-/** Same-level imports allowed by name: the client speaks the WebSocket protocol's codec. */
-const peersAllowed: Record<string, readonly string[]> = { client: ['protocol'] };
+/**
+ * Same-level imports allowed by name, one way only: the client speaks the WebSocket protocol's codec;
+ * in cluster mode the ACLs and credentials live in etcd, so cluster/'s etcd stores implement
+ * security/'s repository interfaces (security/ never imports cluster/).
+ */
+const peersAllowed: Record<string, readonly string[]> = { client: ['protocol'], cluster: ['security'] };
 
 function sourceFiles(dir: string): string[] {
   const found: string[] = [];
@@ -80,6 +84,15 @@ describe('module layering (DESIGN.md §7)', () => {
       imports.map(([file]) => moduleOf(file)).filter((m) => m !== null && !(m in rank)),
     );
     expect([...unranked]).toEqual([]);
+  });
+
+  it('given an allowed peer, should be imported one way only', () => {
+    const reverse = imports.filter(([file, target]) => {
+      const from = moduleOf(file);
+      const to = moduleOf(target);
+      return from !== null && to !== null && peersAllowed[to]?.includes(from) === true;
+    });
+    expect(reverse).toEqual([]);
   });
 
   it('given an import across modules, should go to a lower layer or an allowed peer', () => {
