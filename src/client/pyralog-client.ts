@@ -96,6 +96,7 @@ interface Batch {
 }
 
 const encoder = new TextEncoder();
+const MIN_FRAME_CAPACITY_BYTES = 256;
 
 function bytesOf(value: Uint8Array | string | null | undefined): Uint8Array | null {
   if (value === null || value === undefined) return null;
@@ -117,6 +118,8 @@ export class PyralogClient {
   private readonly queuedBatches: (() => void)[] = [];
   private readonly unacknowledged = new Set<Promise<void>>();
   private readonly options: Required<PyralogClientOptions>;
+  /** The buffer a new batch's frame starts with: the last frame's size. */
+  private frameCapacityBytes = MIN_FRAME_CAPACITY_BYTES;
 
   private constructor(options: PyralogClientOptions) {
     this.options = {
@@ -152,8 +155,8 @@ export class PyralogClient {
         key,
         frame:
           this.options.produceFormat === 'batch' && Number.isInteger(partition) && partition >= 0
-            ? new ProduceBatchFrameBuilder(topic, partition, this.options.acks, 256)
-            : new ProduceFrameBuilder(topic, partition, this.options.acks, 256),
+            ? new ProduceBatchFrameBuilder(topic, partition, this.options.acks, this.frameCapacityBytes)
+            : new ProduceFrameBuilder(topic, partition, this.options.acks, this.frameCapacityBytes),
         waiters: [],
         timer: null,
       };
@@ -434,6 +437,11 @@ export class PyralogClient {
     this.batches.delete(batch.key);
     if (batch.timer !== null) clearTimeout(batch.timer);
     const frame = batch.frame.finish();
+    // The next batch starts at this one's size, so a steady stream of full batches never regrows its buffer.
+    this.frameCapacityBytes = Math.max(
+      MIN_FRAME_CAPACITY_BYTES,
+      Math.min(frame.length, this.options.batchMaxBytes * 2),
+    );
     const send = (): void => {
       this.batchesInFlight++;
       const answered = this.request(frame, WsOpCode.PRODUCED)
