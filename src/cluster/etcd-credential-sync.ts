@@ -52,13 +52,16 @@ export class EtcdCredentialSync {
       {
         beforeSnapshot: (kvs) => this.seed(kvs),
         onSnapshot: (kvs) => {
-          const inEtcd = new Set<string>();
+          // One file write for the whole read (none when nothing changed), not one per user.
+          const users = new Map<string, UserCredentials>();
           for (const kv of kvs) {
             const user = kv.key.slice(this.prefix.length);
-            inEtcd.add(user);
-            this.apply(user, kv.value);
+            const credentials = this.decode(user, kv.value);
+            // A value this broker cannot read keeps what it has for that user.
+            const kept = credentials ?? store.snapshot().get(user);
+            if (kept !== undefined) users.set(user, kept);
           }
-          for (const user of store.snapshot().keys()) if (!inEtcd.has(user)) store.applyRemote(user, null);
+          store.replaceAllRemote(users);
         },
         onEvents: (events) => {
           for (const event of events) {
@@ -115,11 +118,15 @@ export class EtcdCredentialSync {
   }
 
   private apply(user: string, value: string): void {
+    const credentials = this.decode(user, value);
+    if (credentials !== undefined) this.options.store.applyRemote(user, credentials);
+  }
+
+  private decode(user: string, value: string): UserCredentials | undefined {
     const credentials = decodeUserCredentials(user, value);
     if (credentials === undefined) {
       this.options.onError(`etcd holds credentials this broker cannot read for user ${user}; ignored`);
-      return;
     }
-    this.options.store.applyRemote(user, credentials);
+    return credentials;
   }
 }

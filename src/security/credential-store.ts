@@ -125,7 +125,25 @@ export class CredentialStore {
    * then served, without telling the change listener (it came from there).
    */
   applyRemote(user: string, credentials: UserCredentials | null): void {
+    // The echo of a change made here (or a re-read that changed nothing) writes nothing.
+    if (sameCredentials(this.users.get(user) ?? null, credentials)) return;
     this.commit(user, credentials === null ? null : new Map(credentials), false);
+  }
+
+  /**
+   * Replaces every user with the ones given (a full read of etcd), writing the file once and only
+   * when something differs, without telling the change listener.
+   */
+  replaceAllRemote(users: ReadonlyMap<string, UserCredentials>): void {
+    const unchanged =
+      users.size === this.users.size &&
+      [...users].every(([name, credentials]) => sameCredentials(this.users.get(name) ?? null, credentials));
+    if (unchanged) return;
+    const next = new Map<string, Map<ScramMechanism, ScramCredential>>();
+    for (const [name, credentials] of users) next.set(name, new Map(credentials));
+    writeCredentialFile(this.dataDir, next);
+    this.users.clear();
+    for (const [name, credentials] of next) this.users.set(name, credentials);
   }
 
   hasUsers(): boolean {
@@ -252,6 +270,11 @@ function assertUserName(user: string): void {
       `invalid user name ${JSON.stringify(user)}: 1..256 bytes, no control characters, ',' or '=', not ANONYMOUS`,
     );
   }
+}
+
+function sameCredentials(a: UserCredentials | null, b: UserCredentials | null): boolean {
+  if (a === null || b === null) return a === b;
+  return encodeUserCredentials(a) === encodeUserCredentials(b);
 }
 
 /** One user's credentials as JSON (the file's per-user entry; also the value of its etcd key). */

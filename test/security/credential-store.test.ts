@@ -195,3 +195,48 @@ describe('credential store', () => {
     }
   });
 });
+
+describe('credential store changes shared with other brokers (cluster mode)', () => {
+  const temps: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of temps.splice(0)) cleanup();
+  });
+
+  it('given a change made here, should tell the listener; given one applied from elsewhere, should not', async () => {
+    const temp = makeTempDir('credentials-listener');
+    temps.push(temp.cleanup);
+    const store = CredentialStore.open(temp.dir);
+    const told: [string, boolean][] = [];
+    store.onChange((user, credentials) => told.push([user, credentials !== null]));
+    await store.setPassword('alice', 'SCRAM-SHA-512', 'alice-pw');
+    expect(store.deleteUser('alice')).toBe(true);
+    expect(told).toEqual([
+      ['alice', true],
+      ['alice', false],
+    ]);
+    const bob = await makeScramCredential('SCRAM-SHA-256', 'bob-pw', 4096);
+    store.applyRemote('bob', new Map([['SCRAM-SHA-256', bob]]));
+    expect(told).toHaveLength(2);
+    expect(await store.verifyPassword('bob', 'bob-pw')).toEqual(userPrincipal('bob'));
+  });
+
+  it('given a full read from elsewhere, should replace every user durably in one write', async () => {
+    const temp = makeTempDir('credentials-replace');
+    temps.push(temp.cleanup);
+    const store = CredentialStore.open(temp.dir);
+    await store.setPassword('alice', 'SCRAM-SHA-512', 'alice-pw');
+    await store.setPassword('carol', 'SCRAM-SHA-512', 'carol-pw');
+    const bob = await makeScramCredential('SCRAM-SHA-512', 'bob-pw', 4096);
+    const alice = store.snapshot().get('alice')!;
+    store.replaceAllRemote(
+      new Map([
+        ['alice', alice],
+        ['bob', new Map([['SCRAM-SHA-512', bob]])],
+      ]),
+    );
+    const reopened = CredentialStore.open(temp.dir);
+    expect(reopened.list().map((user) => user.name)).toEqual(['alice', 'bob']);
+    expect(await reopened.verifyPassword('bob', 'bob-pw')).toEqual(userPrincipal('bob'));
+    expect(await reopened.verifyPassword('carol', 'carol-pw')).toBeNull();
+  });
+});
