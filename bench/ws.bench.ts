@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { openLoop } from '../src/cli/bench/open-loop.js';
 import { type ProduceFormat, PyralogClient } from '../src/client/index.js';
 import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
+import { brokerCpuProbe } from '../tools/broker-cpu.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { numberFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
@@ -71,7 +72,16 @@ async function echoBaseline(seconds: number): Promise<number> {
   return recordsPerSecond;
 }
 
-async function clientIngest(url: string, seconds: number, produceFormat: ProduceFormat): Promise<number> {
+interface IngestRound {
+  records: number;
+  recordsPerSecond: number;
+}
+
+async function clientIngest(
+  url: string,
+  seconds: number,
+  produceFormat: ProduceFormat,
+): Promise<IngestRound> {
   const client = await PyralogClient.connect({
     url,
     lingerMs: 2,
@@ -95,7 +105,7 @@ async function clientIngest(url: string, seconds: number, produceFormat: Produce
   );
   const recordsPerSecond = acknowledged / ((performance.now() - startMs) / 1000);
   await client.close();
-  return recordsPerSecond;
+  return { records: acknowledged, recordsPerSecond };
 }
 
 async function clientLatency(url: string, rate: number, seconds: number) {
@@ -127,12 +137,32 @@ export async function run(args: readonly string[]): Promise<void> {
       const url = `ws://127.0.0.1:${broker.httpPort}/ws`;
       // The same records, each frame also as a RecordBatch v2 the client built (PRODUCE kind 1): the two
       // formats alternate in two halves each, so neither gets all of the warm-up or a quiet spell alone.
+      // The broker's CPU per record on each format (from /proc, around each round) says what the
+      // format saves the broker, which the load on a shared machine changes far less than throughput.
+      const probe = await brokerCpuProbe(broker.child.pid!, broker.httpPort);
       const rounds: Record<ProduceFormat, number[]> = { records: [], batch: [] };
-      for (const format of ['records', 'batch', 'batch', 'records'] as const)
-        rounds[format].push(await clientIngest(url, seconds / 2, format));
+      const cpuNs: Record<ProduceFormat, { acceptor: number; shards: number; records: number }> = {
+        records: { acceptor: 0, shards: 0, records: 0 },
+        batch: { acceptor: 0, shards: 0, records: 0 },
+      };
+      for (const format of ['records', 'batch', 'batch', 'records'] as const) {
+        const before = probe.read();
+        const round = await clientIngest(url, seconds / 2, format);
+        const after = probe.read();
+        rounds[format].push(round.recordsPerSecond);
+        cpuNs[format].acceptor += after.acceptorNs - before.acceptorNs;
+        cpuNs[format].shards += after.shardNs.reduce((sum, ns, i) => sum + ns - before.shardNs[i]!, 0);
+        cpuNs[format].records += round.records;
+      }
       const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
       const ingest = mean(rounds.records);
       const ingestBatch = mean(rounds.batch);
+      const cpuUsPerRecord = (format: ProduceFormat) => ({
+        acceptorUs: cpuNs[format].acceptor / 1000 / cpuNs[format].records,
+        shardsUs: cpuNs[format].shards / 1000 / cpuNs[format].records,
+      });
+      const cpuRecords = cpuUsPerRecord('records');
+      const cpuBatch = cpuUsPerRecord('batch');
       const latency = await clientLatency(url, rate, seconds);
       const mb = (recordsPerSecond: number) => ((recordsPerSecond * RECORD_BYTES) / 1e6).toFixed(1);
       printTable([
@@ -157,6 +187,11 @@ export async function run(args: readonly string[]): Promise<void> {
         ],
       ]);
       console.log(
+        `\nbroker CPU per record during ingest (µs, from /proc): 'records' acceptor ${cpuRecords.acceptorUs.toFixed(2)}, ` +
+          `shards ${cpuRecords.shardsUs.toFixed(2)}; 'batch' acceptor ${cpuBatch.acceptorUs.toFixed(2)}, ` +
+          `shards ${cpuBatch.shardsUs.toFixed(2)}`,
+      );
+      console.log(
         `\nproduce latency at ${rate} records/s (1 KiB, linger 0, acks=1, open loop): p50 ${latency.p50} µs, ` +
           `p99 ${latency.p99} µs, p99.9 ${latency.p999} µs, max ${latency.max} µs`,
       );
@@ -173,7 +208,16 @@ export async function run(args: readonly string[]): Promise<void> {
           ),
         ],
         // The latency has no baseline in this suite (issue 18 compares it with the Kafka e2e p99): a note.
-        { seconds, latencyRatePerS: rate, latencyP99Us: latency.p99, latencyP999Us: latency.p999 },
+        {
+          seconds,
+          latencyRatePerS: rate,
+          latencyP99Us: latency.p99,
+          latencyP999Us: latency.p999,
+          acceptorCpuUsPerRecordRecordsFormat: cpuRecords.acceptorUs,
+          acceptorCpuUsPerRecordBatchFormat: cpuBatch.acceptorUs,
+          shardsCpuUsPerRecordRecordsFormat: cpuRecords.shardsUs,
+          shardsCpuUsPerRecordBatchFormat: cpuBatch.shardsUs,
+        },
       );
       console.log(`rows written to ${file}`);
     } finally {
