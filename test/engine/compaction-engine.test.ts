@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
+import { BUCKETS_US, Counter, histogramBase, Stage } from '../../src/engine/shard-metrics.js';
 import type { ShardedEngine } from '../../src/engine/sharded-engine.js';
 import { buildRecordBatch } from '../../src/record/batch-builder.js';
 import { CompressionCodec } from '../../src/record/batch-header.js';
@@ -91,6 +92,12 @@ describe('compaction in the engine', () => {
       count = await recordCount(engine, 'kept');
     }
     expect(count).toBeLessThanOrEqual(14);
+    // The shard counted the cleaner's work and timed its own part of each swap.
+    const slots = new Float64Array(engine.hosts[0]!.metricsBuffer);
+    expect(slots[Counter.CLEANER_IO_BYTES]).toBeGreaterThan(0);
+    if (existsSync('/proc/thread-self')) expect(slots[Counter.CLEANER_CPU_SECONDS]).toBeGreaterThan(0);
+    const swaps = slots[histogramBase(Stage.CLEANER_SWAP) + BUCKETS_US.length + 2]!;
+    expect(swaps).toBeGreaterThan(0);
   });
 
   it('given a record without a key, when produced to a compacted topic, then INVALID_RECORD, plain or compressed, and a delete topic takes it', async () => {
