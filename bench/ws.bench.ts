@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { openLoop } from '../src/cli/bench/open-loop.js';
 import { type ProduceFormat, PyralogClient } from '../src/client/index.js';
+import { threadCpuNs } from '../src/common/thread-cpu.js';
 import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
 import { brokerCpuProbe } from '../tools/broker-cpu.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
@@ -38,7 +39,8 @@ function produceFrame(): Uint8Array {
   return frame.finish();
 }
 
-async function echoBaseline(seconds: number): Promise<number> {
+/** Records per second through the echo, and its server's CPU per record (µs, its main thread, from /proc). */
+async function echoBaseline(seconds: number): Promise<{ recordsPerSecond: number; cpuUsPerRecord: number }> {
   const script = fileURLToPath(new URL('../tools/uws-echo-server.mjs', import.meta.url));
   const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'ignore'] });
   const port = await new Promise<number>((resolve) =>
@@ -48,6 +50,7 @@ async function echoBaseline(seconds: number): Promise<number> {
   await new Promise((resolve) => socket.once('open', resolve));
   const frame = produceFrame();
   let echoed = 0;
+  const cpuBeforeNs = threadCpuNs(child.pid!, child.pid!) ?? Number.NaN;
   const endMs = performance.now() + seconds * 1000;
   const startMs = performance.now();
   await new Promise<void>((resolve) => {
@@ -67,9 +70,10 @@ async function echoBaseline(seconds: number): Promise<number> {
     fill();
   });
   const recordsPerSecond = (echoed * RECORDS_PER_FRAME) / ((performance.now() - startMs) / 1000);
+  const cpuNs = (threadCpuNs(child.pid!, child.pid!) ?? Number.NaN) - cpuBeforeNs;
   socket.close();
   child.kill('SIGTERM');
-  return recordsPerSecond;
+  return { recordsPerSecond, cpuUsPerRecord: cpuNs / 1000 / (echoed * RECORDS_PER_FRAME) };
 }
 
 interface IngestRound {
@@ -125,7 +129,7 @@ export async function run(args: readonly string[]): Promise<void> {
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, 'ws-'));
   try {
-    const echo = await echoBaseline(seconds);
+    const { recordsPerSecond: echo, cpuUsPerRecord: echoCpuUs } = await echoBaseline(seconds);
     const broker = await startBrokerProcess(['--data', dir, '--fsync', 'never', '--shards', '2']);
     try {
       for (const name of ['ingest', 'latency']) {
@@ -189,7 +193,7 @@ export async function run(args: readonly string[]): Promise<void> {
       console.log(
         `\nbroker CPU per record during ingest (µs, from /proc): 'records' acceptor ${cpuRecords.acceptorUs.toFixed(2)}, ` +
           `shards ${cpuRecords.shardsUs.toFixed(2)}; 'batch' acceptor ${cpuBatch.acceptorUs.toFixed(2)}, ` +
-          `shards ${cpuBatch.shardsUs.toFixed(2)}`,
+          `shards ${cpuBatch.shardsUs.toFixed(2)}; the raw uWS echo server ${echoCpuUs.toFixed(2)}`,
       );
       console.log(
         `\nproduce latency at ${rate} records/s (1 KiB, linger 0, acks=1, open loop): p50 ${latency.p50} µs, ` +
@@ -217,6 +221,7 @@ export async function run(args: readonly string[]): Promise<void> {
           acceptorCpuUsPerRecordBatchFormat: cpuBatch.acceptorUs,
           shardsCpuUsPerRecordRecordsFormat: cpuRecords.shardsUs,
           shardsCpuUsPerRecordBatchFormat: cpuBatch.shardsUs,
+          echoServerCpuUsPerRecord: echoCpuUs,
         },
       );
       console.log(`rows written to ${file}`);
