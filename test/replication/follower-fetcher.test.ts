@@ -260,4 +260,56 @@ describe('follower fetcher over the Kafka protocol', () => {
     const [followerEnd] = (await b.engine.describePartitions('t'))!;
     expect(followerEnd!.logEndOffset).toBe(leaderEnd!.logEndOffset);
   }, 40_000);
+
+  it('given a follower told of a new leader before that leader has taken its role, when the leader answers NOT_LEADER_OR_FOLLOWER, then the follower keeps asking and replicates once it leads', async () => {
+    const a = await broker(1);
+    const b = await broker(2);
+    // A restarted and has not applied its new role yet: it still follows (no one) in epoch 0, while etcd
+    // already names it leader of epoch 1 and B heard first.
+    const notYet = { leaderEpoch: 0, isrCount: 1, minInsyncReplicas: 1, highWatermarkBound: 0 };
+    const errors: string[] = [];
+    const fromA = new FollowerFetcher(b.engine, {
+      localBrokerId: b.id,
+      leaderBrokerId: a.id,
+      endpoint: () => ({ host: '127.0.0.1', port: a.listener.port }),
+      requestTimeoutMs: 5000,
+      fetchMaxWaitMs: 100,
+      fetchMaxBytes: 1 << 20,
+      partitionMaxBytes: 1 << 20,
+      maxFrameBytes: 4 << 20,
+      retryBackoffMs: 20,
+      onError: (message) => errors.push(message),
+    });
+    cleanups.push(() => fromA.stop());
+    await lead(a, b, 0);
+    expect(await a.engine.applyReplicaRole('t', 0, { ...notYet, role: 'follower' })).toBe(
+      KafkaErrorCode.NONE,
+    );
+    fromA.follow('t', 0, 1);
+    await eventually(
+      async () => errors.some((error) => error.includes(`error ${KafkaErrorCode.NOT_LEADER_OR_FOLLOWER}`)),
+      5000,
+    );
+    // Now A takes its role; nothing more comes from the control plane (the state in etcd did not change).
+    a.view = new LeaderReplicas({
+      localBrokerId: a.id,
+      leaderEpoch: 1,
+      replicas: [a.id, b.id],
+      isr: [a.id, b.id],
+      startHighWatermark: 0,
+      lagTimeMaxMs: 10_000,
+      nowMs: Date.now(),
+    });
+    expect(
+      await a.engine.applyReplicaRole('t', 0, {
+        leaderEpoch: 1,
+        isrCount: 2,
+        minInsyncReplicas: 1,
+        highWatermarkBound: 0,
+        role: 'leader',
+      }),
+    ).toBe(KafkaErrorCode.NONE);
+    expect((await a.engine.produce('t', 0, batchOf('after'), 1)).errorCode).toBe(KafkaErrorCode.NONE);
+    await eventually(async () => fromA.fetchOffsetOf('t', 0) === 1, 5000);
+  }, 30_000);
 });

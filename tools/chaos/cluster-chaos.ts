@@ -209,7 +209,13 @@ function startChaosCluster(options: {
     leaseTtlMs: options.leaseTtlMs ?? 2_000,
     replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? 5_000,
     proxied: true,
-    extraArgs: ['--shards', '1'],
+    // PYRALOG_CHAOS_LOGS=DIR keeps every broker's log (at info level) there, to see what a failed run did.
+    extraArgs: [
+      '--shards',
+      '1',
+      ...(process.env.PYRALOG_CHAOS_LOGS === undefined ? [] : ['--log-level', 'info']),
+    ],
+    ...(process.env.PYRALOG_CHAOS_LOGS === undefined ? {} : { logDir: process.env.PYRALOG_CHAOS_LOGS }),
   });
 }
 

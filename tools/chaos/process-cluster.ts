@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBrokerProcess } from '../broker-process.js';
@@ -29,6 +29,8 @@ export interface ProcessClusterOptions {
   proxied: boolean;
   /** More `pyralog serve` options for every broker (e.g. `--shards 1`). */
   extraArgs?: readonly string[];
+  /** A directory to append each broker's log to (`broker-<id>.log`), kept after the run; none by default. */
+  logDir?: string;
 }
 
 export interface BrokerSlot {
@@ -134,6 +136,13 @@ export class ProcessCluster {
     if (this.running(id)) throw new Error(`broker ${id} is still running`);
     const started = await startBrokerProcess(slot.args, undefined, 60_000);
     slot.child = started.child;
+    const logDir = this.options.logDir;
+    if (logDir !== undefined) {
+      mkdirSync(logDir, { recursive: true });
+      const logFile = join(logDir, `broker-${id}.log`);
+      appendFileSync(logFile, `--- started ${new Date().toISOString()}\n`);
+      started.child.stderr?.on('data', (chunk: string) => appendFileSync(logFile, chunk));
+    }
     slot.httpPort = started.httpPort;
     slot.exited = new Promise<void>((resolve) => {
       if (started.child.exitCode !== null || started.child.signalCode !== null) resolve();
