@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { openLoop } from '../src/cli/bench/open-loop.js';
 import { type ProduceFormat, PyralogClient } from '../src/client/index.js';
-import { threadCpuNs } from '../src/common/thread-cpu.js';
+import { currentThreadId, threadCpuNs } from '../src/common/thread-cpu.js';
 import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
 import { brokerCpuProbe } from '../tools/broker-cpu.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
@@ -143,15 +143,22 @@ export async function run(args: readonly string[]): Promise<void> {
       // formats alternate in two halves each, so neither gets all of the warm-up or a quiet spell alone.
       // The broker's CPU per record on each format (from /proc, around each round) says what the
       // format saves the broker, which the load on a shared machine changes far less than throughput.
+      // The client's thread too: kind 1 moves the batch building from the broker to the client.
       const probe = await brokerCpuProbe(broker.child.pid!, broker.httpPort);
+      const clientThread = currentThreadId();
       const rounds: Record<ProduceFormat, number[]> = { records: [], batch: [] };
-      const cpuNs: Record<ProduceFormat, { acceptor: number; shards: number; records: number }> = {
-        records: { acceptor: 0, shards: 0, records: 0 },
-        batch: { acceptor: 0, shards: 0, records: 0 },
+      const cpuNs: Record<
+        ProduceFormat,
+        { acceptor: number; shards: number; client: number; records: number }
+      > = {
+        records: { acceptor: 0, shards: 0, client: 0, records: 0 },
+        batch: { acceptor: 0, shards: 0, client: 0, records: 0 },
       };
       for (const format of ['records', 'batch', 'batch', 'records'] as const) {
         const before = probe.read();
+        const clientBeforeNs = threadCpuNs('self', clientThread) ?? Number.NaN;
         const round = await clientIngest(url, seconds / 2, format);
+        cpuNs[format].client += (threadCpuNs('self', clientThread) ?? Number.NaN) - clientBeforeNs;
         const after = probe.read();
         rounds[format].push(round.recordsPerSecond);
         cpuNs[format].acceptor += after.acceptorNs - before.acceptorNs;
@@ -164,6 +171,7 @@ export async function run(args: readonly string[]): Promise<void> {
       const cpuUsPerRecord = (format: ProduceFormat) => ({
         acceptorUs: cpuNs[format].acceptor / 1000 / cpuNs[format].records,
         shardsUs: cpuNs[format].shards / 1000 / cpuNs[format].records,
+        clientUs: cpuNs[format].client / 1000 / cpuNs[format].records,
       });
       const cpuRecords = cpuUsPerRecord('records');
       const cpuBatch = cpuUsPerRecord('batch');
@@ -193,7 +201,8 @@ export async function run(args: readonly string[]): Promise<void> {
       console.log(
         `\nbroker CPU per record during ingest (µs, from /proc): 'records' acceptor ${cpuRecords.acceptorUs.toFixed(2)}, ` +
           `shards ${cpuRecords.shardsUs.toFixed(2)}; 'batch' acceptor ${cpuBatch.acceptorUs.toFixed(2)}, ` +
-          `shards ${cpuBatch.shardsUs.toFixed(2)}; the raw uWS echo server ${echoCpuUs.toFixed(2)}`,
+          `shards ${cpuBatch.shardsUs.toFixed(2)}; the raw uWS echo server ${echoCpuUs.toFixed(2)}; ` +
+          `the client's thread 'records' ${cpuRecords.clientUs.toFixed(2)}, 'batch' ${cpuBatch.clientUs.toFixed(2)}`,
       );
       console.log(
         `\nproduce latency at ${rate} records/s (1 KiB, linger 0, acks=1, open loop): p50 ${latency.p50} µs, ` +
@@ -222,6 +231,8 @@ export async function run(args: readonly string[]): Promise<void> {
           shardsCpuUsPerRecordRecordsFormat: cpuRecords.shardsUs,
           shardsCpuUsPerRecordBatchFormat: cpuBatch.shardsUs,
           echoServerCpuUsPerRecord: echoCpuUs,
+          clientCpuUsPerRecordRecordsFormat: cpuRecords.clientUs,
+          clientCpuUsPerRecordBatchFormat: cpuBatch.clientUs,
         },
       );
       console.log(`rows written to ${file}`);
