@@ -169,7 +169,13 @@ export class PyralogClient {
       headers = [];
       for (const name in record.headers) headers.push({ key: name, value: bytesOf(record.headers[name]) });
     }
-    batch.frame.add(bytesOf(record.key), bytesOf(record.value), record.timestampMs ?? -1, headers);
+    try {
+      batch.frame.add(bytesOf(record.key), bytesOf(record.value), record.timestampMs ?? -1, headers);
+    } catch (error) {
+      // Refused before it was written (a timestamp the batch cannot hold): this record alone fails.
+      if (!(error instanceof RangeError)) throw error;
+      return Promise.reject(new PyralogClientError('BAD_REQUEST', error.message));
+    }
     const target = batch;
     const result = new Promise<ProducedOffset>((resolve, reject) => target.waiters.push({ resolve, reject }));
     if (
@@ -436,6 +442,7 @@ export class PyralogClient {
     if (this.batches.get(batch.key) !== batch) return;
     this.batches.delete(batch.key);
     if (batch.timer !== null) clearTimeout(batch.timer);
+    if (batch.waiters.length === 0) return; // its only records were refused: nothing to send
     const frame = batch.frame.finish();
     // The next batch starts at this one's size, so a steady stream of full batches never regrows its buffer.
     this.frameCapacityBytes = Math.max(

@@ -93,6 +93,17 @@ describe('ProduceBatchFrameBuilder', () => {
     expect(() => new ProduceBatchFrameBuilder('t', 0, 1).finish()).toThrow(RangeError);
   });
 
+  it('refuses a timestamp that is neither -1 nor whole ms >= 0, leaving the batch as it was', () => {
+    const builder = new ProduceBatchFrameBuilder('t', 0, 1);
+    builder.add(null, Uint8Array.of(1), 5, null);
+    const before = builder.sizeBytes;
+    for (const bad of [1.5, -2, Number.NaN, 2 ** 53])
+      expect(() => builder.add(null, Uint8Array.of(2), bad, null)).toThrow(RangeError);
+    expect([builder.recordCount, builder.sizeBytes]).toEqual([1, before]);
+    const records = decodeRecordSet(batchOf(builder.finish().slice()).bytes);
+    expect(records.map((r) => [r.timestampMs, r.value])).toEqual([[5, Uint8Array.of(1)]]);
+  });
+
   it('a cut or flipped frame is refused by the decoder or fails the batch check: never a valid batch', () => {
     const records: TestRecord[] = Array.from({ length: 5 }, (_, i) => ({
       key: Uint8Array.of(i),

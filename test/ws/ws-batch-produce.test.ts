@@ -127,6 +127,37 @@ describe('PRODUCE kind 1 (client-built RecordBatch) on the real broker', () => {
     }
   }, 60_000);
 
+  it("given produceFormat 'batch', a record with a bad timestamp fails alone and an emptied batch sends nothing", async () => {
+    const client = await PyralogClient.connect({
+      url: `ws://127.0.0.1:${broker.httpPort}/ws`,
+      lingerMs: 1,
+      acks: 1,
+      produceFormat: 'batch',
+    });
+    try {
+      const before = (await broker.engine.describePartitions('batched'))![1]!.logEndOffset;
+      const outcomes = await Promise.allSettled([
+        client.produce('batched', { value: 'a', partition: 1, timestampMs: 10 }),
+        client.produce('batched', { value: 'b', partition: 1, timestampMs: 1.5 }),
+        client.produce('batched', { value: 'c', partition: 1 }),
+      ]);
+      expect(
+        outcomes.map((o) => (o.status === 'fulfilled' ? o.value.offset - before : o.reason.code)),
+      ).toEqual([0, 'BAD_REQUEST', 1]);
+      // A batch whose only record was refused: its linger timer finds it empty and sends nothing.
+      await expect(
+        client.produce('batched', { value: 'd', partition: 0, timestampMs: -7 }),
+      ).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await client.flush();
+      expect((await broker.engine.describePartitions('batched'))![1]!.logEndOffset).toBe(before + 2);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
   it('answers hostile kind-1 frames with an ERROR frame each, appends nothing, and keeps serving', async () => {
     const peer = await BinaryPeer.open(`ws://127.0.0.1:${broker.httpPort}/ws`);
     const good = batchFrame('hostile', 0, 3);

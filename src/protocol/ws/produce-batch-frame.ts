@@ -29,8 +29,9 @@ export interface ProduceFrameBuilding {
  * engine as it is, without reading a record.
  *
  * The partition must be >= 0 (kind 1 names one). A record whose timestampMs
- * is negative gets the batch's base timestamp: the first record's own
- * timestamp, or the client's clock when the first record was added.
+ * is -1 gets the batch's base timestamp: the first record's own timestamp, or
+ * the client's clock when the first record was added; add() refuses any other
+ * value that is not a whole number of ms >= 0 (as the broker does for kind 0).
  */
 export class ProduceBatchFrameBuilder implements ProduceFrameBuilding {
   private buffer: Uint8Array;
@@ -74,11 +75,14 @@ export class ProduceBatchFrameBuilder implements ProduceFrameBuilding {
     timestampMs: number,
     headers: readonly { key: string; value: Uint8Array | null }[] | null,
   ): void {
+    // Checked before anything is written, so a refused record leaves the batch as it was.
+    if (timestampMs !== -1 && !(Number.isSafeInteger(timestampMs) && timestampMs >= 0))
+      throw new RangeError(`timestampMs ${timestampMs} is neither -1 nor a time in ms`);
     if (this.count === 0) {
-      this.baseTimestampMs = timestampMs >= 0 ? timestampMs : Date.now();
+      this.baseTimestampMs = timestampMs === -1 ? Date.now() : timestampMs;
       this.maxTimestampMs = this.baseTimestampMs;
     }
-    const stampMs = timestampMs >= 0 ? timestampMs : this.baseTimestampMs;
+    const stampMs = timestampMs === -1 ? this.baseTimestampMs : timestampMs;
     if (stampMs > this.maxTimestampMs) this.maxTimestampMs = stampMs;
     const timestampDelta = stampMs - this.baseTimestampMs;
     const headerKeys = headers === null ? null : headers.map((header) => encoder.encode(header.key));
