@@ -90,6 +90,8 @@ interface Waiter {
 
 interface Batch {
   key: string;
+  topic: string;
+  partition: number;
   frame: ProduceFrameBuilding;
   waiters: Waiter[];
   timer: NodeJS.Timeout | null;
@@ -118,6 +120,8 @@ export class PyralogClient {
   private readonly queuedBatches: (() => void)[] = [];
   private readonly unacknowledged = new Set<Promise<void>>();
   private readonly options: Required<PyralogClientOptions>;
+  /** The batch the last produce() added to, while it still lingers. */
+  private lastBatch: Batch | null = null;
   /** The buffer a new batch's frame starts with: the last frame's size. */
   private frameCapacityBytes = MIN_FRAME_CAPACITY_BYTES;
 
@@ -148,11 +152,18 @@ export class PyralogClient {
   produce(topic: string, record: ClientRecord): Promise<ProducedOffset> {
     if (this.closed) return Promise.reject(new PyralogClientError('CLOSED', 'the client is closed'));
     const partition = record.partition ?? -1;
-    const key = `${partition}\u0000${topic}`;
-    let batch = this.batches.get(key);
+    // Records in a row for one topic and partition (the common case) skip building the map key.
+    const last = this.lastBatch;
+    let batch =
+      last !== null && last.partition === partition && last.topic === topic
+        ? last
+        : this.batches.get(`${partition}\u0000${topic}`);
     if (batch === undefined) {
+      const key = `${partition}\u0000${topic}`;
       batch = {
         key,
+        topic,
+        partition,
         frame:
           this.options.produceFormat === 'batch' && Number.isInteger(partition) && partition >= 0
             ? new ProduceBatchFrameBuilder(topic, partition, this.options.acks, this.frameCapacityBytes)
@@ -164,6 +175,7 @@ export class PyralogClient {
       const created = batch;
       batch.timer = setTimeout(() => this.sendBatch(created), this.options.lingerMs);
     }
+    this.lastBatch = batch;
     let headers: RecordHeader[] | null = null;
     if (record.headers !== undefined) {
       headers = [];
@@ -441,6 +453,7 @@ export class PyralogClient {
   private sendBatch(batch: Batch): void {
     if (this.batches.get(batch.key) !== batch) return;
     this.batches.delete(batch.key);
+    if (this.lastBatch === batch) this.lastBatch = null;
     if (batch.timer !== null) clearTimeout(batch.timer);
     if (batch.waiters.length === 0) return; // its only records were refused: nothing to send
     const frame = batch.frame.finish();
