@@ -88,6 +88,8 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
   /** Followed partitions → the leader followed. */
   private readonly following = new Map<string, BrokerId>();
   private readonly isrTimer: NodeJS.Timeout;
+  /** Partitions this broker stopped leading when its lease was not renewed in time, by key. */
+  private readonly fenced = new Map<string, PartitionState>();
   private readonly peerEndpoint: (broker: BrokerId) => PeerEndpoint | undefined;
   private readonly counts = { isrShrinks: 0, isrExpands: 0, leaderElections: 0 };
   /** Resets counted by fetchers that have since stopped. */
@@ -109,6 +111,8 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
 
   async applyPartitionState(state: PartitionState): Promise<void> {
     const key = `${state.topic}\u0000${state.partition}`;
+    // Any word from the control plane replaces what a fence set aside.
+    this.fenced.delete(key);
     const local = this.cluster.localBrokerId;
     const minInsyncReplicas = this.options.minInsyncReplicas(state.topic);
     if (state.leader === local) {
@@ -212,6 +216,7 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
       this.fenceLedPartitions();
       return;
     }
+    if (this.fenced.size > 0 && this.cluster.leaseValid()) this.resumeFenced();
     for (const entry of this.led.values()) {
       if (entry.changingIsr) continue;
       const wanted = entry.view.wantedIsr(nowMs, entry.highWatermark);
@@ -256,6 +261,7 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
     const fenced = [...this.led.values()];
     this.led.clear();
     for (const entry of fenced) {
+      this.fenced.set(`${entry.state.topic}\u0000${entry.state.partition}`, entry.state);
       this.options.onError(`lease lost: ${entry.state.topic}-${entry.state.partition} stops leading`);
       void this.applyRole(entry.state, {
         role: 'follower',
@@ -264,6 +270,25 @@ export class ReplicaManager implements ReplicaRoleSink, FollowerFetchObserver {
         minInsyncReplicas: this.options.minInsyncReplicas(entry.state.topic),
         highWatermarkBound: 0,
       });
+    }
+  }
+
+  /**
+   * The lease is valid again and the control plane said nothing new about the partitions this broker
+   * stopped leading: a renewal on the same lease succeeded, so the controller moved nothing (it moves a
+   * partition only once the broker's key is gone), and etcd still names this broker leader at the same
+   * epoch. Lead them again; without this they stayed leaderless until something else changed their state
+   * (the chaos checker saw writes stop for 20 s after an etcd member was killed).
+   */
+  private resumeFenced(): void {
+    const states = [...this.fenced.values()];
+    this.fenced.clear();
+    for (const state of states) {
+      this.applyPartitionState(state).catch((error: unknown) =>
+        this.options.onError(
+          `leading ${state.topic}-${state.partition} again failed: ${(error as Error).message}`,
+        ),
+      );
     }
   }
 

@@ -167,4 +167,53 @@ describe('replica manager', () => {
       'pyralog_under_replicated_partitions 0\n',
     );
   }, 30_000);
+
+  it('given a leader whose lease renewal was late, when the lease is valid again and etcd said nothing new, then it leads again', async () => {
+    const etcd = new InMemoryPartitionState([1], 1, 1);
+    const isrChanger: IsrChanger = {
+      changeIsr: async (_topicId, _partition, leaderEpoch, newIsr) => etcd.changeIsr(leaderEpoch, newIsr),
+    };
+    const temp = makeTempDir('rm-fence');
+    const engine = await startTestEngine(temp.dir);
+    expect(await engine.createTopic('t', 1)).toBe(KafkaErrorCode.NONE);
+    let leaseOk = true;
+    const cluster: ClusterView = {
+      localBrokerId: 1,
+      brokerEndpoint: () => undefined,
+      liveBrokers: () => [1],
+      leaseValid: () => leaseOk,
+    };
+    const manager = new ReplicaManager(engine, cluster, isrChanger, {
+      lagTimeMaxMs: 400,
+      requestTimeoutMs: 5000,
+      fetchMaxWaitMs: 100,
+      fetchMaxBytes: 1 << 20,
+      partitionMaxBytes: 1 << 20,
+      maxFrameBytes: 4 << 20,
+      retryBackoffMs: 20,
+      minInsyncReplicas: () => 1,
+      onError: () => undefined,
+    });
+    cleanups.push(async () => {
+      await manager.stop();
+      await engine.stop();
+      temp.cleanup();
+    });
+    const topicId = engine.describeTopic('t')!.topicId;
+    await manager.applyPartitionState({ topicId, topic: 't', partition: 0, ...etcd.view() });
+    expect((await engine.produce('t', 0, batchOf('a'), -1)).errorCode).toBe(KafkaErrorCode.NONE);
+    // Renewals fail for a while: the leader fences itself.
+    leaseOk = false;
+    await eventually(
+      async () =>
+        (await engine.produce('t', 0, batchOf('b'), -1)).errorCode === KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
+      5000,
+    );
+    // A renewal on the same lease succeeds; etcd's state never changed, so no new word comes.
+    leaseOk = true;
+    await eventually(
+      async () => (await engine.produce('t', 0, batchOf('c'), -1)).errorCode === KafkaErrorCode.NONE,
+      5000,
+    );
+  }, 30_000);
 });
