@@ -4,6 +4,7 @@ import {
   type AclBindingFilter,
   aclBindingProblem,
   aclMatchesFilter,
+  normalizeAclBinding,
 } from '../security/acl.js';
 import type { AclRepository } from '../security/acl-repository.js';
 import { ClusterKeys } from './cluster-records.js';
@@ -102,7 +103,7 @@ export class EtcdAclStore implements AclRepository {
     }
     const puts = new Map<string, AclBinding>();
     for (const binding of bindings) {
-      const normalized = normalizeBinding(binding);
+      const normalized = normalizeAclBinding(binding);
       puts.set(this.keyOf(normalized), normalized);
     }
     const entries = [...puts];
@@ -182,20 +183,8 @@ export function aclPrefix(cluster: string): string {
   return `${new ClusterKeys(cluster).root}acls/`;
 }
 
-function normalizeBinding(binding: AclBinding): AclBinding {
-  return {
-    resourceType: binding.resourceType,
-    resourceName: binding.resourceName,
-    patternType: binding.patternType,
-    principal: binding.principal,
-    host: binding.host,
-    operation: binding.operation,
-    permission: binding.permission,
-  };
-}
-
 export function encodeBinding(binding: AclBinding): string {
-  return JSON.stringify(normalizeBinding(binding));
+  return JSON.stringify(normalizeAclBinding(binding));
 }
 
 /** The key name of a binding: the same binding always gets the same key. */
@@ -219,5 +208,5 @@ export function decodeBinding(text: string): AclBinding | undefined {
   ) {
     return undefined;
   }
-  return aclBindingProblem(binding) === null ? normalizeBinding(binding) : undefined;
+  return aclBindingProblem(binding) === null ? normalizeAclBinding(binding) : undefined;
 }

@@ -25,6 +25,32 @@ export interface TopicCreation {
 }
 
 /** Takes the next topic id from the counter by compare-and-swap (retried when another broker took one). */
+/**
+ * The etcd write of a new partition: its first replica leads at epoch 0 (with
+ * that broker's epoch from `liveBrokers`), and every replica is in the ISR.
+ */
+export function newPartitionPut(
+  keys: ClusterKeys,
+  topicId: number,
+  topic: string,
+  partition: number,
+  replicas: BrokerId[],
+  liveBrokers: ReadonlyMap<BrokerId, number>,
+): TxnOp {
+  const leader = replicas[0]!;
+  const record: PartitionRecord = {
+    topicId,
+    topic,
+    partition,
+    replicas,
+    leader,
+    leaderEpoch: 0,
+    isr: replicas,
+    leaderBrokerEpoch: liveBrokers.get(leader)!,
+  };
+  return { put: { key: keys.partition(topicId, partition), value: encodeRecord(record) } };
+}
+
 export async function nextTopicId(client: EtcdClient, keys: ClusterKeys): Promise<number> {
   for (let attempt = 0; attempt < COUNTER_ATTEMPTS_MAX; attempt++) {
     const current = await client.get(keys.topicIdCounter);
@@ -90,20 +116,9 @@ export async function createTopicRecords(
   const topicId = await nextTopicId(client, keys);
   const assignment = place(brokers, partitionCount, replicationFactor, { scatterWidth, seed: topicId });
   const topic: TopicRecord = { topicId, name, partitionCount, replicationFactor, config: creation.config };
-  const puts: TxnOp[] = assignment.map((replicas, partition) => {
-    const leader = replicas[0]!;
-    const record: PartitionRecord = {
-      topicId,
-      topic: name,
-      partition,
-      replicas,
-      leader,
-      leaderEpoch: 0,
-      isr: replicas,
-      leaderBrokerEpoch: liveBrokers.get(leader)!,
-    };
-    return { put: { key: keys.partition(topicId, partition), value: encodeRecord(record) } };
-  });
+  const puts: TxnOp[] = assignment.map((replicas, partition) =>
+    newPartitionPut(keys, topicId, name, partition, replicas, liveBrokers),
+  );
   const topicKey = keys.topic(name);
   const first = await client.txn(
     [{ key: topicKey, target: 'create', revision: 0 }],

@@ -1,15 +1,10 @@
 import { PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
-import {
-  type ClusterKeys,
-  decodeTopicRecord,
-  encodeRecord,
-  type PartitionRecord,
-  type TopicRecord,
-} from './cluster-records.js';
+import { type ClusterKeys, decodeTopicRecord, encodeRecord, type TopicRecord } from './cluster-records.js';
 import type { EtcdClient, TxnOp } from './etcd/etcd-client.js';
 import type { BrokerId } from './partition-state.js';
 import type { PlaceReplicas } from './round-robin-placement.js';
+import { newPartitionPut } from './topic-creation.js';
 
 /**
  * CreatePartitions in cluster mode (docs/cluster.md, Adding partitions): the
@@ -67,19 +62,7 @@ export async function addTopicPartitions(
   });
   const puts: TxnOp[] = [];
   for (let partition = topic.partitionCount; partition < partitionCount; partition++) {
-    const replicas = assignment[partition]!;
-    const leader = replicas[0]!;
-    const record: PartitionRecord = {
-      topicId: topic.topicId,
-      topic: name,
-      partition,
-      replicas,
-      leader,
-      leaderEpoch: 0,
-      isr: replicas,
-      leaderBrokerEpoch: liveBrokers.get(leader)!,
-    };
-    puts.push({ put: { key: keys.partition(topic.topicId, partition), value: encodeRecord(record) } });
+    puts.push(newPartitionPut(keys, topic.topicId, name, partition, assignment[partition]!, liveBrokers));
   }
   const grown: TopicRecord = { ...topic, partitionCount };
   const committed = await client.txn(

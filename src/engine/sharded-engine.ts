@@ -349,11 +349,7 @@ export class ShardedEngine implements Engine, ReplicaEngine {
   ): Promise<ListOffsetsOutcome> {
     const target = this.route(topic, partition);
     if (target === null) {
-      return Promise.resolve({
-        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        offset: NO_OFFSET,
-        timestampMs: -1,
-      });
+      return unknownPartitionOffsets();
     }
     return target.host.listOffsets(
       target.entry.topicId,
@@ -447,11 +443,7 @@ export class ShardedEngine implements Engine, ReplicaEngine {
   truncateReplica(topic: string, partition: number, offset: number): Promise<ListOffsetsOutcome> {
     const target = this.route(topic, partition);
     if (target === null) {
-      return Promise.resolve({
-        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        offset: NO_OFFSET,
-        timestampMs: -1,
-      });
+      return unknownPartitionOffsets();
     }
     return target.host.truncate(target.entry.topicId, partition, offset);
   }
@@ -459,11 +451,7 @@ export class ShardedEngine implements Engine, ReplicaEngine {
   resetReplicaLogStart(topic: string, partition: number, offset: number): Promise<ListOffsetsOutcome> {
     const target = this.route(topic, partition);
     if (target === null) {
-      return Promise.resolve({
-        errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        offset: NO_OFFSET,
-        timestampMs: -1,
-      });
+      return unknownPartitionOffsets();
     }
     return target.host.truncate(target.entry.topicId, partition, offset, MessageType.RESET_LOG_START);
   }
@@ -742,4 +730,13 @@ function describe(entry: TopicEntry): TopicDescription {
     partitionCount: entry.partitionCount,
     config: entry.config,
   };
+}
+
+/** The answer to an offsets request (list, truncate, log-start reset) for a partition this broker does not have. */
+function unknownPartitionOffsets(): Promise<ListOffsetsOutcome> {
+  return Promise.resolve({
+    errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    offset: NO_OFFSET,
+    timestampMs: -1,
+  });
 }

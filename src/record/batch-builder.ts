@@ -87,9 +87,26 @@ export function assembleBatch(
   options: BatchOptions,
 ): Uint8Array {
   const bytes = new Uint8Array(BatchHeader.SIZE_BYTES + recordsSection.length);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  bytes.set(recordsSection, BatchHeader.SIZE_BYTES);
+  sealBatchHeader(bytes, recordCount, baseTimestampMs, maxTimestampMs, attributes, options);
+  return bytes;
+}
+
+/**
+ * Fills in the header of a batch whose records already follow byte 61 of
+ * `batch` (the whole batch, nothing after it), then its CRC.
+ */
+export function sealBatchHeader(
+  batch: Uint8Array,
+  recordCount: number,
+  baseTimestampMs: number,
+  maxTimestampMs: number,
+  attributes = 0,
+  options: BatchOptions = {},
+): void {
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   writeInt64(view, BatchHeader.BASE_OFFSET, options.baseOffset ?? 0);
-  view.setInt32(BatchHeader.BATCH_LENGTH, bytes.length - BatchHeader.LOG_OVERHEAD_BYTES);
+  view.setInt32(BatchHeader.BATCH_LENGTH, batch.length - BatchHeader.LOG_OVERHEAD_BYTES);
   view.setInt32(BatchHeader.PARTITION_LEADER_EPOCH, options.partitionLeaderEpoch ?? -1);
   view.setInt8(BatchHeader.MAGIC, BatchHeader.MAGIC_V2);
   view.setInt16(BatchHeader.ATTRIBUTES, attributes);
@@ -100,9 +117,7 @@ export function assembleBatch(
   view.setInt16(BatchHeader.PRODUCER_EPOCH, options.producerEpoch ?? -1);
   view.setInt32(BatchHeader.BASE_SEQUENCE, options.baseSequence ?? -1);
   view.setInt32(BatchHeader.RECORD_COUNT, recordCount);
-  bytes.set(recordsSection, BatchHeader.SIZE_BYTES);
-  view.setUint32(BatchHeader.CRC, crc32c(bytes, BatchHeader.CRC_START));
-  return bytes;
+  view.setUint32(BatchHeader.CRC, crc32c(batch, BatchHeader.CRC_START));
 }
 
 export function batchTimestamps(

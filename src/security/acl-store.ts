@@ -5,6 +5,7 @@ import {
   type AclBindingFilter,
   aclBindingProblem,
   aclMatchesFilter,
+  normalizeAclBinding,
   sameAclBinding,
 } from './acl.js';
 import type { AclRepository } from './acl-repository.js';
@@ -67,7 +68,7 @@ export class AclStore implements AclRepository {
     }
     const next = [...this.bindings];
     for (const binding of bindings) {
-      if (!next.some((stored) => sameAclBinding(stored, binding))) next.push(normalize(binding));
+      if (!next.some((stored) => sameAclBinding(stored, binding))) next.push(normalizeAclBinding(binding));
     }
     if (next.length === this.bindings.length) return;
     this.save(next);
@@ -88,18 +89,6 @@ export class AclStore implements AclRepository {
   }
 }
 
-function normalize(binding: AclBinding): AclBinding {
-  return {
-    resourceType: binding.resourceType,
-    resourceName: binding.resourceName,
-    patternType: binding.patternType,
-    principal: binding.principal,
-    host: binding.host,
-    operation: binding.operation,
-    permission: binding.permission,
-  };
-}
-
 function readBindings(path: string): AclBinding[] {
   let parsed: unknown;
   try {
@@ -118,6 +107,6 @@ function readBindings(path: string): AclBinding[] {
         ? aclBindingProblem(binding)
         : 'not an ACL';
     if (problem !== null) throw new AclStoreError(`${path}: entry ${position}: ${problem}`);
-    return normalize(binding);
+    return normalizeAclBinding(binding);
   });
 }

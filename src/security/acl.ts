@@ -154,6 +154,19 @@ export function aclMatchesFilter(binding: AclBinding, filter: AclBindingFilter):
   return filter.resourceName === null || filter.resourceName === binding.resourceName;
 }
 
+/** A binding with exactly its own fields (a decoded request's or record's extra properties dropped). */
+export function normalizeAclBinding(binding: AclBinding): AclBinding {
+  return {
+    resourceType: binding.resourceType,
+    resourceName: binding.resourceName,
+    patternType: binding.patternType,
+    principal: binding.principal,
+    host: binding.host,
+    operation: binding.operation,
+    permission: binding.permission,
+  };
+}
+
 export function sameAclBinding(a: AclBinding, b: AclBinding): boolean {
   return (
     a.resourceType === b.resourceType &&

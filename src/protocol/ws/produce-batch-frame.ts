@@ -1,7 +1,6 @@
-import { writeInt64 } from '../../common/offset.js';
 import type { Acks } from '../../engine/engine-api.js';
+import { sealBatchHeader } from '../../record/batch-builder.js';
 import { BatchHeader } from '../../record/batch-header.js';
-import { crc32c } from '../../record/crc32c.js';
 import { varintSizeBytes, writeVarint } from '../../record/varint.js';
 import { FRAME_HEADER_BYTES, WS_PROTOCOL_VERSION, WsOpCode } from './binary-frame.js';
 
@@ -113,20 +112,7 @@ export class ProduceBatchFrameBuilder implements ProduceFrameBuilding {
   finish(): Uint8Array {
     if (this.count === 0) throw new RangeError('a record batch holds at least one record');
     const batch = this.buffer.subarray(this.batchStart, this.position);
-    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-    writeInt64(view, BatchHeader.BASE_OFFSET, 0);
-    view.setInt32(BatchHeader.BATCH_LENGTH, batch.length - BatchHeader.LOG_OVERHEAD_BYTES);
-    view.setInt32(BatchHeader.PARTITION_LEADER_EPOCH, -1);
-    view.setInt8(BatchHeader.MAGIC, BatchHeader.MAGIC_V2);
-    view.setInt16(BatchHeader.ATTRIBUTES, 0);
-    view.setInt32(BatchHeader.LAST_OFFSET_DELTA, this.count - 1);
-    writeInt64(view, BatchHeader.BASE_TIMESTAMP, this.baseTimestampMs);
-    writeInt64(view, BatchHeader.MAX_TIMESTAMP, this.maxTimestampMs);
-    writeInt64(view, BatchHeader.PRODUCER_ID, -1);
-    view.setInt16(BatchHeader.PRODUCER_EPOCH, -1);
-    view.setInt32(BatchHeader.BASE_SEQUENCE, -1);
-    view.setInt32(BatchHeader.RECORD_COUNT, this.count);
-    view.setUint32(BatchHeader.CRC, crc32c(batch, BatchHeader.CRC_START));
+    sealBatchHeader(batch, this.count, this.baseTimestampMs, this.maxTimestampMs);
     return this.buffer.subarray(0, this.position);
   }
 

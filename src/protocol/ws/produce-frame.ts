@@ -1,7 +1,6 @@
-import { writeInt64 } from '../../common/offset.js';
 import type { Acks } from '../../engine/engine-api.js';
+import { sealBatchHeader } from '../../record/batch-builder.js';
 import { BatchHeader } from '../../record/batch-header.js';
-import { crc32c } from '../../record/crc32c.js';
 import { varintSizeBytes, writeVarint } from '../../record/varint.js';
 import { type FrameReader, FrameWriter, WsOpCode } from './binary-frame.js';
 import type { FrameRecords, ProducedOffset, ProduceRequest } from './ws-request.js';
@@ -187,24 +186,6 @@ function copyField(frame: Uint8Array, at: number, length: number, out: Uint8Arra
   return position + Math.max(0, length);
 }
 
-/** Fills in a batch header over records already written after byte 61, then its CRC. */
-function sealBatch(batch: Uint8Array, group: Group): void {
-  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  writeInt64(view, BatchHeader.BASE_OFFSET, 0);
-  view.setInt32(BatchHeader.BATCH_LENGTH, batch.length - BatchHeader.LOG_OVERHEAD_BYTES);
-  view.setInt32(BatchHeader.PARTITION_LEADER_EPOCH, -1);
-  view.setInt8(BatchHeader.MAGIC, BatchHeader.MAGIC_V2);
-  view.setInt16(BatchHeader.ATTRIBUTES, 0);
-  view.setInt32(BatchHeader.LAST_OFFSET_DELTA, group.count - 1);
-  writeInt64(view, BatchHeader.BASE_TIMESTAMP, group.baseTimestampMs);
-  writeInt64(view, BatchHeader.MAX_TIMESTAMP, group.maxTimestampMs);
-  writeInt64(view, BatchHeader.PRODUCER_ID, -1);
-  view.setInt16(BatchHeader.PRODUCER_EPOCH, -1);
-  view.setInt32(BatchHeader.BASE_SEQUENCE, -1);
-  view.setInt32(BatchHeader.RECORD_COUNT, group.count);
-  view.setUint32(BatchHeader.CRC, crc32c(batch, BatchHeader.CRC_START));
-}
-
 export interface SplitResult {
   batches: PartitionBatch[];
   /** Each record's index in `batches`; null when there is one batch. Valid until the next split. */
@@ -291,7 +272,7 @@ export function splitIntoBatches(
     group.position = position;
   }
   const batches = groups.map((group) => {
-    sealBatch(group.batch!, group);
+    sealBatchHeader(group.batch!, group.count, group.baseTimestampMs, group.maxTimestampMs);
     return { partition: group.partition, batch: group.batch!, recordCount: group.count };
   });
   return { batches, slots: groups.length > 1 ? recordGroups.subarray(0, count) : null };
