@@ -86,8 +86,8 @@ export class BrokerLease {
         ttlSeconds = await this.client.leaseKeepAlive(this.id);
       } catch (error) {
         if (this.stopped) return;
-        this.schedule(renew);
         handlers.onRenewFailed?.(error);
+        this.schedule(renew);
         return;
       }
       if (this.stopped) return;
@@ -105,7 +105,12 @@ export class BrokerLease {
   private schedule(renew: () => Promise<void>): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void renew();
+      // renew catches etcd's failures itself; what is left is a handler that threw. Keep renewing (the
+      // lease is still ours unless it ended), and let the process's warning channel say what threw.
+      renew().catch((error: unknown) => {
+        process.emitWarning(`lease renewal handler failed: ${String(error)}`);
+        if (!this.ended) this.schedule(renew);
+      });
     }, this.renewIntervalMs);
   }
 

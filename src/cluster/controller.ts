@@ -103,6 +103,12 @@ export class Controller {
         } else if (failed) {
           this.later(() => this.reconcile());
         }
+      })
+      .catch((error: unknown) => {
+        // Only a throw of the follow-up itself lands here: say so and try a pass again later.
+        this.reconciling = false;
+        this.log.error({ error: String(error) }, 'controller follow-up failed; retrying');
+        this.later(() => this.reconcile());
       });
   }
 

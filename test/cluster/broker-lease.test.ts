@@ -80,6 +80,35 @@ describe('broker lease fencing on the broker’s own clock', () => {
     lease.stop();
   });
 
+  it('given a failure handler that throws, should keep renewing (once each interval) without an unhandled rejection', async () => {
+    let renewals = 0;
+    const lease = await BrokerLease.grant(
+      fakeClient({
+        renew: () => {
+          renewals++;
+          return Promise.reject(new Error('etcd unreachable'));
+        },
+      }),
+      { ttlMs: 3000, renewIntervalMs: 5, fenceMarginMs: 1000, now: () => 0 },
+    );
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    lease.keepAlive({
+      onEnd: () => {},
+      onRenewFailed: () => {
+        throw new Error('a logger that throws');
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    lease.stop();
+    process.off('warning', onWarning);
+    expect(renewals).toBeGreaterThan(2);
+    // One loop, not one more per throw: at most one renewal per 5 ms interval.
+    expect(renewals).toBeLessThanOrEqual(13);
+    expect(warnings.some((message) => message.includes('a logger that throws'))).toBe(true);
+  });
+
   it('given etcd answers that the lease is gone, should end it at once', async () => {
     const ends: string[] = [];
     const lease = await BrokerLease.grant(fakeClient({ renew: async () => 0 }), {

@@ -47,7 +47,19 @@ export class PrefixMirror {
   }
 
   start(): void {
-    void this.load();
+    this.loadReported();
+  }
+
+  /**
+   * load() catches etcd's failures and the handlers' throws itself; only a throw of onError (its
+   * catch) gets here, and is reported on the process's warning channel before a read again later.
+   */
+  private loadReported(): void {
+    const generation = this.generation + 1;
+    this.load().catch((error: unknown) => {
+      process.emitWarning(`etcd mirror of ${this.prefix} failed: ${String(error)}`);
+      this.again(generation, null);
+    });
   }
 
   /** Resolves true once the first snapshot was applied, false when `timeoutMs` passed first. */
@@ -102,7 +114,7 @@ export class PrefixMirror {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      void this.load();
+      this.loadReported();
     }, this.retryDelayMs);
   }
 }
