@@ -310,6 +310,11 @@ export function produceFailure(errorCode: KafkaErrorCode, errorMessage: string):
   };
 }
 
+/** The outcome of an offsets request (list, delete-records, truncate) that found none: `errorCode` only. */
+export function listOffsetsFailure(errorCode: KafkaErrorCode): ListOffsetsOutcome {
+  return { errorCode, offset: -1 as Offset, timestampMs: -1 };
+}
+
 /** The shared empty list of aborted transactions (read_uncommitted, or none in range). */
 export const NO_ABORTED_TRANSACTIONS: readonly AbortedTransaction[] = Object.freeze([]);
 

@@ -12,6 +12,7 @@ import {
   type FetchPartitionOutcome,
   fetchFailure,
   type ListOffsetsOutcome,
+  listOffsetsFailure,
   NO_ABORTED_TRANSACTIONS,
   type ProduceOutcome,
   produceFailure,
@@ -451,50 +452,39 @@ export class ShardHost {
     currentLeaderEpoch = -1,
     flags = 0,
   ): Promise<ListOffsetsOutcome> {
-    return new Promise<ListOffsetsOutcome>((resolve) => {
-      if (this.state !== 'ready')
-        return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
-      const correlationId = this.register(type, resolve);
-      this.sendWith(
-        ListOffsetsField.SIZE_BYTES,
-        type,
-        correlationId,
-        (_bytes, view, p) => {
-          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-          view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
-          view.setUint32(p + ListOffsetsField.PARTITION, partition);
-          view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
-          view.setInt32(p + ListOffsetsField.CURRENT_LEADER_EPOCH, currentLeaderEpoch);
-          view.setUint32(p + ListOffsetsField.CURRENT_LEADER_EPOCH + 4, 0);
-        },
-        flags,
-      );
-    });
+    return this.call(
+      type,
+      ListOffsetsField.SIZE_BYTES,
+      listOffsetsFailure(RETRIABLE),
+      (_bytes, view, p) => {
+        view.setUint32(p + ListOffsetsField.TOPIC_ID, topicId);
+        view.setUint32(p + ListOffsetsField.PARTITION, partition);
+        view.setFloat64(p + ListOffsetsField.TIMESTAMP_MS, timestampMs);
+        view.setInt32(p + ListOffsetsField.CURRENT_LEADER_EPOCH, currentLeaderEpoch);
+        view.setUint32(p + ListOffsetsField.CURRENT_LEADER_EPOCH + 4, 0);
+      },
+      flags,
+    );
   }
 
   // ---- replication (shard-message.ts: ROLE_CHANGE … OFFSET_FOR_EPOCH) ----
 
   roleChange(topicId: number, partition: number, update: ReplicaRoleUpdate): Promise<KafkaErrorCode> {
-    return new Promise<KafkaErrorCode>((resolve) => {
-      if (this.state !== 'ready') return resolve(RETRIABLE);
-      const correlationId = this.register(MessageType.ROLE_CHANGE, resolve);
-      const role =
-        update.role === 'leader'
-          ? ReplicaRoleCode.LEADER
-          : update.role === 'follower'
-            ? ReplicaRoleCode.FOLLOWER
-            : ReplicaRoleCode.NONE;
-      this.sendWith(RoleChangeField.SIZE_BYTES, MessageType.ROLE_CHANGE, correlationId, (_b, view, p) => {
-        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-        view.setUint32(p + RoleChangeField.TOPIC_ID, topicId);
-        view.setUint32(p + RoleChangeField.PARTITION, partition);
-        view.setUint32(p + RoleChangeField.ROLE, 0);
-        view.setUint8(p + RoleChangeField.ROLE, role);
-        view.setInt32(p + RoleChangeField.LEADER_EPOCH, update.leaderEpoch);
-        view.setUint32(p + RoleChangeField.ISR_COUNT, update.isrCount);
-        view.setUint32(p + RoleChangeField.MIN_INSYNC_REPLICAS, update.minInsyncReplicas);
-        view.setFloat64(p + RoleChangeField.HIGH_WATERMARK_BOUND, update.highWatermarkBound);
-      });
+    const role =
+      update.role === 'leader'
+        ? ReplicaRoleCode.LEADER
+        : update.role === 'follower'
+          ? ReplicaRoleCode.FOLLOWER
+          : ReplicaRoleCode.NONE;
+    return this.call(MessageType.ROLE_CHANGE, RoleChangeField.SIZE_BYTES, RETRIABLE, (_b, view, p) => {
+      view.setUint32(p + RoleChangeField.TOPIC_ID, topicId);
+      view.setUint32(p + RoleChangeField.PARTITION, partition);
+      view.setUint32(p + RoleChangeField.ROLE, 0);
+      view.setUint8(p + RoleChangeField.ROLE, role);
+      view.setInt32(p + RoleChangeField.LEADER_EPOCH, update.leaderEpoch);
+      view.setUint32(p + RoleChangeField.ISR_COUNT, update.isrCount);
+      view.setUint32(p + RoleChangeField.MIN_INSYNC_REPLICAS, update.minInsyncReplicas);
+      view.setFloat64(p + RoleChangeField.HIGH_WATERMARK_BOUND, update.highWatermarkBound);
     });
   }
 
@@ -549,17 +539,11 @@ export class ShardHost {
     offset: number,
     type: typeof MessageType.TRUNCATE | typeof MessageType.RESET_LOG_START = MessageType.TRUNCATE,
   ): Promise<ListOffsetsOutcome> {
-    return new Promise<ListOffsetsOutcome>((resolve) => {
-      if (this.state !== 'ready')
-        return resolve({ errorCode: RETRIABLE, offset: -1 as Offset, timestampMs: -1 });
-      const correlationId = this.register(type, resolve);
-      this.sendWith(TruncateField.SIZE_BYTES, type, correlationId, (_b, view, p) => {
-        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-        view.setUint32(p + TruncateField.TOPIC_ID, topicId);
-        view.setUint32(p + TruncateField.PARTITION, partition);
-        view.setFloat64(p + TruncateField.OFFSET, offset);
-        view.setFloat64(p + TruncateField.OFFSET + 8, 0);
-      });
+    return this.call(type, TruncateField.SIZE_BYTES, listOffsetsFailure(RETRIABLE), (_b, view, p) => {
+      view.setUint32(p + TruncateField.TOPIC_ID, topicId);
+      view.setUint32(p + TruncateField.PARTITION, partition);
+      view.setFloat64(p + TruncateField.OFFSET, offset);
+      view.setFloat64(p + TruncateField.OFFSET + 8, 0);
     });
   }
 
@@ -569,23 +553,17 @@ export class ShardHost {
     currentLeaderEpoch: number,
     leaderEpoch: number,
   ): Promise<EpochEndOffsetOutcome> {
-    return new Promise<EpochEndOffsetOutcome>((resolve) => {
-      if (this.state !== 'ready')
-        return resolve({ errorCode: RETRIABLE, leaderEpoch: -1, endOffset: -1 as Offset });
-      const correlationId = this.register(MessageType.OFFSET_FOR_EPOCH, resolve);
-      this.sendWith(
-        OffsetForEpochField.SIZE_BYTES,
-        MessageType.OFFSET_FOR_EPOCH,
-        correlationId,
-        (_b, view, p) => {
-          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-          view.setUint32(p + OffsetForEpochField.TOPIC_ID, topicId);
-          view.setUint32(p + OffsetForEpochField.PARTITION, partition);
-          view.setInt32(p + OffsetForEpochField.CURRENT_LEADER_EPOCH, currentLeaderEpoch);
-          view.setInt32(p + OffsetForEpochField.LEADER_EPOCH, leaderEpoch);
-        },
-      );
-    });
+    return this.call<EpochEndOffsetOutcome>(
+      MessageType.OFFSET_FOR_EPOCH,
+      OffsetForEpochField.SIZE_BYTES,
+      { errorCode: RETRIABLE, leaderEpoch: -1, endOffset: -1 as Offset },
+      (_b, view, p) => {
+        view.setUint32(p + OffsetForEpochField.TOPIC_ID, topicId);
+        view.setUint32(p + OffsetForEpochField.PARTITION, partition);
+        view.setInt32(p + OffsetForEpochField.CURRENT_LEADER_EPOCH, currentLeaderEpoch);
+        view.setInt32(p + OffsetForEpochField.LEADER_EPOCH, leaderEpoch);
+      },
+    );
   }
 
   createPartitions(
@@ -632,32 +610,21 @@ export class ShardHost {
     fromOffset: number,
     endOffset: number,
   ): Promise<ExtentsState> {
-    return new Promise<ExtentsState>((resolve) => {
-      if (this.state !== 'ready') return resolve({ errorCode: RETRIABLE, extents: null });
-      const correlationId = this.register(MessageType.SEGMENT_EXTENTS, resolve);
-      this.sendWith(
-        SegmentExtentsField.SIZE_BYTES,
-        MessageType.SEGMENT_EXTENTS,
-        correlationId,
-        (_b, view, p) => {
-          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-          view.setUint32(p + SegmentExtentsField.TOPIC_ID, topicId);
-          view.setUint32(p + SegmentExtentsField.PARTITION, partition);
-          view.setFloat64(p + SegmentExtentsField.FROM_OFFSET, fromOffset);
-          view.setFloat64(p + SegmentExtentsField.END_OFFSET, endOffset);
-        },
-      );
-    });
+    return this.call<ExtentsState>(
+      MessageType.SEGMENT_EXTENTS,
+      SegmentExtentsField.SIZE_BYTES,
+      { errorCode: RETRIABLE, extents: null },
+      (_b, view, p) => {
+        view.setUint32(p + SegmentExtentsField.TOPIC_ID, topicId);
+        view.setUint32(p + SegmentExtentsField.PARTITION, partition);
+        view.setFloat64(p + SegmentExtentsField.FROM_OFFSET, fromOffset);
+        view.setFloat64(p + SegmentExtentsField.END_OFFSET, endOffset);
+      },
+    );
   }
 
   flush(): Promise<KafkaErrorCode> {
-    return new Promise<KafkaErrorCode>((resolve) => {
-      if (this.state !== 'ready') return resolve(RETRIABLE);
-      const correlationId = this.register(MessageType.FLUSH, resolve);
-      this.sendWith(RequestField.BODY, MessageType.FLUSH, correlationId, (_b, view, p) => {
-        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
-      });
-    });
+    return this.call(MessageType.FLUSH, RequestField.BODY, RETRIABLE, () => {});
   }
 
   /** Graceful stop: the shard answers what is in its ring, syncs and closes every log, then exits. */
@@ -695,6 +662,33 @@ export class ShardHost {
    * broker's request timeout (plus `extraWaitMs`, a fetch's own long poll)
    * whatever happens in the shard: a hung disk, a lost reply.
    */
+  /**
+   * One request answered with a T (by `register`'s reply routing or its deadline): `notReady` while
+   * the shard is restarting. Stamps SENT_AT_MS, then `fill` writes the message's own fields.
+   */
+  private call<T>(
+    type: number,
+    payloadBytes: number,
+    notReady: T,
+    fill: RequestFiller,
+    flags = 0,
+  ): Promise<T> {
+    return new Promise<T>((resolve) => {
+      if (this.state !== 'ready') return resolve(notReady);
+      const correlationId = this.register(type, resolve);
+      this.sendWith(
+        payloadBytes,
+        type,
+        correlationId,
+        (bytes, view, p) => {
+          view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+          fill(bytes, view, p);
+        },
+        flags,
+      );
+    });
+  }
+
   private register(type: number, resolve: (value: never) => void, extraWaitMs = 0): number {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) >>> 0 || 1;

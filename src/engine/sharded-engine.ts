@@ -27,6 +27,7 @@ import {
   fetchFailure,
   type ListOffsetsOptions,
   type ListOffsetsOutcome,
+  listOffsetsFailure,
   type PartitionDescription,
   type ProduceOutcome,
   produceFailure,
@@ -734,9 +735,5 @@ function describe(entry: TopicEntry): TopicDescription {
 
 /** The answer to an offsets request (list, truncate, log-start reset) for a partition this broker does not have. */
 function unknownPartitionOffsets(): Promise<ListOffsetsOutcome> {
-  return Promise.resolve({
-    errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-    offset: NO_OFFSET,
-    timestampMs: -1,
-  });
+  return Promise.resolve(listOffsetsFailure(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
 }
