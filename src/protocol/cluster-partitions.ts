@@ -1,6 +1,5 @@
 import type { ClusterMetadata } from '../cluster/cluster-metadata.js';
-import { errorMessage, PyralogError } from '../common/errors.js';
-import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { type ClusterChangeOutcome, clusterChange } from './cluster-change.js';
 
 /**
  * CreatePartitions and `POST /topics/:topic/partitions` for a topic in etcd
@@ -15,15 +14,6 @@ export async function addClusterPartitions(
   cluster: ClusterMetadata,
   name: string,
   partitionCount: number,
-): Promise<{ errorCode: KafkaErrorCode; errorMessage: string | null }> {
-  try {
-    await cluster.addPartitions(name, partitionCount);
-    return { errorCode: KafkaErrorCode.NONE, errorMessage: null };
-  } catch (error) {
-    if (error instanceof PyralogError) return { errorCode: error.kafkaCode, errorMessage: error.message };
-    return {
-      errorCode: KafkaErrorCode.REQUEST_TIMED_OUT,
-      errorMessage: `etcd did not take the change: ${errorMessage(error)}`,
-    };
-  }
+): Promise<ClusterChangeOutcome> {
+  return clusterChange(() => cluster.addPartitions(name, partitionCount));
 }

@@ -1,6 +1,6 @@
 import type { ClusterMetadata } from '../cluster/cluster-metadata.js';
-import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
+import { type ClusterChangeOutcome, clusterChange } from './cluster-change.js';
 
 /**
  * DeleteTopics and `DELETE /topics/:topic` for a topic in etcd (cluster
@@ -13,18 +13,9 @@ import { KafkaErrorCode } from '../common/kafka-error-code.js';
 export async function deleteClusterTopic(
   cluster: ClusterMetadata,
   name: string,
-): Promise<{ errorCode: KafkaErrorCode; errorMessage: string | null }> {
+): Promise<ClusterChangeOutcome> {
   if (name.startsWith('__')) {
     return { errorCode: KafkaErrorCode.POLICY_VIOLATION, errorMessage: 'internal topics cannot be deleted' };
   }
-  try {
-    await cluster.deleteTopic(name);
-    return { errorCode: KafkaErrorCode.NONE, errorMessage: null };
-  } catch (error) {
-    if (error instanceof PyralogError) return { errorCode: error.kafkaCode, errorMessage: error.message };
-    return {
-      errorCode: KafkaErrorCode.REQUEST_TIMED_OUT,
-      errorMessage: `etcd did not take the change: ${errorMessage(error)}`,
-    };
-  }
+  return clusterChange(() => cluster.deleteTopic(name));
 }

@@ -1,8 +1,8 @@
 import type { ClusterMetadata } from '../cluster/cluster-metadata.js';
 import type { TopicConfig } from '../common/broker-config.js';
-import { errorMessage, PyralogError } from '../common/errors.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Engine } from '../engine/engine-api.js';
+import { type ClusterChangeOutcome, clusterChange } from './cluster-change.js';
 import { topicConfigToKafka } from './kafka/topic-config-keys.js';
 
 /** A setting a request named (Kafka's name); `reset`: back to the default (a delete, or a null value). */
@@ -34,7 +34,7 @@ export async function applyTopicConfig(
   next: TopicConfig,
   named: readonly NamedSetting[],
   incremental: boolean,
-): Promise<{ errorCode: KafkaErrorCode; errorMessage: string | null }> {
+): Promise<ClusterChangeOutcome> {
   const record = cluster?.topic(name);
   if (cluster !== undefined && record !== undefined) {
     const overrides: Record<string, string> = incremental ? { ...record.config } : {};
@@ -44,15 +44,8 @@ export async function applyTopicConfig(
       if (setting.reset || value === undefined) delete overrides[setting.name];
       else overrides[setting.name] = value;
     }
-    try {
-      await cluster.alterTopicConfig(name, overrides);
-    } catch (error) {
-      if (error instanceof PyralogError) return { errorCode: error.kafkaCode, errorMessage: error.message };
-      return {
-        errorCode: KafkaErrorCode.REQUEST_TIMED_OUT,
-        errorMessage: `etcd did not take the change: ${errorMessage(error)}`,
-      };
-    }
+    const changed = await clusterChange(() => cluster.alterTopicConfig(name, overrides));
+    if (changed.errorCode !== KafkaErrorCode.NONE) return changed;
     // A broker holding no replica of the topic has nothing of it to change.
     if (engine.describeTopic(name) === undefined)
       return { errorCode: KafkaErrorCode.NONE, errorMessage: null };

@@ -279,6 +279,11 @@ function sameCredentials(a: UserCredentials | null, b: UserCredentials | null): 
 
 /** One user's credentials as JSON (the file's per-user entry; also the value of its etcd key). */
 export function encodeUserCredentials(credentials: UserCredentials): string {
+  return JSON.stringify(storedEntryOf(credentials));
+}
+
+/** One user's credentials as stored: each mechanism's salt and keys in base64. */
+function storedEntryOf(credentials: UserCredentials): Record<string, StoredCredential> {
   const entry: Record<string, StoredCredential> = {};
   for (const c of credentials.values()) {
     entry[c.mechanism] = {
@@ -288,7 +293,7 @@ export function encodeUserCredentials(credentials: UserCredentials): string {
       serverKey: c.serverKey.toString('base64'),
     };
   }
-  return JSON.stringify(entry);
+  return entry;
 }
 
 /** The credentials of `name` from encodeUserCredentials' JSON; undefined when it does not decode. */
@@ -319,18 +324,7 @@ function writeCredentialFile(
   const dir = join(dataDir, CREDENTIALS_DIR_NAME);
   io.makeDirectory(dir);
   const body: Record<string, Record<string, StoredCredential>> = {};
-  for (const [name, credentials] of users) {
-    const entry: Record<string, StoredCredential> = {};
-    for (const c of credentials.values()) {
-      entry[c.mechanism] = {
-        salt: c.salt.toString('base64'),
-        iterations: c.iterations,
-        storedKey: c.storedKey.toString('base64'),
-        serverKey: c.serverKey.toString('base64'),
-      };
-    }
-    body[name] = entry;
-  }
+  for (const [name, credentials] of users) body[name] = storedEntryOf(credentials);
   const text = `${JSON.stringify({ version: CREDENTIALS_FILE_VERSION, users: body }, null, 2)}\n`;
   const path = join(dir, CREDENTIALS_FILE_NAME);
   const temporary = `${path}.tmp`;
