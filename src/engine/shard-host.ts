@@ -422,11 +422,11 @@ export class ShardHost {
 
   /** Appends a transaction marker; answered like a produce with acks=-1 (baseOffset: the marker's offset). */
   writeTxnMarker(topicId: number, marker: TxnMarker): Promise<ProduceOutcome> {
-    return new Promise<ProduceOutcome>((resolve) => {
-      if (this.state !== 'ready') return resolve(produceFailure(RETRIABLE, 'shard is restarting'));
-      const correlationId = this.register(MessageType.TXN_MARKER, resolve);
-      this.sendWith(TxnMarkerField.SIZE_BYTES, MessageType.TXN_MARKER, correlationId, (_bytes, view, p) => {
-        view.setFloat64(p + RequestField.SENT_AT_MS, wallClockMs());
+    return this.call(
+      MessageType.TXN_MARKER,
+      TxnMarkerField.SIZE_BYTES,
+      produceFailure(RETRIABLE, 'shard is restarting'),
+      (_bytes, view, p) => {
         view.setUint32(p + TxnMarkerField.TOPIC_ID, topicId);
         view.setUint32(p + TxnMarkerField.PARTITION, marker.partition);
         view.setFloat64(p + TxnMarkerField.PRODUCER_ID, marker.producerId);
@@ -434,8 +434,8 @@ export class ShardHost {
         view.setUint8(p + TxnMarkerField.COMMIT, marker.commit ? 1 : 0);
         view.setUint8(p + TxnMarkerField.COMMIT + 1, 0);
         view.setInt32(p + TxnMarkerField.COORDINATOR_EPOCH, marker.coordinatorEpoch);
-      });
-    });
+      },
+    );
   }
 
   /** DeleteRecords on one partition: the outcome's offset is the log start offset after it (the low watermark). */
