@@ -235,7 +235,7 @@ export async function runPeers(seconds: number, log: (line: string) => void = co
     );
     for (const durability of natsUnmatched) {
       log(
-        `NATS JetStream "${durability}" not measured: ${natsVersion().replace('nats-server: ', 'nats-server ')} has no sync_interval (nats-server 2.10+), so no setting matches it` +
+        `NATS JetStream "${durability}" not measured: ${natsVersion().replace('nats-server: ', 'nats-server ')} has no sync_interval (nats-server 2.10+, first on PATH, matches it), so no setting matches it` +
           (durability === 'interval (1 s)'
             ? `; it ran at its own sync schedule instead ("${UNMATCHED_NATS_DURABILITY}"), and those comparisons do not count`
             : ''),
