@@ -4,25 +4,24 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { bench, do_not_optimize } from 'mitata';
 import { LeanKafkaProducer, produceRequestBytes } from '../src/cli/bench/lean-kafka-producer.js';
-import { type OpenLoopLatency, openLoop } from '../src/cli/bench/open-loop.js';
-import { currentThreadId, threadCpuNs } from '../src/common/thread-cpu.js';
+import type { OpenLoopLatency } from '../src/cli/bench/open-loop.js';
 import { type FetchResponseData, fetch as fetchApi } from '../src/protocol/kafka/fetch.js';
 import { concatChunks, KafkaReader, KafkaWriter } from '../src/protocol/kafka/primitives.js';
 import { type ProduceResponse, produce as produceApi } from '../src/protocol/kafka/produce.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
-import { brokerCpuProbe, type CpuPerRequest, cpuPerRequest } from '../tools/broker-cpu.js';
 import { type BrokerProcess, startBrokerProcess } from '../tools/broker-process.js';
 import {
   rawAppendBytesPerSecond,
   rawTcpBytesPerSecond,
-  rawTcpLatencyAtRate,
   rawWriteSyncBytesPerSecond,
   startAckServer,
   threadWakeLatencyAtRate,
 } from '../tools/raw-baselines.js';
 import { numberFlag } from './support/flags.js';
+import { idleCpuShare } from './support/idle-cpu.js';
+import { type LatencyRound, latencyRounds } from './support/kafka-latency.js';
 import { printTable, runWithRatios } from './support/mitata-ratios.js';
-import { type SuiteRow, suiteRow, writeSuiteResults } from './support/suite-results.js';
+import { roundsRow, type SuiteRow, suiteRow, writeSuiteResults } from './support/suite-results.js';
 
 /**
  * `npm run bench -- kafka`: the broker (its own process, default shard count)
@@ -49,18 +48,28 @@ import { type SuiteRow, suiteRow, writeSuiteResults } from './support/suite-resu
  *   fdatasync per 32 batches (the batches in flight) (target ≥ 0.6 with one
  *   batch per request, ≥ 0.85 with eight);
  * - round-trip latency at 5,000 requests/s of one 1 KiB record, acks=1,
- *   open loop (measured from each request's scheduled time), in steady state
- *   after LATENCY_WARMUP_S at the same rate (targets: p99 ≤ 2×, p99.9 ≤ 3×
- *   raw loopback TCP's), and over that warm-up too, as the latency of a cold
- *   broker (target: p99 ≤ 3× the steady p99); beside the same load
- *   of frames of the same size through raw loopback TCP, the floor the
- *   machine and the generator set, and beside two threads waking each other
- *   at that rate (a broker request crosses four wake-ups);
- * - the CPU time each steady-state request of that run costs the acceptor
- *   thread and each shard thread (from /proc, by the thread ids the broker
- *   exposes), beside the CPU per request of the raw TCP server's thread over
- *   its own latency run (targets: acceptor ≤ 2×, shard ≤ 1.5×). CPU time
- *   hardly depends on the machine's load, unlike latency.
+ *   open loop (measured from each request's scheduled time), over the first
+ *   LATENCY_WARMUP_S of a fresh broker, as the latency of a cold broker
+ *   (target: p99 ≤ 3× the steady p99), then in steady state (targets:
+ *   p99 ≤ 2×, p99.9 ≤ 3× raw loopback TCP's); beside the same load of frames
+ *   of the same size through raw loopback TCP, the floor the machine and the
+ *   generator set, and beside two threads waking each other at that rate (a
+ *   broker request crosses four wake-ups);
+ * - end to end at the same rate: each record from its request's scheduled
+ *   time to a long-polling consumer of its partition (target: p99 ≤ 3× raw
+ *   loopback TCP's p99);
+ * - the CPU time each steady-state request costs the acceptor thread and
+ *   each shard thread (from /proc, by the thread ids the broker exposes),
+ *   beside the CPU per request of the raw TCP server's thread over its own
+ *   latency rounds (targets: acceptor ≤ 2×, shard ≤ 1.5×). CPU time hardly
+ *   depends on the machine's load, unlike latency;
+ * - the CPU a fresh broker with a topic and no clients uses, as a share of
+ *   one core (target ≤ 0.005).
+ *
+ * The steady-state, end-to-end and CPU figures come from LATENCY_ROUNDS
+ * alternating rounds of LATENCY_ROUND_S each (raw TCP, produce, end to end,
+ * back to back: support/kafka-latency.ts); each target is checked on the
+ * median of the rounds' ratios, and every round is printed.
  *
  * Every figure with its baseline, ratio and target also goes to
  * bench/out/kafka.json, with whether the generator had a core of its own.
@@ -70,7 +79,9 @@ import { type SuiteRow, suiteRow, writeSuiteResults } from './support/suite-resu
  * partitions, and encoding their responses (the Fetch response with 8 × 16 KiB
  * of records as views), each beside copying the same number of bytes.
  *
- * Flags: --seconds=N (default 4); --codec-only skips the broker runs.
+ * Flags: --seconds=N (default 4) for each throughput run; --rounds=N (default
+ * 4) and --round-seconds=N (default 2) for the latency rounds; --codec-only
+ * skips the broker runs.
  */
 const CONNECTIONS = 4;
 const PARTITIONS = 8;
@@ -93,6 +104,14 @@ const THROUGHPUT_WARMUP_S = 2;
  */
 const LATENCY_WARMUP_S = 6;
 const LATENCY_RATE_PER_S = 5000;
+/** Alternating latency rounds after the cold run (see support/kafka-latency.ts), and each one's length. */
+const LATENCY_ROUNDS = 4;
+const LATENCY_ROUND_S = 2;
+/** Unrecorded seconds of the raw TCP and end-to-end series before the first round. */
+const LATENCY_SERIES_WARMUP_S = 2;
+/** An idle broker's CPU: seconds of rest after start, then the seconds measured (issue 18: <= 0.5% of a core). */
+const IDLE_SETTLE_S = 2;
+const IDLE_WINDOW_S = 5;
 
 /**
  * Writes back every dirty page before the next measurement (sync(1)): a run
@@ -217,35 +236,6 @@ async function durableThroughput(
 /** The batch of the latency runs: one 1 KiB record. */
 function latencyRecordBatch(): Uint8Array {
   return buildRecordBatch([{ key: null, value: new Uint8Array(1024).fill(5) }]);
-}
-
-/**
- * Latency at `ratePerSecond` over the warm-up of a fresh broker (cold), then
- * over `seconds` of steady state, with the CPU each steady-state request cost
- * on the broker's threads (from /proc) and on this generator's thread.
- */
-async function latencyAtRate(
-  broker: BrokerProcess,
-  topic: string,
-  batch: Uint8Array,
-  ratePerSecond: number,
-  seconds: number,
-): Promise<{ cold: OpenLoopLatency; steady: OpenLoopLatency; cpu: CpuPerRequest; generatorUs: number }> {
-  const producer = await LeanKafkaProducer.connect(broker.kafkaPort);
-  const send = (i: number) => producer.produce(topic, i % PARTITIONS, batch, 1);
-  const probe = await brokerCpuProbe(broker.child.pid!, broker.httpPort);
-  const generatorThread = currentThreadId();
-  try {
-    const cold = await openLoop(send, ratePerSecond, LATENCY_WARMUP_S);
-    const before = probe.read();
-    const generatorBeforeNs = threadCpuNs('self', generatorThread) ?? Number.NaN;
-    const steady = await openLoop(send, ratePerSecond, seconds);
-    const generatorNs = (threadCpuNs('self', generatorThread) ?? Number.NaN) - generatorBeforeNs;
-    const cpu = cpuPerRequest(before, probe.read(), steady.count);
-    return { cold, steady, cpu, generatorUs: generatorNs / 1000 / steady.count };
-  } finally {
-    producer.close();
-  }
 }
 
 function bodyOf(write: (writer: KafkaWriter) => void): Uint8Array {
@@ -415,20 +405,6 @@ export async function run(args: readonly string[]): Promise<void> {
       )) *
       ((PARTITIONS * batch.length) / allPartitionsBytes);
     const latencyBatch = latencyRecordBatch();
-    // The ack server's thread CPU over the steady part of its latency run: a raw Node TCP echo's cost per request.
-    let echoCpuStartNs = Number.NaN;
-    const rawLatency = await rawTcpLatencyAtRate(
-      ackServer.port,
-      produceRequestBytes('ingest', 1, latencyBatch.length),
-      LATENCY_RATE_PER_S,
-      seconds,
-      LATENCY_WARMUP_S,
-      () => {
-        echoCpuStartNs = threadCpuNs('self', ackServer.threadId) ?? Number.NaN;
-      },
-    );
-    const echoUsPerRequest =
-      ((threadCpuNs('self', ackServer.threadId) ?? Number.NaN) - echoCpuStartNs) / 1000 / rawLatency.count;
     await ackServer.stop();
     // Like the broker runs below, each shape starts on an empty directory after the page cache is written back.
     const rawTcpIntoFile = async (frameBytes: number, inFlight: number): Promise<number> => {
@@ -453,7 +429,7 @@ export async function run(args: readonly string[]): Promise<void> {
     const rawTcpAppendAllPartitions =
       (await rawTcpIntoFile(allPartitionsBytes, IN_FLIGHT_ALL_PARTITIONS)) *
       ((PARTITIONS * batch.length) / allPartitionsBytes);
-    const threadWake = await threadWakeLatencyAtRate(LATENCY_RATE_PER_S, seconds, LATENCY_WARMUP_S);
+    const threadWake = await threadWakeLatencyAtRate(LATENCY_RATE_PER_S, seconds, LATENCY_SERIES_WARMUP_S);
     settleDirtyPages();
     const rawSync = await rawWriteSyncBytesPerSecond(dir, batch.length, CONNECTIONS * IN_FLIGHT, seconds);
     settleDirtyPages();
@@ -475,8 +451,27 @@ export async function run(args: readonly string[]): Promise<void> {
         await broker.stop();
       }
     };
-    const latency = await onFreshBroker('never', (_port, broker) =>
-      latencyAtRate(broker, 'ingest', latencyBatch, LATENCY_RATE_PER_S, seconds),
+    const rounds = numberFlag(args, 'rounds', LATENCY_ROUNDS);
+    const roundSeconds = numberFlag(args, 'round-seconds', LATENCY_ROUND_S);
+    const latency = await onFreshBroker('never', async (_port, broker) => {
+      await createTopic(broker.httpPort, 'e2e', 1);
+      return latencyRounds(broker, {
+        topic: 'ingest',
+        partitions: PARTITIONS,
+        endToEndTopic: 'e2e',
+        batch: latencyBatch,
+        ratePerSecond: LATENCY_RATE_PER_S,
+        coldSeconds: LATENCY_WARMUP_S,
+        warmupSeconds: LATENCY_SERIES_WARMUP_S,
+        rounds,
+        roundSeconds,
+      });
+    });
+    // The raw TCP baseline and its server's CPU per request, pooled over the rounds.
+    const rawLatency = latency.raw;
+    const echoUsPerRequest = latency.echoUsPerRequest;
+    const idleShare = await onFreshBroker('never', (_port, broker) =>
+      idleCpuShare(broker, IDLE_SETTLE_S, IDLE_WINDOW_S),
     );
     const nonDurable = await onFreshBroker('never', (port) =>
       produceThroughput(port, 'ingest', batch, 1, seconds),
@@ -565,8 +560,9 @@ export async function run(args: readonly string[]): Promise<void> {
     console.log(split('  1 batch/request', durableSplit));
     console.log(split('  8 batches/request', durableAllSplit));
     console.log(
-      `\nround trip at ${LATENCY_RATE_PER_S} req/s (one 1 KiB record, open loop, over ${seconds} s after ${LATENCY_WARMUP_S} s warm-up; ` +
-        'baseline: raw loopback TCP of frames of the same size through the same generator)',
+      `\nround trip at ${LATENCY_RATE_PER_S} req/s (one 1 KiB record, open loop; steady state: ${rounds} rounds of ` +
+        `${roundSeconds} s after the first ${LATENCY_WARMUP_S} s, pooled; ` +
+        'baseline: raw loopback TCP of frames of the same size through the same generator, in the same rounds)',
     );
     const latencyRow = (name: string, figures: OpenLoopLatency, target: string) => [
       name,
@@ -590,11 +586,57 @@ export async function run(args: readonly string[]): Promise<void> {
         latency.steady,
         'p99 <= 2 x, p99.9 <= 3 x raw',
       ),
+      latencyRow(
+        'pyralog end to end: produce -> long-polling consumer, one partition',
+        latency.endToEnd,
+        'p99 <= 3 x raw',
+      ),
     ]);
-    console.log(`p99 ratio, pyralog / raw loopback TCP: ${(latency.steady.p99 / rawLatency.p99).toFixed(2)}`);
+    printLatencyRounds(latency.rounds);
+    const perRound = (baseline: (round: LatencyRound) => number, value: (round: LatencyRound) => number) =>
+      latency.rounds.map((round) => ({ baseline: baseline(round), value: value(round) }));
+    const steadyP99 = roundsRow(
+      'steady p99 vs raw loopback TCP p99',
+      'µs',
+      perRound(
+        (round) => round.raw.p99,
+        (round) => round.steady.p99,
+      ),
+      '<= 2',
+    );
+    const endToEndP99 = roundsRow(
+      'end-to-end p99 (produce -> consume) vs raw loopback TCP p99',
+      'µs',
+      perRound(
+        (round) => round.raw.p99,
+        (round) => round.endToEnd.p99,
+      ),
+      '<= 3',
+    );
+    console.log(
+      `p99 ratios to raw loopback TCP, median of ${rounds} rounds: steady ${steadyP99.ratio.toFixed(2)}, ` +
+        `end to end ${endToEndP99.ratio.toFixed(2)}`,
+    );
     results.push(
-      suiteRow('steady p99 vs raw loopback TCP p99', 'µs', rawLatency.p99, latency.steady.p99, '<= 2'),
-      suiteRow('steady p99.9 vs raw loopback TCP p99.9', 'µs', rawLatency.p999, latency.steady.p999, '<= 3'),
+      steadyP99,
+      roundsRow(
+        'steady p99.9 vs raw loopback TCP p99.9',
+        'µs',
+        perRound(
+          (round) => round.raw.p999,
+          (round) => round.steady.p999,
+        ),
+        '<= 3',
+      ),
+      endToEndP99,
+      roundsRow(
+        'end-to-end p99.9 vs raw loopback TCP p99.9',
+        'µs',
+        perRound(
+          (round) => round.raw.p999,
+          (round) => round.endToEnd.p999,
+        ),
+      ),
       suiteRow(
         `first ${LATENCY_WARMUP_S} s p99 of a fresh broker vs its steady p99`,
         'µs',
@@ -612,24 +654,39 @@ export async function run(args: readonly string[]): Promise<void> {
       `\nCPU per request at ${LATENCY_RATE_PER_S} req/s, steady state (µs of CPU time per request, from /proc; ` +
         'baseline: the raw loopback TCP server thread, a Node TCP echo, over the same load)',
     );
-    const cpuRow = (name: string, us: number, target: string) => {
-      results.push(
-        suiteRow(
-          `CPU per request: ${name} vs a raw Node TCP echo`,
-          'µs CPU/request',
-          echoUsPerRequest,
-          us,
-          target,
-        ),
-      );
-      return [name, us.toFixed(1), (us / echoUsPerRequest).toFixed(2), target];
+    const cpuRow = (
+      name: string,
+      us: number,
+      target: string,
+      /** This thread's µs per request in each latency round, when measured there: the row is then per round. */
+      usOfRound?: (round: LatencyRound) => number,
+    ) => {
+      const row =
+        usOfRound === undefined
+          ? suiteRow(
+              `CPU per request: ${name} vs a raw Node TCP echo`,
+              'µs CPU/request',
+              echoUsPerRequest,
+              us,
+              target,
+            )
+          : roundsRow(
+              `CPU per request: ${name} vs a raw Node TCP echo`,
+              'µs CPU/request',
+              perRound((round) => round.echoUs, usOfRound),
+              target,
+            );
+      results.push(row);
+      return [name, us.toFixed(1), row.ratio.toFixed(2), target];
     };
     printTable([
-      ['thread', 'µs CPU/request', 'ratio to echo', 'target'],
+      ['thread', 'µs CPU/request', 'ratio to echo (median of rounds)', 'target'],
       ['raw Node TCP echo (baseline)', echoUsPerRequest.toFixed(1), '1.00', ''],
-      cpuRow('pyralog acceptor', latency.cpu.acceptorUs, '<= 2'),
-      ...latency.cpu.shardUs.map((us, shard) => cpuRow(`pyralog shard ${shard}`, us, '<= 1.5')),
-      cpuRow('pyralog, all threads', latency.cpu.totalUs, ''),
+      cpuRow('pyralog acceptor', latency.cpu.acceptorUs, '<= 2', (round) => round.cpu.acceptorUs),
+      ...latency.cpu.shardUs.map((us, shard) =>
+        cpuRow(`pyralog shard ${shard}`, us, '<= 1.5', (round) => round.cpu.shardUs[shard]!),
+      ),
+      cpuRow('pyralog, all threads', latency.cpu.totalUs, '', (round) => round.cpu.totalUs),
       ['load generator (this thread)', latency.generatorUs.toFixed(1), '', ''],
     ]);
     console.log(
@@ -637,14 +694,64 @@ export async function run(args: readonly string[]): Promise<void> {
         ? `the generator had a core of its own (${cores} cores for ${brokerBusyThreads} busy broker threads and it)`
         : `the generator did NOT have a core of its own: ${cores} cores for ${brokerBusyThreads} busy broker threads and the generator`,
     );
+    console.log(
+      `\nidle: a fresh broker with one topic of ${PARTITIONS} partitions and no clients used ` +
+        `${(idleShare * 100).toFixed(2)}% of a core over ${IDLE_WINDOW_S} s (all threads, after ${IDLE_SETTLE_S} s at rest; target <= 0.5%)`,
+    );
+    results.push(
+      suiteRow(
+        `idle broker, no clients: CPU as a share of one core over ${IDLE_WINDOW_S} s`,
+        'share of a core',
+        1,
+        idleShare,
+        '<= 0.005',
+      ),
+    );
     const file = writeSuiteResults('kafka', results, {
       cores,
       generatorOwnCore,
       seconds,
       latencyRatePerS: LATENCY_RATE_PER_S,
+      latencyRounds: rounds,
+      latencyRoundSeconds: roundSeconds,
     });
     console.log(`rows written to ${file}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Every latency round's figures, so that a run's spread is visible beside the medians the targets use. */
+function printLatencyRounds(rounds: readonly LatencyRound[]): void {
+  const ratio = (value: number, baseline: number) => (value / baseline).toFixed(2);
+  printTable([
+    [
+      'round',
+      'raw p99 µs',
+      'steady p99 µs',
+      'ratio',
+      'raw p99.9 µs',
+      'steady p99.9 µs',
+      'ratio',
+      'e2e p99 µs',
+      'e2e / raw p99',
+      'echo µs CPU',
+      'acceptor µs CPU',
+      'shards µs CPU',
+    ],
+    ...rounds.map((round, index) => [
+      String(index + 1),
+      String(round.raw.p99),
+      String(round.steady.p99),
+      ratio(round.steady.p99, round.raw.p99),
+      String(round.raw.p999),
+      String(round.steady.p999),
+      ratio(round.steady.p999, round.raw.p999),
+      String(round.endToEnd.p99),
+      ratio(round.endToEnd.p99, round.raw.p99),
+      round.echoUs.toFixed(1),
+      round.cpu.acceptorUs.toFixed(1),
+      round.cpu.shardUs.map((us) => us.toFixed(1)).join(' / '),
+    ]),
+  ]);
 }

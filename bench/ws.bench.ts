@@ -11,20 +11,31 @@ import { brokerCpuProbe } from '../tools/broker-cpu.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { numberFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
-import { suiteRow, writeSuiteResults } from './support/suite-results.js';
+import { roundsRow, suiteRow, writeSuiteResults } from './support/suite-results.js';
+import { wsAgainstKafkaRounds } from './support/ws-end-to-end.js';
 
 /**
  * `npm run bench -- ws`: WebSocket ingest through the TypeScript client
  * (1 KiB records, client batching with linger) into the broker (its own
  * process, fsync never, acks=1), against a raw uWebSockets.js echo of the same
  * frames measured in the same run; then produce latency at a fixed offered
- * rate (open loop, from each record's scheduled time).
+ * rate (open loop, from each record's scheduled time); then end to end at
+ * E2E_RATE_PER_S records/s, one 1 KiB record per request, from each record's
+ * scheduled send time to its subscriber (WebSocket) or long-polling consumer
+ * (Kafka, the baseline), in alternating rounds on one partition of the same
+ * broker (target: WebSocket p99 no worse than Kafka's, on the median of the
+ * rounds' ratios; support/ws-end-to-end.ts).
  *
- * Flags: --seconds=N (default 4), --rate=N records/s for the latency run (default 2000).
+ * Flags: --seconds=N (default 4), --rate=N records/s for the latency run (default 2000),
+ * --rounds=N (default 4) and --round-seconds=N (default 2) for the end-to-end rounds.
  */
 const RECORD_BYTES = 1024;
 const RECORDS_PER_FRAME = 64;
 const FRAMES_IN_FLIGHT = 16;
+/** Issue 18's end-to-end rate. */
+const E2E_RATE_PER_S = 5000;
+/** Unrecorded seconds of each end-to-end series before its first round (the broker is fresh). */
+const E2E_WARMUP_S = 3;
 
 /** A PRODUCE frame of RECORDS_PER_FRAME records, as the client builds it. */
 function produceFrame(): Uint8Array {
@@ -132,7 +143,7 @@ export async function run(args: readonly string[]): Promise<void> {
     const { recordsPerSecond: echo, cpuUsPerRecord: echoCpuUs } = await echoBaseline(seconds);
     const broker = await startBrokerProcess(['--data', dir, '--fsync', 'never', '--shards', '2']);
     try {
-      for (const name of ['ingest', 'latency']) {
+      for (const name of ['ingest', 'latency', 'e2e']) {
         await fetch(`http://127.0.0.1:${broker.httpPort}/topics`, {
           method: 'POST',
           body: JSON.stringify({ name, partitions: 1 }),
@@ -208,9 +219,61 @@ export async function run(args: readonly string[]): Promise<void> {
         `\nproduce latency at ${rate} records/s (1 KiB, linger 0, acks=1, open loop): p50 ${latency.p50} µs, ` +
           `p99 ${latency.p99} µs, p99.9 ${latency.p999} µs, max ${latency.max} µs`,
       );
+      // End to end, WebSocket against Kafka on the same partition, alternating.
+      const e2eRounds = numberFlag(args, 'rounds', 4);
+      const e2eRoundSeconds = numberFlag(args, 'round-seconds', 2);
+      const e2e = await wsAgainstKafkaRounds(
+        broker,
+        'e2e',
+        new Uint8Array(RECORD_BYTES).fill(3),
+        E2E_RATE_PER_S,
+        {
+          warmupSeconds: E2E_WARMUP_S,
+          rounds: e2eRounds,
+          roundSeconds: e2eRoundSeconds,
+        },
+      );
+      console.log(
+        `\nend to end at ${E2E_RATE_PER_S} records/s (1 KiB, one record per request, acks=1, open loop from each ` +
+          `record's scheduled send time to its reader; ${e2eRounds} alternating rounds of ${e2eRoundSeconds} s, pooled)`,
+      );
+      const e2eRow = (name: string, l: typeof e2e.ws) => [
+        name,
+        String(l.p50),
+        String(l.p99),
+        String(l.p999),
+        String(l.max),
+      ];
+      printTable([
+        ['measure', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs'],
+        e2eRow('Kafka: lean producer -> long-polling consumer (baseline)', e2e.kafka),
+        e2eRow('WebSocket: client producer (batch of 1) -> client subscription', e2e.ws),
+        ...e2e.rounds.map((round, index) => [
+          `  round ${index + 1} (Kafka / WebSocket)`,
+          '',
+          `${round.kafka.p99} / ${round.ws.p99}`,
+          `${round.kafka.p999} / ${round.ws.p999}`,
+          `${round.kafka.max} / ${round.ws.max}`,
+        ]),
+      ]);
+      const e2eP99 = roundsRow(
+        'WebSocket end-to-end p99 vs Kafka end-to-end p99',
+        'µs',
+        e2e.rounds.map((round) => ({ baseline: round.kafka.p99, value: round.ws.p99 })),
+        '<= 1',
+      );
+      console.log(
+        `WebSocket / Kafka end-to-end p99, median of ${e2eRounds} rounds: ${e2eP99.ratio.toFixed(2)} (target <= 1)`,
+      );
       const file = writeSuiteResults(
         'ws',
         [
+          e2eP99,
+          roundsRow(
+            'WebSocket end-to-end p99.9 vs Kafka end-to-end p99.9',
+            'µs',
+            e2e.rounds.map((round) => ({ baseline: round.kafka.p999, value: round.ws.p999 })),
+          ),
           suiteRow('client produce ingest vs a raw uWS echo', 'records/s', echo, ingest, '>= 0.7'),
           suiteRow(
             "client produce ingest, produceFormat 'batch', vs a raw uWS echo",

@@ -2,6 +2,7 @@ import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Histogram } from 'hdr-histogram-js';
 import {
   createLatencyHistogram,
   type OpenLoopLatency,
@@ -244,6 +245,8 @@ export async function rawTcpLatencyAtRate(
   warmupSeconds: number,
   /** Called once, when the first request after the warm-up is sent (to start counting CPU). */
   onWarm?: () => void,
+  /** Also records every latency here: several runs pooled into one histogram. */
+  pooled?: Histogram,
 ): Promise<OpenLoopLatency> {
   const frame = ackServerFrame(frameBytes);
   const socket = connect(port, '127.0.0.1');
@@ -270,6 +273,7 @@ export async function rawTcpLatencyAtRate(
       seconds,
       warmupSeconds,
       onWarm,
+      pooled,
     );
   } finally {
     socket.destroy();

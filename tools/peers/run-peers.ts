@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { type SuiteRow, suiteRow, writeSuiteResults } from '../../bench/support/suite-results.js';
 import { openLoop } from '../../src/cli/bench/open-loop.js';
 import { startBrokerProcess } from '../broker-process.js';
 import { startAckServer } from '../raw-baselines.js';
@@ -255,6 +256,8 @@ export async function runPeers(seconds: number, log: (line: string) => void = co
       `target: max throughput >= 1x Redis Streams (everysec): ${(pyralogInterval.throughput / redisInterval.throughput).toFixed(2)}x — ${verdict(pyralogInterval.throughput >= redisInterval.throughput)}`,
     );
     // Two durabilities x two peers x two rates: 8 latency comparisons, each with the same durability on both sides.
+    // Each also goes to bench/out/peers.json as two rows (p99, p99.9: ours against the peer's, target <= 1).
+    const comparisons: SuiteRow[] = [];
     let matched = 0;
     for (const durability of ['interval', 'every ack']) {
       const ours = find('pyralog', durability)!;
@@ -263,7 +266,14 @@ export async function runPeers(seconds: number, log: (line: string) => void = co
         for (const rate of RATES) {
           const a = ours.latency.get(rate)!;
           const b = peer.latency.get(rate)!;
-          if (counts) matched++;
+          if (counts) {
+            matched++;
+            const against = `at ${rate / 1000}k vs ${peer.system} (${peer.durability})`;
+            comparisons.push(
+              suiteRow(`p99 ${against}`, 'µs', b.p99, a.p99, '<= 1'),
+              suiteRow(`p99.9 ${against}`, 'µs', b.p999, a.p999, '<= 1'),
+            );
+          }
           log(
             `${counts ? 'target' : 'not counted (durability not matched)'}: p99/p99.9 at ${rate / 1000}k vs ${peer.system} (${peer.durability}): ${format(a.p99)}/${format(a.p999)} vs ${format(b.p99)}/${format(b.p999)} — ${verdict(a.p99 <= b.p99 && a.p999 <= b.p999)}`,
           );
@@ -271,6 +281,12 @@ export async function runPeers(seconds: number, log: (line: string) => void = co
       }
     }
     log(`latency comparisons with the same durability on both sides: ${matched} of ${2 * 2 * RATES.length}`);
+    const file = writeSuiteResults('peers', comparisons, {
+      seconds,
+      comparisonsMatched: matched,
+      comparisonsPossible: 2 * 2 * RATES.length,
+    });
+    log(`rows written to ${file}`);
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });

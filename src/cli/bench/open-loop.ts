@@ -61,12 +61,15 @@ export async function sleepUntil(
  * JIT compilation on both sides, which says nothing about steady state).
  */
 export async function openLoop(
-  send: (index: number) => Promise<unknown>,
+  /** Sends request `index`, due at `scheduledMs` (performance.now() clock), the time its latency counts from. */
+  send: (index: number, scheduledMs: number) => Promise<unknown>,
   ratePerSecond: number,
   seconds: number,
   warmupSeconds = 0,
   /** Called once, just before the first request after the warm-up is sent. */
   onWarm?: () => void,
+  /** Also records every latency here (kept, not freed): several runs pooled into one histogram. */
+  pooled?: Histogram,
 ): Promise<OpenLoopLatency> {
   const histogram = createLatencyHistogram();
   const intervalMs = 1000 / ratePerSecond;
@@ -78,10 +81,13 @@ export async function openLoop(
     const scheduledMs = startMs + i * intervalMs;
     await sleepUntil(scheduledMs);
     if (i === warmupRequests) onWarm?.();
-    const sending = send(i).then(
+    const sending = send(i, scheduledMs).then(
       () => {
-        if (i >= warmupRequests)
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
+        if (i >= warmupRequests) {
+          const latencyUs = Math.max(1, Math.round((performance.now() - scheduledMs) * 1000));
+          histogram.recordValue(latencyUs);
+          pooled?.recordValue(latencyUs);
+        }
       },
       (error: unknown) => {
         failures.push(error);
@@ -107,7 +113,14 @@ export function createLatencyHistogram(): Histogram {
 
 /** The percentiles of a latency histogram; frees the histogram. */
 export function summarizeAndDestroy(histogram: Histogram): OpenLoopLatency {
-  const result = {
+  const result = summarize(histogram);
+  histogram.destroy();
+  return result;
+}
+
+/** The percentiles of a latency histogram, which stays usable. */
+export function summarize(histogram: Histogram): OpenLoopLatency {
+  return {
     p50: histogram.getValueAtPercentile(50),
     p90: histogram.getValueAtPercentile(90),
     p99: histogram.getValueAtPercentile(99),
@@ -116,6 +129,4 @@ export function summarizeAndDestroy(histogram: Histogram): OpenLoopLatency {
     mean: Math.round(histogram.mean),
     count: histogram.totalCount,
   };
-  histogram.destroy();
-  return result;
 }
