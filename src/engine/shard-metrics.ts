@@ -32,6 +32,7 @@ export const Counter = {
   THREAD_ID: 18,
   CLEANER_IO_BYTES: 19,
   CLEANER_CPU_SECONDS: 20,
+  SYNCS: 21,
 } as const;
 const COUNTER_COUNT = 24;
 
@@ -123,6 +124,11 @@ export const counterNames: Record<
     help: "CPU time of the log cleaner's thread on finished cleans (Linux; 0 where unknown)",
     type: 'counter',
   },
+  SYNCS: {
+    name: 'pyralog_syncs_total',
+    help: 'Group-commit fdatasyncs of partition logs completed (one per log per sync; acks=-1 produces share them)',
+    type: 'counter',
+  },
   THREAD_ID: {
     name: 'pyralog_shard_thread_id',
     help: "The shard worker's Linux thread id (for top -H, perf, /proc); -1 where unknown",
@@ -137,6 +143,7 @@ export const Stage = {
   FETCH_READ: 3,
   CLEANER_SWAP: 4,
   SEGMENT_EXTENTS: 5,
+  SYNC: 6,
 } as const;
 export type Stage = (typeof Stage)[keyof typeof Stage];
 
@@ -158,6 +165,10 @@ export const stageNames: Record<keyof typeof Stage, { name: string; help: string
   SEGMENT_EXTENTS: {
     name: 'pyralog_segment_extents_seconds',
     help: 'Saying where a range of offsets lies in the segment files (SQL then reads them itself)',
+  },
+  SYNC: {
+    name: 'pyralog_sync_seconds',
+    help: "One group-commit sync of a partition log, from its start to its fdatasync's completion",
   },
 };
 // Derived, so a stage added without a slot (two changes merged side by side) cannot overrun the buffer.

@@ -8,6 +8,7 @@ import { buildControlBatch } from '../record/control-batch.js';
 import { timestampWindow, validateProducedBatch } from '../record/validate.js';
 import type { RingReader, RingRecord } from '../ring/index.js';
 import type { FinalizeRequest } from '../storage/clean-finalize.js';
+import { SyncRounds } from '../storage/group-commit.js';
 import { partitionDir } from '../storage/partition-dirs.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import { storageIo } from '../storage/storage-io.js';
@@ -145,6 +146,13 @@ export class Shard {
   private readonly buffered = new BufferedProduces();
   /** The replication messages (shard-replication.ts). */
   private readonly replication: ShardReplication;
+  /** The rounds in which this shard's partition logs start their syncs (group-commit.ts). */
+  private readonly syncRounds = new SyncRounds();
+  /** Counts and times every partition log's sync (one function for all logs). */
+  private readonly onSyncTimed = (syncMs: number): void => {
+    this.metrics.add(Counter.SYNCS, 1);
+    this.metrics.observeMs(Stage.SYNC, syncMs);
+  };
 
   constructor(
     private readonly options: ShardOptions,
@@ -1027,6 +1035,8 @@ export class Shard {
         ),
         config: assignment.config,
         fsync: this.options.fsync,
+        syncRounds: this.syncRounds,
+        onSyncTimed: this.onSyncTimed,
       });
     } catch (error) {
       // One partition that cannot open never stops the shard (or the broker) from starting.

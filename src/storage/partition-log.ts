@@ -8,7 +8,7 @@ import { nextBatchBytes } from '../record/batch-walk.js';
 import { BufferViews } from '../record/buffer-views.js';
 import { crc32c } from '../record/crc32c.js';
 import { takeCleanMarker, writeCleanMarker } from './clean-marker.js';
-import { GroupCommit, type SyncTarget } from './group-commit.js';
+import { GroupCommit, type SyncObserver, type SyncRounds, type SyncTarget } from './group-commit.js';
 import { type EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
 import { readLeaderEpochCheckpoint } from './leader-epoch-checkpoint.js';
 import { settleLeaderEpochs } from './leader-epoch-rebuild.js';
@@ -63,6 +63,13 @@ export interface PartitionLogOptions {
    * simulation, which runs on simulated time).
    */
   manualSyncInterval?: boolean;
+  /**
+   * The rounds its syncs start in, shared with the other logs of its shard
+   * (group-commit.ts); the log keeps its own rhythm when absent.
+   */
+  syncRounds?: SyncRounds;
+  /** Told of each group-commit sync that completed, with its duration (the shard's metrics). */
+  onSyncTimed?: SyncObserver;
 }
 
 export interface AppendResult {
@@ -162,7 +169,7 @@ export class PartitionLog implements SyncTarget {
     this.active = segments[segments.length - 1]!;
     this.recoveryProblems = recoveryProblems;
     this.durable = this.active.nextOffset;
-    this.groupCommit = new GroupCommit(this);
+    this.groupCommit = new GroupCommit(this, options.syncRounds, options.onSyncTimed);
     if (typeof options.fsync === 'object' && options.manualSyncInterval !== true) {
       this.intervalTimer = setInterval(() => this.syncIntervalElapsed(), options.fsync.intervalMs);
       this.intervalTimer.unref();

@@ -286,6 +286,30 @@ describe('storage faults through the real broker', () => {
     expect(metricValue(renderMetrics(broker!.engine), 'pyralog_requests_timed_out_total')).toBe(1);
   });
 
+  it('given one shard whose partitions sync in rounds and one partition whose fdatasync never completes, then acks=-1 produces to the other partitions keep being answered, and none to the stuck one', async () => {
+    const temp = makeTempDir('fault-hang-rounds');
+    cleanup = temp.cleanup;
+    const engine = await start(temp.dir, 'op=sync,code=HANG,path=-held/0/0', {
+      shardCount: 1,
+      requestTimeoutMs: 1_000,
+      shutdownTimeoutMs: 500,
+    });
+    expect(await engine.createTopic('held', 3)).toBe(KafkaErrorCode.NONE);
+    const stuck = engine.produce('held', 0, batchOf('waits'), -1);
+    for (let round = 0; round < 5; round++) {
+      const startedMs = Date.now();
+      const answers = await Promise.all([
+        engine.produce('held', 1, batchOf(`one ${round}`), -1),
+        engine.produce('held', 2, batchOf(`two ${round}`), -1),
+      ]);
+      expect(answers.map((answer) => answer.errorCode)).toEqual([KafkaErrorCode.NONE, KafkaErrorCode.NONE]);
+      // The round held by the stuck sync lets the next one start after ROUND_STRAGGLER_WAIT_MS, not the timeout.
+      expect(Date.now() - startedMs).toBeLessThan(500);
+    }
+    expect((await stuck).errorCode).toBe(KafkaErrorCode.REQUEST_TIMED_OUT);
+    expect(await valuesOf(engine, 'held', 1)).toEqual(['one 0', 'one 1', 'one 2', 'one 3', 'one 4']);
+  });
+
   it("given a Kafka produce with acks=-1 and a timeout_ms shorter than the broker's, then a sync that never completes is answered REQUEST_TIMED_OUT within timeout_ms", async () => {
     const temp = makeTempDir('fault-timeout-ms');
     cleanup = temp.cleanup;
