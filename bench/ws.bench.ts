@@ -245,15 +245,16 @@ export async function run(args: readonly string[]): Promise<void> {
         String(l.max),
       ];
       printTable([
-        ['measure', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs'],
-        e2eRow('Kafka: lean producer -> long-polling consumer (baseline)', e2e.kafka),
-        e2eRow('WebSocket: client producer (batch of 1) -> client subscription', e2e.ws),
+        ['measure', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'reader after ack p50/p99 µs'],
+        [...e2eRow('Kafka: lean producer -> long-polling consumer (baseline)', e2e.kafka), ''],
+        [...e2eRow('WebSocket: client producer (batch of 1) -> client subscription', e2e.ws), ''],
         ...e2e.rounds.map((round, index) => [
           `  round ${index + 1} (Kafka / WebSocket)`,
           '',
           `${round.kafka.p99} / ${round.ws.p99}`,
           `${round.kafka.p999} / ${round.ws.p999}`,
           `${round.kafka.max} / ${round.ws.max}`,
+          `${round.kafkaAfterAck.p50}/${round.kafkaAfterAck.p99} / ${round.wsAfterAck.p50}/${round.wsAfterAck.p99}`,
         ]),
       ]);
       const e2eP99 = roundsRow(

@@ -25,6 +25,13 @@ export interface EndToEndRound {
   endToEnd: OpenLoopLatency;
   /** Produce → acknowledgement of the same requests, as the producer saw it. */
   produce: OpenLoopLatency;
+  /**
+   * The reader's part: from the producer having a record's acknowledgement
+   * to the reader having the record (1 µs when the reader had it first). What
+   * end to end holds beyond the produce round trip: the wake of the waiting
+   * read, its reply, and the reader's next request.
+   */
+  afterAck: OpenLoopLatency;
 }
 
 /** Called by a consumer for every record it gets, in offset order, with when it got it (performance.now()). */
@@ -61,7 +68,10 @@ export async function endToEndRound(
   const warmupRequests = Math.round(ratePerSecond * warmupSeconds);
   const capacity = Math.ceil(warmupRequests + ratePerSecond * seconds) + 1;
   const scheduledMs = new Float64Array(capacity);
+  /** When each request's acknowledgement arrived; 0 until it has. */
+  const ackedMs = new Float64Array(capacity);
   const histogram = createLatencyHistogram();
+  const afterAck = createLatencyHistogram();
   let sent = 0;
   let consumed = 0;
   let strayOffset = -1;
@@ -77,6 +87,8 @@ export async function endToEndRound(
     const latencyUs = Math.max(1, Math.round((receivedMs - scheduledMs[index]!) * 1000));
     histogram.recordValue(latencyUs);
     pooled?.recordValue(latencyUs);
+    const ackMs = ackedMs[index]!;
+    afterAck.recordValue(ackMs === 0 ? 1 : Math.max(1, Math.round((receivedMs - ackMs) * 1000)));
   };
   const consumer = startConsumer(firstOffset, onRecord);
   let produceLatency: OpenLoopLatency;
@@ -86,6 +98,7 @@ export async function endToEndRound(
         scheduledMs[index] = dueMs;
         sent = index + 1;
         return produce(index).then((offset) => {
+          ackedMs[index] = performance.now();
           if (offset !== firstOffset + index && misplacedAck < 0) misplacedAck = index;
         });
       },
@@ -99,15 +112,18 @@ export async function endToEndRound(
   } catch (error) {
     await consumer.stop().catch(() => undefined);
     histogram.destroy();
+    afterAck.destroy();
     throw error;
   }
   try {
     await consumer.stop();
   } catch (error) {
     histogram.destroy();
+    afterAck.destroy();
     throw error;
   }
   const endToEnd = summarizeAndDestroy(histogram);
+  const readerPart = summarizeAndDestroy(afterAck);
   if (misplacedAck >= 0)
     throw new Error(
       `request ${misplacedAck} was not given offset ${firstOffset + misplacedAck}: another writer, or requests out of order`,
@@ -116,5 +132,5 @@ export async function endToEndRound(
     throw new Error(`the consumer got offset ${strayOffset}, outside the ${sent} records of this round`);
   if (consumed < sent)
     throw new Error(`the consumer got ${consumed} of ${sent} records within ${CONSUMER_DRAIN_MS} ms`);
-  return { endToEnd, produce: produceLatency };
+  return { endToEnd, produce: produceLatency, afterAck: readerPart };
 }

@@ -40,6 +40,8 @@ export interface LatencyRound {
   /** CPU µs per request of the load generator's thread (this one) over the produce round. */
   generatorUs: number;
   endToEnd: OpenLoopLatency;
+  /** The consumer's part of end to end: from the produce's acknowledgement to the consumer having the record. */
+  endToEndAfterAck: OpenLoopLatency;
 }
 
 export interface LatencyRounds {
@@ -117,9 +119,10 @@ export async function latencyRounds(
         generatorUs: generatorNs / 1000 / steady.count,
       };
     };
-    const endToEndRound = async () => ({
-      endToEnd: (await endToEnd.round(rate, roundSeconds, 0, pooled.e2e)).endToEnd,
-    });
+    const endToEndRound = async () => {
+      const figures = await endToEnd.round(rate, roundSeconds, 0, pooled.e2e);
+      return { endToEnd: figures.endToEnd, endToEndAfterAck: figures.afterAck };
+    };
     const rounds: LatencyRound[] = [];
     for (let r = 0; r < options.rounds; r++) {
       // A rotating order, so that no series always follows the same one (or always runs first).

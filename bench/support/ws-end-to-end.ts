@@ -91,6 +91,9 @@ export class WsEndToEnd {
 export interface WsAgainstKafkaRound {
   kafka: OpenLoopLatency;
   ws: OpenLoopLatency;
+  /** Each reader's part: from the produce's acknowledgement to the reader having the record. */
+  kafkaAfterAck: OpenLoopLatency;
+  wsAfterAck: OpenLoopLatency;
 }
 
 /**
@@ -122,13 +125,16 @@ export async function wsAgainstKafkaRounds(
     for (let r = 0; r < options.rounds; r++) {
       const kafkaRound = () => kafka.round(ratePerSecond, options.roundSeconds, 0, pooled.kafka);
       const wsRound = () => ws.round(ratePerSecond, options.roundSeconds, 0, pooled.ws);
-      if (r % 2 === 0) {
-        const kafkaFigures = (await kafkaRound()).endToEnd;
-        rounds.push({ kafka: kafkaFigures, ws: (await wsRound()).endToEnd });
-      } else {
-        const wsFigures = (await wsRound()).endToEnd;
-        rounds.push({ kafka: (await kafkaRound()).endToEnd, ws: wsFigures });
-      }
+      const [kafkaFigures, wsFigures] =
+        r % 2 === 0
+          ? [await kafkaRound(), await wsRound()]
+          : await wsRound().then(async (wsFirst) => [await kafkaRound(), wsFirst]);
+      rounds.push({
+        kafka: kafkaFigures.endToEnd,
+        ws: wsFigures.endToEnd,
+        kafkaAfterAck: kafkaFigures.afterAck,
+        wsAfterAck: wsFigures.afterAck,
+      });
     }
     return { rounds, kafka: summarizeAndDestroy(pooled.kafka), ws: summarizeAndDestroy(pooled.ws) };
   } finally {

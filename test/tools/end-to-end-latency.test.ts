@@ -49,9 +49,12 @@ describe('end-to-end latency rounds', () => {
     try {
       for (let round = 0; round < 2; round++) {
         // The second round starts at the log end the first left: its offsets map to its own requests.
-        const { endToEnd, produce } = await e2e.round(RATE_PER_S, SECONDS, WARMUP_SECONDS);
+        const { endToEnd, produce, afterAck } = await e2e.round(RATE_PER_S, SECONDS, WARMUP_SECONDS);
         expect(endToEnd.count).toBe(RATE_PER_S * SECONDS);
         expect(produce.count).toBe(RATE_PER_S * SECONDS);
+        // The consumer's part of each record's way never exceeds the whole way.
+        expect(afterAck.count).toBe(RATE_PER_S * SECONDS);
+        expect(afterAck.max).toBeLessThanOrEqual(endToEnd.max);
         expect(endToEnd.p50).toBeGreaterThan(0);
         // Answered by its max wait instead of the append, a record would wait ~CONSUMER_MAX_WAIT_MS / 2 on average.
         expect(endToEnd.p50).toBeLessThan((CONSUMER_MAX_WAIT_MS / 5) * 1000);
