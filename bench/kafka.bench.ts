@@ -188,32 +188,64 @@ interface RoundTrips {
   count: number;
 }
 
-/** Sum (s) and count of the broker's `pyralog_fsync_wait_seconds` histogram, all shards: append → covering fdatasync. */
-async function fsyncWaitTotals(httpPort: number): Promise<{ sumS: number; count: number }> {
+/** The shard stages an acks=-1 produce passes through, by their `/metrics` histogram. */
+const DURABLE_STAGES = {
+  ringWait: 'pyralog_ring_wait_seconds',
+  append: 'pyralog_append_seconds',
+  fsyncWait: 'pyralog_fsync_wait_seconds',
+  sync: 'pyralog_sync_seconds',
+} as const;
+type DurableStage = keyof typeof DURABLE_STAGES;
+type StageTotals = Record<DurableStage, { sumS: number; count: number }>;
+
+/** Sum (s) and count of each of the broker's DURABLE_STAGES histograms, all shards. */
+async function stageTotals(httpPort: number): Promise<StageTotals> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  let sumS = 0;
-  let count = 0;
+  const totals = {} as StageTotals;
+  for (const stage of Object.keys(DURABLE_STAGES) as DurableStage[]) totals[stage] = { sumS: 0, count: 0 };
   for (const line of text.split('\n')) {
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (line.startsWith('pyralog_fsync_wait_seconds_sum')) sumS += value;
-    else if (line.startsWith('pyralog_fsync_wait_seconds_count')) count += value;
+    for (const stage of Object.keys(DURABLE_STAGES) as DurableStage[]) {
+      if (line.startsWith(`${DURABLE_STAGES[stage]}_sum`)) totals[stage].sumS += value;
+      else if (line.startsWith(`${DURABLE_STAGES[stage]}_count`)) totals[stage].count += value;
+    }
   }
-  return { sumS, count };
+  return totals;
+}
+
+/** Where an acks=-1 request's time went, means over the run, warm-up included. */
+interface DurableSplit {
+  bytesPerS: number;
+  /** The round trip the client saw. */
+  roundTripMs: number;
+  /** In the shard's request ring: from the acceptor's write to the shard's read. */
+  ringWaitMs: number;
+  /** From the shard's read until the batch was written (with the rest of its ring drain). */
+  appendMs: number;
+  /** From the write until an fdatasync covered the batch. */
+  fsyncWaitMs: number;
+  /** One group-commit sync of one partition log, start to completion. */
+  syncMs: number;
+  /** Syncs completed per batch acknowledged. */
+  syncsPerBatch: number;
 }
 
 /**
  * acks=-1 throughput with where its requests' time went: the mean round trip the
- * client saw, and the mean time a batch waited for the fdatasync covering it
- * (the broker's histogram), over the whole run, warm-up included. What the
- * round trip holds beyond that wait is the broker's and the network's part.
+ * client saw, and the shard's stages from its histograms (ring wait, append,
+ * wait for the covering fdatasync; how long one sync took and how many there
+ * were per batch), over the whole run, warm-up included. What the round trip
+ * holds beyond the shard's stages is the acceptor's, the reply ring's, the
+ * network's and the generator's part, and a response waiting behind an earlier
+ * one on its connection (Kafka answers in order).
  */
 async function durableThroughput(
   broker: BrokerProcess,
   batch: Uint8Array,
   seconds: number,
   shape: 'one-partition' | 'all-partitions',
-): Promise<{ bytesPerS: number; roundTripMs: number; fsyncWaitMs: number }> {
-  const before = await fsyncWaitTotals(broker.httpPort);
+): Promise<DurableSplit> {
+  const before = await stageTotals(broker.httpPort);
   const roundTrips: RoundTrips = { totalMs: 0, count: 0 };
   const bytesPerS = await produceThroughput(
     broker.kafkaPort,
@@ -225,11 +257,17 @@ async function durableThroughput(
     THROUGHPUT_WARMUP_S,
     roundTrips,
   );
-  const after = await fsyncWaitTotals(broker.httpPort);
+  const after = await stageTotals(broker.httpPort);
+  const meanMs = (stage: DurableStage) =>
+    ((after[stage].sumS - before[stage].sumS) / (after[stage].count - before[stage].count)) * 1000;
   return {
     bytesPerS,
     roundTripMs: roundTrips.totalMs / roundTrips.count,
-    fsyncWaitMs: ((after.sumS - before.sumS) / (after.count - before.count)) * 1000,
+    ringWaitMs: meanMs('ringWait'),
+    appendMs: meanMs('append'),
+    fsyncWaitMs: meanMs('fsyncWait'),
+    syncMs: meanMs('sync'),
+    syncsPerBatch: (after.sync.count - before.sync.count) / (after.fsyncWait.count - before.fsyncWait.count),
   };
 }
 
@@ -551,9 +589,16 @@ export async function run(args: readonly string[]): Promise<void> {
     ]);
     // Where an acks=-1 request's time goes, beside the baseline's cycle (32 writes, then one fdatasync).
     const rawSyncCycleMs = ((CONNECTIONS * IN_FLIGHT * batch.length) / rawSync) * 1000;
-    const split = (name: string, figures: { roundTripMs: number; fsyncWaitMs: number }) =>
-      `${name}: mean round trip ${figures.roundTripMs.toFixed(2)} ms, of which a batch waited for its covering ` +
-      `fdatasync ${figures.fsyncWaitMs.toFixed(2)} ms (${((figures.fsyncWaitMs / figures.roundTripMs) * 100).toFixed(0)}%)`;
+    const split = (name: string, figures: DurableSplit) => {
+      const shardMs = figures.ringWaitMs + figures.appendMs + figures.fsyncWaitMs;
+      return (
+        `${name}: mean round trip ${figures.roundTripMs.toFixed(2)} ms, of which a batch waited for its covering ` +
+        `fdatasync ${figures.fsyncWaitMs.toFixed(2)} ms (${((figures.fsyncWaitMs / figures.roundTripMs) * 100).toFixed(0)}%), ` +
+        `in the request ring ${figures.ringWaitMs.toFixed(2)} ms, for its append ${figures.appendMs.toFixed(2)} ms; ` +
+        `the rest (acceptor, reply ring, sockets, generator, in-order answers) ${(figures.roundTripMs - shardMs).toFixed(2)} ms; ` +
+        `one sync took ${figures.syncMs.toFixed(2)} ms, ${figures.syncsPerBatch.toFixed(3)} syncs per batch`
+      );
+    };
     console.log(
       `\nacks=-1, fsync always: the baseline's cycle of ${CONNECTIONS * IN_FLIGHT} writes + one fdatasync took ${rawSyncCycleMs.toFixed(2)} ms`,
     );
