@@ -10,6 +10,7 @@ import { ReplyWriter } from '../src/engine/reply-writer.js';
 import { Shard } from '../src/engine/shard.js';
 import { Counter, ShardMetricsWriter } from '../src/engine/shard-metrics.js';
 import type { ShardControlMessage, ShardWorkerData } from '../src/engine/shard-worker-data.js';
+import { restoreTrafficMetrics, trafficMetricsSnapshot } from '../src/engine/warm-up-scratch.js';
 import { RingReader, type RingRecord, RingWriter } from '../src/ring/index.js';
 import { installFaultsFromEnv } from '../src/storage/faulty-storage-io.js';
 
@@ -49,7 +50,27 @@ shard.onPartitionOffline = (offline) => {
 };
 
 let stopping = false;
+/** The traffic metrics as they were when the start-up warm-up began (warm-up-scratch.ts); null outside it. */
+let beforeWarmUp: Float64Array | null = null;
 port.on('message', (message: ShardControlMessage) => {
+  if (message.kind === 'warm-up-begin') {
+    beforeWarmUp = trafficMetricsSnapshot(metrics.slots);
+    shard.beginWarmUp(message.scratch);
+    port.postMessage({ kind: 'warm-up-begun' } satisfies ShardControlMessage);
+    return;
+  }
+  if (message.kind === 'warm-up-end') {
+    const endWarmUp = (error: string | null): void => {
+      if (beforeWarmUp !== null) restoreTrafficMetrics(metrics.slots, beforeWarmUp);
+      beforeWarmUp = null;
+      port.postMessage({ kind: 'warm-up-ended', error } satisfies ShardControlMessage);
+    };
+    shard.endWarmUp().then(
+      () => endWarmUp(null),
+      (error: unknown) => endWarmUp(String(error)),
+    );
+    return;
+  }
   if (message.kind !== 'stop') return;
   stopping = true;
   // The serve loop may be waiting on the ring with no timeout: wake it to see the stop.

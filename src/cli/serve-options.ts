@@ -413,6 +413,13 @@ export const serveOptions: readonly OptionSpec[] = [
     },
   },
   {
+    name: 'warm-up',
+    help: 'before the listeners open, warm the produce and fetch paths with synthetic traffic on a scratch partition outside the data directory (default false)',
+    apply: (c, v, s) => {
+      c.warmUp = parseBoolean(s, v);
+    },
+  },
+  {
     name: 'super-users',
     help: 'principals allowed everything whatever the ACLs say, separated by ; (User:admin;User:ops)',
     apply: (c, v, s) => {

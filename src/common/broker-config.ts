@@ -143,6 +143,12 @@ export interface BrokerConfig {
   readonly logRetentionCheckIntervalMs: number;
   /** Check every segment's CRCs at start, in the offload pool, while the broker serves. */
   readonly verifySegmentsOnStart: boolean;
+  /**
+   * Before the listeners open, run synthetic produces and fetches on a scratch partition outside
+   * the data directory, so the first clients meet compiled code (src/server/warm-up.ts). Off by
+   * default until a quiet-machine A/B shows it shortens a fresh broker's early tail (bench/RESULTS.md).
+   */
+  readonly warmUp: boolean;
   /** Principals allowed every operation whatever the ACLs say (`--super-users User:admin;User:ops`). */
   readonly superUsers: readonly string[];
   /**
@@ -287,6 +293,7 @@ export function defaultBrokerConfig(cpuCount: number): BrokerConfig {
     logCleanerIoBytesPerSecond: 64 * MiB,
     logRetentionCheckIntervalMs: 30_000,
     verifySegmentsOnStart: false,
+    warmUp: false,
     superUsers: [],
     allowEveryoneIfNoAclFound: null,
     httpAnonymous: false,

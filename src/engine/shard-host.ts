@@ -51,6 +51,7 @@ import {
 } from './shard-message.js';
 import { SHARD_METRICS_BYTES } from './shard-metrics.js';
 import type { ShardControlMessage, ShardWorkerData } from './shard-worker-data.js';
+import { WARM_UP_TOPIC_NAME, type WarmUpScratch } from './warm-up-scratch.js';
 
 /**
  * The acceptor's handle on one shard: its worker thread, the request ring it
@@ -653,6 +654,61 @@ export class ShardHost {
     this.failAllPending();
     if (!clean) await worker.terminate();
     await this.exited;
+  }
+
+  // ---- start-up warm-up (warm-up-scratch.ts) ---------------------------
+
+  /** Places the warm-up's scratch partition on the shard; resolves once the shard has it. */
+  beginWarmUp(scratch: WarmUpScratch): Promise<void> {
+    return this.controlRoundTrip({ kind: 'warm-up-begin', scratch }, 'warm-up-begun').then(() => undefined);
+  }
+
+  /**
+   * Has the shard delete its scratch partition and put its traffic metrics
+   * back; rejects when it could not delete the files. Call only once every
+   * warm-up request has been answered.
+   */
+  async endWarmUp(): Promise<void> {
+    const ended = await this.controlRoundTrip({ kind: 'warm-up-end' }, 'warm-up-ended');
+    this.offlinePartitions.delete(`${WARM_UP_TOPIC_NAME}-${this.shardId}`);
+    if (ended.kind === 'warm-up-ended' && ended.error !== null) throw new Error(ended.error);
+  }
+
+  /**
+   * Posts a control message and waits for the worker's answer of kind `answer` (at most the request
+   * timeout; rejects when the worker is not running, exits meanwhile, or does not answer in time).
+   */
+  private controlRoundTrip(
+    message: ShardControlMessage,
+    answer: ShardControlMessage['kind'],
+  ): Promise<ShardControlMessage> {
+    const worker = this.worker;
+    if (worker === null || this.state !== 'ready') {
+      return Promise.reject(new Error(`shard ${this.shardId} is not running`));
+    }
+    return new Promise<ShardControlMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`shard ${this.shardId} did not answer ${message.kind}`));
+      }, this.config.requestTimeoutMs);
+      const onMessage = (reply: ShardControlMessage): void => {
+        if (reply.kind !== answer) return;
+        done();
+        resolve(reply);
+      };
+      const onExit = (): void => {
+        done();
+        reject(new Error(`shard ${this.shardId} exited during ${message.kind}`));
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+      worker.postMessage(message);
+    });
   }
 
   // ---- ring plumbing ---------------------------------------------------

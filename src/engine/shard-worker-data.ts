@@ -1,6 +1,7 @@
 import type { FsyncPolicy } from '../common/broker-config.js';
 import type { ProducerLimits } from './producer-state.js';
 import type { PartitionAssignment } from './shard.js';
+import type { WarmUpScratch } from './warm-up-scratch.js';
 
 /** What a shard worker is started with (structured-cloned once, at start). */
 export interface ShardWorkerData {
@@ -28,4 +29,10 @@ export type ShardControlMessage =
   | { kind: 'stop' }
   | { kind: 'stopped' }
   /** A partition went offline (failed open, write or sync): the acceptor logs it. */
-  | { kind: 'partition-offline'; topicName: string; partition: number; reason: string };
+  | { kind: 'partition-offline'; topicName: string; partition: number; reason: string }
+  /** The start-up warm-up (warm-up-scratch.ts): place the scratch partition; answered warm-up-begun. */
+  | { kind: 'warm-up-begin'; scratch: WarmUpScratch }
+  | { kind: 'warm-up-begun' }
+  /** Delete the scratch partition and put the traffic metrics back; answered warm-up-ended. */
+  | { kind: 'warm-up-end' }
+  | { kind: 'warm-up-ended'; error: string | null };

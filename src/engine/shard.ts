@@ -44,6 +44,7 @@ import { Counter, type ShardMetricsWriter, Stage } from './shard-metrics.js';
 import { ShardPartition } from './shard-partition.js';
 import { ShardReplication } from './shard-replication.js';
 import { persistSegmentTxns, rebuildTxnState } from './txn-state-rebuild.js';
+import { WARM_UP_TOPIC_ID, WARM_UP_TOPIC_NAME, type WarmUpScratch } from './warm-up-scratch.js';
 
 /**
  * A shard: the partitions placed on one worker thread and everything done to
@@ -153,6 +154,12 @@ export class Shard {
     this.metrics.add(Counter.SYNCS, 1);
     this.metrics.observeMs(Stage.SYNC, syncMs);
   };
+  /**
+   * Where the start-up warm-up's scratch partition keeps its files, while it runs (warm-up-scratch.ts);
+   * '' outside it (a string either way: a field whose type changed after the warm-up would throw away
+   * the code V8 optimized during it).
+   */
+  private warmUpDir = '';
 
   constructor(
     private readonly options: ShardOptions,
@@ -228,6 +235,58 @@ export class Shard {
       if (assignment.role !== undefined) this.startRoles.set(key, assignment.role);
     }
     this.countPartitions();
+  }
+
+  /**
+   * Places the start-up warm-up's scratch partition here (warm-up-scratch.ts):
+   * dormant until the first warm-up request names it, with its files under
+   * `scratch.dir`.
+   */
+  beginWarmUp(scratch: WarmUpScratch): void {
+    this.warmUpDir = scratch.dir;
+    this.openPartitions([
+      {
+        topicId: WARM_UP_TOPIC_ID,
+        topicName: WARM_UP_TOPIC_NAME,
+        partition: scratch.partition,
+        config: scratch.config,
+      },
+    ]);
+  }
+
+  /**
+   * Ends the warm-up: closes and deletes the scratch partition's files (and
+   * forgets that it failed, if it did), as deleting a topic does. No request
+   * names it any more: the acceptor has had every warm-up reply.
+   */
+  async endWarmUp(): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [key, partition] of this.partitions) {
+      if (partition.topicId !== WARM_UP_TOPIC_ID) continue;
+      this.partitions.delete(key);
+      this.files.remove(partition);
+      this.fetcher.forgetPartition(partition);
+      const pendingAcks = partition.pendingAcks();
+      if (pendingAcks > 0) this.countDurableAcks(-pendingAcks);
+      partition.failAllAcks((id) =>
+        this.writeProduceReply(id, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1, 'warm-up over'),
+      );
+      closing.push(this.destroyLog(partition));
+    }
+    for (const key of [...this.dormant.keys()]) {
+      if (this.dormant.get(key)!.topicId === WARM_UP_TOPIC_ID) this.dormant.delete(key);
+    }
+    for (const [key, offline] of this.offline) {
+      if (offline.topicId === WARM_UP_TOPIC_ID) this.offline.delete(key);
+    }
+    this.metrics.set(Counter.OFFLINE_PARTITIONS, this.offline.size);
+    this.out.publish();
+    try {
+      await Promise.all(closing);
+    } finally {
+      this.warmUpDir = '';
+      this.countPartitions();
+    }
   }
 
   /**
@@ -1028,7 +1087,10 @@ export class Shard {
     try {
       log = PartitionLog.open({
         dir: partitionDir(
-          this.options.dataDir,
+          // The warm-up's scratch partition lives outside the data directory.
+          assignment.topicId === WARM_UP_TOPIC_ID && this.warmUpDir !== ''
+            ? this.warmUpDir
+            : this.options.dataDir,
           assignment.topicId,
           assignment.topicName,
           assignment.partition,

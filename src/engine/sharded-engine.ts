@@ -42,6 +42,7 @@ import type { PartitionAssignment } from './shard.js';
 import { type FetchEntry, ShardHost } from './shard-host.js';
 import { MessageType, PARTITIONS_PER_TOPIC_MAX, partitionKey } from './shard-message.js';
 import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-registry.js';
+import { WARM_UP_TOPIC_ID, WARM_UP_TOPIC_NAME } from './warm-up-scratch.js';
 
 /**
  * The engine as the acceptor thread runs it: topic metadata here, partitions
@@ -80,6 +81,12 @@ export class ShardedEngine implements Engine, ReplicaEngine {
    * and restarted gets its partitions' roles again (its partitions start without one).
    */
   private readonly roles = new Map<number, { topic: string; partition: number; update: ReplicaRoleUpdate }>();
+  /**
+   * The start-up warm-up's scratch topic while it runs (warm-up-scratch.ts); never in the registry.
+   * A map that empties rather than a field set to null: a field whose type changes after the warm-up
+   * would throw away the code V8 optimized during it.
+   */
+  private readonly warmUpTopics = new Map<string, TopicEntry>();
 
   private constructor(
     readonly config: BrokerConfig,
@@ -152,6 +159,37 @@ export class ShardedEngine implements Engine, ReplicaEngine {
   }
 
   /**
+   * Starts the start-up warm-up: a scratch topic of one partition per shard,
+   * its files under `dir` (outside the data directory), routed by this engine
+   * until endWarmUp() and never stored in the registry. Returns its name,
+   * which is not a legal topic name, so no client topic can share it.
+   */
+  async beginWarmUp(dir: string): Promise<string> {
+    const config = this.config.topicDefaults;
+    const entry: TopicEntry = {
+      name: WARM_UP_TOPIC_NAME,
+      topicId: WARM_UP_TOPIC_ID,
+      partitionCount: this.hosts.length,
+      config,
+      shards: this.hosts.map((host) => host.shardId),
+    };
+    await Promise.all(this.hosts.map((host) => host.beginWarmUp({ dir, partition: host.shardId, config })));
+    this.warmUpTopics.set(entry.name, entry);
+    return entry.name;
+  }
+
+  /**
+   * Ends the warm-up once every warm-up request has been answered: the scratch
+   * topic is no longer routed, and each shard deletes its scratch partition and
+   * puts its traffic metrics back as they were before the warm-up.
+   */
+  async endWarmUp(): Promise<void> {
+    if (this.warmUpTopics.size === 0) return;
+    this.warmUpTopics.clear();
+    await Promise.all(this.hosts.map((host) => host.endWarmUp()));
+  }
+
+  /**
    * Partitions of every topic: what the broker-wide cap counts. A create enters the registry before
    * its first await, so concurrent creates cannot pass the cap together.
    */
@@ -182,7 +220,8 @@ export class ShardedEngine implements Engine, ReplicaEngine {
   }
 
   private route(topic: string, partition: number): { entry: TopicEntry; host: ShardHost } | null {
-    const entry = this.registry.get(topic);
+    // The warm-up's scratch topic is looked at only on a registry miss: a user topic costs nothing more.
+    const entry = this.registry.get(topic) ?? this.warmUpTopics.get(topic);
     if (
       entry === undefined ||
       !Number.isInteger(partition) ||

@@ -38,6 +38,7 @@ import { batchCheckMetrics, budgetMetrics, renderMetrics } from './metrics-expos
 import { renderReplicationMetrics } from './replication-metrics.js';
 import { auditSegments } from './segment-audit.js';
 import { makeTlsListener, type TlsListener } from './tls-listener.js';
+import { type WarmUpReport, warmUp } from './warm-up.js';
 
 /**
  * A whole broker in one process: the engine (shards on worker threads), the
@@ -209,6 +210,8 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     encodeArrow: (input: ArrowTaskInput) => offload.encodeArrow(input),
     decodeRecordWindow: (input) => offload.recordWindow(input),
   };
+  // Synthetic traffic on a scratch partition before any client can connect (warm-up.ts).
+  const warmUpReport = config.warmUp ? await warmUpOrReport(engine, deps, logger) : null;
   try {
     const listeners = config.security.listeners;
     if (options.kafka !== false && listeners === null) {
@@ -308,6 +311,9 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       shards: config.shardCount,
       dataDir: config.dataDir,
       startupMs: Date.now() - startedMs,
+      ...(warmUpReport === null
+        ? {}
+        : { warmUpMs: warmUpReport.elapsedMs, warmUpRequests: warmUpReport.requests }),
       ...(member === null
         ? {}
         : { brokerId: config.nodeId, cluster: config.clusterName, brokerEpoch: member.agent.brokerEpoch() }),
@@ -369,6 +375,22 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       return stopping;
     },
   };
+}
+
+/** Runs the start-up warm-up; a failure is logged and the broker starts unwarmed. */
+async function warmUpOrReport(
+  engine: ShardedEngine,
+  deps: FrontDoorDeps,
+  logger: Logger,
+): Promise<WarmUpReport | null> {
+  try {
+    const report = await warmUp(engine, deps);
+    if (report.errors > 0) logger.warn(report, 'warm-up requests answered with errors');
+    return report;
+  } catch (error) {
+    logger.warn({ error: String(error) }, 'warm-up failed; starting without it');
+    return null;
+  }
 }
 
 function sqlLimitsOf(config: BrokerConfig): SqlLimits {
