@@ -24,7 +24,8 @@ export type Isolation = 'read_uncommitted' | 'read_committed';
  *
  * - produce() batches records per topic and partition: a batch goes out when
  *   it reaches batchMaxRecords or batchMaxBytes, or lingerMs after its first
- *   record, as a Kafka producer's linger.ms does. Records that name no
+ *   record, as a Kafka producer's linger.ms does (lingerMs 0: at the end of
+ *   the current synchronous run, with the records produced in it). Records that name no
  *   partition share one batch per topic and the broker spreads them by key.
  *   Each call resolves with its record's partition and offset. At most
  *   maxInFlightBatches batches wait for their acknowledgement; later ones
@@ -173,7 +174,11 @@ export class PyralogClient {
       };
       this.batches.set(key, batch);
       const created = batch;
-      batch.timer = setTimeout(() => this.sendBatch(created), this.options.lingerMs);
+      // Linger 0 sends at the end of the current synchronous run, with the records produced in it: a
+      // timer of 0 ms would hold every record for Node's 1 ms minimum and a turn of the event loop.
+      if (this.options.lingerMs > 0)
+        batch.timer = setTimeout(() => this.sendBatch(created), this.options.lingerMs);
+      else queueMicrotask(() => this.sendBatch(created));
     }
     this.lastBatch = batch;
     let headers: RecordHeader[] | null = null;

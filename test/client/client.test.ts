@@ -1,5 +1,5 @@
 import { tableFromIPC } from 'apache-arrow';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { PyralogClient } from '../../src/client/index.js';
 import { FrameReader, FrameWriter, readFrameHeader, WsOpCode } from '../../src/protocol/ws/binary-frame.js';
@@ -220,6 +220,38 @@ describe('PyralogClient', () => {
     const sent = client.produce('late', { value: 'x', partition: 0 });
     await client.close();
     expect(await sent).toEqual({ partition: 0, offset: 0 });
+  });
+
+  it('given lingerMs 0, sends the records of one synchronous run as one batch without waiting for a timer', async () => {
+    const engine = new MemoryEngine();
+    const fixture = await start(engine);
+    await engine.createTopic('now', 1);
+    const client = await connect(fixture, { lingerMs: 0 });
+    let batches = 0;
+    const produce = engine.produce.bind(engine);
+    engine.produce = (...args: Parameters<MemoryEngine['produce']>) => {
+      batches++;
+      return produce(...args);
+    };
+    // No setTimeout callback can run: a batch that waited for a 0 ms timer would never go out.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const sent = Promise.all(
+        ['a', 'b', 'c'].map((value) => client.produce('now', { value, partition: 0 })),
+      );
+      let deadline: NodeJS.Timeout | undefined;
+      const offsets = await Promise.race([
+        sent,
+        new Promise<never>((_, reject) => {
+          deadline = setInterval(() => reject(new Error('the batch waited for a timer')), 5_000);
+        }),
+      ]);
+      clearInterval(deadline);
+      expect(offsets.map((o) => o.offset)).toEqual([0, 1, 2]);
+      expect(batches).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('commits and reads a named consumer offset', async () => {
