@@ -147,7 +147,18 @@ export interface ListOffsetsOptions {
 }
 
 export interface Engine {
-  produce(topic: string, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome>;
+  /**
+   * Appends one RecordBatch v2. `lent`: the caller owns `batch` only until this call returns (a view
+   * of a WebSocket message that uWS frees when its callback ends), so an engine that keeps it any
+   * longer copies it first; otherwise the engine may keep the reference until the promise settles.
+   */
+  produce(
+    topic: string,
+    partition: number,
+    batch: Uint8Array,
+    acks: Acks,
+    lent?: boolean,
+  ): Promise<ProduceOutcome>;
   fetch(request: FetchRequest): Promise<FetchOutcome>;
   listOffsets(
     topic: string,

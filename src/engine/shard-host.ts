@@ -300,7 +300,11 @@ export class ShardHost {
 
   // ---- requests --------------------------------------------------------
 
-  /** `recordsChecked`: the batch checker counted the batch's records (required of a compressed batch). */
+  /**
+   * `recordsChecked`: the batch checker counted the batch's records (required of a compressed batch).
+   * `batch` is copied (into the ring, or aside when the ring is full) before this returns: callers may
+   * lend a view they free right after (Engine.produce's `lent`).
+   */
   produce(
     topicId: number,
     partition: number,

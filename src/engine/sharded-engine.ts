@@ -233,7 +233,14 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     return { entry, host: this.hosts[entry.shards[partition]!]! };
   }
 
-  produce(topic: string, partition: number, batch: Uint8Array, acks: Acks): Promise<ProduceOutcome> {
+  /** The fast path copies `batch` into the ring before returning (shard-host.ts); a batch kept longer is copied when `lent`. */
+  produce(
+    topic: string,
+    partition: number,
+    batch: Uint8Array,
+    acks: Acks,
+    lent = false,
+  ): Promise<ProduceOutcome> {
     const target = this.route(topic, partition);
     if (target === null) {
       return Promise.resolve({
@@ -271,7 +278,8 @@ export class ShardedEngine implements Engine, ReplicaEngine {
     if (!needsChecker && before === undefined) return host.produce(entry.topicId, partition, batch, acks);
     // Compressed (or to be recompressed into the topic's codec): its records are inflated, walked and
     // recompressed on the checker threads while the shard goes on; this partition's later produces
-    // wait until this one is handed to the shard (or refused).
+    // wait until this one is handed to the shard (or refused). The batch outlives this call here.
+    if (lent) batch = batch.slice();
     let verdict = null;
     if (needsChecker) {
       timestampWindow(entry.config, Date.now(), this.window);

@@ -30,7 +30,8 @@ export function clientEngine(
     if (code === KafkaErrorCode.NONE) await onTopicDeleted(topic);
     return code;
   };
-  const produce: Engine['produce'] = (topic, partition, batch, acks) =>
+  // `lent` passes through: a WebSocket produce lends a view of its message (Engine.produce).
+  const produce: Engine['produce'] = (topic, partition, batch, acks, lent) =>
     isInternalTopic(topic)
       ? Promise.resolve(
           produceFailure(
@@ -38,7 +39,7 @@ export function clientEngine(
             `${topic} is an internal topic: only the broker writes it`,
           ),
         )
-      : engine.produce(topic, partition, batch, acks);
+      : engine.produce(topic, partition, batch, acks, lent);
   return new Proxy(engine, {
     get(target, key) {
       if (key === 'produce') return produce;

@@ -1,4 +1,6 @@
+import { kafkaErrorName } from '../common/kafka-error-code.js';
 import type { Engine, TopicDescription } from '../engine/engine-api.js';
+import { fromKafkaCode } from '../protocol/front-door-errors.js';
 import { type PartitionBatch, splitIntoBatches } from '../protocol/ws/produce-frame.js';
 import { WsError, WsProblem } from '../protocol/ws/ws-error-code.js';
 import type { ProduceRequest } from '../protocol/ws/ws-request.js';
@@ -10,19 +12,28 @@ import type { Partitioner } from './partitioner.js';
 /**
  * A WebSocket produce request turned into one RecordBatch per partition, on
  * the acceptor thread, before the session first waits: the request may point
- * into a uWS message, which dies with its callback, and the batches are the
- * copies the engine is handed.
+ * into a uWS message, which dies with its callback. Records (kind 0, JSON)
+ * are built into new batches; a ready batch (kind 1) stays a view into the
+ * message, `lent` to the engine, which copies it into the shard's ring before
+ * the callback returns (its one copy, as a Kafka produce's).
  */
 export interface PreparedProduce {
   batches: PartitionBatch[];
   /** Each record's index in `batches`, in request order; null when there is one batch. */
   slots: Int32Array | null;
+  /** The batches are views of the message: hand them to the engine before the callback returns. */
+  lent: boolean;
 }
 
 export function topicOrThrow(engine: Engine, name: string): TopicDescription {
   const topic = engine.describeTopic(name);
   if (topic === undefined) throw new WsProblem(WsError.UNKNOWN_TOPIC, `topic "${name}" does not exist`);
   return topic;
+}
+
+/** A Kafka error code from the engine as the WebSocket error it maps to, with where it happened. */
+export function kafkaProblem(code: number, context: string): WsProblem {
+  return new WsProblem(fromKafkaCode(code), `${context}: ${kafkaErrorName(code)}`);
 }
 
 export function checkPartition(topic: TopicDescription, partition: number): void {
@@ -58,10 +69,11 @@ export function prepareProduce(
   };
   if (request.batch !== null) {
     checkPartition(topic, request.batch.partition);
-    const batch = request.batch.bytes.slice();
+    const batch = request.batch.bytes;
     return {
       batches: [{ partition: request.batch.partition, batch, recordCount: batchRecordCount(batch) }],
       slots: null,
+      lent: true,
     };
   }
   if (request.frameRecords !== null) {
@@ -73,7 +85,11 @@ export function prepareProduce(
       Date.now(),
     );
     // The slots are the splitter's scratch: copied, since the reply is written after a wait.
-    return { batches: split.batches, slots: split.slots === null ? null : split.slots.slice() };
+    return {
+      batches: split.batches,
+      slots: split.slots === null ? null : split.slots.slice(),
+      lent: false,
+    };
   }
   // JSON records: group by partition, keeping each record's place.
   const entries = request.records!;
@@ -97,5 +113,5 @@ export function prepareProduce(
     batch: buildRecordBatch(group.records),
     recordCount: group.records.length,
   }));
-  return { batches, slots: groups.length > 1 ? slots : null };
+  return { batches, slots: groups.length > 1 ? slots : null, lent: false };
 }

@@ -35,7 +35,10 @@ import { anyCompressedBatch, decodablePrefix } from './http-record-window.js';
  */
 export type WsMode = 'binary' | 'json';
 
-/** The connection as the session sees it (ws-route.ts wraps a uWS socket in this). */
+/**
+ * The connection as the session sees it (ws-route.ts wraps a uWS socket in this). Messages are
+ * written at the end of the turn (ws-outbox.ts): a buffer passed in must not be changed afterwards.
+ */
 export interface WsSocket {
   send(message: Uint8Array | string, isBinary: boolean): void;
   /** One binary message made of a small head and a large body, sent as two fragments without joining them. */

@@ -4,6 +4,7 @@ import { WsCloseCode, WsError } from '../protocol/ws/ws-error-code.js';
 import type { HttpAuthenticator } from '../security/http-authenticator.js';
 import { ANONYMOUS_PRINCIPAL, type Principal } from '../security/principal.js';
 import { webOriginPolicy } from './web-origin.js';
+import { WsOutbox } from './ws-outbox.js';
 import type { WsSocket } from './ws-replies.js';
 import { DEFAULT_WS_LIMITS, type WsLimits, WsSession } from './ws-session.js';
 
@@ -170,37 +171,37 @@ export function webSocketRoute(
     open: (ws) => {
       open.add(ws);
       let closed = false;
-      const end = (code: number, reason: string): void => {
-        if (closed) return;
-        closed = true;
-        ws.end(code, reason);
-      };
       const checkBackpressure = (): void => {
+        if (closed) return;
         const buffered = ws.getBufferedAmount();
         if (buffered > limits.sendBufferCloseBytes)
           end(WsCloseCode.POLICY_VIOLATION, `SLOW_CONSUMER: ${buffered} bytes unsent`);
       };
+      // Answers and pushes leave in one corked write per connection per turn (ws-outbox.ts).
+      const outbox = new WsOutbox(ws, checkBackpressure);
+      const end = (code: number, reason: string): void => {
+        if (closed) return;
+        outbox.flush(); // what was answered before the close goes out before it
+        if (closed) return;
+        closed = true;
+        outbox.discard();
+        ws.end(code, reason);
+      };
       const socket: WsSocket = {
         send(message, isBinary) {
-          if (closed) return;
-          ws.send(message, isBinary);
-          checkBackpressure();
+          if (!closed) outbox.send(message, isBinary);
         },
         sendInTwo(head, body) {
-          if (closed) return;
-          ws.cork(() => {
-            ws.sendFirstFragment(head, true);
-            ws.sendLastFragment(body);
-          });
-          checkBackpressure();
+          if (!closed) outbox.sendInTwo(head, body);
         },
-        bufferedAmount: () => (closed ? 0 : ws.getBufferedAmount()),
+        bufferedAmount: () => (closed ? 0 : ws.getBufferedAmount() + outbox.queuedBytes),
         end,
       };
       const data = ws.getUserData();
       data.session = new WsSession(socket, deps, limits, data.principal, authenticator, data.clientHost);
       data.markClosed = () => {
         closed = true;
+        outbox.discard();
       };
     },
     message: (ws, message, isBinary) => {

@@ -1,5 +1,5 @@
 import { errorMessage, PyralogError } from '../common/errors.js';
-import { KafkaErrorCode, kafkaErrorName } from '../common/kafka-error-code.js';
+import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import type { FetchPartitionOutcome, IsolationLevel } from '../engine/engine-api.js';
 import { type Engine, ListOffsetsTimestamp, type TopicDescription } from '../engine/engine-api.js';
@@ -8,7 +8,6 @@ import { FrontDoorProblem, fromKafkaCode } from '../protocol/front-door-errors.j
 import { readFrameHeader, WsOpCode } from '../protocol/ws/binary-frame.js';
 import { decodeBinaryRequest } from '../protocol/ws/binary-request.js';
 import { decodeJsonRequest } from '../protocol/ws/json-request.js';
-import type { ProducedGroup } from '../protocol/ws/produce-frame.js';
 import type { SubscriptionStart } from '../protocol/ws/subscribe-frame.js';
 import { WsCloseCode, WsError, type WsErrorKind, WsProblem } from '../protocol/ws/ws-error-code.js';
 import {
@@ -26,7 +25,14 @@ import type { HttpAuthenticator } from '../security/http-authenticator.js';
 import { ANONYMOUS_PRINCIPAL, type Principal, principalText } from '../security/principal.js';
 import { withDeadline } from './http-deadline.js';
 import { Partitioner } from './partitioner.js';
-import { checkPartition, type PreparedProduce, prepareProduce, topicOrThrow } from './ws-produce.js';
+import {
+  checkPartition,
+  kafkaProblem,
+  type PreparedProduce,
+  prepareProduce,
+  topicOrThrow,
+} from './ws-produce.js';
+import { ProduceInFlight } from './ws-produce-in-flight.js';
 import { type WsMode, WsReplies, type WsSocket } from './ws-replies.js';
 import { type SubscriptionHost, WsSubscription } from './ws-subscription.js';
 import { WsWaitingRequests } from './ws-waiting-requests.js';
@@ -48,7 +54,10 @@ import { WsWaitingRequests } from './ws-waiting-requests.js';
  *   past sendBufferCloseBytes. With the defaults a connection holds at most
  *   about 1 MiB + 64 subscriptions × 512 KiB of pushes, far under the close.
  * - A uWS message lives only during its callback: everything a request keeps
- *   (its record batches) is copied before the first wait.
+ *   is copied before the callback returns (a ready batch by the engine, into
+ *   the shard's ring; a request that must wait, whole, into the line).
+ * - Answers and pushes leave through the connection's outbox (ws-outbox.ts):
+ *   those of one turn in one corked write.
  */
 export interface WsLimits {
   /** Fetches for a connection start only while its send buffer is under this. */
@@ -219,25 +228,38 @@ export class WsSession implements SubscriptionHost {
       this.replies.error(mode, request.id, WsError.FORBIDDEN, denial);
       return;
     }
-    let prepared: PreparedProduce | null = null;
     if (request.op === 'produce') {
+      let prepared: PreparedProduce;
       try {
-        prepared = prepareProduce(request, this.topicOrThrow(request.topic), this.partitioner); // copies out of the message: it dies with this callback
+        prepared = prepareProduce(request, this.topicOrThrow(request.topic), this.partitioner);
       } catch (error) {
         this.answerFailure(mode, request.id, error);
         return;
       }
+      this.inFlight++;
+      this.inFlightBytes += sizeBytes;
+      // Now, in the message's callback: a ready batch is a view of the message, which dies with it.
+      new ProduceInFlight(this, request, mode, prepared, sizeBytes).start(this.deps.engine);
+      return;
     }
     this.inFlight++;
     this.inFlightBytes += sizeBytes;
-    this.serve(request, mode, prepared)
+    this.serve(request, mode)
       .catch((error: unknown) => this.answerFailure(mode, request.id, error))
-      .finally(() => {
-        this.inFlight--;
-        this.inFlightBytes -= sizeBytes;
-        this.lastActiveMs = Date.now();
-        if (this.waiting.length > 0) this.startWaiting();
-      });
+      .finally(() => this.finished(sizeBytes));
+  }
+
+  /** A request of `sizeBytes` is answered (or failed): its room goes to the next one waiting. */
+  finished(sizeBytes: number): void {
+    this.inFlight--;
+    this.inFlightBytes -= sizeBytes;
+    this.lastActiveMs = Date.now();
+    if (this.waiting.length > 0) this.startWaiting();
+  }
+
+  /** Whether the connection closed (nothing more is sent on it). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /**
@@ -343,7 +365,7 @@ export class WsSession implements SubscriptionHost {
     for (const wake of waiters) wake();
   }
 
-  private answerFailure(mode: WsMode, id: number, error: unknown): void {
+  answerFailure(mode: WsMode, id: number, error: unknown): void {
     if (this.closed) return;
     let kind: WsErrorKind = WsError.INTERNAL;
     if (error instanceof WsProblem || error instanceof FrontDoorProblem) kind = error.kind;
@@ -351,10 +373,9 @@ export class WsSession implements SubscriptionHost {
     this.replies.error(mode, id, kind, errorMessage(error));
   }
 
-  private async serve(request: WsRequest, mode: WsMode, prepared: PreparedProduce | null): Promise<void> {
+  /** Serves every request but a produce (ProduceInFlight serves those). */
+  private async serve(request: Exclude<WsRequest, ProduceRequest>, mode: WsMode): Promise<void> {
     switch (request.op) {
-      case 'produce':
-        return this.produce(request, mode, prepared!);
       case 'fetch':
         return this.fetch(request, mode);
       case 'subscribe':
@@ -404,26 +425,6 @@ export class WsSession implements SubscriptionHost {
 
   private topicOrThrow(name: string): TopicDescription {
     return topicOrThrow(this.deps.engine, name);
-  }
-
-  private async produce(request: ProduceRequest, mode: WsMode, prepared: PreparedProduce): Promise<void> {
-    const { engine } = this.deps;
-    const groups: ProducedGroup[] = await Promise.all(
-      prepared.batches.map(async (part) => {
-        const outcome = await engine.produce(request.topic, part.partition, part.batch, request.acks);
-        if (outcome.errorCode !== KafkaErrorCode.NONE)
-          throw kafkaProblem(
-            outcome.errorCode,
-            outcome.errorMessage || `produce to ${request.topic}-${part.partition}`,
-          );
-        return {
-          partition: part.partition,
-          baseOffset: request.acks === 0 ? -1 : outcome.baseOffset,
-          recordCount: part.recordCount,
-        };
-      }),
-    );
-    if (!this.closed) this.replies.produced(mode, request.id, groups, prepared.slots);
   }
 
   private async fetch(request: FetchRequest, mode: WsMode): Promise<void> {
@@ -554,8 +555,4 @@ export class WsSession implements SubscriptionHost {
     });
     if (!this.closed) this.replies.arrow(mode, request.id, ipc);
   }
-}
-
-function kafkaProblem(code: number, context: string): WsProblem {
-  return new WsProblem(fromKafkaCode(code), `${context}: ${kafkaErrorName(code)}`);
 }

@@ -49,11 +49,12 @@ export class MemoryEngine implements Engine {
   autoCreatePartitions = 0;
 
   async produce(topic: string, partition: number, batch: Uint8Array, _acks: Acks): Promise<ProduceOutcome> {
+    // Copied before the first wait: the caller may have lent a view it frees when this returns.
+    const copy = new Uint8Array(batch);
     if (!this.topics.has(topic) && this.autoCreatePartitions > 0)
       await this.createTopic(topic, this.autoCreatePartitions);
     const target = this.topics.get(topic)?.partitions[partition];
     if (target === undefined) return produceFailure(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, '');
-    const copy = new Uint8Array(batch);
     const view = new DataView(copy.buffer);
     if (checkBatch(copy, view, 0, copy.length) !== copy.length)
       return produceFailure(KafkaErrorCode.CORRUPT_MESSAGE, '');

@@ -88,13 +88,11 @@ export function nextOffsetAfter(batches: Uint8Array, fallback: number): number {
   return next;
 }
 
-const head = new Uint8Array(RECORDS_HEAD_BYTES);
-const headView = new DataView(head.buffer);
-
 /**
- * The 28 bytes in front of a FETCHED or RECORDS frame's batches, in one
- * scratch buffer that the next call overwrites: send it at once (uWS copies
- * what it cannot write straight away).
+ * The 28 bytes in front of a FETCHED or RECORDS frame's batches, in a buffer
+ * of their own: the connection's outbox holds it until the end of the turn
+ * (src/server/ws-outbox.ts), so it must not be a scratch buffer that the
+ * next push overwrites.
  */
 export function recordsHead(
   op: typeof WsOpCode.FETCHED | typeof WsOpCode.RECORDS,
@@ -103,6 +101,8 @@ export function recordsHead(
   highWatermark: number,
   nextOffset: number,
 ): Uint8Array {
+  const head = new Uint8Array(RECORDS_HEAD_BYTES);
+  const headView = new DataView(head.buffer);
   headView.setUint8(0, WS_PROTOCOL_VERSION);
   headView.setUint8(1, op);
   headView.setUint16(2, 0);
