@@ -79,17 +79,18 @@ export class WsSubscription {
       offset: cursor.offset as Offset,
       maxBytes,
     }));
+    // The cursor of each fetch entry, in this round's order: one array for the subscription's life.
+    const order: Cursor[] = new Array(this.cursors.length);
     while (this.active) {
       await this.host.waitForRoom();
       if (!this.active) return;
       // Rotate the partitions so that a busy one cannot take every fetch's byte budget for ever.
-      const order: Cursor[] = [];
       for (let i = 0; i < this.cursors.length; i++) {
         const cursor = this.cursors[(i + this.rotation) % this.cursors.length]!;
         const request = requests[i]!;
         request.partition = cursor.partition;
         request.offset = cursor.offset as Offset;
-        order.push(cursor);
+        order[i] = cursor;
       }
       this.rotation = (this.rotation + 1) % this.cursors.length;
       let outcome: Awaited<ReturnType<Engine['fetch']>>;

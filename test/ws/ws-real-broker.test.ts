@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PyralogClient } from '../../src/client/index.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
+import { SUBSCRIBE_POLL_MS } from '../../src/server/ws-subscription.js';
 import { partitionDir } from '../../src/storage/partition-dirs.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -55,4 +56,36 @@ describe('WebSocket subscription on the real broker', () => {
       await client.close();
     }
   }, 60_000);
+
+  it('pushes a record to a waiting subscription as it is appended, not at its next long-poll round', async () => {
+    await broker.engine.createTopic('prompt', 1);
+    const client = await PyralogClient.connect({
+      url: `ws://127.0.0.1:${broker.httpPort}/ws`,
+      lingerMs: 0,
+      acks: 1,
+    });
+    try {
+      const subscription = client.subscribe('prompt', 0, 'latest');
+      const delaysMs: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        // Idle long enough that the subscription's fetch is parked on the shard, waiting for data.
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        const sentMs = performance.now();
+        const [next] = await Promise.all([
+          subscription.next(),
+          client.produce('prompt', { value: `r${i}`, partition: 0 }),
+        ]);
+        delaysMs.push(performance.now() - sentMs);
+        expect(next.done).toBe(false);
+        expect(next.value!.offset).toBe(i);
+      }
+      subscription.close();
+      // A subscription that only found new records when its long poll ended would wait up to
+      // SUBSCRIBE_POLL_MS for each; woken by the append, it takes a few ms (generous bound for a loaded machine).
+      const sorted = [...delaysMs].sort((a, b) => a - b);
+      expect(sorted[4]!).toBeLessThan(SUBSCRIBE_POLL_MS / 5);
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
 });
