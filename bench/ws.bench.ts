@@ -1,24 +1,27 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { openLoop } from '../src/cli/bench/open-loop.js';
-import { type ProduceFormat, PyralogClient } from '../src/client/index.js';
-import { currentThreadId, threadCpuNs } from '../src/common/thread-cpu.js';
-import { FrameWriter, WsOpCode } from '../src/protocol/ws/binary-frame.js';
+import { PyralogClient } from '../src/client/index.js';
 import { brokerCpuProbe } from '../tools/broker-cpu.js';
 import { startBrokerProcess } from '../tools/broker-process.js';
 import { numberFlag } from './support/flags.js';
 import { printTable } from './support/mitata-ratios.js';
 import { roundsRow, suiteRow, writeSuiteResults } from './support/suite-results.js';
 import { wsAgainstKafkaRounds } from './support/ws-end-to-end.js';
+import {
+  FRAMES_IN_FLIGHT,
+  INGEST_TARGETS,
+  type IngestTarget,
+  measureIngest,
+  RECORD_BYTES,
+  RECORDS_PER_FRAME,
+} from './support/ws-ingest.js';
 
 /**
- * `npm run bench -- ws`: WebSocket ingest through the TypeScript client
- * (1 KiB records, client batching with linger) into the broker (its own
- * process, fsync never, acks=1), against a raw uWebSockets.js echo of the same
- * frames measured in the same run; then produce latency at a fixed offered
+ * `npm run bench -- ws`: WebSocket ingest into the broker (its own process,
+ * fsync never, acks=1) against a raw uWebSockets.js echo of the same frames,
+ * in alternating rounds (support/ws-ingest.ts says how the comparison is kept
+ * fair); then produce latency at a fixed offered
  * rate (open loop, from each record's scheduled time); then end to end at
  * E2E_RATE_PER_S records/s, one 1 KiB record per request, from each record's
  * scheduled send time to its subscriber (WebSocket) or long-polling consumer
@@ -27,101 +30,13 @@ import { wsAgainstKafkaRounds } from './support/ws-end-to-end.js';
  * rounds' ratios; support/ws-end-to-end.ts).
  *
  * Flags: --seconds=N (default 4), --rate=N records/s for the latency run (default 2000),
- * --rounds=N (default 4) and --round-seconds=N (default 2) for the end-to-end rounds.
+ * --rounds=N (default 4) and --round-seconds=N (default 2) for the end-to-end rounds,
+ * --ingest-rounds=N (default 3) and --ingest-segment-seconds=N (default 1.5) for the ingest rounds.
  */
-const RECORD_BYTES = 1024;
-const RECORDS_PER_FRAME = 64;
-const FRAMES_IN_FLIGHT = 16;
 /** Issue 18's end-to-end rate. */
 const E2E_RATE_PER_S = 5000;
 /** Unrecorded seconds of each end-to-end series before its first round (the broker is fresh). */
 const E2E_WARMUP_S = 3;
-
-/** A PRODUCE frame of RECORDS_PER_FRAME records, as the client builds it. */
-function produceFrame(): Uint8Array {
-  const value = new Uint8Array(RECORD_BYTES).fill(7);
-  const frame = new FrameWriter(WsOpCode.PRODUCE, 1, RECORDS_PER_FRAME * (RECORD_BYTES + 32))
-    .str('ingest')
-    .i32(0)
-    .i8(1)
-    .u8(0)
-    .u32(RECORDS_PER_FRAME);
-  for (let i = 0; i < RECORDS_PER_FRAME; i++) frame.nullableBytes(null).nullableBytes(value).f64(-1).u16(0);
-  return frame.finish();
-}
-
-/** Records per second through the echo, and its server's CPU per record (µs, its main thread, from /proc). */
-async function echoBaseline(seconds: number): Promise<{ recordsPerSecond: number; cpuUsPerRecord: number }> {
-  const script = fileURLToPath(new URL('../tools/uws-echo-server.mjs', import.meta.url));
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const port = await new Promise<number>((resolve) =>
-    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
-  );
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
-  await new Promise((resolve) => socket.once('open', resolve));
-  const frame = produceFrame();
-  let echoed = 0;
-  const cpuBeforeNs = threadCpuNs(child.pid!, child.pid!) ?? Number.NaN;
-  const endMs = performance.now() + seconds * 1000;
-  const startMs = performance.now();
-  await new Promise<void>((resolve) => {
-    let outstanding = 0;
-    const fill = (): void => {
-      while (outstanding < FRAMES_IN_FLIGHT && performance.now() < endMs) {
-        socket.send(frame);
-        outstanding++;
-      }
-      if (outstanding === 0) resolve();
-    };
-    socket.on('message', () => {
-      outstanding--;
-      echoed++;
-      fill();
-    });
-    fill();
-  });
-  const recordsPerSecond = (echoed * RECORDS_PER_FRAME) / ((performance.now() - startMs) / 1000);
-  const cpuNs = (threadCpuNs(child.pid!, child.pid!) ?? Number.NaN) - cpuBeforeNs;
-  socket.close();
-  child.kill('SIGTERM');
-  return { recordsPerSecond, cpuUsPerRecord: cpuNs / 1000 / (echoed * RECORDS_PER_FRAME) };
-}
-
-interface IngestRound {
-  records: number;
-  recordsPerSecond: number;
-}
-
-async function clientIngest(
-  url: string,
-  seconds: number,
-  produceFormat: ProduceFormat,
-): Promise<IngestRound> {
-  const client = await PyralogClient.connect({
-    url,
-    lingerMs: 2,
-    batchMaxRecords: RECORDS_PER_FRAME,
-    acks: 1,
-    produceFormat,
-  });
-  const value = new Uint8Array(RECORD_BYTES).fill(7);
-  let acknowledged = 0;
-  const endMs = performance.now() + seconds * 1000;
-  const startMs = performance.now();
-  await Promise.all(
-    Array.from({ length: FRAMES_IN_FLIGHT }, async () => {
-      while (performance.now() < endMs) {
-        await Promise.all(
-          Array.from({ length: RECORDS_PER_FRAME }, () => client.produce('ingest', { value, partition: 0 })),
-        );
-        acknowledged += RECORDS_PER_FRAME;
-      }
-    }),
-  );
-  const recordsPerSecond = acknowledged / ((performance.now() - startMs) / 1000);
-  await client.close();
-  return { records: acknowledged, recordsPerSecond };
-}
 
 async function clientLatency(url: string, rate: number, seconds: number) {
   const client = await PyralogClient.connect({ url, lingerMs: 0, acks: 1 });
@@ -140,7 +55,6 @@ export async function run(args: readonly string[]): Promise<void> {
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, 'ws-'));
   try {
-    const { recordsPerSecond: echo, cpuUsPerRecord: echoCpuUs } = await echoBaseline(seconds);
     const broker = await startBrokerProcess(['--data', dir, '--fsync', 'never', '--shards', '2']);
     try {
       for (const name of ['ingest', 'latency', 'e2e']) {
@@ -150,70 +64,54 @@ export async function run(args: readonly string[]): Promise<void> {
         });
       }
       const url = `ws://127.0.0.1:${broker.httpPort}/ws`;
-      // The same records, each frame also as a RecordBatch v2 the client built (PRODUCE kind 1): the two
-      // formats alternate in two halves each, so neither gets all of the warm-up or a quiet spell alone.
-      // The broker's CPU per record on each format (from /proc, around each round) says what the
-      // format saves the broker, which the load on a shared machine changes far less than throughput.
-      // The client's thread too: kind 1 moves the batch building from the broker to the client.
       const probe = await brokerCpuProbe(broker.child.pid!, broker.httpPort);
-      const clientThread = currentThreadId();
-      const rounds: Record<ProduceFormat, number[]> = { records: [], batch: [] };
-      const cpuNs: Record<
-        ProduceFormat,
-        { acceptor: number; shards: number; client: number; records: number }
-      > = {
-        records: { acceptor: 0, shards: 0, client: 0, records: 0 },
-        batch: { acceptor: 0, shards: 0, client: 0, records: 0 },
-      };
-      for (const format of ['records', 'batch', 'batch', 'records'] as const) {
-        const before = probe.read();
-        const clientBeforeNs = threadCpuNs('self', clientThread) ?? Number.NaN;
-        const round = await clientIngest(url, seconds / 2, format);
-        cpuNs[format].client += (threadCpuNs('self', clientThread) ?? Number.NaN) - clientBeforeNs;
-        const after = probe.read();
-        rounds[format].push(round.recordsPerSecond);
-        cpuNs[format].acceptor += after.acceptorNs - before.acceptorNs;
-        cpuNs[format].shards += after.shardNs.reduce((sum, ns, i) => sum + ns - before.shardNs[i]!, 0);
-        cpuNs[format].records += round.records;
-      }
-      const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-      const ingest = mean(rounds.records);
-      const ingestBatch = mean(rounds.batch);
-      const cpuUsPerRecord = (format: ProduceFormat) => ({
-        acceptorUs: cpuNs[format].acceptor / 1000 / cpuNs[format].records,
-        shardsUs: cpuNs[format].shards / 1000 / cpuNs[format].records,
-        clientUs: cpuNs[format].client / 1000 / cpuNs[format].records,
+      const ingest = await measureIngest({
+        brokerUrl: url,
+        probe,
+        topic: 'ingest',
+        rounds: numberFlag(args, 'ingest-rounds', 3),
+        segmentMs: numberFlag(args, 'ingest-segment-seconds', 1.5) * 1000,
       });
-      const cpuRecords = cpuUsPerRecord('records');
-      const cpuBatch = cpuUsPerRecord('batch');
       const latency = await clientLatency(url, rate, seconds);
       const mb = (recordsPerSecond: number) => ((recordsPerSecond * RECORD_BYTES) / 1e6).toFixed(1);
+      const label: Record<IngestTarget, string> = {
+        echo: `raw uWS echo of a ${RECORDS_PER_FRAME}-record kind-1 PRODUCE frame, ${FRAMES_IN_FLIGHT} in flight`,
+        'frames batch': 'broker, the same kind-1 frame (a ready RecordBatch v2), same driver and depth',
+        'frames records': 'broker, the same records as a kind-0 frame (the broker builds the batch)',
+        'client batch': "TypeScript client, produceFormat 'batch' (it builds each frame), same depth",
+        'client records': "TypeScript client, produceFormat 'records'",
+      };
       printTable([
-        ['measure', 'records/s', 'MB/s', 'ratio'],
-        [
-          `raw uWS echo of ${RECORDS_PER_FRAME}-record PRODUCE frames, ${FRAMES_IN_FLIGHT} in flight`,
-          echo.toFixed(0),
-          mb(echo),
-          '1.00',
-        ],
-        [
-          `client produce, batches of ${RECORDS_PER_FRAME} (linger 2 ms), acks=1, fsync never`,
-          ingest.toFixed(0),
-          mb(ingest),
-          (ingest / echo).toFixed(2),
-        ],
-        [
-          `client produce, same, each frame a client-built RecordBatch v2 (produceFormat 'batch')`,
-          ingestBatch.toFixed(0),
-          mb(ingestBatch),
-          (ingestBatch / echo).toFixed(2),
-        ],
+        ['ingest, acks=1, fsync never (median over rounds)', 'records/s', 'MB/s', 'ratio to echo'],
+        ...INGEST_TARGETS.map((target) => [
+          label[target],
+          ingest.median[target].recordsPerSecond.toFixed(0),
+          mb(ingest.median[target].recordsPerSecond),
+          target === 'echo' ? '1.00' : ingest.medianRatio[target].toFixed(2),
+        ]),
       ]);
       console.log(
-        `\nbroker CPU per record during ingest (µs, from /proc): 'records' acceptor ${cpuRecords.acceptorUs.toFixed(2)}, ` +
-          `shards ${cpuRecords.shardsUs.toFixed(2)}; 'batch' acceptor ${cpuBatch.acceptorUs.toFixed(2)}, ` +
-          `shards ${cpuBatch.shardsUs.toFixed(2)}; the raw uWS echo server ${echoCpuUs.toFixed(2)}; ` +
-          `the client's thread 'records' ${cpuRecords.clientUs.toFixed(2)}, 'batch' ${cpuBatch.clientUs.toFixed(2)}`,
+        `\ningest per round (records/s (ratio to that round's echo; CPU µs/record: server main thread / shards / driver)):`,
+      );
+      for (const target of INGEST_TARGETS) {
+        const cells = ingest.rounds[target].map((segment, i) => {
+          const ratio = segment.recordsPerSecond / ingest.rounds.echo[i]!.recordsPerSecond;
+          return (
+            `${segment.recordsPerSecond.toFixed(0)} (${ratio.toFixed(2)}; ${segment.serverUs.toFixed(2)} / ` +
+            `${segment.shardsUs.toFixed(2)} / ${segment.driverUs.toFixed(2)})`
+          );
+        });
+        console.log(`  ${target}: ${cells.join(', ')}`);
+      }
+      const cpu = (target: IngestTarget) => ingest.median[target];
+      console.log(
+        `\ningest CPU per record (µs, from /proc, median over rounds): the echo server ${cpu('echo').serverUs.toFixed(2)}; ` +
+          `the broker's acceptor, kind-1 frames ${cpu('frames batch').serverUs.toFixed(2)}, kind-0 frames ` +
+          `${cpu('frames records').serverUs.toFixed(2)}, client 'batch' ${cpu('client batch').serverUs.toFixed(2)}, ` +
+          `client 'records' ${cpu('client records').serverUs.toFixed(2)}; the broker's shards, kind-1 ` +
+          `${cpu('frames batch').shardsUs.toFixed(2)}, kind-0 ${cpu('frames records').shardsUs.toFixed(2)}; ` +
+          `the client's thread, 'batch' ${cpu('client batch').driverUs.toFixed(2)}, 'records' ` +
+          `${cpu('client records').driverUs.toFixed(2)}`,
       );
       console.log(
         `\nproduce latency at ${rate} records/s (1 KiB, linger 0, acks=1, open loop): p50 ${latency.p50} µs, ` +
@@ -266,6 +164,10 @@ export async function run(args: readonly string[]): Promise<void> {
       console.log(
         `WebSocket / Kafka end-to-end p99, median of ${e2eRounds} rounds: ${e2eP99.ratio.toFixed(2)} (target <= 1)`,
       );
+      const echo = ingest.median.echo.recordsPerSecond;
+      // The value is the echo's median times the median of the rounds' ratios: value / baseline is that median.
+      const ingestRow = (name: string, target: IngestTarget, bound = '') =>
+        suiteRow(name, 'records/s', echo, echo * ingest.medianRatio[target], bound);
       const file = writeSuiteResults(
         'ws',
         [
@@ -275,13 +177,13 @@ export async function run(args: readonly string[]): Promise<void> {
             'µs',
             e2e.rounds.map((round) => ({ baseline: round.kafka.p999, value: round.ws.p999 })),
           ),
-          suiteRow('client produce ingest vs a raw uWS echo', 'records/s', echo, ingest, '>= 0.7'),
-          suiteRow(
-            "client produce ingest, produceFormat 'batch', vs a raw uWS echo",
-            'records/s',
-            echo,
-            ingestBatch,
-            '>= 0.7',
+          // The same frames from the same driver is the fair comparison (the target); the others are shown.
+          ingestRow('ws ingest, the same kind-1 frames, vs a raw uWS echo', 'frames batch', '>= 0.7'),
+          ingestRow('ws ingest, kind-0 frames of the same records, vs a raw uWS echo', 'frames records'),
+          ingestRow("ws ingest through the client, produceFormat 'batch', vs a raw uWS echo", 'client batch'),
+          ingestRow(
+            "ws ingest through the client, produceFormat 'records', vs a raw uWS echo",
+            'client records',
           ),
         ],
         // The latency has no baseline in this suite (issue 18 compares it with the Kafka e2e p99): a note.
@@ -290,13 +192,16 @@ export async function run(args: readonly string[]): Promise<void> {
           latencyRatePerS: rate,
           latencyP99Us: latency.p99,
           latencyP999Us: latency.p999,
-          acceptorCpuUsPerRecordRecordsFormat: cpuRecords.acceptorUs,
-          acceptorCpuUsPerRecordBatchFormat: cpuBatch.acceptorUs,
-          shardsCpuUsPerRecordRecordsFormat: cpuRecords.shardsUs,
-          shardsCpuUsPerRecordBatchFormat: cpuBatch.shardsUs,
-          echoServerCpuUsPerRecord: echoCpuUs,
-          clientCpuUsPerRecordRecordsFormat: cpuRecords.clientUs,
-          clientCpuUsPerRecordBatchFormat: cpuBatch.clientUs,
+          ingestRounds: ingest.rounds.echo.length,
+          echoServerCpuUsPerRecord: cpu('echo').serverUs,
+          acceptorCpuUsPerRecordBatchFrames: cpu('frames batch').serverUs,
+          acceptorCpuUsPerRecordRecordsFrames: cpu('frames records').serverUs,
+          acceptorCpuUsPerRecordClientBatch: cpu('client batch').serverUs,
+          acceptorCpuUsPerRecordClientRecords: cpu('client records').serverUs,
+          shardsCpuUsPerRecordBatchFrames: cpu('frames batch').shardsUs,
+          shardsCpuUsPerRecordRecordsFrames: cpu('frames records').shardsUs,
+          clientCpuUsPerRecordBatchFormat: cpu('client batch').driverUs,
+          clientCpuUsPerRecordRecordsFormat: cpu('client records').driverUs,
         },
       );
       console.log(`rows written to ${file}`);
