@@ -1,5 +1,7 @@
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeanKafkaConsumer } from '../../src/cli/bench/lean-kafka-consumer.js';
 import { LeanKafkaProducer } from '../../src/cli/bench/lean-kafka-producer.js';
 import { KafkaErrorCode } from '../../src/common/kafka-error-code.js';
 import type { Offset } from '../../src/common/offset.js';
@@ -61,5 +63,36 @@ describe('lean Kafka producer', () => {
     });
     // The broker stored the producer's batch as sent (past the base offset and leader epoch it rewrites).
     expect(Buffer.from(stored.partitions[0]!.records.subarray(16))).toEqual(Buffer.from(batch.subarray(16)));
+  });
+});
+
+/** A generator must end with an error when its broker goes away, not wait for ever on requests in flight. */
+describe('lean Kafka clients whose connection closes', () => {
+  let server: Server;
+  let port = 0;
+  beforeAll(async () => {
+    // Takes a request's first bytes, then closes the connection without an answer.
+    server = createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('given produces in flight when the connection closes then each rejects, and later sends too', async () => {
+    const producer = await LeanKafkaProducer.connect(port);
+    const batch = buildRecordBatch([{ key: null, value: new Uint8Array(10) }]);
+    const inFlight = [producer.produce('t', 0, batch, 1), producer.produce('t', 1, batch, 1)];
+    for (const request of inFlight) await expect(request).rejects.toThrow(/closed/);
+    await expect(producer.produce('t', 0, batch, 1)).rejects.toThrow(/closed/);
+    producer.close();
+  });
+
+  it('given a fetch in flight when the connection closes then it rejects, and a later fetch too', async () => {
+    const consumer = await LeanKafkaConsumer.connect(port);
+    await expect(consumer.fetch('t', new Map([[0, 0]]), 10_000, 1024)).rejects.toThrow(/closed/);
+    await expect(consumer.fetch('t', new Map([[0, 0]]), 0, 1024)).rejects.toThrow(/closed/);
+    consumer.close();
   });
 });

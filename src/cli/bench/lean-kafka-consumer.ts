@@ -4,7 +4,9 @@ import { concatChunks, KafkaReader, KafkaWriter } from '../../protocol/kafka/pri
 /**
  * A lean Kafka fetcher for load generation: Fetch v4 long-polls for a set of
  * partitions, returning each partition's raw RecordBatch bytes. Offsets are
- * the caller's to keep.
+ * the caller's to keep. One fetch at a time. A fetch in flight when the
+ * connection closes or fails rejects, so a run against a broker that went
+ * away ends with an error instead of waiting for ever.
  */
 export interface FetchedPartition {
   partition: number;
@@ -16,10 +18,19 @@ export interface FetchedPartition {
 export class LeanKafkaConsumer {
   private nextCorrelationId = 1;
   private buffered: Buffer = Buffer.alloc(0);
-  private waiting: ((body: Uint8Array) => void) | null = null;
+  private waiting: { resolve: (body: Uint8Array) => void; reject: (error: Error) => void } | null = null;
+  private closedBy: Error | null = null;
 
   private constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
+    const fail = (error: Error): void => {
+      this.closedBy ??= error;
+      const waiting = this.waiting;
+      this.waiting = null;
+      waiting?.reject(this.closedBy);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('the connection to the broker closed')));
     socket.on('data', (chunk: Buffer) => {
       this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
       if (this.buffered.length < 4) return;
@@ -27,9 +38,9 @@ export class LeanKafkaConsumer {
       if (this.buffered.length < 4 + size) return;
       const body = new Uint8Array(this.buffered.subarray(8, 4 + size));
       this.buffered = this.buffered.subarray(4 + size);
-      const resolve = this.waiting;
+      const waiting = this.waiting;
       this.waiting = null;
-      resolve?.(body);
+      waiting?.resolve(body);
     });
   }
 
@@ -60,8 +71,9 @@ export class LeanKafkaConsumer {
     const frame = Buffer.allocUnsafe(4 + payload.length);
     frame.writeInt32BE(payload.length, 0);
     frame.set(payload, 4);
-    const reply = new Promise<Uint8Array>((resolve) => {
-      this.waiting = resolve;
+    if (this.closedBy !== null) return Promise.reject(this.closedBy);
+    const reply = new Promise<Uint8Array>((resolve, reject) => {
+      this.waiting = { resolve, reject };
     });
     this.socket.write(frame);
     return reply.then((body) => {

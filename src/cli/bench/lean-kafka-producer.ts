@@ -6,7 +6,8 @@ import { connect, type Socket } from 'node:net';
  * several partitions as a Kafka client sends) with many in flight on one
  * connection, and matches responses by correlation id (Kafka answers in
  * order). kafkajs would be the bottleneck of a benchmark; this does as little
- * as the protocol allows.
+ * as the protocol allows. Requests in flight when the connection closes or
+ * fails reject, so a run against a broker that went away ends with an error.
  */
 export interface ProduceAck {
   errorCode: number;
@@ -39,13 +40,25 @@ export function produceRequestBytes(topic: string, partitionCount: number, batch
 
 export class LeanKafkaProducer {
   private nextCorrelationId = 1;
-  private readonly waiting = new Map<number, (ack: ProduceAck) => void>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (ack: ProduceAck) => void; reject: (error: Error) => void }
+  >();
   private buffered: Buffer = Buffer.alloc(0);
   private readonly partitionsOfOne = [0];
+  private closedBy: Error | null = null;
 
   private constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const fail = (error: Error): void => {
+      this.closedBy ??= error;
+      const waiting = [...this.waiting.values()];
+      this.waiting.clear();
+      for (const request of waiting) request.reject(this.closedBy);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('the connection to the broker closed')));
   }
 
   /** Over a socket already connected (and, for TLS or SASL listeners, already authenticated). */
@@ -119,9 +132,12 @@ export class LeanKafkaProducer {
    * send was answered (the broker answers only what it has fully received).
    */
   send(prepared: PreparedProduce): Promise<ProduceAck> {
+    if (this.closedBy !== null) return Promise.reject(this.closedBy);
     const correlationId = this.nextCorrelationId++;
     prepared.frame.writeInt32BE(correlationId, CORRELATION_ID_AT);
-    const done = new Promise<ProduceAck>((resolve) => this.waiting.set(correlationId, resolve));
+    const done = new Promise<ProduceAck>((resolve, reject) =>
+      this.waiting.set(correlationId, { resolve, reject }),
+    );
     this.socket.write(prepared.frame);
     return done;
   }
@@ -152,9 +168,9 @@ export class LeanKafkaProducer {
         at += PARTITION_RESPONSE_BYTES;
       }
       this.buffered = this.buffered.subarray(4 + size);
-      const resolve = this.waiting.get(correlationId);
+      const request = this.waiting.get(correlationId);
       this.waiting.delete(correlationId);
-      resolve?.({ errorCode, baseOffset });
+      request?.resolve({ errorCode, baseOffset });
     }
   }
 }
