@@ -194,6 +194,8 @@ describe('npm run bench:targets', () => {
     expect(output).toContain('2026-12-03T20-00-a');
     expect(output.indexOf('T20-00-a')).toBeLessThan(output.indexOf('T21-00-b'));
     expect(output).toMatch(/CPU per request: pyralog acceptor vs a raw Node TCP echo: 4\.00 \(<= 2\) MISSED/);
+    // A row from rounds shows each round's ratio beside the median that decides it.
+    expect(output).toContain('steady p99 vs raw loopback TCP p99: 1.80 (<= 2; median of rounds 1.80) ok');
     expect(output).toMatch(/^ {2} 1 {2}met {8}NOT met {5}1 of 2 {3}no$/m);
     expect(output).toContain('every target with figures met in at least 3 of some 4 consecutive runs: no');
   });

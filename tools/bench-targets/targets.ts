@@ -100,6 +100,8 @@ export interface CheckedRow {
   ratio: number;
   target: string;
   met: boolean;
+  /** Each round's ratio, when the row comes from alternating rounds (its ratio is then their median). */
+  roundRatios?: number[];
 }
 
 export interface TargetResult {
@@ -122,7 +124,14 @@ export function checkRun(run: RunResults): TargetResult[] {
       for (const row of run.suites.get(suite)?.rows ?? []) {
         const met = rowMet(row);
         if (met !== null && name.test(row.name))
-          rows.push({ suite, name: row.name, ratio: row.ratio, target: row.target, met });
+          rows.push({
+            suite,
+            name: row.name,
+            ratio: row.ratio,
+            target: row.target,
+            met,
+            ...(row.rounds === undefined ? {} : { roundRatios: row.rounds.map((round) => round.ratio) }),
+          });
       }
     }
     let verdict: Verdict;
@@ -173,9 +182,11 @@ export function consecutiveStreaks(results: readonly TargetResult[][], window = 
   };
 }
 
-/** A short form of a row's figures: `ratio (target) ok|MISSED`. */
+/** A short form of a row's figures: `ratio (target) ok|MISSED`, and each round's ratio when it has rounds. */
 export function describeRow(row: CheckedRow): string {
   // Small ratios (an idle broker's share of a core) keep two significant digits.
-  const ratio = Math.abs(row.ratio) >= 0.1 ? row.ratio.toFixed(2) : row.ratio.toPrecision(2);
-  return `${row.name}: ${ratio} (${row.target}) ${row.met ? 'ok' : 'MISSED'}`;
+  const format = (ratio: number) => (Math.abs(ratio) >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2));
+  const rounds =
+    row.roundRatios === undefined ? '' : `; median of rounds ${row.roundRatios.map(format).join(', ')}`;
+  return `${row.name}: ${format(row.ratio)} (${row.target}${rounds}) ${row.met ? 'ok' : 'MISSED'}`;
 }
