@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { bench, do_not_optimize } from 'mitata';
 import { LeanKafkaProducer, produceRequestBytes } from '../src/cli/bench/lean-kafka-producer.js';
-import type { OpenLoopLatency } from '../src/cli/bench/open-loop.js';
+import { type OpenLoopLatency, openLoop } from '../src/cli/bench/open-loop.js';
 import { type FetchResponseData, fetch as fetchApi } from '../src/protocol/kafka/fetch.js';
 import { concatChunks, KafkaReader, KafkaWriter } from '../src/protocol/kafka/primitives.js';
 import { type ProduceResponse, produce as produceApi } from '../src/protocol/kafka/produce.js';
@@ -479,9 +479,16 @@ export async function run(args: readonly string[]): Promise<void> {
     const onFreshBroker = async <T>(
       fsync: 'never' | 'always',
       measure: (kafkaPort: number, broker: BrokerProcess) => Promise<T>,
+      extraArgs: readonly string[] = [],
     ) => {
       settleDirtyPages();
-      const broker = await startBrokerProcess(['--data', join(dir, `run-${run++}`), '--fsync', fsync]);
+      const broker = await startBrokerProcess([
+        '--data',
+        join(dir, `run-${run++}`),
+        '--fsync',
+        fsync,
+        ...extraArgs,
+      ]);
       try {
         await createTopic(broker.httpPort, 'ingest', PARTITIONS);
         return await measure(broker.kafkaPort, broker);
@@ -505,6 +512,25 @@ export async function run(args: readonly string[]): Promise<void> {
         roundSeconds,
       });
     });
+    // The start-up warm-up (--warm-up, off by default), A/B: the first seconds of two more fresh brokers, with
+    // and without it, back to back after the run above (so the generator is as warm for both).
+    const coldWarmUpAb: { warmUp: boolean; startMs: number; cold: OpenLoopLatency }[] = [];
+    for (const warmUp of [true, false]) {
+      // Written back here, so that the time to a served topic below holds no writeback.
+      settleDirtyPages();
+      const spawnedMs = performance.now();
+      coldWarmUpAb.push(
+        await onFreshBroker(
+          'never',
+          async (port) => ({
+            warmUp,
+            startMs: Math.round(performance.now() - spawnedMs),
+            cold: await coldLatency(port, 'ingest', latencyBatch),
+          }),
+          ['--warm-up', String(warmUp)],
+        ),
+      );
+    }
     // The raw TCP baseline and its server's CPU per request, pooled over the rounds.
     const rawLatency = latency.raw;
     const echoUsPerRequest = latency.echoUsPerRequest;
@@ -637,6 +663,24 @@ export async function run(args: readonly string[]): Promise<void> {
         'p99 <= 3 x raw',
       ),
     ]);
+    printTable([
+      [
+        'first seconds of a fresh broker, started with',
+        'spawn to topic created, ms',
+        'p50 µs',
+        'p99 µs',
+        'p99.9 µs',
+        'max µs',
+      ],
+      ...coldWarmUpAb.map((run) => [
+        `--warm-up ${run.warmUp}`,
+        String(run.startMs),
+        String(run.cold.p50),
+        String(run.cold.p99),
+        String(run.cold.p999),
+        String(run.cold.max),
+      ]),
+    ]);
     printLatencyRounds(latency.rounds);
     const perRound = (baseline: (round: LatencyRound) => number, value: (round: LatencyRound) => number) =>
       latency.rounds.map((round) => ({ baseline: baseline(round), value: value(round) }));
@@ -688,6 +732,14 @@ export async function run(args: readonly string[]): Promise<void> {
         latency.steady.p99,
         latency.cold.p99,
         '<= 3',
+      ),
+      // Not a target: whether the warm-up earns its place as a default (same run, brokers back to back).
+      suiteRow(
+        `first ${LATENCY_WARMUP_S} s p99 of a fresh broker with --warm-up true vs without`,
+        'µs',
+        coldWarmUpAb.find((run) => !run.warmUp)!.cold.p99,
+        coldWarmUpAb.find((run) => run.warmUp)!.cold.p99,
+        '',
       ),
     );
 
@@ -767,6 +819,20 @@ export async function run(args: readonly string[]): Promise<void> {
 }
 
 /** Every latency round's figures, so that a run's spread is visible beside the medians the targets use. */
+/** The first LATENCY_WARMUP_S of a fresh broker at the latency rate, on a new connection. */
+async function coldLatency(kafkaPort: number, topic: string, batch: Uint8Array): Promise<OpenLoopLatency> {
+  const producer = await LeanKafkaProducer.connect(kafkaPort);
+  try {
+    return await openLoop(
+      (i) => producer.produce(topic, i % PARTITIONS, batch, 1),
+      LATENCY_RATE_PER_S,
+      LATENCY_WARMUP_S,
+    );
+  } finally {
+    producer.close();
+  }
+}
+
 function printLatencyRounds(rounds: readonly LatencyRound[]): void {
   const ratio = (value: number, baseline: number) => (value / baseline).toFixed(2);
   printTable([
