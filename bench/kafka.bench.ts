@@ -811,6 +811,12 @@ export async function run(args: readonly string[]): Promise<void> {
       latencyRatePerS: LATENCY_RATE_PER_S,
       latencyRounds: rounds,
       latencyRoundSeconds: roundSeconds,
+      // End to end and its baseline pooled over the rounds (the rows' ratios are the medians of the rounds').
+      endToEndP50Us: latency.endToEnd.p50,
+      endToEndP99Us: latency.endToEnd.p99,
+      endToEndP999Us: latency.endToEnd.p999,
+      endToEndMaxUs: latency.endToEnd.max,
+      rawTcpP99Us: rawLatency.p99,
     });
     console.log(`rows written to ${file}`);
   } finally {
