@@ -56,7 +56,9 @@ export interface PyralogClientOptions {
    * How a batch for a named partition travels: 'records' (the default) sends the records and the
    * broker builds the RecordBatch; 'batch' builds the RecordBatch v2 here (a PRODUCE frame of kind
    * 1), so the broker hands it to the engine without reading a record. Records that name no
-   * partition always go as 'records': the broker picks their partitions.
+   * partition always go as 'records': the broker picks their partitions. 'records' stays the default
+   * because 'batch' moves about as much work onto the client as it takes off the broker's acceptor
+   * (docs/websocket.md says when to choose 'batch').
    */
   produceFormat?: ProduceFormat;
 }
