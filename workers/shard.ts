@@ -13,6 +13,7 @@ import type { ShardControlMessage, ShardWorkerData } from '../src/engine/shard-w
 import { restoreTrafficMetrics, trafficMetricsSnapshot } from '../src/engine/warm-up-scratch.js';
 import { RingReader, type RingRecord, RingWriter } from '../src/ring/index.js';
 import { installFaultsFromEnv } from '../src/storage/faulty-storage-io.js';
+import { SYNC_ROUNDS_ENV } from '../src/storage/group-commit.js';
 
 const data = workerData as ShardWorkerData;
 const port = parentPort;
@@ -34,6 +35,8 @@ const shard = new Shard(
     producerLimits: data.producerLimits,
     cleanerIoBytesPerSecond: data.cleanerIoBytesPerSecond,
     maxActivePartitions: data.maxActivePartitions,
+    // Sync rounds are off unless asked for: they did not measure better on a loaded 2-core VM (bench/RESULTS.md).
+    syncRounds: process.env[SYNC_ROUNDS_ENV] === '1',
   },
   reader,
   new ReplyWriter(new RingWriter(data.replyRing)),

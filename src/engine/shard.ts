@@ -63,6 +63,11 @@ export interface ShardOptions {
   cleanerIoBytesPerSecond?: number;
   /** Most partitions active at once (open-partition-files.ts); SHARD_ACTIVE_PARTITIONS_DEFAULT when absent. */
   maxActivePartitions?: number;
+  /**
+   * The partition logs start their syncs in shared rounds (SyncRounds, group-commit.ts) instead of each
+   * keeping its own rhythm. Off when absent.
+   */
+  syncRounds?: boolean;
 }
 
 /** Active partitions a shard keeps when its options name no bound. */
@@ -147,8 +152,8 @@ export class Shard {
   private readonly buffered = new BufferedProduces();
   /** The replication messages (shard-replication.ts). */
   private readonly replication: ShardReplication;
-  /** The rounds in which this shard's partition logs start their syncs (group-commit.ts). */
-  private readonly syncRounds = new SyncRounds();
+  /** The rounds in which this shard's partition logs start their syncs, when asked for (group-commit.ts). */
+  private readonly syncRounds: SyncRounds | undefined;
   /** Counts and times every partition log's sync (one function for all logs). */
   private readonly onSyncTimed = (syncMs: number): void => {
     this.metrics.add(Counter.SYNCS, 1);
@@ -167,6 +172,7 @@ export class Shard {
     private readonly out: ReplyWriter,
     private readonly metrics: ShardMetricsWriter,
   ) {
+    this.syncRounds = options.syncRounds === true ? new SyncRounds() : undefined;
     this.fetcher = new ShardFetcher(
       (topicId, partition) => this.lookup(topicId, partition),
       this.offline,

@@ -16,11 +16,13 @@ import { storageIo } from './storage-io.js';
  * once, and the next round starts when the last sync of this one has
  * completed, with every log that asked meanwhile. A log alone in its rounds
  * (the default) syncs again as soon as its sync completes. The logs of one
- * shard share one SyncRounds, so their syncs stay in step instead of each
- * log keeping its own rhythm: a Kafka connection answers in order, so a
- * client whose requests name several partitions waits for the slowest of
- * their syncs, and in-step syncs finish together (ext4 commits concurrent
- * fdatasyncs in one journal transaction).
+ * shard may share one SyncRounds (SYNC_ROUNDS_ENV), so that their syncs stay
+ * in step instead of each log keeping its own rhythm: a Kafka connection
+ * answers in order, so a client whose requests name several partitions waits
+ * for the slowest of their syncs, and in-step syncs can finish together
+ * (ext4 commits concurrent fdatasyncs in one journal transaction). Shared
+ * rounds have not measured better than per-log syncs on a loaded machine
+ * (bench/RESULTS.md), so they are off by default.
  *
  * The sync runs on the libuv thread pool (fs.fdatasync), so the shard's event
  * loop keeps serving other partitions, and appends to this one, meanwhile.
@@ -43,6 +45,14 @@ export interface SyncTarget {
  * a sync that is stuck or crawling.
  */
 export const ROUND_STRAGGLER_WAIT_MS = 20;
+
+/**
+ * Set to `1` in a broker's environment, its shards sync their partitions in
+ * rounds (SyncRounds); otherwise each partition log keeps its own rhythm.
+ * A switch for side-by-side measurements: rounds did not measure better than
+ * per-log syncs on a loaded machine, so they are not the default.
+ */
+export const SYNC_ROUNDS_ENV = 'PYRALOG_SYNC_ROUNDS';
 
 /** Called on the owning thread after each completed sync, with its duration (ms) from start to completion. */
 export type SyncObserver = (syncMs: number) => void;

@@ -12,6 +12,7 @@ import { decodeRecordSet } from '../../src/record/batch-reader.js';
 import { type Broker, startBroker } from '../../src/server/broker.js';
 import { renderMetrics } from '../../src/server/metrics-exposition.js';
 import { STORAGE_FAULTS_ENV } from '../../src/storage/faulty-storage-io.js';
+import { SYNC_ROUNDS_ENV } from '../../src/storage/group-commit.js';
 import { testBrokerConfig } from '../support/engine-fixture.js';
 import { KafkaWire } from '../support/kafka-wire.js';
 import { RequestLedger } from '../support/request-ledger.js';
@@ -63,6 +64,7 @@ describe('storage faults through the real broker', () => {
       await ledger.assertAllAnswered(5_000);
     } finally {
       delete process.env[STORAGE_FAULTS_ENV];
+      delete process.env[SYNC_ROUNDS_ENV];
       await broker?.stop();
       broker = null;
       ledger = new RequestLedger();
@@ -289,6 +291,7 @@ describe('storage faults through the real broker', () => {
   it('given one shard whose partitions sync in rounds and one partition whose fdatasync never completes, then acks=-1 produces to the other partitions keep being answered, and none to the stuck one', async () => {
     const temp = makeTempDir('fault-hang-rounds');
     cleanup = temp.cleanup;
+    process.env[SYNC_ROUNDS_ENV] = '1'; // read by the shard workers as they start
     const engine = await start(temp.dir, 'op=sync,code=HANG,path=-held/0/0', {
       shardCount: 1,
       requestTimeoutMs: 1_000,
