@@ -856,6 +856,7 @@ function printLatencyRounds(rounds: readonly LatencyRound[]): void {
       'echo µs CPU',
       'acceptor µs CPU',
       'shards µs CPU',
+      'e2e acceptor / shards µs CPU per record',
     ],
     ...rounds.map((round, index) => [
       String(index + 1),
@@ -871,6 +872,7 @@ function printLatencyRounds(rounds: readonly LatencyRound[]): void {
       round.echoUs.toFixed(1),
       round.cpu.acceptorUs.toFixed(1),
       round.cpu.shardUs.map((us) => us.toFixed(1)).join(' / '),
+      `${round.endToEndCpu.acceptorUs.toFixed(1)} / ${round.endToEndCpu.shardUs.map((us) => us.toFixed(1)).join(' / ')}`,
     ]),
   ]);
 }

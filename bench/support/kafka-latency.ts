@@ -42,6 +42,8 @@ export interface LatencyRound {
   endToEnd: OpenLoopLatency;
   /** The consumer's part of end to end: from the produce's acknowledgement to the consumer having the record. */
   endToEndAfterAck: OpenLoopLatency;
+  /** Each broker thread's CPU per record end to end: its produce and its share of the consumer's fetches. */
+  endToEndCpu: CpuPerRequest;
 }
 
 export interface LatencyRounds {
@@ -120,8 +122,13 @@ export async function latencyRounds(
       };
     };
     const endToEndRound = async () => {
+      const before = probe.read();
       const figures = await endToEnd.round(rate, roundSeconds, 0, pooled.e2e);
-      return { endToEnd: figures.endToEnd, endToEndAfterAck: figures.afterAck };
+      return {
+        endToEnd: figures.endToEnd,
+        endToEndAfterAck: figures.afterAck,
+        endToEndCpu: cpuPerRequest(before, probe.read(), figures.endToEnd.count),
+      };
     };
     const rounds: LatencyRound[] = [];
     for (let r = 0; r < options.rounds; r++) {
