@@ -868,19 +868,24 @@ export class ShardHost {
   private async pumpReplies(generation: number): Promise<void> {
     const record: RingRecord = { type: 0, flags: 0, correlationId: 0, payloadPosition: 0, payloadBytes: 0 };
     const replies = this.replies;
+    // True while this pump runs in the microtasks of the event-loop task that last woke it.
+    let turnOwed = false;
     while (generation === this.generation && (this.state === 'ready' || this.state === 'stopping')) {
       let handled = 0;
       while (replies.tryRead(record)) {
         this.dispatchReply(replies.bytes, replies.view, record);
         handled++;
       }
-      if (handled > 0) {
-        replies.release();
-        // Let sockets and timers run between bursts of replies.
+      if (handled > 0) replies.release();
+      if (turnOwed) {
+        // Replies kept coming without a wait: let sockets and timers run between bursts.
+        turnOwed = false;
         await new Promise((resolve) => setImmediate(resolve));
       } else {
+        // Straight back to the doorbell after a burst: a turn of the event loop here, then a second one to
+        // reach the wait, cost every request two trips round libuv at rates where a burst is one reply.
         // No timeout: stop and restart interrupt this wait (see stopPump).
-        await replies.waitAsync(Number.POSITIVE_INFINITY);
+        turnOwed = !(await replies.waitAsync(Number.POSITIVE_INFINITY));
       }
     }
   }

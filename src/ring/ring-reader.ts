@@ -96,15 +96,25 @@ export class RingReader {
    * each finite timeout makes V8 post a delayed task to the event loop (an
    * eventfd write and a libuv timer per wait), ~10% of the acceptor's CPU at
    * 5,000 requests/s when its reply pump waited with one.
+   *
+   * Resolves true when it slept (its caller then runs from an event-loop
+   * task), false when a record was already there (its caller still runs in
+   * the microtasks of the same task, and should give the event loop a turn
+   * before long).
    */
-  async waitAsync(timeoutMs: number): Promise<void> {
+  async waitAsync(timeoutMs: number): Promise<boolean> {
     Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 1);
     const observedWrite = Atomics.load(this.control, RingSlot.WRITE_INDEX);
+    let slept = false;
     if (observedWrite === this.readPosition) {
       const result = Atomics.waitAsync(this.control, RingSlot.WRITE_INDEX, observedWrite, timeoutMs);
-      if (result.async) await result.value;
+      if (result.async) {
+        slept = true;
+        await result.value;
+      }
     }
     Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 0);
+    return slept;
   }
 
   /** Wakes a consumer waiting in waitAsync or waitSync without publishing anything (to make it re-check why it waits). */
