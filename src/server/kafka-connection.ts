@@ -478,16 +478,25 @@ export class KafkaConnection {
     process.nextTick(this.flushNow);
   }
 
-  /** Writes every finished response at the head of the queue, in arrival order. */
+  /**
+   * Writes every finished response at the head of the queue, in arrival order: one chunk in one
+   * write, several corked into one writev (a lone chunk skips the cork, which only adds work).
+   */
   private flush(): void {
     if (this.closed) return;
     let last: Uint8Array | null = null;
+    let corked = false;
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
       if (slot.chunks === null) continue;
-      if (last === null) this.socket.cork();
       for (const chunk of slot.chunks) {
-        if (last !== null) this.socket.write(last);
+        if (last !== null) {
+          if (!corked) {
+            corked = true;
+            this.socket.cork();
+          }
+          this.socket.write(last);
+        }
         this.queuedBytes -= chunk.length;
         last = chunk;
       }
@@ -496,7 +505,7 @@ export class KafkaConnection {
       // The last chunk's callback runs once the kernel has taken everything before it: the
       // connection then owes less, which may unmute it.
       this.socket.write(last, this.afterWrite);
-      this.socket.uncork();
+      if (corked) this.socket.uncork();
     }
     this.recharge();
     this.updateReading();
