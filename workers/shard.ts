@@ -11,7 +11,7 @@ import { Shard } from '../src/engine/shard.js';
 import { Counter, ShardMetricsWriter } from '../src/engine/shard-metrics.js';
 import type { ShardControlMessage, ShardWorkerData } from '../src/engine/shard-worker-data.js';
 import { restoreTrafficMetrics, trafficMetricsSnapshot } from '../src/engine/warm-up-scratch.js';
-import { RingReader, type RingRecord, RingWriter } from '../src/ring/index.js';
+import { nativeDoorbell, RingReader, type RingRecord, RingWriter } from '../src/ring/index.js';
 import { installFaultsFromEnv } from '../src/storage/faulty-storage-io.js';
 import { SYNC_ROUNDS_ENV } from '../src/storage/group-commit.js';
 
@@ -23,6 +23,13 @@ if (port === null) throw new Error('workers/shard.ts must run as a worker thread
 installFaultsFromEnv();
 
 const reader = new RingReader(data.requestRing);
+const replies = new RingWriter(data.replyRing);
+if (data.replyDoorbell >= 0) {
+  // The acceptor sleeps on its native doorbell, not in Atomics.waitAsync: a notify would never wake it.
+  if (nativeDoorbell === undefined)
+    throw new Error('the doorbell addon loads on the acceptor but not in the shard');
+  replies.useDoorbell(nativeDoorbell, data.replyDoorbell);
+}
 const metrics = new ShardMetricsWriter(data.metricsBuffer);
 // The acceptor reports this thread's CPU from /proc by this id (pyralog_thread_cpu_seconds_total).
 metrics.set(Counter.THREAD_ID, currentThreadId());
@@ -39,7 +46,7 @@ const shard = new Shard(
     syncRounds: process.env[SYNC_ROUNDS_ENV] === '1',
   },
   reader,
-  new ReplyWriter(new RingWriter(data.replyRing)),
+  new ReplyWriter(replies),
   metrics,
 );
 

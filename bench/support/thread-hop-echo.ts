@@ -2,7 +2,13 @@ import { readlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
-import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../../src/ring/index.js';
+import {
+  createRingBuffer,
+  nativeDoorbell,
+  RingReader,
+  type RingRecord,
+  RingWriter,
+} from '../../src/ring/index.js';
 
 /**
  * The thread-hop echo: the least the acceptor → shard design can cost on this
@@ -11,8 +17,9 @@ import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../..
  * frame into a request ring of ours; a second thread, asleep on that ring's
  * doorbell as a shard is (`waitSync` without spinning), reads it and hands back
  * an 8-byte ack through a reply ring; the TCP thread, asleep on the reply
- * ring's doorbell as the acceptor's reply pump is (`waitAsync`), writes the
- * ack to the socket. No parsing, no log, no promise per request: what is left
+ * ring's doorbell as the acceptor's reply pump is (the native doorbell where
+ * the addon loads, as the broker does, else `waitAsync`), writes the ack to
+ * the socket. No parsing, no log, no promise per request: what is left
  * is two thread wake-ups, two ring copies and the socket's read and write.
  *
  * This one file is both the module the bench imports (startThreadHopEcho) and
@@ -24,7 +31,13 @@ interface ThreadHopData {
   threadHopRole: 'tcp' | 'ring';
   requestRing: SharedArrayBuffer;
   replyRing: SharedArrayBuffer;
+  doorbell: ThreadHopDoorbell;
+  /** The TCP thread's native doorbell id, for the ring thread. */
+  replyDoorbell: number;
 }
+
+/** How the TCP thread sleeps on the reply ring: the doorbell addon, or Atomics.waitAsync. */
+export type ThreadHopDoorbell = 'native' | 'atomics';
 
 const RING_BYTES = 1 << 20;
 /** Record type that stops the ring thread. */
@@ -50,28 +63,38 @@ function linuxThreadId(): number {
   }
 }
 
-export async function startThreadHopEcho(): Promise<ThreadHopEcho> {
+export async function startThreadHopEcho(
+  doorbell: ThreadHopDoorbell = nativeDoorbell === undefined ? 'atomics' : 'native',
+): Promise<ThreadHopEcho> {
   const boot = fileURLToPath(new URL('../../workers/tsx-boot.mjs', import.meta.url));
   const shared = {
     pyralogEntry: import.meta.url,
     requestRing: createRingBuffer(RING_BYTES),
     replyRing: createRingBuffer(RING_BYTES),
+    doorbell,
   };
-  const ringThread = new Worker(boot, { workerData: { ...shared, threadHopRole: 'ring' } });
-  const tcpThread = new Worker(boot, { workerData: { ...shared, threadHopRole: 'tcp' } });
-  const [ring, tcp] = await Promise.all([firstMessage(ringThread), firstMessage(tcpThread)]);
+  const tcpThread = new Worker(boot, { workerData: { ...shared, threadHopRole: 'tcp', replyDoorbell: -1 } });
+  const tcp = await firstMessage(tcpThread);
+  const ringThread = new Worker(boot, {
+    workerData: { ...shared, threadHopRole: 'ring', replyDoorbell: tcp.replyDoorbell },
+  });
+  const ring = await firstMessage(ringThread);
   return {
     port: tcp.port,
     tcpThreadId: tcp.threadId,
     ringThreadId: ring.threadId,
     stop: async () => {
-      tcpThread.postMessage('stop');
-      await Promise.all([tcpThread.terminate(), new Promise((resolve) => ringThread.once('exit', resolve))]);
+      await tcpThread.terminate();
+      // The TCP thread, the request ring's producer, is gone: this thread takes its place to stop the other.
+      const requests = new RingWriter(shared.requestRing);
+      requests.tryClaim(0, STOP_TYPE, 0, 0);
+      requests.publish();
+      await new Promise((resolve) => ringThread.once('exit', resolve));
     },
   };
 }
 
-function firstMessage(worker: Worker): Promise<{ port: number; threadId: number }> {
+function firstMessage(worker: Worker): Promise<{ port: number; threadId: number; replyDoorbell: number }> {
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', resolve);
@@ -82,8 +105,9 @@ function firstMessage(worker: Worker): Promise<{ port: number; threadId: number 
 function serveRing(data: ThreadHopData): void {
   const reader = new RingReader(data.requestRing);
   const writer = new RingWriter(data.replyRing);
+  if (data.replyDoorbell >= 0) writer.useDoorbell(nativeDoorbell!, data.replyDoorbell);
   const record: RingRecord = { type: 0, flags: 0, correlationId: 0, payloadPosition: 0, payloadBytes: 0 };
-  parentPort!.postMessage({ port: 0, threadId: linuxThreadId() });
+  parentPort!.postMessage({ port: 0, threadId: linuxThreadId(), replyDoorbell: -1 });
   for (;;) {
     let handled = 0;
     while (reader.tryRead(record)) {
@@ -159,35 +183,48 @@ function serveTcp(data: ThreadHopData): void {
     socket.on('close', () => sockets.delete(connection));
   });
   const record: RingRecord = { type: 0, flags: 0, correlationId: 0, payloadPosition: 0, payloadBytes: 0 };
-  const pump = async (): Promise<void> => {
-    let turnOwed = false;
-    for (;;) {
-      while (replies.tryRead(record)) {
-        const socket = sockets.get(record.correlationId);
-        const p = record.payloadPosition;
-        socket?.write(Buffer.from(replies.bytes.subarray(p, p + record.payloadBytes)));
-      }
-      replies.release();
-      if (turnOwed) {
-        turnOwed = false;
-        await new Promise((resolve) => setImmediate(resolve));
-      } else {
-        turnOwed = !(await replies.waitAsync(Number.POSITIVE_INFINITY));
-      }
+  const writeAcks = (): void => {
+    while (replies.tryRead(record)) {
+      const socket = sockets.get(record.correlationId);
+      const p = record.payloadPosition;
+      socket?.write(Buffer.from(replies.bytes.subarray(p, p + record.payloadBytes)));
     }
+    replies.release();
   };
-  pump().catch((error: unknown) => {
-    throw error;
-  });
+  let replyDoorbell = -1;
+  if (data.doorbell === 'native') {
+    // As the broker's reply pump on the doorbell (ShardHost.pumpOnDoorbell).
+    const onRing = (): void => {
+      writeAcks();
+      if (!replies.armDoorbell()) setImmediate(onRing);
+    };
+    replyDoorbell = nativeDoorbell!.open(onRing);
+    replies.armDoorbell();
+  } else {
+    // As the broker's reply pump on Atomics.waitAsync (ShardHost.pumpReplies).
+    const pump = async (): Promise<void> => {
+      let turnOwed = false;
+      for (;;) {
+        writeAcks();
+        if (turnOwed) {
+          turnOwed = false;
+          await new Promise((resolve) => setImmediate(resolve));
+        } else {
+          turnOwed = !(await replies.waitAsync(Number.POSITIVE_INFINITY));
+        }
+      }
+    };
+    pump().catch((error: unknown) => {
+      throw error;
+    });
+  }
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
-    parentPort!.postMessage({ port: typeof address === 'object' ? address?.port : 0, threadId: linuxThreadId() });
-  });
-  parentPort!.on('message', () => {
-    requests.tryClaim(0, STOP_TYPE, 0, 0);
-    requests.publish();
-    server.close();
-    for (const socket of sockets.values()) socket.destroy();
+    parentPort!.postMessage({
+      port: typeof address === 'object' ? address?.port : 0,
+      threadId: linuxThreadId(),
+      replyDoorbell,
+    });
   });
 }
 

@@ -3,7 +3,7 @@ import type { BrokerConfig, TopicConfig } from '../common/broker-config.js';
 import { KafkaErrorCode } from '../common/kafka-error-code.js';
 import type { Offset } from '../common/offset.js';
 import { workerEntry } from '../common/worker-entry.js';
-import { createRingBuffer, RingReader, type RingRecord, RingWriter } from '../ring/index.js';
+import { createRingBuffer, nativeDoorbell, RingReader, type RingRecord, RingWriter } from '../ring/index.js';
 import type { SegmentExtent } from '../storage/segment-extents.js';
 import {
   type AbortedTransaction,
@@ -145,6 +145,15 @@ export class ShardHost {
     flags: number;
   }[] = [];
   private drainingBlocked = false;
+  /** The reply ring's native doorbell for the current worker (see pumpOnDoorbell); -1: Atomics.waitAsync. */
+  private replyDoorbell = -1;
+  private readonly replyRecord: RingRecord = {
+    type: 0,
+    flags: 0,
+    correlationId: 0,
+    payloadPosition: 0,
+    payloadBytes: 0,
+  };
   private readonly publishNow = (): void => {
     this.publishScheduled = false;
     this.requests.publish();
@@ -183,6 +192,10 @@ export class ShardHost {
     const replyRing = createRingBuffer(this.config.ringBytes);
     this.requests = new RingWriter(requestRing);
     this.replies = new RingReader(replyRing);
+    this.closeReplyDoorbell();
+    // Rung by the shard's reply publishes; drains this generation's replies (a later generation has its own).
+    const drainReplies = (): void => this.pumpOnDoorbell(generation, drainReplies);
+    this.replyDoorbell = nativeDoorbell?.open(drainReplies) ?? -1;
     const entry = workerEntry('shard');
     const workerData: ShardWorkerData = {
       ...entry.bootData,
@@ -198,6 +211,7 @@ export class ShardHost {
       maxActivePartitions: Math.ceil(this.config.maxActivePartitions / this.config.shardCount),
       requestRing,
       replyRing,
+      replyDoorbell: this.replyDoorbell,
       metricsBuffer: this.metricsBuffer,
       partitions: this.assignments(),
     };
@@ -214,7 +228,8 @@ export class ShardHost {
         }
         if (message.kind === 'ready' && generation === this.generation) {
           this.state = 'ready';
-          void this.pumpReplies(generation);
+          if (this.replyDoorbell >= 0) drainReplies();
+          else void this.pumpReplies(generation);
           resolve();
         }
       });
@@ -858,10 +873,38 @@ export class ShardHost {
   /**
    * Ends the reply pump of the current rings: it waits without a timeout, so
    * it must be woken to see that its generation or the host's state changed
-   * (a pump left waiting would keep its ring alive in V8's wait list).
+   * (a pump left waiting would keep its ring alive in V8's wait list); a
+   * native doorbell is closed instead.
    */
   private stopPump(): void {
     this.replies.interrupt();
+    this.closeReplyDoorbell();
+  }
+
+  private closeReplyDoorbell(): void {
+    if (this.replyDoorbell < 0) return;
+    nativeDoorbell?.close(this.replyDoorbell);
+    this.replyDoorbell = -1;
+  }
+
+  /**
+   * The reply pump on a native doorbell (src/native/doorbell.c), run by each
+   * ring of it: reads every reply there is, then arms the doorbell again, or,
+   * when replies came meanwhile, drains again after one turn of the event
+   * loop (sockets and timers run between bursts). No promise, no V8 wait list:
+   * a reply costs the shard one uv_async_send and the acceptor one callback.
+   */
+  private pumpOnDoorbell(generation: number, again: () => void): void {
+    if (generation !== this.generation || (this.state !== 'ready' && this.state !== 'stopping')) return;
+    const replies = this.replies;
+    const record = this.replyRecord;
+    let handled = 0;
+    while (replies.tryRead(record)) {
+      this.dispatchReply(replies.bytes, replies.view, record);
+      handled++;
+    }
+    if (handled > 0) replies.release();
+    if (!replies.armDoorbell()) setImmediate(again);
   }
 
   /** Reads replies for as long as this worker generation lives. */

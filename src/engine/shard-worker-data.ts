@@ -16,6 +16,8 @@ export interface ShardWorkerData {
   maxActivePartitions: number;
   requestRing: SharedArrayBuffer;
   replyRing: SharedArrayBuffer;
+  /** The acceptor's native doorbell for the reply ring (src/ring/native-doorbell.ts); -1: it waits in Atomics.waitAsync. */
+  replyDoorbell: number;
   metricsBuffer: SharedArrayBuffer;
   /** Partitions to open (and recover) before reporting ready. */
   partitions: PartitionAssignment[];

@@ -1,4 +1,6 @@
 /** The SharedArrayBuffer SPSC ring: layout, producer side and consumer side. */
+
+export { type NativeDoorbell, nativeDoorbell } from './native-doorbell.js';
 export {
   createRingBuffer,
   createRingBufferNearIndexWrap,

@@ -117,6 +117,20 @@ export class RingReader {
     return slept;
   }
 
+  /**
+   * For a consumer woken by a native doorbell (its producer's
+   * RingWriter.useDoorbell): says it goes to sleep, then re-checks the write
+   * index. True: asleep, the next publish rings the doorbell (once; the
+   * producer takes the flag). False: a record is already there (the flag is
+   * taken back); read it now, no ring will come for it.
+   */
+  armDoorbell(): boolean {
+    Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 1);
+    if (Atomics.load(this.control, RingSlot.WRITE_INDEX) === this.readPosition) return true;
+    Atomics.store(this.control, RingSlot.CONSUMER_SLEEPING, 0);
+    return false;
+  }
+
   /** Wakes a consumer waiting in waitAsync or waitSync without publishing anything (to make it re-check why it waits). */
   interrupt(): void {
     Atomics.notify(this.control, RingSlot.WRITE_INDEX);

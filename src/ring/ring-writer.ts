@@ -1,3 +1,4 @@
+import type { NativeDoorbell } from './native-doorbell.js';
 import {
   maxPayloadBytesFor,
   RECORD_HEADER_BYTES,
@@ -32,6 +33,9 @@ export class RingWriter {
   private published: number;
   /** Last read index seen; reloaded only when the ring looks full. */
   private cachedRead: number;
+  /** The consumer's native doorbell (useDoorbell), or null: it sleeps in Atomics.wait / waitAsync. */
+  private doorbell: NativeDoorbell | null = null;
+  private doorbellId = -1;
 
   constructor(buffer: SharedArrayBuffer) {
     const views = ringViews(buffer);
@@ -79,12 +83,28 @@ export class RingWriter {
     return position + RECORD_HEADER_BYTES;
   }
 
+  /**
+   * Wakes the consumer through its native doorbell (native-doorbell.ts) instead
+   * of Atomics.notify: for a consumer with an event loop that sleeps in it
+   * (RingReader.armDoorbell) rather than in Atomics.waitAsync.
+   */
+  useDoorbell(doorbell: NativeDoorbell, id: number): void {
+    this.doorbell = doorbell;
+    this.doorbellId = id;
+  }
+
   /** Makes every record claimed so far visible; rings the doorbell only if the consumer sleeps. */
   publish(): void {
     if (this.claimed === this.published) return;
     this.published = this.claimed;
     Atomics.store(this.control, RingSlot.WRITE_INDEX, this.claimed);
-    if (Atomics.load(this.control, RingSlot.CONSUMER_SLEEPING) !== 0) {
+    if (this.doorbell !== null) {
+      // One ring per sleep: taking the flag means later publishes before the consumer runs ring nothing.
+      if (Atomics.exchange(this.control, RingSlot.CONSUMER_SLEEPING, 0) !== 0) {
+        Atomics.add(this.control, RingSlot.NOTIFY_COUNT, 1);
+        this.doorbell.ring(this.doorbellId);
+      }
+    } else if (Atomics.load(this.control, RingSlot.CONSUMER_SLEEPING) !== 0) {
       Atomics.add(this.control, RingSlot.NOTIFY_COUNT, 1);
       Atomics.notify(this.control, RingSlot.WRITE_INDEX);
     }
