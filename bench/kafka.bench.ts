@@ -22,6 +22,7 @@ import { idleCpuShare } from './support/idle-cpu.js';
 import { type LatencyRound, latencyRounds } from './support/kafka-latency.js';
 import { printTable, runWithRatios } from './support/mitata-ratios.js';
 import { roundsRow, type SuiteRow, suiteRow, writeSuiteResults } from './support/suite-results.js';
+import { threadHopEchoCpu } from './support/thread-hop-echo.js';
 
 /**
  * `npm run bench -- kafka`: the broker (its own process, default shard count)
@@ -61,8 +62,11 @@ import { roundsRow, type SuiteRow, suiteRow, writeSuiteResults } from './support
  * - the CPU time each steady-state request costs the acceptor thread and
  *   each shard thread (from /proc, by the thread ids the broker exposes),
  *   beside the CPU per request of the raw TCP server's thread over its own
- *   latency rounds (targets: acceptor ≤ 2×, shard ≤ 1.5×). CPU time hardly
- *   depends on the machine's load, unlike latency;
+ *   latency rounds (targets: acceptor ≤ 2×, shard ≤ 1.5×), and beside the
+ *   thread-hop echo's two threads over the same load (a TCP echo that passes
+ *   each frame through our rings to a second thread and back: the least the
+ *   acceptor → shard design costs on this machine; no target). CPU time
+ *   hardly depends on the machine's load, unlike latency;
  * - the CPU a fresh broker with a topic and no clients uses, as a share of
  *   one core (target ≤ 0.005).
  *
@@ -534,6 +538,13 @@ export async function run(args: readonly string[]): Promise<void> {
     // The raw TCP baseline and its server's CPU per request, pooled over the rounds.
     const rawLatency = latency.raw;
     const echoUsPerRequest = latency.echoUsPerRequest;
+    // The floor of the acceptor -> shard design here: a TCP echo through our rings and a second thread.
+    const threadHop = await threadHopEchoCpu(
+      produceRequestBytes('ingest', 1, latencyBatch.length),
+      LATENCY_RATE_PER_S,
+      rounds * roundSeconds,
+      LATENCY_SERIES_WARMUP_S,
+    );
     const idleShare = await onFreshBroker('never', (_port, broker) =>
       idleCpuShare(broker, IDLE_SETTLE_S, IDLE_WINDOW_S),
     );
@@ -779,6 +790,8 @@ export async function run(args: readonly string[]): Promise<void> {
     printTable([
       ['thread', 'µs CPU/request', 'ratio to echo (median of rounds)', 'target'],
       ['raw Node TCP echo (baseline)', echoUsPerRequest.toFixed(1), '1.00', ''],
+      cpuRow('thread-hop echo: TCP thread (the floor for the acceptor)', threadHop.tcpUs, ''),
+      cpuRow('thread-hop echo: ring thread (the floor for a shard)', threadHop.ringUs, ''),
       cpuRow('pyralog acceptor', latency.cpu.acceptorUs, '<= 2', (round) => round.cpu.acceptorUs),
       ...latency.cpu.shardUs.map((us, shard) =>
         cpuRow(`pyralog shard ${shard}`, us, '<= 1.5', (round) => round.cpu.shardUs[shard]!),

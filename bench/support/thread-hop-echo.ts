@@ -2,6 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
+import { threadCpuNs } from '../../src/common/thread-cpu.js';
 import {
   createRingBuffer,
   nativeDoorbell,
@@ -9,6 +10,7 @@ import {
   type RingRecord,
   RingWriter,
 } from '../../src/ring/index.js';
+import { rawTcpLatencyAtRate } from '../../tools/raw-baselines.js';
 
 /**
  * The thread-hop echo: the least the acceptor → shard design can cost on this
@@ -92,6 +94,43 @@ export async function startThreadHopEcho(
       await new Promise((resolve) => ringThread.once('exit', resolve));
     },
   };
+}
+
+/**
+ * CPU µs per request on each of the thread-hop echo's two threads over an
+ * open-loop load of `frameBytes` frames at `ratePerSecond` (the raw TCP
+ * echo's latency load), counted over `seconds` after `warmupSeconds`.
+ */
+export async function threadHopEchoCpu(
+  frameBytes: number,
+  ratePerSecond: number,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<{ tcpUs: number; ringUs: number }> {
+  const echo = await startThreadHopEcho();
+  try {
+    let tcpStartNs = Number.NaN;
+    let ringStartNs = Number.NaN;
+    const latency = await rawTcpLatencyAtRate(
+      echo.port,
+      frameBytes,
+      ratePerSecond,
+      seconds,
+      warmupSeconds,
+      () => {
+        tcpStartNs = threadCpuNs('self', echo.tcpThreadId) ?? Number.NaN;
+        ringStartNs = threadCpuNs('self', echo.ringThreadId) ?? Number.NaN;
+      },
+    );
+    const usPerRequest = (threadId: number, startNs: number) =>
+      ((threadCpuNs('self', threadId) ?? Number.NaN) - startNs) / 1000 / latency.count;
+    return {
+      tcpUs: usPerRequest(echo.tcpThreadId, tcpStartNs),
+      ringUs: usPerRequest(echo.ringThreadId, ringStartNs),
+    };
+  } finally {
+    await echo.stop();
+  }
 }
 
 function firstMessage(worker: Worker): Promise<{ port: number; threadId: number; replyDoorbell: number }> {
