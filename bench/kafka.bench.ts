@@ -9,6 +9,7 @@ import { type FetchResponseData, fetch as fetchApi } from '../src/protocol/kafka
 import { concatChunks, KafkaReader, KafkaWriter } from '../src/protocol/kafka/primitives.js';
 import { type ProduceResponse, produce as produceApi } from '../src/protocol/kafka/produce.js';
 import { buildRecordBatch } from '../src/record/batch-builder.js';
+import { brokerCpuProbe } from '../tools/broker-cpu.js';
 import { type BrokerProcess, startBrokerProcess } from '../tools/broker-process.js';
 import {
   rawAppendBytesPerSecond,
@@ -217,8 +218,8 @@ async function stageTotals(httpPort: number): Promise<StageTotals> {
   return totals;
 }
 
-/** Where an acks=-1 request's time went, means over the run, warm-up included. */
-interface DurableSplit {
+/** Where a produce request's time went, means over the run, warm-up included. */
+interface ThroughputSplit {
   bytesPerS: number;
   /** The round trip the client saw. */
   roundTripMs: number;
@@ -232,46 +233,59 @@ interface DurableSplit {
   syncMs: number;
   /** Syncs completed per batch acknowledged. */
   syncsPerBatch: number;
+  /** CPU time per batch on the acceptor thread and on all shard threads together (from /proc). */
+  acceptorUsPerBatch: number;
+  shardUsPerBatch: number;
 }
 
 /**
- * acks=-1 throughput with where its requests' time went: the mean round trip the
+ * Throughput with where its requests' time went: the mean round trip the
  * client saw, and the shard's stages from its histograms (ring wait, append,
- * wait for the covering fdatasync; how long one sync took and how many there
- * were per batch), over the whole run, warm-up included. What the round trip
+ * and with acks=-1 the wait for the covering fdatasync, how long one sync took
+ * and how many there were per batch), and the CPU per batch of the acceptor
+ * and the shards, over the whole run, warm-up included. What the round trip
  * holds beyond the shard's stages is the acceptor's, the reply ring's, the
- * network's and the generator's part, and a response waiting behind an earlier
- * one on its connection (Kafka answers in order).
+ * network's and the generator's part, and a response waiting behind an
+ * earlier one on its connection (Kafka answers in order).
  */
-async function durableThroughput(
+async function throughputWithSplit(
   broker: BrokerProcess,
   batch: Uint8Array,
   seconds: number,
   shape: 'one-partition' | 'all-partitions',
-): Promise<DurableSplit> {
+  acks: 1 | -1,
+): Promise<ThroughputSplit> {
+  const probe = await brokerCpuProbe(broker.child.pid!, broker.httpPort);
   const before = await stageTotals(broker.httpPort);
+  const cpuBefore = probe.read();
   const roundTrips: RoundTrips = { totalMs: 0, count: 0 };
   const bytesPerS = await produceThroughput(
     broker.kafkaPort,
     'ingest',
     batch,
-    -1,
+    acks,
     seconds,
     shape,
     THROUGHPUT_WARMUP_S,
     roundTrips,
   );
+  const cpuAfter = probe.read();
   const after = await stageTotals(broker.httpPort);
   const meanMs = (stage: DurableStage) =>
     ((after[stage].sumS - before[stage].sumS) / (after[stage].count - before[stage].count)) * 1000;
+  const batches = roundTrips.count * (shape === 'one-partition' ? 1 : PARTITIONS);
+  let shardNs = 0;
+  for (let i = 0; i < cpuAfter.shardNs.length; i++) shardNs += cpuAfter.shardNs[i]! - cpuBefore.shardNs[i]!;
   return {
     bytesPerS,
     roundTripMs: roundTrips.totalMs / roundTrips.count,
     ringWaitMs: meanMs('ringWait'),
     appendMs: meanMs('append'),
-    fsyncWaitMs: meanMs('fsyncWait'),
-    syncMs: meanMs('sync'),
-    syncsPerBatch: (after.sync.count - before.sync.count) / (after.fsyncWait.count - before.fsyncWait.count),
+    fsyncWaitMs: acks === -1 ? meanMs('fsyncWait') : 0,
+    syncMs: acks === -1 ? meanMs('sync') : 0,
+    syncsPerBatch: (after.sync.count - before.sync.count) / batches,
+    acceptorUsPerBatch: (cpuAfter.acceptorNs - cpuBefore.acceptorNs) / 1000 / batches,
+    shardUsPerBatch: shardNs / 1000 / batches,
   };
 }
 
@@ -548,17 +562,19 @@ export async function run(args: readonly string[]): Promise<void> {
     const idleShare = await onFreshBroker('never', (_port, broker) =>
       idleCpuShare(broker, IDLE_SETTLE_S, IDLE_WINDOW_S),
     );
-    const nonDurable = await onFreshBroker('never', (port) =>
-      produceThroughput(port, 'ingest', batch, 1, seconds),
+    const nonDurableSplit = await onFreshBroker('never', (_port, broker) =>
+      throughputWithSplit(broker, batch, seconds, 'one-partition', 1),
     );
-    const nonDurableAll = await onFreshBroker('never', (port) =>
-      produceThroughput(port, 'ingest', batch, 1, seconds, 'all-partitions'),
+    const nonDurableAllSplit = await onFreshBroker('never', (_port, broker) =>
+      throughputWithSplit(broker, batch, seconds, 'all-partitions', 1),
     );
+    const nonDurable = nonDurableSplit.bytesPerS;
+    const nonDurableAll = nonDurableAllSplit.bytesPerS;
     const durableSplit = await onFreshBroker('always', (_port, broker) =>
-      durableThroughput(broker, batch, seconds, 'one-partition'),
+      throughputWithSplit(broker, batch, seconds, 'one-partition', -1),
     );
     const durableAllSplit = await onFreshBroker('always', (_port, broker) =>
-      durableThroughput(broker, batch, seconds, 'all-partitions'),
+      throughputWithSplit(broker, batch, seconds, 'all-partitions', -1),
     );
     const durable = durableSplit.bytesPerS;
     const durableAll = durableAllSplit.bytesPerS;
@@ -626,16 +642,25 @@ export async function run(args: readonly string[]): Promise<void> {
     ]);
     // Where an acks=-1 request's time goes, beside the baseline's cycle (32 writes, then one fdatasync).
     const rawSyncCycleMs = ((CONNECTIONS * IN_FLIGHT * batch.length) / rawSync) * 1000;
-    const split = (name: string, figures: DurableSplit) => {
-      const shardMs = figures.ringWaitMs + figures.appendMs + figures.fsyncWaitMs;
-      return (
-        `${name}: mean round trip ${figures.roundTripMs.toFixed(2)} ms, of which a batch waited for its covering ` +
-        `fdatasync ${figures.fsyncWaitMs.toFixed(2)} ms (${((figures.fsyncWaitMs / figures.roundTripMs) * 100).toFixed(0)}%), ` +
-        `in the request ring ${figures.ringWaitMs.toFixed(2)} ms, for its append ${figures.appendMs.toFixed(2)} ms; ` +
-        `the rest (acceptor, reply ring, sockets, generator, in-order answers) ${(figures.roundTripMs - shardMs).toFixed(2)} ms; ` +
-        `one sync took ${figures.syncMs.toFixed(2)} ms, ${figures.syncsPerBatch.toFixed(3)} syncs per batch`
-      );
-    };
+    const cpuOf = (figures: ThroughputSplit) =>
+      `CPU per batch: acceptor ${figures.acceptorUsPerBatch.toFixed(1)} µs, shards ${figures.shardUsPerBatch.toFixed(1)} µs`;
+    const restOf = (figures: ThroughputSplit) =>
+      `the rest (acceptor, reply ring, sockets, generator, in-order answers) ${(
+        figures.roundTripMs - figures.ringWaitMs - figures.appendMs - figures.fsyncWaitMs
+      ).toFixed(2)} ms`;
+    const split = (name: string, figures: ThroughputSplit) =>
+      `${name}: mean round trip ${figures.roundTripMs.toFixed(2)} ms, of which a batch waited for its covering ` +
+      `fdatasync ${figures.fsyncWaitMs.toFixed(2)} ms (${((figures.fsyncWaitMs / figures.roundTripMs) * 100).toFixed(0)}%), ` +
+      `in the request ring ${figures.ringWaitMs.toFixed(2)} ms, for its append ${figures.appendMs.toFixed(2)} ms; ` +
+      `${restOf(figures)}; one sync took ${figures.syncMs.toFixed(2)} ms, ` +
+      `${figures.syncsPerBatch.toFixed(3)} syncs per batch; ${cpuOf(figures)}`;
+    const nonDurableSplitLine = (name: string, figures: ThroughputSplit) =>
+      `${name}: mean round trip ${figures.roundTripMs.toFixed(2)} ms, of which in the request ring ` +
+      `${figures.ringWaitMs.toFixed(2)} ms, for its append ${figures.appendMs.toFixed(2)} ms; ${restOf(figures)}; ` +
+      cpuOf(figures);
+    console.log("\nacks=1, fsync never: where a request's time went (means over the run, warm-up included)");
+    console.log(nonDurableSplitLine('  1 batch/request', nonDurableSplit));
+    console.log(nonDurableSplitLine('  8 batches/request', nonDurableAllSplit));
     console.log(
       `\nacks=-1, fsync always: the baseline's cycle of ${CONNECTIONS * IN_FLIGHT} writes + one fdatasync took ${rawSyncCycleMs.toFixed(2)} ms`,
     );
