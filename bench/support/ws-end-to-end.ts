@@ -31,8 +31,11 @@ export class WsEndToEnd {
     value: Uint8Array,
   ): Promise<WsEndToEnd> {
     const [producer, subscriber] = await Promise.all([
-      // A batch of one record goes out as soon as it is made: no linger timer between the schedule and the send.
-      PyralogClient.connect({ url, lingerMs: 0, batchMaxRecords: 1, acks: 1 }),
+      // A batch of one record goes out as soon as it is made: no linger between the schedule and the send. As
+      // many batches in flight as the broker takes on a connection (maxInFlightRequestsPerConnection, 64 by
+      // default), as the lean Kafka producer of the baseline pipelines without a cap of its own: after a stall,
+      // neither side's backlog waits in its client for earlier answers (the client's default is 32).
+      PyralogClient.connect({ url, lingerMs: 0, batchMaxRecords: 1, acks: 1, maxInFlightBatches: 64 }),
       PyralogClient.connect({ url }),
     ]);
     return new WsEndToEnd(producer, subscriber, topic, partition, value);
