@@ -42,7 +42,7 @@ import type { PartitionAssignment } from './shard.js';
 import { type FetchEntry, ShardHost } from './shard-host.js';
 import { MessageType, PARTITIONS_PER_TOPIC_MAX, partitionKey } from './shard-message.js';
 import { type TopicEntry, TopicRegistry, topicNameProblem } from './topic-registry.js';
-import { WARM_UP_TOPIC_ID, WARM_UP_TOPIC_NAME } from './warm-up-scratch.js';
+import { WARM_UP_TOPIC_ID, WARM_UP_TOPIC_NAME, WARM_UP_TOPIC_SETTINGS } from './warm-up-scratch.js';
 
 /**
  * The engine as the acceptor thread runs it: topic metadata here, partitions
@@ -165,7 +165,10 @@ export class ShardedEngine implements Engine, ReplicaEngine {
    * which is not a legal topic name, so no client topic can share it.
    */
   async beginWarmUp(dir: string): Promise<string> {
-    const config = this.config.topicDefaults;
+    // Built as a created topic's config is (a copy of the defaults with a setting changed): V8 then
+    // optimizes for config objects as clients' topics will have them. Small segments make the
+    // warm-up roll them too.
+    const config: TopicConfig = { ...this.config.topicDefaults, ...WARM_UP_TOPIC_SETTINGS };
     const entry: TopicEntry = {
       name: WARM_UP_TOPIC_NAME,
       topicId: WARM_UP_TOPIC_ID,

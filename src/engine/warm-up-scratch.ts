@@ -23,6 +23,9 @@ export const WARM_UP_TOPIC_NAME = '#warm-up';
  */
 export const WARM_UP_TOPIC_ID = 0x3fff_ffff;
 
+/** The scratch topic's settings over the broker's topic defaults: segments small enough to roll a few times. */
+export const WARM_UP_TOPIC_SETTINGS: Partial<TopicConfig> = { segmentBytes: 4 * 1024 * 1024 };
+
 /** What a shard is told when the warm-up begins (by postMessage: control, not the hot path). */
 export interface WarmUpScratch {
   /** Root of the scratch files, outside the data directory; the broker removes it afterwards. */
