@@ -111,6 +111,7 @@ export async function warmUp(
   limits: WarmUpLimits = WARM_UP_LIMITS,
 ): Promise<WarmUpReport> {
   const startedMs = performance.now();
+  detachOneArrayBuffer();
   const dir = await mkdtemp(join(tmpdir(), 'pyralog-warm-up-'));
   let client: WarmUpClient | null = null;
   let listener: Awaited<ReturnType<typeof startKafkaListener>> | null = null;
@@ -142,6 +143,20 @@ export async function warmUp(
     }
   }
   return { ...counts, elapsedMs: Math.round(performance.now() - startedMs) };
+}
+
+/**
+ * Detaches one ArrayBuffer of its own, before the warm-up's traffic. V8 optimizes typed-array and
+ * DataView accesses without a detached check as long as no ArrayBuffer in the isolate was ever
+ * detached (its ArrayBufferDetaching protector), and throws all such code away the first time one is.
+ * uWebSockets.js detaches the ArrayBuffer of every HTTP body chunk and WebSocket message it hands over,
+ * so a broker's first HTTP POST (creating a topic, say) or WebSocket message would deoptimize what the
+ * warm-up compiled: 23–38 functions of the Kafka path (bench/RESULTS.md). Done here, it costs the same
+ * checks every broker with an HTTP or WebSocket client pays anyway, and the warm-up's code survives.
+ */
+function detachOneArrayBuffer(): void {
+  const buffer = new ArrayBuffer(8);
+  structuredClone(buffer, { transfer: [buffer] });
 }
 
 /**
