@@ -15,6 +15,7 @@ import {
   rawAppendBytesPerSecond,
   rawTcpBytesPerSecond,
   rawWriteSyncBytesPerSecond,
+  rawWriteSyncFilesBytesPerSecond,
   startAckServer,
   threadWakeLatencyAtRate,
 } from '../tools/raw-baselines.js';
@@ -48,7 +49,11 @@ import { threadHopEchoCpu } from './support/thread-hop-echo.js';
  *   every broker must (receive, append, ack); the target is ≥ 0.9 of it;
  * - the same with acks=-1 and --fsync always, against raw writes plus one
  *   fdatasync per 32 batches (the batches in flight) (target ≥ 0.6 with one
- *   batch per request, ≥ 0.85 with eight);
+ *   batch per request, ≥ 0.85 with eight); and, as the ceiling of a log
+ *   whose partitions are files of their own, the same 32 batches spread over
+ *   the PARTITIONS files, each file written and fdatasynced on its own, all
+ *   at once (no target: what the disk allows a broker that may not share one
+ *   sync among partitions);
  * - round-trip latency at 5,000 requests/s of one 1 KiB record, acks=1,
  *   open loop (measured from each request's scheduled time), over the first
  *   LATENCY_WARMUP_S of a fresh broker, as the latency of a cold broker
@@ -489,6 +494,15 @@ export async function run(args: readonly string[]): Promise<void> {
     settleDirtyPages();
     const rawSync = await rawWriteSyncBytesPerSecond(dir, batch.length, CONNECTIONS * IN_FLIGHT, seconds);
     settleDirtyPages();
+    // The same 32 batches spread over the partition files, each file synced on its own (a broker's shape).
+    const rawSyncPerPartition = await rawWriteSyncFilesBytesPerSecond(
+      dir,
+      batch.length,
+      PARTITIONS,
+      (CONNECTIONS * IN_FLIGHT) / PARTITIONS,
+      seconds,
+    );
+    settleDirtyPages();
     const rawAppend = await rawAppendBytesPerSecond(dir, batch.length, seconds);
 
     // Each measurement gets a broker of its own on an empty data directory, started after the page cache
@@ -638,6 +652,24 @@ export async function run(args: readonly string[]): Promise<void> {
         rawSync,
         durableAll,
         '>= 0.85',
+      ),
+      row(
+        `raw write + fdatasync per ${(CONNECTIONS * IN_FLIGHT) / PARTITIONS}, ${PARTITIONS} files at once, vs raw write + fdatasync per 32`,
+        rawSync,
+        rawSyncPerPartition,
+        '(ceiling)',
+      ),
+      row(
+        `acks=-1, fsync always, 1 batch/request vs ${PARTITIONS} files at once`,
+        rawSyncPerPartition,
+        durable,
+        '',
+      ),
+      row(
+        `acks=-1, fsync always, 8 batches/request vs ${PARTITIONS} files at once`,
+        rawSyncPerPartition,
+        durableAll,
+        '',
       ),
     ]);
     // Where an acks=-1 request's time goes, beside the baseline's cycle (32 writes, then one fdatasync).

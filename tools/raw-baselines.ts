@@ -291,6 +291,27 @@ export function rawWriteSyncBytesPerSecond(
 }
 
 /**
+ * Bytes per second of `files` files at once, each writing `batchBytes`
+ * `groupSize` times and then fdatasyncing it, over and over for `seconds`
+ * (the syncs run concurrently on the libuv pool). The shape of a broker's
+ * fsync-always work when its batches in flight are spread over `files`
+ * partitions: what the disk allows when every partition file must be synced
+ * on its own, against one file synced once per `files * groupSize` writes.
+ */
+export async function rawWriteSyncFilesBytesPerSecond(
+  dir: string,
+  batchBytes: number,
+  files: number,
+  groupSize: number,
+  seconds: number,
+): Promise<number> {
+  const perFile = await Promise.all(
+    Array.from({ length: files }, () => appendBytesPerSecond(dir, batchBytes, groupSize, seconds, true)),
+  );
+  return perFile.reduce((sum, bytesPerSecond) => sum + bytesPerSecond, 0);
+}
+
+/**
  * Bytes per second of appending writes of `batchBytes` to a new file for
  * `seconds`, never syncing: how fast this machine takes new data into its
  * page cache, which a broker pays for every byte it accepts even with
