@@ -20,6 +20,8 @@ export function testBrokerConfig(dataDir: string, overrides: Partial<BrokerConfi
     fetchMaxBytes: 1 * MiB,
     topicDefaults: { ...defaults.topicDefaults, maxMessageBytes: 1 * MiB },
     logLevel: 'silent',
+    // Brokers start by the hundred in tests: the warm-up has tests of its own (test/server/warm-up.test.ts).
+    warmUp: false,
     ...overrides,
   };
 }

@@ -26,7 +26,8 @@ export async function startServe(args: readonly string[], timeoutMs = 20_000): P
     [...BROKER_NODE_FLAGS, PYRALOG_BIN, 'serve', '--kafka-port', '0', '--http-port', '0', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYRALOG_LOG_LEVEL: 'warn' },
+      // No start-up warm-up (about 0.6 s a start): test/server/warm-up.test.ts covers it; --warm-up still wins.
+      env: { ...process.env, PYRALOG_LOG_LEVEL: 'warn', PYRALOG_WARM_UP: 'false' },
     },
   );
   let stderr = '';
