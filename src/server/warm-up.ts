@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ShardedEngine } from '../engine/sharded-engine.js';
+import { WARM_UP_TOPIC_NAME } from '../engine/warm-up-scratch.js';
 import type { FrontDoorDeps } from '../protocol/front-door-deps.js';
 import { ApiKey } from '../protocol/kafka/api.js';
 import { fetchRequestDescription, fetchResponseDescription } from '../protocol/kafka/fetch.js';
@@ -11,6 +12,15 @@ import { produceRequestDescription, produceResponseDescription } from '../protoc
 import { MemoryBudget } from '../protocol/memory-budget.js';
 import { buildRecordBatch } from '../record/batch-builder.js';
 import { AccessControl } from '../security/access-control.js';
+import {
+  type AclBinding,
+  AclOperation,
+  AclPatternType,
+  AclPermission,
+  AclResourceType,
+} from '../security/acl.js';
+import type { AclRepository } from '../security/acl-repository.js';
+import { ANONYMOUS_PRINCIPAL, principalText } from '../security/principal.js';
 import { startKafkaListener } from './kafka-listener.js';
 import { WarmUpClient, type WarmUpRequest, warmUpRequest } from './warm-up-client.js';
 
@@ -169,17 +179,44 @@ function detachOneArrayBuffer(): void {
  * and no cluster view (the scratch topic has no leader in etcd); the warm-up
  * then helps less.
  */
-function warmUpDeps(deps: FrontDoorDeps): FrontDoorDeps {
+export function warmUpDeps(deps: FrontDoorDeps): FrontDoorDeps {
   if (deps.cluster === undefined && (deps.access === undefined || deps.access.allowsEverything)) return deps;
   return {
     config: deps.config,
     engine: deps.engine,
     groups: deps.groups,
-    access: new AccessControl(null, { superUsers: [], allowEveryoneIfNoAclFound: true, audit: () => {} }),
+    access: warmUpAccess(),
     metricsText: () => '',
     encodeArrow: deps.encodeArrow,
     decodeRecordWindow: deps.decodeRecordWindow,
   };
+}
+
+/**
+ * What a connection to the warm-up's listener may do: everything on the scratch topic and nothing
+ * else. The listener takes no credentials and lives on a loopback port for up to a second before
+ * the real ones open; on a broker whose ACLs or authentication guard its topics, any local process
+ * that found that port would otherwise act there, unauthenticated, on every topic the broker holds.
+ */
+export function warmUpAccess(): AccessControl {
+  const scratchOnly: AclBinding = {
+    resourceType: AclResourceType.TOPIC,
+    resourceName: WARM_UP_TOPIC_NAME,
+    patternType: AclPatternType.LITERAL,
+    principal: principalText(ANONYMOUS_PRINCIPAL),
+    host: '*',
+    operation: AclOperation.ALL,
+    permission: AclPermission.ALLOW,
+  };
+  const bindings: readonly AclBinding[] = [scratchOnly];
+  const store: AclRepository = {
+    list: () => bindings,
+    add: () => {
+      throw new Error('the warm-up ACLs are fixed');
+    },
+    remove: () => [],
+  };
+  return new AccessControl(store, { superUsers: [], allowEveryoneIfNoAclFound: false, audit: () => {} });
 }
 
 interface Traffic {

@@ -100,6 +100,15 @@ describe('the start-up warm-up', () => {
     return broker;
   }
 
+  it('given a broker whose ACLs deny by default when it warms up then its warm-up requests still succeed on the scratch topic', async () => {
+    const log = capturedLogger();
+    await start(config('acl', { warmUp: true, allowEveryoneIfNoAclFound: false }), log.logger);
+    const started = log.lines().find((line) => line.msg === 'pyralog started');
+    expect(started?.warmUpRequests).toBeGreaterThan(100);
+    // No 'warm-up requests answered with errors' and no 'warm-up failed'.
+    expect(log.lines().filter((line) => String(line.msg).startsWith('warm-up'))).toEqual([]);
+  });
+
   it('given warm-up on when a fresh broker starts then it ran warm-up requests and left no topic, file or metric behind', async () => {
     const log = capturedLogger();
     const warm = await start(config('warm', { warmUp: true }), log.logger);
